@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The plugin loader. Every plugin loaded or refused gets one log line that
+ * names its file; refusals also return a negative errno.
+ */
+#ifndef GB_PLUGIN_LOADER_H
+#define GB_PLUGIN_LOADER_H
+
+#include <stddef.h>
+#include <glassbox/plugin.h>
+#include "dropin.h"
+
+struct gb_plugin {
+	char *path;
+	const struct gb_plugin_descriptor *descriptor;
+	void *handle; /* dlopen() handle */
+	void *state;  /* from descriptor->init() */
+	struct gb_setting *settings; /* resolved, passed to init() */
+	size_t n_settings;
+	char *strings; /* storage backing string settings */
+	bool initialised;
+};
+
+struct gb_plugin_registry {
+	const struct gb_host *host;
+	char *plugin_dir; /* GLASSBOX_PLUGIN_PATH, when set, wins */
+	size_t count;
+	struct gb_plugin **plugins;
+};
+
+/** @plugin_dir: where <kind>-<name>.so live. */
+int gb_plugin_registry_init(struct gb_plugin_registry *registry, const struct gb_host *host,
+			    const char *plugin_dir);
+/** Unloads every plugin, in reverse load order. */
+void gb_plugin_registry_clear(struct gb_plugin_registry *registry);
+
+/**
+ * Load the plugin a drop-in names: dlopen with RTLD_NOW|RTLD_LOCAL, check
+ * the entry symbol, ABI, kind, name and uniqueness, type its settings
+ * against the option table, and call init(). Returns 0, or a negative
+ * errno after logging one line naming the file.
+ */
+int gb_plugin_registry_load(struct gb_plugin_registry *registry,
+			    const struct gb_dropin *dropin);
+
+/**
+ * Load every enabled drop-in. A failing plugin stops the load (negative
+ * errno) unless its drop-in says optional = true, in which case it is
+ * logged and skipped.
+ */
+int gb_plugin_registry_load_all(struct gb_plugin_registry *registry,
+				const struct gb_dropin_set *set);
+
+struct gb_plugin *gb_plugin_registry_find(struct gb_plugin_registry *registry,
+					  enum gb_plugin_kind kind, const char *name);
+
+#endif
