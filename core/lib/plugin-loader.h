@@ -23,12 +23,16 @@ struct gb_plugin {
 
 struct gb_plugin_registry {
 	const struct gb_host *host;
-	char *plugin_dir; /* GLASSBOX_PLUGIN_PATH, when set, wins */
+	char **search_path; /* NULL-terminated; GLASSBOX_PLUGIN_PATH (colon-separated) wins */
 	size_t count;
 	struct gb_plugin **plugins;
 };
 
-/** @plugin_dir: where <kind>-<name>.so live. */
+/**
+ * @plugin_dir: where <kind>-<name>.so live. When GLASSBOX_PLUGIN_PATH is set
+ * (a colon-separated list of folders, for uninstalled builds and tests) it
+ * is searched instead, in order.
+ */
 int gb_plugin_registry_init(struct gb_plugin_registry *registry, const struct gb_host *host,
 			    const char *plugin_dir);
 /** Unloads every plugin, in reverse load order. */
