@@ -85,8 +85,7 @@ void gb_log_set_session(const char *session_id)
 	snprintf(log_session, sizeof(log_session), "%s", session_id ? session_id : "");
 }
 
-void gb_log_fullv(enum gb_log_level level, const char *plugin, const char *format,
-		  va_list args)
+void gb_log_fullv(enum gb_log_level level, const char *plugin, const char *format, va_list args)
 {
 	char message[2048];
 	int saved_errno = errno;
@@ -100,17 +99,17 @@ void gb_log_fullv(enum gb_log_level level, const char *plugin, const char *forma
 
 	if (log_to_journal) {
 		sd_journal_send("MESSAGE=%s", message, "PRIORITY=%d", level_priority[level],
-				"SYSLOG_IDENTIFIER=%s", log_program, "GLASSBOX_SESSION=%s",
-				log_session, "GLASSBOX_PLUGIN=%s", plugin ? plugin : "", NULL);
+		                "SYSLOG_IDENTIFIER=%s", log_program, "GLASSBOX_SESSION=%s",
+		                log_session, "GLASSBOX_PLUGIN=%s", plugin ? plugin : "", NULL);
 		goto out;
 	}
 
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	fprintf(stderr, "[%5lld.%03ld] %s%s%s%s %s: %s%s%s\n", (long long)now.tv_sec,
-		now.tv_nsec / 1000000, log_program, log_session[0] ? "[" : "", log_session,
-		log_session[0] ? "]" : "", level_names[level], plugin ? plugin : "",
-		plugin ? ": " : "", message);
+	        now.tv_nsec / 1000000, log_program, log_session[0] ? "[" : "", log_session,
+	        log_session[0] ? "]" : "", level_names[level], plugin ? plugin : "",
+	        plugin ? ": " : "", message);
 out:
 	errno = saved_errno;
 }
@@ -125,7 +124,7 @@ void gb_log_full(enum gb_log_level level, const char *plugin, const char *format
 }
 
 static void host_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
-		     const char *format, ...)
+                     const char *format, ...)
 {
 	va_list args;
 

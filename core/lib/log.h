@@ -21,14 +21,14 @@ int gb_log_level_from_string(const char *text, enum gb_log_level *level);
 void gb_log_set_session(const char *session_id);
 
 void gb_log_full(enum gb_log_level level, const char *plugin, const char *format, ...)
-	__attribute__((format(printf, 3, 4)));
-void gb_log_fullv(enum gb_log_level level, const char *plugin, const char *format,
-		  va_list args) __attribute__((format(printf, 3, 0)));
+        __attribute__((format(printf, 3, 4)));
+void gb_log_fullv(enum gb_log_level level, const char *plugin, const char *format, va_list args)
+        __attribute__((format(printf, 3, 0)));
 
-#define gb_error(...) gb_log_full(GB_LOG_ERROR, NULL, __VA_ARGS__)
+#define gb_error(...)   gb_log_full(GB_LOG_ERROR, NULL, __VA_ARGS__)
 #define gb_warning(...) gb_log_full(GB_LOG_WARNING, NULL, __VA_ARGS__)
-#define gb_info(...) gb_log_full(GB_LOG_INFO, NULL, __VA_ARGS__)
-#define gb_debug(...) gb_log_full(GB_LOG_DEBUG, NULL, __VA_ARGS__)
+#define gb_info(...)    gb_log_full(GB_LOG_INFO, NULL, __VA_ARGS__)
+#define gb_debug(...)   gb_log_full(GB_LOG_DEBUG, NULL, __VA_ARGS__)
 
 /** A struct gb_host whose log() goes through gb_log_full(). */
 void gb_host_init(struct gb_host *host, const char *session_id);

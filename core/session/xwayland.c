@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Xwayland for X11 applications. libweston's xwayland module owns the X11
+ * sockets and the window manager; it calls us to start the X server on the
+ * first X11 connection, and the X server tells us it is ready with SIGUSR1
+ * (because we start it with SIGUSR1 ignored). Started with -terminate, it
+ * exits when its last client leaves and is started again on demand.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libweston/libweston.h>
+#include <libweston/xwayland-api.h>
+
+#include "gb-build-config.h"
+#include "log.h"
+#include "session.h"
+
+struct gb_xwayland {
+	struct gb_session *session;
+	const struct weston_xwayland_api *api;
+	struct weston_xwayland *xwayland;
+	struct wl_event_source *sigusr1_source;
+	struct wl_client *client;
+	int wm_fd;
+	struct gb_child process;
+};
+
+static int xserver_ready(int signal_number, void *data)
+{
+	struct gb_xwayland *xw = data;
+
+	gb_debug("Xwayland is ready");
+	xw->api->xserver_loaded(xw->xwayland, xw->client, xw->wm_fd);
+	xw->wm_fd = -1; /* the window manager owns it now */
+	wl_event_source_remove(xw->sigusr1_source);
+	xw->sigusr1_source = NULL;
+	return 1;
+}
+
+static void xserver_exited(struct gb_child *child, int status)
+{
+	struct gb_xwayland *xw = wl_container_of(child, xw, process);
+
+	if (WIFSIGNALED(status))
+		gb_info("Xwayland (pid %d) killed by signal %d", (int)child->pid,
+		        WTERMSIG(status));
+	else
+		gb_debug("Xwayland (pid %d) exited with status %d", (int)child->pid,
+		         WEXITSTATUS(status));
+	child->pid = 0;
+	xw->client = NULL;
+	xw->api->xserver_exited(xw->xwayland, status);
+	if (!xw->sigusr1_source)
+		xw->sigusr1_source =
+		        wl_event_loop_add_signal(xw->session->loop, SIGUSR1, xserver_ready, xw);
+}
+
+/* In the child: make an inherited copy of @fd and return it as text. */
+static int pass_fd(int fd, char text[static 12])
+{
+	int copy = dup(fd); /* dup() clears FD_CLOEXEC on the copy */
+
+	if (copy < 0)
+		return -1;
+	snprintf(text, 12, "%d", copy);
+	return 0;
+}
+
+static pid_t spawn_xserver(void *data, const char *display, int abstract_fd, int unix_fd)
+{
+	struct gb_xwayland *xw = data;
+	char wayland_socket[12], abstract_text[12], unix_text[12], wm_text[12];
+	int wayland_pair[2], wm_pair[2];
+	sigset_t none;
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wayland_pair) < 0)
+		goto fail;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, wm_pair) < 0) {
+		close(wayland_pair[0]);
+		close(wayland_pair[1]);
+		goto fail;
+	}
+
+	pid = fork();
+	if (pid == 0) {
+		if (pass_fd(wayland_pair[1], wayland_socket) < 0 ||
+		    pass_fd(abstract_fd, abstract_text) < 0 || pass_fd(unix_fd, unix_text) < 0 ||
+		    pass_fd(wm_pair[1], wm_text) < 0)
+			_exit(EXIT_FAILURE);
+		setenv("WAYLAND_SOCKET", wayland_socket, 1);
+		/* The signal mask survives exec: clear what main() blocked. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* An X server whose SIGUSR1 is ignored signals its parent
+		 * once it is ready to take clients. */
+		signal(SIGUSR1, SIG_IGN);
+		execl(GB_XWAYLAND_PATH, GB_XWAYLAND_PATH, display, "-rootless", "-listenfd",
+		      abstract_text, "-listenfd", unix_text, "-wm", wm_text, "-terminate",
+		      (char *)NULL);
+		fprintf(stderr, "glassbox-session: cannot run %s: %s\n", GB_XWAYLAND_PATH,
+		        strerror(errno));
+		_exit(EXIT_FAILURE);
+	}
+
+	close(wayland_pair[1]);
+	close(wm_pair[1]);
+	if (pid < 0) {
+		close(wayland_pair[0]);
+		close(wm_pair[0]);
+		goto fail;
+	}
+
+	xw->client = wl_client_create(xw->session->display, wayland_pair[0]);
+	if (!xw->client)
+		close(wayland_pair[0]);
+	if (xw->wm_fd >= 0)
+		close(xw->wm_fd);
+	xw->wm_fd = wm_pair[0];
+	xw->process.pid = pid;
+	gb_session_watch_child(xw->session, &xw->process);
+	gb_info("started Xwayland on %s (pid %d)", display, (int)pid);
+	return pid;
+
+fail:
+	gb_error("cannot start Xwayland: %s", strerror(errno));
+	return -1;
+}
+
+int gb_xwayland_start(struct gb_session *session)
+{
+	struct gb_xwayland *xw;
+
+	if (weston_compositor_load_xwayland(session->compositor) < 0) {
+		gb_error("cannot load libweston's xwayland module");
+		return -ENOENT;
+	}
+
+	xw = calloc(1, sizeof(*xw));
+	if (!xw)
+		return -ENOMEM;
+	xw->session = session;
+	xw->wm_fd = -1;
+	xw->process.exited = xserver_exited;
+	wl_list_init(&xw->process.link);
+	session->xwayland = xw;
+
+	xw->api = weston_xwayland_get_api(session->compositor);
+	xw->xwayland = xw->api ? xw->api->get(session->compositor) : NULL;
+	if (!xw->xwayland) {
+		gb_error("libweston's xwayland module offers no API");
+		return -ENOTSUP;
+	}
+	if (xw->api->listen(xw->xwayland, xw, spawn_xserver) < 0) {
+		gb_error("cannot open an X11 display socket");
+		return -EADDRINUSE;
+	}
+	xw->sigusr1_source = wl_event_loop_add_signal(session->loop, SIGUSR1, xserver_ready, xw);
+	if (!xw->sigusr1_source)
+		return -errno;
+	/* The module exported DISPLAY into our environment. */
+	gb_info("X11 display %s", getenv("DISPLAY") ? getenv("DISPLAY") : "(none)");
+	return 0;
+}
+
+/*
+ * Called after the compositor is gone: the X server has lost its Wayland
+ * connection and is on its way out. Make sure, and reap it, so that no
+ * process is left behind.
+ */
+void gb_xwayland_destroy(struct gb_xwayland *xw)
+{
+	if (!xw)
+		return;
+	if (xw->process.pid > 0) {
+		pid_t pid = xw->process.pid;
+		int status;
+
+		kill(pid, SIGTERM);
+		for (int i = 0; i < 200; i++) { /* 2 s */
+			if (waitpid(pid, &status, WNOHANG) != 0)
+				break;
+			if (i == 199) {
+				kill(pid, SIGKILL);
+				waitpid(pid, &status, 0);
+				break;
+			}
+			nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, NULL);
+		}
+		wl_list_remove(&xw->process.link);
+		wl_list_init(&xw->process.link);
+	}
+	if (xw->sigusr1_source)
+		wl_event_source_remove(xw->sigusr1_source);
+	if (xw->wm_fd >= 0)
+		close(xw->wm_fd);
+	free(xw);
+}
