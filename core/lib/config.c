@@ -1,2 +1,669 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * glassbox.conf is read with libconfig and then checked against one static
+ * schema table. libconfig itself accepts any key of any type, so without the
+ * table a typo ("widht = 1920") would silently fall back to a default; the
+ * daemon is meant to refuse to start instead, naming the file, line and key.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <libconfig.h>
+
 #include "config.h"
+#include "gb-build-config.h"
+
+/* Long enough for any path in the schema; longer names cannot be known keys. */
+#define KEY_PATH_MAX 256
+
+enum schema_type {
+	SCHEMA_INT,    /* int field, range-checked */
+	SCHEMA_BOOL,   /* bool field */
+	SCHEMA_STRING, /* char * field, owned */
+	SCHEMA_ENUM,   /* int-sized enum field, from one of a list of strings */
+	SCHEMA_ARGV,   /* char ** field: a list or array of >= 1 non-empty strings */
+};
+
+struct schema_enum_value {
+	const char *name;
+	int value;
+};
+
+struct schema_key {
+	const char *path; /* "group.subgroup.key" */
+	enum schema_type type;
+	long long min; /* SCHEMA_INT */
+	long long max;
+	const struct schema_enum_value *values; /* SCHEMA_ENUM; ends with a NULL name */
+	size_t offset;                          /* of the field in struct gb_config */
+};
+
+/*
+ * The field's type is checked at compile time (_Generic has no default, so a
+ * mismatch does not build): the table writes through the offset blindly.
+ */
+#define FIELD(field, type)                                                                        \
+	_Generic(((struct gb_config *)0)->field, type : offsetof(struct gb_config, field))
+
+/* An enum is stored as an int: refuse to build if the compiler picked another size. */
+#define ENUM_FIELD(field)                                                                         \
+	(offsetof(struct gb_config, field) +                                                      \
+	 0 * sizeof(char[sizeof(((struct gb_config *)0)->field) == sizeof(int) ? 1 : -1]))
+
+/* One line per macro reads better than clang-format's expanded braces. */
+/* clang-format off */
+#define KEY_INT(path, field, min, max) { path, SCHEMA_INT, min, max, NULL, FIELD(field, int) }
+#define KEY_BOOL(path, field)          { path, SCHEMA_BOOL, 0, 0, NULL, FIELD(field, bool) }
+#define KEY_STRING(path, field)        { path, SCHEMA_STRING, 0, 0, NULL, FIELD(field, char *) }
+#define KEY_ENUM(path, field, values)  { path, SCHEMA_ENUM, 0, 0, values, ENUM_FIELD(field) }
+#define KEY_ARGV(path, field)          { path, SCHEMA_ARGV, 0, 0, NULL, FIELD(field, char **) }
+/* clang-format on */
+
+static const struct schema_enum_value log_levels[] = {
+	{ "error", GB_LOG_ERROR },
+	{ "warning", GB_LOG_WARNING },
+	{ "info", GB_LOG_INFO },
+	{ "debug", GB_LOG_DEBUG },
+	{ NULL, 0 },
+};
+
+static const struct schema_enum_value renderers[] = {
+	{ "pixman", GB_RENDERER_PIXMAN },
+	{ "gl", GB_RENDERER_GL },
+	{ NULL, 0 },
+};
+
+/*
+ * Every key glassbox.conf accepts. Groups are implied by the paths: a group
+ * is known when some key lives under it. Adding a key is one line here (and
+ * its default in gb_config_new_defaults()).
+ */
+static const struct schema_key schema[] = {
+	KEY_ENUM("log.level", log_level, log_levels),
+
+	KEY_ARGV("session.command", session.command),
+	KEY_INT("session.width", session.width, 64, 7680),
+	KEY_INT("session.height", session.height, 64, 4320),
+	KEY_INT("session.refresh_mhz", session.refresh_mhz, 1000, 240000),
+	KEY_ENUM("session.renderer", session.renderer, renderers),
+	KEY_BOOL("session.xwayland", session.xwayland),
+	KEY_INT("session.stop_grace_ms", session.stop_grace_ms, 0, 600000),
+	KEY_STRING("session.keyboard.layout", session.keyboard_layout),
+	KEY_STRING("session.keyboard.variant", session.keyboard_variant),
+	KEY_STRING("session.keyboard.model", session.keyboard_model),
+	KEY_STRING("session.keyboard.options", session.keyboard_options),
+
+	KEY_STRING("plugins.vendor_dir", plugins.vendor_dir),
+	KEY_STRING("plugins.config_dir", plugins.config_dir),
+	KEY_STRING("plugins.plugin_dir", plugins.plugin_dir),
+};
+
+#define SCHEMA_COUNT (sizeof(schema) / sizeof(schema[0]))
+
+struct parser {
+	const char *name; /* the file, as given, for errors */
+	const config_t *cf;
+	char *error; /* GB_CONFIG_ERROR_MAX bytes, or NULL */
+	struct gb_config *config;
+};
+
+/*
+ * Write "FILE:LINE: message" (or "FILE: message" when the line is not known).
+ * Values quoted in messages come from the file and may hold control
+ * characters; they are replaced so that the error stays one line.
+ */
+static void __attribute__((format(printf, 4, 5)))
+set_error(char *error, const char *file, int line, const char *format, ...)
+{
+	va_list args;
+	int n;
+
+	if (!error)
+		return;
+
+	if (line > 0)
+		n = snprintf(error, GB_CONFIG_ERROR_MAX, "%s:%d: ", file, line);
+	else
+		n = snprintf(error, GB_CONFIG_ERROR_MAX, "%s: ", file);
+	if (n < 0)
+		n = 0;
+	if (n < GB_CONFIG_ERROR_MAX) {
+		va_start(args, format);
+		vsnprintf(error + n, GB_CONFIG_ERROR_MAX - (size_t)n, format, args);
+		va_end(args);
+	}
+
+	for (char *p = error; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
+/*
+ * The file a setting or a parse error comes from: NULL from libconfig means
+ * the top-level text; an @include'd file is named as written in the
+ * directive, relative to the include directory.
+ */
+static const char *source_name(const config_t *cf, const char *file, const char *name,
+                               char *buffer, size_t size)
+{
+	const char *dir = config_get_include_dir(cf);
+
+	if (!file)
+		return name;
+	if (file[0] == '/' || !dir)
+		return file;
+	snprintf(buffer, size, "%s/%s", dir, file);
+	return buffer;
+}
+
+static void __attribute__((format(printf, 4, 5)))
+setting_error(struct parser *parser, const config_setting_t *setting, const char *path,
+              const char *format, ...)
+{
+	char message[GB_CONFIG_ERROR_MAX];
+	char file[GB_CONFIG_ERROR_MAX];
+	va_list args;
+
+	va_start(args, format);
+	vsnprintf(message, sizeof(message), format, args);
+	va_end(args);
+
+	set_error(parser->error,
+	          source_name(parser->cf, config_setting_source_file(setting), parser->name, file,
+	                      sizeof(file)),
+	          (int)config_setting_source_line(setting), "key '%s': %s", path, message);
+}
+
+static const char *type_name(int type)
+{
+	switch (type) {
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	default:
+		return "an unknown type";
+	}
+}
+
+static const char *schema_type_name(enum schema_type type)
+{
+	switch (type) {
+	case SCHEMA_INT:
+		return "an integer";
+	case SCHEMA_BOOL:
+		return "a boolean (true or false)";
+	case SCHEMA_STRING:
+	case SCHEMA_ENUM:
+		return "a string";
+	case SCHEMA_ARGV:
+		return "a list of strings";
+	}
+	return "?";
+}
+
+static const struct schema_key *schema_find(const char *path)
+{
+	for (size_t i = 0; i < SCHEMA_COUNT; i++)
+		if (strcmp(schema[i].path, path) == 0)
+			return &schema[i];
+	return NULL;
+}
+
+/* "a.b" is a group when a key "a.b.<something>" exists. */
+static bool schema_is_group(const char *path)
+{
+	size_t len = strlen(path);
+
+	for (size_t i = 0; i < SCHEMA_COUNT; i++)
+		if (strncmp(schema[i].path, path, len) == 0 && schema[i].path[len] == '.')
+			return true;
+	return false;
+}
+
+/*
+ * The names allowed directly inside @group ("" for the top level), comma
+ * separated, in schema order, for "unknown key" messages.
+ */
+static void schema_list_children(const char *group, char *out, size_t size)
+{
+	size_t prefix = strlen(group) + (group[0] ? 1 : 0);
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < SCHEMA_COUNT; i++) {
+		const char *path = schema[i].path;
+		const char *child;
+		size_t child_len;
+		bool seen = false;
+
+		if (group[0] && (strncmp(path, group, prefix - 1) != 0 || path[prefix - 1] != '.'))
+			continue;
+		child = path + prefix;
+		child_len = strcspn(child, ".");
+
+		/* session.keyboard.* gives "keyboard" once. */
+		for (size_t j = 0; j < i && !seen; j++) {
+			const char *other = schema[j].path;
+
+			seen = strncmp(other, path, prefix + child_len) == 0 &&
+			       (other[prefix + child_len] == '.' ||
+			        other[prefix + child_len] == '\0');
+		}
+		if (seen)
+			continue;
+
+		int n = snprintf(out + used, size - used, "%s%.*s", used ? ", " : "",
+		                 (int)child_len, child);
+		if (n < 0 || (size_t)n >= size - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
+static void *field(struct gb_config *config, const struct schema_key *key)
+{
+	return (char *)config + key->offset;
+}
+
+static void free_argv(char **argv)
+{
+	if (!argv)
+		return;
+	for (char **arg = argv; *arg; arg++)
+		free(*arg);
+	free(argv);
+}
+
+static int apply_int(struct parser *parser, const struct schema_key *key,
+                     const config_setting_t *setting)
+{
+	long long value = config_setting_get_int64(setting);
+	int as_int;
+
+	if (value < key->min || value > key->max) {
+		setting_error(parser, setting, key->path, "value %lld is out of range %lld..%lld",
+		              value, key->min, key->max);
+		return -EINVAL;
+	}
+	as_int = (int)value;
+	memcpy(field(parser->config, key), &as_int, sizeof(as_int));
+	return 0;
+}
+
+static int apply_enum(struct parser *parser, const struct schema_key *key,
+                      const config_setting_t *setting)
+{
+	const char *text = config_setting_get_string(setting);
+	char allowed[GB_CONFIG_ERROR_MAX];
+	size_t used = 0;
+
+	for (const struct schema_enum_value *v = key->values; v->name; v++) {
+		if (strcmp(v->name, text) == 0) {
+			memcpy(field(parser->config, key), &v->value, sizeof(v->value));
+			return 0;
+		}
+	}
+
+	allowed[0] = '\0';
+	for (const struct schema_enum_value *v = key->values; v->name; v++) {
+		int n = snprintf(allowed + used, sizeof(allowed) - used, "%s%s", used ? ", " : "",
+		                 v->name);
+		if (n < 0 || (size_t)n >= sizeof(allowed) - used)
+			break;
+		used += (size_t)n;
+	}
+	setting_error(parser, setting, key->path, "value '%s' is not one of %s", text, allowed);
+	return -EINVAL;
+}
+
+static int apply_string(struct parser *parser, const struct schema_key *key,
+                        const config_setting_t *setting)
+{
+	char **target = field(parser->config, key);
+	char *copy = strdup(config_setting_get_string(setting));
+
+	if (!copy)
+		return -ENOMEM;
+	free(*target);
+	*target = copy;
+	return 0;
+}
+
+static int apply_argv(struct parser *parser, const struct schema_key *key,
+                      const config_setting_t *setting)
+{
+	char ***target = field(parser->config, key);
+	int count = config_setting_length(setting);
+	char **argv;
+	int r;
+
+	if (count < 1) {
+		setting_error(parser, setting, key->path, "must hold at least one string");
+		return -EINVAL;
+	}
+
+	argv = calloc((size_t)count + 1, sizeof(*argv));
+	if (!argv)
+		return -ENOMEM;
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *element = config_setting_get_elem(setting, (unsigned)i);
+		/* Elements carry their own line; a list spanning lines points at the culprit. */
+		const config_setting_t *where =
+		        config_setting_source_line(element) ? element : setting;
+
+		if (config_setting_type(element) != CONFIG_TYPE_STRING) {
+			setting_error(parser, where, key->path,
+			              "element %d is %s, expected a non-empty string", i + 1,
+			              type_name(config_setting_type(element)));
+			r = -EINVAL;
+			goto err_argv;
+		}
+		if (config_setting_get_string(element)[0] == '\0') {
+			setting_error(parser, where, key->path,
+			              "element %d is empty, expected a non-empty string", i + 1);
+			r = -EINVAL;
+			goto err_argv;
+		}
+		argv[i] = strdup(config_setting_get_string(element));
+		if (!argv[i]) {
+			r = -ENOMEM;
+			goto err_argv;
+		}
+	}
+
+	free_argv(*target);
+	*target = argv;
+	return 0;
+
+err_argv:
+	free_argv(argv);
+	return r;
+}
+
+static bool type_matches(enum schema_type expected, int type)
+{
+	switch (expected) {
+	case SCHEMA_INT:
+		return type == CONFIG_TYPE_INT || type == CONFIG_TYPE_INT64;
+	case SCHEMA_BOOL:
+		return type == CONFIG_TYPE_BOOL;
+	case SCHEMA_STRING:
+	case SCHEMA_ENUM:
+		return type == CONFIG_TYPE_STRING;
+	case SCHEMA_ARGV:
+		return type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY;
+	}
+	return false;
+}
+
+static int apply_key(struct parser *parser, const struct schema_key *key,
+                     const config_setting_t *setting)
+{
+	int type = config_setting_type(setting);
+
+	if (!type_matches(key->type, type)) {
+		setting_error(parser, setting, key->path, "expected %s, got %s",
+		              schema_type_name(key->type), type_name(type));
+		return -EINVAL;
+	}
+
+	switch (key->type) {
+	case SCHEMA_INT:
+		return apply_int(parser, key, setting);
+	case SCHEMA_BOOL: {
+		bool value = config_setting_get_bool(setting);
+
+		memcpy(field(parser->config, key), &value, sizeof(value));
+		return 0;
+	}
+	case SCHEMA_STRING:
+		return apply_string(parser, key, setting);
+	case SCHEMA_ENUM:
+		return apply_enum(parser, key, setting);
+	case SCHEMA_ARGV:
+		return apply_argv(parser, key, setting);
+	}
+	return -EINVAL;
+}
+
+static int apply_group(struct parser *parser, const config_setting_t *group,
+                       const char *group_path)
+{
+	int count = config_setting_length(group);
+
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *setting = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(setting);
+		const struct schema_key *key;
+		char path[KEY_PATH_MAX];
+		char known[GB_CONFIG_ERROR_MAX];
+		int type = config_setting_type(setting);
+		int n, r;
+
+		n = snprintf(path, sizeof(path), "%s%s%s", group_path, group_path[0] ? "." : "",
+		             name ? name : "");
+		/* A truncated path cannot name a known key; report what fits. */
+		key = n >= 0 && (size_t)n < sizeof(path) ? schema_find(path) : NULL;
+
+		if (key) {
+			r = apply_key(parser, key, setting);
+		} else if (schema_is_group(path)) {
+			if (type != CONFIG_TYPE_GROUP) {
+				setting_error(parser, setting, path, "expected a group, got %s",
+				              type_name(type));
+				return -EINVAL;
+			}
+			r = apply_group(parser, setting, path);
+		} else {
+			schema_list_children(group_path, known, sizeof(known));
+			setting_error(parser, setting, path, "unknown %s (expected %s)",
+			              type == CONFIG_TYPE_GROUP ? "group" : "key", known);
+			return -EINVAL;
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+struct gb_config *gb_config_new_defaults(void)
+{
+	struct gb_config *config = calloc(1, sizeof(*config));
+
+	if (!config)
+		return NULL;
+
+	config->log_level = GB_LOG_INFO;
+	config->session.command = NULL;
+	config->session.width = 1280;
+	config->session.height = 720;
+	config->session.refresh_mhz = 60000;
+	config->session.renderer = GB_RENDERER_PIXMAN;
+	config->session.xwayland = true;
+	config->session.stop_grace_ms = 5000;
+	config->session.keyboard_layout = strdup("us");
+	config->session.keyboard_variant = strdup("");
+	config->session.keyboard_model = strdup("pc105");
+	config->session.keyboard_options = strdup("");
+	config->plugins.vendor_dir = strdup(GB_VENDOR_DROPIN_DIR);
+	config->plugins.config_dir = strdup(GB_ETC_DIR "/plugins.d");
+	config->plugins.plugin_dir = strdup(GB_PLUGIN_DIR);
+
+	if (!config->session.keyboard_layout || !config->session.keyboard_variant ||
+	    !config->session.keyboard_model || !config->session.keyboard_options ||
+	    !config->plugins.vendor_dir || !config->plugins.config_dir ||
+	    !config->plugins.plugin_dir) {
+		gb_config_free(config);
+		errno = ENOMEM;
+		return NULL;
+	}
+	return config;
+}
+
+void gb_config_free(struct gb_config *config)
+{
+	if (!config)
+		return;
+
+	free(config->path);
+	free_argv(config->session.command);
+	free(config->session.keyboard_layout);
+	free(config->session.keyboard_variant);
+	free(config->session.keyboard_model);
+	free(config->session.keyboard_options);
+	free(config->plugins.vendor_dir);
+	free(config->plugins.config_dir);
+	free(config->plugins.plugin_dir);
+	free(config);
+}
+
+/*
+ * Parse with @read (a file or a string), then apply every setting onto a fresh
+ * set of defaults. The result is built aside and only returned when the whole
+ * file is valid, so that nothing is half-applied.
+ */
+static struct gb_config *load(config_t *cf, int read_ok, const char *name, char *error)
+{
+	struct parser parser = { .name = name, .cf = cf, .error = error };
+	struct gb_config *config;
+	char buffer[GB_CONFIG_ERROR_MAX];
+	int r;
+
+	if (!read_ok) {
+		const char *file =
+		        source_name(cf, config_error_file(cf), name, buffer, sizeof(buffer));
+
+		if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
+			set_error(error, file, 0, "cannot read: %s", config_error_text(cf));
+		else
+			set_error(error, file, config_error_line(cf), "%s", config_error_text(cf));
+		errno = EINVAL;
+		return NULL;
+	}
+
+	config = gb_config_new_defaults();
+	if (!config) {
+		r = -ENOMEM;
+		goto err;
+	}
+	if (name) {
+		config->path = strdup(name);
+		if (!config->path) {
+			r = -ENOMEM;
+			goto err_config;
+		}
+	}
+
+	parser.config = config;
+	r = apply_group(&parser, config_root_setting(cf), "");
+	if (r < 0)
+		goto err_config;
+
+	return config;
+
+err_config:
+	gb_config_free(config);
+err:
+	if (r == -ENOMEM)
+		set_error(error, name, 0, "out of memory");
+	errno = -r;
+	return NULL;
+}
+
+struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MAX])
+{
+	struct gb_config *config;
+	struct stat st;
+	config_t cf;
+	char *dir;
+	FILE *file;
+	int r;
+
+	if (!path) {
+		set_error(error, "(null)", 0, "no configuration file given");
+		errno = EINVAL;
+		return NULL;
+	}
+
+	file = fopen(path, "re");
+	if (!file) {
+		r = -errno;
+		set_error(error, path, 0, "cannot open: %s", strerror(-r));
+		errno = -r;
+		return NULL;
+	}
+	/* libconfig would report a directory as a bare "file I/O error". */
+	r = 0;
+	if (fstat(fileno(file), &st) < 0)
+		r = -errno;
+	else if (S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	if (r < 0) {
+		set_error(error, path, 0, "cannot read: %s", strerror(-r));
+		fclose(file);
+		errno = -r;
+		return NULL;
+	}
+
+	config_init(&cf);
+	/* @include "x.conf" is resolved next to the file, not the working directory. */
+	dir = strdup(path);
+	if (!dir) {
+		config_destroy(&cf);
+		fclose(file);
+		set_error(error, path, 0, "out of memory");
+		errno = ENOMEM;
+		return NULL;
+	}
+	config_set_include_dir(&cf, dirname(dir));
+	free(dir);
+
+	config = load(&cf, config_read(&cf, file), path, error);
+	r = config ? 0 : errno;
+	config_destroy(&cf);
+	fclose(file);
+	errno = r;
+	return config;
+}
+
+struct gb_config *gb_config_load_string(const char *text, const char *name,
+                                        char error[GB_CONFIG_ERROR_MAX])
+{
+	struct gb_config *config;
+	config_t cf;
+	int r;
+
+	if (!name)
+		name = "<string>";
+	if (!text) {
+		set_error(error, name, 0, "no configuration text given");
+		errno = EINVAL;
+		return NULL;
+	}
+
+	config_init(&cf);
+	config = load(&cf, config_read_string(&cf, text), name, error);
+	r = config ? 0 : errno;
+	config_destroy(&cf);
+	errno = r;
+	return config;
+}

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * glassbox.conf parsing: values, defaults, and that every error names the
+ * file, the exact line and the key. Runs with tests/unit as the working
+ * directory, so fixtures are data/config/...
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "config.h"
+#include "gb-build-config.h"
+
+#define NAME "test.conf"
+
+static char error[GB_CONFIG_ERROR_MAX];
+
+/*
+ * Load @text and check it is refused with EINVAL and an error starting with
+ * @prefix ("FILE:LINE: key '...'") that also holds @detail, on one line.
+ */
+static void check_refused(const char *text, const char *prefix, const char *detail)
+{
+	struct gb_config *config;
+
+	memset(error, 0, sizeof(error));
+	errno = 0;
+	config = gb_config_load_string(text, NAME, error);
+	CU_ASSERT_PTR_NULL(config);
+	gb_config_free(config);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_EQUAL(strncmp(error, prefix, strlen(prefix)), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, detail));
+	CU_ASSERT_PTR_NULL(strchr(error, '\n'));
+	if (strncmp(error, prefix, strlen(prefix)) != 0 || !strstr(error, detail))
+		fprintf(stderr, "\n    got: %s\n    want: %s ... %s\n", error, prefix, detail);
+}
+
+static void test_config__full_file_parses_to_values(void)
+{
+	struct gb_config *config = gb_config_load("data/config/full.conf", error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->path, "data/config/full.conf");
+	CU_ASSERT_EQUAL(config->log_level, GB_LOG_DEBUG);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config->session.command);
+	CU_ASSERT_STRING_EQUAL(config->session.command[0], "gimp");
+	CU_ASSERT_STRING_EQUAL(config->session.command[1], "--no-splash");
+	CU_ASSERT_PTR_NULL(config->session.command[2]);
+	CU_ASSERT_EQUAL(config->session.width, 1920);
+	CU_ASSERT_EQUAL(config->session.height, 1080);
+	CU_ASSERT_EQUAL(config->session.refresh_mhz, 144000);
+	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_GL);
+	CU_ASSERT_FALSE(config->session.xwayland);
+	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 0);
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_layout, "de");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_variant, "nodeadkeys");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_model, "pc104");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_options, "ctrl:nocaps");
+	CU_ASSERT_STRING_EQUAL(config->plugins.vendor_dir, "/opt/vendor/plugins.d");
+	CU_ASSERT_STRING_EQUAL(config->plugins.config_dir, "/opt/etc/plugins.d");
+	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, "/opt/lib/plugins");
+	gb_config_free(config);
+}
+
+static void check_defaults(const struct gb_config *config)
+{
+	CU_ASSERT_EQUAL(config->log_level, GB_LOG_INFO);
+	CU_ASSERT_PTR_NULL(config->session.command);
+	CU_ASSERT_EQUAL(config->session.width, 1280);
+	CU_ASSERT_EQUAL(config->session.height, 720);
+	CU_ASSERT_EQUAL(config->session.refresh_mhz, 60000);
+	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_PIXMAN);
+	CU_ASSERT_TRUE(config->session.xwayland);
+	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 5000);
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_layout, "us");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_variant, "");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_model, "pc105");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_options, "");
+	CU_ASSERT_STRING_EQUAL(config->plugins.vendor_dir, GB_VENDOR_DROPIN_DIR);
+	CU_ASSERT_STRING_EQUAL(config->plugins.config_dir, GB_ETC_DIR "/plugins.d");
+	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, GB_PLUGIN_DIR);
+}
+
+static void test_config__new_defaults_has_every_default(void)
+{
+	struct gb_config *config = gb_config_new_defaults();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_PTR_NULL(config->path);
+	check_defaults(config);
+	gb_config_free(config);
+}
+
+static void test_config__empty_file_gives_defaults(void)
+{
+	struct gb_config *config = gb_config_load_string("", NAME, error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->path, NAME);
+	check_defaults(config);
+	gb_config_free(config);
+
+	/* Empty groups are fine too. */
+	config = gb_config_load_string("log = {};\nsession = { keyboard = {}; };\nplugins = {};\n",
+	                               NAME, error);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	check_defaults(config);
+	gb_config_free(config);
+}
+
+static void test_config__absent_keys_keep_defaults(void)
+{
+	struct gb_config *config = gb_config_load_string(
+	        "session = {\n  width = 800;\n  keyboard = { layout = \"fr\"; };\n};\n", NAME,
+	        error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_EQUAL(config->session.width, 800);
+	CU_ASSERT_EQUAL(config->session.height, 720);
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_layout, "fr");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_model, "pc105");
+	CU_ASSERT_EQUAL(config->log_level, GB_LOG_INFO);
+	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, GB_PLUGIN_DIR);
+	gb_config_free(config);
+}
+
+static void test_config__accepts_list_and_64_bit_literals(void)
+{
+	struct gb_config *config = gb_config_load_string(
+	        "session = { command = ( \"sh\", \"-c\", \"exec foot\" ); width = 2048L; };\n",
+	        NAME, error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->session.command[2], "exec foot");
+	CU_ASSERT_PTR_NULL(config->session.command[3]);
+	CU_ASSERT_EQUAL(config->session.width, 2048);
+	gb_config_free(config);
+}
+
+static void test_config__range_bounds_are_inclusive(void)
+{
+	struct gb_config *config = gb_config_load_string(
+	        "session = { width = 64; height = 4320; stop_grace_ms = 600000; };\n", NAME,
+	        error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_EQUAL(config->session.width, 64);
+	CU_ASSERT_EQUAL(config->session.height, 4320);
+	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 600000);
+	gb_config_free(config);
+}
+
+static void test_config__unknown_key_names_line(void)
+{
+	check_refused("session = {\n  width = 800;\n  widht = 1920;\n};\n",
+	              NAME ":3: key 'session.widht': unknown key", "(expected command, width");
+	check_refused("log = { level = \"info\"; colour = true; };\n",
+	              NAME ":1: key 'log.colour': unknown key", "(expected level)");
+	check_refused("session = {\n keyboard = {\n\n  layuot = \"us\";\n };\n};\n",
+	              NAME ":4: key 'session.keyboard.layuot': unknown key",
+	              "(expected layout, variant, model, options)");
+	/* A top-level scalar is an unknown key too. */
+	check_refused("\nverbose = true;\n", NAME ":2: key 'verbose': unknown key",
+	              "(expected log, session, plugins)");
+}
+
+static void test_config__unknown_group_names_line(void)
+{
+	check_refused("log = {};\n\nhttp = {\n  port = 8443;\n};\n",
+	              NAME ":3: key 'http': unknown group", "(expected log, session, plugins)");
+	check_refused("session = {\n  mouse = { accel = 1; };\n};\n",
+	              NAME ":2: key 'session.mouse': unknown group", "keyboard");
+}
+
+static void test_config__wrong_type_names_line(void)
+{
+	check_refused("session = {\n  width = \"1920\";\n};\n", NAME ":2: key 'session.width'",
+	              "expected an integer, got a string");
+	check_refused("session = { height = 720.0; };\n", NAME ":1: key 'session.height'",
+	              "expected an integer, got a float");
+	check_refused("session = {\n\n  xwayland = 1;\n};\n", NAME ":3: key 'session.xwayland'",
+	              "expected a boolean (true or false), got an integer");
+	check_refused("log = {\n  level = 3;\n};\n", NAME ":2: key 'log.level'",
+	              "expected a string, got an integer");
+	check_refused("session = {\n  command = \"weston-terminal\";\n};\n",
+	              NAME ":2: key 'session.command'",
+	              "expected a list of strings, got a string");
+	check_refused("session = {\n  width = { x = 1; };\n};\n", NAME ":2: key 'session.width'",
+	              "expected an integer, got a group");
+	/* A known group given as a scalar. */
+	check_refused("log = \"debug\";\n", NAME ":1: key 'log'",
+	              "expected a group, got a string");
+	check_refused("session = {\n  keyboard = \"us\";\n};\n", NAME ":2: key 'session.keyboard'",
+	              "expected a group, got a string");
+	/* Command elements must be strings. */
+	check_refused("session = {\n  command = ( \"a\",\n    42 );\n};\n",
+	              NAME ":3: key 'session.command'", "element 2 is an integer");
+}
+
+static void test_config__out_of_range_names_line(void)
+{
+	check_refused("session = {\n  width = 99999;\n};\n", NAME ":2: key 'session.width'",
+	              "value 99999 is out of range 64..7680");
+	check_refused("session = {\n  refresh_mhz = 999;\n};\n",
+	              NAME ":2: key 'session.refresh_mhz'",
+	              "value 999 is out of range 1000..240000");
+	check_refused("session = {\n  stop_grace_ms = -1;\n};\n",
+	              NAME ":2: key 'session.stop_grace_ms'",
+	              "value -1 is out of range 0..600000");
+	/* A 64-bit value must not wrap into range. */
+	check_refused("session = {\n  width = 4294968576L;\n};\n", NAME ":2: key 'session.width'",
+	              "value 4294968576 is out of range 64..7680");
+}
+
+static void test_config__out_of_range_in_file_names_file_and_line(void)
+{
+	struct gb_config *config;
+
+	errno = 0;
+	config = gb_config_load("data/config/out-of-range.conf", error);
+	CU_ASSERT_PTR_NULL(config);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_STRING_EQUAL(error, "data/config/out-of-range.conf:4: key 'session.height': "
+	                              "value 99999 is out of range 64..4320");
+}
+
+static void test_config__included_file_is_named_in_errors(void)
+{
+	struct gb_config *config;
+
+	errno = 0;
+	config = gb_config_load("data/config/include-main.conf", error);
+	CU_ASSERT_PTR_NULL(config);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_STRING_EQUAL(error, "data/config/include-session.conf:3: key 'session.width': "
+	                              "value 32 is out of range 64..7680");
+}
+
+static void test_config__bad_enum_lists_allowed_values(void)
+{
+	check_refused("log = {\n  level = \"loud\";\n};\n", NAME ":2: key 'log.level'",
+	              "value 'loud' is not one of error, warning, info, debug");
+	check_refused("session = {\n\n  renderer = \"vulkan\";\n};\n",
+	              NAME ":3: key 'session.renderer'",
+	              "value 'vulkan' is not one of pixman, gl");
+	/* Case matters, as in every other key. */
+	check_refused("session = { renderer = \"GL\"; };\n", NAME ":1: key 'session.renderer'",
+	              "'GL'");
+}
+
+static void test_config__error_stays_one_line(void)
+{
+	check_refused("log = { level = \"a\\nb\"; };\n", NAME ":1: key 'log.level'", "'a?b'");
+}
+
+static void test_config__syntax_error_names_line(void)
+{
+	struct gb_config *config;
+
+	check_refused("session = {\n  width = 1920;\n  height 1080;\n};\n",
+	              NAME ":3: ", "syntax error");
+	/* libconfig refuses a key set twice in one group. */
+	check_refused("session = {\n  width = 1920;\n  width = 1280;\n};\n",
+	              NAME ":3: ", "duplicate");
+
+	errno = 0;
+	config = gb_config_load("data/config/syntax-error.conf", error);
+	CU_ASSERT_PTR_NULL(config);
+	CU_ASSERT_EQUAL(errno, EINVAL);
+	CU_ASSERT_STRING_EQUAL(error, "data/config/syntax-error.conf:4: syntax error");
+}
+
+static void test_config__empty_command_list_is_refused(void)
+{
+	check_refused("session = {\n  command = [ ];\n};\n", NAME ":2: key 'session.command'",
+	              "must hold at least one string");
+	check_refused("session = {\n  command = ( );\n};\n", NAME ":2: key 'session.command'",
+	              "must hold at least one string");
+	check_refused("session = {\n  command = [ \"\" ];\n};\n", NAME ":2: key 'session.command'",
+	              "element 1 is empty");
+}
+
+static void test_config__missing_file_is_enoent(void)
+{
+	struct gb_config *config;
+
+	errno = 0;
+	config = gb_config_load("data/config/does-not-exist.conf", error);
+	CU_ASSERT_PTR_NULL(config);
+	CU_ASSERT_EQUAL(errno, ENOENT);
+	CU_ASSERT_STRING_EQUAL(error, "data/config/does-not-exist.conf: cannot open: "
+	                              "No such file or directory");
+
+	errno = 0;
+	config = gb_config_load("data/config", error);
+	CU_ASSERT_PTR_NULL(config);
+	CU_ASSERT_EQUAL(errno, EISDIR);
+	CU_ASSERT_STRING_EQUAL(error, "data/config: cannot read: Is a directory");
+}
+
+static void test_config__shipped_config_parses(void)
+{
+	const char *root = getenv("GB_SOURCE_ROOT");
+	struct gb_config *config;
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/config/glassbox.conf", root ? root : "../..");
+	config = gb_config_load(path, error);
+	if (!config)
+		fprintf(stderr, "\n    %s\n", error);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+
+	/* The shipped file documents the defaults; it must not change them. */
+	CU_ASSERT_EQUAL(config->log_level, GB_LOG_INFO);
+	CU_ASSERT_EQUAL(config->session.width, 1280);
+	CU_ASSERT_EQUAL(config->session.height, 720);
+	CU_ASSERT_EQUAL(config->session.refresh_mhz, 60000);
+	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_PIXMAN);
+	CU_ASSERT_TRUE(config->session.xwayland);
+	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 5000);
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_layout, "us");
+	CU_ASSERT_STRING_EQUAL(config->session.keyboard_model, "pc105");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config->session.command);
+	CU_ASSERT_STRING_EQUAL(config->session.command[0], "weston-terminal");
+	CU_ASSERT_STRING_EQUAL(config->plugins.vendor_dir, GB_VENDOR_DROPIN_DIR);
+	CU_ASSERT_STRING_EQUAL(config->plugins.config_dir, GB_ETC_DIR "/plugins.d");
+	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, GB_PLUGIN_DIR);
+	gb_config_free(config);
+}
+
+static void test_config__free_accepts_null(void)
+{
+	gb_config_free(NULL);
+	CU_PASS("gb_config_free(NULL) returned");
+}
+
+#define TEST(name)                                                                                \
+	{                                                                                         \
+#name, name                                                                       \
+	}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc func;
+	} tests[] = {
+		TEST(test_config__full_file_parses_to_values),
+		TEST(test_config__new_defaults_has_every_default),
+		TEST(test_config__empty_file_gives_defaults),
+		TEST(test_config__absent_keys_keep_defaults),
+		TEST(test_config__accepts_list_and_64_bit_literals),
+		TEST(test_config__range_bounds_are_inclusive),
+		TEST(test_config__unknown_key_names_line),
+		TEST(test_config__unknown_group_names_line),
+		TEST(test_config__wrong_type_names_line),
+		TEST(test_config__out_of_range_names_line),
+		TEST(test_config__out_of_range_in_file_names_file_and_line),
+		TEST(test_config__included_file_is_named_in_errors),
+		TEST(test_config__bad_enum_lists_allowed_values),
+		TEST(test_config__error_stays_one_line),
+		TEST(test_config__syntax_error_names_line),
+		TEST(test_config__empty_command_list_is_refused),
+		TEST(test_config__missing_file_is_enoent),
+		TEST(test_config__shipped_config_parses),
+		TEST(test_config__free_accepts_null),
+	};
+	CU_pSuite suite;
+	unsigned failures;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return CU_get_error();
+
+	suite = CU_add_suite("config", NULL, NULL);
+	if (!suite)
+		goto err;
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(suite, tests[i].name, tests[i].func))
+			goto err;
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
+
+err:
+	failures = (unsigned)CU_get_error();
+	CU_cleanup_registry();
+	return failures ? (int)failures : 1;
+}
