@@ -90,7 +90,6 @@ static const struct schema_key schema[] = {
 	KEY_ARGV("session.command", session.command),
 	KEY_INT("session.width", session.width, 64, 7680),
 	KEY_INT("session.height", session.height, 64, 4320),
-	KEY_INT("session.refresh_mhz", session.refresh_mhz, 1000, 240000),
 	KEY_ENUM("session.renderer", session.renderer, renderers),
 	KEY_BOOL("session.xwayland", session.xwayland),
 	KEY_INT("session.stop_grace_ms", session.stop_grace_ms, 0, 600000),
@@ -496,7 +495,6 @@ struct gb_config *gb_config_new_defaults(void)
 	config->session.command = NULL;
 	config->session.width = 1280;
 	config->session.height = 720;
-	config->session.refresh_mhz = 60000;
 	config->session.renderer = GB_RENDERER_PIXMAN;
 	config->session.xwayland = true;
 	config->session.stop_grace_ms = 5000;

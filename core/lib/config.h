@@ -22,7 +22,6 @@ struct gb_session_config {
 	char **command;		   /* NULL-terminated argv; NULL when not set */
 	int width;		   /* 64..7680, default 1280 */
 	int height;		   /* 64..4320, default 720 */
-	int refresh_mhz;	   /* output refresh in mHz, 1000..240000, default 60000 */
 	enum gb_renderer renderer; /* "pixman" (default) or "gl" */
 	bool xwayland;		   /* default true */
 	int stop_grace_ms;	   /* SIGTERM -> SIGKILL, 0..600000, default 5000 */

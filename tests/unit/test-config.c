@@ -52,7 +52,6 @@ static void test_config__full_file_parses_to_values(void)
 	CU_ASSERT_PTR_NULL(config->session.command[2]);
 	CU_ASSERT_EQUAL(config->session.width, 1920);
 	CU_ASSERT_EQUAL(config->session.height, 1080);
-	CU_ASSERT_EQUAL(config->session.refresh_mhz, 144000);
 	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_GL);
 	CU_ASSERT_FALSE(config->session.xwayland);
 	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 0);
@@ -72,7 +71,6 @@ static void check_defaults(const struct gb_config *config)
 	CU_ASSERT_PTR_NULL(config->session.command);
 	CU_ASSERT_EQUAL(config->session.width, 1280);
 	CU_ASSERT_EQUAL(config->session.height, 720);
-	CU_ASSERT_EQUAL(config->session.refresh_mhz, 60000);
 	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_PIXMAN);
 	CU_ASSERT_TRUE(config->session.xwayland);
 	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 5000);
@@ -205,9 +203,8 @@ static void test_config__out_of_range_names_line(void)
 {
 	check_refused("session = {\n  width = 99999;\n};\n", NAME ":2: key 'session.width'",
 	              "value 99999 is out of range 64..7680");
-	check_refused("session = {\n  refresh_mhz = 999;\n};\n",
-	              NAME ":2: key 'session.refresh_mhz'",
-	              "value 999 is out of range 1000..240000");
+	check_refused("session = {\n  height = 63;\n};\n", NAME ":2: key 'session.height'",
+	              "value 63 is out of range 64..4320");
 	check_refused("session = {\n  stop_grace_ms = -1;\n};\n",
 	              NAME ":2: key 'session.stop_grace_ms'",
 	              "value -1 is out of range 0..600000");
@@ -318,7 +315,6 @@ static void test_config__shipped_config_parses(void)
 	CU_ASSERT_EQUAL(config->log_level, GB_LOG_INFO);
 	CU_ASSERT_EQUAL(config->session.width, 1280);
 	CU_ASSERT_EQUAL(config->session.height, 720);
-	CU_ASSERT_EQUAL(config->session.refresh_mhz, 60000);
 	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_PIXMAN);
 	CU_ASSERT_TRUE(config->session.xwayland);
 	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 5000);
