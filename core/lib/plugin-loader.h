@@ -13,12 +13,18 @@
 struct gb_plugin {
 	char *path;
 	const struct gb_plugin_descriptor *descriptor;
-	void *handle; /* dlopen() handle */
-	void *state;  /* from descriptor->init() */
+	void *handle;                /* dlopen() handle */
+	void *state;                 /* from descriptor->init() */
 	struct gb_setting *settings; /* resolved, passed to init() */
 	size_t n_settings;
 	char *strings; /* storage backing string settings */
 	bool initialised;
+	/*
+	 * What init() receives: { n_settings, settings }. It lives as long as
+	 * the plugin, so a plugin may keep the pointer, like the strings it
+	 * points to, until fini().
+	 */
+	struct gb_settings settings_view;
 };
 
 struct gb_plugin_registry {
@@ -29,13 +35,20 @@ struct gb_plugin_registry {
 };
 
 /**
+ * @host: handed to every plugin's init(); must outlive the registry.
  * @plugin_dir: where <kind>-<name>.so live. When GLASSBOX_PLUGIN_PATH is set
  * (a colon-separated list of folders, for uninstalled builds and tests) it
- * is searched instead, in order.
+ * is searched instead, in order; empty items are ignored, and a variable
+ * with no folder in it counts as unset. Returns 0, -EINVAL (no host, or no
+ * folder at all) or -ENOMEM; on failure @registry is left zeroed.
  */
 int gb_plugin_registry_init(struct gb_plugin_registry *registry, const struct gb_host *host,
-			    const char *plugin_dir);
-/** Unloads every plugin, in reverse load order. */
+                            const char *plugin_dir);
+/**
+ * Unloads every plugin, in reverse load order: fini() then dlclose(). Frees
+ * the search path too and zeroes @registry (call init again to reuse it).
+ * Accepts NULL, a zeroed or a half-initialised registry.
+ */
 void gb_plugin_registry_clear(struct gb_plugin_registry *registry);
 
 /**
@@ -44,18 +57,19 @@ void gb_plugin_registry_clear(struct gb_plugin_registry *registry);
  * against the option table, and call init(). Returns 0, or a negative
  * errno after logging one line naming the file.
  */
-int gb_plugin_registry_load(struct gb_plugin_registry *registry,
-			    const struct gb_dropin *dropin);
+int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin);
 
 /**
- * Load every enabled drop-in. A failing plugin stops the load (negative
- * errno) unless its drop-in says optional = true, in which case it is
- * logged and skipped.
+ * Load every enabled drop-in, in order. A failing plugin stops the load
+ * (negative errno) unless its drop-in says optional = true, in which case it
+ * is logged and skipped. Plugins loaded before a failure stay loaded: the
+ * caller clears the registry.
  */
 int gb_plugin_registry_load_all(struct gb_plugin_registry *registry,
-				const struct gb_dropin_set *set);
+                                const struct gb_dropin_set *set);
 
+/** The loaded plugin of that kind and name; NULL when there is none. */
 struct gb_plugin *gb_plugin_registry_find(struct gb_plugin_registry *registry,
-					  enum gb_plugin_kind kind, const char *name);
+                                          enum gb_plugin_kind kind, const char *name);
 
 #endif

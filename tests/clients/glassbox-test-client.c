@@ -1,0 +1,1172 @@
+/*
+ * glassbox-test-client - a minimal xdg-shell client for the integration tests.
+ *
+ * It shows one toplevel filled with a solid colour and reports every input and
+ * configure event it receives on stdout, one line per event, so that a test
+ * can drive the compositor and check what a real client sees.  The line
+ * formats are a contract with tests/integration: change them only together.
+ *
+ * SPDX-License-Identifier: MIT
+ */
+
+/* memfd_create() and the F_SEAL_* flags are GNU extensions. */
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include <linux/input-event-codes.h>
+#include <wayland-client.h>
+#include <xkbcommon/xkbcommon.h>
+
+#include "xdg-shell-client-protocol.h"
+
+#define PROGRAM_NAME "glassbox-test-client"
+
+/* Size used when the compositor leaves the choice to us (a 0 in configure). */
+#define DEFAULT_WIDTH  640
+#define DEFAULT_HEIGHT 480
+
+/*
+ * A compositor-controlled size must not make us allocate without bound: at
+ * 16384x16384 the pool is 1 GiB, which still fits the int32 pool size.
+ */
+#define MAX_DIMENSION 16384
+
+/* Title and app id travel in one Wayland message, which is limited to 4 KiB. */
+#define MAX_STRING_LENGTH 1024
+
+/* Highest interface versions whose events this client handles. */
+#define COMPOSITOR_VERSION 4
+#define WM_BASE_VERSION    5
+#define SEAT_VERSION       7
+
+/* Double buffering: one buffer on screen, one being drawn. */
+#define BUFFER_COUNT 2
+
+struct options {
+	uint32_t color;
+	uint32_t alt_color;
+	uint32_t switch_key;
+	const char *title;
+	const char *app_id;
+	unsigned long exit_after_ms;
+	int exit_code;
+};
+
+struct client;
+
+struct shm_buffer {
+	struct client *client;
+	struct wl_buffer *wl_buffer;
+	void *data;
+	size_t size;
+	int width;
+	int height;
+	/* Held by the compositor until wl_buffer.release. */
+	bool busy;
+};
+
+struct client {
+	const struct options *options;
+
+	struct wl_display *display;
+	struct wl_registry *registry;
+	struct wl_compositor *compositor;
+	uint32_t compositor_version;
+	struct wl_shm *shm;
+	struct xdg_wm_base *wm_base;
+
+	struct wl_seat *seat;
+	uint32_t seat_global_name;
+	uint32_t seat_version;
+	struct wl_keyboard *keyboard;
+	struct wl_pointer *pointer;
+	struct xkb_context *xkb_context;
+	int pointer_x;
+	int pointer_y;
+
+	struct wl_surface *surface;
+	struct xdg_surface *xdg_surface;
+	struct xdg_toplevel *toplevel;
+	struct shm_buffer buffers[BUFFER_COUNT];
+
+	/* Size from the last xdg_toplevel.configure, applied on xdg_surface.configure. */
+	int pending_width;
+	int pending_height;
+	bool toplevel_configure_pending;
+	int width;
+	int height;
+	bool configured;
+	/* Every buffer was busy when a repaint was due; repaint on release. */
+	bool redraw_pending;
+	bool ready_sent;
+
+	bool use_alt_color;
+	bool color_shown;
+	uint32_t shown_color;
+
+	int signal_fd;
+	int timer_fd;
+	bool running;
+	int exit_status;
+};
+
+/* One event, one line, visible to the reader at once even through a pipe. */
+static void emit(const char *format, ...) __attribute__((format(printf, 1, 2)));
+
+static void emit(const char *format, ...)
+{
+	va_list args;
+
+	va_start(args, format);
+	vprintf(format, args);
+	va_end(args);
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* Stops the main loop with a failure status; the reason goes to stderr. */
+static void fail(struct client *client, const char *format, ...)
+        __attribute__((format(printf, 2, 3)));
+
+static void fail(struct client *client, const char *format, ...)
+{
+	va_list args;
+
+	fprintf(stderr, PROGRAM_NAME ": ");
+	va_start(args, format);
+	vfprintf(stderr, format, args);
+	va_end(args);
+	fputc('\n', stderr);
+	client->running = false;
+	client->exit_status = EXIT_FAILURE;
+}
+
+/* Surface coordinates as the nearest integer, so 10.5 reads as 11, not 10. */
+static int fixed_to_rounded_int(wl_fixed_t value)
+{
+	double d = wl_fixed_to_double(value);
+
+	return (int)(d < 0 ? d - 0.5 : d + 0.5);
+}
+
+static uint32_t current_color(const struct client *client)
+{
+	return client->use_alt_color ? client->options->alt_color : client->options->color;
+}
+
+static void shm_buffer_release(struct shm_buffer *buffer)
+{
+	if (buffer->wl_buffer)
+		wl_buffer_destroy(buffer->wl_buffer);
+	if (buffer->data)
+		munmap(buffer->data, buffer->size);
+	buffer->wl_buffer = NULL;
+	buffer->data = NULL;
+	buffer->size = 0;
+	buffer->width = 0;
+	buffer->height = 0;
+	buffer->busy = false;
+}
+
+static void handle_buffer_release(void *data, struct wl_buffer *wl_buffer);
+
+static const struct wl_buffer_listener buffer_listener = {
+	.release = handle_buffer_release,
+};
+
+static int shm_buffer_allocate(struct client *client, struct shm_buffer *buffer, int width,
+                               int height)
+{
+	int32_t stride = width * 4;
+	size_t size = (size_t)stride * (size_t)height;
+	struct wl_shm_pool *pool;
+	void *data;
+	int fd;
+	int r;
+
+	fd = memfd_create(PROGRAM_NAME, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0) {
+		r = -errno;
+		goto err_close;
+	}
+	/*
+	 * If the file could shrink, the compositor would take SIGBUS reading
+	 * it; the seal promises it cannot.  Old kernels may refuse sealing,
+	 * which only loses that promise, so a failure here is not fatal.
+	 */
+	(void)fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_SEAL);
+
+	data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (data == MAP_FAILED) {
+		r = -errno;
+		goto err_close;
+	}
+
+	pool = wl_shm_create_pool(client->shm, fd, (int32_t)size);
+	if (!pool) {
+		r = -ENOMEM;
+		goto err_unmap;
+	}
+	buffer->wl_buffer =
+	        wl_shm_pool_create_buffer(pool, 0, width, height, stride, WL_SHM_FORMAT_XRGB8888);
+	/* The buffer keeps the pool's memory alive; the pool object is not needed. */
+	wl_shm_pool_destroy(pool);
+	if (!buffer->wl_buffer) {
+		r = -ENOMEM;
+		goto err_unmap;
+	}
+	/* libwayland sent its own duplicate of the fd; ours can go. */
+	close(fd);
+
+	wl_buffer_add_listener(buffer->wl_buffer, &buffer_listener, buffer);
+	buffer->client = client;
+	buffer->data = data;
+	buffer->size = size;
+	buffer->width = width;
+	buffer->height = height;
+	buffer->busy = false;
+	return 0;
+
+err_unmap:
+	munmap(data, size);
+err_close:
+	close(fd);
+	return r;
+}
+
+/*
+ * Returns a buffer of the current size that the compositor does not hold,
+ * reallocating one whose size is stale; NULL with errno EAGAIN when both are
+ * busy, or with another errno when allocation failed.
+ */
+static struct shm_buffer *next_buffer(struct client *client)
+{
+	struct shm_buffer *buffer = NULL;
+	int r;
+
+	for (int i = 0; i < BUFFER_COUNT; i++) {
+		if (client->buffers[i].busy)
+			continue;
+		buffer = &client->buffers[i];
+		/* Prefer a buffer that can be reused as it is. */
+		if (buffer->wl_buffer && buffer->width == client->width &&
+		    buffer->height == client->height)
+			return buffer;
+	}
+	if (!buffer) {
+		errno = EAGAIN;
+		return NULL;
+	}
+
+	shm_buffer_release(buffer);
+	r = shm_buffer_allocate(client, buffer, client->width, client->height);
+	if (r < 0) {
+		errno = -r;
+		return NULL;
+	}
+	return buffer;
+}
+
+static void redraw(struct client *client)
+{
+	uint32_t color = current_color(client);
+	struct shm_buffer *buffer;
+	uint32_t *pixels;
+	size_t count;
+
+	/* A toplevel must not have a buffer before its first configure is acked. */
+	if (!client->configured)
+		return;
+
+	buffer = next_buffer(client);
+	if (!buffer) {
+		if (errno == EAGAIN) {
+			client->redraw_pending = true;
+			return;
+		}
+		fail(client, "cannot allocate a %dx%d shm buffer: %s", client->width,
+		     client->height, strerror(errno));
+		return;
+	}
+	client->redraw_pending = false;
+
+	pixels = buffer->data;
+	count = (size_t)buffer->width * (size_t)buffer->height;
+	for (size_t i = 0; i < count; i++)
+		pixels[i] = 0xff000000u | color;
+
+	wl_surface_attach(client->surface, buffer->wl_buffer, 0, 0);
+	if (client->compositor_version >= WL_SURFACE_DAMAGE_BUFFER_SINCE_VERSION)
+		wl_surface_damage_buffer(client->surface, 0, 0, INT32_MAX, INT32_MAX);
+	else
+		wl_surface_damage(client->surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(client->surface);
+	buffer->busy = true;
+
+	if (!client->color_shown || client->shown_color != color) {
+		client->color_shown = true;
+		client->shown_color = color;
+		emit("color %06x", color);
+	}
+
+	if (!client->ready_sent) {
+		/*
+		 * A test reacts to "ready" by acting on the surface, so the
+		 * compositor must already have the commit when it reads it.
+		 */
+		if (wl_display_flush(client->display) < 0 && errno != EAGAIN) {
+			fail(client, "cannot flush the Wayland connection: %s", strerror(errno));
+			return;
+		}
+		client->ready_sent = true;
+		emit("ready %d %d", client->width, client->height);
+	}
+}
+
+static void handle_buffer_release(void *data, struct wl_buffer *wl_buffer)
+{
+	struct shm_buffer *buffer = data;
+	struct client *client = buffer->client;
+
+	buffer->busy = false;
+	if (client->redraw_pending)
+		redraw(client);
+}
+
+static void handle_wm_base_ping(void *data, struct xdg_wm_base *wm_base, uint32_t serial)
+{
+	xdg_wm_base_pong(wm_base, serial);
+}
+
+static const struct xdg_wm_base_listener wm_base_listener = {
+	.ping = handle_wm_base_ping,
+};
+
+static void handle_xdg_surface_configure(void *data, struct xdg_surface *xdg_surface,
+                                         uint32_t serial)
+{
+	struct client *client = data;
+
+	xdg_surface_ack_configure(xdg_surface, serial);
+	client->configured = true;
+	if (client->toplevel_configure_pending) {
+		client->toplevel_configure_pending = false;
+		client->width = client->pending_width;
+		client->height = client->pending_height;
+		emit("configure %d %d", client->width, client->height);
+	}
+	/* The ack only takes effect with the next commit, so always commit. */
+	redraw(client);
+}
+
+static const struct xdg_surface_listener xdg_surface_listener = {
+	.configure = handle_xdg_surface_configure,
+};
+
+static int configured_dimension(int32_t value, int fallback, const char *name)
+{
+	if (value <= 0)
+		return fallback;
+	if (value > MAX_DIMENSION) {
+		fprintf(stderr, PROGRAM_NAME ": configured %s %d is above %d, using %d\n", name,
+		        value, MAX_DIMENSION, MAX_DIMENSION);
+		return MAX_DIMENSION;
+	}
+	return value;
+}
+
+static void handle_toplevel_configure(void *data, struct xdg_toplevel *toplevel, int32_t width,
+                                      int32_t height, struct wl_array *states)
+{
+	struct client *client = data;
+
+	client->pending_width = configured_dimension(width, DEFAULT_WIDTH, "width");
+	client->pending_height = configured_dimension(height, DEFAULT_HEIGHT, "height");
+	client->toplevel_configure_pending = true;
+}
+
+static void handle_toplevel_close(void *data, struct xdg_toplevel *toplevel)
+{
+	struct client *client = data;
+
+	/* Being asked to close is a normal end, not a failure. */
+	client->running = false;
+}
+
+static void handle_toplevel_configure_bounds(void *data, struct xdg_toplevel *toplevel,
+                                             int32_t width, int32_t height)
+{
+}
+
+static void handle_toplevel_wm_capabilities(void *data, struct xdg_toplevel *toplevel,
+                                            struct wl_array *capabilities)
+{
+}
+
+static const struct xdg_toplevel_listener toplevel_listener = {
+	.configure = handle_toplevel_configure,
+	.close = handle_toplevel_close,
+	.configure_bounds = handle_toplevel_configure_bounds,
+	.wm_capabilities = handle_toplevel_wm_capabilities,
+};
+
+static void handle_keyboard_keymap(void *data, struct wl_keyboard *keyboard, uint32_t format,
+                                   int32_t fd, uint32_t size)
+{
+	struct client *client = data;
+	struct xkb_keymap *keymap;
+	char *map;
+
+	if (format != WL_KEYBOARD_KEYMAP_FORMAT_XKB_V1 || size == 0) {
+		fprintf(stderr, PROGRAM_NAME ": ignoring keymap of format %u, size %u\n", format,
+		        size);
+		close(fd);
+		return;
+	}
+
+	/* From wl_seat version 7 on the fd must be mapped private. */
+	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED) {
+		fprintf(stderr, PROGRAM_NAME ": cannot map the keymap: %s\n", strerror(errno));
+		return;
+	}
+
+	/*
+	 * Key codes are reported raw, so the keymap is only compiled to catch
+	 * a compositor that sends a broken one.
+	 */
+	keymap =
+	        xkb_keymap_new_from_buffer(client->xkb_context, map, strnlen(map, size),
+	                                   XKB_KEYMAP_FORMAT_TEXT_V1, XKB_KEYMAP_COMPILE_NO_FLAGS);
+	if (!keymap)
+		fprintf(stderr, PROGRAM_NAME ": the compositor sent an invalid keymap\n");
+	xkb_keymap_unref(keymap);
+	munmap(map, size);
+}
+
+static void handle_keyboard_enter(void *data, struct wl_keyboard *keyboard, uint32_t serial,
+                                  struct wl_surface *surface, struct wl_array *keys)
+{
+	emit("keyboard enter");
+}
+
+static void handle_keyboard_leave(void *data, struct wl_keyboard *keyboard, uint32_t serial,
+                                  struct wl_surface *surface)
+{
+	emit("keyboard leave");
+}
+
+static void handle_keyboard_key(void *data, struct wl_keyboard *keyboard, uint32_t serial,
+                                uint32_t time, uint32_t key, uint32_t state)
+{
+	struct client *client = data;
+	bool pressed = state == WL_KEYBOARD_KEY_STATE_PRESSED;
+
+	emit("key %u %s", key, pressed ? "pressed" : "released");
+	if (pressed && key == client->options->switch_key) {
+		client->use_alt_color = !client->use_alt_color;
+		redraw(client);
+	}
+}
+
+static void handle_keyboard_modifiers(void *data, struct wl_keyboard *keyboard, uint32_t serial,
+                                      uint32_t depressed, uint32_t latched, uint32_t locked,
+                                      uint32_t group)
+{
+	emit("modifiers %u %u %u %u", depressed, latched, locked, group);
+}
+
+static void handle_keyboard_repeat_info(void *data, struct wl_keyboard *keyboard, int32_t rate,
+                                        int32_t delay)
+{
+}
+
+static const struct wl_keyboard_listener keyboard_listener = {
+	.keymap = handle_keyboard_keymap,
+	.enter = handle_keyboard_enter,
+	.leave = handle_keyboard_leave,
+	.key = handle_keyboard_key,
+	.modifiers = handle_keyboard_modifiers,
+	.repeat_info = handle_keyboard_repeat_info,
+};
+
+static void handle_pointer_enter(void *data, struct wl_pointer *pointer, uint32_t serial,
+                                 struct wl_surface *surface, wl_fixed_t x, wl_fixed_t y)
+{
+	struct client *client = data;
+
+	client->pointer_x = fixed_to_rounded_int(x);
+	client->pointer_y = fixed_to_rounded_int(y);
+	emit("pointer enter %d %d", client->pointer_x, client->pointer_y);
+}
+
+static void handle_pointer_leave(void *data, struct wl_pointer *pointer, uint32_t serial,
+                                 struct wl_surface *surface)
+{
+	emit("pointer leave");
+}
+
+static void handle_pointer_motion(void *data, struct wl_pointer *pointer, uint32_t time,
+                                  wl_fixed_t x, wl_fixed_t y)
+{
+	struct client *client = data;
+
+	client->pointer_x = fixed_to_rounded_int(x);
+	client->pointer_y = fixed_to_rounded_int(y);
+	emit("pointer motion %d %d", client->pointer_x, client->pointer_y);
+}
+
+static void handle_pointer_button(void *data, struct wl_pointer *pointer, uint32_t serial,
+                                  uint32_t time, uint32_t button, uint32_t state)
+{
+	struct client *client = data;
+
+	emit("pointer button %u %s %d %d", button,
+	     state == WL_POINTER_BUTTON_STATE_PRESSED ? "pressed" : "released", client->pointer_x,
+	     client->pointer_y);
+}
+
+static void handle_pointer_axis(void *data, struct wl_pointer *pointer, uint32_t time,
+                                uint32_t axis, wl_fixed_t value)
+{
+	const char *name;
+
+	switch (axis) {
+	case WL_POINTER_AXIS_VERTICAL_SCROLL:
+		name = "vertical";
+		break;
+	case WL_POINTER_AXIS_HORIZONTAL_SCROLL:
+		name = "horizontal";
+		break;
+	default:
+		fprintf(stderr, PROGRAM_NAME ": ignoring unknown pointer axis %u\n", axis);
+		return;
+	}
+	emit("pointer axis %s %.2f", name, wl_fixed_to_double(value));
+}
+
+static void handle_pointer_frame(void *data, struct wl_pointer *pointer)
+{
+}
+
+static void handle_pointer_axis_source(void *data, struct wl_pointer *pointer, uint32_t source)
+{
+}
+
+static void handle_pointer_axis_stop(void *data, struct wl_pointer *pointer, uint32_t time,
+                                     uint32_t axis)
+{
+}
+
+static void handle_pointer_axis_discrete(void *data, struct wl_pointer *pointer, uint32_t axis,
+                                         int32_t discrete)
+{
+}
+
+/* axis_value120 (version 8) and later are never sent: the seat is bound at 7. */
+static const struct wl_pointer_listener pointer_listener = {
+	.enter = handle_pointer_enter,
+	.leave = handle_pointer_leave,
+	.motion = handle_pointer_motion,
+	.button = handle_pointer_button,
+	.axis = handle_pointer_axis,
+	.frame = handle_pointer_frame,
+	.axis_source = handle_pointer_axis_source,
+	.axis_stop = handle_pointer_axis_stop,
+	.axis_discrete = handle_pointer_axis_discrete,
+};
+
+static void keyboard_destroy(struct client *client)
+{
+	if (!client->keyboard)
+		return;
+	if (client->seat_version >= WL_KEYBOARD_RELEASE_SINCE_VERSION)
+		wl_keyboard_release(client->keyboard);
+	else
+		wl_keyboard_destroy(client->keyboard);
+	client->keyboard = NULL;
+}
+
+static void pointer_destroy(struct client *client)
+{
+	if (!client->pointer)
+		return;
+	if (client->seat_version >= WL_POINTER_RELEASE_SINCE_VERSION)
+		wl_pointer_release(client->pointer);
+	else
+		wl_pointer_destroy(client->pointer);
+	client->pointer = NULL;
+}
+
+static void seat_destroy(struct client *client)
+{
+	keyboard_destroy(client);
+	pointer_destroy(client);
+	if (!client->seat)
+		return;
+	if (client->seat_version >= WL_SEAT_RELEASE_SINCE_VERSION)
+		wl_seat_release(client->seat);
+	else
+		wl_seat_destroy(client->seat);
+	client->seat = NULL;
+}
+
+static void handle_seat_capabilities(void *data, struct wl_seat *seat, uint32_t capabilities)
+{
+	struct client *client = data;
+	bool has_keyboard = capabilities & WL_SEAT_CAPABILITY_KEYBOARD;
+	bool has_pointer = capabilities & WL_SEAT_CAPABILITY_POINTER;
+
+	if (has_keyboard && !client->keyboard) {
+		client->keyboard = wl_seat_get_keyboard(seat);
+		if (!client->keyboard) {
+			fail(client, "cannot create a wl_keyboard: out of memory");
+			return;
+		}
+		wl_keyboard_add_listener(client->keyboard, &keyboard_listener, client);
+	} else if (!has_keyboard && client->keyboard) {
+		keyboard_destroy(client);
+	}
+
+	if (has_pointer && !client->pointer) {
+		client->pointer = wl_seat_get_pointer(seat);
+		if (!client->pointer) {
+			fail(client, "cannot create a wl_pointer: out of memory");
+			return;
+		}
+		wl_pointer_add_listener(client->pointer, &pointer_listener, client);
+	} else if (!has_pointer && client->pointer) {
+		pointer_destroy(client);
+	}
+}
+
+static void handle_seat_name(void *data, struct wl_seat *seat, const char *name)
+{
+}
+
+static const struct wl_seat_listener seat_listener = {
+	.capabilities = handle_seat_capabilities,
+	.name = handle_seat_name,
+};
+
+static uint32_t min_version(uint32_t a, uint32_t b)
+{
+	return a < b ? a : b;
+}
+
+static void handle_registry_global(void *data, struct wl_registry *registry, uint32_t name,
+                                   const char *interface, uint32_t version)
+{
+	struct client *client = data;
+
+	if (strcmp(interface, wl_compositor_interface.name) == 0 && !client->compositor) {
+		client->compositor_version = min_version(version, COMPOSITOR_VERSION);
+		client->compositor = wl_registry_bind(registry, name, &wl_compositor_interface,
+		                                      client->compositor_version);
+		if (!client->compositor)
+			fail(client, "cannot bind wl_compositor: out of memory");
+	} else if (strcmp(interface, wl_shm_interface.name) == 0 && !client->shm) {
+		client->shm = wl_registry_bind(registry, name, &wl_shm_interface, 1);
+		if (!client->shm)
+			fail(client, "cannot bind wl_shm: out of memory");
+	} else if (strcmp(interface, xdg_wm_base_interface.name) == 0 && !client->wm_base) {
+		client->wm_base = wl_registry_bind(registry, name, &xdg_wm_base_interface,
+		                                   min_version(version, WM_BASE_VERSION));
+		if (!client->wm_base) {
+			fail(client, "cannot bind xdg_wm_base: out of memory");
+			return;
+		}
+		xdg_wm_base_add_listener(client->wm_base, &wm_base_listener, client);
+	} else if (strcmp(interface, wl_seat_interface.name) == 0 && !client->seat) {
+		/* The tests drive a single seat; further seats are ignored. */
+		client->seat_version = min_version(version, SEAT_VERSION);
+		client->seat =
+		        wl_registry_bind(registry, name, &wl_seat_interface, client->seat_version);
+		if (!client->seat) {
+			fail(client, "cannot bind wl_seat: out of memory");
+			return;
+		}
+		client->seat_global_name = name;
+		wl_seat_add_listener(client->seat, &seat_listener, client);
+	}
+}
+
+static void handle_registry_global_remove(void *data, struct wl_registry *registry, uint32_t name)
+{
+	struct client *client = data;
+
+	if (client->seat && name == client->seat_global_name)
+		seat_destroy(client);
+}
+
+static const struct wl_registry_listener registry_listener = {
+	.global = handle_registry_global,
+	.global_remove = handle_registry_global_remove,
+};
+
+/* Says why the connection broke, naming the object for a protocol error. */
+static void report_display_error(struct client *client)
+{
+	const struct wl_interface *interface = NULL;
+	uint32_t object_id = 0;
+	uint32_t code;
+	int error;
+
+	error = wl_display_get_error(client->display);
+	if (error == EPROTO) {
+		code = wl_display_get_protocol_error(client->display, &interface, &object_id);
+		fail(client, "Wayland protocol error %u on %s@%u", code,
+		     interface ? interface->name : "unknown interface", object_id);
+	} else if (error != 0) {
+		fail(client, "Wayland connection error: %s", strerror(error));
+	} else {
+		fail(client, "Wayland connection lost");
+	}
+}
+
+static int client_connect(struct client *client)
+{
+	const char *missing = NULL;
+
+	client->display = wl_display_connect(NULL);
+	if (!client->display) {
+		const char *name = getenv("WAYLAND_DISPLAY");
+
+		fprintf(stderr, PROGRAM_NAME ": cannot connect to Wayland display '%s': %s\n",
+		        name ? name : "wayland-0", strerror(errno));
+		return -1;
+	}
+
+	client->xkb_context = xkb_context_new(XKB_CONTEXT_NO_FLAGS);
+	if (!client->xkb_context) {
+		fprintf(stderr, PROGRAM_NAME ": cannot create an xkb context\n");
+		return -1;
+	}
+
+	client->registry = wl_display_get_registry(client->display);
+	if (!client->registry) {
+		fprintf(stderr, PROGRAM_NAME ": cannot get the registry: out of memory\n");
+		return -1;
+	}
+	wl_registry_add_listener(client->registry, &registry_listener, client);
+	if (wl_display_roundtrip(client->display) < 0) {
+		report_display_error(client);
+		return -1;
+	}
+	if (!client->running)
+		return -1;
+
+	if (!client->compositor)
+		missing = "wl_compositor";
+	else if (!client->shm)
+		missing = "wl_shm";
+	else if (!client->wm_base)
+		missing = "xdg_wm_base";
+	if (missing) {
+		fprintf(stderr, PROGRAM_NAME ": the compositor lacks %s\n", missing);
+		return -1;
+	}
+	return 0;
+}
+
+static int window_create(struct client *client)
+{
+	const struct options *options = client->options;
+
+	client->surface = wl_compositor_create_surface(client->compositor);
+	if (!client->surface)
+		goto err_oom;
+	client->xdg_surface = xdg_wm_base_get_xdg_surface(client->wm_base, client->surface);
+	if (!client->xdg_surface)
+		goto err_oom;
+	xdg_surface_add_listener(client->xdg_surface, &xdg_surface_listener, client);
+	client->toplevel = xdg_surface_get_toplevel(client->xdg_surface);
+	if (!client->toplevel)
+		goto err_oom;
+	xdg_toplevel_add_listener(client->toplevel, &toplevel_listener, client);
+	xdg_toplevel_set_title(client->toplevel, options->title);
+	xdg_toplevel_set_app_id(client->toplevel, options->app_id);
+	/* An empty commit asks the compositor for the first configure. */
+	wl_surface_commit(client->surface);
+	return 0;
+
+err_oom:
+	fprintf(stderr, PROGRAM_NAME ": cannot create the window: out of memory\n");
+	return -1;
+}
+
+/* Also takes half-built clients, so every error path can end here. */
+static void client_destroy(struct client *client)
+{
+	for (int i = 0; i < BUFFER_COUNT; i++)
+		shm_buffer_release(&client->buffers[i]);
+	if (client->toplevel)
+		xdg_toplevel_destroy(client->toplevel);
+	if (client->xdg_surface)
+		xdg_surface_destroy(client->xdg_surface);
+	if (client->surface)
+		wl_surface_destroy(client->surface);
+	seat_destroy(client);
+	if (client->wm_base)
+		xdg_wm_base_destroy(client->wm_base);
+	if (client->shm)
+		wl_shm_destroy(client->shm);
+	if (client->compositor)
+		wl_compositor_destroy(client->compositor);
+	if (client->registry)
+		wl_registry_destroy(client->registry);
+	xkb_context_unref(client->xkb_context);
+	if (client->display) {
+		/* Let the compositor see the destruction before the socket closes. */
+		wl_display_flush(client->display);
+		wl_display_disconnect(client->display);
+	}
+	if (client->timer_fd >= 0)
+		close(client->timer_fd);
+	if (client->signal_fd >= 0)
+		close(client->signal_fd);
+}
+
+/*
+ * SIGTERM and SIGINT arrive through a signalfd, so that they are handled in
+ * the main loop where it is safe to tear the Wayland objects down.
+ */
+static int signals_setup(struct client *client)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	client->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (client->signal_fd < 0)
+		return -errno;
+	return 0;
+}
+
+static int exit_timer_setup(struct client *client)
+{
+	unsigned long ms = client->options->exit_after_ms;
+	struct itimerspec spec = { 0 };
+
+	if (ms == 0)
+		return 0;
+	client->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (client->timer_fd < 0)
+		return -errno;
+	spec.it_value.tv_sec = (time_t)(ms / 1000);
+	spec.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	if (timerfd_settime(client->timer_fd, 0, &spec, NULL) < 0)
+		return -errno;
+	return 0;
+}
+
+static void run_main_loop(struct client *client)
+{
+	enum {
+		POLL_DISPLAY,
+		POLL_SIGNAL,
+		POLL_TIMER,
+		POLL_COUNT
+	};
+	struct pollfd fds[POLL_COUNT] = {
+		[POLL_DISPLAY] = { .fd = wl_display_get_fd(client->display), .events = POLLIN },
+		[POLL_SIGNAL] = { .fd = client->signal_fd, .events = POLLIN },
+		/* poll() skips a negative fd, so no timer means no entry. */
+		[POLL_TIMER] = { .fd = client->timer_fd, .events = POLLIN },
+	};
+
+	while (client->running) {
+		while (wl_display_prepare_read(client->display) != 0) {
+			if (wl_display_dispatch_pending(client->display) < 0) {
+				report_display_error(client);
+				return;
+			}
+		}
+		if (!client->running) {
+			wl_display_cancel_read(client->display);
+			break;
+		}
+
+		/* A full socket is flushed once poll says it is writable again. */
+		fds[POLL_DISPLAY].events = POLLIN;
+		if (wl_display_flush(client->display) < 0) {
+			if (errno != EAGAIN) {
+				wl_display_cancel_read(client->display);
+				report_display_error(client);
+				return;
+			}
+			fds[POLL_DISPLAY].events |= POLLOUT;
+		}
+
+		if (poll(fds, POLL_COUNT, -1) < 0) {
+			wl_display_cancel_read(client->display);
+			if (errno == EINTR)
+				continue;
+			fail(client, "poll failed: %s", strerror(errno));
+			return;
+		}
+
+		if (fds[POLL_DISPLAY].revents & (POLLIN | POLLERR | POLLHUP)) {
+			if (wl_display_read_events(client->display) < 0) {
+				report_display_error(client);
+				return;
+			}
+		} else {
+			wl_display_cancel_read(client->display);
+		}
+		if (wl_display_dispatch_pending(client->display) < 0) {
+			report_display_error(client);
+			return;
+		}
+
+		if (fds[POLL_SIGNAL].revents & POLLIN) {
+			/* A clean end, whoever asked for it. */
+			client->running = false;
+			client->exit_status = EXIT_SUCCESS;
+		}
+		if (fds[POLL_TIMER].revents & POLLIN) {
+			client->running = false;
+			client->exit_status = client->options->exit_code;
+		}
+	}
+}
+
+static void print_usage(FILE *stream)
+{
+	fprintf(stream,
+	        "Usage: " PROGRAM_NAME " [OPTION]...\n"
+	        "Show one xdg-shell toplevel in a solid colour and print every configure\n"
+	        "and input event on stdout, one line each.\n"
+	        "\n"
+	        "Options:\n"
+	        "  --color RRGGBB        colour to show first (default ff0000)\n"
+	        "  --alt-color RRGGBB    colour the switch key toggles to (default 0000ff)\n"
+	        "  --switch-key CODE     evdev key code that toggles the colour\n"
+	        "                        (default 57, KEY_SPACE)\n"
+	        "  --title TEXT          toplevel title (default " PROGRAM_NAME ")\n"
+	        "  --app-id ID           toplevel app id (default " PROGRAM_NAME ")\n"
+	        "  --exit-after-ms N     exit on our own after N ms; 0 never (default 0)\n"
+	        "  --exit-code N         status for that exit, 0 to 255 (default 0)\n"
+	        "  -h, --help            show this help and exit\n"
+	        "\n"
+	        "Output lines: configure W H, color RRGGBB, ready W H, keyboard enter|leave,\n"
+	        "key CODE pressed|released, modifiers DEPRESSED LATCHED LOCKED GROUP,\n"
+	        "pointer enter X Y, pointer leave, pointer motion X Y,\n"
+	        "pointer button CODE pressed|released X Y,\n"
+	        "pointer axis vertical|horizontal VALUE.\n"
+	        "SIGTERM or SIGINT exit with status 0.\n");
+}
+
+static int parse_color(const char *option, const char *text, uint32_t *color)
+{
+	uint32_t value = 0;
+
+	if (strlen(text) != 6)
+		goto err;
+	for (int i = 0; i < 6; i++) {
+		char c = text[i];
+		uint32_t digit;
+
+		if (c >= '0' && c <= '9')
+			digit = (uint32_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			digit = (uint32_t)(c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			digit = (uint32_t)(c - 'A' + 10);
+		else
+			goto err;
+		value = value << 4 | digit;
+	}
+	*color = value;
+	return 0;
+
+err:
+	fprintf(stderr, PROGRAM_NAME ": invalid %s '%s': expected six hex digits RRGGBB\n", option,
+	        text);
+	return -EINVAL;
+}
+
+static int parse_unsigned(const char *option, const char *text, unsigned long max,
+                          unsigned long *result)
+{
+	unsigned long value;
+	char *end;
+
+	/* strtoul() would accept blanks and a minus sign; we want digits only. */
+	if (text[0] < '0' || text[0] > '9')
+		goto err;
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno != 0 || *end != '\0' || value > max)
+		goto err;
+	*result = value;
+	return 0;
+
+err:
+	fprintf(stderr, PROGRAM_NAME ": invalid %s '%s': expected an integer from 0 to %lu\n",
+	        option, text, max);
+	return -EINVAL;
+}
+
+static int parse_string(const char *option, const char *text, const char **result)
+{
+	if (strlen(text) > MAX_STRING_LENGTH) {
+		fprintf(stderr, PROGRAM_NAME ": %s is longer than %d bytes\n", option,
+		        MAX_STRING_LENGTH);
+		return -EINVAL;
+	}
+	*result = text;
+	return 0;
+}
+
+/* Returns 0 to run, 1 after --help, or a negative errno for a bad command line. */
+static int parse_options(int argc, char *argv[], struct options *options)
+{
+	enum {
+		OPTION_COLOR = 256,
+		OPTION_ALT_COLOR,
+		OPTION_SWITCH_KEY,
+		OPTION_TITLE,
+		OPTION_APP_ID,
+		OPTION_EXIT_AFTER_MS,
+		OPTION_EXIT_CODE,
+	};
+	static const struct option long_options[] = {
+		{ "color", required_argument, NULL, OPTION_COLOR },
+		{ "alt-color", required_argument, NULL, OPTION_ALT_COLOR },
+		{ "switch-key", required_argument, NULL, OPTION_SWITCH_KEY },
+		{ "title", required_argument, NULL, OPTION_TITLE },
+		{ "app-id", required_argument, NULL, OPTION_APP_ID },
+		{ "exit-after-ms", required_argument, NULL, OPTION_EXIT_AFTER_MS },
+		{ "exit-code", required_argument, NULL, OPTION_EXIT_CODE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long value;
+	int opt;
+	int r = 0;
+
+	*options = (struct options){
+		.color = 0xff0000,
+		.alt_color = 0x0000ff,
+		.switch_key = KEY_SPACE,
+		.title = PROGRAM_NAME,
+		.app_id = PROGRAM_NAME,
+		.exit_after_ms = 0,
+		.exit_code = 0,
+	};
+
+	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+		switch (opt) {
+		case OPTION_COLOR:
+			r = parse_color("--color", optarg, &options->color);
+			break;
+		case OPTION_ALT_COLOR:
+			r = parse_color("--alt-color", optarg, &options->alt_color);
+			break;
+		case OPTION_SWITCH_KEY:
+			r = parse_unsigned("--switch-key", optarg, KEY_MAX, &value);
+			options->switch_key = (uint32_t)value;
+			break;
+		case OPTION_TITLE:
+			r = parse_string("--title", optarg, &options->title);
+			break;
+		case OPTION_APP_ID:
+			r = parse_string("--app-id", optarg, &options->app_id);
+			break;
+		case OPTION_EXIT_AFTER_MS:
+			r = parse_unsigned("--exit-after-ms", optarg, INT_MAX,
+			                   &options->exit_after_ms);
+			break;
+		case OPTION_EXIT_CODE:
+			r = parse_unsigned("--exit-code", optarg, 255, &value);
+			options->exit_code = (int)value;
+			break;
+		case 'h':
+			print_usage(stdout);
+			return 1;
+		default:
+			/* getopt_long() has already said what was wrong. */
+			r = -EINVAL;
+			break;
+		}
+		if (r < 0)
+			goto err_usage;
+	}
+	if (optind < argc) {
+		fprintf(stderr, PROGRAM_NAME ": unexpected argument '%s'\n", argv[optind]);
+		goto err_usage;
+	}
+	return 0;
+
+err_usage:
+	fprintf(stderr, "Try '" PROGRAM_NAME " --help' for more information.\n");
+	return -EINVAL;
+}
+
+int main(int argc, char *argv[])
+{
+	struct options options;
+	struct client client = {
+		.options = &options,
+		.signal_fd = -1,
+		.timer_fd = -1,
+		.running = true,
+		.exit_status = EXIT_SUCCESS,
+	};
+	int r;
+
+	r = parse_options(argc, argv, &options);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : 2;
+
+	/* Tests read stdout through a pipe and need every line as it happens. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	r = signals_setup(&client);
+	if (r < 0) {
+		fprintf(stderr, PROGRAM_NAME ": cannot set up signal handling: %s\n",
+		        strerror(-r));
+		goto out;
+	}
+	r = exit_timer_setup(&client);
+	if (r < 0) {
+		fprintf(stderr, PROGRAM_NAME ": cannot set up the exit timer: %s\n", strerror(-r));
+		goto out;
+	}
+	if (client_connect(&client) < 0 || window_create(&client) < 0) {
+		r = -1;
+		goto out;
+	}
+
+	run_main_loop(&client);
+	r = 0;
+
+out:
+	client_destroy(&client);
+	if (r < 0)
+		return EXIT_FAILURE;
+	return client.exit_status;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Pins the layout of every public struct in include/glassbox/ (plugin.h,
+ * auth.h), the values of every public enum and the ABI version, so that an
+ * accidental ABI break fails here instead of in a plugin built against the
+ * previous header.
+ *
+ * The numbers are x86_64 (LP64, System V), computed once and written down by
+ * hand: they are what plugins already built were compiled against.
+ *
+ * CHANGING A NUMBER HERE IS AN ABI CHANGE. If you appended a member at the
+ * end of a struct, update its sizeof, pin the new member's offset and bump
+ * GB_PLUGIN_ABI_MINOR (plugins built before still load; the host checks
+ * struct_size before touching the new member). If you moved, removed, resized
+ * or retyped a member, or changed an enum value, bump GB_PLUGIN_ABI_MAJOR:
+ * every existing plugin must be rebuilt, and the host refuses the old ones.
+ * See docs/plugin-abi.md.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include <glassbox/auth.h>
+#include <glassbox/plugin.h>
+
+/* Say which number moved, so that whoever broke it knows what to fix. */
+#define PIN(expression, expected)                                                                 \
+	do {                                                                                      \
+		unsigned long long actual_ = (unsigned long long)(expression);                    \
+		if (actual_ != (unsigned long long)(expected))                                    \
+			fprintf(stderr, "\n    %s is %llu, pinned at %llu\n", #expression,        \
+			        actual_, (unsigned long long)(expected));                         \
+		CU_ASSERT_EQUAL(actual_, (unsigned long long)(expected));                         \
+	} while (0)
+
+#define PIN_SIZE(type, size)             PIN(sizeof(type), size)
+#define PIN_OFFSET(type, member, offset) PIN(offsetof(type, member), offset)
+
+static void test_abi_layout__version(void)
+{
+	PIN(GB_PLUGIN_ABI_MAJOR, 1);
+	PIN(GB_PLUGIN_ABI_MINOR, 0);
+	CU_ASSERT_STRING_EQUAL(GB_PLUGIN_ENTRY_SYMBOL, "gb_plugin_entry");
+}
+
+static void test_abi_layout__enums(void)
+{
+	PIN(sizeof(enum gb_plugin_kind), 4);
+	PIN(GB_PLUGIN_KIND_CAPTURE, 1);
+	PIN(GB_PLUGIN_KIND_ENCODER, 2);
+	PIN(GB_PLUGIN_KIND_AUTH, 3);
+	PIN(GB_PLUGIN_KIND_STORAGE, 4);
+
+	PIN(sizeof(enum gb_log_level), 4);
+	PIN(GB_LOG_ERROR, 0);
+	PIN(GB_LOG_WARNING, 1);
+	PIN(GB_LOG_INFO, 2);
+	PIN(GB_LOG_DEBUG, 3);
+
+	PIN(sizeof(enum gb_value_type), 4);
+	PIN(GB_VALUE_STRING, 1);
+	PIN(GB_VALUE_INT, 2);
+	PIN(GB_VALUE_BOOL, 3);
+	PIN(GB_VALUE_DOUBLE, 4);
+
+	PIN(sizeof(enum gb_role), 4);
+	PIN(GB_ROLE_USER, 1);
+	PIN(GB_ROLE_ADMIN, 2);
+
+	PIN(GB_IDENTITY_NAME_MAX, 64);
+}
+
+static void test_abi_layout__gb_option(void)
+{
+	PIN_SIZE(struct gb_option, 48);
+	PIN_OFFSET(struct gb_option, key, 0);
+	PIN_OFFSET(struct gb_option, type, 8);
+	PIN_OFFSET(struct gb_option, default_value, 16);
+	PIN_OFFSET(struct gb_option, min, 24);
+	PIN_OFFSET(struct gb_option, max, 32);
+	PIN_OFFSET(struct gb_option, help, 40);
+}
+
+static void test_abi_layout__gb_setting(void)
+{
+	PIN_SIZE(struct gb_setting, 24);
+	PIN_OFFSET(struct gb_setting, key, 0);
+	PIN_OFFSET(struct gb_setting, type, 8);
+	PIN_OFFSET(struct gb_setting, value, 16);
+	PIN_OFFSET(struct gb_setting, value.string, 16);
+	PIN_OFFSET(struct gb_setting, value.integer, 16);
+	PIN_OFFSET(struct gb_setting, value.boolean, 16);
+	PIN_OFFSET(struct gb_setting, value.number, 16);
+	PIN(sizeof(((struct gb_setting *)0)->value), 8);
+}
+
+static void test_abi_layout__gb_settings(void)
+{
+	PIN_SIZE(struct gb_settings, 16);
+	PIN_OFFSET(struct gb_settings, count, 0);
+	PIN_OFFSET(struct gb_settings, items, 8);
+}
+
+static void test_abi_layout__gb_host(void)
+{
+	PIN_SIZE(struct gb_host, 32);
+	PIN_OFFSET(struct gb_host, struct_size, 0);
+	PIN_OFFSET(struct gb_host, abi_major, 4);
+	PIN_OFFSET(struct gb_host, abi_minor, 8);
+	PIN_OFFSET(struct gb_host, session_id, 16);
+	PIN_OFFSET(struct gb_host, log, 24);
+}
+
+static void test_abi_layout__gb_plugin_descriptor(void)
+{
+	PIN_SIZE(struct gb_plugin_descriptor, 72);
+	/* abi_major and abi_minor come first in every ABI version: the host reads them first. */
+	PIN_OFFSET(struct gb_plugin_descriptor, abi_major, 0);
+	PIN_OFFSET(struct gb_plugin_descriptor, abi_minor, 4);
+	PIN_OFFSET(struct gb_plugin_descriptor, struct_size, 8);
+	PIN_OFFSET(struct gb_plugin_descriptor, kind, 12);
+	PIN_OFFSET(struct gb_plugin_descriptor, name, 16);
+	PIN_OFFSET(struct gb_plugin_descriptor, version, 24);
+	PIN_OFFSET(struct gb_plugin_descriptor, description, 32);
+	PIN_OFFSET(struct gb_plugin_descriptor, options, 40);
+	PIN_OFFSET(struct gb_plugin_descriptor, init, 48);
+	PIN_OFFSET(struct gb_plugin_descriptor, fini, 56);
+	PIN_OFFSET(struct gb_plugin_descriptor, ops, 64);
+}
+
+static void test_abi_layout__gb_identity(void)
+{
+	PIN_SIZE(struct gb_identity, 84);
+	PIN_OFFSET(struct gb_identity, struct_size, 0);
+	PIN_OFFSET(struct gb_identity, user, 4);
+	PIN(sizeof(((struct gb_identity *)0)->user), 64);
+	PIN_OFFSET(struct gb_identity, has_system_account, 68);
+	PIN_OFFSET(struct gb_identity, uid, 72);
+	PIN_OFFSET(struct gb_identity, gid, 76);
+	PIN_OFFSET(struct gb_identity, roles, 80);
+}
+
+static void test_abi_layout__gb_auth_ops(void)
+{
+	PIN_SIZE(struct gb_auth_ops, 16);
+	/* Every vtable starts with its uint32_t struct_size. */
+	PIN_OFFSET(struct gb_auth_ops, struct_size, 0);
+	PIN_OFFSET(struct gb_auth_ops, verify_password, 8);
+}
+
+#define TEST(name)                                                                                \
+	{                                                                                         \
+#name, name                                                                       \
+	}
+
+static const struct {
+	const char *name;
+	CU_TestFunc function;
+} tests[] = {
+	TEST(test_abi_layout__version),
+	TEST(test_abi_layout__enums),
+	TEST(test_abi_layout__gb_option),
+	TEST(test_abi_layout__gb_setting),
+	TEST(test_abi_layout__gb_settings),
+	TEST(test_abi_layout__gb_host),
+	TEST(test_abi_layout__gb_plugin_descriptor),
+	TEST(test_abi_layout__gb_identity),
+	TEST(test_abi_layout__gb_auth_ops),
+};
+
+int main(void)
+{
+	unsigned int failures;
+	CU_pSuite suite;
+
+#if !defined(__x86_64__) || !defined(__LP64__)
+	/* The pinned numbers are x86_64's; elsewhere there is nothing to compare with. */
+	fprintf(stderr, "ABI layout is pinned for x86_64 only: skipped\n");
+	return 77;
+#endif
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("abi-layout", NULL, NULL);
+	for (size_t i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (!CU_add_test(suite, tests[i].name, tests[i].function))
+			suite = NULL;
+	if (!suite) {
+		CU_cleanup_registry();
+		return 1;
+	}
+
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures();
+	CU_cleanup_registry();
+	return failures == 0 && CU_get_error() == CUE_SUCCESS ? 0 : 1;
+}
