@@ -19,16 +19,16 @@ enum gb_renderer {
 };
 
 struct gb_session_config {
-	char **command;		   /* NULL-terminated argv; NULL when not set */
-	int width;		   /* 64..7680, default 1280 */
-	int height;		   /* 64..4320, default 720 */
+	char **command;            /* NULL-terminated argv; NULL when not set */
+	int width;                 /* 64..7680, default 1280 */
+	int height;                /* 64..4320, default 720 */
 	enum gb_renderer renderer; /* "pixman" (default) or "gl" */
-	bool xwayland;		   /* default true */
-	int stop_grace_ms;	   /* SIGTERM -> SIGKILL, 0..600000, default 5000 */
-	char *keyboard_layout;	   /* xkb layout, default "us" */
-	char *keyboard_variant;	   /* xkb variant, default "" */
-	char *keyboard_model;	   /* default "pc105" */
-	char *keyboard_options;	   /* default "" */
+	bool xwayland;             /* default true */
+	int stop_grace_ms;         /* SIGTERM -> SIGKILL, 0..600000, default 5000 */
+	char *keyboard_layout;     /* xkb layout, default "us" */
+	char *keyboard_variant;    /* xkb variant, default "" */
+	char *keyboard_model;      /* default "pc105" */
+	char *keyboard_options;    /* default "" */
 };
 
 struct gb_plugins_config {
@@ -38,7 +38,7 @@ struct gb_plugins_config {
 };
 
 struct gb_config {
-	char *path;		   /* the file this came from; NULL for defaults */
+	char *path;                  /* the file this came from; NULL for defaults */
 	enum gb_log_level log_level; /* log.level, default info */
 	struct gb_session_config session;
 	struct gb_plugins_config plugins;
@@ -55,7 +55,7 @@ struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MA
 
 /** Same as gb_config_load() on text in memory; @name stands for the file in errors. */
 struct gb_config *gb_config_load_string(const char *text, const char *name,
-					char error[GB_CONFIG_ERROR_MAX]);
+                                        char error[GB_CONFIG_ERROR_MAX]);
 
 void gb_config_free(struct gb_config *config);
 

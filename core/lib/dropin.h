@@ -29,7 +29,7 @@ struct gb_dropin_setting {
 };
 
 struct gb_dropin {
-	char *path; /* the file it came from, for errors */
+	char *path;      /* the file it came from, for errors */
 	char *kind_name; /* as written */
 	enum gb_plugin_kind kind;
 	char *name;
@@ -51,12 +51,12 @@ struct gb_dropin_set {
  * key or section, a missing kind or name, and two drop-ins naming the same
  * plugin are errors.
  */
-int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir,
-		       const char *config_dir, char error[GB_DROPIN_ERROR_MAX]);
+int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const char *config_dir,
+                       char error[GB_DROPIN_ERROR_MAX]);
 
 /** Parse one file into @dropin. Same errors as above. */
 int gb_dropin_load_file(struct gb_dropin *dropin, const char *path,
-			char error[GB_DROPIN_ERROR_MAX]);
+                        char error[GB_DROPIN_ERROR_MAX]);
 
 void gb_dropin_set_clear(struct gb_dropin_set *set);
 void gb_dropin_clear(struct gb_dropin *dropin);

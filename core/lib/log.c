@@ -124,6 +124,9 @@ void gb_log_full(enum gb_log_level level, const char *plugin, const char *format
 }
 
 static void host_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
+                     const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+static void host_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
                      const char *format, ...)
 {
 	va_list args;

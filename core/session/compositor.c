@@ -49,6 +49,9 @@ static void weston_line_flush(void)
 }
 
 static int weston_log_append(const char *format, va_list args)
+        __attribute__((format(printf, 1, 0)));
+
+static int weston_log_append(const char *format, va_list args)
 {
 	char text[1024];
 	int n = vsnprintf(text, sizeof(text), format, args);
@@ -66,6 +69,9 @@ static int weston_log_append(const char *format, va_list args)
 	}
 	return n;
 }
+
+static int weston_log_handler(const char *format, va_list args)
+        __attribute__((format(printf, 1, 0)));
 
 static int weston_log_handler(const char *format, va_list args)
 {

@@ -414,6 +414,10 @@ out_compositor:
 	if (options.screenshot_path)
 		wl_list_remove(&shot.listener.link);
 	gb_app_cleanup(&session);
+	/* Clients (Xwayland among them) go while the shell can still see their
+	 * surfaces leave; wl_display_destroy() would leave them allocated. */
+	if (session.display)
+		wl_display_destroy_clients(session.display);
 	gb_shell_destroy(session.shell);
 	gb_compositor_destroy(&session);
 	gb_xwayland_destroy(session.xwayland);

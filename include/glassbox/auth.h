@@ -34,7 +34,7 @@ struct gb_auth_ops {
 	 * wrong), or another negative errno when the check itself failed.
 	 */
 	int (*verify_password)(void *state, const char *user, const char *password,
-			       struct gb_identity *identity);
+	                       struct gb_identity *identity);
 };
 
 #ifdef __cplusplus

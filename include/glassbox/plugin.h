@@ -61,11 +61,11 @@ enum gb_value_type {
  */
 struct gb_option {
 	const char *key;
-	uint32_t type;		   /* enum gb_value_type */
+	uint32_t type;             /* enum gb_value_type */
 	const char *default_value; /* text, parsed like a drop-in value; NULL: required */
-	int64_t min;		   /* GB_VALUE_INT only; ignored when min > max */
+	int64_t min;               /* GB_VALUE_INT only; ignored when min > max */
 	int64_t max;
-	const char *help;	   /* one line for `glassboxctl plugin info` */
+	const char *help; /* one line for `glassboxctl plugin info` */
 };
 
 /** A parsed setting, as handed to the plugin's init(). */
@@ -95,14 +95,14 @@ struct gb_host {
 	const char *session_id;
 	/* Log one line, tagged with the plugin's name. */
 	void (*log)(const struct gb_host *host, const char *plugin, enum gb_log_level level,
-		    const char *format, ...) __attribute__((format(printf, 4, 5)));
+	            const char *format, ...) __attribute__((format(printf, 4, 5)));
 };
 
 struct gb_plugin_descriptor {
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	uint32_t struct_size; /* sizeof(struct gb_plugin_descriptor) when built */
-	uint32_t kind;	      /* enum gb_plugin_kind */
+	uint32_t kind;        /* enum gb_plugin_kind */
 	const char *name;     /* matches <name> in <kind>-<name>.so */
 	const char *version;
 	const char *description;
@@ -113,8 +113,7 @@ struct gb_plugin_descriptor {
 	 * a negative errno; on success *state is passed back to the other
 	 * callbacks. May be NULL.
 	 */
-	int (*init)(const struct gb_host *host, const struct gb_settings *settings,
-		    void **state);
+	int (*init)(const struct gb_host *host, const struct gb_settings *settings, void **state);
 	/* Undo init(). May be NULL. */
 	void (*fini)(void *state);
 
@@ -131,21 +130,21 @@ typedef const struct gb_plugin_descriptor *(*gb_plugin_entry_func)(void);
  * Define the plugin's entry point. Build plugins with
  * -fvisibility=hidden: this is then the only exported symbol.
  */
-#define GB_PLUGIN_DEFINE(descriptor)                                                   \
-	GB_PLUGIN_EXPORT const struct gb_plugin_descriptor *gb_plugin_entry(void);     \
-	GB_PLUGIN_EXPORT const struct gb_plugin_descriptor *gb_plugin_entry(void)      \
-	{                                                                              \
-		return &(descriptor);                                                  \
+#define GB_PLUGIN_DEFINE(descriptor)                                                              \
+	GB_PLUGIN_EXPORT const struct gb_plugin_descriptor *gb_plugin_entry(void);                \
+	GB_PLUGIN_EXPORT const struct gb_plugin_descriptor *gb_plugin_entry(void)                 \
+	{                                                                                         \
+		return &(descriptor);                                                             \
 	}
 
 /** Fill in the ABI fields of a descriptor initialiser. */
-#define GB_PLUGIN_ABI_INIT                                                             \
-	.abi_major = GB_PLUGIN_ABI_MAJOR, .abi_minor = GB_PLUGIN_ABI_MINOR,            \
+#define GB_PLUGIN_ABI_INIT                                                                        \
+	.abi_major = GB_PLUGIN_ABI_MAJOR, .abi_minor = GB_PLUGIN_ABI_MINOR,                       \
 	.struct_size = sizeof(struct gb_plugin_descriptor)
 
 /** Find a setting by key; NULL when absent. */
 static inline const struct gb_setting *gb_settings_find(const struct gb_settings *settings,
-							const char *key)
+                                                        const char *key)
 {
 	for (size_t i = 0; settings && i < settings->count; i++)
 		if (strcmp(settings->items[i].key, key) == 0)
@@ -154,28 +153,28 @@ static inline const struct gb_setting *gb_settings_find(const struct gb_settings
 }
 
 static inline const char *gb_settings_get_string(const struct gb_settings *settings,
-						 const char *key)
+                                                 const char *key)
 {
 	const struct gb_setting *s = gb_settings_find(settings, key);
 	return s && s->type == GB_VALUE_STRING ? s->value.string : NULL;
 }
 
 static inline int64_t gb_settings_get_int(const struct gb_settings *settings, const char *key,
-					  int64_t fallback)
+                                          int64_t fallback)
 {
 	const struct gb_setting *s = gb_settings_find(settings, key);
 	return s && s->type == GB_VALUE_INT ? s->value.integer : fallback;
 }
 
 static inline bool gb_settings_get_bool(const struct gb_settings *settings, const char *key,
-					bool fallback)
+                                        bool fallback)
 {
 	const struct gb_setting *s = gb_settings_find(settings, key);
 	return s && s->type == GB_VALUE_BOOL ? s->value.boolean : fallback;
 }
 
-static inline double gb_settings_get_double(const struct gb_settings *settings,
-					    const char *key, double fallback)
+static inline double gb_settings_get_double(const struct gb_settings *settings, const char *key,
+                                            double fallback)
 {
 	const struct gb_setting *s = gb_settings_find(settings, key);
 	return s && s->type == GB_VALUE_DOUBLE ? s->value.number : fallback;
