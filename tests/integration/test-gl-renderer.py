@@ -1,0 +1,40 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""session.renderer = "gl": the client's colour reaches the output through
+libweston's GL renderer (Mesa's software rasterizer on these machines), and
+frames read back the right way up."""
+
+import gbtest
+from gbtest import check, colour
+
+s = gbtest.Session([gbtest.CLIENT, "--color", "336699", "--alt-color", "cc3300"],
+                   config_extra='renderer = "gl";')
+try:
+    check(s.wait_line(r"ready 640 480", timeout=20) is not None, "client ready")
+    check(s.wait_control(), "control socket exists")
+    seen = s.wait_colour(320, 240, colour("336699"))
+    check(seen == colour("336699"), "GL renderer shows the client's colour (%r)" % (seen,))
+    frame = s.screenshot()
+    for x, y in ((0, 0), (639, 0), (0, 479), (639, 479)):
+        check(frame.pixel(x, y) == colour("336699"), "corner %d,%d has it too" % (x, y))
+    s.control("key 57 down", "key 57 up")
+    seen = s.wait_colour(320, 240, colour("cc3300"))
+    check(seen == colour("cc3300"), "a repaint through GL shows the new colour")
+    check("gl renderer" in s.log_text(), "the log names the GL renderer")
+    check(s.stop() == 0, "SIGTERM exits 0")
+finally:
+    s.close()
+
+# Orientation: an X11 window has its title bar at the top of the output.
+s = gbtest.Session([gbtest.X11_CLIENT, "--color", "22aa44"], config_extra='renderer = "gl";')
+try:
+    check(s.wait_line(r"ready \d+ \d+", timeout=20) is not None, "X11 client ready")
+    s.wait_control()
+    seen = s.wait_colour(320, 470, colour("22aa44"), timeout=10)
+    frame = s.screenshot()
+    check(seen == colour("22aa44") and frame.pixel(320, 5) != colour("22aa44"),
+          "title bar on top, client below: frames are the right way up")
+    check(s.stop() == 0, "SIGTERM exits 0")
+finally:
+    s.close()
+gbtest.finish()
