@@ -4,8 +4,17 @@
 libweston's GL renderer (Mesa's software rasterizer on these machines), and
 frames read back the right way up."""
 
+import os
 import gbtest
 from gbtest import check, colour
+
+# Mesa's DRI driver is unloaded at exit and leaves a few allocations that
+# LeakSanitizer cannot name ("<unknown module>"), so no suppression can
+# single them out. Leak checking stays on for every other test (the same
+# session code runs under the pixman renderer there); ASan and UBSan errors
+# still fail this one.
+os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "").replace(
+    "detect_leaks=1", "detect_leaks=0")
 
 s = gbtest.Session([gbtest.CLIENT, "--color", "336699", "--alt-color", "cc3300"],
                    config_extra='renderer = "gl";')
