@@ -105,16 +105,21 @@ class Session:
     """One glassbox-session. The application's stdout comes back as lines."""
 
     def __init__(self, command, width=640, height=480, xwayland=True, config_extra="",
-                 extra_args=()):
+                 extra_args=(), dropins=None):
         self.tmp = tempfile.TemporaryDirectory(prefix="gb-it-")
         self.runtime = os.path.join(self.tmp.name, "run")
         os.mkdir(self.runtime, 0o700)
+        self.dropin_dir = os.path.join(self.tmp.name, "plugins.d")
+        os.mkdir(self.dropin_dir)
+        for name, text in (dropins or {}).items():
+            with open(os.path.join(self.dropin_dir, name), "w") as f:
+                f.write(text)
         self.config = os.path.join(self.tmp.name, "glassbox.conf")
         with open(self.config, "w") as f:
             f.write('session = { width = %d; height = %d; xwayland = %s; %s };\n'
-                    'plugins = { vendor_dir = "%s/none"; config_dir = "%s/none"; };\n'
+                    'plugins = { vendor_dir = "%s/none"; config_dir = "%s"; };\n'
                     % (width, height, "true" if xwayland else "false", config_extra,
-                       self.tmp.name, self.tmp.name))
+                       self.tmp.name, self.dropin_dir))
         self.control_path = os.path.join(self.runtime, "control")
         self.log_path = os.path.join(self.tmp.name, "session.log")
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime)

@@ -65,4 +65,24 @@ try:
           "error names file, line and key")
 finally:
     s.close()
+
+# 5. a required plugin that cannot load stops start-up; an optional one does not
+missing = "[plugin]\nkind = capture\nname = missing\n"
+s = gbtest.Session([gbtest.CLIENT], dropins={"50-capture-missing.ini": missing})
+try:
+    status = s.proc.wait(timeout=10)
+    log = s.log_text()
+    check(status == 1, "missing required plugin: exit status 1 (got %r)" % status)
+    check("capture-missing.so" in log and "refusing to start" in log,
+          "the log names the plugin file and refuses to start")
+finally:
+    s.close()
+s = gbtest.Session([gbtest.CLIENT], dropins={"50-capture-missing.ini":
+                                             missing + "optional = true\n"})
+try:
+    check(s.wait_line(r"ready 640 480") is not None, "optional missing plugin: session runs")
+    check("optional plugin" in s.log_text(), "the skipped optional plugin is logged")
+    check(s.stop() == 0, "SIGTERM exits 0")
+finally:
+    s.close()
 gbtest.finish()
