@@ -97,6 +97,25 @@ static void place_view(struct gb_shell_surface *shsurf)
 	weston_view_update_transform(shsurf->view);
 }
 
+static bool is_descendant(struct gb_shell_surface *shsurf, struct gb_shell_surface *ancestor)
+{
+	for (struct gb_shell_surface *p = shsurf->parent; p; p = p->parent)
+		if (p == ancestor)
+			return true;
+	return false;
+}
+
+static void raise_view(struct gb_shell *shell, struct gb_shell_surface *shsurf)
+{
+	weston_layer_entry_remove(&shsurf->view->layer_link);
+	weston_layer_entry_insert(&shell->normal_layer.view_list, &shsurf->view->layer_link);
+	weston_desktop_surface_propagate_layer(shsurf->desktop_surface);
+	wl_list_remove(&shsurf->link);
+	wl_list_insert(&shell->surfaces, &shsurf->link);
+	weston_view_geometry_dirty(shsurf->view);
+	weston_surface_damage(shsurf->view->surface);
+}
+
 static void activate(struct gb_shell_surface *shsurf, uint32_t flags)
 {
 	struct gb_shell *shell = shsurf->shell;
@@ -107,14 +126,22 @@ static void activate(struct gb_shell_surface *shsurf, uint32_t flags)
 	weston_desktop_surface_set_activated(shsurf->desktop_surface, true);
 	weston_view_activate_input(shsurf->view, shell->session->seat, flags);
 
-	/* Raise: to the top of the layer and of our stack. */
-	weston_layer_entry_remove(&shsurf->view->layer_link);
-	weston_layer_entry_insert(&shell->normal_layer.view_list, &shsurf->view->layer_link);
-	weston_desktop_surface_propagate_layer(shsurf->desktop_surface);
-	wl_list_remove(&shsurf->link);
-	wl_list_insert(&shell->surfaces, &shsurf->link);
-	weston_view_geometry_dirty(shsurf->view);
-	weston_surface_damage(shsurf->view->surface);
+	/* Raise it, then its dialogs above it in their own order, so that a
+	 * click on a main window never buries the dialogs it owns. */
+	struct gb_shell_surface *other, *next;
+	struct wl_list children;
+
+	raise_view(shell, shsurf);
+	wl_list_init(&children);
+	wl_list_for_each_reverse_safe(other, next, &shell->surfaces, link)
+	{
+		if (!is_descendant(other, shsurf) || !weston_view_is_mapped(other->view))
+			continue;
+		wl_list_remove(&other->link);
+		wl_list_insert(&children, &other->link); /* ends top first */
+	}
+	wl_list_for_each_reverse_safe(other, next, &children, link)
+	        raise_view(shell, other); /* bottom first */
 }
 
 static void focus_next(struct gb_shell *shell, struct gb_shell_surface *leaving)

@@ -3,7 +3,9 @@
  *
  * It shows one toplevel filled with a solid colour and reports every input and
  * configure event it receives on stdout, one line per event, so that a test
- * can drive the compositor and check what a real client sees.  The line
+ * can drive the compositor and check what a real client sees.  Optional keys
+ * open a child toplevel (a dialog) and a popup, for tests of window stacking
+ * and focus.  The line
  * formats are a contract with tests/integration: change them only together.
  *
  * SPDX-License-Identifier: MIT
@@ -58,10 +60,25 @@
 /* Double buffering: one buffer on screen, one being drawn. */
 #define BUFFER_COUNT 2
 
+/* Size of the --dialog-key toplevel when the compositor leaves it to us. */
+#define DIALOG_WIDTH  200
+#define DIALOG_HEIGHT 100
+
+/* Placement of the --popup-key popup, relative to the main window. */
+#define POPUP_WIDTH    120
+#define POPUP_HEIGHT   60
+#define POPUP_ANCHOR_X 40
+#define POPUP_ANCHOR_Y 50
+
 struct options {
 	uint32_t color;
 	uint32_t alt_color;
 	uint32_t switch_key;
+	/* 0 turns the key off. */
+	uint32_t dialog_key;
+	uint32_t dialog_color;
+	uint32_t popup_key;
+	uint32_t popup_color;
 	const char *title;
 	const char *app_id;
 	unsigned long exit_after_ms;
@@ -69,9 +86,12 @@ struct options {
 };
 
 struct client;
+struct child;
 
 struct shm_buffer {
 	struct client *client;
+	/* The dialog or popup this buffer belongs to; NULL for the main window. */
+	struct child *child;
 	struct wl_buffer *wl_buffer;
 	void *data;
 	size_t size;
@@ -79,6 +99,44 @@ struct shm_buffer {
 	int height;
 	/* Held by the compositor until wl_buffer.release. */
 	bool busy;
+};
+
+/* Which of our surfaces an input device is on; names the lines it prints. */
+enum focus {
+	FOCUS_NONE,
+	FOCUS_MAIN,
+	FOCUS_DIALOG,
+	FOCUS_POPUP,
+};
+
+/*
+ * A second window: the child toplevel of --dialog-key or the popup of
+ * --popup-key.  It exists while surface is not NULL.
+ */
+struct child {
+	struct client *client;
+	/* "dialog" or "popup": the first word of its lines. */
+	const char *name;
+	uint32_t color;
+
+	struct wl_surface *surface;
+	struct xdg_surface *xdg_surface;
+	/* Exactly one of these is set. */
+	struct xdg_toplevel *toplevel;
+	struct xdg_popup *popup;
+	struct shm_buffer buffers[BUFFER_COUNT];
+
+	/* From the last role configure, applied on xdg_surface.configure. */
+	int pending_x;
+	int pending_y;
+	int pending_width;
+	int pending_height;
+	bool role_configure_pending;
+	int width;
+	int height;
+	bool configured;
+	bool redraw_pending;
+	bool ready_sent;
 };
 
 struct client {
@@ -99,6 +157,8 @@ struct client {
 	struct xkb_context *xkb_context;
 	int pointer_x;
 	int pointer_y;
+	enum focus keyboard_focus;
+	enum focus pointer_focus;
 
 	struct wl_surface *surface;
 	struct xdg_surface *xdg_surface;
@@ -119,6 +179,9 @@ struct client {
 	bool use_alt_color;
 	bool color_shown;
 	uint32_t shown_color;
+
+	struct child dialog;
+	struct child popup;
 
 	int signal_fd;
 	int timer_fd;
@@ -253,22 +316,22 @@ err_close:
 }
 
 /*
- * Returns a buffer of the current size that the compositor does not hold,
- * reallocating one whose size is stale; NULL with errno EAGAIN when both are
- * busy, or with another errno when allocation failed.
+ * Returns one of buffers, of width x height, that the compositor does not
+ * hold, reallocating one whose size is stale; NULL with errno EAGAIN when both
+ * are busy, or with another errno when allocation failed.
  */
-static struct shm_buffer *next_buffer(struct client *client)
+static struct shm_buffer *next_buffer(struct client *client, struct shm_buffer *buffers, int width,
+                                      int height)
 {
 	struct shm_buffer *buffer = NULL;
 	int r;
 
 	for (int i = 0; i < BUFFER_COUNT; i++) {
-		if (client->buffers[i].busy)
+		if (buffers[i].busy)
 			continue;
-		buffer = &client->buffers[i];
+		buffer = &buffers[i];
 		/* Prefer a buffer that can be reused as it is. */
-		if (buffer->wl_buffer && buffer->width == client->width &&
-		    buffer->height == client->height)
+		if (buffer->wl_buffer && buffer->width == width && buffer->height == height)
 			return buffer;
 	}
 	if (!buffer) {
@@ -277,7 +340,7 @@ static struct shm_buffer *next_buffer(struct client *client)
 	}
 
 	shm_buffer_release(buffer);
-	r = shm_buffer_allocate(client, buffer, client->width, client->height);
+	r = shm_buffer_allocate(client, buffer, width, height);
 	if (r < 0) {
 		errno = -r;
 		return NULL;
@@ -285,18 +348,34 @@ static struct shm_buffer *next_buffer(struct client *client)
 	return buffer;
 }
 
+static void fill_and_commit(struct client *client, struct wl_surface *surface,
+                            struct shm_buffer *buffer, uint32_t color)
+{
+	uint32_t *pixels = buffer->data;
+	size_t count = (size_t)buffer->width * (size_t)buffer->height;
+
+	for (size_t i = 0; i < count; i++)
+		pixels[i] = 0xff000000u | color;
+
+	wl_surface_attach(surface, buffer->wl_buffer, 0, 0);
+	if (client->compositor_version >= WL_SURFACE_DAMAGE_BUFFER_SINCE_VERSION)
+		wl_surface_damage_buffer(surface, 0, 0, INT32_MAX, INT32_MAX);
+	else
+		wl_surface_damage(surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(surface);
+	buffer->busy = true;
+}
+
 static void redraw(struct client *client)
 {
 	uint32_t color = current_color(client);
 	struct shm_buffer *buffer;
-	uint32_t *pixels;
-	size_t count;
 
 	/* A toplevel must not have a buffer before its first configure is acked. */
 	if (!client->configured)
 		return;
 
-	buffer = next_buffer(client);
+	buffer = next_buffer(client, client->buffers, client->width, client->height);
 	if (!buffer) {
 		if (errno == EAGAIN) {
 			client->redraw_pending = true;
@@ -308,18 +387,7 @@ static void redraw(struct client *client)
 	}
 	client->redraw_pending = false;
 
-	pixels = buffer->data;
-	count = (size_t)buffer->width * (size_t)buffer->height;
-	for (size_t i = 0; i < count; i++)
-		pixels[i] = 0xff000000u | color;
-
-	wl_surface_attach(client->surface, buffer->wl_buffer, 0, 0);
-	if (client->compositor_version >= WL_SURFACE_DAMAGE_BUFFER_SINCE_VERSION)
-		wl_surface_damage_buffer(client->surface, 0, 0, INT32_MAX, INT32_MAX);
-	else
-		wl_surface_damage(client->surface, 0, 0, INT32_MAX, INT32_MAX);
-	wl_surface_commit(client->surface);
-	buffer->busy = true;
+	fill_and_commit(client, client->surface, buffer, color);
 
 	if (!client->color_shown || client->shown_color != color) {
 		client->color_shown = true;
@@ -341,14 +409,52 @@ static void redraw(struct client *client)
 	}
 }
 
+static void child_redraw(struct child *child)
+{
+	struct client *client = child->client;
+	struct shm_buffer *buffer;
+
+	if (!child->surface || !child->configured)
+		return;
+
+	buffer = next_buffer(client, child->buffers, child->width, child->height);
+	if (!buffer) {
+		if (errno == EAGAIN) {
+			child->redraw_pending = true;
+			return;
+		}
+		fail(client, "cannot allocate a %dx%d shm buffer for the %s: %s", child->width,
+		     child->height, child->name, strerror(errno));
+		return;
+	}
+	child->redraw_pending = false;
+
+	fill_and_commit(client, child->surface, buffer, child->color);
+
+	if (!child->ready_sent) {
+		/* As for the main window: the commit is out before the line. */
+		if (wl_display_flush(client->display) < 0 && errno != EAGAIN) {
+			fail(client, "cannot flush the Wayland connection: %s", strerror(errno));
+			return;
+		}
+		child->ready_sent = true;
+		emit("%s ready %d %d", child->name, child->width, child->height);
+	}
+}
+
 static void handle_buffer_release(void *data, struct wl_buffer *wl_buffer)
 {
 	struct shm_buffer *buffer = data;
 	struct client *client = buffer->client;
+	struct child *child = buffer->child;
 
 	buffer->busy = false;
-	if (client->redraw_pending)
+	if (child) {
+		if (child->redraw_pending)
+			child_redraw(child);
+	} else if (client->redraw_pending) {
 		redraw(client);
+	}
 }
 
 static void handle_wm_base_ping(void *data, struct xdg_wm_base *wm_base, uint32_t serial)
@@ -428,6 +534,225 @@ static const struct xdg_toplevel_listener toplevel_listener = {
 	.wm_capabilities = handle_toplevel_wm_capabilities,
 };
 
+/* Also takes a child that was never created or only half built. */
+static void child_destroy(struct child *child)
+{
+	for (int i = 0; i < BUFFER_COUNT; i++)
+		shm_buffer_release(&child->buffers[i]);
+	if (child->toplevel)
+		xdg_toplevel_destroy(child->toplevel);
+	if (child->popup)
+		xdg_popup_destroy(child->popup);
+	if (child->xdg_surface)
+		xdg_surface_destroy(child->xdg_surface);
+	if (child->surface)
+		wl_surface_destroy(child->surface);
+	*child = (struct child){ 0 };
+}
+
+static void handle_child_xdg_surface_configure(void *data, struct xdg_surface *xdg_surface,
+                                               uint32_t serial)
+{
+	struct child *child = data;
+
+	xdg_surface_ack_configure(xdg_surface, serial);
+	child->configured = true;
+	if (child->role_configure_pending) {
+		child->role_configure_pending = false;
+		child->width = child->pending_width;
+		child->height = child->pending_height;
+		if (child->popup)
+			emit("popup configure %d %d %d %d", child->pending_x, child->pending_y,
+			     child->width, child->height);
+		else
+			emit("dialog configure %d %d", child->width, child->height);
+	}
+	/* The ack only takes effect with the next commit, so always commit. */
+	child_redraw(child);
+}
+
+static const struct xdg_surface_listener child_xdg_surface_listener = {
+	.configure = handle_child_xdg_surface_configure,
+};
+
+static void handle_dialog_configure(void *data, struct xdg_toplevel *toplevel, int32_t width,
+                                    int32_t height, struct wl_array *states)
+{
+	struct child *dialog = data;
+
+	dialog->pending_width = configured_dimension(width, DIALOG_WIDTH, "dialog width");
+	dialog->pending_height = configured_dimension(height, DIALOG_HEIGHT, "dialog height");
+	dialog->role_configure_pending = true;
+}
+
+static void handle_dialog_close(void *data, struct xdg_toplevel *toplevel)
+{
+	struct child *dialog = data;
+
+	/* Closing the dialog leaves the main window running. */
+	emit("dialog close");
+	child_destroy(dialog);
+}
+
+static const struct xdg_toplevel_listener dialog_toplevel_listener = {
+	.configure = handle_dialog_configure,
+	.close = handle_dialog_close,
+	.configure_bounds = handle_toplevel_configure_bounds,
+	.wm_capabilities = handle_toplevel_wm_capabilities,
+};
+
+static void handle_popup_configure(void *data, struct xdg_popup *xdg_popup, int32_t x, int32_t y,
+                                   int32_t width, int32_t height)
+{
+	struct child *popup = data;
+
+	popup->pending_x = x;
+	popup->pending_y = y;
+	popup->pending_width = configured_dimension(width, POPUP_WIDTH, "popup width");
+	popup->pending_height = configured_dimension(height, POPUP_HEIGHT, "popup height");
+	popup->role_configure_pending = true;
+}
+
+static void handle_popup_done(void *data, struct xdg_popup *xdg_popup)
+{
+	struct child *popup = data;
+
+	emit("popup done");
+	child_destroy(popup);
+}
+
+static void handle_popup_repositioned(void *data, struct xdg_popup *xdg_popup, uint32_t token)
+{
+}
+
+static const struct xdg_popup_listener popup_listener = {
+	.configure = handle_popup_configure,
+	.popup_done = handle_popup_done,
+	.repositioned = handle_popup_repositioned,
+};
+
+/* Starts a child's surface; the caller gives it its role. */
+static int child_init(struct client *client, struct child *child, const char *name, uint32_t color)
+{
+	*child = (struct child){
+		.client = client,
+		.name = name,
+		.color = color,
+	};
+	for (int i = 0; i < BUFFER_COUNT; i++)
+		child->buffers[i].child = child;
+
+	child->surface = wl_compositor_create_surface(client->compositor);
+	if (!child->surface)
+		return -ENOMEM;
+	child->xdg_surface = xdg_wm_base_get_xdg_surface(client->wm_base, child->surface);
+	if (!child->xdg_surface)
+		return -ENOMEM;
+	xdg_surface_add_listener(child->xdg_surface, &child_xdg_surface_listener, child);
+	return 0;
+}
+
+/* Opens the --dialog-key toplevel, a child of the main window. */
+static void dialog_create(struct client *client)
+{
+	struct child *dialog = &client->dialog;
+
+	/* One dialog at a time. */
+	if (dialog->surface)
+		return;
+	if (child_init(client, dialog, "dialog", client->options->dialog_color) < 0)
+		goto err_oom;
+	dialog->toplevel = xdg_surface_get_toplevel(dialog->xdg_surface);
+	if (!dialog->toplevel)
+		goto err_oom;
+	xdg_toplevel_add_listener(dialog->toplevel, &dialog_toplevel_listener, dialog);
+	xdg_toplevel_set_parent(dialog->toplevel, client->toplevel);
+	xdg_toplevel_set_title(dialog->toplevel, "dialog");
+	xdg_toplevel_set_app_id(dialog->toplevel, client->options->app_id);
+	/* An empty commit asks the compositor for the first configure. */
+	wl_surface_commit(dialog->surface);
+	return;
+
+err_oom:
+	child_destroy(dialog);
+	fail(client, "cannot create the dialog: out of memory");
+}
+
+/*
+ * Opens the --popup-key popup on the main window, without a grab.  The main
+ * window sets no window geometry, so the anchor rectangle is in its surface
+ * coordinates and the popup's top-left corner lands on the anchor point.
+ */
+static void popup_create(struct client *client)
+{
+	struct child *popup = &client->popup;
+	struct xdg_positioner *positioner;
+
+	/* One popup at a time, and only on a mapped parent. */
+	if (popup->surface || !client->ready_sent)
+		return;
+	if (child_init(client, popup, "popup", client->options->popup_color) < 0)
+		goto err_oom;
+	positioner = xdg_wm_base_create_positioner(client->wm_base);
+	if (!positioner)
+		goto err_oom;
+	xdg_positioner_set_size(positioner, POPUP_WIDTH, POPUP_HEIGHT);
+	xdg_positioner_set_anchor_rect(positioner, POPUP_ANCHOR_X, POPUP_ANCHOR_Y, 1, 1);
+	xdg_positioner_set_anchor(positioner, XDG_POSITIONER_ANCHOR_TOP_LEFT);
+	xdg_positioner_set_gravity(positioner, XDG_POSITIONER_GRAVITY_BOTTOM_RIGHT);
+	xdg_positioner_set_constraint_adjustment(positioner,
+	                                         XDG_POSITIONER_CONSTRAINT_ADJUSTMENT_NONE);
+	popup->popup = xdg_surface_get_popup(popup->xdg_surface, client->xdg_surface, positioner);
+	xdg_positioner_destroy(positioner);
+	if (!popup->popup)
+		goto err_oom;
+	xdg_popup_add_listener(popup->popup, &popup_listener, popup);
+	wl_surface_commit(popup->surface);
+	return;
+
+err_oom:
+	child_destroy(popup);
+	fail(client, "cannot create the popup: out of memory");
+}
+
+static enum focus focus_of(const struct client *client, struct wl_surface *surface)
+{
+	if (!surface)
+		return FOCUS_NONE;
+	if (surface == client->surface)
+		return FOCUS_MAIN;
+	if (client->dialog.surface && surface == client->dialog.surface)
+		return FOCUS_DIALOG;
+	if (client->popup.surface && surface == client->popup.surface)
+		return FOCUS_POPUP;
+	return FOCUS_NONE;
+}
+
+/* What goes before an input line: nothing for the main window. */
+static const char *focus_prefix(enum focus focus)
+{
+	switch (focus) {
+	case FOCUS_DIALOG:
+		return "dialog ";
+	case FOCUS_POPUP:
+		return "popup ";
+	default:
+		return "";
+	}
+}
+
+/*
+ * The surface a leave event names, or, when it was destroyed on our side and
+ * arrives as NULL, the one that last had the focus.
+ */
+static enum focus leave_focus(const struct client *client, struct wl_surface *surface,
+                              enum focus last)
+{
+	enum focus focus = focus_of(client, surface);
+
+	return focus != FOCUS_NONE ? focus : last;
+}
+
 static void handle_keyboard_keymap(void *data, struct wl_keyboard *keyboard, uint32_t format,
                                    int32_t fd, uint32_t size)
 {
@@ -466,25 +791,40 @@ static void handle_keyboard_keymap(void *data, struct wl_keyboard *keyboard, uin
 static void handle_keyboard_enter(void *data, struct wl_keyboard *keyboard, uint32_t serial,
                                   struct wl_surface *surface, struct wl_array *keys)
 {
-	emit("keyboard enter");
+	struct client *client = data;
+
+	client->keyboard_focus = focus_of(client, surface);
+	emit("%skeyboard enter", focus_prefix(client->keyboard_focus));
 }
 
 static void handle_keyboard_leave(void *data, struct wl_keyboard *keyboard, uint32_t serial,
                                   struct wl_surface *surface)
 {
-	emit("keyboard leave");
+	struct client *client = data;
+
+	emit("%skeyboard leave",
+	     focus_prefix(leave_focus(client, surface, client->keyboard_focus)));
+	client->keyboard_focus = FOCUS_NONE;
 }
 
 static void handle_keyboard_key(void *data, struct wl_keyboard *keyboard, uint32_t serial,
                                 uint32_t time, uint32_t key, uint32_t state)
 {
 	struct client *client = data;
+	const struct options *options = client->options;
 	bool pressed = state == WL_KEYBOARD_KEY_STATE_PRESSED;
 
 	emit("key %u %s", key, pressed ? "pressed" : "released");
-	if (pressed && key == client->options->switch_key) {
+	if (pressed && key == options->switch_key) {
 		client->use_alt_color = !client->use_alt_color;
 		redraw(client);
+	}
+	/* The dialog and popup keys act on the main window only. */
+	if (pressed && client->keyboard_focus == FOCUS_MAIN) {
+		if (options->dialog_key != 0 && key == options->dialog_key)
+			dialog_create(client);
+		if (options->popup_key != 0 && key == options->popup_key)
+			popup_create(client);
 	}
 }
 
@@ -514,15 +854,20 @@ static void handle_pointer_enter(void *data, struct wl_pointer *pointer, uint32_
 {
 	struct client *client = data;
 
+	client->pointer_focus = focus_of(client, surface);
 	client->pointer_x = fixed_to_rounded_int(x);
 	client->pointer_y = fixed_to_rounded_int(y);
-	emit("pointer enter %d %d", client->pointer_x, client->pointer_y);
+	emit("%spointer enter %d %d", focus_prefix(client->pointer_focus), client->pointer_x,
+	     client->pointer_y);
 }
 
 static void handle_pointer_leave(void *data, struct wl_pointer *pointer, uint32_t serial,
                                  struct wl_surface *surface)
 {
-	emit("pointer leave");
+	struct client *client = data;
+
+	emit("%spointer leave", focus_prefix(leave_focus(client, surface, client->pointer_focus)));
+	client->pointer_focus = FOCUS_NONE;
 }
 
 static void handle_pointer_motion(void *data, struct wl_pointer *pointer, uint32_t time,
@@ -532,7 +877,8 @@ static void handle_pointer_motion(void *data, struct wl_pointer *pointer, uint32
 
 	client->pointer_x = fixed_to_rounded_int(x);
 	client->pointer_y = fixed_to_rounded_int(y);
-	emit("pointer motion %d %d", client->pointer_x, client->pointer_y);
+	emit("%spointer motion %d %d", focus_prefix(client->pointer_focus), client->pointer_x,
+	     client->pointer_y);
 }
 
 static void handle_pointer_button(void *data, struct wl_pointer *pointer, uint32_t serial,
@@ -540,7 +886,7 @@ static void handle_pointer_button(void *data, struct wl_pointer *pointer, uint32
 {
 	struct client *client = data;
 
-	emit("pointer button %u %s %d %d", button,
+	emit("%spointer button %u %s %d %d", focus_prefix(client->pointer_focus), button,
 	     state == WL_POINTER_BUTTON_STATE_PRESSED ? "pressed" : "released", client->pointer_x,
 	     client->pointer_y);
 }
@@ -548,6 +894,7 @@ static void handle_pointer_button(void *data, struct wl_pointer *pointer, uint32
 static void handle_pointer_axis(void *data, struct wl_pointer *pointer, uint32_t time,
                                 uint32_t axis, wl_fixed_t value)
 {
+	struct client *client = data;
 	const char *name;
 
 	switch (axis) {
@@ -561,7 +908,8 @@ static void handle_pointer_axis(void *data, struct wl_pointer *pointer, uint32_t
 		fprintf(stderr, PROGRAM_NAME ": ignoring unknown pointer axis %u\n", axis);
 		return;
 	}
-	emit("pointer axis %s %.2f", name, wl_fixed_to_double(value));
+	emit("%spointer axis %s %.2f", focus_prefix(client->pointer_focus), name,
+	     wl_fixed_to_double(value));
 }
 
 static void handle_pointer_frame(void *data, struct wl_pointer *pointer)
@@ -817,6 +1165,9 @@ err_oom:
 /* Also takes half-built clients, so every error path can end here. */
 static void client_destroy(struct client *client)
 {
+	/* Children go before the window they belong to. */
+	child_destroy(&client->popup);
+	child_destroy(&client->dialog);
 	for (int i = 0; i < BUFFER_COUNT; i++)
 		shm_buffer_release(&client->buffers[i]);
 	if (client->toplevel)
@@ -965,6 +1316,12 @@ static void print_usage(FILE *stream)
 	        "  --alt-color RRGGBB    colour the switch key toggles to (default 0000ff)\n"
 	        "  --switch-key CODE     evdev key code that toggles the colour\n"
 	        "                        (default 57, KEY_SPACE)\n"
+	        "  --dialog-key CODE     evdev key code that, on the main window, opens a\n"
+	        "                        child toplevel titled dialog; 0 off (default 0)\n"
+	        "  --dialog-color RRGGBB colour of that dialog (default 00ff00)\n"
+	        "  --popup-key CODE      evdev key code that, on the main window, opens a\n"
+	        "                        120x60 popup at 40,50 of it; 0 off (default 0)\n"
+	        "  --popup-color RRGGBB  colour of that popup (default ffff00)\n"
 	        "  --title TEXT          toplevel title (default " PROGRAM_NAME ")\n"
 	        "  --app-id ID           toplevel app id (default " PROGRAM_NAME ")\n"
 	        "  --exit-after-ms N     exit on our own after N ms; 0 never (default 0)\n"
@@ -976,6 +1333,10 @@ static void print_usage(FILE *stream)
 	        "pointer enter X Y, pointer leave, pointer motion X Y,\n"
 	        "pointer button CODE pressed|released X Y,\n"
 	        "pointer axis vertical|horizontal VALUE.\n"
+	        "The dialog adds dialog configure W H, dialog ready W H, dialog close, and\n"
+	        "its keyboard and pointer lines with a leading \"dialog \"; the popup adds\n"
+	        "popup configure X Y W H, popup ready W H, popup done, and its pointer\n"
+	        "lines with a leading \"popup \".  Key lines name no surface.\n"
 	        "SIGTERM or SIGINT exit with status 0.\n");
 }
 
@@ -1048,6 +1409,10 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		OPTION_COLOR = 256,
 		OPTION_ALT_COLOR,
 		OPTION_SWITCH_KEY,
+		OPTION_DIALOG_KEY,
+		OPTION_DIALOG_COLOR,
+		OPTION_POPUP_KEY,
+		OPTION_POPUP_COLOR,
 		OPTION_TITLE,
 		OPTION_APP_ID,
 		OPTION_EXIT_AFTER_MS,
@@ -1057,6 +1422,10 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		{ "color", required_argument, NULL, OPTION_COLOR },
 		{ "alt-color", required_argument, NULL, OPTION_ALT_COLOR },
 		{ "switch-key", required_argument, NULL, OPTION_SWITCH_KEY },
+		{ "dialog-key", required_argument, NULL, OPTION_DIALOG_KEY },
+		{ "dialog-color", required_argument, NULL, OPTION_DIALOG_COLOR },
+		{ "popup-key", required_argument, NULL, OPTION_POPUP_KEY },
+		{ "popup-color", required_argument, NULL, OPTION_POPUP_COLOR },
 		{ "title", required_argument, NULL, OPTION_TITLE },
 		{ "app-id", required_argument, NULL, OPTION_APP_ID },
 		{ "exit-after-ms", required_argument, NULL, OPTION_EXIT_AFTER_MS },
@@ -1072,6 +1441,10 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		.color = 0xff0000,
 		.alt_color = 0x0000ff,
 		.switch_key = KEY_SPACE,
+		.dialog_key = 0,
+		.dialog_color = 0x00ff00,
+		.popup_key = 0,
+		.popup_color = 0xffff00,
 		.title = PROGRAM_NAME,
 		.app_id = PROGRAM_NAME,
 		.exit_after_ms = 0,
@@ -1089,6 +1462,20 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		case OPTION_SWITCH_KEY:
 			r = parse_unsigned("--switch-key", optarg, KEY_MAX, &value);
 			options->switch_key = (uint32_t)value;
+			break;
+		case OPTION_DIALOG_KEY:
+			r = parse_unsigned("--dialog-key", optarg, KEY_MAX, &value);
+			options->dialog_key = (uint32_t)value;
+			break;
+		case OPTION_DIALOG_COLOR:
+			r = parse_color("--dialog-color", optarg, &options->dialog_color);
+			break;
+		case OPTION_POPUP_KEY:
+			r = parse_unsigned("--popup-key", optarg, KEY_MAX, &value);
+			options->popup_key = (uint32_t)value;
+			break;
+		case OPTION_POPUP_COLOR:
+			r = parse_color("--popup-color", optarg, &options->popup_color);
 			break;
 		case OPTION_TITLE:
 			r = parse_string("--title", optarg, &options->title);
