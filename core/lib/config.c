@@ -16,6 +16,7 @@
 
 #include <libconfig.h>
 
+#include "file-error.h"
 #include "config.h"
 #include "gb-build-config.h"
 
@@ -112,36 +113,8 @@ struct parser {
 	struct gb_config *config;
 };
 
-/*
- * Write "FILE:LINE: message" (or "FILE: message" when the line is not known).
- * Values quoted in messages come from the file and may hold control
- * characters; they are replaced so that the error stays one line.
- */
-static void __attribute__((format(printf, 4, 5)))
-set_error(char *error, const char *file, int line, const char *format, ...)
-{
-	va_list args;
-	int n;
-
-	if (!error)
-		return;
-
-	if (line > 0)
-		n = snprintf(error, GB_CONFIG_ERROR_MAX, "%s:%d: ", file, line);
-	else
-		n = snprintf(error, GB_CONFIG_ERROR_MAX, "%s: ", file);
-	if (n < 0)
-		n = 0;
-	if (n < GB_CONFIG_ERROR_MAX) {
-		va_start(args, format);
-		vsnprintf(error + n, GB_CONFIG_ERROR_MAX - (size_t)n, format, args);
-		va_end(args);
-	}
-
-	for (char *p = error; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
+#define set_error(error, file, line, ...)                                                         \
+	gb_file_error(error, GB_CONFIG_ERROR_MAX, file, line, __VA_ARGS__)
 
 /*
  * The file a setting or a parse error comes from: NULL from libconfig means

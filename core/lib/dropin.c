@@ -20,6 +20,7 @@
 
 #include <ini.h>
 
+#include "file-error.h"
 #include "dropin.h"
 
 #define KIND_LIST "capture, encoder, auth, storage"
@@ -40,36 +41,8 @@ struct parser {
 	int optional_line;
 };
 
-/*
- * Write "FILE:LINE: message" (or "FILE: message" for line 0). Names and values
- * quoted in messages come from the file; control characters are replaced so
- * that the error stays one line.
- */
-static void __attribute__((format(printf, 4, 5)))
-set_error(char *error, const char *file, int line, const char *format, ...)
-{
-	va_list args;
-	int n;
-
-	if (!error)
-		return;
-
-	if (line > 0)
-		n = snprintf(error, GB_DROPIN_ERROR_MAX, "%s:%d: ", file, line);
-	else
-		n = snprintf(error, GB_DROPIN_ERROR_MAX, "%s: ", file);
-	if (n < 0)
-		n = 0;
-	if (n < GB_DROPIN_ERROR_MAX) {
-		va_start(args, format);
-		vsnprintf(error + n, GB_DROPIN_ERROR_MAX - (size_t)n, format, args);
-		va_end(args);
-	}
-
-	for (char *p = error; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-}
+#define set_error(error, file, line, ...)                                                         \
+	gb_file_error(error, GB_DROPIN_ERROR_MAX, file, line, __VA_ARGS__)
 
 /* Record an error on the current line; only the first one of a file is kept. */
 static void __attribute__((format(printf, 3, 4)))
