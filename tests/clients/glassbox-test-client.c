@@ -35,6 +35,8 @@
 #include <wayland-client.h>
 #include <xkbcommon/xkbcommon.h>
 
+#include "client-common.h"
+
 #include "xdg-shell-client-protocol.h"
 
 #define PROGRAM_NAME "glassbox-test-client"
@@ -188,20 +190,6 @@ struct client {
 	bool running;
 	int exit_status;
 };
-
-/* One event, one line, visible to the reader at once even through a pipe. */
-static void emit(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-static void emit(const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	vprintf(format, args);
-	va_end(args);
-	putchar('\n');
-	fflush(stdout);
-}
 
 /* Stops the main loop with a failure status; the reason goes to stderr. */
 static void fail(struct client *client, const char *format, ...)
@@ -1201,38 +1189,6 @@ static void client_destroy(struct client *client)
  * SIGTERM and SIGINT arrive through a signalfd, so that they are handled in
  * the main loop where it is safe to tear the Wayland objects down.
  */
-static int signals_setup(struct client *client)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	client->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (client->signal_fd < 0)
-		return -errno;
-	return 0;
-}
-
-static int exit_timer_setup(struct client *client)
-{
-	unsigned long ms = client->options->exit_after_ms;
-	struct itimerspec spec = { 0 };
-
-	if (ms == 0)
-		return 0;
-	client->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (client->timer_fd < 0)
-		return -errno;
-	spec.it_value.tv_sec = (time_t)(ms / 1000);
-	spec.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-	if (timerfd_settime(client->timer_fd, 0, &spec, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
 static void run_main_loop(struct client *client)
 {
 	enum {
@@ -1340,57 +1296,6 @@ static void print_usage(FILE *stream)
 	        "SIGTERM or SIGINT exit with status 0.\n");
 }
 
-static int parse_color(const char *option, const char *text, uint32_t *color)
-{
-	uint32_t value = 0;
-
-	if (strlen(text) != 6)
-		goto err;
-	for (int i = 0; i < 6; i++) {
-		char c = text[i];
-		uint32_t digit;
-
-		if (c >= '0' && c <= '9')
-			digit = (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			digit = (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			digit = (uint32_t)(c - 'A' + 10);
-		else
-			goto err;
-		value = value << 4 | digit;
-	}
-	*color = value;
-	return 0;
-
-err:
-	fprintf(stderr, PROGRAM_NAME ": invalid %s '%s': expected six hex digits RRGGBB\n", option,
-	        text);
-	return -EINVAL;
-}
-
-static int parse_unsigned(const char *option, const char *text, unsigned long max,
-                          unsigned long *result)
-{
-	unsigned long value;
-	char *end;
-
-	/* strtoul() would accept blanks and a minus sign; we want digits only. */
-	if (text[0] < '0' || text[0] > '9')
-		goto err;
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value > max)
-		goto err;
-	*result = value;
-	return 0;
-
-err:
-	fprintf(stderr, PROGRAM_NAME ": invalid %s '%s': expected an integer from 0 to %lu\n",
-	        option, text, max);
-	return -EINVAL;
-}
-
 static int parse_string(const char *option, const char *text, const char **result)
 {
 	if (strlen(text) > MAX_STRING_LENGTH) {
@@ -1460,18 +1365,18 @@ static int parse_options(int argc, char *argv[], struct options *options)
 			r = parse_color("--alt-color", optarg, &options->alt_color);
 			break;
 		case OPTION_SWITCH_KEY:
-			r = parse_unsigned("--switch-key", optarg, KEY_MAX, &value);
+			r = parse_unsigned("--switch-key", optarg, 0, KEY_MAX, &value);
 			options->switch_key = (uint32_t)value;
 			break;
 		case OPTION_DIALOG_KEY:
-			r = parse_unsigned("--dialog-key", optarg, KEY_MAX, &value);
+			r = parse_unsigned("--dialog-key", optarg, 0, KEY_MAX, &value);
 			options->dialog_key = (uint32_t)value;
 			break;
 		case OPTION_DIALOG_COLOR:
 			r = parse_color("--dialog-color", optarg, &options->dialog_color);
 			break;
 		case OPTION_POPUP_KEY:
-			r = parse_unsigned("--popup-key", optarg, KEY_MAX, &value);
+			r = parse_unsigned("--popup-key", optarg, 0, KEY_MAX, &value);
 			options->popup_key = (uint32_t)value;
 			break;
 		case OPTION_POPUP_COLOR:
@@ -1484,11 +1389,11 @@ static int parse_options(int argc, char *argv[], struct options *options)
 			r = parse_string("--app-id", optarg, &options->app_id);
 			break;
 		case OPTION_EXIT_AFTER_MS:
-			r = parse_unsigned("--exit-after-ms", optarg, INT_MAX,
+			r = parse_unsigned("--exit-after-ms", optarg, 0, INT_MAX,
 			                   &options->exit_after_ms);
 			break;
 		case OPTION_EXIT_CODE:
-			r = parse_unsigned("--exit-code", optarg, 255, &value);
+			r = parse_unsigned("--exit-code", optarg, 0, 255, &value);
 			options->exit_code = (int)value;
 			break;
 		case 'h':
@@ -1532,17 +1437,9 @@ int main(int argc, char *argv[])
 	/* Tests read stdout through a pipe and need every line as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	r = signals_setup(&client);
-	if (r < 0) {
-		fprintf(stderr, PROGRAM_NAME ": cannot set up signal handling: %s\n",
-		        strerror(-r));
+	r = main_loop_fds_open(options.exit_after_ms, &client.signal_fd, &client.timer_fd);
+	if (r < 0)
 		goto out;
-	}
-	r = exit_timer_setup(&client);
-	if (r < 0) {
-		fprintf(stderr, PROGRAM_NAME ": cannot set up the exit timer: %s\n", strerror(-r));
-		goto out;
-	}
 	if (client_connect(&client) < 0 || window_create(&client) < 0) {
 		r = -1;
 		goto out;

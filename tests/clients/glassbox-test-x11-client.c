@@ -29,6 +29,8 @@
 #include <linux/input-event-codes.h>
 #include <xcb/xcb.h>
 
+#include "client-common.h"
+
 #define PROGRAM_NAME "glassbox-test-x11-client"
 
 /* X keycodes are evdev codes shifted by 8 (the xf86-input-evdev convention). */
@@ -64,20 +66,6 @@ struct client {
 	bool running;
 	int exit_status;
 };
-
-static void emit(const char *format, ...) __attribute__((format(printf, 1, 2)));
-
-/* One event, one line, visible to the reader at once even through a pipe. */
-static void emit(const char *format, ...)
-{
-	va_list args;
-
-	va_start(args, format);
-	vprintf(format, args);
-	va_end(args);
-	putchar('\n');
-	fflush(stdout);
-}
 
 static void fail(struct client *client, const char *format, ...)
         __attribute__((format(printf, 2, 3)));
@@ -400,39 +388,6 @@ static void run_main_loop(struct client *client)
 	}
 }
 
-static int signals_setup(struct client *client)
-{
-	sigset_t mask;
-
-	/* Signals become events of the main loop, which can then tear down cleanly. */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	client->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (client->signal_fd < 0)
-		return -errno;
-	return 0;
-}
-
-static int exit_timer_setup(struct client *client)
-{
-	unsigned long ms = client->options->exit_after_ms;
-	struct itimerspec spec = { 0 };
-
-	if (ms == 0)
-		return 0;
-	client->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (client->timer_fd < 0)
-		return -errno;
-	spec.it_value.tv_sec = (time_t)(ms / 1000);
-	spec.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-	if (timerfd_settime(client->timer_fd, 0, &spec, NULL) < 0)
-		return -errno;
-	return 0;
-}
-
 static void print_usage(FILE *stream)
 {
 	fprintf(stream,
@@ -453,57 +408,6 @@ static void print_usage(FILE *stream)
 	        "pointer button CODE pressed X Y (codes are evdev codes).\n"
 	        "SIGTERM, SIGINT or the X connection closing exit with status 0.\n",
 	        MAX_DIMENSION, MAX_DIMENSION);
-}
-
-static int parse_color(const char *option, const char *text, uint32_t *color)
-{
-	uint32_t value = 0;
-
-	if (strlen(text) != 6)
-		goto err;
-	for (int i = 0; i < 6; i++) {
-		char c = text[i];
-		uint32_t digit;
-
-		if (c >= '0' && c <= '9')
-			digit = (uint32_t)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			digit = (uint32_t)(c - 'a' + 10);
-		else if (c >= 'A' && c <= 'F')
-			digit = (uint32_t)(c - 'A' + 10);
-		else
-			goto err;
-		value = value << 4 | digit;
-	}
-	*color = value;
-	return 0;
-
-err:
-	fprintf(stderr, PROGRAM_NAME ": invalid %s '%s': expected six hex digits RRGGBB\n", option,
-	        text);
-	return -EINVAL;
-}
-
-static int parse_unsigned(const char *option, const char *text, unsigned long min,
-                          unsigned long max, unsigned long *result)
-{
-	unsigned long value;
-	char *end;
-
-	/* strtoul() would accept blanks and a minus sign; we want digits only. */
-	if (text[0] < '0' || text[0] > '9')
-		goto err;
-	errno = 0;
-	value = strtoul(text, &end, 10);
-	if (errno != 0 || *end != '\0' || value < min || value > max)
-		goto err;
-	*result = value;
-	return 0;
-
-err:
-	fprintf(stderr, PROGRAM_NAME ": invalid %s '%s': expected an integer from %lu to %lu\n",
-	        option, text, min, max);
-	return -EINVAL;
 }
 
 /* Returns 0 to run, 1 after --help, or a negative errno for a bad command line. */
@@ -610,17 +514,9 @@ int main(int argc, char *argv[])
 	/* Tests read stdout through a pipe and need every line as it happens. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
 
-	r = signals_setup(&client);
-	if (r < 0) {
-		fprintf(stderr, PROGRAM_NAME ": cannot set up signal handling: %s\n",
-		        strerror(-r));
+	r = main_loop_fds_open(options.exit_after_ms, &client.signal_fd, &client.timer_fd);
+	if (r < 0)
 		goto out;
-	}
-	r = exit_timer_setup(&client);
-	if (r < 0) {
-		fprintf(stderr, PROGRAM_NAME ": cannot set up the exit timer: %s\n", strerror(-r));
-		goto out;
-	}
 
 	/* Even a failed connect returns an object that must be disconnected. */
 	client.connection = xcb_connect(NULL, &screen_number);
