@@ -145,7 +145,6 @@ static void app_exited(struct gb_child *child, int status)
 	struct gb_session *session = wl_container_of(child, session, app);
 
 	session->app_running = false;
-	session->app_status = status;
 	if (WIFSIGNALED(status))
 		gb_info("application (pid %d) killed by signal %d", (int)child->pid,
 		        WTERMSIG(status));

@@ -325,9 +325,9 @@ int main(int argc, char *argv[])
 		         "lives there");
 		goto out_config;
 	}
-	snprintf(socket_name, sizeof(socket_name), "%s",
-	         options.socket_name ? options.socket_name : "");
-	if (!options.socket_name)
+	if (options.socket_name)
+		snprintf(socket_name, sizeof(socket_name), "%s", options.socket_name);
+	else
 		snprintf(socket_name, sizeof(socket_name), "glassbox-%s", session.id);
 	if (options.control_path)
 		snprintf(control_path, sizeof(control_path), "%s", options.control_path);

@@ -49,7 +49,6 @@ struct gb_session {
 	struct wl_display *display;
 	struct wl_event_loop *loop;
 	struct weston_log_context *log_context;
-	struct weston_log_subscriber *log_subscriber;
 	struct weston_compositor *compositor;
 	struct weston_output *output;
 	struct weston_seat *seat;
@@ -66,7 +65,6 @@ struct gb_session {
 	/* the application */
 	struct gb_child app;
 	bool app_running;
-	int app_status;                     /* wait status once exited */
 	struct wl_event_source *kill_timer; /* SIGKILL after the grace period */
 	bool stopping;                      /* SIGTERM/SIGINT received */
 
@@ -77,7 +75,6 @@ struct gb_session {
 
 	/* pressed keys and buttons, so that nothing stays stuck */
 	uint8_t key_state[0x300 / 8];
-	uint32_t pointer_x, pointer_y;
 
 	struct wl_list screenshots; /* gb_screenshot_request.link */
 
