@@ -29,6 +29,7 @@ enum schema_type {
 	SCHEMA_STRING, /* char * field, owned */
 	SCHEMA_ENUM,   /* int-sized enum field, from one of a list of strings */
 	SCHEMA_ARGV,   /* char ** field: a list or array of >= 1 non-empty strings */
+	SCHEMA_LIST,   /* char ** field: a list or array of >= 0 non-empty strings */
 };
 
 struct schema_enum_value {
@@ -64,6 +65,7 @@ struct schema_key {
 #define KEY_STRING(path, field)        { path, SCHEMA_STRING, 0, 0, NULL, FIELD(field, char *) }
 #define KEY_ENUM(path, field, values)  { path, SCHEMA_ENUM, 0, 0, values, ENUM_FIELD(field) }
 #define KEY_ARGV(path, field)          { path, SCHEMA_ARGV, 0, 0, NULL, FIELD(field, char **) }
+#define KEY_LIST(path, field)          { path, SCHEMA_LIST, 0, 0, NULL, FIELD(field, char **) }
 /* clang-format on */
 
 static const struct schema_enum_value log_levels[] = {
@@ -71,6 +73,18 @@ static const struct schema_enum_value log_levels[] = {
 	{ "warning", GB_LOG_WARNING },
 	{ "info", GB_LOG_INFO },
 	{ "debug", GB_LOG_DEBUG },
+	{ NULL, 0 },
+};
+
+static const struct schema_enum_value spawners[] = {
+	{ "direct", GB_SPAWNER_DIRECT },
+	{ NULL, 0 },
+};
+
+static const struct schema_enum_value codecs[] = {
+	{ "auto", GB_CODEC_CHOICE_AUTO },
+	{ "h264", GB_CODEC_CHOICE_H264 },
+	{ "vp8", GB_CODEC_CHOICE_VP8 },
 	{ NULL, 0 },
 };
 
@@ -88,6 +102,18 @@ static const struct schema_enum_value renderers[] = {
 static const struct schema_key schema[] = {
 	KEY_ENUM("log.level", log_level, log_levels),
 
+	KEY_STRING("server.listen", server.listen),
+	KEY_STRING("server.tls_certificate", server.tls_certificate),
+	KEY_STRING("server.tls_key", server.tls_key),
+	KEY_STRING("server.state_dir", server.state_dir),
+	KEY_STRING("server.runtime_dir", server.runtime_dir),
+	KEY_STRING("server.web_dir", server.web_dir),
+	KEY_STRING("server.session_binary", server.session_binary),
+	KEY_ENUM("server.spawner", server.spawner, spawners),
+	KEY_INT("server.max_sessions", server.max_sessions, 1, 10000),
+	KEY_INT("server.login_lifetime_s", server.login_lifetime_s, 60, 2592000),
+	KEY_LIST("server.allowed_origins", server.allowed_origins),
+
 	KEY_ARGV("session.command", session.command),
 	KEY_INT("session.width", session.width, 64, 7680),
 	KEY_INT("session.height", session.height, 64, 4320),
@@ -98,6 +124,20 @@ static const struct schema_key schema[] = {
 	KEY_STRING("session.keyboard.variant", session.keyboard_variant),
 	KEY_STRING("session.keyboard.model", session.keyboard_model),
 	KEY_STRING("session.keyboard.options", session.keyboard_options),
+	KEY_INT("session.max_width", session.max_width, 64, 7680),
+	KEY_INT("session.max_height", session.max_height, 64, 4320),
+	KEY_INT("session.max_viewers", session.max_viewers, 1, 64),
+	KEY_INT("session.idle_timeout_s", session.idle_timeout_s, 0, 604800),
+
+	KEY_LIST("webrtc.ice_addresses", webrtc.ice_addresses),
+	KEY_STRING("webrtc.stun_server", webrtc.stun_server),
+	KEY_LIST("webrtc.turn_servers", webrtc.turn_servers),
+	KEY_ENUM("webrtc.codec", webrtc.codec, codecs),
+	KEY_STRING("webrtc.encoder", webrtc.encoder),
+	KEY_INT("webrtc.bitrate_kbps", webrtc.bitrate_kbps, 100, 100000),
+	KEY_INT("webrtc.max_fps", webrtc.max_fps, 1, 240),
+	KEY_INT("webrtc.idle_refresh_ms", webrtc.idle_refresh_ms, 100, 10000),
+	KEY_BOOL("webrtc.playout_delay", webrtc.playout_delay),
 
 	KEY_STRING("plugins.vendor_dir", plugins.vendor_dir),
 	KEY_STRING("plugins.config_dir", plugins.config_dir),
@@ -186,6 +226,7 @@ static const char *schema_type_name(enum schema_type type)
 	case SCHEMA_ENUM:
 		return "a string";
 	case SCHEMA_ARGV:
+	case SCHEMA_LIST:
 		return "a list of strings";
 	}
 	return "?";
@@ -327,7 +368,7 @@ static int apply_argv(struct parser *parser, const struct schema_key *key,
 	char **argv;
 	int r;
 
-	if (count < 1) {
+	if (count < 1 && key->type == SCHEMA_ARGV) {
 		setting_error(parser, setting, key->path, "must hold at least one string");
 		return -EINVAL;
 	}
@@ -382,6 +423,7 @@ static bool type_matches(enum schema_type expected, int type)
 	case SCHEMA_ENUM:
 		return type == CONFIG_TYPE_STRING;
 	case SCHEMA_ARGV:
+	case SCHEMA_LIST:
 		return type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY;
 	}
 	return false;
@@ -412,6 +454,7 @@ static int apply_key(struct parser *parser, const struct schema_key *key,
 	case SCHEMA_ENUM:
 		return apply_enum(parser, key, setting);
 	case SCHEMA_ARGV:
+	case SCHEMA_LIST:
 		return apply_argv(parser, key, setting);
 	}
 	return -EINVAL;
@@ -465,6 +508,17 @@ struct gb_config *gb_config_new_defaults(void)
 		return NULL;
 
 	config->log_level = GB_LOG_INFO;
+	config->server.listen = strdup("127.0.0.1:8080");
+	config->server.tls_certificate = strdup("");
+	config->server.tls_key = strdup("");
+	config->server.state_dir = strdup("/var/lib/glassbox");
+	config->server.runtime_dir = strdup("/run/glassbox");
+	config->server.web_dir = strdup(GB_WEB_DIR);
+	config->server.session_binary = strdup(GB_BINDIR "/glassbox-session");
+	config->server.spawner = GB_SPAWNER_DIRECT;
+	config->server.max_sessions = 16;
+	config->server.login_lifetime_s = 43200;
+	config->server.allowed_origins = calloc(1, sizeof(char *));
 	config->session.command = NULL;
 	config->session.width = 1280;
 	config->session.height = 720;
@@ -475,6 +529,19 @@ struct gb_config *gb_config_new_defaults(void)
 	config->session.keyboard_variant = strdup("");
 	config->session.keyboard_model = strdup("pc105");
 	config->session.keyboard_options = strdup("");
+	config->session.max_width = 3840;
+	config->session.max_height = 2160;
+	config->session.max_viewers = 4;
+	config->session.idle_timeout_s = 300;
+	config->webrtc.ice_addresses = calloc(1, sizeof(char *));
+	config->webrtc.stun_server = strdup("");
+	config->webrtc.turn_servers = calloc(1, sizeof(char *));
+	config->webrtc.codec = GB_CODEC_CHOICE_AUTO;
+	config->webrtc.encoder = strdup("");
+	config->webrtc.bitrate_kbps = 6000;
+	config->webrtc.max_fps = 60;
+	config->webrtc.idle_refresh_ms = 1000;
+	config->webrtc.playout_delay = true;
 	config->plugins.vendor_dir = strdup(GB_VENDOR_DROPIN_DIR);
 	config->plugins.config_dir = strdup(GB_ETC_DIR "/plugins.d");
 	config->plugins.plugin_dir = strdup(GB_PLUGIN_DIR);
@@ -482,7 +549,11 @@ struct gb_config *gb_config_new_defaults(void)
 	if (!config->session.keyboard_layout || !config->session.keyboard_variant ||
 	    !config->session.keyboard_model || !config->session.keyboard_options ||
 	    !config->plugins.vendor_dir || !config->plugins.config_dir ||
-	    !config->plugins.plugin_dir) {
+	    !config->plugins.plugin_dir || !config->server.listen || !config->server.tls_certificate ||
+	    !config->server.tls_key || !config->server.state_dir || !config->server.runtime_dir ||
+	    !config->server.web_dir || !config->server.session_binary ||
+	    !config->server.allowed_origins || !config->webrtc.ice_addresses ||
+	    !config->webrtc.stun_server || !config->webrtc.turn_servers || !config->webrtc.encoder) {
 		gb_config_free(config);
 		errno = ENOMEM;
 		return NULL;
@@ -496,6 +567,18 @@ void gb_config_free(struct gb_config *config)
 		return;
 
 	free(config->path);
+	free(config->server.listen);
+	free(config->server.tls_certificate);
+	free(config->server.tls_key);
+	free(config->server.state_dir);
+	free(config->server.runtime_dir);
+	free(config->server.web_dir);
+	free(config->server.session_binary);
+	free_argv(config->server.allowed_origins);
+	free_argv(config->webrtc.ice_addresses);
+	free(config->webrtc.stun_server);
+	free_argv(config->webrtc.turn_servers);
+	free(config->webrtc.encoder);
 	free_argv(config->session.command);
 	free(config->session.keyboard_layout);
 	free(config->session.keyboard_variant);

@@ -18,6 +18,42 @@ enum gb_renderer {
 	GB_RENDERER_GL = 1,
 };
 
+enum gb_spawner {
+	GB_SPAWNER_DIRECT = 0, /* fork/exec of glassbox-session */
+};
+
+enum gb_codec_choice {
+	GB_CODEC_CHOICE_AUTO = 0, /* hardware first, then H.264, then VP8 */
+	GB_CODEC_CHOICE_H264 = 1,
+	GB_CODEC_CHOICE_VP8 = 2,
+};
+
+struct gb_server_config {
+	char *listen;           /* "ADDRESS:PORT", default "127.0.0.1:8080" */
+	char *tls_certificate;  /* PEM file; "" (default): generated in state_dir */
+	char *tls_key;          /* PEM file; "" (default): generated in state_dir */
+	char *state_dir;        /* default "/var/lib/glassbox" */
+	char *runtime_dir;      /* default "/run/glassbox" */
+	char *web_dir;          /* the browser client, default GB_WEB_DIR */
+	char *session_binary;   /* default GB_BINDIR "/glassbox-session" */
+	enum gb_spawner spawner; /* "direct" (default) */
+	int max_sessions;       /* 1..10000, default 16 */
+	int login_lifetime_s;   /* cookie lifetime, 60..2592000, default 43200 */
+	char **allowed_origins; /* Origins accepted besides the server's own; default none */
+};
+
+struct gb_webrtc_config {
+	char **ice_addresses; /* local addresses ICE may use; empty (default): all */
+	char *stun_server;    /* "stun://HOST:PORT" or "" (default) */
+	char **turn_servers;  /* "turn(s)://USER:PASS@HOST:PORT"; default none */
+	enum gb_codec_choice codec; /* "auto" (default), "h264", "vp8" */
+	char *encoder;        /* pin an encoder plugin by name; "" (default): best available */
+	int bitrate_kbps;     /* 100..100000, default 6000 */
+	int max_fps;          /* 1..240, default 60 */
+	int idle_refresh_ms;  /* repeat the last frame this often when idle, 100..10000, default 1000 */
+	bool playout_delay;   /* ask the browser for no playout delay, default true */
+};
+
 struct gb_session_config {
 	char **command;            /* NULL-terminated argv; NULL when not set */
 	int width;                 /* 64..7680, default 1280 */
@@ -29,6 +65,10 @@ struct gb_session_config {
 	char *keyboard_variant;    /* xkb variant, default "" */
 	char *keyboard_model;      /* default "pc105" */
 	char *keyboard_options;    /* default "" */
+	int max_width;             /* browser-driven resize limit, 64..7680, default 3840 */
+	int max_height;            /* 64..4320, default 2160 */
+	int max_viewers;           /* viewers of one session, 1..64, default 4 */
+	int idle_timeout_s;        /* end a session this long without a viewer; 0..604800, default 300 */
 };
 
 struct gb_plugins_config {
@@ -40,7 +80,9 @@ struct gb_plugins_config {
 struct gb_config {
 	char *path;                  /* the file this came from; NULL for defaults */
 	enum gb_log_level log_level; /* log.level, default info */
+	struct gb_server_config server;
 	struct gb_session_config session;
+	struct gb_webrtc_config webrtc;
 	struct gb_plugins_config plugins;
 };
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pins the layout of every public struct in include/glassbox/ (plugin.h,
- * auth.h), the values of every public enum and the ABI version, so that an
+ * auth.h, capture.h, encoder.h), the values of every public enum and the ABI version, so that an
  * accidental ABI break fails here instead of in a plugin built against the
  * previous header.
  *
@@ -23,6 +23,8 @@
 #include <CUnit/Basic.h>
 
 #include <glassbox/auth.h>
+#include <glassbox/capture.h>
+#include <glassbox/encoder.h>
 #include <glassbox/plugin.h>
 
 /* Say which number moved, so that whoever broke it knows what to fix. */
@@ -70,6 +72,13 @@ static void test_abi_layout__enums(void)
 	PIN(GB_ROLE_ADMIN, 2);
 
 	PIN(GB_IDENTITY_NAME_MAX, 64);
+
+	PIN(sizeof(enum gb_codec), 4);
+	PIN(GB_CODEC_H264, 1);
+	PIN(GB_CODEC_VP8, 2);
+	PIN(GB_CODEC_VP9, 3);
+	PIN(GB_CODEC_AV1, 4);
+	PIN(GB_ENCODER_HARDWARE, 1);
 }
 
 static void test_abi_layout__gb_option(void)
@@ -150,6 +159,49 @@ static void test_abi_layout__gb_auth_ops(void)
 	PIN_OFFSET(struct gb_auth_ops, verify_password, 8);
 }
 
+static void test_abi_layout__gb_encoder_params(void)
+{
+	PIN_SIZE(struct gb_encoder_params, 20);
+	PIN_OFFSET(struct gb_encoder_params, struct_size, 0);
+	PIN_OFFSET(struct gb_encoder_params, width, 4);
+	PIN_OFFSET(struct gb_encoder_params, height, 8);
+	PIN_OFFSET(struct gb_encoder_params, max_fps, 12);
+	PIN_OFFSET(struct gb_encoder_params, bitrate_kbps, 16);
+}
+
+static void test_abi_layout__gb_encoder_ops(void)
+{
+	PIN_SIZE(struct gb_encoder_ops, 40);
+	PIN_OFFSET(struct gb_encoder_ops, struct_size, 0);
+	PIN_OFFSET(struct gb_encoder_ops, codec, 4);
+	PIN_OFFSET(struct gb_encoder_ops, flags, 8);
+	PIN_OFFSET(struct gb_encoder_ops, priority, 12);
+	PIN_OFFSET(struct gb_encoder_ops, probe, 16);
+	PIN_OFFSET(struct gb_encoder_ops, create_bin, 24);
+	PIN_OFFSET(struct gb_encoder_ops, set_bitrate, 32);
+}
+
+static void test_abi_layout__gb_capture_target(void)
+{
+	PIN_SIZE(struct gb_capture_target, 48);
+	PIN_OFFSET(struct gb_capture_target, struct_size, 0);
+	PIN_OFFSET(struct gb_capture_target, compositor, 8);
+	PIN_OFFSET(struct gb_capture_target, output, 16);
+	PIN_OFFSET(struct gb_capture_target, add_frame_listener, 24);
+	PIN_OFFSET(struct gb_capture_target, remove_frame_listener, 32);
+	PIN_OFFSET(struct gb_capture_target, damage_all, 40);
+}
+
+static void test_abi_layout__gb_capture_ops(void)
+{
+	PIN_SIZE(struct gb_capture_ops, 40);
+	PIN_OFFSET(struct gb_capture_ops, struct_size, 0);
+	PIN_OFFSET(struct gb_capture_ops, start, 8);
+	PIN_OFFSET(struct gb_capture_ops, set_active, 16);
+	PIN_OFFSET(struct gb_capture_ops, repeat_frame, 24);
+	PIN_OFFSET(struct gb_capture_ops, stop, 32);
+}
+
 #define TEST(name)                                                                                \
 	{                                                                                         \
 #name, name                                                                       \
@@ -168,6 +220,10 @@ static const struct {
 	TEST(test_abi_layout__gb_plugin_descriptor),
 	TEST(test_abi_layout__gb_identity),
 	TEST(test_abi_layout__gb_auth_ops),
+	TEST(test_abi_layout__gb_encoder_params),
+	TEST(test_abi_layout__gb_encoder_ops),
+	TEST(test_abi_layout__gb_capture_target),
+	TEST(test_abi_layout__gb_capture_ops),
 };
 
 int main(void)

@@ -62,6 +62,32 @@ static void test_config__full_file_parses_to_values(void)
 	CU_ASSERT_STRING_EQUAL(config->plugins.vendor_dir, "/opt/vendor/plugins.d");
 	CU_ASSERT_STRING_EQUAL(config->plugins.config_dir, "/opt/etc/plugins.d");
 	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, "/opt/lib/plugins");
+	CU_ASSERT_EQUAL(config->session.max_width, 1920);
+	CU_ASSERT_EQUAL(config->session.max_height, 1200);
+	CU_ASSERT_EQUAL(config->session.max_viewers, 2);
+	CU_ASSERT_EQUAL(config->session.idle_timeout_s, 0);
+	CU_ASSERT_STRING_EQUAL(config->server.listen, "0.0.0.0:443");
+	CU_ASSERT_STRING_EQUAL(config->server.tls_certificate, "/etc/ssl/glassbox.pem");
+	CU_ASSERT_STRING_EQUAL(config->server.tls_key, "/etc/ssl/private/glassbox.key");
+	CU_ASSERT_STRING_EQUAL(config->server.state_dir, "/srv/glassbox");
+	CU_ASSERT_STRING_EQUAL(config->server.runtime_dir, "/run/gbx");
+	CU_ASSERT_STRING_EQUAL(config->server.web_dir, "/opt/web");
+	CU_ASSERT_STRING_EQUAL(config->server.session_binary, "/opt/bin/glassbox-session");
+	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_DIRECT);
+	CU_ASSERT_EQUAL(config->server.max_sessions, 3);
+	CU_ASSERT_EQUAL(config->server.login_lifetime_s, 600);
+	CU_ASSERT_STRING_EQUAL(config->server.allowed_origins[0], "https://proxy.example");
+	CU_ASSERT_PTR_NULL(config->server.allowed_origins[1]);
+	CU_ASSERT_STRING_EQUAL(config->webrtc.ice_addresses[0], "127.0.0.1");
+	CU_ASSERT_PTR_NULL(config->webrtc.ice_addresses[1]);
+	CU_ASSERT_STRING_EQUAL(config->webrtc.stun_server, "stun://127.0.0.1:3478");
+	CU_ASSERT_STRING_EQUAL(config->webrtc.turn_servers[0], "turn://u:p@127.0.0.1:3478");
+	CU_ASSERT_EQUAL(config->webrtc.codec, GB_CODEC_CHOICE_VP8);
+	CU_ASSERT_STRING_EQUAL(config->webrtc.encoder, "vp8");
+	CU_ASSERT_EQUAL(config->webrtc.bitrate_kbps, 2000);
+	CU_ASSERT_EQUAL(config->webrtc.max_fps, 30);
+	CU_ASSERT_EQUAL(config->webrtc.idle_refresh_ms, 500);
+	CU_ASSERT_FALSE(config->webrtc.playout_delay);
 	gb_config_free(config);
 }
 
@@ -73,6 +99,14 @@ static void check_defaults(const struct gb_config *config)
 	CU_ASSERT_EQUAL(config->session.height, 720);
 	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_PIXMAN);
 	CU_ASSERT_TRUE(config->session.xwayland);
+	CU_ASSERT_EQUAL(config->session.idle_timeout_s, 300);
+	CU_ASSERT_EQUAL(config->session.max_viewers, 4);
+	CU_ASSERT_STRING_EQUAL(config->server.listen, "127.0.0.1:8080");
+	CU_ASSERT_EQUAL(config->server.max_sessions, 16);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config->webrtc.ice_addresses);
+	CU_ASSERT_PTR_NULL(config->webrtc.ice_addresses[0]);
+	CU_ASSERT_EQUAL(config->webrtc.codec, GB_CODEC_CHOICE_AUTO);
+	CU_ASSERT_TRUE(config->webrtc.playout_delay);
 	CU_ASSERT_EQUAL(config->session.stop_grace_ms, 5000);
 	CU_ASSERT_STRING_EQUAL(config->session.keyboard_layout, "us");
 	CU_ASSERT_STRING_EQUAL(config->session.keyboard_variant, "");
@@ -163,13 +197,13 @@ static void test_config__unknown_key_names_line(void)
 	              "(expected layout, variant, model, options)");
 	/* A top-level scalar is an unknown key too. */
 	check_refused("\nverbose = true;\n", NAME ":2: key 'verbose': unknown key",
-	              "(expected log, session, plugins)");
+	              "(expected log, server, session, webrtc, plugins)");
 }
 
 static void test_config__unknown_group_names_line(void)
 {
 	check_refused("log = {};\n\nhttp = {\n  port = 8443;\n};\n",
-	              NAME ":3: key 'http': unknown group", "(expected log, session, plugins)");
+	              NAME ":3: key 'http': unknown group", "(expected log, server, session, webrtc, plugins)");
 	check_refused("session = {\n  mouse = { accel = 1; };\n};\n",
 	              NAME ":2: key 'session.mouse': unknown group", "keyboard");
 }
@@ -281,6 +315,20 @@ static void test_config__empty_command_list_is_refused(void)
 	              "element 1 is empty");
 }
 
+static void test_config__string_list_may_be_empty(void)
+{
+	struct gb_config *config =
+	        gb_config_load_string("webrtc = {\n  ice_addresses = [ ];\n};\n", NAME, error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_PTR_NULL(config->webrtc.ice_addresses[0]);
+	gb_config_free(config);
+	check_refused("webrtc = {\n  ice_addresses = [ \"\" ];\n};\n",
+	              NAME ":2: key 'webrtc.ice_addresses'", "element 1 is empty");
+	check_refused("webrtc = {\n  ice_addresses = \"127.0.0.1\";\n};\n",
+	              NAME ":2: key 'webrtc.ice_addresses'", "expected a list of strings");
+}
+
 static void test_config__missing_file_is_enoent(void)
 {
 	struct gb_config *config;
@@ -361,6 +409,7 @@ int main(void)
 		TEST(test_config__error_stays_one_line),
 		TEST(test_config__syntax_error_names_line),
 		TEST(test_config__empty_command_list_is_refused),
+		TEST(test_config__string_list_may_be_empty),
 		TEST(test_config__missing_file_is_enoent),
 		TEST(test_config__shipped_config_parses),
 		TEST(test_config__free_accepts_null),
