@@ -73,6 +73,9 @@ struct gb_session {
 	bool app_mapped;
 	double first_app_frame_ms; /* < 0 until the first frame showing the app */
 
+	/* remote input messages dropped as malformed, out of range or over the rate */
+	uint64_t input_dropped;
+
 	/* pressed keys and buttons, so that nothing stays stuck */
 	uint8_t key_state[0x300 / 8];
 
