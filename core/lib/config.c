@@ -549,11 +549,12 @@ struct gb_config *gb_config_new_defaults(void)
 	if (!config->session.keyboard_layout || !config->session.keyboard_variant ||
 	    !config->session.keyboard_model || !config->session.keyboard_options ||
 	    !config->plugins.vendor_dir || !config->plugins.config_dir ||
-	    !config->plugins.plugin_dir || !config->server.listen || !config->server.tls_certificate ||
-	    !config->server.tls_key || !config->server.state_dir || !config->server.runtime_dir ||
-	    !config->server.web_dir || !config->server.session_binary ||
-	    !config->server.allowed_origins || !config->webrtc.ice_addresses ||
-	    !config->webrtc.stun_server || !config->webrtc.turn_servers || !config->webrtc.encoder) {
+	    !config->plugins.plugin_dir || !config->server.listen ||
+	    !config->server.tls_certificate || !config->server.tls_key ||
+	    !config->server.state_dir || !config->server.runtime_dir || !config->server.web_dir ||
+	    !config->server.session_binary || !config->server.allowed_origins ||
+	    !config->webrtc.ice_addresses || !config->webrtc.stun_server ||
+	    !config->webrtc.turn_servers || !config->webrtc.encoder) {
 		gb_config_free(config);
 		errno = ENOMEM;
 		return NULL;

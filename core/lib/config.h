@@ -29,29 +29,30 @@ enum gb_codec_choice {
 };
 
 struct gb_server_config {
-	char *listen;           /* "ADDRESS:PORT", default "127.0.0.1:8080" */
-	char *tls_certificate;  /* PEM file; "" (default): generated in state_dir */
-	char *tls_key;          /* PEM file; "" (default): generated in state_dir */
-	char *state_dir;        /* default "/var/lib/glassbox" */
-	char *runtime_dir;      /* default "/run/glassbox" */
-	char *web_dir;          /* the browser client, default GB_WEB_DIR */
-	char *session_binary;   /* default GB_BINDIR "/glassbox-session" */
+	char *listen;            /* "ADDRESS:PORT", default "127.0.0.1:8080" */
+	char *tls_certificate;   /* PEM file; "" (default): generated in state_dir */
+	char *tls_key;           /* PEM file; "" (default): generated in state_dir */
+	char *state_dir;         /* default "/var/lib/glassbox" */
+	char *runtime_dir;       /* default "/run/glassbox" */
+	char *web_dir;           /* the browser client, default GB_WEB_DIR */
+	char *session_binary;    /* default GB_BINDIR "/glassbox-session" */
 	enum gb_spawner spawner; /* "direct" (default) */
-	int max_sessions;       /* 1..10000, default 16 */
-	int login_lifetime_s;   /* cookie lifetime, 60..2592000, default 43200 */
-	char **allowed_origins; /* Origins accepted besides the server's own; default none */
+	int max_sessions;        /* 1..10000, default 16 */
+	int login_lifetime_s;    /* cookie lifetime, 60..2592000, default 43200 */
+	char **allowed_origins;  /* Origins accepted besides the server's own; default none */
 };
 
 struct gb_webrtc_config {
-	char **ice_addresses; /* local addresses ICE may use; empty (default): all */
-	char *stun_server;    /* "stun://HOST:PORT" or "" (default) */
-	char **turn_servers;  /* "turn(s)://USER:PASS@HOST:PORT"; default none */
+	char **ice_addresses;       /* local addresses ICE may use; empty (default): all */
+	char *stun_server;          /* "stun://HOST:PORT" or "" (default) */
+	char **turn_servers;        /* "turn(s)://USER:PASS@HOST:PORT"; default none */
 	enum gb_codec_choice codec; /* "auto" (default), "h264", "vp8" */
-	char *encoder;        /* pin an encoder plugin by name; "" (default): best available */
-	int bitrate_kbps;     /* 100..100000, default 6000 */
-	int max_fps;          /* 1..240, default 60 */
-	int idle_refresh_ms;  /* repeat the last frame this often when idle, 100..10000, default 1000 */
-	bool playout_delay;   /* ask the browser for no playout delay, default true */
+	char *encoder;       /* pin an encoder plugin by name; "" (default): best available */
+	int bitrate_kbps;    /* 100..100000, default 6000 */
+	int max_fps;         /* 1..240, default 60 */
+	int idle_refresh_ms; /* repeat the last frame this often when idle, 100..10000, default
+	                        1000 */
+	bool playout_delay;  /* ask the browser for no playout delay, default true */
 };
 
 struct gb_session_config {
@@ -68,7 +69,7 @@ struct gb_session_config {
 	int max_width;             /* browser-driven resize limit, 64..7680, default 3840 */
 	int max_height;            /* 64..4320, default 2160 */
 	int max_viewers;           /* viewers of one session, 1..64, default 4 */
-	int idle_timeout_s;        /* end a session this long without a viewer; 0..604800, default 300 */
+	int idle_timeout_s; /* end a session this long without a viewer; 0..604800, default 300 */
 };
 
 struct gb_plugins_config {

@@ -34,6 +34,38 @@
 /* The last auth vtable member this host calls. */
 #define AUTH_OPS_SIZE_NEEDED member_end(struct gb_auth_ops, verify_password)
 
+/*
+ * The capture and encoder vtables as ABI 1.0 lays them out. Their headers
+ * pull in GStreamer, which libglassbox (glassboxd links it too) does not
+ * build against, so the layout is restated here with plain function
+ * pointers, which have the same size and alignment. tests/plugins has
+ * plugins built against the real headers whose vtable stops one member
+ * short: the unit tests fail if these ever drift apart.
+ */
+typedef void (*any_function)(void);
+struct capture_ops_1_0 {
+	uint32_t struct_size;
+	any_function start;
+	any_function set_active;
+	any_function repeat_frame;
+	any_function stop;
+};
+struct encoder_ops_1_0 {
+	uint32_t struct_size;
+	uint32_t codec;
+	uint32_t flags;
+	int32_t priority;
+	any_function probe;
+	any_function create_bin;
+	any_function set_bitrate; /* may be NULL */
+};
+/* glassbox-session calls every capture member, and the encoder's up to create_bin. */
+#define CAPTURE_OPS_SIZE_NEEDED member_end(struct capture_ops_1_0, stop)
+#define ENCODER_OPS_SIZE_NEEDED member_end(struct encoder_ops_1_0, create_bin)
+/* enum gb_codec: H264 = 1 .. AV1 = 4 */
+#define CODEC_FIRST 1
+#define CODEC_LAST  4
+
 /* "<kind>-<name>": the kind is at most 7 characters, a valid name at most 64. */
 #define LABEL_MAX 96
 
@@ -470,6 +502,59 @@ oom:
 	return -ENOMEM;
 }
 
+static int refuse_small_ops(const struct gb_plugin *plugin, const char *name, const char *type,
+                            uint32_t size, size_t needed)
+{
+	gb_log_full(GB_LOG_ERROR, name,
+	            "plugin %s: ops (struct %s) are %u bytes, host needs at least %zu",
+	            plugin->path, type, size, needed);
+	return -EBADMSG;
+}
+
+static int refuse_null_member(const struct gb_plugin *plugin, const char *name, const char *member)
+{
+	gb_log_full(GB_LOG_ERROR, name, "plugin %s: ops %s is NULL", plugin->path, member);
+	return -EBADMSG;
+}
+
+static int check_capture_ops(const struct gb_plugin *plugin, const char *name)
+{
+	const struct capture_ops_1_0 *ops = plugin->descriptor->ops;
+
+	if (!ops || ops->struct_size < CAPTURE_OPS_SIZE_NEEDED)
+		return refuse_small_ops(plugin, name, "gb_capture_ops", ops ? ops->struct_size : 0,
+		                        CAPTURE_OPS_SIZE_NEEDED);
+	if (!ops->start)
+		return refuse_null_member(plugin, name, "start");
+	if (!ops->set_active)
+		return refuse_null_member(plugin, name, "set_active");
+	if (!ops->repeat_frame)
+		return refuse_null_member(plugin, name, "repeat_frame");
+	if (!ops->stop)
+		return refuse_null_member(plugin, name, "stop");
+	return 0;
+}
+
+static int check_encoder_ops(const struct gb_plugin *plugin, const char *name)
+{
+	const struct encoder_ops_1_0 *ops = plugin->descriptor->ops;
+
+	if (!ops || ops->struct_size < ENCODER_OPS_SIZE_NEEDED)
+		return refuse_small_ops(plugin, name, "gb_encoder_ops", ops ? ops->struct_size : 0,
+		                        ENCODER_OPS_SIZE_NEEDED);
+	/* A codec this host does not know would be offered to browsers under no name. */
+	if (ops->codec < CODEC_FIRST || ops->codec > CODEC_LAST) {
+		gb_log_full(GB_LOG_ERROR, name, "plugin %s: ops codec %u is not a known codec",
+		            plugin->path, ops->codec);
+		return -EBADMSG;
+	}
+	if (!ops->probe)
+		return refuse_null_member(plugin, name, "probe");
+	if (!ops->create_bin)
+		return refuse_null_member(plugin, name, "create_bin");
+	return 0;
+}
+
 /* Checks on the descriptor: everything here is read before any plugin code but the entry runs. */
 static int check_descriptor(const struct gb_plugin *plugin, const struct gb_dropin *dropin)
 {
@@ -521,6 +606,10 @@ static int check_descriptor(const struct gb_plugin *plugin, const struct gb_drop
 	}
 
 	/* Only kinds with a vtable defined in this ABI have size requirements yet. */
+	if (descriptor->kind == GB_PLUGIN_KIND_CAPTURE)
+		return check_capture_ops(plugin, name);
+	if (descriptor->kind == GB_PLUGIN_KIND_ENCODER)
+		return check_encoder_ops(plugin, name);
 	if (descriptor->kind == GB_PLUGIN_KIND_AUTH) {
 		const struct gb_auth_ops *ops = descriptor->ops;
 

@@ -9,11 +9,15 @@
  *   motion X Y                  absolute, output pixels
  *   axis vertical|horizontal V  wheel, wl_pointer units (15 per notch)
  *   release-all                 release every held key and button
+ *   input JSON                  one data channel input message, applied exactly as
+ *                               a viewer's (docs/streaming-protocol.md)
  *   screenshot PATH             save the next frame as PNG (absolute path)
- *   stats                       "ok frames=N first_app_frame_ms=X ..."
+ *   stats                       "ok frames=N first_app_frame_ms=X ... input_dropped=D"
  *
  * Lines are at most GB_CONTROL_LINE_MAX bytes; a longer one closes the
- * connection. At most GB_CONTROL_CLIENTS_MAX connections at a time.
+ * connection. At most GB_CONTROL_CLIENTS_MAX connections at a time. Each
+ * connection that sends "input" gets its own input viewer, destroyed (its
+ * keys and buttons released) when the connection closes.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -29,6 +33,7 @@
 
 #include <libweston/libweston.h>
 
+#include "input-message.h"
 #include "log.h"
 #include "session.h"
 
@@ -41,8 +46,9 @@ struct gb_control_client {
 	struct wl_event_source *source;
 	char buffer[GB_CONTROL_LINE_MAX];
 	size_t length;
-	bool busy;    /* waiting for a screenshot */
-	bool closing; /* free once the screenshot is done */
+	bool busy;                      /* waiting for a screenshot */
+	bool closing;                   /* free once the screenshot is done */
+	struct gb_input_viewer *viewer; /* made by the first "input" command */
 	struct wl_list link;
 };
 
@@ -135,20 +141,41 @@ static void screenshot_done(void *data, int result)
 	client_process(client);
 }
 
+/* "input JSON": the rest of the line, spaces and all, is the message. */
+static const char *run_input(struct gb_control_client *client, const char *json)
+{
+	int r;
+
+	json += strspn(json, " \t");
+	if (!client->viewer) {
+		client->viewer = gb_input_viewer_create(client->control->session);
+		if (!client->viewer)
+			return "out of memory";
+	}
+	r = gb_input_viewer_handle(client->viewer, json, strlen(json));
+	if (r < 0)
+		return gb_input_message_strerror(r);
+	reply(client, "ok");
+	return NULL;
+}
+
 /* Returns NULL when done, or the reason for an error. */
 static const char *run_command(struct gb_control_client *client, char *line)
 {
 	struct gb_session *session = client->control->session;
 	char *save = NULL;
-	char *command = strtok_r(line, " \t", &save);
-	char *a = strtok_r(NULL, " \t", &save);
-	char *b = strtok_r(NULL, " \t", &save);
-	char *extra = strtok_r(NULL, " \t", &save);
+	char *command, *a, *b, *extra;
 	uint32_t code;
 	bool pressed;
 	double x, y;
 	int r;
 
+	if (strncmp(line, "input", 5) == 0 && (line[5] == ' ' || line[5] == '\t'))
+		return run_input(client, line + 6);
+	command = strtok_r(line, " \t", &save);
+	a = strtok_r(NULL, " \t", &save);
+	b = strtok_r(NULL, " \t", &save);
+	extra = strtok_r(NULL, " \t", &save);
 	if (!command)
 		return "empty command";
 	if (extra)
@@ -193,16 +220,22 @@ static const char *run_command(struct gb_control_client *client, char *line)
 		wl_event_source_fd_update(client->source, 0);
 		return NULL;
 	} else if (strcmp(command, "stats") == 0) {
+		char streaming[512]; /* the stream's figures (stream.c), "" without one */
+
 		if (a)
 			return "too many arguments";
 		y = session->first_app_frame_ms;
+		gb_stream_format_stats(session, streaming, sizeof(streaming));
 		reply(client,
 		      "ok frames=%llu first_app_frame_ms=%.1f width=%d height=%d app_pid=%d "
-		      "rejected=%llu",
+		      "rejected=%llu input_dropped=%llu%s",
 		      (unsigned long long)session->frame_count, y, session->output->width,
 		      session->output->height, session->app_running ? (int)session->app.pid : 0,
-		      (unsigned long long)client->control->rejected);
+		      (unsigned long long)client->control->rejected,
+		      (unsigned long long)session->input_dropped, streaming);
 		return NULL;
+	} else if (strcmp(command, "input") == 0) {
+		return "usage: input JSON";
 	} else {
 		return "unknown command";
 	}
@@ -269,6 +302,9 @@ static void client_destroy(struct gb_control_client *client)
 		client->fd = -1;
 		wl_list_remove(&client->link);
 		client->control->n_clients--;
+		/* Whatever this connection still holds is let go now. */
+		gb_input_viewer_destroy(client->viewer);
+		client->viewer = NULL;
 	}
 	/* A pending screenshot still points at us: free when it is done. */
 	if (client->busy) {

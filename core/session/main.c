@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@ struct options {
 	const char *session_id;
 	const char *socket_name;
 	const char *control_path;
+	const char *signal_path;
+	int ready_fd; /* -1: none */
 	const char *screenshot_path;
 	const char *log_level;
 	bool exit_after_screenshot;
@@ -51,6 +54,12 @@ static void usage(FILE *out)
 	        "                            (default: glassbox-ID)\n"
 	        "      --control=PATH        control socket (default: "
 	        "$XDG_RUNTIME_DIR/glassbox-ID.control)\n"
+	        "      --signal-socket=PATH  stream to viewers: listen for WebRTC signalling on\n"
+	        "                            this unix socket (mode 0600), one connection per\n"
+	        "                            viewer, newline-delimited JSON as described in\n"
+	        "                            docs/streaming-protocol.md\n"
+	        "      --ready-fd=FD         write \"READY\\n\" to FD and close it once the\n"
+	        "                            session (and its signal socket) is up\n"
 	        "      --width=PIXELS        output width, overrides session.width\n"
 	        "      --height=PIXELS       output height, overrides session.height\n"
 	        "      --no-xwayland         do not offer X11 to the application\n"
@@ -80,6 +89,40 @@ static bool parse_size(const char *text, int *value)
 	return true;
 }
 
+/* An inherited descriptor above stdio that is open; it must not leak to the application. */
+static bool parse_fd(const char *text, int *fd)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno || *end || end == text || v < 3 || v > 65535)
+		return false;
+	if (fcntl((int)v, F_SETFD, FD_CLOEXEC) < 0)
+		return false;
+	*fd = (int)v;
+	return true;
+}
+
+/* Tell whoever started us that the session is up: "READY\n", then close. */
+static void signal_ready(int *fd)
+{
+	static const char ready[] = "READY\n";
+	ssize_t n;
+
+	if (*fd < 0)
+		return;
+	do
+		n = write(*fd, ready, sizeof(ready) - 1);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(ready) - 1)
+		gb_warning("cannot write READY to --ready-fd %d: %s", *fd,
+		           n < 0 ? strerror(errno) : "short write");
+	close(*fd);
+	*fd = -1;
+}
+
 static bool session_id_is_valid(const char *id)
 {
 	size_t length = strlen(id);
@@ -101,6 +144,8 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		OPT_SCREENSHOT,
 		OPT_EXIT_AFTER_SCREENSHOT,
 		OPT_LOG_LEVEL,
+		OPT_SIGNAL_SOCKET,
+		OPT_READY_FD,
 	};
 	static const struct option long_options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -113,6 +158,8 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		{ "screenshot", required_argument, NULL, OPT_SCREENSHOT },
 		{ "exit-after-screenshot", no_argument, NULL, OPT_EXIT_AFTER_SCREENSHOT },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "signal-socket", required_argument, NULL, OPT_SIGNAL_SOCKET },
+		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -122,6 +169,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 	options->config_path = GB_DEFAULT_CONFIG;
 	options->session_id = "local";
 	options->xwayland = -1;
+	options->ready_fd = -1;
 
 	while ((c = getopt_long(argc, argv, "c:i:s:hV", long_options, NULL)) != -1) {
 		switch (c) {
@@ -165,6 +213,23 @@ static int parse_options(int argc, char *argv[], struct options *options)
 			break;
 		case OPT_LOG_LEVEL:
 			options->log_level = optarg;
+			break;
+		case OPT_SIGNAL_SOCKET:
+			if (optarg[0] == '\0') {
+				fprintf(stderr,
+				        "glassbox-session: --signal-socket needs a path\n");
+				return -1;
+			}
+			options->signal_path = optarg;
+			break;
+		case OPT_READY_FD:
+			if (!parse_fd(optarg, &options->ready_fd)) {
+				fprintf(stderr,
+				        "glassbox-session: --ready-fd=%s: expected an open file "
+				        "descriptor above 2\n",
+				        optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -341,6 +406,7 @@ int main(int argc, char *argv[])
 		gb_error("refusing to start: a required plugin failed to load");
 		goto out_plugins;
 	}
+	session.plugins = &registry;
 
 	/*
 	 * Children must come back to us to be reaped, even when the
@@ -390,6 +456,19 @@ int main(int argc, char *argv[])
 		goto out_compositor;
 	if (gb_control_create(&session, control_path) < 0)
 		goto out_compositor;
+	if (options.signal_path) {
+		r = gb_stream_create(&session);
+		if (r < 0) {
+			gb_error("cannot start streaming: %s", strerror(-r));
+			goto out_compositor;
+		}
+		r = gb_signal_create(&session, options.signal_path);
+		if (r < 0) {
+			gb_error("cannot create the signal socket %s: %s", options.signal_path,
+			         strerror(-r));
+			goto out_compositor;
+		}
+	}
 
 	if (options.screenshot_path) {
 		shot.session = &session;
@@ -406,9 +485,13 @@ int main(int argc, char *argv[])
 		goto out_compositor;
 	}
 
+	signal_ready(&options.ready_fd);
 	wl_display_run(session.display);
 
 out_compositor:
+	/* Viewers first: they release their keys while the seat still exists. */
+	gb_signal_destroy(session.signal);
+	gb_stream_destroy(&session);
 	gb_control_destroy(session.control);
 	gb_screenshot_cancel_all(&session);
 	if (options.screenshot_path)
@@ -431,5 +514,7 @@ out_plugins:
 	gb_plugin_registry_clear(&registry);
 out_config:
 	gb_config_free(config);
+	if (options.ready_fd >= 0)
+		close(options.ready_fd); /* never READY: the reader sees end of file */
 	return session.failed ? 1 : session.exit_code;
 }

@@ -229,9 +229,11 @@ static void surface_committed(struct weston_desktop_surface *desktop_surface, in
 	if (!was_mapped)
 		weston_view_set_output(shsurf->view, shell->session->output);
 
-	/* A maximized window is re-anchored after every resize; a dialog
+	/* The main window (maximized, or an X11 one, which libweston never
+	 * reports as maximized) is re-anchored after every resize; a dialog
 	 * keeps its place, moved by the offset the client asked for. */
-	if (!was_mapped || weston_desktop_surface_get_maximized(desktop_surface) ||
+	if (!was_mapped || is_root(shsurf) ||
+	    weston_desktop_surface_get_maximized(desktop_surface) ||
 	    weston_desktop_surface_get_fullscreen(desktop_surface)) {
 		place_view(shsurf);
 	} else if (sx != 0 || sy != 0) {
@@ -388,7 +390,8 @@ static void output_resized(struct wl_listener *listener, void *data)
 
 	size_background(shell);
 	wl_list_for_each (shsurf, &shell->surfaces, link) {
-		if (weston_desktop_surface_get_maximized(shsurf->desktop_surface) ||
+		if (is_root(shsurf) ||
+		    weston_desktop_surface_get_maximized(shsurf->desktop_surface) ||
 		    weston_desktop_surface_get_fullscreen(shsurf->desktop_surface))
 			weston_desktop_surface_set_size(shsurf->desktop_surface,
 			                                shell->session->output->width,

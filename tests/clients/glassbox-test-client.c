@@ -5,8 +5,10 @@
  * configure event it receives on stdout, one line per event, so that a test
  * can drive the compositor and check what a real client sees.  Optional keys
  * open a child toplevel (a dialog) and a popup, for tests of window stacking
- * and focus.  The line
- * formats are a contract with tests/integration: change them only together.
+ * and focus.  With --clock it redraws on every frame callback and writes the
+ * wall-clock time into a corner of its pixels, for glass-to-glass latency
+ * figures (tests/bench, web/js/probe.js).  The line formats are a contract
+ * with tests/integration and tests/e2e: change them only together.
  *
  * SPDX-License-Identifier: MIT
  */
@@ -29,6 +31,7 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/input-event-codes.h>
@@ -72,6 +75,25 @@
 #define POPUP_ANCHOR_X 40
 #define POPUP_ANCHOR_Y 50
 
+/*
+ * The --clock pattern, which web/js/probe.js reads back: a grid of
+ * CLOCK_COLUMNS x CLOCK_ROWS blocks of CLOCK_BLOCK pixels at (CLOCK_X,
+ * CLOCK_Y), white for 1 and black for 0.  Row 0 is a marker (white on even
+ * columns); rows 1-3 hold CLOCK_REALTIME in ms, CLOCK_BITS bits with the most
+ * significant first; rows 4-6 the same bits inverted, so that a block the
+ * encoder got wrong shows as an unreadable frame rather than a wrong time.
+ * Blocks of 16 pixels line up with the codecs' macroblocks and survive lossy
+ * encoding.
+ */
+#define CLOCK_X       16
+#define CLOCK_Y       16
+#define CLOCK_BLOCK   16
+#define CLOCK_COLUMNS 16
+#define CLOCK_ROWS    7
+#define CLOCK_BITS    48
+#define CLOCK_WIDTH   (CLOCK_COLUMNS * CLOCK_BLOCK)
+#define CLOCK_HEIGHT  (CLOCK_ROWS * CLOCK_BLOCK)
+
 struct options {
 	uint32_t color;
 	uint32_t alt_color;
@@ -85,6 +107,8 @@ struct options {
 	const char *app_id;
 	unsigned long exit_after_ms;
 	int exit_code;
+	/* Redraw every frame with the time in the pixels. */
+	bool clock;
 };
 
 struct client;
@@ -101,6 +125,9 @@ struct shm_buffer {
 	int height;
 	/* Held by the compositor until wl_buffer.release. */
 	bool busy;
+	/* The whole buffer holds fill_color: a --clock redraw only draws the clock. */
+	bool filled;
+	uint32_t fill_color;
 };
 
 /* Which of our surfaces an input device is on; names the lines it prints. */
@@ -182,6 +209,9 @@ struct client {
 	bool color_shown;
 	uint32_t shown_color;
 
+	/* --clock: the frame callback asked for, at most one at a time */
+	struct wl_callback *frame_callback;
+
 	struct child dialog;
 	struct child popup;
 
@@ -233,6 +263,7 @@ static void shm_buffer_release(struct shm_buffer *buffer)
 	buffer->width = 0;
 	buffer->height = 0;
 	buffer->busy = false;
+	buffer->filled = false;
 }
 
 static void handle_buffer_release(void *data, struct wl_buffer *wl_buffer);
@@ -336,20 +367,105 @@ static struct shm_buffer *next_buffer(struct client *client, struct shm_buffer *
 	return buffer;
 }
 
-static void fill_and_commit(struct client *client, struct wl_surface *surface,
-                            struct shm_buffer *buffer, uint32_t color)
+static void fill(struct shm_buffer *buffer, uint32_t color)
 {
 	uint32_t *pixels = buffer->data;
 	size_t count = (size_t)buffer->width * (size_t)buffer->height;
 
 	for (size_t i = 0; i < count; i++)
 		pixels[i] = 0xff000000u | color;
+	buffer->filled = true;
+	buffer->fill_color = color;
+}
+
+static void damage(struct client *client, struct wl_surface *surface, int32_t x, int32_t y,
+                   int32_t width, int32_t height)
+{
+	/* Buffer and surface coordinates are the same: scale 1, no transform. */
+	if (client->compositor_version >= WL_SURFACE_DAMAGE_BUFFER_SINCE_VERSION)
+		wl_surface_damage_buffer(surface, x, y, width, height);
+	else
+		wl_surface_damage(surface, x, y, width, height);
+}
+
+static void fill_and_commit(struct client *client, struct wl_surface *surface,
+                            struct shm_buffer *buffer, uint32_t color)
+{
+	fill(buffer, color);
+	wl_surface_attach(surface, buffer->wl_buffer, 0, 0);
+	damage(client, surface, 0, 0, INT32_MAX, INT32_MAX);
+	wl_surface_commit(surface);
+	buffer->busy = true;
+}
+
+static uint64_t realtime_ms(void)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+static void draw_clock_block(struct shm_buffer *buffer, int column, int row, bool white)
+{
+	uint32_t *pixels = buffer->data;
+	uint32_t value = white ? 0xffffffffu : 0xff000000u;
+	int x0 = CLOCK_X + column * CLOCK_BLOCK;
+	int y0 = CLOCK_Y + row * CLOCK_BLOCK;
+
+	/* A window smaller than the pattern shows the part that fits. */
+	for (int y = y0; y < y0 + CLOCK_BLOCK && y < buffer->height; y++) {
+		for (int x = x0; x < x0 + CLOCK_BLOCK && x < buffer->width; x++)
+			pixels[(size_t)y * (size_t)buffer->width + (size_t)x] = value;
+	}
+}
+
+static void draw_clock(struct shm_buffer *buffer, uint64_t time_ms)
+{
+	for (int column = 0; column < CLOCK_COLUMNS; column++)
+		draw_clock_block(buffer, column, 0, column % 2 == 0);
+	for (int i = 0; i < CLOCK_BITS; i++) {
+		bool bit = (time_ms >> (CLOCK_BITS - 1 - i)) & 1;
+		int column = i % CLOCK_COLUMNS;
+		int row = 1 + i / CLOCK_COLUMNS;
+
+		draw_clock_block(buffer, column, row, bit);
+		draw_clock_block(buffer, column, row + 3, !bit);
+	}
+}
+
+static void handle_frame_done(void *data, struct wl_callback *callback, uint32_t time);
+
+static const struct wl_callback_listener frame_listener = {
+	.done = handle_frame_done,
+};
+
+/*
+ * --clock: the whole window only when its colour or size changed, else just
+ * the clock, so that the damage (and the capture and encoder work it causes)
+ * stays what a mostly still application would cause.
+ */
+static void clock_commit(struct client *client, struct shm_buffer *buffer, uint32_t color)
+{
+	struct wl_surface *surface = client->surface;
+	bool whole = !buffer->filled || buffer->fill_color != color;
+
+	if (whole)
+		fill(buffer, color);
+	draw_clock(buffer, realtime_ms());
 
 	wl_surface_attach(surface, buffer->wl_buffer, 0, 0);
-	if (client->compositor_version >= WL_SURFACE_DAMAGE_BUFFER_SINCE_VERSION)
-		wl_surface_damage_buffer(surface, 0, 0, INT32_MAX, INT32_MAX);
+	if (whole)
+		damage(client, surface, 0, 0, INT32_MAX, INT32_MAX);
 	else
-		wl_surface_damage(surface, 0, 0, INT32_MAX, INT32_MAX);
+		damage(client, surface, CLOCK_X, CLOCK_Y, CLOCK_WIDTH, CLOCK_HEIGHT);
+	if (!client->frame_callback) {
+		client->frame_callback = wl_surface_frame(surface);
+		if (client->frame_callback)
+			wl_callback_add_listener(client->frame_callback, &frame_listener, client);
+		else
+			fail(client, "cannot ask for a frame callback: out of memory");
+	}
 	wl_surface_commit(surface);
 	buffer->busy = true;
 }
@@ -375,7 +491,10 @@ static void redraw(struct client *client)
 	}
 	client->redraw_pending = false;
 
-	fill_and_commit(client, client->surface, buffer, color);
+	if (client->options->clock)
+		clock_commit(client, buffer, color);
+	else
+		fill_and_commit(client, client->surface, buffer, color);
 
 	if (!client->color_shown || client->shown_color != color) {
 		client->color_shown = true;
@@ -395,6 +514,16 @@ static void redraw(struct client *client)
 		client->ready_sent = true;
 		emit("ready %d %d", client->width, client->height);
 	}
+}
+
+static void handle_frame_done(void *data, struct wl_callback *callback, uint32_t time)
+{
+	struct client *client = data;
+
+	wl_callback_destroy(callback);
+	client->frame_callback = NULL;
+	/* The next frame, with the time as of now. */
+	redraw(client);
 }
 
 static void child_redraw(struct child *child)
@@ -1156,6 +1285,8 @@ static void client_destroy(struct client *client)
 	/* Children go before the window they belong to. */
 	child_destroy(&client->popup);
 	child_destroy(&client->dialog);
+	if (client->frame_callback)
+		wl_callback_destroy(client->frame_callback);
 	for (int i = 0; i < BUFFER_COUNT; i++)
 		shm_buffer_release(&client->buffers[i]);
 	if (client->toplevel)
@@ -1282,6 +1413,9 @@ static void print_usage(FILE *stream)
 	        "  --app-id ID           toplevel app id (default " PROGRAM_NAME ")\n"
 	        "  --exit-after-ms N     exit on our own after N ms; 0 never (default 0)\n"
 	        "  --exit-code N         status for that exit, 0 to 255 (default 0)\n"
+	        "  --clock               redraw on every frame and write the wall-clock time\n"
+	        "                        (CLOCK_REALTIME, ms) as 16x7 blocks of 16 pixels at\n"
+	        "                        16,16 of the window (see web/js/probe.js)\n"
 	        "  -h, --help            show this help and exit\n"
 	        "\n"
 	        "Output lines: configure W H, color RRGGBB, ready W H, keyboard enter|leave,\n"
@@ -1322,6 +1456,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		OPTION_APP_ID,
 		OPTION_EXIT_AFTER_MS,
 		OPTION_EXIT_CODE,
+		OPTION_CLOCK,
 	};
 	static const struct option long_options[] = {
 		{ "color", required_argument, NULL, OPTION_COLOR },
@@ -1335,6 +1470,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		{ "app-id", required_argument, NULL, OPTION_APP_ID },
 		{ "exit-after-ms", required_argument, NULL, OPTION_EXIT_AFTER_MS },
 		{ "exit-code", required_argument, NULL, OPTION_EXIT_CODE },
+		{ "clock", no_argument, NULL, OPTION_CLOCK },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1354,6 +1490,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		.app_id = PROGRAM_NAME,
 		.exit_after_ms = 0,
 		.exit_code = 0,
+		.clock = false,
 	};
 
 	while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -1395,6 +1532,9 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		case OPTION_EXIT_CODE:
 			r = parse_unsigned("--exit-code", optarg, 0, 255, &value);
 			options->exit_code = (int)value;
+			break;
+		case OPTION_CLOCK:
+			options->clock = true;
 			break;
 		case 'h':
 			print_usage(stdout);

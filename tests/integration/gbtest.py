@@ -105,7 +105,7 @@ class Session:
     """One glassbox-session. The application's stdout comes back as lines."""
 
     def __init__(self, command, width=640, height=480, xwayland=True, config_extra="",
-                 extra_args=(), dropins=None):
+                 extra_args=(), dropins=None, config_groups="", pass_fds=()):
         self.tmp = tempfile.TemporaryDirectory(prefix="gb-it-")
         self.runtime = os.path.join(self.tmp.name, "run")
         os.mkdir(self.runtime, 0o700)
@@ -120,6 +120,8 @@ class Session:
                     'plugins = { vendor_dir = "%s/none"; config_dir = "%s"; };\n'
                     % (width, height, "true" if xwayland else "false", config_extra,
                        self.tmp.name, self.dropin_dir))
+            # Further groups (webrtc = { ... };), for the streaming tests.
+            f.write(config_groups)
         self.control_path = os.path.join(self.runtime, "control")
         self.log_path = os.path.join(self.tmp.name, "session.log")
         env = dict(os.environ, XDG_RUNTIME_DIR=self.runtime)
@@ -130,7 +132,7 @@ class Session:
         self.proc = subprocess.Popen(
             [SESSION, "-c", self.config, "-i", "it", "--control", self.control_path,
              "--log-level", "debug", *extra_args, "--", *command],
-            stdout=subprocess.PIPE, stderr=self.log, env=env, text=True)
+            stdout=subprocess.PIPE, stderr=self.log, env=env, text=True, pass_fds=pass_fds)
         self.lines = queue.Queue()
         self.seen = []
         self.reader = threading.Thread(target=self._read, daemon=True)

@@ -30,6 +30,16 @@ try:
     s.control("key 30 down", "key 30 up")
     check(s.wait_line(r"key 30 pressed") is not None, "X11 client saw KEY_A")
 
+    # The output follows a browser resize; the X11 main window follows it
+    # too (libweston never reports X11 windows as maximized, so the shell
+    # sizes its main window whatever the flag says).
+    check(s.control('input {"type":"resize","width":800,"height":600}') == ["ok"],
+          "resize to 800x600 accepted")
+    check(s.wait_line(r"configure %d \d+" % (800 - 2 * ox), timeout=5) is not None,
+          "the X11 client was resized to the new width less its frame")
+    seen = s.wait_colour(780, 580, colour("22aa44"), timeout=5)
+    check(seen == colour("22aa44"), "the X11 window fills the larger output (%r)" % (seen,))
+
     log = s.log_text()
     xpid = None
     for line in log.splitlines():

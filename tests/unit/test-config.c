@@ -203,7 +203,8 @@ static void test_config__unknown_key_names_line(void)
 static void test_config__unknown_group_names_line(void)
 {
 	check_refused("log = {};\n\nhttp = {\n  port = 8443;\n};\n",
-	              NAME ":3: key 'http': unknown group", "(expected log, server, session, webrtc, plugins)");
+	              NAME ":3: key 'http': unknown group",
+	              "(expected log, server, session, webrtc, plugins)");
 	check_refused("session = {\n  mouse = { accel = 1; };\n};\n",
 	              NAME ":2: key 'session.mouse': unknown group", "keyboard");
 }

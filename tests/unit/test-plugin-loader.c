@@ -22,6 +22,8 @@
 #include <CUnit/Basic.h>
 
 #include <glassbox/auth.h>
+#include <glassbox/capture.h>
+#include <glassbox/encoder.h>
 
 #include "log.h"
 #include "plugin-loader.h"
@@ -403,23 +405,86 @@ static void test_plugin_loader__refuses_null_verify_password(void)
 
 static void test_plugin_loader__refuses_option_declared_twice(void)
 {
-	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_CAPTURE, "dupoption");
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_STORAGE, "dupoption");
 	char path[PATH_MAX];
 
 	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
-	ASSERT_REFUSED(&dropin, -EBADMSG, plugin_file(path, "capture-dupoption.so"),
+	ASSERT_REFUSED(&dropin, -EBADMSG, plugin_file(path, "storage-dupoption.so"),
 	               "option 'fps' is declared twice");
 }
 
 static void test_plugin_loader__accepts_other_kinds_without_ops(void)
 {
-	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_CAPTURE, "any");
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_STORAGE, "any");
 
 	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
 	CU_ASSERT_EQUAL(load_captured(&dropin), 0);
 	CU_ASSERT_EQUAL(registry.count, 1);
-	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded capture-any 0.0.1"));
-	CU_ASSERT_PTR_NOT_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_CAPTURE, "any"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded storage-any 0.0.1"));
+	CU_ASSERT_PTR_NOT_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_STORAGE, "any"));
+}
+
+static void test_plugin_loader__loads_capture_and_encoder_plugins(void)
+{
+	struct gb_dropin capture = make_dropin(GB_PLUGIN_KIND_CAPTURE, "good");
+	struct gb_dropin encoder = make_dropin(GB_PLUGIN_KIND_ENCODER, "good");
+	const struct gb_encoder_ops *encoder_ops;
+	const struct gb_capture_ops *capture_ops;
+	struct gb_plugin *plugin;
+	char reason[64] = "";
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	CU_ASSERT_EQUAL(load_captured(&capture), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded capture-good 1.0.0"));
+	CU_ASSERT_EQUAL(load_captured(&encoder), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded encoder-good 1.0.0"));
+	CU_ASSERT_EQUAL(registry.count, 2);
+
+	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_CAPTURE, "good");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+	capture_ops = plugin->descriptor->ops;
+	CU_ASSERT_EQUAL(capture_ops->struct_size, sizeof(struct gb_capture_ops));
+	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_ENCODER, "good");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+	encoder_ops = plugin->descriptor->ops;
+	CU_ASSERT_EQUAL(encoder_ops->codec, GB_CODEC_H264);
+	CU_ASSERT_EQUAL(encoder_ops->probe(plugin->state, reason, sizeof(reason)), 0);
+}
+
+/* The vtable stops one member short of what the host calls: the boundary is exact. */
+static void test_plugin_loader__refuses_small_capture_and_encoder_vtables(void)
+{
+	struct gb_dropin capture = make_dropin(GB_PLUGIN_KIND_CAPTURE, "tinyvtable");
+	struct gb_dropin encoder = make_dropin(GB_PLUGIN_KIND_ENCODER, "tinyvtable");
+	char path[PATH_MAX], expected[128];
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	snprintf(expected, sizeof(expected),
+	         "ops (struct gb_capture_ops) are %zu bytes, host needs at least %zu",
+	         offsetof(struct gb_capture_ops, stop),
+	         offsetof(struct gb_capture_ops, stop) + sizeof(void (*)(void)));
+	ASSERT_REFUSED(&capture, -EBADMSG, plugin_file(path, "capture-tinyvtable.so"), expected);
+	snprintf(expected, sizeof(expected),
+	         "ops (struct gb_encoder_ops) are %zu bytes, host needs at least %zu",
+	         offsetof(struct gb_encoder_ops, create_bin),
+	         offsetof(struct gb_encoder_ops, create_bin) + sizeof(void (*)(void)));
+	ASSERT_REFUSED(&encoder, -EBADMSG, plugin_file(path, "encoder-tinyvtable.so"), expected);
+}
+
+static void test_plugin_loader__refuses_bad_capture_and_encoder_vtables(void)
+{
+	struct gb_dropin nullstop = make_dropin(GB_PLUGIN_KIND_CAPTURE, "nullstop");
+	struct gb_dropin nullprobe = make_dropin(GB_PLUGIN_KIND_ENCODER, "nullprobe");
+	struct gb_dropin badcodec = make_dropin(GB_PLUGIN_KIND_ENCODER, "badcodec");
+	char path[PATH_MAX];
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	ASSERT_REFUSED(&nullstop, -EBADMSG, plugin_file(path, "capture-nullstop.so"),
+	               "ops stop is NULL");
+	ASSERT_REFUSED(&nullprobe, -EBADMSG, plugin_file(path, "encoder-nullprobe.so"),
+	               "ops probe is NULL");
+	ASSERT_REFUSED(&badcodec, -EBADMSG, plugin_file(path, "encoder-badcodec.so"),
+	               "ops codec 99 is not a known codec");
 }
 
 static const struct gb_setting *find_setting(const struct gb_plugin *plugin, const char *key)
@@ -633,7 +698,7 @@ static void test_plugin_loader__load_all_skips_optional_failure(void)
 	struct gb_dropin items[] = {
 		make_dropin(GB_PLUGIN_KIND_AUTH, "good"),
 		make_dropin(GB_PLUGIN_KIND_AUTH, "abi2"),
-		make_dropin(GB_PLUGIN_KIND_CAPTURE, "any"),
+		make_dropin(GB_PLUGIN_KIND_STORAGE, "any"),
 	};
 	struct gb_dropin_set set = { .count = 3, .items = items };
 
@@ -642,7 +707,7 @@ static void test_plugin_loader__load_all_skips_optional_failure(void)
 	CU_ASSERT_EQUAL(load_all_captured(&set), 0);
 	CU_ASSERT_EQUAL(registry.count, 2);
 	CU_ASSERT_PTR_NOT_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "good"));
-	CU_ASSERT_PTR_NOT_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_CAPTURE, "any"));
+	CU_ASSERT_PTR_NOT_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_STORAGE, "any"));
 	/* loaded, refused, skipped, loaded */
 	CU_ASSERT_EQUAL(count_lines(captured), 4);
 	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "built for ABI 2.0"));
@@ -655,7 +720,7 @@ static void test_plugin_loader__load_all_stops_on_required_failure(void)
 	struct gb_dropin items[] = {
 		make_dropin(GB_PLUGIN_KIND_AUTH, "good"),
 		make_dropin(GB_PLUGIN_KIND_AUTH, "abi2"),
-		make_dropin(GB_PLUGIN_KIND_CAPTURE, "any"),
+		make_dropin(GB_PLUGIN_KIND_STORAGE, "any"),
 	};
 	struct gb_dropin_set set = { .count = 3, .items = items };
 
@@ -664,7 +729,7 @@ static void test_plugin_loader__load_all_stops_on_required_failure(void)
 	/* What loaded before the failure stays loaded; the caller clears. */
 	CU_ASSERT_EQUAL(registry.count, 1);
 	CU_ASSERT_PTR_NOT_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "good"));
-	CU_ASSERT_PTR_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_CAPTURE, "any"));
+	CU_ASSERT_PTR_NULL(gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_STORAGE, "any"));
 	CU_ASSERT_EQUAL(count_lines(captured), 2);
 	CU_ASSERT_PTR_NULL(strstr(captured, "skipped"));
 }
@@ -673,7 +738,7 @@ static void test_plugin_loader__load_all_skips_disabled(void)
 {
 	struct gb_dropin items[] = {
 		make_dropin(GB_PLUGIN_KIND_AUTH, "good"),
-		make_dropin(GB_PLUGIN_KIND_CAPTURE, "any"),
+		make_dropin(GB_PLUGIN_KIND_STORAGE, "any"),
 		make_dropin(GB_PLUGIN_KIND_AUTH, "abi2"),
 	};
 	struct gb_dropin_set set = { .count = 3, .items = items };
@@ -698,7 +763,7 @@ static void test_plugin_loader__searches_every_folder_in_order(void)
 	char other[] = "/tmp/gb-plugin-path-other-XXXXXX";
 	char link_path[PATH_MAX], target[PATH_MAX], path_list[3 * PATH_MAX];
 	struct gb_dropin good = make_dropin(GB_PLUGIN_KIND_AUTH, "good");
-	struct gb_dropin any = make_dropin(GB_PLUGIN_KIND_CAPTURE, "any");
+	struct gb_dropin any = make_dropin(GB_PLUGIN_KIND_STORAGE, "any");
 	struct gb_dropin missing = make_dropin(GB_PLUGIN_KIND_AUTH, "missing");
 	struct gb_plugin *plugin;
 	char *joined;
@@ -723,10 +788,10 @@ static void test_plugin_loader__searches_every_folder_in_order(void)
 	CU_ASSERT_PTR_NOT_NULL(plugin);
 	if (plugin)
 		CU_ASSERT_STRING_EQUAL(plugin->path, link_path);
-	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_CAPTURE, "any");
+	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_STORAGE, "any");
 	CU_ASSERT_PTR_NOT_NULL(plugin);
 	if (plugin)
-		CU_ASSERT_STRING_EQUAL(plugin->path, plugin_file(target, "capture-any.so"));
+		CU_ASSERT_STRING_EQUAL(plugin->path, plugin_file(target, "storage-any.so"));
 
 	/* The refusal lists what was searched, without the empty items. */
 	if (asprintf(&joined, "not found in %s:%s:%s (drop-in", empty, other, plugin_dir) > 0) {
@@ -917,6 +982,9 @@ static const struct {
 	TEST(test_plugin_loader__refuses_null_verify_password),
 	TEST(test_plugin_loader__refuses_option_declared_twice),
 	TEST(test_plugin_loader__accepts_other_kinds_without_ops),
+	TEST(test_plugin_loader__loads_capture_and_encoder_plugins),
+	TEST(test_plugin_loader__refuses_small_capture_and_encoder_vtables),
+	TEST(test_plugin_loader__refuses_bad_capture_and_encoder_vtables),
 	TEST(test_plugin_loader__types_settings),
 	TEST(test_plugin_loader__defaults_settings),
 	TEST(test_plugin_loader__refuses_unknown_setting),

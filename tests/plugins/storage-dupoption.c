@@ -9,7 +9,7 @@ static const struct gb_option dupoption_options[] = {
 };
 
 static const struct gb_plugin_descriptor dupoption_descriptor = {
-	GB_PLUGIN_ABI_INIT, .kind = GB_PLUGIN_KIND_CAPTURE, .name = "dupoption",
+	GB_PLUGIN_ABI_INIT, .kind = GB_PLUGIN_KIND_STORAGE, .name = "dupoption",
 	.version = "1.0.0", .options = dupoption_options,
 };
 

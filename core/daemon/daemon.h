@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * glassboxd: the manager. One GLib main loop; everything here runs on it
+ * except the password checks, which run one at a time on a worker thread
+ * (auth.c) so that a slow hash does not stall every viewer's signalling.
+ */
+#ifndef GB_DAEMON_H
+#define GB_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <glib.h>
+#include <libsoup/soup.h>
+
+#include <glassbox/auth.h>
+
+#include "config.h"
+#include "plugin-loader.h"
+
+/* Limits on what a remote user controls. */
+#define GB_LOGIN_BODY_MAX          4096          /* POST /api/login body */
+#define GB_MESSAGE_MAX             65536         /* one WebSocket message or relayed line */
+#define GB_MESSAGES_PER_SECOND     100           /* WebSocket messages from one viewer */
+#define GB_JSON_DEPTH_MAX          32            /* nesting accepted in a WebSocket message */
+#define GB_TO_SESSION_BUFFER_MAX   (1024 * 1024) /* bytes queued for a session, per viewer */
+#define GB_LOGINS_PER_USER_MAX     32            /* a 33rd login pushes out the oldest */
+#define GB_LOGINS_PENDING_MAX      64            /* password checks waiting at once */
+#define GB_LOGIN_FAILURES_MAX      10            /* failed logins per client address per minute */
+#define GB_LOGIN_FAILURE_WINDOW_S  60
+#define GB_LOGIN_FAILURE_TABLE_MAX 10000 /* client addresses remembered */
+#define GB_LOGIN_FAILURE_DELAY_MS  700   /* a failed login answers this long after it came */
+
+#define GB_SESSION_READY_TIMEOUT_S 10
+#define GB_SESSION_ID_LENGTH       16 /* hex characters */
+#define GB_TOKEN_LENGTH            43 /* base64url of 32 random bytes, no padding */
+#define GB_COOKIE_NAME             "glassbox_session"
+
+struct gb_daemon_session;
+
+/** One successful login: what the cookie stands for. */
+struct gb_login {
+	char *key; /* SHA-256 of the token, hex: the token itself is never kept */
+	char user[GB_IDENTITY_NAME_MAX];
+	uint32_t roles;
+	gint64 created_us; /* g_get_monotonic_time() */
+	gint64 expires_us;
+};
+
+/** One WebSocket on /api/session, relayed to one connection to the session. */
+struct gb_viewer {
+	struct gb_daemon *daemon;
+	struct gb_daemon_session *session; /* NULL once detached */
+	SoupWebsocketConnection *ws;
+	char *login_key; /* the login it was opened with */
+	char *peer;      /* client address, for logs */
+	char *user;      /* for logs, also after the session is gone */
+	char session_id[GB_SESSION_ID_LENGTH + 1];
+	gulong message_handler, closed_handler, error_handler, closing_handler;
+	bool closing;
+
+	/* the connection to the session's signal socket; -1 until it is up */
+	int fd;
+	guint read_source;
+	GByteArray *to_session;   /* lines waiting to be written, bounded */
+	GByteArray *from_session; /* a partial line, bounded */
+
+	/* rate limit on incoming messages: a one-second window */
+	gint64 window_start_us;
+	unsigned window_count;
+
+	guint connect_retry; /* the signal socket's backlog was full */
+	unsigned connect_attempts;
+	guint write_source;
+	guint eof_timeout; /* the session hung up on us: close soon */
+
+	GList link;     /* in gb_daemon_session.viewers */
+	GList all_link; /* in gb_daemon.viewers */
+};
+
+enum gb_session_state {
+	GB_SESSION_STARTING, /* spawned, waiting for READY */
+	GB_SESSION_RUNNING,
+	GB_SESSION_STOPPING, /* SIGTERM sent */
+	GB_SESSION_EXITED,
+};
+
+/** One glassbox-session process: one per user. */
+struct gb_daemon_session {
+	struct gb_daemon *daemon;
+	char id[GB_SESSION_ID_LENGTH + 1];
+	char *user;
+	char *dir;         /* <runtime_dir>/sessions/<id>, 0700 */
+	char *socket_path; /* dir/signal.sock */
+	enum gb_session_state state;
+	bool was_ready; /* it said READY at some point */
+	GPid pid;
+	guint child_watch;
+	int ready_fd; /* read end of the --ready-fd pipe; -1 when done */
+	guint ready_source;
+	guint ready_timeout;
+	char ready_buffer[16];
+	size_t ready_length;
+	guint idle_timeout;
+	guint kill_timeout;
+	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
+	GQueue viewers;          /* struct gb_viewer, through link */
+};
+
+struct gb_daemon {
+	char *config_path; /* absolute: handed to every session */
+	struct gb_config *config;
+	struct gb_host host;
+	struct gb_plugin_registry registry;
+	GMainLoop *loop;
+	int exit_code;
+
+	/* HTTP */
+	SoupServer *server;
+	bool https;
+	int web_dir_fd; /* O_PATH of server.web_dir; -1 when it cannot be opened */
+
+	/* logins (auth.c) */
+	struct gb_plugin **auth_plugins; /* the loaded auth plugins, in drop-in order */
+	size_t n_auth_plugins;
+	GThreadPool *auth_pool; /* one thread: plugins are called one at a time */
+	GHashTable *logins;     /* key -> struct gb_login */
+	GHashTable *failures;   /* client address -> struct login_failures */
+	unsigned pending_logins;
+	guint sweep_timer;
+
+	/* sessions (sessions.c) and their viewers (viewer.c) */
+	GHashTable *sessions; /* id -> struct gb_daemon_session, running or not */
+	GQueue viewers;       /* every open WebSocket, through gb_viewer.all_link */
+	bool stopping;
+	guint stop_timeout;
+};
+
+/* main.c */
+void gb_daemon_quit_if_done(struct gb_daemon *daemon);
+
+/* http.c */
+int gb_http_start(struct gb_daemon *daemon);
+void gb_http_stop(struct gb_daemon *daemon);
+/** Security and caching headers every answer carries. */
+void gb_http_add_common_headers(SoupServerMessage *msg);
+/** Answer with a JSON body (may be NULL: no body). */
+void gb_http_reply_json(SoupServerMessage *msg, guint status, const char *json);
+/** Answer {"error": @message}. */
+void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *message);
+/** True when the request has no Origin, or its Origin is ours or allowed. */
+bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bool required);
+/** The client's address, for logs and limits. */
+const char *gb_http_peer(SoupServerMessage *msg);
+
+/* tls.c */
+/**
+ * The certificate to serve: the configured pair, or a self-signed one made
+ * (and kept, 0600) in state_dir on first use. NULL after logging an error
+ * that names the file.
+ */
+GTlsCertificate *gb_tls_load_certificate(const struct gb_config *config,
+                                         GInetAddress *listen_address);
+
+/* auth.c */
+int gb_auth_init(struct gb_daemon *daemon);
+void gb_auth_fini(struct gb_daemon *daemon);
+void gb_auth_add_handlers(struct gb_daemon *daemon);
+/** The login the request's cookie stands for, or NULL (none, unknown, expired). */
+struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg);
+struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
+
+/* static.c */
+void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
+                       GHashTable *query, gpointer data);
+
+/* sessions.c */
+/** The user's session that is starting or running (not stopping), or NULL. */
+struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *user);
+/** Start a session for @user; NULL with errno (EAGAIN: max_sessions reached). */
+struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const char *user);
+void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
+void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
+/** SIGTERM now, SIGKILL after session.stop_grace_ms. */
+void gb_session_stop(struct gb_daemon_session *session, const char *reason);
+void gb_sessions_stop_all(struct gb_daemon *daemon);
+unsigned gb_sessions_count(struct gb_daemon *daemon);
+/** Remove session folders a previous glassboxd left in runtime_dir/sessions. */
+void gb_sessions_clean_stale(struct gb_daemon *daemon);
+/** After the main loop: kill and reap whatever session is left. */
+void gb_sessions_destroy_all(struct gb_daemon *daemon);
+
+/* viewer.c */
+void gb_viewer_add_handlers(struct gb_daemon *daemon);
+/** The session is running: connect to its signal socket and flush. */
+void gb_viewer_connect(struct gb_viewer *viewer);
+/** Tell the viewer the session is gone and close its WebSocket. */
+void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code);
+/** Close every WebSocket opened with this login (logout). */
+void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key);
+/** After the main loop: free the viewers whose close did not complete. */
+void gb_viewers_destroy_all(struct gb_daemon *daemon);
+
+#endif

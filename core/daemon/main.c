@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * glassboxd: the web client, logins through the auth plugins, the
+ * signalling WebSocket and the sessions behind it. See README.md.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "gb-build-config.h"
+#include "daemon.h"
+#include "dropin.h"
+#include "log.h"
+
+struct options {
+	const char *config_path;
+	const char *log_level;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "Usage: glassboxd [OPTION...]\n"
+	        "\n"
+	        "The Glassbox manager: serves the web client, logs users in through the\n"
+	        "auth plugins and starts one glassbox-session per user.\n"
+	        "\n"
+	        "  -c, --config=FILE      configuration file (default %s)\n"
+	        "      --log-level=LEVEL  error, warning, info or debug (default: log.level)\n"
+	        "  -h, --help             show this help and exit\n"
+	        "  -V, --version          show the version and exit\n"
+	        "\n"
+	        "Exit status: 0 after SIGTERM or SIGINT stopped it; 1 if it could not start\n"
+	        "(configuration, plugins, TLS, listen address); 2 on a usage error.\n"
+	        "See core/daemon/README.md.\n",
+	        GB_DEFAULT_CONFIG);
+}
+
+/* Returns 0 to go on, 1 to exit successfully, -1 on a usage error. */
+static int parse_options(int argc, char *argv[], struct options *options)
+{
+	enum {
+		OPT_LOG_LEVEL = 256
+	};
+	static const struct option long_options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	options->config_path = GB_DEFAULT_CONFIG;
+	while ((c = getopt_long(argc, argv, "c:hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			options->config_path = optarg;
+			break;
+		case OPT_LOG_LEVEL:
+			options->log_level = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		case 'V':
+			printf("glassboxd %s\n", GB_VERSION);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "glassboxd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+/* Only auth plugins belong to glassboxd; the others are the sessions'. */
+static int load_auth_plugins(struct gb_daemon *daemon)
+{
+	const struct gb_config *config = daemon->config;
+	char error[GB_DROPIN_ERROR_MAX];
+	struct gb_dropin_set all = { 0 };
+	struct gb_dropin_set ours = { 0 };
+	int r;
+
+	r = gb_plugin_registry_init(&daemon->registry, &daemon->host, config->plugins.plugin_dir);
+	if (r < 0) {
+		gb_error("cannot set up the plugin registry: %s", strerror(-r));
+		return r;
+	}
+	r = gb_dropin_set_load(&all, config->plugins.vendor_dir, config->plugins.config_dir,
+	                       error);
+	if (r < 0) {
+		gb_error("%s", error);
+		return r;
+	}
+	ours.items = calloc(all.count ? all.count : 1, sizeof(*ours.items));
+	if (!ours.items) {
+		gb_dropin_set_clear(&all);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < all.count; i++)
+		if (all.items[i].kind == GB_PLUGIN_KIND_AUTH)
+			ours.items[ours.count++] = all.items[i];
+	r = gb_plugin_registry_load_all(&daemon->registry, &ours);
+	free(ours.items); /* the drop-ins themselves belong to @all */
+	gb_dropin_set_clear(&all);
+	if (r < 0)
+		return r;
+
+	daemon->auth_plugins = calloc(daemon->registry.count ? daemon->registry.count : 1,
+	                              sizeof(*daemon->auth_plugins));
+	if (!daemon->auth_plugins)
+		return -ENOMEM;
+	for (size_t i = 0; i < daemon->registry.count; i++)
+		if (daemon->registry.plugins[i]->descriptor->kind == GB_PLUGIN_KIND_AUTH)
+			daemon->auth_plugins[daemon->n_auth_plugins++] =
+			        daemon->registry.plugins[i];
+	if (daemon->n_auth_plugins == 0) {
+		gb_error("no auth plugin is enabled in %s or %s: nobody could log in",
+		         config->plugins.vendor_dir, config->plugins.config_dir);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+/* A folder we own: made with @mode when missing, refused when not a folder. */
+static int ensure_folder(const char *path, mode_t mode, const char *key)
+{
+	struct stat st;
+
+	if (mkdir(path, mode) < 0 && errno != EEXIST) {
+		int r = -errno;
+		gb_error("cannot create %s (%s): %s", path, key, strerror(-r));
+		return r;
+	}
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		gb_error("%s (%s) is not a folder", path, key);
+		return -ENOTDIR;
+	}
+	return 0;
+}
+
+static int prepare_folders(struct gb_daemon *daemon)
+{
+	const struct gb_server_config *server = &daemon->config->server;
+	char *sessions;
+	int r;
+
+	r = ensure_folder(server->state_dir, 0700, "server.state_dir");
+	if (r < 0)
+		return r;
+	r = ensure_folder(server->runtime_dir, 0755, "server.runtime_dir");
+	if (r < 0)
+		return r;
+	sessions = g_build_filename(server->runtime_dir, "sessions", NULL);
+	r = ensure_folder(sessions, 0700, "server.runtime_dir");
+	if (r == 0 && chmod(sessions, 0700) < 0)
+		r = -errno;
+	g_free(sessions);
+	return r;
+}
+
+static gboolean stop_timed_out(gpointer data)
+{
+	struct gb_daemon *daemon = data;
+
+	daemon->stop_timeout = 0;
+	gb_warning("sessions did not stop in time; exiting anyway");
+	g_main_loop_quit(daemon->loop);
+	return G_SOURCE_REMOVE;
+}
+
+/* Stopping ends when every session has exited and every WebSocket has closed. */
+void gb_daemon_quit_if_done(struct gb_daemon *daemon)
+{
+	if (daemon->stopping && gb_sessions_count(daemon) == 0 && daemon->viewers.length == 0)
+		g_main_loop_quit(daemon->loop);
+}
+
+static gboolean handle_stop_signal(gpointer data)
+{
+	struct gb_daemon *daemon = data;
+
+	if (daemon->stopping) {
+		gb_info("stopping already; waiting for the sessions to end");
+		return G_SOURCE_CONTINUE;
+	}
+	gb_info("stopping: ending %u session%s", gb_sessions_count(daemon),
+	        gb_sessions_count(daemon) == 1 ? "" : "s");
+	daemon->stopping = true;
+	gb_http_stop(daemon);
+	gb_sessions_stop_all(daemon);
+	/* The sessions get their grace period, SIGKILL, and a little more. */
+	daemon->stop_timeout = g_timeout_add(daemon->config->session.stop_grace_ms + 5000,
+	                                     stop_timed_out, daemon);
+	gb_daemon_quit_if_done(daemon);
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean handle_hangup(gpointer data)
+{
+	gb_warning("SIGHUP: reloading is not supported by this version; restart glassboxd to "
+	           "apply configuration changes");
+	return G_SOURCE_CONTINUE;
+}
+
+int main(int argc, char *argv[])
+{
+	struct options options = { 0 };
+	struct gb_daemon daemon = { .web_dir_fd = -1, .exit_code = 1 };
+	char config_error[GB_CONFIG_ERROR_MAX];
+	enum gb_log_level level;
+	guint signal_sources[3] = { 0 };
+	int r;
+
+	r = parse_options(argc, argv, &options);
+	if (r != 0)
+		return r > 0 ? EXIT_SUCCESS : 2;
+
+	gb_log_init("glassboxd", GB_LOG_INFO);
+	if (options.log_level && gb_log_level_from_string(options.log_level, &level) < 0) {
+		gb_error("--log-level=%s: expected error, warning, info or debug",
+		         options.log_level);
+		return 2;
+	}
+
+	daemon.config = gb_config_load(options.config_path, config_error);
+	if (!daemon.config) {
+		gb_error("%s", config_error);
+		gb_error("refusing to start with a broken configuration");
+		return 1;
+	}
+	gb_log_set_level(options.log_level ? level : daemon.config->log_level);
+	daemon.config_path = g_canonicalize_filename(options.config_path, NULL);
+
+	/* A peer that goes away mid-write must cost an error, not the process. */
+	signal(SIGPIPE, SIG_IGN);
+	daemon.loop = g_main_loop_new(NULL, FALSE);
+	signal_sources[0] = g_unix_signal_add(SIGTERM, handle_stop_signal, &daemon);
+	signal_sources[1] = g_unix_signal_add(SIGINT, handle_stop_signal, &daemon);
+	signal_sources[2] = g_unix_signal_add(SIGHUP, handle_hangup, &daemon);
+
+	gb_host_init(&daemon.host, NULL);
+	if (load_auth_plugins(&daemon) < 0) {
+		gb_error("refusing to start without its auth plugins");
+		goto out;
+	}
+	if (prepare_folders(&daemon) < 0)
+		goto out;
+	daemon.sessions = g_hash_table_new(g_str_hash, g_str_equal);
+	gb_sessions_clean_stale(&daemon);
+	if (gb_auth_init(&daemon) < 0)
+		goto out;
+	if (gb_http_start(&daemon) < 0)
+		goto out;
+
+	daemon.exit_code = 0;
+	g_main_loop_run(daemon.loop);
+	gb_info("stopped");
+
+out:
+	gb_http_stop(&daemon);
+	/* Only left when they outlived the stop's deadline. */
+	gb_sessions_destroy_all(&daemon);
+	gb_viewers_destroy_all(&daemon);
+	if (daemon.stop_timeout)
+		g_source_remove(daemon.stop_timeout);
+	gb_auth_fini(&daemon);
+	free(daemon.auth_plugins);
+	gb_plugin_registry_clear(&daemon.registry);
+	for (int i = 2; i >= 0; i--)
+		if (signal_sources[i])
+			g_source_remove(signal_sources[i]);
+	g_main_loop_unref(daemon.loop);
+	g_free(daemon.config_path);
+	gb_config_free(daemon.config);
+	return daemon.exit_code;
+}

@@ -1,0 +1,651 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * GET /api/session: the signalling WebSocket. Before the upgrade the
+ * request must carry a valid login cookie (401) and our own or an allowed
+ * Origin (403); a user without a session gets one if the box has room
+ * (503). After it, every message must be a JSON object with a string
+ * "type", at most 64 KiB and 100 a second; it is re-serialised compactly
+ * and written to the session as one line. Lines from the session go back
+ * as text messages. Both directions are bounded.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+#include <json-glib/json-glib.h>
+
+#include "daemon.h"
+#include "frame-limit.h"
+#include "log.h"
+
+/* libsoup 3.2 sends only these; 1013 (try again later) it turns into 1002. */
+#define CLOSE_NORMAL       1000
+#define CLOSE_GOING_AWAY   1001
+#define CLOSE_POLICY       1008
+#define CLOSE_TOO_BIG      1009
+#define CLOSE_SERVER_ERROR 1011
+
+#define CONNECT_ATTEMPTS_MAX 50
+#define CONNECT_RETRY_MS     100
+#define READ_CHUNK           16384
+#define EOF_GRACE_MS         1000
+#define KEEPALIVE_S          30
+/* Frames of any kind (fragments, pings) a client may send in a second. */
+#define FRAMES_PER_SECOND_MAX 1000
+
+static void viewer_close(struct gb_viewer *viewer, gushort code, const char *reason);
+static void disconnect_handlers(struct gb_viewer *viewer);
+
+static const char *viewer_user(const struct gb_viewer *viewer)
+{
+	return viewer->user ? viewer->user : "?";
+}
+
+static const char *viewer_session_id(const struct gb_viewer *viewer)
+{
+	return viewer->session_id[0] ? viewer->session_id : "-";
+}
+
+/* Send one JSON object built from @builder. */
+static void send_builder(struct gb_viewer *viewer, JsonBuilder *builder)
+{
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = json_builder_get_root(builder);
+	g_autofree char *text = NULL;
+
+	if (soup_websocket_connection_get_state(viewer->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+		return;
+	json_generator_set_root(generator, root);
+	text = json_generator_to_data(generator, NULL);
+	soup_websocket_connection_send_text(viewer->ws, text);
+}
+
+static void send_error(struct gb_viewer *viewer, const char *message)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "error");
+	json_builder_set_member_name(builder, "message");
+	json_builder_add_string_value(builder, message);
+	json_builder_end_object(builder);
+	send_builder(viewer, builder);
+}
+
+static void close_session_socket(struct gb_viewer *viewer)
+{
+	if (viewer->read_source)
+		g_source_remove(viewer->read_source);
+	viewer->read_source = 0;
+	if (viewer->write_source)
+		g_source_remove(viewer->write_source);
+	viewer->write_source = 0;
+	if (viewer->connect_retry)
+		g_source_remove(viewer->connect_retry);
+	viewer->connect_retry = 0;
+	if (viewer->fd >= 0)
+		close(viewer->fd);
+	viewer->fd = -1;
+}
+
+static void detach(struct gb_viewer *viewer)
+{
+	close_session_socket(viewer);
+	if (viewer->eof_timeout)
+		g_source_remove(viewer->eof_timeout);
+	viewer->eof_timeout = 0;
+	if (viewer->session)
+		gb_session_remove_viewer(viewer->session, viewer);
+}
+
+static void viewer_free(struct gb_viewer *viewer)
+{
+	struct gb_daemon *daemon = viewer->daemon;
+
+	detach(viewer);
+	g_queue_unlink(&daemon->viewers, &viewer->all_link);
+	disconnect_handlers(viewer);
+	g_object_unref(viewer->ws);
+	g_byte_array_unref(viewer->to_session);
+	g_byte_array_unref(viewer->from_session);
+	g_free(viewer->login_key);
+	g_free(viewer->peer);
+	g_free(viewer->user);
+	g_free(viewer);
+	gb_daemon_quit_if_done(daemon);
+}
+
+static void viewer_close(struct gb_viewer *viewer, gushort code, const char *reason)
+{
+	SoupWebsocketState state = soup_websocket_connection_get_state(viewer->ws);
+
+	if (viewer->closing)
+		return;
+	viewer->closing = true;
+	if (code != CLOSE_NORMAL && code != CLOSE_GOING_AWAY)
+		gb_info("closing the WebSocket of user '%s' (session %s, %s): %u %s",
+		        viewer_user(viewer), viewer_session_id(viewer), viewer->peer, code,
+		        reason);
+	detach(viewer);
+	if (state == SOUP_WEBSOCKET_STATE_OPEN)
+		soup_websocket_connection_close(viewer->ws, code, reason);
+}
+
+void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+
+	detach(viewer);
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "ended");
+	json_builder_set_member_name(builder, "reason");
+	json_builder_add_string_value(builder, reason);
+	json_builder_end_object(builder);
+	if (!viewer->closing)
+		send_builder(viewer, builder);
+	viewer_close(viewer, code, code == CLOSE_NORMAL ? "the session ended" : reason);
+}
+
+void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key)
+{
+	for (GList *link = daemon->viewers.head; link;) {
+		struct gb_viewer *viewer = link->data;
+
+		link = link->next; /* a close may free the viewer at once */
+		if (strcmp(viewer->login_key, login_key) == 0)
+			viewer_close(viewer, CLOSE_NORMAL, "logged out");
+	}
+}
+
+static void disconnect_handlers(struct gb_viewer *viewer)
+{
+	gulong *handlers[] = { &viewer->message_handler, &viewer->closed_handler,
+		               &viewer->error_handler, &viewer->closing_handler };
+
+	for (size_t i = 0; i < G_N_ELEMENTS(handlers); i++) {
+		if (*handlers[i])
+			g_signal_handler_disconnect(viewer->ws, *handlers[i]);
+		*handlers[i] = 0;
+	}
+}
+
+void gb_viewers_destroy_all(struct gb_daemon *daemon)
+{
+	GList *link;
+
+	while ((link = g_queue_peek_head_link(&daemon->viewers))) {
+		struct gb_viewer *viewer = link->data;
+
+		/* Nothing may call back into a viewer being freed. */
+		disconnect_handlers(viewer);
+		viewer_close(viewer, CLOSE_GOING_AWAY, "glassboxd stopped");
+		viewer_free(viewer);
+	}
+}
+
+/* Session side: write what is queued; stop watching for room once it is all out. */
+static gboolean session_writable(gint fd, GIOCondition condition, gpointer data)
+{
+	struct gb_viewer *viewer = data;
+
+	while (viewer->to_session->len) {
+		ssize_t n = send(fd, viewer->to_session->data, viewer->to_session->len,
+		                 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return G_SOURCE_CONTINUE;
+		if (n < 0) {
+			viewer->write_source = 0;
+			gb_viewer_end(viewer, "lost the connection to the session",
+			              CLOSE_SERVER_ERROR);
+			return G_SOURCE_REMOVE;
+		}
+		g_byte_array_remove_range(viewer->to_session, 0, (guint)n);
+	}
+	viewer->write_source = 0;
+	return G_SOURCE_REMOVE;
+}
+
+static void flush_to_session(struct gb_viewer *viewer)
+{
+	if (viewer->fd < 0 || viewer->write_source || viewer->to_session->len == 0)
+		return;
+	viewer->write_source = g_unix_fd_add(viewer->fd, G_IO_OUT, session_writable, viewer);
+}
+
+static gboolean close_after_eof(gpointer data)
+{
+	struct gb_viewer *viewer = data;
+
+	viewer->eof_timeout = 0;
+	viewer_close(viewer, CLOSE_NORMAL, "the session closed the connection");
+	return G_SOURCE_REMOVE;
+}
+
+/* Relay each complete line from the session as one text message. */
+static bool relay_lines(struct gb_viewer *viewer)
+{
+	GByteArray *buffer = viewer->from_session;
+	guint8 *newline;
+
+	while ((newline = memchr(buffer->data, '\n', buffer->len))) {
+		gsize length = (gsize)(newline - buffer->data);
+		g_autofree char *line = NULL;
+
+		if (length > GB_MESSAGE_MAX)
+			return false;
+		if (length && g_utf8_validate((const char *)buffer->data, (gssize)length, NULL)) {
+			line = g_strndup((const char *)buffer->data, length);
+			if (soup_websocket_connection_get_state(viewer->ws) ==
+			    SOUP_WEBSOCKET_STATE_OPEN)
+				soup_websocket_connection_send_text(viewer->ws, line);
+		} else if (length) {
+			gb_warning("session %s sent a line that is not UTF-8; dropped",
+			           viewer_session_id(viewer));
+		}
+		g_byte_array_remove_range(buffer, 0, (guint)length + 1);
+	}
+	return buffer->len <= GB_MESSAGE_MAX;
+}
+
+static gboolean session_readable(gint fd, GIOCondition condition, gpointer data)
+{
+	struct gb_viewer *viewer = data;
+	guint8 chunk[READ_CHUNK];
+	ssize_t n;
+
+	n = recv(fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {
+		/*
+		 * The session hung up on this viewer: it refused it (after an
+		 * "error" message) or it is ending. Give its exit a moment to
+		 * arrive so the viewer hears "ended" rather than a bare close.
+		 */
+		viewer->read_source = 0;
+		close_session_socket(viewer);
+		/* A session we are stopping gets its grace period to exit. */
+		if (!viewer->eof_timeout &&
+		    !(viewer->session && viewer->session->state == GB_SESSION_STOPPING))
+			viewer->eof_timeout = g_timeout_add(EOF_GRACE_MS, close_after_eof, viewer);
+		return G_SOURCE_REMOVE;
+	}
+	g_byte_array_append(viewer->from_session, chunk, (guint)n);
+	if (!relay_lines(viewer)) {
+		viewer->read_source = 0;
+		gb_warning("session %s sent a line longer than %d bytes; closing its viewer",
+		           viewer_session_id(viewer), GB_MESSAGE_MAX);
+		viewer_close(viewer, CLOSE_SERVER_ERROR, "the session sent a message too long");
+		return G_SOURCE_REMOVE;
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+static gboolean retry_connect(gpointer data)
+{
+	struct gb_viewer *viewer = data;
+
+	viewer->connect_retry = 0;
+	gb_viewer_connect(viewer);
+	return G_SOURCE_REMOVE;
+}
+
+void gb_viewer_connect(struct gb_viewer *viewer)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (viewer->closing || !viewer->session || viewer->fd >= 0)
+		return;
+	g_strlcpy(address.sun_path, viewer->session->socket_path, sizeof(address.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		gb_error("cannot make a socket: %s", strerror(errno));
+		gb_viewer_end(viewer, "cannot reach the session", CLOSE_SERVER_ERROR);
+		return;
+	}
+	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+		int error = errno;
+
+		close(fd);
+		/* A full backlog says "later", not "never". */
+		if (error == EAGAIN && ++viewer->connect_attempts < CONNECT_ATTEMPTS_MAX) {
+			viewer->connect_retry =
+			        g_timeout_add(CONNECT_RETRY_MS, retry_connect, viewer);
+			return;
+		}
+		gb_error("session %s of user '%s': cannot connect to %s: %s", viewer->session->id,
+		         viewer->session->user, viewer->session->socket_path, strerror(error));
+		gb_viewer_end(viewer, "cannot reach the session", CLOSE_SERVER_ERROR);
+		return;
+	}
+	viewer->fd = fd;
+	viewer->read_source =
+	        g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, session_readable, viewer);
+	flush_to_session(viewer);
+}
+
+/*
+ * Refuse nesting deeper than GB_JSON_DEPTH_MAX before handing text to the
+ * parser, whose recursion a message of 64 KiB of '[' would otherwise drive
+ * deep into the stack.
+ */
+static bool nesting_is_shallow(const char *text, gsize length)
+{
+	bool in_string = false, escaped = false;
+	int depth = 0;
+
+	for (gsize i = 0; i < length; i++) {
+		char c = text[i];
+
+		if (in_string) {
+			if (escaped)
+				escaped = false;
+			else if (c == '\\')
+				escaped = true;
+			else if (c == '"')
+				in_string = false;
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '[' || c == '{') {
+			if (++depth > GB_JSON_DEPTH_MAX)
+				return false;
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return true;
+}
+
+/* The message as one compact line, or NULL when it is not an object with a string "type". */
+static char *message_to_line(const char *text, gsize length)
+{
+	g_autoptr(JsonParser) parser = json_parser_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	JsonNode *root, *type;
+	char *compact, *line;
+
+	if (!nesting_is_shallow(text, length) ||
+	    !json_parser_load_from_data(parser, text, (gssize)length, NULL))
+		return NULL;
+	root = json_parser_get_root(parser);
+	if (!root || !JSON_NODE_HOLDS_OBJECT(root))
+		return NULL;
+	type = json_object_get_member(json_node_get_object(root), "type");
+	if (!type || !JSON_NODE_HOLDS_VALUE(type) ||
+	    json_node_get_value_type(type) != G_TYPE_STRING)
+		return NULL;
+	json_generator_set_pretty(generator, FALSE);
+	json_generator_set_root(generator, root);
+	compact = json_generator_to_data(generator, NULL);
+	line = g_strconcat(compact, "\n", NULL);
+	g_free(compact);
+	return line;
+}
+
+static void websocket_message(SoupWebsocketConnection *ws, gint type, GBytes *message,
+                              gpointer data)
+{
+	struct gb_viewer *viewer = data;
+	gint64 now = g_get_monotonic_time();
+	g_autofree char *line = NULL;
+	gsize length;
+	const char *text = g_bytes_get_data(message, &length);
+
+	if (viewer->closing)
+		return;
+	if (now - viewer->window_start_us >= G_USEC_PER_SEC) {
+		viewer->window_start_us = now;
+		viewer->window_count = 0;
+	}
+	if (++viewer->window_count > GB_MESSAGES_PER_SECOND) {
+		viewer_close(viewer, CLOSE_POLICY, "more than 100 messages in a second");
+		return;
+	}
+	if (length > GB_MESSAGE_MAX) {
+		viewer_close(viewer, CLOSE_TOO_BIG, "message larger than 64 KiB");
+		return;
+	}
+	if (type != SOUP_WEBSOCKET_DATA_TEXT || !(line = message_to_line(text, length))) {
+		viewer_close(viewer, CLOSE_POLICY,
+		             "expected a JSON object with a string \"type\"");
+		return;
+	}
+	if (viewer->to_session->len + strlen(line) > GB_TO_SESSION_BUFFER_MAX) {
+		viewer_close(viewer, CLOSE_POLICY, "the session is not keeping up");
+		return;
+	}
+	g_byte_array_append(viewer->to_session, (const guint8 *)line, (guint)strlen(line));
+	flush_to_session(viewer);
+}
+
+/* The browser started the close: it stops counting as a viewer now. */
+static void websocket_closing(SoupWebsocketConnection *ws, gpointer data)
+{
+	struct gb_viewer *viewer = data;
+
+	viewer->closing = true;
+	detach(viewer);
+}
+
+static void websocket_closed(SoupWebsocketConnection *ws, gpointer data)
+{
+	struct gb_viewer *viewer = data;
+
+	gb_info("user '%s' left session %s from %s (close code %u)", viewer_user(viewer),
+	        viewer_session_id(viewer), viewer->peer,
+	        soup_websocket_connection_get_close_code(ws));
+	viewer_free(viewer);
+}
+
+static void websocket_error(SoupWebsocketConnection *ws, GError *error, gpointer data)
+{
+	struct gb_viewer *viewer = data;
+
+	const char *reason = NULL;
+	unsigned short code = gb_frame_limit_stream_violation(
+	        soup_websocket_connection_get_io_stream(ws), &reason);
+
+	/*
+	 * libsoup drops the connection on a read error or a frame over its
+	 * limit without a close frame; send ours first (it is written at
+	 * once), so the browser learns why.
+	 */
+	if (!code && g_error_matches(error, SOUP_WEBSOCKET_ERROR, SOUP_WEBSOCKET_CLOSE_TOO_BIG)) {
+		code = CLOSE_TOO_BIG;
+		reason = "message larger than 64 KiB";
+	}
+	if (code && !viewer->closing) {
+		viewer_close(viewer, code, reason);
+		return;
+	}
+	gb_debug("WebSocket of user '%s' (%s): %s", viewer_user(viewer), viewer->peer,
+	         error->message);
+}
+
+static void send_session_message(struct gb_viewer *viewer, const struct gb_daemon_session *session,
+                                 bool joined)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "session");
+	json_builder_set_member_name(builder, "id");
+	json_builder_add_string_value(builder, session->id);
+	json_builder_set_member_name(builder, "user");
+	json_builder_add_string_value(builder, session->user);
+	json_builder_set_member_name(builder, "joined");
+	json_builder_add_boolean_value(builder, joined);
+	json_builder_end_object(builder);
+	send_builder(viewer, builder);
+}
+
+static char *full_message(struct gb_daemon *daemon)
+{
+	return g_strdup_printf("this box runs its maximum of %d sessions; try again later",
+	                       daemon->config->server.max_sessions);
+}
+
+/* After the upgrade: find or start the user's session and join it. */
+static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
+                             SoupWebsocketConnection *ws)
+{
+	const char *key = g_object_get_data(G_OBJECT(msg), "gb-login-key");
+	struct gb_login *login = gb_auth_lookup_key(daemon, key);
+	struct gb_daemon_session *session;
+	struct gb_viewer *viewer;
+	bool joined;
+
+	viewer = g_new0(struct gb_viewer, 1);
+	viewer->daemon = daemon;
+	viewer->ws = g_object_ref(ws);
+	viewer->fd = -1;
+	viewer->login_key = g_strdup(key ? key : "");
+	viewer->peer = g_strdup(gb_http_peer(msg));
+	viewer->to_session = g_byte_array_new();
+	viewer->from_session = g_byte_array_new();
+	viewer->all_link.data = viewer;
+	g_queue_push_tail_link(&daemon->viewers, &viewer->all_link);
+	soup_websocket_connection_set_max_incoming_payload_size(ws, GB_MESSAGE_MAX);
+	soup_websocket_connection_set_keepalive_interval(ws, KEEPALIVE_S);
+	viewer->message_handler =
+	        g_signal_connect(ws, "message", G_CALLBACK(websocket_message), viewer);
+	viewer->closed_handler =
+	        g_signal_connect(ws, "closed", G_CALLBACK(websocket_closed), viewer);
+	viewer->error_handler = g_signal_connect(ws, "error", G_CALLBACK(websocket_error), viewer);
+	viewer->closing_handler =
+	        g_signal_connect(ws, "closing", G_CALLBACK(websocket_closing), viewer);
+
+	if (!login || daemon->stopping) {
+		viewer_close(viewer, CLOSE_POLICY,
+		             login ? "glassboxd is stopping" : "not logged in");
+		return;
+	}
+	session = gb_session_find(daemon, login->user);
+	joined = session != NULL;
+	if (!session) {
+		session = gb_session_start(daemon, login->user);
+		if (!session) {
+			bool is_full = errno == EAGAIN;
+			g_autofree char *full = full_message(daemon);
+
+			if (is_full)
+				gb_warning("user '%s' from %s: no room for a session (%d running)",
+				           login->user, viewer->peer,
+				           daemon->config->server.max_sessions);
+			send_error(viewer, is_full ? full : "cannot start a session; see the log");
+			viewer_close(viewer, is_full ? CLOSE_POLICY : CLOSE_SERVER_ERROR,
+			             is_full ? "no room for a session" : "cannot start a session");
+			return;
+		}
+	} else if (session->viewers.length >= (guint)daemon->config->session.max_viewers) {
+		gb_warning("user '%s' from %s: session %s already has %u viewers", login->user,
+		           viewer->peer, session->id, session->viewers.length);
+		send_error(viewer, "too many viewers of this session");
+		viewer_close(viewer, CLOSE_POLICY, "too many viewers");
+		return;
+	}
+	viewer->user = g_strdup(login->user);
+	g_strlcpy(viewer->session_id, session->id, sizeof(viewer->session_id));
+	/* First, as the protocol says; adding the viewer may already end it. */
+	send_session_message(viewer, session, joined);
+	gb_info("user '%s' %s session %s from %s (%u viewer%s)", login->user,
+	        joined ? "joined" : "opened", session->id, viewer->peer,
+	        session->viewers.length + 1, session->viewers.length ? "s" : "");
+	gb_session_add_viewer(session, viewer);
+}
+
+/*
+ * The 101 went out: take the connection over. This is what
+ * soup_server_add_websocket_handler() would do, plus the frame limit
+ * wrapped around the stream (see frame-limit.h), and with no extension
+ * (permessage-deflate would let 64 KiB on the wire inflate into far more).
+ */
+static void complete_upgrade(SoupServerMessage *msg, gpointer data)
+{
+	struct gb_daemon *daemon = data;
+	g_autoptr(GIOStream) stream = NULL;
+	g_autoptr(GIOStream) limited = NULL;
+	g_autoptr(SoupWebsocketConnection) ws = NULL;
+	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
+
+	g_object_ref(msg);
+	stream = soup_server_message_steal_connection(msg);
+	limited = gb_frame_limit_stream_new(stream, GB_MESSAGE_MAX, FRAMES_PER_SECOND_MAX);
+	ws = soup_websocket_connection_new(
+	        limited, soup_server_message_get_uri(msg), SOUP_WEBSOCKET_CONNECTION_SERVER,
+	        soup_message_headers_get_one(headers, "Origin"), NULL, NULL);
+	websocket_opened(daemon, msg, ws);
+	g_object_unref(msg);
+}
+
+/* Before the upgrade: the checks a refusal must come from with an HTTP status. */
+static void websocket_precheck(SoupServer *server, SoupServerMessage *msg, const char *path,
+                               GHashTable *query, gpointer data)
+{
+	struct gb_daemon *daemon = data;
+	struct gb_login *login;
+
+	if (strcmp(path, "/api/session") != 0) {
+		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
+		return;
+	}
+	if (soup_server_message_get_method(msg) != SOUP_METHOD_GET) {
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+		                             "Allow", "GET");
+		gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET with Upgrade");
+		return;
+	}
+	login = gb_auth_find_login(daemon, msg);
+	if (!login) {
+		gb_http_reply_error(msg, SOUP_STATUS_UNAUTHORIZED, "not logged in");
+		return;
+	}
+	if (!gb_http_origin_allowed(daemon, msg, true)) {
+		const char *origin = soup_message_headers_get_one(
+		        soup_server_message_get_request_headers(msg), "Origin");
+		g_autofree char *shown = g_strescape(origin ? origin : "(none)", NULL);
+
+		gb_warning("user '%s' from %s: WebSocket from origin \"%.100s\" refused; list it "
+		           "in server.allowed_origins if it is yours",
+		           login->user, gb_http_peer(msg), shown);
+		gb_http_reply_error(msg, SOUP_STATUS_FORBIDDEN,
+		                    "this origin may not connect here");
+		return;
+	}
+	if (daemon->stopping) {
+		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "glassboxd is stopping");
+		return;
+	}
+	if (!gb_session_find(daemon, login->user) &&
+	    gb_sessions_count(daemon) >= (unsigned)daemon->config->server.max_sessions) {
+		g_autofree char *full = full_message(daemon);
+
+		gb_warning("user '%s' from %s: no room for a session (%d running)", login->user,
+		           gb_http_peer(msg), daemon->config->server.max_sessions);
+		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, full);
+		return;
+	}
+	gb_http_add_common_headers(msg);
+	/* Sets 101, or an error status for a request that is no handshake. */
+	if (!soup_websocket_server_process_handshake(msg, NULL, NULL, NULL, NULL))
+		return;
+	g_object_set_data_full(G_OBJECT(msg), "gb-login-key", g_strdup(login->key), g_free);
+	g_signal_connect(msg, "wrote-informational", G_CALLBACK(complete_upgrade), daemon);
+}
+
+void gb_viewer_add_handlers(struct gb_daemon *daemon)
+{
+	soup_server_add_handler(daemon->server, "/api/session", websocket_precheck, daemon, NULL);
+}

@@ -1,0 +1,875 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One viewer: its branch of the pipeline (queue -> payloader -> webrtcbin),
+ * its WebRTC negotiation with the browser, and its data channel "input".
+ *
+ *   browser                      session
+ *   hello {codecs,width,height} ->      encoder chosen (first viewer), branch built,
+ *                                       a first frame flows, webrtcbin wants an offer
+ *                               <- offer, info, ice...
+ *   answer, ice...              ->
+ *                                       connected: the gate opens, a keyframe goes out
+ *   data channel "input"        ->      gb_input_viewer_handle()
+ *
+ * webrtcbin signals arrive on its own threads; they only post events
+ * (stream.c), which come back here through gb_viewer_handle_event() on the
+ * main loop.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/sdp/sdp.h>
+
+#include "input-message.h"
+#include "log.h"
+#include "stream.h"
+
+/* Hello's codec list: more names than this is not a browser. */
+#define HELLO_CODECS_MAX 64
+/* Data channel messages waiting for the main loop, per viewer. */
+#define PENDING_MESSAGES_MAX 4096
+/* The payloader's payload type and the playout-delay extension's id in our offer. */
+#define PAYLOAD_TYPE          96
+#define PLAYOUT_DELAY_ID      1
+#define RTP_MTU               1200 /* leaves room for TURN and VPN headers */
+#define CANDIDATE_MAX         1024
+#define REMOTE_CANDIDATES_MAX 256 /* a browser sends a handful */
+#define MLINE_MAX             16
+
+struct gb_viewer {
+	struct gb_stream *stream;
+	struct gb_session *session;
+	struct gb_signal_client *client;
+	struct gb_viewer_shared *shared;
+	uint64_t id;
+	struct gb_viewer_entry entry;
+
+	struct gb_input_viewer *input;
+	struct gb_branch *branch;
+
+	bool hello_seen;
+	bool offer_requested;
+	bool offer_sent;
+	bool answer_seen;
+	bool connected;
+	bool channel_open;
+	bool closing;
+
+	/* ms since session start, for the figures logged */
+	double created_ms;
+	double hello_ms;
+	double offer_ms;
+	double connected_ms;
+	unsigned remote_candidates;
+	uint64_t messages_applied;
+	uint64_t messages_dropped;
+};
+
+void gb_viewer_close(struct gb_viewer *viewer, const char *error)
+{
+	if (viewer->closing)
+		return;
+	viewer->closing = true;
+	if (error)
+		gb_info("viewer %llu: closing: %s", (unsigned long long)viewer->id, error);
+	gb_signal_client_close(viewer->client, error);
+}
+
+static void viewer_send(struct gb_viewer *viewer, JsonBuilder *builder)
+{
+	JsonNode *node = json_builder_get_root(builder);
+
+	if (!viewer->closing)
+		gb_signal_client_send(viewer->client, node);
+	json_node_unref(node);
+}
+
+void gb_viewer_send_info(struct gb_viewer *viewer)
+{
+	JsonBuilder *builder;
+
+	if (!viewer->offer_sent || viewer->closing)
+		return;
+	builder = json_builder_new();
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "info");
+	gb_stream_build_info(viewer->stream, builder);
+	json_builder_end_object(builder);
+	viewer_send(viewer, builder);
+	g_object_unref(builder);
+}
+
+/* --- GStreamer's threads: post and return ------------------------------------------------ */
+
+static void post(struct gb_viewer_shared *shared, enum gb_stream_event_type type,
+                 struct gb_stream_event *event)
+{
+	if (!event)
+		event = g_new0(struct gb_stream_event, 1);
+	event->type = type;
+	event->shared = gb_viewer_shared_ref(shared);
+	gb_stream_post(shared->stream, event);
+}
+
+static void on_negotiation_needed(GstElement *webrtcbin, gpointer data)
+{
+	post(data, GB_EVENT_NEGOTIATION_NEEDED, NULL);
+}
+
+static void on_ice_candidate(GstElement *webrtcbin, guint mline, gchar *candidate, gpointer data)
+{
+	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+
+	event->mline = mline;
+	event->text = g_strdup(candidate ? candidate : "");
+	post(data, GB_EVENT_ICE_CANDIDATE, event);
+}
+
+static void on_connection_state(GObject *webrtcbin, GParamSpec *pspec, gpointer data)
+{
+	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	GstWebRTCPeerConnectionState state;
+
+	g_object_get(webrtcbin, "connection-state", &state, NULL);
+	event->state = (int)state;
+	post(data, GB_EVENT_CONNECTION_STATE, event);
+}
+
+static void on_promise(GstPromise *promise, gpointer data, enum gb_stream_event_type type)
+{
+	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+
+	event->promise = gst_promise_ref(promise);
+	post(data, type, event);
+}
+
+static void on_offer_created(GstPromise *promise, gpointer data)
+{
+	on_promise(promise, data, GB_EVENT_OFFER_CREATED);
+}
+
+static void on_remote_set(GstPromise *promise, gpointer data)
+{
+	on_promise(promise, data, GB_EVENT_REMOTE_SET);
+}
+
+static void on_channel_open(GstWebRTCDataChannel *channel, gpointer data)
+{
+	post(data, GB_EVENT_CHANNEL_OPEN, NULL);
+}
+
+static void on_channel_close(GstWebRTCDataChannel *channel, gpointer data)
+{
+	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+
+	event->text = g_strdup("the data channel closed");
+	post(data, GB_EVENT_CHANNEL_CLOSED, event);
+}
+
+static void on_channel_error(GstWebRTCDataChannel *channel, GError *error, gpointer data)
+{
+	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+
+	event->text = g_strdup_printf("data channel error: %s", error ? error->message : "?");
+	post(data, GB_EVENT_CHANNEL_CLOSED, event);
+}
+
+static void on_channel_string(GstWebRTCDataChannel *channel, gchar *text, gpointer data)
+{
+	struct gb_viewer_shared *shared = data;
+	struct gb_stream_event *event;
+	size_t size = text ? strlen(text) : 0;
+
+	/* A flood must not pile up here faster than the main loop drains it. */
+	if (g_atomic_int_get(&shared->pending_messages) >= PENDING_MESSAGES_MAX) {
+		g_atomic_int_inc(&shared->dropped_messages);
+		return;
+	}
+	/*
+	 * Anything over GB_INPUT_MESSAGE_MAX is dropped (and counted) by
+	 * gb_input_viewer_handle() on its size alone: hand it one byte over
+	 * the limit instead of copying up to 256 KiB.
+	 */
+	if (size > GB_INPUT_MESSAGE_MAX + 1)
+		size = GB_INPUT_MESSAGE_MAX + 1;
+	event = g_new0(struct gb_stream_event, 1);
+	event->text = g_strndup(text ? text : "", size);
+	event->size = size;
+	g_atomic_int_inc(&shared->pending_messages);
+	post(shared, GB_EVENT_CHANNEL_MESSAGE, event);
+}
+
+/* The protocol is JSON text: binary messages are dropped and counted. */
+static void on_channel_data(GstWebRTCDataChannel *channel, GBytes *bytes, gpointer data)
+{
+	struct gb_viewer_shared *shared = data;
+
+	g_atomic_int_inc(&shared->dropped_messages);
+}
+
+static void closure_unref_shared(gpointer data, GClosure *closure)
+{
+	gb_viewer_shared_unref(data);
+}
+
+static gulong connect_shared(gpointer instance, const char *signal, GCallback callback,
+                             struct gb_viewer_shared *shared)
+{
+	return g_signal_connect_data(instance, signal, callback, gb_viewer_shared_ref(shared),
+	                             closure_unref_shared, 0);
+}
+
+/* --- building the branch ------------------------------------------------------------------ */
+
+static GstCaps *codec_preferences(struct gb_viewer *viewer, uint32_t codec)
+{
+	GstCaps *caps;
+
+	if (codec == GB_CODEC_H264)
+		/*
+		 * No profile-level-id: x264 says 42c015 in its stream, the
+		 * browser answers 42e01f and decodes it; pinning one here would
+		 * fail against the payloader's caps.
+		 */
+		caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "video",
+		                           "encoding-name", G_TYPE_STRING, "H264", "payload",
+		                           G_TYPE_INT, PAYLOAD_TYPE, "clock-rate", G_TYPE_INT,
+		                           90000, "packetization-mode", G_TYPE_STRING, "1", NULL);
+	else
+		caps = gst_caps_new_simple("application/x-rtp", "media", G_TYPE_STRING, "video",
+		                           "encoding-name", G_TYPE_STRING, gb_codec_name(codec),
+		                           "payload", G_TYPE_INT, PAYLOAD_TYPE, "clock-rate",
+		                           G_TYPE_INT, 90000, NULL);
+	if (caps && viewer->session->config->webrtc.playout_delay)
+		gst_caps_set_simple(caps, "extmap-" G_STRINGIFY(PLAYOUT_DELAY_ID), G_TYPE_STRING,
+		                    GB_RTP_PLAYOUT_DELAY_URI, NULL);
+	return caps;
+}
+
+static GstElement *make_payloader(struct gb_viewer *viewer, uint32_t codec)
+{
+	GstElement *payloader;
+
+	switch (codec) {
+	case GB_CODEC_H264:
+		payloader = gst_element_factory_make("rtph264pay", NULL);
+		/* SPS/PPS before every IDR, and each access unit sent at once. */
+		if (payloader)
+			gst_util_set_object_arg(G_OBJECT(payloader), "aggregate-mode",
+			                        "zero-latency");
+		if (payloader)
+			g_object_set(payloader, "config-interval", -1, NULL);
+		break;
+	case GB_CODEC_VP8:
+		payloader = gst_element_factory_make("rtpvp8pay", NULL);
+		if (payloader)
+			gst_util_set_object_arg(G_OBJECT(payloader), "picture-id-mode", "15-bit");
+		break;
+	case GB_CODEC_VP9:
+		payloader = gst_element_factory_make("rtpvp9pay", NULL);
+		break;
+	default:
+		payloader = NULL;
+		break;
+	}
+	if (!payloader)
+		return NULL;
+	g_object_set(payloader, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
+	if (viewer->session->config->webrtc.playout_delay) {
+		GstRTPHeaderExtension *ext = gb_rtp_playout_delay_new(PLAYOUT_DELAY_ID);
+
+		g_signal_emit_by_name(payloader, "add-extension", ext);
+		gst_object_unref(ext);
+	}
+	return payloader;
+}
+
+static void configure_ice(struct gb_viewer *viewer, GstElement *webrtcbin)
+{
+	const struct gb_webrtc_config *config = &viewer->session->config->webrtc;
+	GstObject *ice = NULL;
+
+	if (config->stun_server && config->stun_server[0])
+		g_object_set(webrtcbin, "stun-server", config->stun_server, NULL);
+	for (char **turn = config->turn_servers; turn && *turn; turn++) {
+		gboolean added = FALSE;
+
+		g_signal_emit_by_name(webrtcbin, "add-turn-server", *turn, &added);
+		if (!added)
+			gb_warning("viewer %llu: webrtcbin refused a TURN server from "
+			           "webrtc.turn_servers",
+			           (unsigned long long)viewer->id);
+	}
+	/*
+	 * libnice skips loopback and may pick interfaces the operator does not
+	 * want: with webrtc.ice_addresses set, only those are gathered.
+	 */
+	g_object_get(webrtcbin, "ice-agent", &ice, NULL);
+	for (char **address = config->ice_addresses; ice && address && *address; address++) {
+		gboolean added = FALSE;
+
+		g_signal_emit_by_name(ice, "add-local-ip-address", *address, &added);
+		if (!added)
+			gb_warning(
+			        "viewer %llu: ICE cannot use address '%s' (webrtc.ice_addresses)",
+			        (unsigned long long)viewer->id, *address);
+	}
+	if (ice)
+		gst_object_unref(ice);
+}
+
+static int create_channel(struct gb_viewer *viewer, struct gb_branch *branch)
+{
+	GstStructure *options =
+	        gst_structure_new("options", "ordered", G_TYPE_BOOLEAN, TRUE, NULL);
+	GstWebRTCDataChannel *channel = NULL;
+
+	g_signal_emit_by_name(branch->webrtcbin, "create-data-channel", "input", options,
+	                      &channel);
+	gst_structure_free(options);
+	if (!channel)
+		return -EIO;
+	branch->channel = channel;
+	branch->channel_handlers[0] =
+	        connect_shared(channel, "on-open", G_CALLBACK(on_channel_open), viewer->shared);
+	branch->channel_handlers[1] =
+	        connect_shared(channel, "on-close", G_CALLBACK(on_channel_close), viewer->shared);
+	branch->channel_handlers[2] =
+	        connect_shared(channel, "on-error", G_CALLBACK(on_channel_error), viewer->shared);
+	branch->channel_handlers[3] = connect_shared(
+	        channel, "on-message-string", G_CALLBACK(on_channel_string), viewer->shared);
+	branch->channel_handlers[4] = connect_shared(channel, "on-message-data",
+	                                             G_CALLBACK(on_channel_data), viewer->shared);
+	return 0;
+}
+
+/* Build queue -> payloader -> webrtcbin in the pipeline and start it; the tee comes last. */
+static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size)
+{
+	uint32_t codec = gb_stream_codec(viewer->stream);
+	GstElement *pipeline = gb_stream_pipeline(viewer->stream);
+	struct gb_branch *branch;
+	GstWebRTCRTPTransceiver *transceiver = NULL;
+	GstPad *sink = NULL, *source = NULL;
+	GstCaps *caps = NULL;
+	char name[64];
+	int r = -EIO;
+
+	branch = calloc(1, sizeof(*branch));
+	if (!branch) {
+		snprintf(error, error_size, "out of memory");
+		return -ENOMEM;
+	}
+	branch->stream = viewer->stream;
+	branch->shared = gb_viewer_shared_ref(viewer->shared);
+	wl_list_init(&branch->link);
+	viewer->branch = branch;
+
+	snprintf(name, sizeof(name), "viewer%llu", (unsigned long long)viewer->id);
+	branch->queue = gst_element_factory_make("queue", NULL);
+	branch->payloader = make_payloader(viewer, codec);
+	branch->webrtcbin = gst_element_factory_make("webrtcbin", name);
+	if (!branch->queue || !branch->payloader || !branch->webrtcbin) {
+		snprintf(error, error_size,
+		         "cannot make the %s elements (queue, payloader, webrtcbin): "
+		         "GStreamer plugins missing",
+		         gb_codec_name(codec));
+		gst_clear_object(&branch->queue);
+		gst_clear_object(&branch->payloader);
+		gst_clear_object(&branch->webrtcbin);
+		return -ENOENT;
+	}
+	/*
+	 * Small and leaky: a viewer that cannot keep up loses frames (and asks
+	 * for a keyframe) instead of stalling the encoder for everybody.
+	 */
+	gst_util_set_object_arg(G_OBJECT(branch->queue), "leaky", "downstream");
+	g_object_set(branch->queue, "max-size-buffers", 8, "max-size-bytes", 0, "max-size-time",
+	             (guint64)0, NULL);
+
+	gst_util_set_object_arg(G_OBJECT(branch->webrtcbin), "bundle-policy", "max-bundle");
+	g_object_set_qdata_full(G_OBJECT(branch->webrtcbin), gb_viewer_shared_quark(),
+	                        gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
+	configure_ice(viewer, branch->webrtcbin);
+	connect_shared(branch->webrtcbin, "on-negotiation-needed",
+	               G_CALLBACK(on_negotiation_needed), viewer->shared);
+	connect_shared(branch->webrtcbin, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
+	               viewer->shared);
+	connect_shared(branch->webrtcbin, "notify::connection-state",
+	               G_CALLBACK(on_connection_state), viewer->shared);
+
+	/* The pipeline owns them from here; we keep references until teardown. */
+	gst_object_ref(branch->queue);
+	gst_object_ref(branch->payloader);
+	gst_object_ref(branch->webrtcbin);
+	gst_bin_add_many(GST_BIN(pipeline), branch->queue, branch->payloader, branch->webrtcbin,
+	                 NULL);
+	if (!gst_element_link(branch->queue, branch->payloader)) {
+		snprintf(error, error_size, "cannot link the queue to the payloader");
+		goto out;
+	}
+	sink = gst_element_request_pad_simple(branch->webrtcbin, "sink_%u");
+	if (!sink) {
+		snprintf(error, error_size,
+		         "webrtcbin gives no sink pad (libnice or DTLS missing?)");
+		goto out;
+	}
+	g_object_get(sink, "transceiver", &transceiver, NULL);
+	caps = codec_preferences(viewer, codec);
+	if (!transceiver || !caps) {
+		snprintf(error, error_size, "webrtcbin gives no transceiver");
+		goto out;
+	}
+	g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
+	             "codec-preferences", caps, NULL);
+	source = gst_element_get_static_pad(branch->payloader, "src");
+	if (!source || gst_pad_link(source, sink) != GST_PAD_LINK_OK) {
+		snprintf(error, error_size, "cannot link the payloader to webrtcbin");
+		goto out;
+	}
+	gb_stream_watch_branch(viewer->stream, branch);
+
+	/* Downstream first, so that nothing flows into an element not yet playing. */
+	if (!gst_element_sync_state_with_parent(branch->webrtcbin) ||
+	    !gst_element_sync_state_with_parent(branch->payloader) ||
+	    !gst_element_sync_state_with_parent(branch->queue)) {
+		snprintf(error, error_size, "cannot start the viewer's elements");
+		goto out;
+	}
+	/* Before the offer, so that it carries the data channel's m-line. */
+	if (create_channel(viewer, branch) < 0) {
+		snprintf(error, error_size, "cannot create the data channel");
+		goto out;
+	}
+	r = gb_stream_attach_branch(viewer->stream, branch);
+	if (r < 0)
+		snprintf(error, error_size, "cannot attach to the encoder's tee");
+out:
+	if (caps)
+		gst_caps_unref(caps);
+	if (transceiver)
+		gst_object_unref(transceiver);
+	if (source)
+		gst_object_unref(source);
+	if (sink)
+		gst_object_unref(sink);
+	return r;
+}
+
+/* --- messages from the browser --------------------------------------------------------- */
+
+static bool member_int(JsonObject *object, const char *name, int64_t min, int64_t max,
+                       int64_t *value)
+{
+	JsonNode *node = json_object_get_member(object, name);
+
+	if (!node || json_node_get_value_type(node) != G_TYPE_INT64)
+		return false;
+	*value = json_node_get_int(node);
+	return *value >= min && *value <= max;
+}
+
+static const char *member_string(JsonObject *object, const char *name)
+{
+	JsonNode *node = json_object_get_member(object, name);
+
+	if (!node || json_node_get_value_type(node) != G_TYPE_STRING)
+		return NULL;
+	return json_node_get_string(node);
+}
+
+static void handle_hello(struct gb_viewer *viewer, JsonObject *message)
+{
+	JsonNode *codecs_node = json_object_get_member(message, "codecs");
+	uint32_t codecs = 0;
+	int64_t width, height;
+	char error[512];
+	int r;
+
+	if (viewer->hello_seen) {
+		gb_debug("viewer %llu: second hello ignored", (unsigned long long)viewer->id);
+		return;
+	}
+	viewer->hello_seen = true;
+	viewer->hello_ms = gb_session_elapsed_ms(viewer->session);
+
+	if (codecs_node && JSON_NODE_HOLDS_ARRAY(codecs_node)) {
+		JsonArray *array = json_node_get_array(codecs_node);
+		guint n = json_array_get_length(array);
+
+		for (guint i = 0; i < n && i < HELLO_CODECS_MAX; i++) {
+			JsonNode *item = json_array_get_element(array, i);
+
+			if (json_node_get_value_type(item) == G_TYPE_STRING)
+				codecs |= GB_CODEC_BIT(
+				        gb_codec_from_name(json_node_get_string(item)));
+		}
+		codecs &= ~GB_CODEC_BIT(0); /* unknown names */
+	}
+
+	if (member_int(message, "width", 1, GB_INPUT_RESIZE_MAX, &width) &&
+	    member_int(message, "height", 1, GB_INPUT_RESIZE_MAX, &height)) {
+		r = gb_output_resize(viewer->session, (int)width, (int)height);
+		if (r < 0)
+			gb_warning("viewer %llu: cannot resize to %lldx%lld: %s",
+			           (unsigned long long)viewer->id, (long long)width,
+			           (long long)height, strerror(-r));
+	}
+
+	r = gb_stream_prepare(viewer->stream, codecs, error, sizeof(error));
+	if (r < 0) {
+		gb_viewer_close(viewer, error);
+		return;
+	}
+	r = build_branch(viewer, error, sizeof(error));
+	if (r < 0) {
+		gb_warning("viewer %llu: %s", (unsigned long long)viewer->id, error);
+		gb_viewer_close(viewer, "cannot start the stream for this viewer");
+	}
+}
+
+static void handle_answer(struct gb_viewer *viewer, JsonObject *message)
+{
+	const char *text = member_string(message, "sdp");
+	GstWebRTCSessionDescription *answer;
+	GstSDPMessage *sdp = NULL;
+	GstPromise *promise;
+
+	if (!viewer->offer_sent || viewer->answer_seen) {
+		gb_debug("viewer %llu: unexpected answer ignored", (unsigned long long)viewer->id);
+		return;
+	}
+	if (!text || gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
+		gb_viewer_close(viewer, "the answer is not SDP");
+		return;
+	}
+	viewer->answer_seen = true;
+	answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
+	promise = gst_promise_new_with_change_func(
+	        on_remote_set, gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
+	g_signal_emit_by_name(viewer->branch->webrtcbin, "set-remote-description", answer,
+	                      promise);
+	gst_promise_unref(promise);
+	gst_webrtc_session_description_free(answer);
+}
+
+static void handle_ice(struct gb_viewer *viewer, JsonObject *message)
+{
+	const char *candidate = member_string(message, "candidate");
+	int64_t mline;
+
+	if (!viewer->branch || !candidate ||
+	    !member_int(message, "sdpMLineIndex", 0, MLINE_MAX, &mline)) {
+		gb_debug("viewer %llu: malformed or early ice message ignored",
+		         (unsigned long long)viewer->id);
+		return;
+	}
+	if (candidate[0] == '\0')
+		return; /* the end of the browser's candidates; webrtcbin needs no marker */
+	if (++viewer->remote_candidates > REMOTE_CANDIDATES_MAX) {
+		if (viewer->remote_candidates == REMOTE_CANDIDATES_MAX + 1)
+			gb_warning("viewer %llu: more than %d ICE candidates; ignoring the rest",
+			           (unsigned long long)viewer->id, REMOTE_CANDIDATES_MAX);
+		return;
+	}
+	if (strlen(candidate) > CANDIDATE_MAX) {
+		gb_debug("viewer %llu: over-long candidate ignored",
+		         (unsigned long long)viewer->id);
+		return;
+	}
+	if (strncmp(candidate, "a=", 2) == 0)
+		candidate += 2;
+	g_signal_emit_by_name(viewer->branch->webrtcbin, "add-ice-candidate", (guint)mline,
+	                      candidate);
+}
+
+void gb_viewer_handle_message(struct gb_viewer *viewer, JsonObject *message)
+{
+	const char *type = member_string(message, "type");
+
+	if (viewer->closing || !type)
+		return;
+	if (strcmp(type, "hello") == 0)
+		handle_hello(viewer, message);
+	else if (!viewer->hello_seen)
+		gb_viewer_close(viewer, "the first message must be hello");
+	else if (strcmp(type, "answer") == 0)
+		handle_answer(viewer, message);
+	else if (strcmp(type, "ice") == 0)
+		handle_ice(viewer, message);
+	else
+		gb_debug("viewer %llu: message type '%.32s' ignored",
+		         (unsigned long long)viewer->id, type);
+}
+
+/* --- events from GStreamer, on the main loop ------------------------------------------ */
+
+static void create_offer(struct gb_viewer *viewer)
+{
+	GstPromise *promise;
+
+	if (viewer->offer_requested) {
+		gb_debug("viewer %llu: renegotiation not supported; ignored",
+		         (unsigned long long)viewer->id);
+		return;
+	}
+	viewer->offer_requested = true;
+	promise = gst_promise_new_with_change_func(
+	        on_offer_created, gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
+	g_signal_emit_by_name(viewer->branch->webrtcbin, "create-offer", NULL, promise);
+	gst_promise_unref(promise);
+}
+
+/*
+ * Whether webrtcbin did what @promise was for, logging why not. Success
+ * may come without a reply (set-*-description): the reply goes to @reply.
+ * The promise is done: this never blocks.
+ */
+static bool promise_succeeded(struct gb_viewer *viewer, GstPromise *promise, const char *what,
+                              const GstStructure **reply)
+{
+	const GstStructure *structure;
+	GError *error = NULL;
+
+	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
+		gb_warning("viewer %llu: %s: no answer from webrtcbin",
+		           (unsigned long long)viewer->id, what);
+		return false;
+	}
+	structure = gst_promise_get_reply(promise);
+	if (structure && gst_structure_has_field(structure, "error")) {
+		gst_structure_get(structure, "error", G_TYPE_ERROR, &error, NULL);
+		gb_warning("viewer %llu: %s: %s", (unsigned long long)viewer->id, what,
+		           error ? error->message : "failed");
+		g_clear_error(&error);
+		return false;
+	}
+	if (reply)
+		*reply = structure;
+	return true;
+}
+
+static void offer_created(struct gb_viewer *viewer, GstPromise *promise)
+{
+	const GstStructure *reply = NULL;
+	GstWebRTCSessionDescription *offer = NULL;
+	JsonBuilder *builder;
+	gchar *text;
+
+	if (!promise_succeeded(viewer, promise, "create-offer", &reply) || !reply ||
+	    !gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
+	                       NULL) ||
+	    !offer) {
+		gb_viewer_close(viewer, "cannot make an offer");
+		return;
+	}
+	g_signal_emit_by_name(viewer->branch->webrtcbin, "set-local-description", offer, NULL);
+	text = gst_sdp_message_as_text(offer->sdp);
+	gst_webrtc_session_description_free(offer);
+	if (!text) {
+		gb_viewer_close(viewer, "cannot make an offer");
+		return;
+	}
+	builder = json_builder_new();
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "offer");
+	json_builder_set_member_name(builder, "sdp");
+	json_builder_add_string_value(builder, text);
+	json_builder_end_object(builder);
+	viewer_send(viewer, builder);
+	g_object_unref(builder);
+	g_free(text);
+
+	viewer->offer_sent = true;
+	viewer->offer_ms = gb_session_elapsed_ms(viewer->session);
+	gb_info("viewer %llu: offer sent %.1f ms after hello", (unsigned long long)viewer->id,
+	        viewer->offer_ms - viewer->hello_ms);
+	gb_viewer_send_info(viewer);
+}
+
+static void send_candidate(struct gb_viewer *viewer, guint mline, const char *candidate)
+{
+	JsonBuilder *builder;
+
+	if (!viewer->offer_sent)
+		return; /* cannot happen: candidates follow set-local-description */
+	builder = json_builder_new();
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "type");
+	json_builder_add_string_value(builder, "ice");
+	json_builder_set_member_name(builder, "candidate");
+	json_builder_add_string_value(builder, candidate);
+	json_builder_set_member_name(builder, "sdpMLineIndex");
+	json_builder_add_int_value(builder, mline);
+	json_builder_end_object(builder);
+	viewer_send(viewer, builder);
+	g_object_unref(builder);
+}
+
+static void connection_state(struct gb_viewer *viewer, GstWebRTCPeerConnectionState state)
+{
+	switch (state) {
+	case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
+		if (viewer->connected)
+			return;
+		viewer->connected = true;
+		viewer->connected_ms = gb_session_elapsed_ms(viewer->session);
+		gb_info("viewer %llu: connected %.1f ms after hello",
+		        (unsigned long long)viewer->id, viewer->connected_ms - viewer->hello_ms);
+		/* Now frames reach the browser: let them through, starting with a keyframe. */
+		g_atomic_int_set(&viewer->shared->gate, GB_GATE_KEYFRAME);
+		gb_stream_request_keyframe(viewer->stream);
+		gb_stream_refresh(viewer->stream);
+		break;
+	case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
+		gb_viewer_close(viewer, "the WebRTC connection failed");
+		break;
+	case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
+		gb_viewer_close(viewer, "the WebRTC connection closed");
+		break;
+	case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
+		gb_info("viewer %llu: WebRTC connection interrupted",
+		        (unsigned long long)viewer->id);
+		break;
+	default:
+		break;
+	}
+}
+
+static void channel_message(struct gb_viewer *viewer, struct gb_stream_event *event)
+{
+	int r;
+
+	g_atomic_int_add(&viewer->shared->pending_messages, -1);
+	r = gb_input_viewer_handle(viewer->input, event->text, event->size);
+	if (r < 0) {
+		viewer->messages_dropped++;
+		gb_debug("viewer %llu: input message dropped: %s", (unsigned long long)viewer->id,
+		         gb_input_message_strerror(r));
+	} else {
+		viewer->messages_applied++;
+	}
+}
+
+/* Messages dropped on GStreamer's threads count with those B2's code drops. */
+static void collect_dropped(struct gb_viewer *viewer)
+{
+	gint dropped = g_atomic_int_exchange(&viewer->shared->dropped_messages, 0);
+
+	if (dropped > 0) {
+		viewer->session->input_dropped += (uint64_t)dropped;
+		viewer->messages_dropped += (uint64_t)dropped;
+	}
+}
+
+void gb_viewer_handle_event(struct gb_viewer *viewer, struct gb_stream_event *event)
+{
+	collect_dropped(viewer);
+	if (event->type == GB_EVENT_CHANNEL_MESSAGE) {
+		if (viewer->closing)
+			g_atomic_int_add(&viewer->shared->pending_messages, -1);
+		else
+			channel_message(viewer, event);
+		return;
+	}
+	if (viewer->closing)
+		return;
+
+	switch (event->type) {
+	case GB_EVENT_NEGOTIATION_NEEDED:
+		create_offer(viewer);
+		break;
+	case GB_EVENT_OFFER_CREATED:
+		offer_created(viewer, event->promise);
+		break;
+	case GB_EVENT_REMOTE_SET:
+		if (!promise_succeeded(viewer, event->promise, "set-remote-description", NULL))
+			gb_viewer_close(viewer, "the answer was refused");
+		break;
+	case GB_EVENT_ICE_CANDIDATE:
+		send_candidate(viewer, event->mline, event->text);
+		break;
+	case GB_EVENT_CONNECTION_STATE:
+		connection_state(viewer, (GstWebRTCPeerConnectionState)event->state);
+		break;
+	case GB_EVENT_CHANNEL_OPEN:
+		viewer->channel_open = true;
+		gb_info("viewer %llu: data channel open", (unsigned long long)viewer->id);
+		break;
+	case GB_EVENT_CHANNEL_CLOSED:
+		gb_viewer_close(viewer, event->text);
+		break;
+	case GB_EVENT_KEYFRAME:
+		gb_stream_request_keyframe(viewer->stream);
+		break;
+	case GB_EVENT_CHANNEL_MESSAGE:
+	case GB_EVENT_BRANCH_UNLINKED:
+		break;
+	}
+}
+
+/* --- life cycle ---------------------------------------------------------------------------- */
+
+struct gb_viewer *gb_viewer_create(struct gb_stream *stream, struct gb_signal_client *client)
+{
+	struct gb_viewer *viewer;
+
+	viewer = calloc(1, sizeof(*viewer));
+	if (!viewer)
+		return NULL;
+	viewer->stream = stream;
+	viewer->session = gb_stream_session(stream);
+	viewer->client = client;
+	viewer->id = gb_signal_client_id(client);
+	viewer->created_ms = gb_session_elapsed_ms(viewer->session);
+	viewer->shared = gb_viewer_shared_new(stream, viewer->id);
+	viewer->input = gb_input_viewer_create(viewer->session);
+	if (!viewer->shared || !viewer->input) {
+		gb_input_viewer_destroy(viewer->input);
+		if (viewer->shared)
+			gb_viewer_shared_unref(viewer->shared);
+		free(viewer);
+		errno = ENOMEM;
+		return NULL;
+	}
+	viewer->shared->viewer = viewer;
+	viewer->entry.viewer = viewer;
+	gb_stream_add_viewer(stream, &viewer->entry);
+	return viewer;
+}
+
+void gb_viewer_destroy(struct gb_viewer *viewer)
+{
+	double now, p50, p95;
+	gint frames;
+
+	if (!viewer)
+		return;
+	/* First the keys: whatever happens below, nothing stays pressed. */
+	gb_input_viewer_destroy(viewer->input);
+	viewer->input = NULL;
+	collect_dropped(viewer);
+
+	now = gb_session_elapsed_ms(viewer->session);
+	frames = g_atomic_int_get(&viewer->shared->frames_sent);
+	p50 = gb_latency_percentile_ms(&viewer->shared->latency, 0.5);
+	p95 = gb_latency_percentile_ms(&viewer->shared->latency, 0.95);
+	gb_info("viewer %llu left after %.1f s: %d frames sent, latency p50 %.2f ms p95 %.2f ms "
+	        "(capture to network), codec %s, input %llu applied %llu dropped",
+	        (unsigned long long)viewer->id, (now - viewer->created_ms) / 1000.0, frames, p50,
+	        p95, viewer->branch ? gb_codec_name(gb_stream_codec(viewer->stream)) : "none",
+	        (unsigned long long)viewer->messages_applied,
+	        (unsigned long long)viewer->messages_dropped);
+
+	viewer->shared->viewer = NULL;
+	gb_stream_remove_viewer(viewer->stream, &viewer->entry);
+	if (viewer->branch)
+		gb_stream_detach_branch(viewer->stream, viewer->branch);
+	gb_viewer_shared_unref(viewer->shared);
+	free(viewer);
+}

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * encoder-vp8: VP8 in software with GStreamer's vp8enc (libvpx), set up the
+ * way WebRTC uses it: the realtime deadline, constant bitrate, no lag (no
+ * frames held back for lookahead or alt-ref), error-resilient partitions,
+ * and keyframes only when a viewer asks for one.
+ *
+ * The bin is capsfilter (I420) ! vp8enc, without queues. vp8enc is a
+ * GstVideoEncoder: an upstream GstForceKeyUnit event reaching the bin's src
+ * pad makes the next frame a keyframe, and new input caps (a resize) drain
+ * and re-create the libvpx encoder at that frame.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gst/gst.h>
+
+#include <glassbox/encoder.h>
+
+#define PLUGIN_NAME "vp8"
+
+/* "Never on its own": libvpx counts frames in an int. */
+#define KEYFRAME_DISTANCE_INFINITE (1 << 30)
+#define MAX_AUTO_THREADS           4
+#define DEFAULT_BITRATE_KBPS       6000
+/* vp8enc's target-bitrate is a gint in bit/s. */
+#define MAX_BITRATE_KBPS (G_MAXINT / 1000)
+#define ENCODER_NAME     "glassbox-vp8enc"
+
+struct vp8_plugin {
+	const struct gb_host *host;
+	uint32_t bitrate_kbps; /* 0: the host's */
+	int32_t cpu_used;
+	uint32_t keyframe_max_dist; /* 0: only on request */
+	uint32_t threads;           /* 0: one per core, at most MAX_AUTO_THREADS */
+};
+
+static const struct gb_option vp8_options[] = {
+	{ .key = "bitrate_kbps",
+	  .type = GB_VALUE_INT,
+	  .default_value = "0",
+	  .min = 0,
+	  .max = 100000,
+	  .help = "target bitrate in kbit/s; 0: the host's (webrtc.bitrate_kbps)" },
+	{ .key = "cpu_used",
+	  .type = GB_VALUE_INT,
+	  .default_value = "8",
+	  .min = -16,
+	  .max = 16,
+	  .help = "libvpx speed for the realtime deadline: higher is faster and worse "
+	          "(WebRTC uses 6 to 12)" },
+	{ .key = "keyframe_max_dist",
+	  .type = GB_VALUE_INT,
+	  .default_value = "0",
+	  .min = 0,
+	  .max = 1000000,
+	  .help = "a keyframe at least every this many frames; 0: only when a viewer asks" },
+	{ .key = "threads",
+	  .type = GB_VALUE_INT,
+	  .default_value = "0",
+	  .min = 0,
+	  .max = 16,
+	  .help = "encoder threads (and token partitions); 0: one per core, at most 4" },
+	{ .key = NULL },
+};
+
+static int vp8_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
+{
+	struct vp8_plugin *plugin;
+
+	plugin = calloc(1, sizeof(*plugin));
+	if (!plugin)
+		return -ENOMEM;
+	plugin->host = host;
+	plugin->bitrate_kbps = (uint32_t)gb_settings_get_int(settings, "bitrate_kbps", 0);
+	plugin->cpu_used = (int32_t)gb_settings_get_int(settings, "cpu_used", 8);
+	plugin->keyframe_max_dist =
+	        (uint32_t)gb_settings_get_int(settings, "keyframe_max_dist", 0);
+	plugin->threads = (uint32_t)gb_settings_get_int(settings, "threads", 0);
+	*state = plugin;
+	return 0;
+}
+
+static void vp8_fini(void *state)
+{
+	free(state);
+}
+
+static int ensure_gstreamer(char *reason, size_t reason_size)
+{
+	GError *error = NULL;
+
+	if (gst_is_initialized())
+		return 0;
+	if (!gst_init_check(NULL, NULL, &error)) {
+		snprintf(reason, reason_size, "GStreamer does not initialise: %s",
+		         error ? error->message : "unknown error");
+		g_clear_error(&error);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+/* Loading the element, not only finding it in the registry, proves libvpx loads. */
+static int vp8_probe(void *state, char *reason, size_t reason_size)
+{
+	GstElement *element;
+	int r;
+
+	r = ensure_gstreamer(reason, reason_size);
+	if (r < 0)
+		return r;
+	element = gst_element_factory_make("vp8enc", NULL);
+	if (!element) {
+		snprintf(reason, reason_size,
+		         "GStreamer element vp8enc is missing (gstreamer1.0-plugins-good)");
+		return -ENOENT;
+	}
+	gst_object_unref(gst_object_ref_sink(element));
+	return 0;
+}
+
+static uint32_t thread_count(const struct vp8_plugin *plugin)
+{
+	uint32_t cores;
+
+	if (plugin->threads > 0)
+		return plugin->threads;
+	cores = g_get_num_processors();
+	return cores < MAX_AUTO_THREADS ? cores : MAX_AUTO_THREADS;
+}
+
+/* Token partitions let the decoder (and encoder) use threads: log2, at most 8. */
+static const char *token_partitions(uint32_t threads)
+{
+	if (threads >= 8)
+		return "8";
+	if (threads >= 4)
+		return "4";
+	if (threads >= 2)
+		return "2";
+	return "1";
+}
+
+static bool add_ghost_pad(GstElement *bin, GstElement *element, const char *element_pad,
+                          const char *name)
+{
+	GstPad *target = gst_element_get_static_pad(element, element_pad);
+	GstPad *ghost;
+
+	if (!target)
+		return false;
+	ghost = gst_ghost_pad_new(name, target);
+	gst_object_unref(target);
+	if (!ghost)
+		return false;
+	gst_pad_set_active(ghost, TRUE);
+	return gst_element_add_pad(bin, ghost);
+}
+
+static GstElement *vp8_create_bin(void *state, const struct gb_encoder_params *params, char *error,
+                                  size_t error_size)
+{
+	struct vp8_plugin *plugin = state;
+	GstElement *bin = NULL, *input = NULL, *encoder = NULL;
+	GstCaps *caps = NULL;
+	uint32_t bitrate, threads;
+
+	if (!params || params->struct_size < offsetof(struct gb_encoder_params, bitrate_kbps) +
+	                                             sizeof(params->bitrate_kbps)) {
+		snprintf(error, error_size, "the host's encoder parameters are too small");
+		return NULL;
+	}
+	if (ensure_gstreamer(error, error_size) < 0)
+		return NULL;
+	bitrate = plugin->bitrate_kbps ? plugin->bitrate_kbps : params->bitrate_kbps;
+	if (bitrate == 0)
+		bitrate = DEFAULT_BITRATE_KBPS;
+	threads = thread_count(plugin);
+
+	bin = gst_bin_new(NULL);
+	input = gst_element_factory_make("capsfilter", NULL);
+	encoder = gst_element_factory_make("vp8enc", ENCODER_NAME);
+	caps = gst_caps_from_string("video/x-raw,format=I420");
+	if (!bin || !input || !encoder || !caps) {
+		snprintf(error, error_size, "cannot make vp8enc or capsfilter");
+		goto fail;
+	}
+	g_object_set(input, "caps", caps, NULL);
+	g_object_set(encoder, "deadline", (gint64)1, "cpu-used", (gint)plugin->cpu_used,
+	             "target-bitrate", (gint)(bitrate * 1000), "lag-in-frames", 0,
+	             "keyframe-max-dist",
+	             (gint)(plugin->keyframe_max_dist ? plugin->keyframe_max_dist
+	                                              : KEYFRAME_DISTANCE_INFINITE),
+	             "threads", (gint)threads, NULL);
+	gst_util_set_object_arg(G_OBJECT(encoder), "end-usage", "cbr");
+	/* Partitions decode independently: a lost packet spoils less. */
+	gst_util_set_object_arg(G_OBJECT(encoder), "error-resilient", "default+partitions");
+	gst_util_set_object_arg(G_OBJECT(encoder), "token-partitions", token_partitions(threads));
+	/* Only forced keyframes (and the first), unless the drop-in sets a distance. */
+	gst_util_set_object_arg(G_OBJECT(encoder), "keyframe-mode",
+	                        plugin->keyframe_max_dist ? "auto" : "disabled");
+
+	gst_bin_add_many(GST_BIN(bin), input, encoder, NULL);
+	if (!gst_element_link(input, encoder) || !add_ghost_pad(bin, input, "sink", "sink") ||
+	    !add_ghost_pad(bin, encoder, "src", "src")) {
+		snprintf(error, error_size, "cannot link capsfilter ! vp8enc");
+		input = encoder = NULL; /* the bin owns them */
+		goto fail;
+	}
+	gst_caps_unref(caps);
+	return bin;
+
+fail:
+	if (caps)
+		gst_caps_unref(caps);
+	if (input)
+		gst_object_unref(gst_object_ref_sink(input));
+	if (encoder)
+		gst_object_unref(gst_object_ref_sink(encoder));
+	if (bin)
+		gst_object_unref(gst_object_ref_sink(bin));
+	return NULL;
+}
+
+/* The vp8enc inside a bin this plugin made; NULL for any other bin. */
+static GstElement *find_encoder(GstElement *bin)
+{
+	GstElement *encoder;
+	GstElementFactory *factory;
+
+	if (!GST_IS_BIN(bin))
+		return NULL;
+	encoder = gst_bin_get_by_name(GST_BIN(bin), ENCODER_NAME);
+	if (!encoder)
+		return NULL;
+	factory = gst_element_get_factory(encoder);
+	if (!factory || strcmp(GST_OBJECT_NAME(factory), "vp8enc") != 0) {
+		gst_object_unref(encoder);
+		return NULL;
+	}
+	return encoder;
+}
+
+/* vp8enc hands a new target bitrate to the running libvpx encoder. */
+static int vp8_set_bitrate(void *state, GstElement *bin, uint32_t bitrate_kbps)
+{
+	struct vp8_plugin *plugin = state;
+	GstElement *encoder;
+
+	/* A pinned bitrate in the drop-in wins over the host's adaptation. */
+	if (plugin->bitrate_kbps)
+		return 0;
+	if (bitrate_kbps == 0 || bitrate_kbps > MAX_BITRATE_KBPS)
+		return -ERANGE;
+	encoder = find_encoder(bin);
+	if (!encoder)
+		return -EINVAL;
+	g_object_set(encoder, "target-bitrate", (gint)(bitrate_kbps * 1000), NULL);
+	gst_object_unref(encoder);
+	return 0;
+}
+
+static const struct gb_encoder_ops vp8_ops = {
+	.struct_size = sizeof(struct gb_encoder_ops),
+	.codec = GB_CODEC_VP8,
+	.flags = 0,
+	.priority = 0,
+	.probe = vp8_probe,
+	.create_bin = vp8_create_bin,
+	.set_bitrate = vp8_set_bitrate,
+};
+
+static const struct gb_plugin_descriptor vp8_descriptor = {
+	GB_PLUGIN_ABI_INIT,
+	.kind = GB_PLUGIN_KIND_ENCODER,
+	.name = PLUGIN_NAME,
+	.version = "1.0.0",
+	.description = "VP8 in software (libvpx), realtime, constant bitrate",
+	.options = vp8_options,
+	.init = vp8_init,
+	.fini = vp8_fini,
+	.ops = &vp8_ops,
+};
+
+GB_PLUGIN_DEFINE(vp8_descriptor)

@@ -1,0 +1,14 @@
+import { Daemon, launchChromium, login, sleep, waitColour, hexColour, log } from './lib/harness.mjs';
+const d = new Daemon({ codec: process.argv[2] ?? 'h264' });
+await d.start();
+const b = await launchChromium();
+const ctx = await b.newContext({ viewport: { width: 1280, height: 720 } });
+const p = await login(ctx, d);
+await waitColour(p, hexColour('336699'), 40, 20000);
+await sleep(2000);
+d.line('=== PRESS ' + process.hrtime.bigint());
+const ms = await p.evaluate(() => window.glassbox.inputToPhoton({ code: 'Space', x: 640, y: 360, timeoutMs: 4000 }));
+d.line('=== SEEN ' + ms);
+await sleep(500);
+await b.close(); await d.stop();
+console.log(d.logPath);

@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: MIT
+// The Glassbox page: the login form, then the full-window stream.
+
+import * as api from './api.js';
+import { Connection } from './connection.js';
+import { InputCapture } from './input.js';
+import { StatsCollector, formatStats } from './stats.js';
+
+const $ = (id) => document.getElementById(id);
+
+const loginView = $('login-view');
+const loginForm = $('login-form');
+const loginButton = $('login');
+const loginError = $('login-error');
+const streamView = $('stream-view');
+const video = $('screen');
+const toolbar = $('toolbar');
+const statsBox = $('stats');
+const statsToggle = $('stats-toggle');
+const statusBox = $('status');
+const statusText = $('status-text');
+const statusRetry = $('status-retry');
+
+const statsCollector = new StatsCollector();
+let statsTimer = 0;
+let sessionInfo = null;
+let lastHelloSize = null;
+
+const input = new InputCapture(video, {
+	// The toolbar and the status box are the page's own, not the application's.
+	ignore: (event) => toolbar.contains(event.target) || statusBox.contains(event.target),
+});
+
+const connection = new Connection(video, {
+	onStatus(state, text) {
+		statusText.textContent = text;
+		statusBox.hidden = state === 'connected';
+		statusRetry.hidden = state !== 'final' && state !== 'waiting';
+	},
+	onSession(message) {
+		sessionInfo = { id: message.id, user: message.user, joined: message.joined };
+	},
+	onInfo() {
+		updateStats();
+	},
+	onChannel(channel) {
+		input.setChannel(channel, lastHelloSize);
+		if (channel) {
+			// The window may have changed size since the hello.
+			channel.addEventListener('open', () => input.resized());
+		}
+	},
+	onLoggedOut() {
+		showLogin('Your login has expired; please log in again.');
+	},
+	size() {
+		lastHelloSize = input.videoAreaSize();
+		return lastHelloSize;
+	},
+});
+
+function showLogin(message = '') {
+	connection.stop();
+	input.setActive(false);
+	stopStatsTimer();
+	video.srcObject = null;
+	streamView.hidden = true;
+	loginView.hidden = false;
+	loginError.textContent = message;
+	loginButton.disabled = false;
+	$('username').focus();
+}
+
+function showStream() {
+	loginView.hidden = true;
+	streamView.hidden = false;
+	loginError.textContent = '';
+	input.setActive(true);
+	statsCollector.reset();
+	startStatsTimer();
+	connection.start();
+}
+
+async function stats() {
+	return statsCollector.sample(connection.pc, connection.info, video);
+}
+
+async function updateStats() {
+	if (statsBox.hidden)
+		return;
+	try {
+		statsBox.textContent = formatStats(await stats());
+	} catch (error) {
+		statsBox.textContent = `statistics unavailable: ${error.message}`;
+	}
+}
+
+function startStatsTimer() {
+	stopStatsTimer();
+	statsTimer = setInterval(updateStats, 1000);
+}
+
+function stopStatsTimer() {
+	clearInterval(statsTimer);
+	statsTimer = 0;
+}
+
+loginForm.addEventListener('submit', async (event) => {
+	event.preventDefault();
+	loginButton.disabled = true;
+	loginError.textContent = '';
+	try {
+		await api.login($('username').value, $('password').value);
+		$('password').value = '';
+		showStream();
+	} catch (error) {
+		loginError.textContent = error.message;
+		loginButton.disabled = false;
+		$('password').select();
+	}
+});
+
+$('fullscreen').addEventListener('click', async (event) => {
+	event.currentTarget.blur();
+	try {
+		if (document.fullscreenElement) {
+			await document.exitFullscreen();
+			return;
+		}
+		await document.documentElement.requestFullscreen({ navigationUI: 'hide' });
+		// With the lock, Escape, Alt+Tab and the like go to the application
+		// too; holding Escape leaves full screen (the browser's rule).
+		await navigator.keyboard?.lock?.();
+	} catch (error) {
+		console.warn('glassbox: full screen:', error.message);
+	}
+});
+
+document.addEventListener('fullscreenchange', () => {
+	if (!document.fullscreenElement)
+		navigator.keyboard?.unlock?.();
+});
+
+statsToggle.addEventListener('click', (event) => {
+	event.currentTarget.blur();
+	statsBox.hidden = !statsBox.hidden;
+	statsToggle.setAttribute('aria-pressed', String(!statsBox.hidden));
+	updateStats();
+});
+
+$('logout').addEventListener('click', async (event) => {
+	event.currentTarget.blur();
+	input.releaseAll();
+	connection.stop();
+	await api.logout();
+	showLogin();
+});
+
+statusRetry.addEventListener('click', (event) => {
+	event.currentTarget.blur();
+	connection.retryNow();
+});
+
+// For automation, tests and benchmarks; the names and fields listed in
+// web/README.md are kept stable.
+window.glassbox = {
+	async stats() {
+		return stats();
+	},
+	session() {
+		return sessionInfo ? { ...sessionInfo } : null;
+	},
+	sdp() {
+		return { offer: connection.offerSdp, answer: connection.answerSdp };
+	},
+	input: {
+		sent: () => input.sent,
+		send: (message) => input.send(message),
+	},
+	async probe(x, y, w = 1, h = 1) {
+		return (await import('./probe.js')).averageColour(video, x, y, w, h);
+	},
+	async clock(options) {
+		return (await import('./probe.js')).clockSamples(video, options);
+	},
+	async readClock() {
+		return (await import('./probe.js')).readClock(video);
+	},
+	async inputToPhoton(options) {
+		return (await import('./probe.js')).inputToPhoton(video, input, options);
+	},
+};
+
+async function boot() {
+	let user = null;
+	try {
+		user = await api.whoami();
+	} catch (error) {
+		console.warn('glassbox: whoami:', error.message);
+	}
+	if (user)
+		showStream();
+	else
+		showLogin();
+}
+
+boot();
