@@ -151,9 +151,10 @@ void gb_stream_destroy(struct gb_session *session);
 /**
  * Write the streaming figures as " key=value" pairs (each with a leading
  * space) for the control socket's `stats` answer: viewers, codec, encoder,
- * encoders, frames_encoded, fps, bitrate_kbps, latency_p50_ms,
- * latency_p95_ms, keyframes. Writes "" without a stream. Never more than
- * @size - 1 bytes; returns the length written.
+ * encoders, frames_encoded, keyframes, keyframe_requests, fps,
+ * bitrate_kbps, latency_p50_ms, latency_p95_ms, latency_frames. Writes ""
+ * without a stream. Never more than @size - 1 bytes; returns the length
+ * written.
  */
 size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t size);
 

@@ -61,6 +61,7 @@ struct gb_viewer {
 	/* ms since session start, for the figures logged */
 	double created_ms;
 	double hello_ms;
+	double negotiation_ms; /* create-offer asked */
 	double offer_ms;
 	double connected_ms;
 	unsigned remote_candidates;
@@ -618,6 +619,7 @@ static void create_offer(struct gb_viewer *viewer)
 		return;
 	}
 	viewer->offer_requested = true;
+	viewer->negotiation_ms = gb_session_elapsed_ms(viewer->session);
 	promise = gst_promise_new_with_change_func(
 	        on_offer_created, gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
 	g_signal_emit_by_name(viewer->branch->webrtcbin, "create-offer", NULL, promise);
@@ -687,8 +689,9 @@ static void offer_created(struct gb_viewer *viewer, GstPromise *promise)
 
 	viewer->offer_sent = true;
 	viewer->offer_ms = gb_session_elapsed_ms(viewer->session);
-	gb_info("viewer %llu: offer sent %.1f ms after hello", (unsigned long long)viewer->id,
-	        viewer->offer_ms - viewer->hello_ms);
+	gb_info("viewer %llu: offer sent %.1f ms after hello (create-offer took %.1f ms)",
+	        (unsigned long long)viewer->id, viewer->offer_ms - viewer->hello_ms,
+	        viewer->offer_ms - viewer->negotiation_ms);
 	gb_viewer_send_info(viewer);
 }
 

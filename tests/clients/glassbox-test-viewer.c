@@ -14,6 +14,7 @@
  *   state connected|failed|... t=MS  the peer connection's state
  *   datachannel open|closed
  *   keyframe N                        the Nth keyframe reached the decoder
+ *   rtp playout-delay min=A max=B     the extension, in 10 ms units, in the first packet
  *   frame N WxH rgb=RRGGBB t=MS       a decoded frame: the probed pixel, ms since start
  *   error MESSAGE                     the session refused us (exit 4)
  *   closed                            the session closed the connection
@@ -39,6 +40,7 @@
 
 #include <gio/gio.h>
 #include <gst/app/gstappsink.h>
+#include <gst/rtp/rtp.h>
 #include <gst/gst.h>
 #include <gst/sdp/sdp.h>
 #include <gst/video/video.h>
@@ -85,6 +87,8 @@ struct viewer {
 	GMutex channel_lock;
 
 	GstPad *video_sink_pad; /* appsink's, for keyframe requests */
+	guint playout_delay_id; /* the offer's extmap id for it; 0: none */
+	gint playout_delay_seen;
 	guint frames_seen;
 	guint keyframes_seen;
 };
@@ -261,6 +265,31 @@ static GstPadProbeReturn on_encoded_frame(GstPad *pad, GstPadProbeInfo *info, gp
 	return GST_PAD_PROBE_OK;
 }
 
+/* The first RTP packet carrying the playout-delay extension: what it asks for. */
+static GstPadProbeReturn on_rtp_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
+{
+	struct viewer *viewer = data;
+	GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
+	GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
+	gpointer extension;
+	guint size;
+
+	if (!buffer || !viewer->playout_delay_id ||
+	    g_atomic_int_get(&viewer->playout_delay_seen) ||
+	    !gst_rtp_buffer_map(buffer, GST_MAP_READ, &rtp))
+		return GST_PAD_PROBE_OK;
+	if (gst_rtp_buffer_get_extension_onebyte_header(&rtp, (guint8)viewer->playout_delay_id, 0,
+	                                                &extension, &size) &&
+	    size == 3 && g_atomic_int_compare_and_exchange(&viewer->playout_delay_seen, 0, 1)) {
+		const guint8 *bytes = extension;
+
+		say("rtp playout-delay min=%u max=%u", (bytes[0] << 4) | (bytes[1] >> 4),
+		    ((bytes[1] & 0xf) << 8) | bytes[2]);
+	}
+	gst_rtp_buffer_unmap(&rtp);
+	return GST_PAD_PROBE_OK;
+}
+
 /* webrtcbin's streaming thread: a new incoming stream; decode it. */
 static void on_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer data)
 {
@@ -320,6 +349,7 @@ static void on_pad_added(GstElement *webrtcbin, GstPad *pad, gpointer data)
 	gst_element_sync_state_with_parent(decoder);
 	gst_element_sync_state_with_parent(depay);
 	sink_pad = gst_element_get_static_pad(depay, "sink");
+	gst_pad_add_probe(sink_pad, GST_PAD_PROBE_TYPE_BUFFER, on_rtp_packet, viewer, NULL);
 	if (gst_pad_link(pad, sink_pad) != GST_PAD_LINK_OK) {
 		say("error cannot link webrtcbin to the depayloader");
 		quit(viewer, EXIT_FAILURE);
@@ -532,6 +562,20 @@ static void handle_offer(struct viewer *viewer, const char *text)
 
 		if (g_strcmp0(gst_sdp_media_get_media(media), "video") == 0 && rtpmap)
 			codec = strchr(rtpmap, ' ') ? strchr(rtpmap, ' ') + 1 : rtpmap;
+	}
+	for (guint i = 0; i < gst_sdp_message_medias_len(sdp); i++) {
+		const GstSDPMedia *media = gst_sdp_message_get_media(sdp, i);
+
+		for (guint j = 0; j < gst_sdp_media_attributes_len(media); j++) {
+			const GstSDPAttribute *attribute = gst_sdp_media_get_attribute(media, j);
+			guint id;
+			char uri[128];
+
+			if (g_strcmp0(attribute->key, "extmap") == 0 && attribute->value &&
+			    sscanf(attribute->value, "%u %127s", &id, uri) == 2 &&
+			    strcmp(uri, PLAYOUT_DELAY) == 0 && id >= 1 && id <= 14)
+				viewer->playout_delay_id = id;
+		}
 	}
 	say("offer codec=%.*s playout-delay=%s t=%.1f", (int)strcspn(codec, "/"), codec,
 	    strstr(text, PLAYOUT_DELAY) ? "yes" : "no", elapsed_ms(viewer));

@@ -654,9 +654,9 @@ static bool compositor_start(struct test_compositor *tc, bool gl, const uint8_t 
 
 	weston_layer_init(&tc->layer, tc->compositor);
 	weston_layer_set_position(&tc->layer, WESTON_LAYER_POSITION_NORMAL);
-	/* The patch first: the layer's list is top to bottom. */
+	/* Each view goes on top of the layer: the background first. */
+	tc->background_view = solid_view(tc, &tc->background, background, 0, 0, 320, 240);
 	tc->patch_view = solid_view(tc, &tc->patch, patch, 51, 61, 41, 31);
-	tc->background_view = solid_view(tc, &tc->background, background, 0, 0, 1024, 1024);
 
 	tc->target.struct_size = sizeof(tc->target);
 	tc->target.compositor = tc->compositor;
@@ -774,9 +774,9 @@ static int count_wrong_pixels(GstSample *sample, const struct expected_picture *
 					if (wrong == 0)
 						fprintf(stderr,
 						        "\n    (%d,%d) is %d %d %d, drawn %u %u "
-						        "%u\n",
+						        "%u (Y %u)\n",
 						        x, y, rgb[0], rgb[1], rgb[2], want[0],
-						        want[1], want[2]);
+						        want[1], want[2], ((const uint8_t *)GST_VIDEO_FRAME_PLANE_DATA(&frame, 0))[y * GST_VIDEO_FRAME_PLANE_STRIDE(&frame, 0) + x]);
 					wrong++;
 					break;
 				}
@@ -951,7 +951,9 @@ static void run_capture(bool gl)
 		weston_compositor_damage_all(tc.compositor);
 		expected.width = 200;
 		expected.height = 120;
+		{ unsigned f0 = tc.frames;
 		sample = next_capture(&tc, sink, 5000);
+		fprintf(stderr, "DEBUG frames %u -> %u, mode %dx%d\n", f0, tc.frames, tc.output->current_mode->width, tc.output->current_mode->height); }
 		CU_ASSERT_PTR_NOT_NULL_FATAL(sample);
 		CU_ASSERT_EQUAL(count_wrong_pixels(sample, &expected), 0);
 		gst_sample_unref(sample);

@@ -43,6 +43,8 @@ def stream_through(encoder, codec):
               "%s: the viewer decodes the client's colour %s (%r)" % (encoder, BLUE, seen))
         check(first_frame_s < 10,
               "%s: first right frame %.2f s after connecting (< 10 s)" % (encoder, first_frame_s))
+        check(v.wait_line(r"rtp playout-delay min=0 max=0", timeout=5) is not None,
+              "%s: RTP packets carry playout delay min = max = 0" % encoder)
 
         check(v.wait_line(r"datachannel open") is not None, "%s: data channel open" % encoder)
         typed = time.monotonic()
@@ -52,9 +54,13 @@ def stream_through(encoder, codec):
               "%s: Space typed on the data channel reached the client" % encoder)
         check(s.wait_line(r"color %s" % RED) is not None, "%s: the client switched" % encoder)
         seen = v.wait_colour(colour(RED), timeout=5)
+        change_s = time.monotonic() - typed
         check(gbstream.close_colour(seen, colour(RED)),
               "%s: the viewer sees the new colour %s %.2f s after the key (%r)"
-              % (encoder, RED, time.monotonic() - typed, seen))
+              % (encoder, RED, change_s, seen))
+        # Sooner than the idle refresh (1 s): the encoder holds no frame back
+        # waiting for the next one, so the last change of a still screen shows.
+        check(change_s < 0.9, "%s: the change shows in %.2f s (< 0.9 s)" % (encoder, change_s))
 
         stats = s.stats()
         check(stats.get("codec") == codec and stats.get("encoder") == encoder,

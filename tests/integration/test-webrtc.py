@@ -197,6 +197,8 @@ def first_codec_holds():
               "hello's size resizes the output and info follows (%r)" % (info,))
         seen = v1.wait_colour(colour(BLUE), timeout=20)
         check(gbstream.close_colour(seen, colour(BLUE)), "VP8 viewer sees %s" % BLUE)
+        check(v1.wait_line(r"rtp playout-delay.*", timeout=0.5) is None,
+              "no playout-delay extension in the packets when it is off")
         frame = v1.wait_frame(lambda f: f[1:3] == (800, 600), timeout=10)
         check(frame is not None and gbstream.close_colour(frame[3], colour(BLUE)),
               "frames come at 800x600 (%r)" % (v1.frames[-1][1:3] if v1.frames else None,))
