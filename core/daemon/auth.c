@@ -301,6 +301,16 @@ static void login_succeeded(struct login_request *request)
 	gb_http_reply_json(request->msg, SOUP_STATUS_OK, body);
 	gb_info("user '%s' logged in from %s (auth plugin %s)", login->user, request->peer,
 	        request->plugin);
+	/*
+	 * Start the user's session now rather than when the page opens its
+	 * WebSocket: its start-up (compositor, application, the DTLS
+	 * certificate) then overlaps the page's, which takes it off the time
+	 * to first frame. A failure here is logged and retried by the
+	 * WebSocket, which reports it to the browser.
+	 */
+	if (!gb_session_find(daemon, login->user) && !gb_session_start(daemon, login->user))
+		gb_warning("user '%s': cannot start a session at login: %s", login->user,
+		           strerror(errno));
 	finish_request(request);
 }
 

@@ -95,6 +95,7 @@ struct gb_daemon_session {
 	char *socket_path; /* dir/signal.sock */
 	enum gb_session_state state;
 	bool was_ready; /* it said READY at some point */
+	bool viewed;    /* a viewer has joined it: the next one "joins" */
 	GPid pid;
 	guint child_watch;
 	int ready_fd; /* read end of the --ready-fd pipe; -1 when done */

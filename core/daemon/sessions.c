@@ -461,6 +461,7 @@ void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *
 	viewer->session = session;
 	viewer->link.data = viewer;
 	g_queue_push_tail_link(&session->viewers, &viewer->link);
+	session->viewed = true;
 	if (session->idle_timeout) {
 		g_source_remove(session->idle_timeout);
 		session->idle_timeout = 0;

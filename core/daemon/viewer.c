@@ -533,7 +533,8 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 		return;
 	}
 	session = gb_session_find(daemon, login->user);
-	joined = session != NULL;
+	/* A session started at login, before any page connected, is not "joined". */
+	joined = session != NULL && session->viewed;
 	if (!session) {
 		session = gb_session_start(daemon, login->user);
 		if (!session) {
