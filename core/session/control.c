@@ -349,17 +349,8 @@ static int control_accept(int fd, uint32_t mask, void *data)
 
 int gb_control_create(struct gb_session *session, const char *path)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	struct gb_control *control;
-	struct stat st;
-	mode_t old_umask;
-	int r;
 
-	if (strlen(path) >= sizeof(address.sun_path)) {
-		gb_error("control socket path %s is longer than %zu bytes", path,
-		         sizeof(address.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
 	control = calloc(1, sizeof(*control));
 	if (!control)
 		return -ENOMEM;
@@ -367,35 +358,13 @@ int gb_control_create(struct gb_session *session, const char *path)
 	control->session = session;
 	control->fd = -1;
 	session->control = control;
+
+	control->fd = gb_listen_unix(path, "control", GB_CONTROL_CLIENTS_MAX);
+	if (control->fd < 0)
+		return control->fd;
 	control->path = strdup(path);
 	if (!control->path)
 		return -ENOMEM;
-
-	/* A socket left by a crashed session is replaced; anything else is not ours. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			gb_error("control socket path %s exists and is not a socket", path);
-			free(control->path);
-			control->path = NULL;
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-
-	control->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (control->fd < 0)
-		return -errno;
-	strcpy(address.sun_path, path);
-	old_umask = umask(0177); /* born 0600: no window where others may connect */
-	r = bind(control->fd, (struct sockaddr *)&address, sizeof(address));
-	umask(old_umask);
-	if (r < 0 || listen(control->fd, GB_CONTROL_CLIENTS_MAX) < 0) {
-		r = -errno;
-		gb_error("cannot listen on control socket %s: %s", path, strerror(-r));
-		free(control->path);
-		control->path = NULL;
-		return r;
-	}
 	control->source = wl_event_loop_add_fd(session->loop, control->fd, WL_EVENT_READABLE,
 	                                       control_accept, control);
 	if (!control->source)

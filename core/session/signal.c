@@ -472,17 +472,8 @@ uint64_t gb_signal_client_id(struct gb_signal_client *client)
 
 int gb_signal_create(struct gb_session *session, const char *path)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	struct gb_signal *signal;
-	struct stat st;
-	mode_t old_umask;
-	int r;
 
-	if (strlen(path) >= sizeof(address.sun_path)) {
-		gb_error("signal socket path %s is longer than %zu bytes", path,
-		         sizeof(address.sun_path) - 1);
-		return -ENAMETOOLONG;
-	}
 	signal = calloc(1, sizeof(*signal));
 	if (!signal)
 		return -ENOMEM;
@@ -491,34 +482,12 @@ int gb_signal_create(struct gb_session *session, const char *path)
 	signal->fd = -1;
 	session->signal = signal;
 
-	/* A socket left by a crashed session is replaced; anything else is not ours. */
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode)) {
-			gb_error("signal socket path %s exists and is not a socket", path);
-			return -EEXIST;
-		}
-		unlink(path);
-	}
-	signal->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	signal->fd = gb_listen_unix(path, "signal", GB_SIGNAL_BACKLOG);
 	if (signal->fd < 0)
-		return -errno;
-	strcpy(address.sun_path, path);
-	old_umask = umask(0177); /* born 0600: no window where others may connect */
-	r = bind(signal->fd, (struct sockaddr *)&address, sizeof(address));
-	umask(old_umask);
-	if (r < 0) {
-		r = -errno;
-		gb_error("cannot bind signal socket %s: %s", path, strerror(-r));
-		return r;
-	}
+		return signal->fd;
 	signal->path = strdup(path);
 	if (!signal->path)
 		return -ENOMEM;
-	if (listen(signal->fd, GB_SIGNAL_BACKLOG) < 0) {
-		r = -errno;
-		gb_error("cannot listen on signal socket %s: %s", path, strerror(-r));
-		return r;
-	}
 	signal->source = wl_event_loop_add_fd(session->loop, signal->fd, WL_EVENT_READABLE,
 	                                      signal_accept, signal);
 	if (!signal->source)

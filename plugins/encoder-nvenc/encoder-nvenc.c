@@ -23,6 +23,8 @@
 
 #include <gst/gst.h>
 
+#include "encoder-common.h"
+
 #include <glassbox/encoder.h>
 
 #include "nvenc-h264-enc.h"
@@ -94,22 +96,6 @@ static int nvenc_probe(void *state, char *reason, size_t reason_size)
 	return r;
 }
 
-static bool add_ghost_pad(GstElement *bin, GstElement *element, const char *element_pad,
-                          const char *name)
-{
-	GstPad *target = gst_element_get_static_pad(element, element_pad);
-	GstPad *ghost;
-
-	if (!target)
-		return false;
-	ghost = gst_ghost_pad_new(name, target);
-	gst_object_unref(target);
-	if (!ghost)
-		return false;
-	gst_pad_set_active(ghost, TRUE);
-	return gst_element_add_pad(bin, ghost);
-}
-
 static GstElement *nvenc_create_bin(void *state, const struct gb_encoder_params *params,
                                     char *error, size_t error_size)
 {
@@ -152,8 +138,9 @@ static GstElement *nvenc_create_bin(void *state, const struct gb_encoder_params 
 	}
 	g_object_set(input, "caps", caps, NULL);
 	gst_bin_add_many(GST_BIN(bin), input, encoder, NULL);
-	if (!gst_element_link(input, encoder) || !add_ghost_pad(bin, input, "sink", "sink") ||
-	    !add_ghost_pad(bin, encoder, "src", "src")) {
+	if (!gst_element_link(input, encoder) ||
+	    !gb_encoder_add_ghost_pad(bin, input, "sink", "sink") ||
+	    !gb_encoder_add_ghost_pad(bin, encoder, "src", "src")) {
 		snprintf(error, error_size, "cannot link capsfilter ! NVENC");
 		input = encoder = NULL; /* the bin owns them */
 		goto fail;

@@ -17,6 +17,8 @@
 
 #include <gst/gst.h>
 
+#include "encoder-common.h"
+
 #include <glassbox/encoder.h>
 
 #define PLUGIN_NAME "vp8"
@@ -88,48 +90,16 @@ static void vp8_fini(void *state)
 	free(state);
 }
 
-static int ensure_gstreamer(char *reason, size_t reason_size)
-{
-	GError *error = NULL;
-
-	if (gst_is_initialized())
-		return 0;
-	if (!gst_init_check(NULL, NULL, &error)) {
-		snprintf(reason, reason_size, "GStreamer does not initialise: %s",
-		         error ? error->message : "unknown error");
-		g_clear_error(&error);
-		return -ENODEV;
-	}
-	return 0;
-}
-
 /* Loading the element, not only finding it in the registry, proves libvpx loads. */
 static int vp8_probe(void *state, char *reason, size_t reason_size)
 {
-	GstElement *element;
 	int r;
 
-	r = ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(reason, reason_size);
 	if (r < 0)
 		return r;
-	element = gst_element_factory_make("vp8enc", NULL);
-	if (!element) {
-		snprintf(reason, reason_size,
-		         "GStreamer element vp8enc is missing (gstreamer1.0-plugins-good)");
-		return -ENOENT;
-	}
-	gst_object_unref(gst_object_ref_sink(element));
-	return 0;
-}
-
-static uint32_t thread_count(const struct vp8_plugin *plugin)
-{
-	uint32_t cores;
-
-	if (plugin->threads > 0)
-		return plugin->threads;
-	cores = g_get_num_processors();
-	return cores < MAX_AUTO_THREADS ? cores : MAX_AUTO_THREADS;
+	return gb_encoder_probe_element("vp8enc", "gstreamer1.0-plugins-good", reason,
+	                                reason_size);
 }
 
 /* Token partitions let the decoder (and encoder) use threads: log2, at most 8. */
@@ -142,22 +112,6 @@ static const char *token_partitions(uint32_t threads)
 	if (threads >= 2)
 		return "2";
 	return "1";
-}
-
-static bool add_ghost_pad(GstElement *bin, GstElement *element, const char *element_pad,
-                          const char *name)
-{
-	GstPad *target = gst_element_get_static_pad(element, element_pad);
-	GstPad *ghost;
-
-	if (!target)
-		return false;
-	ghost = gst_ghost_pad_new(name, target);
-	gst_object_unref(target);
-	if (!ghost)
-		return false;
-	gst_pad_set_active(ghost, TRUE);
-	return gst_element_add_pad(bin, ghost);
 }
 
 static GstElement *vp8_create_bin(void *state, const struct gb_encoder_params *params, char *error,
@@ -173,12 +127,12 @@ static GstElement *vp8_create_bin(void *state, const struct gb_encoder_params *p
 		snprintf(error, error_size, "the host's encoder parameters are too small");
 		return NULL;
 	}
-	if (ensure_gstreamer(error, error_size) < 0)
+	if (gb_encoder_ensure_gstreamer(error, error_size) < 0)
 		return NULL;
 	bitrate = plugin->bitrate_kbps ? plugin->bitrate_kbps : params->bitrate_kbps;
 	if (bitrate == 0)
 		bitrate = DEFAULT_BITRATE_KBPS;
-	threads = thread_count(plugin);
+	threads = gb_encoder_thread_count(plugin->threads, MAX_AUTO_THREADS);
 
 	bin = gst_bin_new(NULL);
 	input = gst_element_factory_make("capsfilter", NULL);
@@ -204,8 +158,9 @@ static GstElement *vp8_create_bin(void *state, const struct gb_encoder_params *p
 	                        plugin->keyframe_max_dist ? "auto" : "disabled");
 
 	gst_bin_add_many(GST_BIN(bin), input, encoder, NULL);
-	if (!gst_element_link(input, encoder) || !add_ghost_pad(bin, input, "sink", "sink") ||
-	    !add_ghost_pad(bin, encoder, "src", "src")) {
+	if (!gst_element_link(input, encoder) ||
+	    !gb_encoder_add_ghost_pad(bin, input, "sink", "sink") ||
+	    !gb_encoder_add_ghost_pad(bin, encoder, "src", "src")) {
 		snprintf(error, error_size, "cannot link capsfilter ! vp8enc");
 		input = encoder = NULL; /* the bin owns them */
 		goto fail;

@@ -29,6 +29,8 @@
 
 #include <gst/gst.h>
 
+#include "encoder-common.h"
+
 #include <glassbox/encoder.h>
 
 #define PLUGIN_NAME "x264"
@@ -148,55 +150,19 @@ static void x264_fini(void *state)
 	free(state);
 }
 
-static int ensure_gstreamer(char *reason, size_t reason_size)
-{
-	GError *error = NULL;
-
-	if (gst_is_initialized())
-		return 0;
-	if (!gst_init_check(NULL, NULL, &error)) {
-		snprintf(reason, reason_size, "GStreamer does not initialise: %s",
-		         error ? error->message : "unknown error");
-		g_clear_error(&error);
-		return -ENODEV;
-	}
-	return 0;
-}
-
 /* Loading the element, not only finding it in the registry, proves libx264 loads. */
 static int x264_probe(void *state, char *reason, size_t reason_size)
 {
-	GstElement *element;
 	int r;
 
-	r = ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(reason, reason_size);
 	if (r < 0)
 		return r;
-	element = gst_element_factory_make("x264enc", NULL);
-	if (!element) {
-		snprintf(reason, reason_size,
-		         "GStreamer element x264enc is missing (gstreamer1.0-plugins-ugly)");
-		return -ENOENT;
-	}
-	gst_object_unref(gst_object_ref_sink(element));
-	element = gst_element_factory_make("capssetter", NULL);
-	if (!element) {
-		snprintf(reason, reason_size,
-		         "GStreamer element capssetter is missing (gstreamer1.0-plugins-good)");
-		return -ENOENT;
-	}
-	gst_object_unref(gst_object_ref_sink(element));
-	return 0;
-}
-
-static uint32_t thread_count(const struct x264_plugin *plugin)
-{
-	uint32_t cores;
-
-	if (plugin->threads > 0)
-		return plugin->threads;
-	cores = g_get_num_processors();
-	return cores < MAX_AUTO_THREADS ? cores : MAX_AUTO_THREADS;
+	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", reason, reason_size);
+	if (r < 0)
+		return r;
+	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", reason,
+	                                reason_size);
 }
 
 static GstElement *make_capsfilter(const char *caps_text)
@@ -216,24 +182,6 @@ static GstElement *make_capsfilter(const char *caps_text)
 	return filter;
 }
 
-static bool add_ghost_pad(GstElement *bin, GstElement *element, const char *element_pad,
-                          const char *name)
-{
-	GstPad *target = gst_element_get_static_pad(element, element_pad);
-	GstPad *ghost;
-	bool ok;
-
-	if (!target)
-		return false;
-	ghost = gst_ghost_pad_new(name, target);
-	gst_object_unref(target);
-	if (!ghost)
-		return false;
-	gst_pad_set_active(ghost, TRUE);
-	ok = gst_element_add_pad(bin, ghost);
-	return ok;
-}
-
 static GstElement *x264_create_bin(void *state, const struct gb_encoder_params *params,
                                    char *error, size_t error_size)
 {
@@ -248,7 +196,7 @@ static GstElement *x264_create_bin(void *state, const struct gb_encoder_params *
 		snprintf(error, error_size, "the host's encoder parameters are too small");
 		return NULL;
 	}
-	if (ensure_gstreamer(error, error_size) < 0)
+	if (gb_encoder_ensure_gstreamer(error, error_size) < 0)
 		return NULL;
 	bitrate = plugin->bitrate_kbps ? plugin->bitrate_kbps : params->bitrate_kbps;
 	if (bitrate == 0)
@@ -278,8 +226,8 @@ static GstElement *x264_create_bin(void *state, const struct gb_encoder_params *
 	g_object_set(encoder, "bitrate", (guint)bitrate, "bframes", (guint)plugin->bframes,
 	             "key-int-max",
 	             (guint)(plugin->key_int_max ? plugin->key_int_max : KEYINT_INFINITE),
-	             "threads", (guint)thread_count(plugin), "sliced-threads",
-	             (gboolean)plugin->sliced_threads, NULL);
+	             "threads", (guint)gb_encoder_thread_count(plugin->threads, MAX_AUTO_THREADS),
+	             "sliced-threads", (gboolean)plugin->sliced_threads, NULL);
 	gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", plugin->speed_preset);
 	gst_util_set_object_arg(G_OBJECT(encoder), "tune",
 	                        plugin->zerolatency ? "zerolatency" : "");
@@ -287,8 +235,8 @@ static GstElement *x264_create_bin(void *state, const struct gb_encoder_params *
 	/* The bin takes the floating references; the pointers stay valid while it lives. */
 	gst_bin_add_many(GST_BIN(bin), input, rate, encoder, output, NULL);
 	if (!gst_element_link_many(input, rate, encoder, output, NULL) ||
-	    !add_ghost_pad(bin, input, "sink", "sink") ||
-	    !add_ghost_pad(bin, output, "src", "src")) {
+	    !gb_encoder_add_ghost_pad(bin, input, "sink", "sink") ||
+	    !gb_encoder_add_ghost_pad(bin, output, "src", "src")) {
 		snprintf(error, error_size,
 		         "cannot link capsfilter ! capssetter ! x264enc ! capsfilter");
 		input = rate = encoder = output = NULL;
