@@ -92,9 +92,6 @@ static int parse_options(int argc, char *argv[], struct options *options)
 static int load_auth_plugins(struct gb_daemon *daemon)
 {
 	const struct gb_config *config = daemon->config;
-	char error[GB_DROPIN_ERROR_MAX];
-	struct gb_dropin_set all = { 0 };
-	struct gb_dropin_set ours = { 0 };
 	int r;
 
 	r = gb_plugin_registry_init(&daemon->registry, &daemon->host, config->plugins.plugin_dir);
@@ -102,23 +99,9 @@ static int load_auth_plugins(struct gb_daemon *daemon)
 		gb_error("cannot set up the plugin registry: %s", strerror(-r));
 		return r;
 	}
-	r = gb_dropin_set_load(&all, config->plugins.vendor_dir, config->plugins.config_dir,
-	                       error);
-	if (r < 0) {
-		gb_error("%s", error);
-		return r;
-	}
-	ours.items = calloc(all.count ? all.count : 1, sizeof(*ours.items));
-	if (!ours.items) {
-		gb_dropin_set_clear(&all);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < all.count; i++)
-		if (all.items[i].kind == GB_PLUGIN_KIND_AUTH)
-			ours.items[ours.count++] = all.items[i];
-	r = gb_plugin_registry_load_all(&daemon->registry, &ours);
-	free(ours.items); /* the drop-ins themselves belong to @all */
-	gb_dropin_set_clear(&all);
+	r = gb_plugin_registry_load_dropins(&daemon->registry, config->plugins.vendor_dir,
+	                                    config->plugins.config_dir,
+	                                    GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_AUTH));
 	if (r < 0)
 		return r;
 

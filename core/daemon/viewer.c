@@ -19,6 +19,7 @@
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
+#include "json-depth.h"
 #include "daemon.h"
 #include "frame-limit.h"
 #include "log.h"
@@ -335,38 +336,6 @@ void gb_viewer_connect(struct gb_viewer *viewer)
 	flush_to_session(viewer);
 }
 
-/*
- * Refuse nesting deeper than GB_JSON_DEPTH_MAX before handing text to the
- * parser, whose recursion a message of 64 KiB of '[' would otherwise drive
- * deep into the stack.
- */
-static bool nesting_is_shallow(const char *text, gsize length)
-{
-	bool in_string = false, escaped = false;
-	int depth = 0;
-
-	for (gsize i = 0; i < length; i++) {
-		char c = text[i];
-
-		if (in_string) {
-			if (escaped)
-				escaped = false;
-			else if (c == '\\')
-				escaped = true;
-			else if (c == '"')
-				in_string = false;
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > GB_JSON_DEPTH_MAX)
-				return false;
-		} else if (c == ']' || c == '}') {
-			depth--;
-		}
-	}
-	return true;
-}
-
 /* The message as one compact line, or NULL when it is not an object with a string "type". */
 static char *message_to_line(const char *text, gsize length)
 {
@@ -375,7 +344,7 @@ static char *message_to_line(const char *text, gsize length)
 	JsonNode *root, *type;
 	char *compact, *line;
 
-	if (!nesting_is_shallow(text, length) ||
+	if (!gb_json_depth_within(text, length, GB_JSON_DEPTH_MAX) ||
 	    !json_parser_load_from_data(parser, text, (gssize)length, NULL))
 		return NULL;
 	root = json_parser_get_root(parser);

@@ -796,3 +796,30 @@ int gb_plugin_registry_load_all(struct gb_plugin_registry *registry,
 	}
 	return 0;
 }
+
+int gb_plugin_registry_load_dropins(struct gb_plugin_registry *registry, const char *vendor_dir,
+                                    const char *config_dir, uint32_t kinds)
+{
+	char error[GB_DROPIN_ERROR_MAX];
+	struct gb_dropin_set all = { 0 };
+	struct gb_dropin_set ours = { 0 };
+	int r;
+
+	r = gb_dropin_set_load(&all, vendor_dir, config_dir, error);
+	if (r < 0) {
+		gb_error("%s", error);
+		return r;
+	}
+	ours.items = calloc(all.count ? all.count : 1, sizeof(*ours.items));
+	if (!ours.items) {
+		gb_dropin_set_clear(&all);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < all.count; i++)
+		if (all.items[i].kind < 32 && (kinds & GB_PLUGIN_KIND_BIT(all.items[i].kind)))
+			ours.items[ours.count++] = all.items[i];
+	r = gb_plugin_registry_load_all(registry, &ours);
+	free(ours.items); /* the drop-ins themselves belong to @all */
+	gb_dropin_set_clear(&all);
+	return r;
+}

@@ -68,6 +68,18 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 int gb_plugin_registry_load_all(struct gb_plugin_registry *registry,
                                 const struct gb_dropin_set *set);
 
+/** A set of plugin kinds for gb_plugin_registry_load_dropins(). */
+#define GB_PLUGIN_KIND_BIT(kind) (1u << (kind))
+
+/**
+ * Read the drop-ins of @vendor_dir and @config_dir (gb_dropin_set_load())
+ * and load, as gb_plugin_registry_load_all() does, those whose kind is in
+ * @kinds (GB_PLUGIN_KIND_BIT()s): glassboxd hosts the auth plugins, the
+ * session the others. Errors in any drop-in are logged and refused.
+ */
+int gb_plugin_registry_load_dropins(struct gb_plugin_registry *registry, const char *vendor_dir,
+                                    const char *config_dir, uint32_t kinds);
+
 /** The loaded plugin of that kind and name; NULL when there is none. */
 struct gb_plugin *gb_plugin_registry_find(struct gb_plugin_registry *registry,
                                           enum gb_plugin_kind kind, const char *name);

@@ -297,33 +297,10 @@ static void first_frame(struct gb_frame_listener *listener, struct weston_output
 		first_frame_saved(shot, -ENOMEM);
 }
 
-/* Plugins the session hosts; auth plugins belong to glassboxd. */
-static int load_plugins(struct gb_plugin_registry *registry, const struct gb_config *config)
-{
-	char error[GB_DROPIN_ERROR_MAX];
-	struct gb_dropin_set all = { 0 };
-	struct gb_dropin_set ours = { 0 };
-	int r;
-
-	r = gb_dropin_set_load(&all, config->plugins.vendor_dir, config->plugins.config_dir,
-	                       error);
-	if (r < 0) {
-		gb_error("%s", error);
-		return r;
-	}
-	ours.items = calloc(all.count ? all.count : 1, sizeof(*ours.items));
-	if (!ours.items) {
-		gb_dropin_set_clear(&all);
-		return -ENOMEM;
-	}
-	for (size_t i = 0; i < all.count; i++)
-		if (all.items[i].kind != GB_PLUGIN_KIND_AUTH)
-			ours.items[ours.count++] = all.items[i];
-	r = gb_plugin_registry_load_all(registry, &ours);
-	free(ours.items); /* the drop-ins themselves belong to @all */
-	gb_dropin_set_clear(&all);
-	return r;
-}
+/* The plugins a session hosts; auth plugins belong to glassboxd. */
+#define SESSION_PLUGIN_KINDS                                                                      \
+	(GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_CAPTURE) |                                             \
+	 GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_ENCODER) | GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_STORAGE))
 
 int main(int argc, char *argv[])
 {
@@ -402,7 +379,9 @@ int main(int argc, char *argv[])
 
 	gb_host_init(&host, session.id);
 	r = gb_plugin_registry_init(&registry, &host, config->plugins.plugin_dir);
-	if (r < 0 || load_plugins(&registry, config) < 0) {
+	if (r < 0 || gb_plugin_registry_load_dropins(&registry, config->plugins.vendor_dir,
+	                                             config->plugins.config_dir,
+	                                             SESSION_PLUGIN_KINDS) < 0) {
 		gb_error("refusing to start: a required plugin failed to load");
 		goto out_plugins;
 	}

@@ -21,6 +21,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "json-depth.h"
 #include "log.h"
 #include "stream.h"
 
@@ -228,37 +229,6 @@ void gb_signal_client_close(struct gb_signal_client *client, const char *error)
 	}
 }
 
-/*
- * json-glib parses recursively: a 64 KiB line of "[[[[..." must not get that
- * far. Count the nesting outside strings first.
- */
-static bool nesting_is_shallow(const char *line, size_t length)
-{
-	bool in_string = false, escaped = false;
-	int depth = 0;
-
-	for (size_t i = 0; i < length; i++) {
-		char c = line[i];
-
-		if (in_string) {
-			if (escaped)
-				escaped = false;
-			else if (c == '\\')
-				escaped = true;
-			else if (c == '"')
-				in_string = false;
-		} else if (c == '"') {
-			in_string = true;
-		} else if (c == '[' || c == '{') {
-			if (++depth > GB_SIGNAL_DEPTH_MAX)
-				return false;
-		} else if (c == ']' || c == '}') {
-			depth--;
-		}
-	}
-	return true;
-}
-
 /* Read and drop what the peer sent, so that closing does not reset the connection. */
 static void drain(int fd)
 {
@@ -282,7 +252,7 @@ static void client_handle_line(struct gb_signal_client *client, const char *line
 		         (unsigned long long)client->id);
 		goto bad;
 	}
-	if (!nesting_is_shallow(line, length)) {
+	if (!gb_json_depth_within(line, length, GB_SIGNAL_DEPTH_MAX)) {
 		gb_debug("signal: viewer %llu: JSON nested deeper than %d",
 		         (unsigned long long)client->id, GB_SIGNAL_DEPTH_MAX);
 		goto bad;
