@@ -414,6 +414,30 @@ static bool parse_credentials(SoupServerMessage *msg, char **user, char **passwo
 	return true;
 }
 
+/*
+ * The checks /api/login and /api/logout share: the exact path, POST, and
+ * the page's own Origin. Answers the request and returns false otherwise.
+ */
+static bool accept_post(struct gb_daemon *daemon, SoupServerMessage *msg, const char *path,
+                        const char *expected, const char *refusal)
+{
+	if (strcmp(path, expected) != 0) {
+		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
+		return false;
+	}
+	if (soup_server_message_get_method(msg) != SOUP_METHOD_POST) {
+		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
+		                             "Allow", "POST");
+		gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
+		return false;
+	}
+	if (!gb_http_origin_allowed(daemon, msg, false)) {
+		gb_http_reply_error(msg, SOUP_STATUS_FORBIDDEN, refusal);
+		return false;
+	}
+	return true;
+}
+
 static void handle_login(SoupServer *server, SoupServerMessage *msg, const char *path,
                          GHashTable *query, gpointer data)
 {
@@ -422,20 +446,8 @@ static void handle_login(SoupServer *server, SoupServerMessage *msg, const char 
 	g_autofree char *key = NULL;
 	char *user = NULL, *password = NULL;
 
-	if (strcmp(path, "/api/login") != 0) {
-		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
+	if (!accept_post(daemon, msg, path, "/api/login", "this origin may not log in here"))
 		return;
-	}
-	if (soup_server_message_get_method(msg) != SOUP_METHOD_POST) {
-		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-		                             "Allow", "POST");
-		gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
-		return;
-	}
-	if (!gb_http_origin_allowed(daemon, msg, false)) {
-		gb_http_reply_error(msg, SOUP_STATUS_FORBIDDEN, "this origin may not log in here");
-		return;
-	}
 	if (g_object_get_data(G_OBJECT(msg), "gb-body-too-big")) {
 		gb_http_reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
 		                    "the request body is larger than 4 KiB");
@@ -491,21 +503,8 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 	struct gb_daemon *daemon = data;
 	struct gb_login *login;
 
-	if (strcmp(path, "/api/logout") != 0) {
-		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
+	if (!accept_post(daemon, msg, path, "/api/logout", "this origin may not log out here"))
 		return;
-	}
-	if (soup_server_message_get_method(msg) != SOUP_METHOD_POST) {
-		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-		                             "Allow", "POST");
-		gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use POST");
-		return;
-	}
-	if (!gb_http_origin_allowed(daemon, msg, false)) {
-		gb_http_reply_error(msg, SOUP_STATUS_FORBIDDEN,
-		                    "this origin may not log out here");
-		return;
-	}
 	login = gb_auth_find_login(daemon, msg);
 	if (login) {
 		gb_info("user '%s' logged out from %s", login->user, gb_http_peer(msg));
