@@ -621,8 +621,17 @@ static int check_descriptor(const struct gb_plugin *plugin, const struct gb_drop
 			            AUTH_OPS_SIZE_NEEDED);
 			return -EBADMSG;
 		}
-		if (!ops->verify_password) {
-			gb_log_full(GB_LOG_ERROR, name, "plugin %s: ops verify_password is NULL",
+		if (!ops->verify_password && gb_auth_ops_method(ops) != GB_AUTH_METHOD_REDIRECT) {
+			gb_log_full(GB_LOG_ERROR, name,
+			            "plugin %s: ops verify_password is NULL and there is no "
+			            "begin_login",
+			            plugin->path);
+			return -EBADMSG;
+		}
+		if (gb_auth_ops_method(ops) == GB_AUTH_METHOD_REDIRECT &&
+		    !GB_AUTH_OPS_HAS(ops, finish_login)) {
+			gb_log_full(GB_LOG_ERROR, name,
+			            "plugin %s: ops begin_login is set but finish_login is not",
 			            plugin->path);
 			return -EBADMSG;
 		}

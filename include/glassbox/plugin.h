@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define GB_PLUGIN_ABI_MAJOR 1
-#define GB_PLUGIN_ABI_MINOR 0
+#define GB_PLUGIN_ABI_MINOR 1
 
 #define GB_PLUGIN_ENTRY_SYMBOL "gb_plugin_entry"
 

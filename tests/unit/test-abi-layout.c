@@ -43,7 +43,7 @@
 static void test_abi_layout__version(void)
 {
 	PIN(GB_PLUGIN_ABI_MAJOR, 1);
-	PIN(GB_PLUGIN_ABI_MINOR, 0);
+	PIN(GB_PLUGIN_ABI_MINOR, 1);
 	CU_ASSERT_STRING_EQUAL(GB_PLUGIN_ENTRY_SYMBOL, "gb_plugin_entry");
 }
 
@@ -153,10 +153,20 @@ static void test_abi_layout__gb_identity(void)
 
 static void test_abi_layout__gb_auth_ops(void)
 {
-	PIN_SIZE(struct gb_auth_ops, 16);
+	PIN_SIZE(struct gb_auth_ops, 72);
 	/* Every vtable starts with its uint32_t struct_size. */
 	PIN_OFFSET(struct gb_auth_ops, struct_size, 0);
 	PIN_OFFSET(struct gb_auth_ops, verify_password, 8);
+	/* ABI 1.1 */
+	PIN_OFFSET(struct gb_auth_ops, begin_login, 16);
+	PIN_OFFSET(struct gb_auth_ops, finish_login, 24);
+	PIN_OFFSET(struct gb_auth_ops, label, 32);
+	PIN_OFFSET(struct gb_auth_ops, list_users, 40);
+	PIN_OFFSET(struct gb_auth_ops, add_user, 48);
+	PIN_OFFSET(struct gb_auth_ops, set_password, 56);
+	PIN_OFFSET(struct gb_auth_ops, remove_user, 64);
+	PIN(GB_AUTH_METHOD_PASSWORD, 1);
+	PIN(GB_AUTH_METHOD_REDIRECT, 2);
 }
 
 static void test_abi_layout__gb_encoder_params(void)

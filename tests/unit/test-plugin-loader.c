@@ -875,7 +875,7 @@ static void test_plugin_loader__auth_example_verifies_passwords(void)
 	dropin.n_settings = 3;
 	CU_ASSERT_EQUAL_FATAL(init_example_registry(), 0);
 	CU_ASSERT_EQUAL_FATAL(load_captured(&dropin), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded auth-example 1.0.0 (ABI 1.0) from "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded auth-example 1.0.0 (ABI 1.1) from "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "/plugins/auth-example/auth-example.so"));
 
 	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "example");
