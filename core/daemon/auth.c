@@ -353,12 +353,16 @@ static void check_password(gpointer data, gpointer pool_data)
 	struct gb_daemon *daemon = pool_data;
 
 	request->result = -EACCES;
+	g_mutex_lock(&daemon->auth_lock);
 	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
 		const struct gb_plugin *plugin = daemon->auth_plugins[i];
 		const struct gb_auth_ops *ops = plugin->descriptor->ops;
 		struct gb_identity identity = { .struct_size = sizeof(identity) };
 		int r;
 
+		/* Redirect plugins (OpenID Connect) take no passwords. */
+		if (!ops->verify_password)
+			continue;
 		r = ops->verify_password(plugin->state, request->user, request->password,
 		                         &identity);
 		if (r == 0 && identity.user[0] &&
@@ -375,6 +379,7 @@ static void check_password(gpointer data, gpointer pool_data)
 			request->plugin = plugin->descriptor->name;
 		}
 	}
+	g_mutex_unlock(&daemon->auth_lock);
 	explicit_bzero(request->password, strlen(request->password));
 	g_idle_add(login_checked, request);
 }
@@ -566,6 +571,7 @@ int gb_auth_init(struct gb_daemon *daemon)
 {
 	g_autoptr(GError) error = NULL;
 
+	g_mutex_init(&daemon->auth_lock);
 	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, login_free);
 	daemon->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	daemon->auth_pool = g_thread_pool_new(check_password, daemon, 1, TRUE, &error);

@@ -91,8 +91,10 @@ struct gb_daemon_session {
 	struct gb_daemon *daemon;
 	char id[GB_SESSION_ID_LENGTH + 1];
 	char *user;
-	char *dir;         /* <runtime_dir>/sessions/<id>, 0700 */
-	char *socket_path; /* dir/signal.sock */
+	char *dir;                  /* <runtime_dir>/sessions/<id>, 0700 */
+	char *socket_path;          /* dir/signal.sock */
+	char *control_path;         /* the session's control socket (stats, screenshot) */
+	gint64 started_realtime_us; /* g_get_real_time() at start */
 	enum gb_session_state state;
 	bool was_ready; /* it said READY at some point */
 	bool viewed;    /* a viewer has joined it: the next one "joins" */
@@ -126,8 +128,12 @@ struct gb_daemon {
 	struct gb_plugin **auth_plugins; /* the loaded auth plugins, in drop-in order */
 	size_t n_auth_plugins;
 	GThreadPool *auth_pool; /* one thread: plugins are called one at a time */
-	GHashTable *logins;     /* key -> struct gb_login */
-	GHashTable *failures;   /* client address -> struct login_failures */
+	/* Held around every call into an auth plugin's ops, from any thread
+	 * (the login worker, D-Bus user management): the ABI promises a plugin
+	 * never sees two calls at once. */
+	GMutex auth_lock;
+	GHashTable *logins;   /* key -> struct gb_login */
+	GHashTable *failures; /* client address -> struct login_failures */
 	unsigned pending_logins;
 	guint sweep_timer;
 
@@ -140,6 +146,13 @@ struct gb_daemon {
 
 /* main.c */
 void gb_daemon_quit_if_done(struct gb_daemon *daemon);
+
+/* events.c: one place that tells every interested part (D-Bus signals,
+ * sd_notify STATUS, audit, metrics) that something happened. */
+void gb_events_session_added(struct gb_daemon *daemon, struct gb_daemon_session *session);
+void gb_events_session_removed(struct gb_daemon *daemon, struct gb_daemon_session *session,
+                               const char *reason);
+void gb_events_viewers_changed(struct gb_daemon *daemon);
 
 /* http.c */
 int gb_http_start(struct gb_daemon *daemon);

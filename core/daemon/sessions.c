@@ -130,6 +130,7 @@ static void session_free(struct gb_daemon_session *session)
 	g_free(session->user);
 	g_free(session->dir);
 	g_free(session->socket_path);
+	g_free(session->control_path);
 	g_free(session);
 }
 
@@ -195,6 +196,7 @@ static void child_exited(GPid pid, gint status, gpointer data)
 
 	remove_tree(session->dir);
 	g_hash_table_remove(daemon->sessions, session->id);
+	gb_events_session_removed(daemon, session, reason);
 	session_free(session);
 	gb_daemon_quit_if_done(daemon);
 }
@@ -427,6 +429,9 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const char 
 	session->dir = g_build_filename(daemon->config->server.runtime_dir, "sessions",
 	                                session->id, NULL);
 	session->socket_path = g_build_filename(session->dir, "signal.sock", NULL);
+	session->control_path =
+	        g_strdup_printf("%s/glassbox-%s.control", session->dir, session->id);
+	session->started_realtime_us = g_get_real_time();
 	if (strlen(session->socket_path) >= sizeof(address.sun_path)) {
 		gb_error("%s is longer than a unix socket path may be; choose a shorter "
 		         "server.runtime_dir",
@@ -445,6 +450,7 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const char 
 		goto fail;
 	}
 	g_hash_table_insert(daemon->sessions, session->id, session);
+	gb_events_session_added(daemon, session);
 	gb_info("session %s: starting for user '%s' (pid %d, %u of %d sessions)", session->id,
 	        user, (int)session->pid, gb_sessions_count(daemon),
 	        daemon->config->server.max_sessions);
@@ -462,6 +468,7 @@ void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *
 	viewer->link.data = viewer;
 	g_queue_push_tail_link(&session->viewers, &viewer->link);
 	session->viewed = true;
+	gb_events_viewers_changed(session->daemon);
 	if (session->idle_timeout) {
 		g_source_remove(session->idle_timeout);
 		session->idle_timeout = 0;
@@ -474,6 +481,7 @@ void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewe
 {
 	g_queue_unlink(&session->viewers, &viewer->link);
 	viewer->session = NULL;
+	gb_events_viewers_changed(session->daemon);
 	if (session->viewers.length == 0)
 		start_idle_timer(session);
 }
