@@ -2,27 +2,35 @@
 /*
  * Logins: POST /api/login checks the credentials with each enabled auth
  * plugin in turn and hands out a cookie; POST /api/logout and GET
- * /api/whoami use it.
+ * /api/whoami use it. Logins through a provider (OpenID Connect) are in
+ * auth-redirect.c and end in the same gb_auth_add_login().
  *
  * A cookie is 32 random bytes in base64url. The server keeps only its
- * SHA-256, with the user and an expiry of its own, so a stolen memory dump
- * or a timing side channel in the table lookup does not give a cookie away.
+ * SHA-256, with the user, the roles and an expiry of its own, so a stolen
+ * memory dump or a timing side channel in the table lookup does not give a
+ * cookie away.
  *
  * Password hashes are slow on purpose, so the plugins run on one worker
- * thread, one check at a time, while the main loop keeps relaying. A
- * failed login is answered GB_LOGIN_FAILURE_DELAY_MS after it arrived,
- * whatever the reason, and each client address gets GB_LOGIN_FAILURES_MAX
- * failures a minute.
+ * thread, one job at a time, while the main loop keeps relaying. A failed
+ * login is answered GB_LOGIN_FAILURE_DELAY_MS after it arrived, whatever
+ * the reason. Failures are counted in fixed windows, per client address
+ * (GB_LOGIN_FAILURES_MAX) and per user name tried
+ * (GB_USER_FAILURES_MAX, from any address); over either, the
+ * request is answered 429 with Retry-After before any password is checked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 
 #include <json-glib/json-glib.h>
 
+#include "audit.h"
+#include "auth-private.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 
 #define WRONG_CREDENTIALS "wrong user name or password"
 #define USER_NAME_MAX     256
@@ -31,21 +39,17 @@
 struct login_failures {
 	gint64 window_start_us;
 	unsigned count;
+	bool logged; /* the throttling was logged in this window */
 };
 
 struct login_request {
-	struct gb_daemon *daemon;
-	SoupServerMessage *msg;
+	struct gb_auth_job job; /* first */
 	char *user;
 	char *password;
-	char *peer;
-	char *failure_key;
-	gint64 started_us;
 	int result;
 	const char *plugin; /* the plugin that said yes, or the first that failed */
+	char plugin_name[64];
 	struct gb_identity identity;
-	gulong finished_handler;
-	bool gone; /* the client went away while its check ran */
 };
 
 static void login_free(gpointer data)
@@ -56,28 +60,13 @@ static void login_free(gpointer data)
 	g_free(login);
 }
 
-static void login_request_free(struct login_request *request)
-{
-	g_signal_handler_disconnect(request->msg, request->finished_handler);
-	g_object_unref(request->msg);
-	g_free(request->user);
-	if (request->password) {
-		explicit_bzero(request->password, strlen(request->password));
-		g_free(request->password);
-	}
-	g_free(request->peer);
-	g_free(request->failure_key);
-	g_free(request);
-}
-
-/* Text the client chose, made safe for one log line. */
-static char *printable(const char *text)
+char *gb_auth_printable(const char *text)
 {
 	GString *out = g_string_new(NULL);
 
-	for (size_t i = 0; text[i] && i < 64; i++)
+	for (size_t i = 0; text && text[i] && i < 64; i++)
 		g_string_append_c(out, g_ascii_isprint(text[i]) ? text[i] : '?');
-	if (strlen(text) > 64)
+	if (text && strlen(text) > 64)
 		g_string_append(out, "...");
 	return g_string_free(out, FALSE);
 }
@@ -192,7 +181,8 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *user)
 	}
 }
 
-static char *json_user(const char *user)
+/* {"user":"…"} and, with @roles, "roles":["admin","user"]. */
+static char *json_user(const char *user, const uint32_t *roles)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) generator = json_generator_new();
@@ -201,14 +191,25 @@ static char *json_user(const char *user)
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "user");
 	json_builder_add_string_value(builder, user);
+	if (roles) {
+		json_builder_set_member_name(builder, "roles");
+		json_builder_begin_array(builder);
+		if (*roles & GB_ROLE_ADMIN)
+			json_builder_add_string_value(builder, "admin");
+		if (*roles & GB_ROLE_USER)
+			json_builder_add_string_value(builder, "user");
+		json_builder_end_array(builder);
+	}
 	json_builder_end_object(builder);
 	root = json_builder_get_root(builder);
 	json_generator_set_root(generator, root);
 	return json_generator_to_data(generator, NULL);
 }
 
+/* --- failure limits ---------------------------------------------------------------------- */
+
 /* Failures are counted per address; IPv6 per /64, which one client holds. */
-static char *failure_key(const char *peer)
+char *gb_auth_address_key(const char *peer)
 {
 	g_autoptr(GInetAddress) address = g_inet_address_new_from_string(peer);
 	const guint8 *bytes;
@@ -220,87 +221,265 @@ static char *failure_key(const char *peer)
 	                       bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]);
 }
 
-static bool failures_exceeded(struct gb_daemon *daemon, const char *key, gint64 now)
+/* User names are counted without case: a plugin may not care about it either. */
+static char *user_key(const char *user)
 {
-	struct login_failures *failures = g_hash_table_lookup(daemon->failures, key);
-
-	return failures &&
-	       now - failures->window_start_us < GB_LOGIN_FAILURE_WINDOW_S * G_USEC_PER_SEC &&
-	       failures->count >= GB_LOGIN_FAILURES_MAX;
+	return user ? g_ascii_strdown(user, -1) : NULL; /* bounded: USER_NAME_MAX */
 }
 
-static void count_failure(struct gb_daemon *daemon, const char *key, gint64 now)
+/* The failures of @key in its current window, or NULL (none, or the window is over). */
+static struct login_failures *current_failures(struct gb_daemon *daemon, GHashTable *table,
+                                               const char *key, gint64 now)
 {
-	struct login_failures *failures = g_hash_table_lookup(daemon->failures, key);
+	struct login_failures *failures = key ? g_hash_table_lookup(table, key) : NULL;
+
+	if (!failures || now - failures->window_start_us >= daemon->login_limits.window_us)
+		return NULL;
+	return failures;
+}
+
+/* Seconds left before @failures' window ends, rounded up, at least 1. */
+static unsigned seconds_left(struct gb_daemon *daemon, const struct login_failures *failures,
+                             gint64 now)
+{
+	gint64 left = failures->window_start_us + daemon->login_limits.window_us - now;
+
+	return left <= 0 ? 1 : (unsigned)((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
+}
+
+bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *msg,
+                                 const char *address_key, const char *user)
+{
+	const gint64 now = g_get_monotonic_time();
+	g_autofree char *key = user_key(user);
+	g_autofree char *shown = gb_auth_printable(user);
+	g_autofree char *message = NULL;
+	g_autofree char *retry = NULL;
+	struct login_failures *failures;
+	unsigned seconds;
+	bool by_user = false;
+
+	failures = current_failures(daemon, daemon->failures, address_key, now);
+	if (!failures || failures->count < daemon->login_limits.per_address) {
+		failures = current_failures(daemon, daemon->user_failures, key, now);
+		if (!failures || failures->count < daemon->login_limits.per_user)
+			return false;
+		by_user = true;
+	}
+	seconds = seconds_left(daemon, failures, now);
+	if (by_user)
+		message = g_strdup_printf(
+		        "too many failed logins for user '%s'; try again in %u s", shown, seconds);
+	else
+		message = g_strdup_printf("too many failed logins from this address; try again in "
+		                          "%u s",
+		                          seconds);
+	retry = g_strdup_printf("%u", seconds);
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
+	                             retry);
+	gb_http_reply_error(msg, 429 /* Too Many Requests */, message);
+	gb_metrics_count_login_failure(daemon, by_user ? GB_LOGIN_FAILURE_THROTTLED_USER
+	                                               : GB_LOGIN_FAILURE_THROTTLED_ADDRESS);
+	/* Once per window: a client hammering away must not flood the log. */
+	if (!failures->logged) {
+		failures->logged = true;
+		if (by_user)
+			gb_warning("logins for user '%s' refused for %u s: %u failed logins (last "
+			           "from %s); further refusals in this window are not logged",
+			           shown, seconds, failures->count, gb_http_peer(msg));
+		else
+			gb_warning("logins from %s refused for %u s: %u failed logins; further "
+			           "refusals in this window are not logged",
+			           gb_http_peer(msg), seconds, failures->count);
+		gb_audit_login(GB_AUDIT_LOGIN_THROTTLED, user, gb_http_peer(msg), NULL,
+		               by_user ? "too many failed logins for this user name"
+		                       : "too many failed logins from this address");
+	}
+	return true;
+}
+
+/* Make room in a full table: forget ended windows, else the oldest one. */
+static bool make_room(struct gb_daemon *daemon, GHashTable *table, gint64 now)
+{
+	GHashTableIter iter;
+	gpointer key, value, oldest_key = NULL;
+	gint64 oldest = G_MAXINT64;
+
+	if (g_hash_table_size(table) < GB_LOGIN_FAILURE_TABLE_MAX)
+		return true;
+	g_hash_table_iter_init(&iter, table);
+	while (g_hash_table_iter_next(&iter, &key, &value)) {
+		struct login_failures *failures = value;
+
+		if (now - failures->window_start_us >= daemon->login_limits.window_us) {
+			g_hash_table_iter_remove(&iter);
+		} else if (failures->window_start_us < oldest) {
+			oldest = failures->window_start_us;
+			oldest_key = key;
+		}
+	}
+	if (g_hash_table_size(table) >= GB_LOGIN_FAILURE_TABLE_MAX && oldest_key)
+		g_hash_table_remove(table, oldest_key);
+	return g_hash_table_size(table) < GB_LOGIN_FAILURE_TABLE_MAX;
+}
+
+static void count_in(struct gb_daemon *daemon, GHashTable *table, const char *key, gint64 now)
+{
+	struct login_failures *failures = g_hash_table_lookup(table, key);
 
 	if (!failures) {
-		/* A full table (many addresses at once) stops remembering new
-		 * ones; the fixed delay still holds for them. */
-		if (g_hash_table_size(daemon->failures) >= GB_LOGIN_FAILURE_TABLE_MAX)
+		if (!make_room(daemon, table, now))
 			return;
 		failures = g_new0(struct login_failures, 1);
-		g_hash_table_insert(daemon->failures, g_strdup(key), failures);
+		g_hash_table_insert(table, g_strdup(key), failures);
 	}
-	if (now - failures->window_start_us >= GB_LOGIN_FAILURE_WINDOW_S * G_USEC_PER_SEC) {
+	if (now - failures->window_start_us >= daemon->login_limits.window_us) {
 		failures->window_start_us = now;
 		failures->count = 0;
+		failures->logged = false;
 	}
 	failures->count++;
 }
 
-static void finish_request(struct login_request *request)
+void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user)
 {
-	struct gb_daemon *daemon = request->daemon;
+	const gint64 now = g_get_monotonic_time();
+	g_autofree char *key = user_key(user);
 
-	daemon->pending_logins--;
-	if (daemon->server && !request->gone)
-		soup_server_message_unpause(request->msg);
-	login_request_free(request);
+	if (address_key)
+		count_in(daemon, daemon->failures, address_key, now);
+	if (key)
+		count_in(daemon, daemon->user_failures, key, now);
 }
 
-static gboolean send_failure(gpointer data)
-{
-	struct login_request *request = data;
+/* --- jobs on the login worker --------------------------------------------------------- */
 
-	gb_http_reply_error(request->msg, SOUP_STATUS_UNAUTHORIZED, WRONG_CREDENTIALS);
-	finish_request(request);
+static void job_free(struct gb_auth_job *job)
+{
+	if (job->finished_handler)
+		g_signal_handler_disconnect(job->msg, job->finished_handler);
+	g_object_unref(job->msg);
+	g_free(job->peer);
+	g_free(job->address_key);
+	job->free(job);
+}
+
+void gb_auth_job_finish(struct gb_auth_job *job)
+{
+	struct gb_daemon *daemon = job->daemon;
+
+	daemon->pending_logins--;
+	if (daemon->server && !job->gone)
+		soup_server_message_unpause(job->msg);
+	job_free(job);
+}
+
+static gboolean finish_later(gpointer data)
+{
+	gb_auth_job_finish(data);
 	return G_SOURCE_REMOVE;
 }
 
-static void login_succeeded(struct login_request *request)
+void gb_auth_job_finish_at(struct gb_auth_job *job, gint64 due_us)
 {
-	struct gb_daemon *daemon = request->daemon;
+	gint64 now = g_get_monotonic_time();
+
+	if (due_us > now && job->daemon->server)
+		g_timeout_add((guint)((due_us - now) / 1000), finish_later, job);
+	else
+		gb_auth_job_finish(job);
+}
+
+/* Back on the main loop. */
+static gboolean job_ran(gpointer data)
+{
+	struct gb_auth_job *job = data;
+
+	job->done(job);
+	return G_SOURCE_REMOVE;
+}
+
+/* The worker thread: one job at a time. */
+static void run_job(gpointer data, gpointer pool_data)
+{
+	struct gb_auth_job *job = data;
+
+	job->run(job);
+	g_idle_add(job_ran, job);
+}
+
+static void job_request_finished(SoupServerMessage *msg, gpointer data)
+{
+	struct gb_auth_job *job = data;
+
+	job->gone = true;
+}
+
+int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupServerMessage *msg)
+{
+	job->daemon = daemon;
+	job->msg = g_object_ref(msg);
+	if (!job->peer)
+		job->peer = g_strdup(gb_http_peer(msg));
+	if (!job->address_key)
+		job->address_key = gb_auth_address_key(job->peer);
+	job->started_us = g_get_monotonic_time();
+	if (daemon->pending_logins >= GB_LOGINS_PENDING_MAX || !daemon->auth_pool) {
+		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
+		                    "too many logins at once; try again");
+		job_free(job);
+		return -EAGAIN;
+	}
+	job->finished_handler =
+	        g_signal_connect(msg, "finished", G_CALLBACK(job_request_finished), job);
+	daemon->pending_logins++;
+	soup_server_message_pause(msg);
+	g_thread_pool_push(daemon->auth_pool, job, NULL);
+	return 0;
+}
+
+/* --- logins ------------------------------------------------------------------------------- */
+
+struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *msg,
+                                   const struct gb_identity *identity, const char *plugin,
+                                   const char *peer)
+{
 	const int lifetime = daemon->config->server.login_lifetime_s;
-	SoupMessageHeaders *headers = soup_server_message_get_response_headers(request->msg);
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
 	g_autofree char *token = new_token();
 	g_autofree char *cookie = NULL;
-	g_autofree char *body = NULL;
+	g_autofree char *key = NULL;
 	struct gb_login *login;
 
 	if (!token) {
 		gb_error("cannot get random bytes for a cookie: %s", strerror(errno));
-		gb_http_reply_error(request->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
-		                    "cannot log in now");
-		finish_request(request);
-		return;
+		return NULL;
 	}
-	limit_user_logins(daemon, request->identity.user);
+	limit_user_logins(daemon, identity->user);
 	login = g_new0(struct gb_login, 1);
 	login->key = token_key(token);
-	g_strlcpy(login->user, request->identity.user, sizeof(login->user));
-	login->roles = request->identity.roles;
+	g_strlcpy(login->user, identity->user, sizeof(login->user));
+	/* Only the roles this host knows; an identity with none is a user. */
+	login->roles = identity->roles & (GB_ROLE_USER | GB_ROLE_ADMIN);
+	if (!login->roles)
+		login->roles = GB_ROLE_USER;
+	login->system_account = identity->has_system_account;
 	login->created_us = g_get_monotonic_time();
 	login->expires_us = login->created_us + (gint64)lifetime * G_USEC_PER_SEC;
 	g_hash_table_replace(daemon->logins, login->key, login);
+	gb_login_store_changed(daemon);
 
 	cookie = g_strdup_printf(GB_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s; "
 	                                        "Max-Age=%d",
 	                         token, daemon->https ? "; Secure" : "", lifetime);
 	soup_message_headers_append(headers, "Set-Cookie", cookie);
-	body = json_user(login->user);
-	gb_http_reply_json(request->msg, SOUP_STATUS_OK, body);
-	gb_info("user '%s' logged in from %s (auth plugin %s)", login->user, request->peer,
-	        request->plugin);
+	gb_info("user '%s' logged in from %s (auth plugin %s, roles %s)", login->user, peer,
+	        plugin, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
+	gb_audit_login(GB_AUDIT_LOGIN_SUCCESS, login->user, peer, plugin, NULL);
+	gb_metrics_count_login(daemon, plugin);
+	/* The user got in: their name's failures no longer matter (the address's do). */
+	key = user_key(login->user);
+	g_hash_table_remove(daemon->user_failures, key);
 	/*
 	 * Start the user's session now rather than when the page opens its
 	 * WebSocket: its start-up (compositor, application, the DTLS
@@ -308,49 +487,76 @@ static void login_succeeded(struct login_request *request)
 	 * to first frame. A failure here is logged and retried by the
 	 * WebSocket, which reports it to the browser.
 	 */
-	if (!gb_session_find(daemon, login->user) && !gb_session_start(daemon, login->user))
+	if (!gb_session_find(daemon, login->user) && !gb_session_start(daemon, login))
 		gb_warning("user '%s': cannot start a session at login: %s", login->user,
 		           strerror(errno));
-	finish_request(request);
+	return login;
+}
+
+static void login_request_free(struct gb_auth_job *job)
+{
+	struct login_request *request = (struct login_request *)job;
+
+	g_free(request->user);
+	if (request->password) {
+		explicit_bzero(request->password, strlen(request->password));
+		g_free(request->password);
+	}
+	g_free(request);
 }
 
 /* Back on the main loop with the plugins' answer. */
-static gboolean login_checked(gpointer data)
+static void login_checked(struct gb_auth_job *job)
 {
-	struct login_request *request = data;
-	struct gb_daemon *daemon = request->daemon;
-	g_autofree char *user = printable(request->user);
-	gint64 now = g_get_monotonic_time();
-	gint64 due = request->started_us + GB_LOGIN_FAILURE_DELAY_MS * 1000;
+	struct login_request *request = (struct login_request *)job;
+	struct gb_daemon *daemon = job->daemon;
+	g_autofree char *user = gb_auth_printable(request->user);
+	g_autofree char *body = NULL;
+	struct gb_login *login;
 
 	if (!daemon->server) {
 		/* Stopping: nobody to answer. */
-		finish_request(request);
-		return G_SOURCE_REMOVE;
+		gb_auth_job_finish(job);
+		return;
 	}
 	if (request->result == 0) {
-		login_succeeded(request);
-		return G_SOURCE_REMOVE;
+		login = gb_auth_add_login(daemon, job->msg, &request->identity, request->plugin,
+		                          job->peer);
+		if (login) {
+			body = json_user(login->user, NULL);
+			gb_http_reply_json(job->msg, SOUP_STATUS_OK, body);
+		} else {
+			gb_http_reply_error(job->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+			                    "cannot log in now");
+		}
+		gb_auth_job_finish(job);
+		return;
 	}
-	if (request->result == -EACCES)
-		gb_warning("failed login for user '%s' from %s", user, request->peer);
-	else
-		gb_error("failed login for user '%s' from %s: auth plugin %s: %s", user,
-		         request->peer, request->plugin ? request->plugin : "?",
-		         strerror(-request->result));
-	count_failure(daemon, request->failure_key, now);
-	if (due > now)
-		g_timeout_add((guint)((due - now) / 1000), send_failure, request);
-	else
-		send_failure(request);
-	return G_SOURCE_REMOVE;
+	if (request->result == -EACCES) {
+		gb_warning("failed login for user '%s' from %s", user, job->peer);
+		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, request->user, job->peer, NULL,
+		               WRONG_CREDENTIALS);
+		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_WRONG_CREDENTIALS);
+	} else {
+		g_autofree char *reason = g_strdup_printf("auth plugin %s: %s",
+		                                          request->plugin ? request->plugin : "?",
+		                                          strerror(-request->result));
+
+		gb_error("failed login for user '%s' from %s: %s", user, job->peer, reason);
+		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, request->user, job->peer, request->plugin,
+		               reason);
+		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_ERROR);
+	}
+	gb_auth_count_failure(daemon, job->address_key, request->user);
+	gb_http_reply_error(job->msg, SOUP_STATUS_UNAUTHORIZED, WRONG_CREDENTIALS);
+	gb_auth_job_finish_at(job, job->started_us + GB_LOGIN_FAILURE_DELAY_MS * 1000);
 }
 
-/* On the worker thread: each enabled auth plugin in turn, one request at a time. */
-static void check_password(gpointer data, gpointer pool_data)
+/* On the worker thread: each enabled password plugin in turn. */
+static void check_password(struct gb_auth_job *job)
 {
-	struct login_request *request = data;
-	struct gb_daemon *daemon = pool_data;
+	struct login_request *request = (struct login_request *)job;
+	struct gb_daemon *daemon = job->daemon;
 
 	request->result = -EACCES;
 	g_mutex_lock(&daemon->auth_lock);
@@ -368,7 +574,9 @@ static void check_password(gpointer data, gpointer pool_data)
 		if (r == 0 && identity.user[0] &&
 		    memchr(identity.user, '\0', sizeof(identity.user))) {
 			request->identity = identity;
-			request->plugin = plugin->descriptor->name;
+			g_strlcpy(request->plugin_name, plugin->descriptor->name,
+			          sizeof(request->plugin_name));
+			request->plugin = request->plugin_name;
 			request->result = 0;
 			break;
 		}
@@ -376,19 +584,13 @@ static void check_password(gpointer data, gpointer pool_data)
 		 * the next plugin may still know the user. */
 		if (r < 0 && r != -EACCES && request->result == -EACCES) {
 			request->result = r;
-			request->plugin = plugin->descriptor->name;
+			g_strlcpy(request->plugin_name, plugin->descriptor->name,
+			          sizeof(request->plugin_name));
+			request->plugin = request->plugin_name;
 		}
 	}
 	g_mutex_unlock(&daemon->auth_lock);
 	explicit_bzero(request->password, strlen(request->password));
-	g_idle_add(login_checked, request);
-}
-
-static void request_finished(SoupServerMessage *msg, gpointer data)
-{
-	struct login_request *request = data;
-
-	request->gone = true;
 }
 
 static bool parse_credentials(SoupServerMessage *msg, char **user, char **password)
@@ -448,7 +650,7 @@ static void handle_login(SoupServer *server, SoupServerMessage *msg, const char 
 {
 	struct gb_daemon *daemon = data;
 	struct login_request *request;
-	g_autofree char *key = NULL;
+	g_autofree char *address_key = NULL;
 	char *user = NULL, *password = NULL;
 
 	if (!accept_post(daemon, msg, path, "/api/login", "this origin may not log in here"))
@@ -458,38 +660,27 @@ static void handle_login(SoupServer *server, SoupServerMessage *msg, const char 
 		                    "the request body is larger than 4 KiB");
 		return;
 	}
-	key = failure_key(gb_http_peer(msg));
-	if (failures_exceeded(daemon, key, g_get_monotonic_time())) {
-		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-		                             "Retry-After", "60");
-		gb_http_reply_error(msg, 429 /* Too Many Requests */,
-		                    "too many failed logins; try again in a minute");
-		return;
-	}
-	if (daemon->pending_logins >= GB_LOGINS_PENDING_MAX) {
-		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
-		                    "too many logins at once; try again");
-		return;
-	}
 	if (!parse_credentials(msg, &user, &password)) {
 		gb_http_reply_error(msg, SOUP_STATUS_BAD_REQUEST,
 		                    "expected {\"username\":\"...\",\"password\":\"...\"}");
 		return;
 	}
+	address_key = gb_auth_address_key(gb_http_peer(msg));
+	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, user)) {
+		explicit_bzero(password, strlen(password));
+		g_free(password);
+		g_free(user);
+		return;
+	}
 
 	request = g_new0(struct login_request, 1);
-	request->daemon = daemon;
-	request->msg = g_object_ref(msg);
+	request->job.run = check_password;
+	request->job.done = login_checked;
+	request->job.free = login_request_free;
+	request->job.address_key = g_steal_pointer(&address_key);
 	request->user = user;
 	request->password = password;
-	request->peer = g_strdup(gb_http_peer(msg));
-	request->failure_key = g_steal_pointer(&key);
-	request->started_us = g_get_monotonic_time();
-	request->finished_handler =
-	        g_signal_connect(msg, "finished", G_CALLBACK(request_finished), request);
-	daemon->pending_logins++;
-	soup_server_message_pause(msg);
-	g_thread_pool_push(daemon->auth_pool, request, NULL);
+	gb_auth_job_queue(&request->job, daemon, msg);
 }
 
 static void clear_cookie(struct gb_daemon *daemon, SoupServerMessage *msg)
@@ -513,8 +704,10 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 	login = gb_auth_find_login(daemon, msg);
 	if (login) {
 		gb_info("user '%s' logged out from %s", login->user, gb_http_peer(msg));
+		gb_audit_logout(login->user, gb_http_peer(msg), "logout");
 		gb_viewers_close_login(daemon, login->key);
 		g_hash_table_remove(daemon->logins, login->key);
+		gb_login_store_changed(daemon);
 	}
 	clear_cookie(daemon, msg);
 	gb_http_reply_json(msg, SOUP_STATUS_NO_CONTENT, NULL);
@@ -543,8 +736,20 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
 		gb_http_reply_error(msg, SOUP_STATUS_UNAUTHORIZED, "not logged in");
 		return;
 	}
-	body = json_user(login->user);
+	body = json_user(login->user, &login->roles);
 	gb_http_reply_json(msg, SOUP_STATUS_OK, body);
+}
+
+static void sweep_failures(struct gb_daemon *daemon, GHashTable *table, gint64 now)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, table);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		if (now - ((struct login_failures *)value)->window_start_us >=
+		    daemon->login_limits.window_us)
+			g_hash_table_iter_remove(&iter);
 }
 
 /* Forget expired logins and old failure counts, once a minute. */
@@ -559,22 +764,53 @@ static gboolean sweep(gpointer data)
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		if (((struct gb_login *)value)->expires_us <= now)
 			g_hash_table_iter_remove(&iter);
-	g_hash_table_iter_init(&iter, daemon->failures);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (now - ((struct login_failures *)value)->window_start_us >=
-		    GB_LOGIN_FAILURE_WINDOW_S * G_USEC_PER_SEC)
-			g_hash_table_iter_remove(&iter);
+	sweep_failures(daemon, daemon->failures, now);
+	sweep_failures(daemon, daemon->user_failures, now);
 	return G_SOURCE_CONTINUE;
+}
+
+/*
+ * The limits, which tests may lower through the environment (never set
+ * these in production: the unit file does not).
+ */
+static unsigned limit_from_environment(const char *name, unsigned value, unsigned max)
+{
+	const char *text = getenv(name);
+	char *end;
+	unsigned long parsed;
+
+	if (!text || !text[0])
+		return value;
+	errno = 0;
+	parsed = strtoul(text, &end, 10);
+	if (errno || *end || parsed < 1 || parsed > max) {
+		gb_warning("%s=%s is not a number 1..%u; ignored", name, text, max);
+		return value;
+	}
+	gb_warning("%s=%lu: login limit changed for testing", name, parsed);
+	return (unsigned)parsed;
 }
 
 int gb_auth_init(struct gb_daemon *daemon)
 {
 	g_autoptr(GError) error = NULL;
 
+	daemon->login_limits.per_address = limit_from_environment(
+	        "GB_TEST_LOGIN_FAILURES_PER_ADDRESS", GB_LOGIN_FAILURES_MAX, 100000);
+	daemon->login_limits.per_user = limit_from_environment("GB_TEST_LOGIN_FAILURES_PER_USER",
+	                                                       GB_USER_FAILURES_MAX, 100000);
+	daemon->login_limits.window_us =
+	        (gint64)limit_from_environment("GB_TEST_LOGIN_FAILURE_WINDOW_S",
+	                                       GB_LOGIN_FAILURE_WINDOW_S, 86400) *
+	        G_USEC_PER_SEC;
 	g_mutex_init(&daemon->auth_lock);
 	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, login_free);
 	daemon->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	daemon->auth_pool = g_thread_pool_new(check_password, daemon, 1, TRUE, &error);
+	daemon->user_failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	gb_auth_redirect_init(daemon);
+	if (gb_metrics_init(daemon) < 0)
+		return -ENOMEM;
+	daemon->auth_pool = g_thread_pool_new(run_job, daemon, 1, TRUE, &error);
 	if (!daemon->auth_pool) {
 		gb_error("cannot start the password-checking thread: %s", error->message);
 		return -ENOMEM;
@@ -586,7 +822,7 @@ int gb_auth_init(struct gb_daemon *daemon)
 void gb_auth_fini(struct gb_daemon *daemon)
 {
 	if (daemon->auth_pool) {
-		/* Finish the queued checks (at most GB_LOGINS_PENDING_MAX), then
+		/* Finish the queued jobs (at most GB_LOGINS_PENDING_MAX), then
 		 * let their answers, queued on the main loop, free them. */
 		g_thread_pool_free(daemon->auth_pool, FALSE, TRUE);
 		daemon->auth_pool = NULL;
@@ -596,11 +832,15 @@ void gb_auth_fini(struct gb_daemon *daemon)
 	if (daemon->sweep_timer)
 		g_source_remove(daemon->sweep_timer);
 	daemon->sweep_timer = 0;
+	gb_auth_redirect_fini(daemon);
+	gb_metrics_fini(daemon);
 	if (daemon->logins)
 		g_hash_table_destroy(daemon->logins);
 	if (daemon->failures)
 		g_hash_table_destroy(daemon->failures);
-	daemon->logins = daemon->failures = NULL;
+	if (daemon->user_failures)
+		g_hash_table_destroy(daemon->user_failures);
+	daemon->logins = daemon->failures = daemon->user_failures = NULL;
 }
 
 void gb_auth_add_handlers(struct gb_daemon *daemon)
@@ -608,4 +848,6 @@ void gb_auth_add_handlers(struct gb_daemon *daemon)
 	soup_server_add_handler(daemon->server, "/api/login", handle_login, daemon, NULL);
 	soup_server_add_handler(daemon->server, "/api/logout", handle_logout, daemon, NULL);
 	soup_server_add_handler(daemon->server, "/api/whoami", handle_whoami, daemon, NULL);
+	gb_auth_redirect_add_handlers(daemon);
+	gb_metrics_add_handlers(daemon);
 }

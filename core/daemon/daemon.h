@@ -28,6 +28,7 @@
 #define GB_LOGINS_PER_USER_MAX     32            /* a 33rd login pushes out the oldest */
 #define GB_LOGINS_PENDING_MAX      64            /* password checks waiting at once */
 #define GB_LOGIN_FAILURES_MAX      10            /* failed logins per client address per minute */
+#define GB_USER_FAILURES_MAX       5             /* failed logins per user name per minute */
 #define GB_LOGIN_FAILURE_WINDOW_S  60
 #define GB_LOGIN_FAILURE_TABLE_MAX 10000 /* client addresses remembered */
 #define GB_LOGIN_FAILURE_DELAY_MS  700   /* a failed login answers this long after it came */
@@ -38,13 +39,15 @@
 #define GB_COOKIE_NAME             "glassbox_session"
 
 struct gb_daemon_session;
+struct gb_spawner_ops;
 
 /** One successful login: what the cookie stands for. */
 struct gb_login {
 	char *key; /* SHA-256 of the token, hex: the token itself is never kept */
 	char user[GB_IDENTITY_NAME_MAX];
 	uint32_t roles;
-	gint64 created_us; /* g_get_monotonic_time() */
+	bool system_account; /* identity.has_system_account: the session runs as that user */
+	gint64 created_us;   /* g_get_monotonic_time() */
 	gint64 expires_us;
 };
 
@@ -80,35 +83,31 @@ struct gb_viewer {
 };
 
 enum gb_session_state {
-	GB_SESSION_STARTING, /* spawned, waiting for READY */
+	GB_SESSION_STARTING, /* spawned (or its unit started), waiting for READY */
 	GB_SESSION_RUNNING,
-	GB_SESSION_STOPPING, /* SIGTERM sent */
+	GB_SESSION_STOPPING, /* SIGTERM sent, or StopUnit */
 	GB_SESSION_EXITED,
 };
 
-/** One glassbox-session process: one per user. */
+/** One glassbox-session process (or unit): one per user. */
 struct gb_daemon_session {
 	struct gb_daemon *daemon;
 	char id[GB_SESSION_ID_LENGTH + 1];
 	char *user;
-	char *dir;                  /* <runtime_dir>/sessions/<id>, 0700 */
-	char *socket_path;          /* dir/signal.sock */
+	bool system_account;        /* it runs as the user's own account (systemd spawner) */
+	char *dir;                  /* direct: <runtime_dir>/sessions/<id>, 0700; else NULL */
+	char *unit;                 /* systemd: glassbox-session@<instance>.service; else NULL */
+	char *socket_path;          /* the session's signal socket */
 	char *control_path;         /* the session's control socket (stats, screenshot) */
 	gint64 started_realtime_us; /* g_get_real_time() at start */
 	enum gb_session_state state;
 	bool was_ready; /* it said READY at some point */
 	bool viewed;    /* a viewer has joined it: the next one "joins" */
-	GPid pid;
-	guint child_watch;
-	int ready_fd; /* read end of the --ready-fd pipe; -1 when done */
-	guint ready_source;
-	guint ready_timeout;
-	char ready_buffer[16];
-	size_t ready_length;
+	GPid pid;       /* direct: the child; systemd: 0 */
 	guint idle_timeout;
-	guint kill_timeout;
 	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
 	GQueue viewers;          /* struct gb_viewer, through link */
+	void *spawner_data;      /* the spawner's own per-session state (spawner.h) */
 };
 
 struct gb_daemon {
@@ -132,20 +131,53 @@ struct gb_daemon {
 	 * (the login worker, D-Bus user management): the ABI promises a plugin
 	 * never sees two calls at once. */
 	GMutex auth_lock;
-	GHashTable *logins;   /* key -> struct gb_login */
-	GHashTable *failures; /* client address -> struct login_failures */
+	GHashTable *logins;         /* key -> struct gb_login */
+	GHashTable *failures;       /* client address -> struct login_failures */
+	GHashTable *user_failures;  /* user name tried -> struct login_failures */
+	GHashTable *login_bindings; /* redirect logins under way (auth-redirect.c) */
+	struct {
+		unsigned per_address; /* failed logins per client address per window */
+		unsigned per_user;    /* failed logins per user name per window */
+		gint64 window_us;
+	} login_limits;
+	struct gb_metrics *metrics; /* metrics.c */
 	unsigned pending_logins;
 	guint sweep_timer;
 
-	/* sessions (sessions.c) and their viewers (viewer.c) */
+	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (viewer.c) */
+	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
+	void *spawner_state;
 	GHashTable *sessions; /* id -> struct gb_daemon_session, running or not */
 	GQueue viewers;       /* every open WebSocket, through gb_viewer.all_link */
 	bool stopping;
 	guint stop_timeout;
+
+	/* systemd (notify.c, reload.c, login-store.c) */
+	guint watchdog_timer;     /* WATCHDOG=1 every WATCHDOG_USEC / 2; 0 when not asked */
+	bool log_level_from_args; /* --log-level given: a reload keeps it */
+	guint login_store_idle;   /* a save of the logins table is queued */
 };
 
 /* main.c */
 void gb_daemon_quit_if_done(struct gb_daemon *daemon);
+
+/* reload.c */
+/**
+ * Re-read glassbox.conf and plugins.d (SIGHUP, `systemctl reload`, D-Bus
+ * Reload). All or nothing: on failure nothing changes, "reload refused: ..."
+ * is logged, and -errno is returned with *@error (when @error is not NULL) a
+ * g_malloc'd one-line reason naming the file, line and key. Running
+ * sessions are untouched; new ones get the new session.* values.
+ */
+int gb_daemon_reload(struct gb_daemon *daemon, char **error);
+/**
+ * Load the auth plugins that @config's plugins.d enables into @registry
+ * (zeroed or cleared) and list them in a new *@plugins array (free()). On
+ * failure the caller clears @registry; *@error is a g_malloc'd line.
+ */
+int gb_daemon_load_auth_plugins(const struct gb_config *config, const struct gb_host *host,
+                                struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
+                                size_t *n_plugins, char **error);
 
 /* events.c: one place that tells every interested part (D-Bus signals,
  * sd_notify STATUS, audit, metrics) that something happened. */
@@ -167,6 +199,10 @@ void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *messa
 bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bool required);
 /** The client's address, for logs and limits. */
 const char *gb_http_peer(SoupServerMessage *msg);
+/** True when the client's address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
+bool gb_http_peer_is_loopback(SoupServerMessage *msg);
+/** A Host header we may build a URL from: a host name or IP literal, optional port, <= 255. */
+bool gb_http_host_valid(const char *host);
 
 /* tls.c */
 /**
@@ -192,18 +228,50 @@ void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *p
 /* sessions.c */
 /** The user's session that is starting or running (not stopping), or NULL. */
 struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *user);
-/** Start a session for @user; NULL with errno (EAGAIN: max_sessions reached). */
-struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const char *user);
+/**
+ * Start a session for the user of @login, through the configured spawner;
+ * NULL with errno (EAGAIN: max_sessions reached; EBUSY: the user's previous
+ * session is still stopping).
+ */
+struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struct gb_login *login);
 void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
 void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
-/** SIGTERM now, SIGKILL after session.stop_grace_ms. */
+/** Direct: SIGTERM now, SIGKILL after session.stop_grace_ms. systemd: StopUnit. */
 void gb_session_stop(struct gb_daemon_session *session, const char *reason);
 void gb_sessions_stop_all(struct gb_daemon *daemon);
 unsigned gb_sessions_count(struct gb_daemon *daemon);
 /** Remove session folders a previous glassboxd left in runtime_dir/sessions. */
 void gb_sessions_clean_stale(struct gb_daemon *daemon);
-/** After the main loop: kill and reap whatever session is left. */
+/** After the main loop: kill and reap whatever session is left (direct), or
+ * leave the units running for the next glassboxd (systemd). */
 void gb_sessions_destroy_all(struct gb_daemon *daemon);
+/** The spawner of server.spawner: connect, adopt the sessions a previous
+ * glassboxd left running. 0 or a negative errno, logged. */
+int gb_sessions_init(struct gb_daemon *daemon);
+/** True when sessions outlive glassboxd (systemd): stopping glassboxd then
+ * leaves them running and only closes the WebSockets. */
+bool gb_sessions_survive_restart(struct gb_daemon *daemon);
+/** Viewers of every session detached, for a stop that keeps the sessions. */
+void gb_sessions_detach_viewers(struct gb_daemon *daemon);
+
+/* notify.c: sd_notify(3) READY, STATUS, WATCHDOG, RELOADING, STOPPING. All
+ * are no-ops when glassboxd was not started by systemd (no NOTIFY_SOCKET). */
+void gb_notify_init(struct gb_daemon *daemon);
+void gb_notify_fini(struct gb_daemon *daemon);
+void gb_notify_ready(struct gb_daemon *daemon);
+void gb_notify_status(struct gb_daemon *daemon);
+void gb_notify_reloading(struct gb_daemon *daemon);
+void gb_notify_stopping(struct gb_daemon *daemon);
+
+/* login-store.c: the logins table kept in <runtime_dir>/logins (0600), so
+ * that viewers reconnect with their cookie after a restart. */
+/** Save soon (from an idle callback); call whenever a login is added or removed. */
+void gb_login_store_changed(struct gb_daemon *daemon);
+/** Save now; 0 or a negative errno (logged). */
+int gb_login_store_save(struct gb_daemon *daemon);
+/** Load what a previous glassboxd saved, skipping expired logins. */
+void gb_login_store_load(struct gb_daemon *daemon);
+void gb_login_store_fini(struct gb_daemon *daemon);
 
 /* viewer.c */
 void gb_viewer_add_handlers(struct gb_daemon *daemon);

@@ -2,8 +2,9 @@
 /*
  * The HTTP side of glassboxd: the listen address, TLS, the headers every
  * answer carries and the limits on request bodies. The handlers themselves
- * live in static.c (the web client), auth.c (/api/login, logout, whoami)
- * and viewer.c (/api/session).
+ * live in static.c (the web client), auth.c (/api/login, logout, whoami),
+ * auth-redirect.c (/api/auth/methods, /api/login/redirect and callback),
+ * metrics.c (/metrics, /api/admin) and viewer.c (/api/session).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <json-glib/json-glib.h>
 
 #include "daemon.h"
 #include "log.h"
@@ -53,9 +56,19 @@ void gb_http_reply_json(SoupServerMessage *msg, guint status, const char *json)
 
 void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *message)
 {
-	g_autofree char *escaped = g_strescape(message, NULL);
-	g_autofree char *json = g_strdup_printf("{\"error\":\"%s\"}", escaped);
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+	g_autoptr(JsonGenerator) generator = json_generator_new();
+	g_autoptr(JsonNode) root = NULL;
+	g_autofree char *json = NULL;
 
+	/* json-glib, not g_strescape(): that one writes octal escapes JSON has not. */
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "error");
+	json_builder_add_string_value(builder, message);
+	json_builder_end_object(builder);
+	root = json_builder_get_root(builder);
+	json_generator_set_root(generator, root);
+	json = json_generator_to_data(generator, NULL);
 	gb_http_reply_json(msg, status, json);
 }
 
@@ -64,6 +77,90 @@ const char *gb_http_peer(SoupServerMessage *msg)
 	const char *host = soup_server_message_get_remote_host(msg);
 
 	return host ? host : "(unknown)";
+}
+
+bool gb_http_peer_is_loopback(SoupServerMessage *msg)
+{
+	GSocketAddress *remote = soup_server_message_get_remote_address(msg);
+	GInetAddress *address;
+	const guint8 *bytes;
+	static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	if (!remote || !G_IS_INET_SOCKET_ADDRESS(remote))
+		return false;
+	address = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(remote));
+	if (g_inet_address_get_is_loopback(address))
+		return true;
+	/* ::ffff:127.0.0.1 on a dual-stack socket */
+	if (g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
+		return false;
+	bytes = g_inet_address_to_bytes(address);
+	return memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0 && bytes[12] == 127;
+}
+
+static bool port_valid(const char *text)
+{
+	size_t length = strlen(text);
+	unsigned long value = 0;
+
+	if (length < 1 || length > 5)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		if (!g_ascii_isdigit(text[i]))
+			return false;
+		value = value * 10 + (unsigned long)(text[i] - '0');
+	}
+	return value >= 1 && value <= 65535;
+}
+
+/* Labels of letters, digits and '-' (not at either end), 1..63 each, dots between. */
+static bool host_name_valid(const char *name, size_t length)
+{
+	size_t label = 0;
+
+	if (length == 0)
+		return false;
+	for (size_t i = 0; i < length; i++) {
+		char c = name[i];
+
+		if (c == '.') {
+			if (label == 0 || name[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if (g_ascii_isalnum(c) || (c == '-' && label > 0)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return label > 0 && name[length - 1] != '-';
+}
+
+bool gb_http_host_valid(const char *host)
+{
+	const char *port = NULL;
+	size_t length = host ? strlen(host) : 0;
+
+	if (length == 0 || length > 255)
+		return false;
+	if (host[0] == '[') {
+		const char *close = strchr(host, ']');
+		g_autofree char *literal = NULL;
+		g_autoptr(GInetAddress) address = NULL;
+
+		if (!close || (close[1] && close[1] != ':'))
+			return false;
+		literal = g_strndup(host + 1, (gsize)(close - host - 1));
+		address = g_inet_address_new_from_string(literal);
+		if (!address || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
+			return false;
+		return close[1] == '\0' || port_valid(close + 2);
+	}
+	port = strchr(host, ':');
+	if (port && !port_valid(port + 1))
+		return false;
+	return host_name_valid(host, port ? (size_t)(port - host) : length);
 }
 
 /* "http://host:80" and "http://host" are the same origin. */
@@ -237,8 +334,11 @@ int gb_http_start(struct gb_daemon *daemon)
 	gb_auth_add_handlers(daemon);
 	gb_viewer_add_handlers(daemon);
 	/* Every handler path gets the body limits too. */
-	for (const char *const *p = (const char *const[]){ "/api/login", "/api/logout",
-	                                                   "/api/whoami", "/api/session", NULL };
+	for (const char *const *p =
+	             (const char *const[]){ "/api/login", "/api/logout", "/api/whoami",
+	                                    "/api/session", "/api/auth/methods",
+	                                    "/api/login/redirect", "/api/login/callback",
+	                                    "/api/admin", "/metrics", NULL };
 	     *p; p++)
 		soup_server_add_early_handler(daemon->server, *p, early_handler, daemon, NULL);
 

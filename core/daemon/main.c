@@ -18,12 +18,14 @@
 
 #include "gb-build-config.h"
 #include "daemon.h"
+#include "dbus.h"
 #include "dropin.h"
 #include "log.h"
 
 struct options {
 	const char *config_path;
 	const char *log_level;
+	enum gb_dbus_mode dbus_mode;
 };
 
 static void usage(FILE *out)
@@ -36,6 +38,8 @@ static void usage(FILE *out)
 	        "\n"
 	        "  -c, --config=FILE      configuration file (default %s)\n"
 	        "      --log-level=LEVEL  error, warning, info or debug (default: log.level)\n"
+	        "      --dbus=MODE        the org.glassbox.Manager1 API: auto (default: without\n"
+	        "                         a system bus, warn and go on), required, off\n"
 	        "  -h, --help             show this help and exit\n"
 	        "  -V, --version          show the version and exit\n"
 	        "\n"
@@ -49,11 +53,13 @@ static void usage(FILE *out)
 static int parse_options(int argc, char *argv[], struct options *options)
 {
 	enum {
-		OPT_LOG_LEVEL = 256
+		OPT_LOG_LEVEL = 256,
+		OPT_DBUS,
 	};
 	static const struct option long_options[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "dbus", required_argument, NULL, OPT_DBUS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -68,6 +74,14 @@ static int parse_options(int argc, char *argv[], struct options *options)
 			break;
 		case OPT_LOG_LEVEL:
 			options->log_level = optarg;
+			break;
+		case OPT_DBUS:
+			if (gb_dbus_mode_from_string(optarg, &options->dbus_mode) < 0) {
+				fprintf(stderr,
+				        "glassboxd: --dbus=%s: expected auto, required or off\n",
+				        optarg);
+				return -1;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -91,34 +105,14 @@ static int parse_options(int argc, char *argv[], struct options *options)
 /* Only auth plugins belong to glassboxd; the others are the sessions'. */
 static int load_auth_plugins(struct gb_daemon *daemon)
 {
-	const struct gb_config *config = daemon->config;
+	g_autofree char *error = NULL;
 	int r;
 
-	r = gb_plugin_registry_init(&daemon->registry, &daemon->host, config->plugins.plugin_dir);
-	if (r < 0) {
-		gb_error("cannot set up the plugin registry: %s", strerror(-r));
-		return r;
-	}
-	r = gb_plugin_registry_load_dropins(&daemon->registry, config->plugins.vendor_dir,
-	                                    config->plugins.config_dir,
-	                                    GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_AUTH));
+	r = gb_daemon_load_auth_plugins(daemon->config, &daemon->host, &daemon->registry,
+	                                &daemon->auth_plugins, &daemon->n_auth_plugins, &error);
 	if (r < 0)
-		return r;
-
-	daemon->auth_plugins = calloc(daemon->registry.count ? daemon->registry.count : 1,
-	                              sizeof(*daemon->auth_plugins));
-	if (!daemon->auth_plugins)
-		return -ENOMEM;
-	for (size_t i = 0; i < daemon->registry.count; i++)
-		if (daemon->registry.plugins[i]->descriptor->kind == GB_PLUGIN_KIND_AUTH)
-			daemon->auth_plugins[daemon->n_auth_plugins++] =
-			        daemon->registry.plugins[i];
-	if (daemon->n_auth_plugins == 0) {
-		gb_error("no auth plugin is enabled in %s or %s: nobody could log in",
-		         config->plugins.vendor_dir, config->plugins.config_dir);
-		return -ENOENT;
-	}
-	return 0;
+		gb_error("%s", error ? error : strerror(-r));
+	return r;
 }
 
 /* A folder we own: made with @mode when missing, refused when not a folder. */
@@ -183,9 +177,20 @@ static gboolean handle_stop_signal(gpointer data)
 		gb_info("stopping already; waiting for the sessions to end");
 		return G_SOURCE_CONTINUE;
 	}
+	daemon->stopping = true;
+	gb_notify_stopping(daemon);
+	if (gb_sessions_survive_restart(daemon)) {
+		/* The units keep running; the next glassboxd adopts them and the
+		 * pages reconnect to it (their logins are in runtime_dir/logins). */
+		gb_info("stopping: %u session%s keep running for the next glassboxd",
+		        gb_sessions_count(daemon), gb_sessions_count(daemon) == 1 ? "" : "s");
+		gb_http_stop(daemon);
+		gb_sessions_detach_viewers(daemon);
+		g_main_loop_quit(daemon->loop);
+		return G_SOURCE_CONTINUE;
+	}
 	gb_info("stopping: ending %u session%s", gb_sessions_count(daemon),
 	        gb_sessions_count(daemon) == 1 ? "" : "s");
-	daemon->stopping = true;
 	gb_http_stop(daemon);
 	gb_sessions_stop_all(daemon);
 	/* The sessions get their grace period, SIGKILL, and a little more. */
@@ -195,10 +200,12 @@ static gboolean handle_stop_signal(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* SIGHUP: `systemctl reload glassbox`. A refusal is logged by the reload. */
 static gboolean handle_hangup(gpointer data)
 {
-	gb_warning("SIGHUP: reloading is not supported by this version; restart glassboxd to "
-	           "apply configuration changes");
+	struct gb_daemon *daemon = data;
+
+	gb_daemon_reload(daemon, NULL);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -229,6 +236,7 @@ int main(int argc, char *argv[])
 		return 1;
 	}
 	gb_log_set_level(options.log_level ? level : daemon.config->log_level);
+	daemon.log_level_from_args = options.log_level != NULL;
 	daemon.config_path = g_canonicalize_filename(options.config_path, NULL);
 
 	/* A peer that goes away mid-write must cost an error, not the process. */
@@ -245,24 +253,33 @@ int main(int argc, char *argv[])
 	}
 	if (prepare_folders(&daemon) < 0)
 		goto out;
-	daemon.sessions = g_hash_table_new(g_str_hash, g_str_equal);
-	gb_sessions_clean_stale(&daemon);
 	if (gb_auth_init(&daemon) < 0)
+		goto out;
+	gb_login_store_load(&daemon);
+	if (gb_sessions_init(&daemon) < 0)
 		goto out;
 	if (gb_http_start(&daemon) < 0)
 		goto out;
+	if (gb_dbus_start(&daemon, options.dbus_mode) < 0)
+		goto out;
 
 	daemon.exit_code = 0;
+	gb_notify_init(&daemon);
+	gb_notify_ready(&daemon);
 	g_main_loop_run(daemon.loop);
 	gb_info("stopped");
 
 out:
+	gb_notify_fini(&daemon);
 	gb_http_stop(&daemon);
+	gb_dbus_stop(&daemon);
 	/* Only left when they outlived the stop's deadline. */
 	gb_sessions_destroy_all(&daemon);
 	gb_viewers_destroy_all(&daemon);
 	if (daemon.stop_timeout)
 		g_source_remove(daemon.stop_timeout);
+	if (daemon.logins)
+		gb_login_store_fini(&daemon);
 	gb_auth_fini(&daemon);
 	free(daemon.auth_plugins);
 	gb_plugin_registry_clear(&daemon.registry);

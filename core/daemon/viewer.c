@@ -505,7 +505,7 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 	/* A session started at login, before any page connected, is not "joined". */
 	joined = session != NULL && session->viewed;
 	if (!session) {
-		session = gb_session_start(daemon, login->user);
+		session = gb_session_start(daemon, login);
 		if (!session) {
 			bool is_full = errno == EAGAIN;
 			g_autofree char *full = full_message(daemon);

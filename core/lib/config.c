@@ -30,6 +30,7 @@ enum schema_type {
 	SCHEMA_ENUM,   /* int-sized enum field, from one of a list of strings */
 	SCHEMA_ARGV,   /* char ** field: a list or array of >= 1 non-empty strings */
 	SCHEMA_LIST,   /* char ** field: a list or array of >= 0 non-empty strings */
+	SCHEMA_BYTES,  /* uint64_t field, from a string: "" or NUMBER[K|M|G|T] */
 };
 
 struct schema_enum_value {
@@ -66,6 +67,7 @@ struct schema_key {
 #define KEY_ENUM(path, field, values)  { path, SCHEMA_ENUM, 0, 0, values, ENUM_FIELD(field) }
 #define KEY_ARGV(path, field)          { path, SCHEMA_ARGV, 0, 0, NULL, FIELD(field, char **) }
 #define KEY_LIST(path, field)          { path, SCHEMA_LIST, 0, 0, NULL, FIELD(field, char **) }
+#define KEY_BYTES(path, field)         { path, SCHEMA_BYTES, 0, 0, NULL, FIELD(field, uint64_t) }
 /* clang-format on */
 
 static const struct schema_enum_value log_levels[] = {
@@ -78,6 +80,7 @@ static const struct schema_enum_value log_levels[] = {
 
 static const struct schema_enum_value spawners[] = {
 	{ "direct", GB_SPAWNER_DIRECT },
+	{ "systemd", GB_SPAWNER_SYSTEMD },
 	{ NULL, 0 },
 };
 
@@ -128,6 +131,9 @@ static const struct schema_key schema[] = {
 	KEY_INT("session.max_height", session.max_height, 64, 4320),
 	KEY_INT("session.max_viewers", session.max_viewers, 1, 64),
 	KEY_INT("session.idle_timeout_s", session.idle_timeout_s, 0, 604800),
+	KEY_BYTES("session.memory_max", session.memory_max),
+	KEY_INT("session.cpu_quota_percent", session.cpu_quota_percent, 0, 100000),
+	KEY_INT("session.tasks_max", session.tasks_max, 0, 4194304),
 
 	KEY_LIST("webrtc.ice_addresses", webrtc.ice_addresses),
 	KEY_STRING("webrtc.stun_server", webrtc.stun_server),
@@ -225,6 +231,8 @@ static const char *schema_type_name(enum schema_type type)
 	case SCHEMA_STRING:
 	case SCHEMA_ENUM:
 		return "a string";
+	case SCHEMA_BYTES:
+		return "a string (a size such as \"2G\", or \"\")";
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
 		return "a list of strings";
@@ -412,6 +420,68 @@ err_argv:
 	return r;
 }
 
+/* Sizes as systemd writes them (K, M, G, T: powers of 1024), kept strict. */
+#define BYTES_MIN (UINT64_C(1) << 20)
+#define BYTES_MAX (UINT64_C(1) << 62)
+
+int gb_config_parse_bytes(const char *text, uint64_t *bytes)
+{
+	static const char suffixes[] = "KMGT";
+	uint64_t value = 0, scale = 1;
+	size_t digits;
+	const char *suffix;
+
+	if (!text || !bytes)
+		return -EINVAL;
+	if (text[0] == '\0') {
+		*bytes = 0;
+		return 0;
+	}
+	digits = strspn(text, "0123456789");
+	if (digits == 0 || digits > 19)
+		return digits ? -ERANGE : -EINVAL;
+	if (text[digits] != '\0') {
+		if (text[digits + 1] != '\0')
+			return -EINVAL;
+		suffix = strchr(suffixes, text[digits]);
+		if (!suffix)
+			return -EINVAL;
+		scale = UINT64_C(1) << (10 * (suffix - suffixes + 1));
+	}
+	for (size_t i = 0; i < digits; i++)
+		value = value * 10 + (uint64_t)(text[i] - '0');
+	if (value > BYTES_MAX / scale)
+		return -ERANGE;
+	value *= scale;
+	if (value < BYTES_MIN)
+		return -ERANGE;
+	*bytes = value;
+	return 0;
+}
+
+static int apply_bytes(struct parser *parser, const struct schema_key *key,
+                       const config_setting_t *setting)
+{
+	const char *text = config_setting_get_string(setting);
+	uint64_t value;
+	int r = gb_config_parse_bytes(text, &value);
+
+	if (r == -ERANGE) {
+		setting_error(parser, setting, key->path, "size '%s' is out of range 1M..4194304T",
+		              text);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		setting_error(parser, setting, key->path,
+		              "'%s' is not a size: expected \"\" (no limit) or a number of bytes "
+		              "with an optional K, M, G or T suffix, such as \"2G\"",
+		              text);
+		return -EINVAL;
+	}
+	memcpy(field(parser->config, key), &value, sizeof(value));
+	return 0;
+}
+
 static bool type_matches(enum schema_type expected, int type)
 {
 	switch (expected) {
@@ -421,6 +491,7 @@ static bool type_matches(enum schema_type expected, int type)
 		return type == CONFIG_TYPE_BOOL;
 	case SCHEMA_STRING:
 	case SCHEMA_ENUM:
+	case SCHEMA_BYTES:
 		return type == CONFIG_TYPE_STRING;
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
@@ -456,6 +527,8 @@ static int apply_key(struct parser *parser, const struct schema_key *key,
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
 		return apply_argv(parser, key, setting);
+	case SCHEMA_BYTES:
+		return apply_bytes(parser, key, setting);
 	}
 	return -EINVAL;
 }
@@ -533,6 +606,9 @@ struct gb_config *gb_config_new_defaults(void)
 	config->session.max_height = 2160;
 	config->session.max_viewers = 4;
 	config->session.idle_timeout_s = 300;
+	config->session.memory_max = 0;
+	config->session.cpu_quota_percent = 0;
+	config->session.tasks_max = 0;
 	config->webrtc.ice_addresses = calloc(1, sizeof(char *));
 	config->webrtc.stun_server = strdup("");
 	config->webrtc.turn_servers = calloc(1, sizeof(char *));

@@ -19,7 +19,8 @@ enum gb_renderer {
 };
 
 enum gb_spawner {
-	GB_SPAWNER_DIRECT = 0, /* fork/exec of glassbox-session */
+	GB_SPAWNER_DIRECT = 0,  /* fork/exec of glassbox-session */
+	GB_SPAWNER_SYSTEMD = 1, /* a glassbox-session@.service unit per session, over sd-bus */
 };
 
 enum gb_codec_choice {
@@ -36,7 +37,7 @@ struct gb_server_config {
 	char *runtime_dir;       /* default "/run/glassbox" */
 	char *web_dir;           /* the browser client, default GB_WEB_DIR */
 	char *session_binary;    /* default GB_BINDIR "/glassbox-session" */
-	enum gb_spawner spawner; /* "direct" (default) */
+	enum gb_spawner spawner; /* "direct" (default) or "systemd" */
 	int max_sessions;        /* 1..10000, default 16 */
 	int login_lifetime_s;    /* cookie lifetime, 60..2592000, default 43200 */
 	char **allowed_origins;  /* Origins accepted besides the server's own; default none */
@@ -70,6 +71,10 @@ struct gb_session_config {
 	int max_height;            /* 64..4320, default 2160 */
 	int max_viewers;           /* viewers of one session, 1..64, default 4 */
 	int idle_timeout_s; /* end a session this long without a viewer; 0..604800, default 300 */
+	/* Resource limits of a session unit (spawner "systemd"); 0: none (default). */
+	uint64_t memory_max;   /* bytes; from "" (none) or "NUMBER[K|M|G|T]" */
+	int cpu_quota_percent; /* CPUQuota=, 0..100000 (100 = one CPU) */
+	int tasks_max;         /* TasksMax=, 0..4194304 */
 };
 
 struct gb_plugins_config {
@@ -101,5 +106,12 @@ struct gb_config *gb_config_load_string(const char *text, const char *name,
                                         char error[GB_CONFIG_ERROR_MAX]);
 
 void gb_config_free(struct gb_config *config);
+
+/**
+ * Parse a byte size as session.memory_max takes it: "" (0: no limit), or a
+ * decimal number with an optional K, M, G or T suffix (powers of 1024), at
+ * least 1 MiB and at most 2^62. 0 or -EINVAL (-ERANGE when out of range).
+ */
+int gb_config_parse_bytes(const char *text, uint64_t *bytes);
 
 #endif

@@ -220,7 +220,7 @@ static const char *run_command(struct gb_control_client *client, char *line)
 		wl_event_source_fd_update(client->source, 0);
 		return NULL;
 	} else if (strcmp(command, "stats") == 0) {
-		char streaming[512]; /* the stream's figures (stream.c), "" without one */
+		char streaming[800]; /* the stream's figures (stream.c), "" without one */
 
 		if (a)
 			return "too many arguments";

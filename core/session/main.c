@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <libweston/libweston.h>
@@ -22,6 +24,7 @@
 #include "dropin.h"
 #include "log.h"
 #include "plugin-loader.h"
+#include "session-params.h"
 #include "session.h"
 
 struct options {
@@ -30,7 +33,9 @@ struct options {
 	const char *socket_name;
 	const char *control_path;
 	const char *signal_path;
-	int ready_fd; /* -1: none */
+	const char *params_path;
+	struct gb_session_params params; /* from --params */
+	int ready_fd;                    /* -1: none */
 	const char *screenshot_path;
 	const char *log_level;
 	bool exit_after_screenshot;
@@ -60,6 +65,10 @@ static void usage(FILE *out)
 	        "                            docs/streaming-protocol.md\n"
 	        "      --ready-fd=FD         write \"READY\\n\" to FD and close it once the\n"
 	        "                            session (and its signal socket) is up\n"
+	        "      --params=FILE         session id, configuration, signal and control\n"
+	        "                            sockets from FILE (key=value lines, as\n"
+	        "                            glassbox-session@.service passes them); not with\n"
+	        "                            -c, -i, --control or --signal-socket\n"
 	        "      --width=PIXELS        output width, overrides session.width\n"
 	        "      --height=PIXELS       output height, overrides session.height\n"
 	        "      --no-xwayland         do not offer X11 to the application\n"
@@ -69,6 +78,8 @@ static void usage(FILE *out)
 	        "      --log-level=LEVEL     error, warning, info or debug (default: log.level)\n"
 	        "  -h, --help                show this help and exit\n"
 	        "  -V, --version             show the version and exit\n"
+	        "\n"
+	        "Under systemd (NOTIFY_SOCKET set) it also sends READY=1 once the session is up.\n"
 	        "\n"
 	        "Exit status: the application's exit status (128+N if signal N killed it);\n"
 	        "0 after SIGTERM or SIGINT stopped it; 1 if the session could not start.\n"
@@ -123,6 +134,42 @@ static void signal_ready(int *fd)
 	*fd = -1;
 }
 
+/*
+ * Under systemd (glassbox-session@.service, Type=notify): READY=1. The
+ * socket is taken from NOTIFY_SOCKET at start and the variable removed, so
+ * that neither the application nor anything it starts can speak for us.
+ */
+static char notify_socket[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+static void take_notify_socket(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+
+	if (path && (path[0] == '/' || path[0] == '@') && strlen(path) < sizeof(notify_socket))
+		snprintf(notify_socket, sizeof(notify_socket), "%s", path);
+	unsetenv("NOTIFY_SOCKET");
+}
+
+static void notify_systemd(const char *state)
+{
+	struct sockaddr_un address = { .sun_family = AF_UNIX };
+	size_t length = strlen(notify_socket);
+	int fd;
+
+	if (length == 0)
+		return;
+	memcpy(address.sun_path, notify_socket, length);
+	if (address.sun_path[0] == '@')
+		address.sun_path[0] = '\0'; /* an abstract socket */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&address,
+	                     (socklen_t)(offsetof(struct sockaddr_un, sun_path) + length)) < 0)
+		gb_warning("cannot tell systemd %s (NOTIFY_SOCKET %s): %s", state, notify_socket,
+		           strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static bool session_id_is_valid(const char *id)
 {
 	size_t length = strlen(id);
@@ -146,6 +193,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		OPT_LOG_LEVEL,
 		OPT_SIGNAL_SOCKET,
 		OPT_READY_FD,
+		OPT_PARAMS,
 	};
 	static const struct option long_options[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -160,10 +208,13 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "signal-socket", required_argument, NULL, OPT_SIGNAL_SOCKET },
 		{ "ready-fd", required_argument, NULL, OPT_READY_FD },
+		{ "params", required_argument, NULL, OPT_PARAMS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	char params_error[GB_SESSION_PARAMS_ERROR_MAX];
+	bool placed = false; /* -c, -i, --control or --signal-socket given */
 	int c;
 
 	options->config_path = GB_DEFAULT_CONFIG;
@@ -175,6 +226,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		switch (c) {
 		case 'c':
 			options->config_path = optarg;
+			placed = true;
 			break;
 		case 'i':
 			if (!session_id_is_valid(optarg)) {
@@ -185,12 +237,14 @@ static int parse_options(int argc, char *argv[], struct options *options)
 				return -1;
 			}
 			options->session_id = optarg;
+			placed = true;
 			break;
 		case 's':
 			options->socket_name = optarg;
 			break;
 		case OPT_CONTROL:
 			options->control_path = optarg;
+			placed = true;
 			break;
 		case OPT_WIDTH:
 		case OPT_HEIGHT:
@@ -221,6 +275,10 @@ static int parse_options(int argc, char *argv[], struct options *options)
 				return -1;
 			}
 			options->signal_path = optarg;
+			placed = true;
+			break;
+		case OPT_PARAMS:
+			options->params_path = optarg;
 			break;
 		case OPT_READY_FD:
 			if (!parse_fd(optarg, &options->ready_fd)) {
@@ -248,6 +306,22 @@ static int parse_options(int argc, char *argv[], struct options *options)
 	}
 	if (optind < argc)
 		options->command = &argv[optind];
+	if (options->params_path) {
+		if (placed) {
+			fprintf(stderr, "glassbox-session: --params cannot be combined with -c, "
+			                "-i, --control or --signal-socket\n");
+			return -1;
+		}
+		if (gb_session_params_load(&options->params, options->params_path, params_error) <
+		    0) {
+			fprintf(stderr, "glassbox-session: --params: %s\n", params_error);
+			return -1;
+		}
+		options->config_path = options->params.config;
+		options->session_id = options->params.session_id;
+		options->control_path = options->params.control;
+		options->signal_path = options->params.signal_socket;
+	}
 	return 0;
 }
 
@@ -325,19 +399,25 @@ int main(int argc, char *argv[])
 	wl_list_init(&session.frame_listeners);
 	wl_list_init(&session.screenshots);
 
+	take_notify_socket();
 	r = parse_options(argc, argv, &options);
-	if (r != 0)
+	if (r != 0) {
+		gb_session_params_clear(&options.params);
 		return r > 0 ? EXIT_SUCCESS : 2;
+	}
 
 	gb_log_init("glassbox-session", GB_LOG_INFO);
 	gb_log_set_session(options.session_id);
+	if (options.params_path)
+		gb_info("parameters from %s: session %s of user '%s'", options.params_path,
+		        options.params.session_id, options.params.user);
 	session.id = options.session_id;
 
 	config = gb_config_load(options.config_path, config_error);
 	if (!config) {
 		gb_error("%s", config_error);
 		gb_error("refusing to start with a broken configuration");
-		return 1;
+		goto out_config;
 	}
 	session.config = config;
 	gb_log_set_level(config->log_level);
@@ -465,7 +545,9 @@ int main(int argc, char *argv[])
 	}
 
 	signal_ready(&options.ready_fd);
+	notify_systemd("READY=1");
 	wl_display_run(session.display);
+	notify_systemd("STOPPING=1");
 
 out_compositor:
 	/* Viewers first: they release their keys while the seat still exists. */
@@ -495,5 +577,6 @@ out_config:
 	gb_config_free(config);
 	if (options.ready_fd >= 0)
 		close(options.ready_fd); /* never READY: the reader sees end of file */
+	gb_session_params_clear(&options.params);
 	return session.failed ? 1 : session.exit_code;
 }

@@ -123,6 +123,17 @@ void gb_latency_add(struct gb_latency *latency, int64_t nanoseconds)
 	if (bucket >= GB_LATENCY_BUCKETS)
 		bucket = GB_LATENCY_BUCKETS - 1;
 	g_atomic_int_inc(&latency->buckets[bucket]);
+	atomic_fetch_add(&latency->sum_ns, nanoseconds > 0 ? (uint64_t)nanoseconds : 0);
+}
+
+uint64_t gb_latency_count_below(struct gb_latency *latency, unsigned bound_ms)
+{
+	uint64_t count = 0;
+	int end = (int)(bound_ms * 1000 / GB_LATENCY_BUCKET_US);
+
+	for (int i = 0; i < end && i < GB_LATENCY_BUCKETS; i++)
+		count += (uint64_t)g_atomic_int_get(&latency->buckets[i]);
+	return count;
 }
 
 uint64_t gb_latency_count(struct gb_latency *latency)
@@ -168,6 +179,7 @@ struct gb_viewer_shared *gb_viewer_shared_new(struct gb_stream *stream, uint64_t
 	shared->stream = stream;
 	shared->id = id;
 	shared->gate = GB_GATE_FIRST;
+	atomic_init(&shared->rtt_us, -1);
 	g_mutex_init(&shared->lock);
 	return shared;
 }
@@ -714,6 +726,92 @@ static int idle_tick(void *data)
 	return 0;
 }
 
+/* webrtcbin's get-stats answer, on its thread: the RTT the browser's receiver reports. */
+static void rtt_received(GstPromise *promise, gpointer data)
+{
+	struct gb_viewer_shared *shared = data;
+	const GstStructure *reply;
+	int n;
+
+	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED)
+		return;
+	reply = gst_promise_get_reply(promise);
+	n = reply ? gst_structure_n_fields(reply) : 0;
+	for (int i = 0; i < n && i < 256; i++) {
+		const GValue *value =
+		        gst_structure_get_value(reply, gst_structure_nth_field_name(reply, i));
+		const GstStructure *stats;
+		GstWebRTCStatsType type;
+		double rtt;
+
+		if (!value || !GST_VALUE_HOLDS_STRUCTURE(value))
+			continue;
+		stats = gst_value_get_structure(value);
+		if (gst_structure_get(stats, "type", GST_TYPE_WEBRTC_STATS_TYPE, &type, NULL) &&
+		    type == GST_WEBRTC_STATS_REMOTE_INBOUND_RTP &&
+		    gst_structure_get_double(stats, "round-trip-time", &rtt) && rtt >= 0) {
+			atomic_store(&shared->rtt_us, (int64_t)(rtt * 1e6));
+			break;
+		}
+	}
+}
+
+/* Ask every viewer's webrtcbin for its stats; the answers come back in rtt_received(). */
+static void request_rtt(struct gb_stream *stream)
+{
+	GstIterator *it;
+	GValue item = G_VALUE_INIT;
+	int guard = 0;
+
+	if (!stream->pipeline)
+		return;
+	it = gst_bin_iterate_elements(GST_BIN(stream->pipeline));
+	while (guard++ < 1024 && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+		GstElement *element = g_value_get_object(&item);
+		struct gb_viewer_shared *shared =
+		        g_object_get_qdata(G_OBJECT(element), gb_viewer_shared_quark());
+
+		if (shared && shared->viewer) {
+			GstPromise *promise = gst_promise_new_with_change_func(
+			        rtt_received, gb_viewer_shared_ref(shared),
+			        gb_viewer_shared_unref);
+
+			g_signal_emit_by_name(element, "get-stats", NULL, promise);
+			gst_promise_unref(promise);
+		}
+		g_value_reset(&item);
+	}
+	g_value_unset(&item);
+	gst_iterator_free(it);
+}
+
+/* The mean RTT of the viewers that have one, in ms; -1 when none has. */
+static double rtt_ms(struct gb_stream *stream)
+{
+	GstIterator *it;
+	GValue item = G_VALUE_INIT;
+	int64_t sum = 0;
+	int n = 0, guard = 0;
+
+	if (!stream->pipeline)
+		return -1;
+	it = gst_bin_iterate_elements(GST_BIN(stream->pipeline));
+	while (guard++ < 1024 && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
+		struct gb_viewer_shared *shared = g_object_get_qdata(
+		        G_OBJECT(g_value_get_object(&item)), gb_viewer_shared_quark());
+		int64_t rtt = shared && shared->viewer ? atomic_load(&shared->rtt_us) : -1;
+
+		if (rtt >= 0) {
+			sum += rtt;
+			n++;
+		}
+		g_value_reset(&item);
+	}
+	g_value_unset(&item);
+	gst_iterator_free(it);
+	return n ? (double)sum / n / 1000.0 : -1;
+}
+
 static int stats_tick(void *data)
 {
 	struct gb_stream *stream = data;
@@ -729,6 +827,7 @@ static int stats_tick(void *data)
 	stream->sample_ns = now;
 	stream->sample_frames = frames;
 	stream->sample_bytes = bytes;
+	request_rtt(stream);
 	wl_event_source_timer_update(stream->stats_timer, STATS_INTERVAL_MS);
 	return 0;
 }
@@ -1158,7 +1257,9 @@ static void size_frame(struct gb_frame_listener *listener, struct weston_output 
 
 size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t size)
 {
+	static const unsigned bounds[] = { GB_LATENCY_REPORT_BOUNDS_MS };
 	struct gb_stream *stream = session->stream;
+	double rtt;
 	int n;
 
 	if (size == 0)
@@ -1184,6 +1285,26 @@ size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t s
 	if (n < 0) {
 		buffer[0] = '\0';
 		return 0;
+	}
+	/* For /metrics: cumulative counts below fixed bounds, their sum, and the RTT. */
+	for (size_t i = 0; i < G_N_ELEMENTS(bounds) && (size_t)n < size; i++) {
+		int m = snprintf(
+		        buffer + n, size - (size_t)n, "%s%u:%llu",
+		        i ? "," : " latency_buckets_ms=", bounds[i],
+		        (unsigned long long)gb_latency_count_below(&stream->latency, bounds[i]));
+		if (m < 0)
+			break;
+		n += m;
+	}
+	if ((size_t)n < size) {
+		int m = snprintf(buffer + n, size - (size_t)n, " latency_sum_ms=%.3f",
+		                 (double)atomic_load(&stream->latency.sum_ns) / 1e6);
+		n += m > 0 ? m : 0;
+	}
+	rtt = rtt_ms(stream);
+	if (rtt >= 0 && (size_t)n < size) {
+		int m = snprintf(buffer + n, size - (size_t)n, " rtt_ms=%.3f", rtt);
+		n += m > 0 ? m : 0;
 	}
 	return (size_t)n < size ? (size_t)n : size - 1;
 }

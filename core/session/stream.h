@@ -19,6 +19,7 @@
 #ifndef GB_STREAM_H
 #define GB_STREAM_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -48,10 +49,17 @@ struct gb_signal_client;
 
 struct gb_latency {
 	gint buckets[GB_LATENCY_BUCKETS]; /* g_atomic_int_* */
+	_Atomic uint64_t sum_ns;          /* of every sample, for the /metrics histogram */
 };
+
+/* The bounds of the cumulative buckets in `stats` (latency_buckets_ms=1:N,2:N,...):
+ * fixed, so that a scraper's histogram keeps its buckets. */
+#define GB_LATENCY_REPORT_BOUNDS_MS 1, 2, 5, 10, 16, 25, 33, 50, 100, 250
 
 void gb_latency_add(struct gb_latency *latency, int64_t nanoseconds);
 uint64_t gb_latency_count(struct gb_latency *latency);
+/** Samples below @bound_ms (a multiple of GB_LATENCY_BUCKET_US). */
+uint64_t gb_latency_count_below(struct gb_latency *latency, unsigned bound_ms);
 /** The @fraction (0..1) percentile in ms, or -1 when nothing was recorded. */
 double gb_latency_percentile_ms(struct gb_latency *latency, double fraction);
 
@@ -140,6 +148,8 @@ struct gb_viewer_shared {
 	unsigned sent_next;
 	struct gb_latency latency;
 	gint frames_sent; /* last packets of frames that reached the network */
+	/* round-trip time from webrtcbin's remote-inbound-rtp stats, -1 unknown */
+	_Atomic int64_t rtt_us;
 };
 
 enum gb_gate {

@@ -9,6 +9,13 @@
  * missing or holds no user, init() creates user "demo" with a random
  * password, stores only its hash and logs the password exactly once, so that
  * a fresh box can be logged into without a step of its own.
+ *
+ * Since ABI 1.1 the host can also list, add, re-password and remove users
+ * (glassboxctl user ..., over D-Bus). Each change re-reads the file, edits
+ * the one line concerned (keeping comments and every other line as they
+ * are), checks the result with the same strict parser, writes it atomically
+ * and only then makes it the table in memory: memory and file never
+ * disagree about what a failed change did.
  */
 #define _GNU_SOURCE
 #include <crypt.h>
@@ -33,6 +40,9 @@
 #define USERS_MAX      100000
 #define LINE_MAX_CHARS 1024
 
+/* Bounds what a remote admin can make us hash. */
+#define PASSWORD_MAX 1024
+
 #define DEMO_USER            "demo"
 #define DEMO_PASSWORD_LENGTH 20
 
@@ -56,6 +66,7 @@ struct local {
 	/* Checked against when the user is unknown, so that an unknown name
 	 * costs as much time as a wrong password. */
 	char *dummy_hash;
+	int64_t min_password_length; /* for add_user and set_password */
 };
 
 static const struct gb_option local_options[] = {
@@ -68,6 +79,12 @@ static const struct gb_option local_options[] = {
 	  .default_value = "true",
 	  .help = "when the file is missing or empty, create user 'demo' with a random password "
 	          "and log it once" },
+	{ .key = "min_password_length",
+	  .type = GB_VALUE_INT,
+	  .default_value = "8",
+	  .min = 1,
+	  .max = PASSWORD_MAX,
+	  .help = "the fewest characters a password set through glassboxctl may have" },
 	{ .key = NULL },
 };
 
@@ -626,6 +643,7 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 		r = -EINVAL;
 		goto fail;
 	}
+	local->min_password_length = gb_settings_get_int(settings, "min_password_length", 8);
 	local->path = strdup(path);
 	if (!local->path) {
 		r = -ENOMEM;
@@ -738,16 +756,361 @@ static int local_verify_password(void *state, const char *user, const char *pass
 	return 0;
 }
 
+/* ---- User management (ABI 1.1) ---- */
+
+static void free_text(char *text)
+{
+	if (text) {
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
+}
+
+static int find_user(const struct local *local, const char *name)
+{
+	for (size_t i = 0; i < local->n_users; i++)
+		if (strcmp(local->users[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A table parsed from text, sharing @local's path and host for its log lines. */
+static struct local scratch_for(const struct local *local)
+{
+	return (struct local){ .host = local->host, .path = local->path };
+}
+
+/* Parse @text into @table (a scratch_for() table); logs FILE:LINE on error. */
+static int parse_text(struct local *table, const char *text)
+{
+	char *copy = strdup(text);
+	int r;
+
+	if (!copy)
+		return -ENOMEM;
+	r = parse_users(table, copy);
+	free_text(copy);
+	if (r < 0)
+		free_users(table);
+	return r;
+}
+
+/*
+ * The users file as it is now, as text and parsed into @current. A missing
+ * file is an empty one. -EIO when it cannot be read or no longer parses (the
+ * reason is logged, with the file and line).
+ */
+static int load_current(struct local *local, const char *user, char **text, struct local *current)
+{
+	int r;
+
+	*text = NULL;
+	*current = scratch_for(local);
+	r = read_users_file(local, text);
+	if (r == -ENOENT) {
+		*text = strdup("");
+		r = *text ? 0 : -ENOMEM;
+	}
+	if (r == 0)
+		r = parse_text(current, *text);
+	if (r < 0) {
+		local_log(local, GB_LOG_ERROR,
+		          "user '%s': %s: cannot change users until the file is fixed (see above)",
+		          user, local->path);
+		free_text(*text);
+		*text = NULL;
+		return r == -ENOMEM ? r : -EIO;
+	}
+	return 0;
+}
+
+/*
+ * @text with line @number replaced by @replacement (NULL: removed), or, with
+ * @number 0, with @replacement appended as a new last line. malloc()ed.
+ */
+static char *edit_lines(const char *text, int number, const char *replacement)
+{
+	size_t length = strlen(text), extra = replacement ? strlen(replacement) + 2 : 0;
+	char *out = malloc(length + extra + 1);
+	const char *line = text;
+	size_t used = 0;
+	int current = 0;
+
+	if (!out)
+		return NULL;
+	while (*line) {
+		const char *end = strchr(line, '\n');
+		size_t size = end ? (size_t)(end - line) + 1 : strlen(line);
+
+		current++;
+		if (current == number) {
+			if (replacement) {
+				used += (size_t)sprintf(out + used, "%s\n", replacement);
+			}
+		} else {
+			memcpy(out + used, line, size);
+			used += size;
+		}
+		line += size;
+	}
+	if (number == 0 && replacement) {
+		if (used && out[used - 1] != '\n')
+			out[used++] = '\n';
+		used += (size_t)sprintf(out + used, "%s\n", replacement);
+	}
+	out[used] = '\0';
+	return out;
+}
+
+/* Line @number of @text, without its newline, malloc()ed; NULL when absent. */
+static char *line_of(const char *text, int number)
+{
+	const char *line = text;
+
+	for (int current = 1; *line; current++) {
+		size_t size = strcspn(line, "\n");
+
+		if (current == number)
+			return strndup(line, size);
+		line += size;
+		if (*line == '\n')
+			line++;
+	}
+	return NULL;
+}
+
+/*
+ * Make @text the users file and the table in memory: parse it (so that we
+ * never write a file the next start would refuse), write it atomically, and
+ * only when the rename succeeded swap the tables.
+ */
+static int commit(struct local *local, const char *text)
+{
+	struct local next = scratch_for(local);
+	int r;
+
+	r = parse_text(&next, text);
+	if (r < 0)
+		return r == -ENOMEM ? r : -EIO;
+	r = write_file_atomically(local, local->path, text);
+	if (r < 0) {
+		free_users(&next);
+		return r;
+	}
+	free_users(local);
+	local->users = next.users;
+	local->n_users = next.n_users;
+	return 0;
+}
+
+static bool check_name(struct local *local, const char *user, const char *operation)
+{
+	const char *problem = user_name_problem(user);
+	char shown[GB_IDENTITY_NAME_MAX + 4];
+
+	if (!problem)
+		return true;
+	snprintf(shown, sizeof(shown), "%.*s%s", GB_IDENTITY_NAME_MAX - 1, user,
+	         strlen(user) >= GB_IDENTITY_NAME_MAX ? "..." : "");
+	sanitise(shown);
+	local_log(local, GB_LOG_WARNING, "%s: user name '%s' refused: it %s", operation, shown,
+	          problem);
+	return false;
+}
+
+static bool check_password(struct local *local, const char *user, const char *password)
+{
+	size_t length = strnlen(password, PASSWORD_MAX + 1);
+
+	if (length > PASSWORD_MAX) {
+		local_log(local, GB_LOG_WARNING,
+		          "user '%s': new password refused: longer than %d bytes", user,
+		          PASSWORD_MAX);
+		return false;
+	}
+	if ((int64_t)length < local->min_password_length) {
+		local_log(local, GB_LOG_WARNING,
+		          "user '%s': new password refused: shorter than %lld characters "
+		          "(settings.min_password_length)",
+		          user, (long long)local->min_password_length);
+		return false;
+	}
+	return true;
+}
+
+static int local_list_users(void *state, gb_auth_user_func func, void *data)
+{
+	struct local *local = state;
+
+	if (!local || !func)
+		return -EINVAL;
+	for (size_t i = 0; i < local->n_users; i++)
+		func(data, local->users[i].name, local->users[i].roles);
+	return 0;
+}
+
+static int local_add_user(void *state, const char *user, const char *password, uint32_t roles)
+{
+	struct local *local = state;
+	struct local current;
+	char *text = NULL, *hash = NULL, *line = NULL, *edited = NULL;
+	int r;
+
+	if (!local || !user || !password)
+		return -EINVAL;
+	if (!check_name(local, user, "add user"))
+		return -EINVAL;
+	if (roles & ~(uint32_t)(GB_ROLE_USER | GB_ROLE_ADMIN)) {
+		local_log(local, GB_LOG_WARNING, "user '%s': unknown roles 0x%x refused", user,
+		          (unsigned)roles);
+		return -EINVAL;
+	}
+	if (!check_password(local, user, password))
+		return -EINVAL;
+
+	r = load_current(local, user, &text, &current);
+	if (r < 0)
+		return r;
+	if (find_user(&current, user) >= 0) {
+		local_log(local, GB_LOG_WARNING, "user '%s' already exists in %s", user,
+		          local->path);
+		r = -EEXIST;
+		goto out;
+	}
+	hash = hash_password(password);
+	if (!hash) {
+		r = errno ? -errno : -EIO;
+		local_log(local, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
+		          strerror(-r));
+		goto out;
+	}
+	if (asprintf(&line, "%s:%s%s", user, hash, roles & GB_ROLE_ADMIN ? ":user,admin" : "") <
+	    0) {
+		line = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	edited = edit_lines(text, 0, line);
+	r = edited ? commit(local, edited) : -ENOMEM;
+	if (r == 0)
+		local_log(local, GB_LOG_INFO, "added user '%s'%s to %s", user,
+		          roles & GB_ROLE_ADMIN ? " (admin)" : "", local->path);
+out:
+	free_users(&current);
+	free_text(text);
+	free_text(hash);
+	free_text(line);
+	free_text(edited);
+	return r;
+}
+
+static int local_set_password(void *state, const char *user, const char *password)
+{
+	struct local *local = state;
+	struct local current;
+	char *text = NULL, *hash = NULL, *old_line = NULL, *line = NULL, *edited = NULL;
+	const char *roles_field;
+	int index, r;
+
+	if (!local || !user || !password)
+		return -EINVAL;
+	if (!check_name(local, user, "set password"))
+		return -EINVAL;
+	if (!check_password(local, user, password))
+		return -EINVAL;
+
+	r = load_current(local, user, &text, &current);
+	if (r < 0)
+		return r;
+	index = find_user(&current, user);
+	if (index < 0) {
+		local_log(local, GB_LOG_WARNING, "set password: no user '%s' in %s", user,
+		          local->path);
+		r = -ENOENT;
+		goto out;
+	}
+	old_line = line_of(text, current.users[index].line);
+	if (!old_line) {
+		r = -ENOMEM;
+		goto out;
+	}
+	hash = hash_password(password);
+	if (!hash) {
+		r = errno ? -errno : -EIO;
+		local_log(local, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
+		          strerror(-r));
+		goto out;
+	}
+	/* name:hash[:roles]: keep the roles exactly as written. */
+	roles_field = strchr(strchr(old_line, ':') + 1, ':');
+	if (asprintf(&line, "%s:%s%s", user, hash, roles_field ? roles_field : "") < 0) {
+		line = NULL;
+		r = -ENOMEM;
+		goto out;
+	}
+	edited = edit_lines(text, current.users[index].line, line);
+	r = edited ? commit(local, edited) : -ENOMEM;
+	if (r == 0)
+		local_log(local, GB_LOG_INFO, "changed the password of user '%s' in %s", user,
+		          local->path);
+out:
+	free_users(&current);
+	free_text(text);
+	free_text(hash);
+	free_text(old_line);
+	free_text(line);
+	free_text(edited);
+	return r;
+}
+
+static int local_remove_user(void *state, const char *user)
+{
+	struct local *local = state;
+	struct local current;
+	char *text = NULL, *edited = NULL;
+	int index, r;
+
+	if (!local || !user)
+		return -EINVAL;
+	if (!check_name(local, user, "remove user"))
+		return -EINVAL;
+
+	r = load_current(local, user, &text, &current);
+	if (r < 0)
+		return r;
+	index = find_user(&current, user);
+	if (index < 0) {
+		local_log(local, GB_LOG_WARNING, "remove user: no user '%s' in %s", user,
+		          local->path);
+		r = -ENOENT;
+		goto out;
+	}
+	edited = edit_lines(text, current.users[index].line, NULL);
+	r = edited ? commit(local, edited) : -ENOMEM;
+	if (r == 0)
+		local_log(local, GB_LOG_INFO, "removed user '%s' from %s%s", user, local->path,
+		          local->n_users ? "" : "; it holds no user now");
+out:
+	free_users(&current);
+	free_text(text);
+	free_text(edited);
+	return r;
+}
+
 static const struct gb_auth_ops local_ops = {
 	.struct_size = sizeof(struct gb_auth_ops),
 	.verify_password = local_verify_password,
+	.list_users = local_list_users,
+	.add_user = local_add_user,
+	.set_password = local_set_password,
+	.remove_user = local_remove_user,
 };
 
 static const struct gb_plugin_descriptor local_descriptor = {
 	GB_PLUGIN_ABI_INIT,
 	.kind = GB_PLUGIN_KIND_AUTH,
 	.name = PLUGIN_NAME,
-	.version = "1.0.0",
+	.version = "1.1.0",
 	.description = "users and yescrypt password hashes from a local file",
 	.options = local_options,
 	.init = local_init,

@@ -3,7 +3,8 @@
 // session.max_viewers is refused with `error`; the application exiting
 // ends the session (`ended`) and "Connect again" starts a new one; when
 // glassboxd dies the page keeps retrying with backoff and, once glassboxd
-// is back (without the old logins), returns to the login form.
+// is back (it keeps the logins in runtime_dir), reconnects with the same
+// login to a new session (the direct spawner's sessions die with it).
 //
 // Usage (inside tests/e2e/run-in-netns): node test-lifecycle.mjs
 
@@ -73,7 +74,7 @@ async function run() {
 	check(again.ok, `and shows #${COLOUR} (${show(again.last)})`);
 
 	// glassboxd dies: the page retries with backoff, and once it is back
-	// (with no memory of the login) shows the login form.
+	// (with the login it kept) reconnects by itself to a new session.
 	daemon.mark();
 	await daemon.kill();
 	const waiting = await poll(async () => /reconnecting/i.test(await statusText(page)) && statusText(page),
@@ -81,9 +82,14 @@ async function run() {
 	check(waiting, `with glassboxd gone the page waits to reconnect ("${waiting}")`);
 	await sleep(3000);
 	await daemon.start();
-	const form = await poll(() => page.isVisible('#username'), { timeoutMs: 30000 });
-	check(form, 'once glassboxd is back, the old login is gone and the page shows the login form');
-	check(Boolean((await page.textContent('#login-error')).trim()), `with a word on why ("${(await page.textContent('#login-error')).trim()}")`);
+	const back = await poll(async () => {
+		const s = await page.evaluate(() => window.glassbox.session());
+		return s && s.id !== fresh.id ? s : null;
+	}, { timeoutMs: 30000 });
+	check(back, `once glassboxd is back the page reconnects with the same login, to a new session (${JSON.stringify(back)})`);
+	check(!(await page.isVisible('#username')), 'without asking for the password again');
+	const shown = await waitColour(page, hexColour(COLOUR), 40, 20000);
+	check(shown.ok, `and shows #${COLOUR} again (${show(shown.last)})`);
 	await context.close();
 }
 

@@ -66,6 +66,9 @@ static void test_config__full_file_parses_to_values(void)
 	CU_ASSERT_EQUAL(config->session.max_height, 1200);
 	CU_ASSERT_EQUAL(config->session.max_viewers, 2);
 	CU_ASSERT_EQUAL(config->session.idle_timeout_s, 0);
+	CU_ASSERT_EQUAL(config->session.memory_max, UINT64_C(1536) << 20);
+	CU_ASSERT_EQUAL(config->session.cpu_quota_percent, 250);
+	CU_ASSERT_EQUAL(config->session.tasks_max, 512);
 	CU_ASSERT_STRING_EQUAL(config->server.listen, "0.0.0.0:443");
 	CU_ASSERT_STRING_EQUAL(config->server.tls_certificate, "/etc/ssl/glassbox.pem");
 	CU_ASSERT_STRING_EQUAL(config->server.tls_key, "/etc/ssl/private/glassbox.key");
@@ -73,7 +76,7 @@ static void test_config__full_file_parses_to_values(void)
 	CU_ASSERT_STRING_EQUAL(config->server.runtime_dir, "/run/gbx");
 	CU_ASSERT_STRING_EQUAL(config->server.web_dir, "/opt/web");
 	CU_ASSERT_STRING_EQUAL(config->server.session_binary, "/opt/bin/glassbox-session");
-	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_DIRECT);
+	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_SYSTEMD);
 	CU_ASSERT_EQUAL(config->server.max_sessions, 3);
 	CU_ASSERT_EQUAL(config->server.login_lifetime_s, 600);
 	CU_ASSERT_STRING_EQUAL(config->server.allowed_origins[0], "https://proxy.example");
@@ -101,6 +104,10 @@ static void check_defaults(const struct gb_config *config)
 	CU_ASSERT_TRUE(config->session.xwayland);
 	CU_ASSERT_EQUAL(config->session.idle_timeout_s, 300);
 	CU_ASSERT_EQUAL(config->session.max_viewers, 4);
+	CU_ASSERT_EQUAL(config->session.memory_max, 0);
+	CU_ASSERT_EQUAL(config->session.cpu_quota_percent, 0);
+	CU_ASSERT_EQUAL(config->session.tasks_max, 0);
+	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_DIRECT);
 	CU_ASSERT_STRING_EQUAL(config->server.listen, "127.0.0.1:8080");
 	CU_ASSERT_EQUAL(config->server.max_sessions, 16);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config->webrtc.ice_addresses);
@@ -371,10 +378,94 @@ static void test_config__shipped_config_parses(void)
 	CU_ASSERT_STRING_EQUAL(config->session.keyboard_model, "pc105");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config->session.command);
 	CU_ASSERT_STRING_EQUAL(config->session.command[0], "weston-terminal");
+	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_DIRECT);
+	CU_ASSERT_EQUAL(config->session.memory_max, 0);
+	CU_ASSERT_EQUAL(config->session.cpu_quota_percent, 0);
+	CU_ASSERT_EQUAL(config->session.tasks_max, 0);
 	CU_ASSERT_STRING_EQUAL(config->plugins.vendor_dir, GB_VENDOR_DROPIN_DIR);
 	CU_ASSERT_STRING_EQUAL(config->plugins.config_dir, GB_ETC_DIR "/plugins.d");
 	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, GB_PLUGIN_DIR);
 	gb_config_free(config);
+}
+
+static void test_config__spawner_is_direct_or_systemd(void)
+{
+	struct gb_config *config =
+	        gb_config_load_string("server = { spawner = \"systemd\"; };\n", NAME, error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_SYSTEMD);
+	gb_config_free(config);
+	check_refused("server = {\n  spawner = \"kubernetes\";\n};\n",
+	              NAME ":2: key 'server.spawner'",
+	              "value 'kubernetes' is not one of direct, systemd");
+}
+
+static void test_config__resource_limits_parse(void)
+{
+	struct gb_config *config = gb_config_load_string(
+	        "session = { memory_max = \"4G\"; cpu_quota_percent = 100000; "
+	        "tasks_max = 4194304; };\n",
+	        NAME, error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_EQUAL(config->session.memory_max, UINT64_C(4) << 30);
+	CU_ASSERT_EQUAL(config->session.cpu_quota_percent, 100000);
+	CU_ASSERT_EQUAL(config->session.tasks_max, 4194304);
+	gb_config_free(config);
+
+	config = gb_config_load_string("session = { memory_max = \"\"; };\n", NAME, error);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_EQUAL(config->session.memory_max, 0);
+	gb_config_free(config);
+
+	check_refused("session = {\n  memory_max = \"2 G\";\n};\n",
+	              NAME ":2: key 'session.memory_max'", "'2 G' is not a size");
+	check_refused("session = {\n  memory_max = \"2GB\";\n};\n",
+	              NAME ":2: key 'session.memory_max'", "'2GB' is not a size");
+	check_refused("session = {\n  memory_max = \"-1\";\n};\n",
+	              NAME ":2: key 'session.memory_max'", "is not a size");
+	check_refused("session = {\n  memory_max = \"512\";\n};\n",
+	              NAME ":2: key 'session.memory_max'", "size '512' is out of range");
+	check_refused("session = {\n  memory_max = \"99999999T\";\n};\n",
+	              NAME ":2: key 'session.memory_max'", "out of range");
+	check_refused("session = {\n  memory_max = 1073741824;\n};\n",
+	              NAME ":2: key 'session.memory_max'", "expected a string");
+	check_refused("session = {\n\n  cpu_quota_percent = 100001;\n};\n",
+	              NAME ":3: key 'session.cpu_quota_percent'",
+	              "value 100001 is out of range 0..100000");
+	check_refused("session = {\n  tasks_max = -1;\n};\n", NAME ":2: key 'session.tasks_max'",
+	              "value -1 is out of range 0..4194304");
+}
+
+static void test_config__parse_bytes(void)
+{
+	uint64_t bytes = 1;
+
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("", &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, 0);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("1048576", &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, 1048576);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("1M", &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, 1048576);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("1024K", &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, 1048576);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("3T", &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, UINT64_C(3) << 40);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("4194304T", &bytes), 0);
+	CU_ASSERT_EQUAL(bytes, UINT64_C(1) << 62);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("4194305T", &bytes), -ERANGE);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("1048575", &bytes), -ERANGE);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("99999999999999999999", &bytes), -ERANGE);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("1m", &bytes), -EINVAL);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("M", &bytes), -EINVAL);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("1MM", &bytes), -EINVAL);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("+1M", &bytes), -EINVAL);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes(" 1M", &bytes), -EINVAL);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes("infinity", &bytes), -EINVAL);
+	CU_ASSERT_EQUAL(gb_config_parse_bytes(NULL, &bytes), -EINVAL);
+	/* Failures leave the value alone. */
+	CU_ASSERT_EQUAL(bytes, UINT64_C(1) << 62);
 }
 
 static void test_config__free_accepts_null(void)
@@ -413,6 +504,9 @@ int main(void)
 		TEST(test_config__string_list_may_be_empty),
 		TEST(test_config__missing_file_is_enoent),
 		TEST(test_config__shipped_config_parses),
+		TEST(test_config__spawner_is_direct_or_systemd),
+		TEST(test_config__resource_limits_parse),
+		TEST(test_config__parse_bytes),
 		TEST(test_config__free_accepts_null),
 	};
 	CU_pSuite suite;

@@ -403,6 +403,53 @@ static void test_plugin_loader__refuses_null_verify_password(void)
 	               "verify_password is NULL");
 }
 
+static void test_plugin_loader__loads_redirect_only_auth_plugin(void)
+{
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_AUTH, "redirect");
+	struct gb_identity identity = { .struct_size = sizeof(identity) };
+	const struct gb_auth_ops *ops;
+	struct gb_plugin *plugin;
+	char url[256], why[128] = "";
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	CU_ASSERT_EQUAL(load_captured(&dropin), 0);
+	CU_ASSERT_EQUAL(registry.count, 1);
+	CU_ASSERT_EQUAL(count_lines(captured), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, " info: redirect: loaded auth-redirect 1.1.0"));
+	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "redirect");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+
+	/* What the host looks at to call it: the method, the label, the two ops. */
+	ops = plugin->descriptor->ops;
+	CU_ASSERT_PTR_NULL(ops->verify_password);
+	CU_ASSERT_EQUAL(gb_auth_ops_method(ops), GB_AUTH_METHOD_REDIRECT);
+	CU_ASSERT(GB_AUTH_OPS_HAS(ops, label));
+	CU_ASSERT_STRING_EQUAL(ops->label(plugin->state), "Sign in with Example");
+	CU_ASSERT_FALSE(GB_AUTH_OPS_HAS(ops, add_user));
+	CU_ASSERT_EQUAL(ops->begin_login(plugin->state, "http://127.0.0.1/cb", url, sizeof(url)),
+	                0);
+	CU_ASSERT_STRING_EQUAL(url, "https://idp.example/authorize?state=s1&redirect_uri=http://"
+	                            "127.0.0.1/cb");
+	CU_ASSERT_EQUAL(ops->finish_login(plugin->state, "http://127.0.0.1/cb", "bad", "s1",
+	                                  &identity, why, sizeof(why)),
+	                -EACCES);
+	CU_ASSERT_STRING_EQUAL(why, "the provider refused the code");
+	CU_ASSERT_EQUAL(ops->finish_login(plugin->state, "http://127.0.0.1/cb", "good-code", "s1",
+	                                  &identity, why, sizeof(why)),
+	                0);
+	CU_ASSERT_STRING_EQUAL(identity.user, "oidc-user");
+}
+
+static void test_plugin_loader__refuses_begin_login_without_finish_login(void)
+{
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_AUTH, "halfredirect");
+	char path[PATH_MAX];
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	ASSERT_REFUSED(&dropin, -EBADMSG, plugin_file(path, "auth-halfredirect.so"),
+	               "ops begin_login is set but finish_login is not");
+}
+
 static void test_plugin_loader__refuses_option_declared_twice(void)
 {
 	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_STORAGE, "dupoption");
@@ -980,6 +1027,8 @@ static const struct {
 	TEST(test_plugin_loader__refuses_auth_without_ops),
 	TEST(test_plugin_loader__refuses_too_small_vtable),
 	TEST(test_plugin_loader__refuses_null_verify_password),
+	TEST(test_plugin_loader__loads_redirect_only_auth_plugin),
+	TEST(test_plugin_loader__refuses_begin_login_without_finish_login),
 	TEST(test_plugin_loader__refuses_option_declared_twice),
 	TEST(test_plugin_loader__accepts_other_kinds_without_ops),
 	TEST(test_plugin_loader__loads_capture_and_encoder_plugins),

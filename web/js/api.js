@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// The HTTP half of docs/streaming-protocol.md: login, logout, whoami.
+// The HTTP half of docs/streaming-protocol.md: login methods, login, logout, whoami.
 
 async function errorText(response, fallback) {
 	try {
@@ -24,6 +24,34 @@ export async function whoami() {
 		throw new Error(`whoami: HTTP ${response.status}`);
 	const body = await response.json();
 	return typeof body?.user === 'string' ? body.user : null;
+}
+
+/**
+ * The login methods glassboxd offers, in its plugins' order:
+ * [{ plugin, method: 'password' | 'redirect', label }]. Rejects when it cannot tell.
+ */
+export async function methods() {
+	const response = await fetch('/api/auth/methods', {
+		credentials: 'same-origin',
+		cache: 'no-store',
+	});
+	if (!response.ok)
+		throw new Error(`login methods: HTTP ${response.status}`);
+	const body = await response.json();
+	if (!Array.isArray(body?.methods))
+		throw new Error('login methods: no list in the answer');
+	return body.methods
+		.filter((m) => typeof m?.plugin === 'string' && typeof m?.method === 'string')
+		.map((m) => ({
+			plugin: m.plugin,
+			method: m.method,
+			label: typeof m.label === 'string' && m.label !== '' ? m.label : m.plugin,
+		}));
+}
+
+/** Where a redirect login starts: glassboxd sends the browser on to the provider. */
+export function redirectLoginUrl(plugin) {
+	return `/api/login/redirect?plugin=${encodeURIComponent(plugin)}`;
 }
 
 /** Resolves to the user name; rejects with an Error whose message is for the user. */

@@ -12,6 +12,9 @@ const loginView = $('login-view');
 const loginForm = $('login-form');
 const loginButton = $('login');
 const loginError = $('login-error');
+const passwordLogin = $('password-login');
+const loginOr = $('login-or');
+const redirectLogins = $('redirect-logins');
 const streamView = $('stream-view');
 const video = $('screen');
 const toolbar = $('toolbar');
@@ -59,6 +62,42 @@ const connection = new Connection(video, {
 	},
 });
 
+// What glassboxd's login page offers: the password form when a password
+// plugin is enabled, one link per redirect plugin. Asked once per page; when
+// the list cannot be had, the form stays (the server refuses what it lacks).
+let methodsShown = null;
+
+function showMethods(methods) {
+	const password = methods.some((m) => m.method === 'password');
+	const links = methods.filter((m) => m.method === 'redirect').map((m) => {
+		const link = document.createElement('a');
+		link.href = api.redirectLoginUrl(m.plugin);
+		link.textContent = m.label;
+		link.dataset.plugin = m.plugin;
+		return link;
+	});
+	passwordLogin.hidden = !password;
+	for (const field of passwordLogin.querySelectorAll('input, button'))
+		field.disabled = !password;
+	redirectLogins.replaceChildren(...links);
+	redirectLogins.hidden = links.length === 0;
+	loginOr.hidden = !(password && links.length);
+}
+
+function loadMethods() {
+	methodsShown ??= api.methods().then(showMethods, (error) => {
+		console.warn('glassbox: login methods:', error.message);
+	});
+	return methodsShown;
+}
+
+function focusLogin() {
+	if (!passwordLogin.hidden)
+		$('username').focus();
+	else
+		redirectLogins.querySelector('a')?.focus();
+}
+
 function showLogin(message = '') {
 	connection.stop();
 	input.setActive(false);
@@ -68,7 +107,26 @@ function showLogin(message = '') {
 	loginView.hidden = false;
 	loginError.textContent = message;
 	loginButton.disabled = false;
-	$('username').focus();
+	focusLogin();
+	loadMethods().then(() => {
+		// Only when the focus went nowhere or into a part the list hid.
+		const active = document.activeElement;
+		if (!active || !loginView.contains(active) || active.disabled || active.closest('[hidden]'))
+			focusLogin();
+	});
+}
+
+// A redirect login that came back refused lands on /?login_error=...: show
+// it once, and take it out of the address so a reload does not repeat it.
+function takeLoginError() {
+	const params = new URLSearchParams(window.location.search);
+	const error = params.get('login_error');
+	if (error === null)
+		return '';
+	params.delete('login_error');
+	const query = params.toString();
+	window.history.replaceState(null, '', `${window.location.pathname}${query ? `?${query}` : ''}`);
+	return error === 'refused' ? 'Login refused.' : 'Login failed.';
 }
 
 function showStream() {
@@ -192,6 +250,7 @@ window.glassbox = {
 };
 
 async function boot() {
+	const loginErrorText = takeLoginError();
 	let user = null;
 	try {
 		user = await api.whoami();
@@ -201,7 +260,7 @@ async function boot() {
 	if (user)
 		showStream();
 	else
-		showLogin();
+		showLogin(loginErrorText);
 }
 
 boot();

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The audit trail in the journal, through sd_journal_send(): one entry per
+ * event with GLASSBOX_* fields, a human MESSAGE, a PRIORITY and a fixed
+ * MESSAGE_ID per event type (made with `systemd-id128 new`; listed in
+ * README.md, never change them: operators filter on them).
+ *
+ * Field values are sent as they are (the journal's native protocol is
+ * binary-safe: libsystemd switches to the length-prefixed form for a value
+ * with a newline), but bounded; the MESSAGE, which people read on a
+ * terminal, gets printable text only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <glib.h>
+#include <systemd/sd-journal.h>
+
+#include "audit.h"
+#include "log.h"
+
+#define ID_LOGIN_SUCCESS   "6ed9149468d14e7098d6674d18cd45f8"
+#define ID_LOGIN_FAILURE   "da7f2424a3034e0c9ce7356b7a88d337"
+#define ID_LOGIN_THROTTLED "da0c600f149743138340a0a1b804bffd"
+#define ID_LOGOUT          "56692e79b46147399b43f28a6d5aa16f"
+#define ID_SESSION_START   "3b52e342a0e941929ae89d72bdf6b8d3"
+#define ID_SESSION_STOP    "d0cc147dc339432e954e788f205f6019"
+#define ID_ADMIN_ACTION    "3356dda4df114153b1cad01fd2919fac"
+
+/* Bounds on what a remote user chose (a user name) and on the rest. */
+#define VALUE_MAX    256
+#define MESSAGE_TEXT 64
+#define ARGS_MAX     1024
+#define IDENTIFIER   "SYSLOG_IDENTIFIER=glassboxd"
+#define MAYBE(text)  ((text) ? (text) : "")
+
+static bool journal_failed;
+
+/* At most @limit bytes of @text, cut on a character boundary when it is UTF-8. */
+static char *bounded(const char *text, size_t limit)
+{
+	size_t length;
+
+	if (!text)
+		return g_strdup("");
+	length = strnlen(text, limit + 1);
+	if (length <= limit)
+		return g_strdup(text);
+	length = limit;
+	if (g_utf8_validate(text, -1, NULL))
+		while (length > 0 && (text[length] & 0xc0) == 0x80)
+			length--;
+	return g_strndup(text, length);
+}
+
+/* Text a remote user chose, made safe for a MESSAGE line. */
+static char *printable(const char *text)
+{
+	GString *out = g_string_new(NULL);
+
+	if (!text)
+		return g_string_free(out, FALSE);
+	for (size_t i = 0; text[i] && i < MESSAGE_TEXT; i++)
+		g_string_append_c(out, g_ascii_isprint(text[i]) ? text[i] : '?');
+	if (strlen(text) > MESSAGE_TEXT)
+		g_string_append(out, "...");
+	return g_string_free(out, FALSE);
+}
+
+static void sent(int r)
+{
+	/* No journal here (a container, a test): say so once, then stay quiet. */
+	if (r < 0 && !journal_failed) {
+		journal_failed = true;
+		gb_debug("audit: cannot write to the journal: %s; audit entries are dropped",
+		         strerror(-r));
+	} else if (r >= 0 && journal_failed) {
+		journal_failed = false;
+	}
+}
+
+static const char *login_event(enum gb_audit_login result, const char **id, int *priority)
+{
+	switch (result) {
+	case GB_AUDIT_LOGIN_SUCCESS:
+		*id = ID_LOGIN_SUCCESS;
+		*priority = LOG_INFO;
+		return "login-success";
+	case GB_AUDIT_LOGIN_FAILURE:
+		*id = ID_LOGIN_FAILURE;
+		*priority = LOG_WARNING;
+		return "login-failure";
+	case GB_AUDIT_LOGIN_THROTTLED:
+	default:
+		*id = ID_LOGIN_THROTTLED;
+		*priority = LOG_WARNING;
+		return "login-throttled";
+	}
+}
+
+void gb_audit_login(enum gb_audit_login result, const char *user, const char *remote_address,
+                    const char *plugin, const char *reason)
+{
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *reason_value = bounded(reason, VALUE_MAX);
+	g_autofree char *user_text = printable(user);
+	g_autofree char *reason_text = printable(reason);
+	g_autofree char *message = NULL;
+	const char *id, *event;
+	int priority;
+
+	event = login_event(result, &id, &priority);
+	if (result == GB_AUDIT_LOGIN_SUCCESS)
+		message = g_strdup_printf("login of user '%s' from %s succeeded (auth plugin %s)",
+		                          user_text, MAYBE(remote_address), MAYBE(plugin));
+	else if (result == GB_AUDIT_LOGIN_FAILURE)
+		message = g_strdup_printf("login of user '%s' from %s failed%s%s%s: %s", user_text,
+		                          MAYBE(remote_address), plugin ? " (auth plugin " : "",
+		                          MAYBE(plugin), plugin ? ")" : "", reason_text);
+	else
+		message = g_strdup_printf("login of user '%s' from %s refused without a check: %s",
+		                          user_text, MAYBE(remote_address), reason_text);
+	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", id, "PRIORITY=%d", priority,
+	                     IDENTIFIER, "GLASSBOX_EVENT=%s", event, "GLASSBOX_USER=%s",
+	                     user_value, "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address),
+	                     "GLASSBOX_PLUGIN=%s", MAYBE(plugin), "GLASSBOX_REASON=%s",
+	                     reason_value, NULL));
+}
+
+void gb_audit_logout(const char *user, const char *remote_address, const char *reason)
+{
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *user_text = printable(user);
+	g_autofree char *message =
+	        g_strdup_printf("user '%s' logged out from %s", user_text, MAYBE(remote_address));
+
+	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_LOGOUT, "PRIORITY=%d",
+	                     LOG_INFO, IDENTIFIER, "GLASSBOX_EVENT=logout", "GLASSBOX_USER=%s",
+	                     user_value, "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address),
+	                     "GLASSBOX_REASON=%s", reason ? reason : "logout", NULL));
+}
+
+void gb_audit_session_start(const char *session_id, const char *user)
+{
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *user_text = printable(user);
+	g_autofree char *message =
+	        g_strdup_printf("session %s started for user '%s'", MAYBE(session_id), user_text);
+
+	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_SESSION_START,
+	                     "PRIORITY=%d", LOG_INFO, IDENTIFIER, "GLASSBOX_EVENT=session-start",
+	                     "GLASSBOX_SESSION=%s", MAYBE(session_id), "GLASSBOX_USER=%s",
+	                     user_value, NULL));
+}
+
+void gb_audit_session_stop(const char *session_id, const char *user, const char *reason)
+{
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *reason_value = bounded(reason ? reason : "exited", VALUE_MAX);
+	g_autofree char *user_text = printable(user);
+	g_autofree char *message = g_strdup_printf("session %s of user '%s' ended: %s",
+	                                           MAYBE(session_id), user_text, reason_value);
+
+	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_SESSION_STOP,
+	                     "PRIORITY=%d", LOG_INFO, IDENTIFIER, "GLASSBOX_EVENT=session-stop",
+	                     "GLASSBOX_SESSION=%s", MAYBE(session_id), "GLASSBOX_USER=%s",
+	                     user_value, "GLASSBOX_REASON=%s", reason_value, NULL));
+}
+
+void gb_audit_admin(uid_t uid, const char *method, const char *args, int result)
+{
+	g_autofree char *method_value = bounded(method, VALUE_MAX);
+	g_autofree char *args_value = bounded(args, ARGS_MAX);
+	g_autofree char *message = NULL;
+	const char *outcome = result == 0 ? "ok" : result == -EACCES ? "refused" : "failed";
+
+	if (result == 0)
+		message = g_strdup_printf("admin action by uid %u: %s(%s)", (unsigned)uid,
+		                          method_value, args_value);
+	else
+		message = g_strdup_printf("admin action by uid %u: %s(%s) %s: %s", (unsigned)uid,
+		                          method_value, args_value, outcome, strerror(-result));
+	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_ADMIN_ACTION,
+	                     "PRIORITY=%d", result == 0 ? LOG_NOTICE : LOG_WARNING, IDENTIFIER,
+	                     "GLASSBOX_EVENT=admin-action", "GLASSBOX_ADMIN_UID=%u", (unsigned)uid,
+	                     "GLASSBOX_METHOD=%s", method_value, "GLASSBOX_ARGS=%s", args_value,
+	                     "GLASSBOX_RESULT=%s", outcome, "GLASSBOX_ERRNO=%d",
+	                     result < 0 ? -result : 0, NULL));
+}

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The audit trail: logins, logouts, sessions and admin actions go to the
+ * journal as structured entries (GLASSBOX_EVENT=..., a fixed MESSAGE_ID per
+ * event type; see README.md "AUDIT"), for `journalctl MESSAGE_ID=...` and
+ * log shippers. The callers keep their own stderr line: these add the
+ * fields, they do not replace the log.
+ *
+ * Every function may be called from the main loop only (sd_journal_send()
+ * itself is thread-safe, but the callers' data is the main loop's). Without
+ * a journal (a container, the tests) the entries are dropped quietly.
+ */
+#ifndef GB_AUDIT_H
+#define GB_AUDIT_H
+
+#include <sys/types.h>
+
+enum gb_audit_login {
+	GB_AUDIT_LOGIN_SUCCESS,   /* login-success */
+	GB_AUDIT_LOGIN_FAILURE,   /* login-failure */
+	GB_AUDIT_LOGIN_THROTTLED, /* login-throttled: refused without a check */
+};
+
+/**
+ * A login attempt. @user is the name given (or the identity's, on success),
+ * @plugin the auth plugin that decided (NULL: none did), @reason why it
+ * failed or was throttled (NULL on success). Any may be NULL.
+ */
+void gb_audit_login(enum gb_audit_login result, const char *user, const char *remote_address,
+                    const char *plugin, const char *reason);
+
+/** A user logged out (@reason: "logout" or why the login ended). */
+void gb_audit_logout(const char *user, const char *remote_address, const char *reason);
+
+/** A session started, or ended (@reason: why; NULL when it exited by itself). */
+void gb_audit_session_start(const char *session_id, const char *user);
+void gb_audit_session_stop(const char *session_id, const char *user, const char *reason);
+
+/**
+ * An administrative action over D-Bus (or any other admin interface):
+ * @uid the caller, @method what it called ("AddUser"), @args its arguments
+ * made readable and without secrets (never a password), @result 0 or a
+ * negative errno (-EACCES: the caller was refused).
+ */
+void gb_audit_admin(uid_t uid, const char *method, const char *args, int result);
+
+#endif

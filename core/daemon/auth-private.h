@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What auth.c (password logins, cookies, limits) shares with
+ * auth-redirect.c (logins through a provider) and metrics.c: the jobs that
+ * run on the login worker, making a login, and the failure limits.
+ */
+#ifndef GB_AUTH_PRIVATE_H
+#define GB_AUTH_PRIVATE_H
+
+#include <stdbool.h>
+
+#include "daemon.h"
+
+/*
+ * One piece of work for the login worker thread: a plugin call, with the
+ * request it answers paused meanwhile. Embed it first in a bigger struct.
+ */
+struct gb_auth_job {
+	struct gb_daemon *daemon;
+	SoupServerMessage *msg; /* a reference; paused while the job is out */
+	char *peer;             /* the client's address, for logs and limits */
+	char *address_key;      /* its key in the per-address failure table */
+	gint64 started_us;
+	gulong finished_handler;
+	bool gone; /* the client went away: nobody to answer */
+
+	/* On the worker thread. Take daemon->auth_lock around every plugin call
+	 * and read daemon->auth_plugins only under it (a reload swaps them). */
+	void (*run)(struct gb_auth_job *job);
+	/* Back on the main loop, also while stopping (daemon->server NULL: do
+	 * not answer). Ends with gb_auth_job_finish() or _finish_at(). */
+	void (*done)(struct gb_auth_job *job);
+	/* Frees what the bigger struct holds, not the job's own members. */
+	void (*free)(struct gb_auth_job *job);
+};
+
+/**
+ * Pause @msg and queue @job. Returns 0, or -EAGAIN after answering 503 when
+ * GB_LOGINS_PENDING_MAX jobs are waiting already (then @job is freed).
+ */
+int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupServerMessage *msg);
+/** Unpause the answer set on job->msg and free @job. */
+void gb_auth_job_finish(struct gb_auth_job *job);
+/** The same, but not before @due_us (g_get_monotonic_time()): failures all take as long. */
+void gb_auth_job_finish_at(struct gb_auth_job *job, gint64 due_us);
+
+/**
+ * Answer 429 with Retry-After and return true when the client's address
+ * (@address_key), or the user name tried (@user, may be NULL), has used up
+ * its failures in the current window. Logs and audits it once per window.
+ */
+bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *msg,
+                                 const char *address_key, const char *user);
+/** Count one failed login against @address_key and, when not NULL, @user. */
+void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user);
+/** The per-address key of a client address: itself, or the /64 of an IPv6 one. */
+char *gb_auth_address_key(const char *peer);
+
+/**
+ * Make a login for @identity (checked by @plugin): the cookie goes on @msg's
+ * response headers, the login is audited and counted, and the user's
+ * session is started. NULL (errno set) when no random token could be made;
+ * nothing is answered either way.
+ */
+struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *msg,
+                                   const struct gb_identity *identity, const char *plugin,
+                                   const char *peer);
+
+/** Text a remote user chose, made printable for one log line (g_free it). */
+char *gb_auth_printable(const char *text);
+
+/* auth-redirect.c */
+void gb_auth_redirect_add_handlers(struct gb_daemon *daemon);
+void gb_auth_redirect_init(struct gb_daemon *daemon);
+void gb_auth_redirect_fini(struct gb_daemon *daemon);
+
+#endif

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Unit instance names. One session per user, so the instance is the user:
+ * a system account runs as itself (User=%i finds the static account), any
+ * other identity (auth-local, OpenID Connect) gets a name of its own that
+ * systemd can allocate a dynamic user for. Hashing the identity keeps that
+ * name short, free of characters a unit name cannot hold, and stable, so
+ * the user's StateDirectory (their files) is the same at every login.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "spawner-names.h"
+
+#define UNIT_PREFIX "glassbox-session@"
+#define UNIT_SUFFIX ".service"
+
+/* ^[a-z_][a-z0-9_-]{0,31}$: what Debian's adduser accepts and a unit name can hold as is. */
+static bool is_system_user_name(const char *name)
+{
+	size_t length = strlen(name);
+
+	if (length == 0 || length > 32)
+		return false;
+	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == length;
+}
+
+static bool is_hashed_name(const char *name)
+{
+	return strlen(name) == 19 && strncmp(name, "gb-", 3) == 0 &&
+	       strspn(name + 3, "0123456789abcdef") == 16;
+}
+
+bool gb_spawner_instance_is_valid(const char *instance)
+{
+	return instance && (is_system_user_name(instance) || is_hashed_name(instance));
+}
+
+int gb_spawner_instance_name(const char *user, bool system_account,
+                             char instance[GB_INSTANCE_NAME_MAX + 1], char *why, size_t why_size)
+{
+	g_autofree char *digest = NULL;
+
+	if (!user || !user[0]) {
+		snprintf(why, why_size, "the user name is empty");
+		return -EINVAL;
+	}
+	if (system_account) {
+		if (!is_system_user_name(user)) {
+			snprintf(why, why_size,
+			         "the system account name is not of the form "
+			         "[a-z_][a-z0-9_-]{0,31}, which a unit instance needs");
+			return -EINVAL;
+		}
+		/* A system account named like our hashed names would share their units. */
+		if (is_hashed_name(user)) {
+			snprintf(why, why_size,
+			         "the system account name looks like a Glassbox dynamic user "
+			         "(gb- and 16 hex digits)");
+			return -EINVAL;
+		}
+		snprintf(instance, GB_INSTANCE_NAME_MAX + 1, "%s", user);
+		return 0;
+	}
+	digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, user, -1);
+	if (!digest) {
+		snprintf(why, why_size, "cannot hash the user name");
+		return -ENOMEM;
+	}
+	snprintf(instance, GB_INSTANCE_NAME_MAX + 1, "gb-%.16s", digest);
+	return 0;
+}
+
+int gb_spawner_instance_from_unit(const char *unit, char instance[GB_INSTANCE_NAME_MAX + 1])
+{
+	size_t length = unit ? strlen(unit) : 0;
+	size_t prefix = strlen(UNIT_PREFIX), suffix = strlen(UNIT_SUFFIX);
+	size_t instance_length;
+
+	if (length <= prefix + suffix || strncmp(unit, UNIT_PREFIX, prefix) != 0 ||
+	    strcmp(unit + length - suffix, UNIT_SUFFIX) != 0)
+		return -EINVAL;
+	instance_length = length - prefix - suffix;
+	if (instance_length > GB_INSTANCE_NAME_MAX)
+		return -EINVAL;
+	memcpy(instance, unit + prefix, instance_length);
+	instance[instance_length] = '\0';
+	if (!gb_spawner_instance_is_valid(instance))
+		return -EINVAL;
+	return 0;
+}

@@ -1,0 +1,557 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""The booted-system test (meson test --suite appliance).
+
+Builds the appliance's root filesystem (appliance-image/build-rootfs --test:
+Debian 12 from Debian packages, Glassbox installed from this build), boots it
+under qemu (KVM when it works, TCG otherwise; tests/appliance/vm.py) with the
+guest's port 443 forwarded to 127.0.0.1, and checks, in the booted system:
+
+  - glassbox.service is active;
+  - a login over HTTPS (the certificate the guest made, pinned) as the demo
+    user of auth-local, whose password the test reads from the guest's
+    journal, where glassboxd logs it once (the real first-boot path: no
+    test-only users file);
+  - the login started a session unit (glassbox-session@*.service) through
+    the systemd spawner, active, naming the user;
+  - `systemctl reload glassbox` with a broken glassbox.conf is refused with a
+    journal line naming the file, glassboxd stays up with the old config;
+  - `systemctl restart glassbox` keeps the session unit (same InvocationID
+    and MainPID), and the new glassboxd knows it (old cookie, same session);
+  - the watchdog: a SIGSTOPped glassboxd is restarted by systemd;
+  - a crashed session unit (SIGSEGV) is reported to its viewer, is no longer
+    active, and the next viewer gets a new session;
+  - glassboxctl status works (when glassboxctl is installed);
+  - `systemd-analyze security glassbox.service` (printed, not judged).
+
+Every check prints PASS or FAIL with its details; timings are printed at
+the end. The build runs outside any network namespace (mmdebstrap needs the
+Debian mirror); qemu and everything that talks to the guest run in a network
+namespace that has only loopback. Exit 77 (skip) only when a tool is missing
+or the test is not run as root."""
+
+import http.client
+import json
+import os
+import re
+import shlex
+import shutil
+import ssl
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.environ.get("GB_SOURCE_ROOT") or os.path.abspath(os.path.join(HERE, "..", ".."))
+BUILD = os.environ.get("GB_BUILD_ROOT") or os.path.join(SOURCE, "build")
+OUT = os.environ.get("GB_APPLIANCE_OUT") or os.path.join(BUILD, "appliance")
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
+
+from vm import VM, VMError  # noqa: E402
+
+PASSWORD_LINE = re.compile(r"created user 'demo' with password '([^']*)'")
+
+failures = 0
+timings = []
+
+
+def report(ok, name, details=""):
+    global failures
+    if not ok:
+        failures += 1
+    print("%s: %s%s" % ("PASS" if ok else "FAIL", name, (" -- " + details) if details else ""),
+          flush=True)
+    return ok
+
+
+def info(text):
+    print("info: " + text, flush=True)
+
+
+def timed(name, start):
+    seconds = time.monotonic() - start
+    timings.append((name, seconds))
+    info("%s took %.1f s" % (name, seconds))
+
+
+def skip(reason):
+    print("SKIP: " + reason, flush=True)
+    sys.exit(77)
+
+
+# Phase 1, outside any namespace: the image.
+
+def build_image():
+    start = time.monotonic()
+    cmd = [os.path.join(SOURCE, "appliance-image", "build-rootfs"), "--test",
+           "--out", OUT, "--build-dir", BUILD]
+    if os.environ.get("GB_APPLIANCE_CACHE"):
+        cmd += ["--cache-dir", os.environ["GB_APPLIANCE_CACHE"]]
+    if os.environ.get("GB_APPLIANCE_MIRROR"):
+        cmd += ["--mirror", os.environ["GB_APPLIANCE_MIRROR"]]
+    print("$ " + " ".join(shlex.quote(c) for c in cmd), flush=True)
+    try:
+        result = subprocess.run(cmd, stdin=subprocess.DEVNULL, timeout=1200)
+    except subprocess.TimeoutExpired:
+        report(False, "build-rootfs", "did not finish within 1200 s")
+        sys.exit(1)
+    if not report(result.returncode == 0, "build-rootfs",
+                  "exit status %d" % result.returncode):
+        sys.exit(1)
+    return time.monotonic() - start
+
+
+def enter_network_namespace(build_seconds):
+    env = dict(os.environ, GB_IN_NETNS="1", GB_APPLIANCE_BUILD_S="%.1f" % build_seconds)
+    sys.stdout.flush()
+    os.execvpe("unshare", ["unshare", "-n", "--", sys.executable] + sys.argv, env)
+
+
+# Phase 2, inside the namespace: the booted system.
+
+class Guest:
+    """The booted appliance: commands through the agent, HTTPS through the
+    forwarded port."""
+
+    def __init__(self, vm):
+        self.vm = vm
+        self.port = vm.host_port(443)
+        self.context = None
+
+    def sh(self, command, timeout=60):
+        rc, out = self.vm.run(command, timeout)
+        return rc, out.strip()
+
+    def out(self, command, timeout=60):
+        return self.sh(command, timeout)[1]
+
+    def now(self):
+        """The guest's clock, for journalctl --since."""
+        return self.out("date +%s.%N")
+
+    def journal(self, since, unit="glassbox", lines=200):
+        return self.out("journalctl --no-pager -o short-monotonic -u %s --since @%s | tail -n %d"
+                        % (shlex.quote(unit), since, lines))
+
+    def show(self, unit, prop):
+        return self.out("systemctl show -p %s --value %s" % (prop, shlex.quote(unit)))
+
+    def wait(self, predicate, timeout, interval=1.0):
+        """Poll predicate() until it is true or timeout seconds pass; its last value."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = predicate()
+            if value or time.monotonic() >= deadline:
+                return value
+            time.sleep(interval)
+
+    def wait_active(self, unit="glassbox", timeout=120):
+        return self.wait(lambda: self.out("systemctl is-active %s" % unit) == "active", timeout)
+
+    # HTTPS
+
+    def pin_certificate(self):
+        """Trust the self-signed certificate glassboxd made in the guest."""
+        pem = self.vm.copy_out("/var/lib/glassbox/tls-certificate.pem")
+        path = os.path.join(self.vm.workdir, "guest-certificate.pem")
+        with open(path, "wb") as f:
+            f.write(pem)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.load_verify_locations(path)
+        self.context = context
+
+    def request(self, method, path, body=None, cookie=None, timeout=30):
+        headers = {}
+        if cookie:
+            headers["Cookie"] = "glassbox_session=" + cookie
+        if body is not None:
+            body = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        conn = http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout,
+                                           context=self.context)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            return response.status, response.headers, response.read()
+        finally:
+            conn.close()
+
+    def login(self, password, user="demo"):
+        status, headers, body = self.request("POST", "/api/login",
+                                             {"username": user, "password": password})
+        token = None
+        for value in headers.get_all("Set-Cookie") or []:
+            match = re.match(r"glassbox_session=([^;]*)", value)
+            if match and match.group(1):
+                token = match.group(1)
+        return status, token, body
+
+    def whoami(self, cookie):
+        try:
+            status, _, body = self.request("GET", "/api/whoami", cookie=cookie)
+            return status, body.decode("utf-8", "replace")
+        except (OSError, http.client.HTTPException) as e:
+            return None, str(e)
+
+    def session_hello(self, cookie, timeout=60):
+        """Open the signalling WebSocket; the first message (the session's
+        id and user) or an error string."""
+        from gbdaemon import WebSocket
+        ws = WebSocket()
+        headers = {"Cookie": "glassbox_session=" + cookie,
+                   "Origin": "https://127.0.0.1:%d" % self.port}
+        try:
+            ws.connect("127.0.0.1", self.port, "/api/session", headers, self.context, 30)
+            if ws.status != 101:
+                return None, "WebSocket answered %s %r" % (ws.status, ws.body[:200])
+            message = ws.recv_json(timeout=timeout)
+            return message, "" if message else "no message (close code %s)" % ws.close_code
+        except (OSError, ValueError, ConnectionError) as e:
+            return None, "WebSocket: %s" % e
+        finally:
+            ws.close()
+
+    def session_units(self):
+        """Active glassbox-session@ units."""
+        out = self.out("systemctl list-units --no-legend --plain --state=active "
+                       "'glassbox-session@*'")
+        return [line.split()[0] for line in out.splitlines() if line.strip()]
+
+
+BROKEN_CONFIG = """# broken on purpose by tests/appliance/test-appliance.py
+server = {
+	listen = "0.0.0.0:443";
+	spawner = "systemd";
+	no_such_key_here = 1;
+};
+"""
+
+
+def check_active(g):
+    rc, out = g.sh("systemctl is-active glassbox")
+    report(out == "active", "systemctl is-active glassbox", out)
+
+
+def check_login(g):
+    """Log in as demo; the cookie, or None."""
+    line = g.wait(lambda: g.out("journalctl --no-pager -o cat -u glassbox | "
+                                "grep -o \"created user 'demo' with password '[^']*'\" | "
+                                "tail -n 1"), 30)
+    match = PASSWORD_LINE.search(line or "")
+    if not report(match is not None, "demo password in the guest journal",
+                  "journalctl -u glassbox: %r" % (line or "")[:60]):
+        return None, None
+    password = match.group(1)
+    try:
+        g.pin_certificate()
+        report(True, "TLS certificate of the guest copied out and pinned")
+    except VMError as e:
+        report(False, "TLS certificate of the guest", str(e))
+        return None, password
+    start = time.monotonic()
+    try:
+        status, token, body = g.login(password)
+    except (OSError, http.client.HTTPException, ssl.SSLError) as e:
+        report(False, "HTTPS login on 127.0.0.1:%d" % g.port, repr(e))
+        return None, password
+    timed("HTTPS login", start)
+    report(status == 200 and token is not None, "HTTPS login as demo",
+           "status %s, body %r" % (status, body[:200]))
+    status, body = g.whoami(token)
+    report(status == 200 and '"demo"' in body, "GET /api/whoami with the cookie",
+           "status %s, body %r" % (status, body[:200]))
+    status, _, _ = g.login(password + "x")
+    report(status == 401, "a wrong password is refused", "status %s" % status)
+    status, headers, body = g.request("GET", "/")
+    report(status == 200 and (headers.get("Content-Type") or "").startswith("text/html"),
+           "GET / serves the web client",
+           "status %s, %s, %d bytes" % (status, headers.get("Content-Type"), len(body)))
+    return token, password
+
+
+def check_session_unit(g, token):
+    """The login started a session unit; (unit name, session id) or (None, None)."""
+    start = time.monotonic()
+    units = g.wait(g.session_units, 120)
+    timed("login to active session unit", start)
+    if not report(len(units) == 1, "one active glassbox-session@ unit after the login",
+                  " ".join(units) or g.out("systemctl list-units --all --no-legend "
+                                           "'glassbox-session@*'")):
+        return None, None
+    unit = units[0]
+    status = g.out("systemctl status --no-pager --lines=20 %s" % shlex.quote(unit))
+    print(status, flush=True)
+    user = g.show(unit, "User")
+    dynamic = g.show(unit, "DynamicUser")
+    instance = unit[len("glassbox-session@"):-len(".service")]
+    # The instance is the user: a system account's name, or gb-HASH of the
+    # identity (a dynamic user). Either the unit's status shows "demo", or
+    # glassboxd's journal ties user demo to this instance.
+    linked = g.out("journalctl --no-pager -o cat -u glassbox | grep -F %s | grep -c -F demo"
+                   % shlex.quote(instance))
+    report("demo" in status or (linked not in ("", "0") and instance in status),
+           "systemctl status %s names the user" % unit,
+           "User=%s DynamicUser=%s; glassboxd journal lines naming both %s and demo: %s"
+           % (user, dynamic, instance, linked))
+    hello, error = g.session_hello(token)
+    ok = hello is not None and hello.get("type") == "session" and hello.get("user") == "demo"
+    report(ok, "signalling WebSocket joins the session", json.dumps(hello) if hello else error)
+    session_id = hello.get("id") if hello else None
+    if session_id:
+        info("session id %s, unit %s (instance %s the id)" %
+             (session_id, unit, "names" if session_id in unit else "does not name"))
+    return unit, session_id
+
+
+def check_reload(g, token, password):
+    rc, before = g.sh("cat /etc/glassbox/glassbox.conf")
+    pid = g.show("glassbox", "MainPID")
+    try:
+        g.vm.copy_in(BROKEN_CONFIG, "/etc/glassbox/glassbox.conf", 0o644)
+    except VMError as e:
+        report(False, "write a broken glassbox.conf", str(e))
+        return
+    since = g.now()
+    start = time.monotonic()
+    rc, out = g.sh("systemctl reload glassbox", 120)
+    timed("systemctl reload (broken config)", start)
+    info("systemctl reload glassbox with the broken config: exit %d %s" % (rc, out))
+    time.sleep(2)
+    journal = g.wait(lambda: (lambda j: j if re.search(r"glassbox\.conf:\d+", j) else "")(
+        g.journal(since)), 30)
+    journal_all = journal or g.journal(since)
+    print(journal_all, flush=True)
+    report(bool(journal), "the refused reload is logged, naming the file and line",
+           "journal since the reload has %s" % ("it" if journal else "no 'glassbox.conf:LINE'"))
+    active = g.out("systemctl is-active glassbox")
+    report(active == "active", "still active after the refused reload", active)
+    report(g.show("glassbox", "MainPID") == pid, "same glassboxd after the refused reload",
+           "MainPID %s -> %s" % (pid, g.show("glassbox", "MainPID")))
+    status, body = g.whoami(token)
+    report(status == 200, "old config in force: the login still works", "whoami %s" % status)
+    status, _, _ = g.login(password)
+    report(status == 200, "old config in force: a new login works", "status %s" % status)
+    # Restore and reload again: accepted.
+    g.vm.copy_in(before + "\n", "/etc/glassbox/glassbox.conf", 0o644)
+    since = g.now()
+    rc, out = g.sh("systemctl reload glassbox", 120)
+    time.sleep(2)
+    active = g.out("systemctl is-active glassbox")
+    report(rc == 0 and active == "active", "reload with the good config restored",
+           "exit %d %s, %s" % (rc, out, active))
+    print(g.journal(since, lines=20), flush=True)
+
+
+def check_restart(g, token, unit, session_id):
+    if not unit:
+        report(False, "restart keeps the session", "no session unit to follow")
+        return
+    before = {p: g.show(unit, p) for p in ("InvocationID", "MainPID", "ActiveState")}
+    daemon_pid = g.show("glassbox", "MainPID")
+    start = time.monotonic()
+    rc, out = g.sh("systemctl restart glassbox", 180)
+    active = g.wait_active(timeout=120)
+    timed("systemctl restart glassbox to active", start)
+    report(rc == 0 and active, "systemctl restart glassbox", "exit %d %s" % (rc, out))
+    new_pid = g.show("glassbox", "MainPID")
+    report(new_pid != daemon_pid, "a new glassboxd", "MainPID %s -> %s" % (daemon_pid, new_pid))
+    after = {p: g.show(unit, p) for p in ("InvocationID", "MainPID", "ActiveState")}
+    report(after == before and after["ActiveState"] == "active",
+           "the session unit stays (same InvocationID and MainPID, active)",
+           "before %s, after %s" % (before, after))
+    # Give the new glassboxd a moment to listen.
+    status, body = g.wait(lambda: (lambda r: r if r[0] == 200 else None)(g.whoami(token)), 30) \
+        or g.whoami(token)
+    report(status == 200, "GET /api/whoami with the old cookie after the restart",
+           "status %s %s" % (status, body[:200]))
+    hello, error = g.session_hello(token)
+    same = hello is not None and hello.get("id") == session_id
+    report(same, "the new glassboxd joins the same session with the old cookie",
+           json.dumps(hello) if hello else error)
+    units = g.session_units()
+    report(units == [unit], "still exactly that session unit", " ".join(units))
+
+
+def check_watchdog(g, unit):
+    usec = g.show("glassbox", "WatchdogUSec")
+    info("WatchdogUSec=%s" % usec)
+    match = re.match(r"^(?:(\d+)min ?)?(?:(\d+(?:\.\d+)?)s)?$", usec or "")
+    if usec in ("", "0", "infinity") or not match or not any(match.groups()):
+        report(False, "glassbox.service has a watchdog (WatchdogSec=)", "WatchdogUSec=%r" % usec)
+        return
+    watchdog_s = int(match.group(1) or 0) * 60 + float(match.group(2) or 0)
+    pid = g.show("glassbox", "MainPID")
+    restarts = g.show("glassbox", "NRestarts")
+    session = {p: g.show(unit, p) for p in ("InvocationID", "MainPID")} if unit else None
+    since = g.now()
+    start = time.monotonic()
+    rc, out = g.sh("kill -STOP %s" % pid)
+    report(rc == 0, "kill -STOP glassboxd (%s)" % pid, out)
+    new_pid = g.wait(lambda: (lambda p: p if p not in ("", "0", pid) else None)(
+        g.show("glassbox", "MainPID")), watchdog_s + 90, interval=2)
+    active = g.wait_active(timeout=60) if new_pid else False
+    timed("SIGSTOP to restarted glassboxd (WatchdogSec=%gs)" % watchdog_s, start)
+    report(bool(new_pid) and active, "the watchdog restarted the hung glassboxd",
+           "MainPID %s -> %s, NRestarts %s -> %s" % (pid, new_pid, restarts,
+                                                     g.show("glassbox", "NRestarts")))
+    journal = g.journal(since, lines=40)
+    print(journal, flush=True)
+    report(re.search(r"[Ww]atchdog timeout", journal) is not None,
+           "the journal shows the watchdog timeout")
+    if session:
+        after = {p: g.show(unit, p) for p in ("InvocationID", "MainPID")}
+        report(after == session and g.out("systemctl is-active %s" % unit) == "active",
+               "the session unit survives the watchdog restart",
+               "before %s, after %s" % (session, after))
+
+
+def check_session_crash(g, token, unit):
+    """A crashed session unit is reported to its viewers and cleaned up; the
+    next viewer gets a new session."""
+    if not unit or not token:
+        report(False, "a crashed session is reported and cleaned up", "no session to crash")
+        return
+    from gbdaemon import WebSocket
+    ws = WebSocket()
+    headers = {"Cookie": "glassbox_session=" + token,
+               "Origin": "https://127.0.0.1:%d" % g.port}
+    try:
+        g.wait(lambda: g.whoami(token)[0] == 200, 30)
+        ws.connect("127.0.0.1", g.port, "/api/session", headers, g.context, 30)
+        hello = ws.recv_json(timeout=60) if ws.status == 101 else None
+        if not report(hello is not None and hello.get("type") == "session",
+                      "a viewer on the session before the crash",
+                      json.dumps(hello) if hello else "status %s" % ws.status):
+            return
+        pid = g.show(unit, "MainPID")
+        start = time.monotonic()
+        rc, out = g.sh("kill -SEGV %s" % pid)
+        ended = None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            message = ws.recv_json(timeout=max(0.0, deadline - time.monotonic()))
+            if message is None or message.get("type") == "ended":
+                ended = message
+                break
+        timed("session crash to viewer told", start)
+        report(ended is not None, "the viewer is told the session ended",
+               json.dumps(ended) if ended else "close code %s" % ws.close_code)
+    except (OSError, ValueError, ConnectionError) as e:
+        report(False, "a viewer on the session before the crash", "WebSocket: %s" % e)
+        return
+    finally:
+        ws.close()
+    state = g.wait(lambda: (lambda a: a if a != "active" else None)(
+        g.out("systemctl is-active %s" % shlex.quote(unit))), 30)
+    report(state is not None, "the crashed session unit is no longer active",
+           "is-active: %s; units: %s" % (state, " ".join(g.session_units()) or "none"))
+    start = time.monotonic()
+    hello, error = g.session_hello(token, timeout=120)
+    timed("new session after the crash", start)
+    report(hello is not None and hello.get("type") == "session" and not hello.get("joined"),
+           "the next viewer gets a new session", json.dumps(hello) if hello else error)
+
+
+def check_ctl(g):
+    rc, out = g.sh("command -v glassboxctl")
+    if rc != 0:
+        info("glassboxctl is not installed in the guest: check skipped")
+        return
+    rc, out = g.sh("glassboxctl status", 60)
+    print(out, flush=True)
+    report(rc == 0, "glassboxctl status", "exit %d" % rc)
+
+
+def print_security(g, unit):
+    """The exposure figures of glassbox.service and of a session unit."""
+    for name in ["glassbox.service"] + ([unit] if unit else []):
+        rc, out = g.sh("systemd-analyze security --no-pager %s" % shlex.quote(name), 120)
+        lines = out.splitlines()
+        overall = [line for line in lines if "Overall exposure level" in line]
+        print("\n".join(lines[-12:]), flush=True)
+        info("systemd-analyze security %s: %s" %
+             (name, overall[0].strip() if overall else "no overall figure (exit %d)" % rc))
+
+
+def dump_guest(g):
+    """What the lead needs when something failed."""
+    for cmd in ("systemctl --no-pager --failed",
+                "systemctl --no-pager list-units --all 'glassbox*'",
+                "journalctl --no-pager -b -o short-monotonic -u glassbox | tail -n 80",
+                "journalctl --no-pager -b -o short-monotonic -u 'glassbox-session@*' "
+                "| tail -n 60"):
+        try:
+            print("--- guest: %s\n%s" % (cmd, g.out(cmd, 60)), flush=True)
+        except VMError as e:
+            print("--- guest: %s: %s" % (cmd, e), flush=True)
+
+
+def in_guest():
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    timings.append(("build-rootfs", float(os.environ.get("GB_APPLIANCE_BUILD_S", "0"))))
+    with VM(os.path.join(OUT, "vm")) as vm:
+        accel = vm.boot(os.path.join(OUT, "disk.img"), os.path.join(OUT, "vmlinuz"),
+                        os.path.join(OUT, "initrd.img"), forwards={443: 0})
+        info("accelerator: %s (%s); guest 443 -> 127.0.0.1:%d; console %s"
+             % (accel, vm.accel_reason, vm.host_port(443), vm.console_path))
+        g = Guest(vm)
+        try:
+            at = vm.wait_agent(timeout=600 if accel == "tcg" else 180)
+            timings.append(("boot to agent", at))
+            info("agent answered %.1f s after qemu started" % at)
+            active = g.wait_active(timeout=240)
+            timings.append(("boot to glassbox active", vm.uptime()))
+            report(bool(active), "glassbox.service active after boot",
+                   "%.1f s after qemu started" % vm.uptime())
+            check_active(g)
+            token, password = check_login(g)
+            unit = session_id = None
+            if token:
+                unit, session_id = check_session_unit(g, token)
+                step = time.monotonic()
+                check_reload(g, token, password)
+                timed("reload checks", step)
+                step = time.monotonic()
+                check_restart(g, token, unit, session_id)
+                timed("restart checks", step)
+            step = time.monotonic()
+            check_watchdog(g, unit)
+            timed("watchdog check", step)
+            step = time.monotonic()
+            check_session_crash(g, token, unit)
+            timed("session crash check", step)
+            check_ctl(g)
+            print_security(g, unit)
+            if failures:
+                dump_guest(g)
+        except VMError as e:
+            report(False, "the guest answers", str(e))
+            print("--- console tail:\n" + vm.console_text()[-4000:], flush=True)
+        start = time.monotonic()
+        clean = vm.shutdown(timeout=90)
+        timed("poweroff", start)
+        info("guest powered off %s" % ("cleanly" if clean else "(killed)"))
+    print("timings:", flush=True)
+    for name, seconds in timings:
+        print("  %-50s %7.1f s" % (name, seconds), flush=True)
+    print("%s: %d failed" % (os.path.basename(sys.argv[0]), failures), flush=True)
+    sys.exit(1 if failures else 0)
+
+
+def main():
+    if os.environ.get("GB_IN_NETNS") == "1":
+        in_guest()
+        return
+    if os.geteuid() != 0:
+        skip("needs root (mmdebstrap --mode=root, the image's file owners, unshare -n)")
+    missing = [t for t in ("mmdebstrap", "qemu-system-x86_64", "mkfs.ext4", "unshare", "ip")
+               if shutil.which(t) is None]
+    if missing:
+        skip("not installed: %s (see packaging/build-deps.txt)" % ", ".join(missing))
+    build_seconds = build_image()
+    enter_network_namespace(build_seconds)
+
+
+if __name__ == "__main__":
+    main()
