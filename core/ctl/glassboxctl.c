@@ -707,7 +707,11 @@ static int get_password(const char *user, char *password, size_t size)
 	return EXIT_OK;
 }
 
-static int run_user_add(struct context *context)
+/*
+ * AddUser or SetPassword: the password is read here, sent in a message
+ * marked sensitive (its buffer is wiped when it goes) and wiped here at once.
+ */
+static int call_with_password(struct context *context, const char *method, bool with_roles)
 {
 	const char *user = context->args[0];
 	char password[PASSWORD_MAX + 2];
@@ -719,22 +723,29 @@ static int run_user_add(struct context *context)
 	if (status != EXIT_OK)
 		return status;
 	r = sd_bus_message_new_method_call(context->bus, &call, BUS_NAME, BUS_PATH, BUS_INTERFACE,
-	                                   "AddUser");
+	                                   method);
 	if (r >= 0)
 		r = sd_bus_message_append(call, "ss", user, password);
 	explicit_bzero(password, sizeof(password));
-	if (r >= 0)
+	if (r >= 0 && with_roles)
 		r = context->admin ? sd_bus_message_append(call, "as", 2, "admin", "user")
 		                   : sd_bus_message_append(call, "as", 1, "user");
-	/* The message holds the password: wipe its buffer when it goes. */
 	if (r >= 0)
 		r = sd_bus_message_sensitive(call);
 	if (r >= 0)
 		r = sd_bus_call(context->bus, call, CALL_TIMEOUT_US, &error, &reply);
-	status = r < 0 ? report_error("AddUser", &error, r) : EXIT_OK;
+	status = r < 0 ? report_error(method, &error, r) : EXIT_OK;
 	sd_bus_error_free(&error);
 	sd_bus_message_unref(call);
 	sd_bus_message_unref(reply);
+	return status;
+}
+
+static int run_user_add(struct context *context)
+{
+	const char *user = context->args[0];
+	int status = call_with_password(context, "AddUser", true);
+
 	if (status != EXIT_OK)
 		return status;
 	if (context->json)
@@ -747,27 +758,8 @@ static int run_user_add(struct context *context)
 static int run_user_passwd(struct context *context)
 {
 	const char *user = context->args[0];
-	char password[PASSWORD_MAX + 2];
-	sd_bus_message *call = NULL, *reply = NULL;
-	sd_bus_error error = SD_BUS_ERROR_NULL;
-	int r, status;
+	int status = call_with_password(context, "SetPassword", false);
 
-	status = get_password(user, password, sizeof(password));
-	if (status != EXIT_OK)
-		return status;
-	r = sd_bus_message_new_method_call(context->bus, &call, BUS_NAME, BUS_PATH, BUS_INTERFACE,
-	                                   "SetPassword");
-	if (r >= 0)
-		r = sd_bus_message_append(call, "ss", user, password);
-	explicit_bzero(password, sizeof(password));
-	if (r >= 0)
-		r = sd_bus_message_sensitive(call);
-	if (r >= 0)
-		r = sd_bus_call(context->bus, call, CALL_TIMEOUT_US, &error, &reply);
-	status = r < 0 ? report_error("SetPassword", &error, r) : EXIT_OK;
-	sd_bus_error_free(&error);
-	sd_bus_message_unref(call);
-	sd_bus_message_unref(reply);
 	if (status != EXIT_OK)
 		return status;
 	if (context->json)

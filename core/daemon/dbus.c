@@ -898,7 +898,6 @@ static int method_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_er
 		                      why ? why : "reload refused");
 		goto out;
 	}
-	gb_dbus_config_changed(daemon);
 	r = sd_bus_reply_method_return(call, NULL);
 out:
 	gb_dropin_set_clear(&set);
@@ -920,10 +919,8 @@ static int method_reload(sd_bus_message *call, void *data, sd_bus_error *error)
 	if (r < 0)
 		r = sd_bus_error_setf(error, ERROR_RELOAD_REFUSED, "%s",
 		                      why ? why : "reload refused");
-	else {
-		gb_dbus_config_changed(state->daemon);
+	else
 		r = sd_bus_reply_method_return(call, NULL);
-	}
 	admin_done(uid, "Reload", "", r);
 	return r;
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "dbus.h"
 #include "log.h"
 #include "spawner.h"
 
@@ -217,6 +218,7 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	gb_info("reloaded %s: auth plugins %s; %u running session%s kept as they are",
 	        daemon->config_path, names, gb_sessions_count(daemon),
 	        gb_sessions_count(daemon) == 1 ? "" : "s");
+	gb_dbus_config_changed(daemon);
 	gb_notify_ready(daemon);
 	return 0;
 }

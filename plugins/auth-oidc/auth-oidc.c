@@ -169,20 +169,6 @@ static void oidc_log(const struct oidc *oidc, enum gb_log_level level, const cha
 	host->log(host, PLUGIN_NAME, level, "%s", message);
 }
 
-static void set_why(char *why, size_t why_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_size, const char *format, ...)
-{
-	va_list args;
-
-	if (!why || why_size == 0)
-		return;
-	va_start(args, format);
-	vsnprintf(why, why_size, format, args);
-	va_end(args);
-}
-
 static int64_t monotonic_s(void)
 {
 	return g_get_monotonic_time() / G_USEC_PER_SEC;
@@ -575,7 +561,7 @@ static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *wha
 
 	if (!json_parser_load_from_data(parser, data ? data : "", (gssize)size, NULL) ||
 	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
-		set_why(why, why_size, "%s is not a JSON object", what);
+		oidc_set_why(why, why_size, "%s is not a JSON object", what);
 		return NULL;
 	}
 	return json_node_get_object(root);
@@ -607,7 +593,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		set_why(why, why_size, "discovery: GET %s answered %u", url, response.status);
+		oidc_set_why(why, why_size, "discovery: GET %s answered %u", url, response.status);
 		r = -EIO;
 		goto out;
 	}
@@ -618,10 +604,10 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	}
 	value = json_string(document, "issuer");
 	if (!value || strcmp(value, oidc->issuer) != 0) {
-		set_why(why, why_size,
-		        "discovery: the document at %s names issuer '%.200s', not '%s' as "
-		        "settings.issuer says (they must be equal, to the last '/')",
-		        url, value ? value : "(none)", oidc->issuer);
+		oidc_set_why(why, why_size,
+		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
+		             "settings.issuer says (they must be equal, to the last '/')",
+		             url, value ? value : "(none)", oidc->issuer);
 		r = -EIO;
 		goto out;
 	}
@@ -629,7 +615,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 		value = json_string(document, names[i]);
 		problem = value ? oidc_url_problem(value) : "is missing";
 		if (problem) {
-			set_why(why, why_size, "discovery: %s %s", names[i], problem);
+			oidc_set_why(why, why_size, "discovery: %s %s", names[i], problem);
 			r = -EIO;
 			goto out;
 		}
@@ -637,7 +623,8 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	}
 	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
 	    present) {
-		set_why(why, why_size,
+		oidc_set_why(
+		        why, why_size,
 		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
 		        "is required");
 		r = -EIO;
@@ -654,9 +641,9 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	                         "client_secret_post", &present)) {
 		found.token_auth = TOKEN_AUTH_POST;
 	} else {
-		set_why(why, why_size,
-		        "discovery: token_endpoint_auth_methods_supported lists neither "
-		        "client_secret_basic nor client_secret_post");
+		oidc_set_why(why, why_size,
+		             "discovery: token_endpoint_auth_methods_supported lists neither "
+		             "client_secret_basic nor client_secret_post");
 		r = -EIO;
 		goto out;
 	}
@@ -704,7 +691,7 @@ static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		set_why(why, why_size, "keys: GET %s answered %u", uri, response.status);
+		oidc_set_why(why, why_size, "keys: GET %s answered %u", uri, response.status);
 		r = -EIO;
 		goto out;
 	}
@@ -786,9 +773,9 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 		const char *error = answer ? json_string(answer, "error") : NULL;
 		const char *description = answer ? json_string(answer, "error_description") : NULL;
 
-		set_why(why, why_size, "the token endpoint answered %u %.64s%s%.200s",
-		        response.status, error ? error : "(no error code)",
-		        description ? ": " : "", description ? description : "");
+		oidc_set_why(why, why_size, "the token endpoint answered %u %.64s%s%.200s",
+		             response.status, error ? error : "(no error code)",
+		             description ? ": " : "", description ? description : "");
 		for (char *c = why; c && *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
@@ -801,9 +788,9 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 	}
 	value = json_string(answer, "id_token");
 	if (!value) {
-		set_why(why, why_size,
-		        "the token endpoint's answer has no id_token (is openid in "
-		        "settings.scopes?)");
+		oidc_set_why(why, why_size,
+		             "the token endpoint's answer has no id_token (is openid in "
+		             "settings.scopes?)");
 		r = -EIO;
 		goto out;
 	}
@@ -902,29 +889,30 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 	    identity->struct_size < offsetof(struct gb_identity, roles) + sizeof(identity->roles))
 		return -EINVAL;
 	if (!login_state || !login_state[0]) {
-		set_why(why, why_size, "the callback has no state");
+		oidc_set_why(why, why_size, "the callback has no state");
 		return -EACCES;
 	}
 	r = oidc_pending_take(&oidc->pending, login_state, monotonic_s(), &pending);
 	if (r == -ETIMEDOUT) {
-		set_why(why, why_size, "the login took longer than %d s at the provider",
-		        OIDC_PENDING_EXPIRY_S);
+		oidc_set_why(why, why_size, "the login took longer than %d s at the provider",
+		             OIDC_PENDING_EXPIRY_S);
 		return -EACCES;
 	}
 	if (r < 0) {
-		set_why(why, why_size,
-		        "unknown state: not begun here, already used (a replay) or dropped");
+		oidc_set_why(why, why_size,
+		             "unknown state: not begun here, already used (a replay) or dropped");
 		return -EACCES;
 	}
 	/* From here the state is spent, whatever happens. */
 	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
 	if (!redirect_uri || strcmp(redirect_uri, pending.redirect_uri) != 0) {
-		set_why(why, why_size, "the callback's redirect_uri is not the login's");
+		oidc_set_why(why, why_size, "the callback's redirect_uri is not the login's");
 		r = -EACCES;
 		goto out;
 	}
 	if (!code || !code[0]) {
-		set_why(why, why_size,
+		oidc_set_why(
+		        why, why_size,
 		        "the callback has no code (the user cancelled, or the provider refused)");
 		r = -EACCES;
 		goto out;

@@ -12,7 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,20 +20,6 @@
 #include "oidc-private.h"
 
 #define READ_CHUNK 16384
-
-static void set_why(char *why, size_t why_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_size, const char *format, ...)
-{
-	va_list args;
-
-	if (!why || why_size == 0)
-		return;
-	va_start(args, format);
-	vsnprintf(why, why_size, format, args);
-	va_end(args);
-}
 
 void oidc_http_response_clear(struct oidc_http_response *response)
 {
@@ -66,21 +51,21 @@ static int read_body(GInputStream *stream, gint64 deadline, GBytes **body, char 
 		gssize n;
 
 		if (g_get_monotonic_time() > deadline) {
-			set_why(why, why_size, "the answer took too long to arrive");
+			oidc_set_why(why, why_size, "the answer took too long to arrive");
 			r = -ETIMEDOUT;
 			break;
 		}
 		n = g_input_stream_read(stream, chunk, sizeof(chunk), NULL, &error);
 		if (n < 0) {
-			set_why(why, why_size, "cannot read the answer: %s", error->message);
+			oidc_set_why(why, why_size, "cannot read the answer: %s", error->message);
 			r = error_to_errno(error);
 			break;
 		}
 		if (n == 0)
 			break;
 		if (data->len + (gsize)n > OIDC_BODY_MAX) {
-			set_why(why, why_size, "the answer is larger than %d bytes",
-			        OIDC_BODY_MAX);
+			oidc_set_why(why, why_size, "the answer is larger than %d bytes",
+			             OIDC_BODY_MAX);
 			r = -EFBIG;
 			break;
 		}
@@ -116,7 +101,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		soup_session_set_tls_database(session, options->tls_database);
 	message = soup_message_new(method, url);
 	if (!message) {
-		set_why(why, why_size, "%s is not a URL libsoup accepts", url);
+		oidc_set_why(why, why_size, "%s is not a URL libsoup accepts", url);
 		g_object_unref(session);
 		return -EINVAL;
 	}
@@ -137,7 +122,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 
 	stream = soup_session_send(session, message, NULL, &error);
 	if (!stream) {
-		set_why(why, why_size, "%s %s: %s", method, url, error->message);
+		oidc_set_why(why, why_size, "%s %s: %s", method, url, error->message);
 		r = error_to_errno(error);
 		goto out;
 	}
@@ -148,16 +133,16 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		length = soup_message_headers_get_content_length(
 		        soup_message_get_response_headers(message));
 	if (length > OIDC_BODY_MAX) {
-		set_why(why, why_size,
-		        "%s %s: the answer is %" G_GOFFSET_FORMAT " bytes, more than %d", method,
-		        url, length, OIDC_BODY_MAX);
+		oidc_set_why(why, why_size,
+		             "%s %s: the answer is %" G_GOFFSET_FORMAT " bytes, more than %d",
+		             method, url, length, OIDC_BODY_MAX);
 		r = -EFBIG;
 	} else {
 		char reason[256] = "";
 
 		r = read_body(stream, deadline, &response->body, reason, sizeof(reason));
 		if (r < 0)
-			set_why(why, why_size, "%s %s: %s", method, url, reason);
+			oidc_set_why(why, why_size, "%s %s: %s", method, url, reason);
 	}
 	g_input_stream_close(stream, NULL, NULL);
 	g_object_unref(stream);

@@ -44,6 +44,10 @@
 const char *oidc_url_problem(const char *url);
 
 /* Percent-encode @text for a query component (RFC 3986: all but unreserved). */
+/** printf into a caller's `why` buffer (NULL or size 0: nothing). */
+void oidc_set_why(char *why, size_t why_size, const char *format, ...)
+        __attribute__((format(printf, 3, 4)));
+
 void oidc_append_encoded(GString *out, const char *text);
 
 struct oidc_authorization_request {

@@ -33,10 +33,7 @@ struct oidc_keyset {
 	size_t count;
 };
 
-static void set_why(char *why, size_t why_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void set_why(char *why, size_t why_size, const char *format, ...)
+void oidc_set_why(char *why, size_t why_size, const char *format, ...)
 {
 	va_list args;
 
@@ -430,24 +427,24 @@ int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keys
 
 	*keyset = NULL;
 	if (!json_parser_load_from_data(parser, json, (gssize)length, &error)) {
-		set_why(why, why_size, "the JWKS is not JSON: %s", printable(error->message));
+		oidc_set_why(why, why_size, "the JWKS is not JSON: %s", printable(error->message));
 		return -EINVAL;
 	}
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		set_why(why, why_size, "the JWKS is not a JSON object");
+		oidc_set_why(why, why_size, "the JWKS is not a JSON object");
 		return -EINVAL;
 	}
 	keys = json_object_get_member(json_node_get_object(root), "keys");
 	if (!keys || !JSON_NODE_HOLDS_ARRAY(keys)) {
-		set_why(why, why_size, "the JWKS has no \"keys\" list");
+		oidc_set_why(why, why_size, "the JWKS has no \"keys\" list");
 		return -EINVAL;
 	}
 	array = json_node_get_array(keys);
 	n = json_array_get_length(array);
 	if (n > OIDC_JWKS_KEYS_MAX) {
-		set_why(why, why_size, "the JWKS holds %u keys, more than %d", n,
-		        OIDC_JWKS_KEYS_MAX);
+		oidc_set_why(why, why_size, "the JWKS holds %u keys, more than %d", n,
+		             OIDC_JWKS_KEYS_MAX);
 		return -EINVAL;
 	}
 	set = g_new0(struct oidc_keyset, 1);
@@ -464,7 +461,8 @@ int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keys
 		*skipped = n_skipped;
 	if (set->count == 0) {
 		oidc_keyset_free(set);
-		set_why(why, why_size,
+		oidc_set_why(
+		        why, why_size,
 		        "the JWKS holds no usable signing key (RSA of 2048 bits or more, or EC "
 		        "P-256; %zu skipped)",
 		        n_skipped);
@@ -536,37 +534,38 @@ static int read_header(const char *id_token, size_t header_length, char *alg, si
 	size_t size;
 
 	if (header_length == 0 || header_length > HEADER_MAX) {
-		set_why(why, why_size, "the id_token's header is empty or too long");
+		oidc_set_why(why, why_size, "the id_token's header is empty or too long");
 		return -EACCES;
 	}
 	data = base64url_decode(id_token, header_length, &size);
 	header = data ? parse_object(parser, data, size) : NULL;
 	if (!header) {
-		set_why(why, why_size, "the id_token's header is not base64url JSON");
+		oidc_set_why(why, why_size, "the id_token's header is not base64url JSON");
 		return -EACCES;
 	}
 	value = object_string(header, "alg");
 	if (!value) {
-		set_why(why, why_size, "the id_token's header has no alg");
+		oidc_set_why(why, why_size, "the id_token's header has no alg");
 		return -EACCES;
 	}
 	g_strlcpy(alg, value, alg_size);
 	if (strlen(value) >= alg_size)
 		memcpy(alg + alg_size - 4, "...", 4);
 	if (json_object_has_member(header, "crit")) {
-		set_why(why, why_size, "the id_token's header has critical extensions (crit)");
+		oidc_set_why(why, why_size,
+		             "the id_token's header has critical extensions (crit)");
 		return -EACCES;
 	}
 	value = object_string(header, "kid");
 	*has_kid = value != NULL;
 	if (json_object_has_member(header, "kid") && !value) {
-		set_why(why, why_size, "the id_token's kid is not a string");
+		oidc_set_why(why, why_size, "the id_token's kid is not a string");
 		return -EACCES;
 	}
 	g_strlcpy(kid, value ? value : "", kid_size);
 	if (value && strlen(value) >= kid_size) {
-		set_why(why, why_size, "the id_token's kid is longer than %zu characters",
-		        kid_size - 1);
+		oidc_set_why(why, why_size, "the id_token's kid is longer than %zu characters",
+		             kid_size - 1);
 		return -EACCES;
 	}
 	return 0;
@@ -584,7 +583,8 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 	bool verified = false;
 
 	if (!alg_allowed(alg, &kty)) {
-		set_why(why, why_size,
+		oidc_set_why(
+		        why, why_size,
 		        "the id_token is signed with alg '%s'; only RS256, ES256 and PS256 are "
 		        "accepted",
 		        printable(alg));
@@ -592,8 +592,8 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 	}
 	jws = cjose_jws_import(id_token, strlen(id_token), &error);
 	if (!jws) {
-		set_why(why, why_size, "the id_token is not a JWS cjose can read: %s",
-		        printable(error.message));
+		oidc_set_why(why, why_size, "the id_token is not a JWS cjose can read: %s",
+		             printable(error.message));
 		return -EACCES;
 	}
 	for (size_t i = 0; keyset && i < keyset->count && !verified; i++) {
@@ -611,18 +611,19 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 	if (verified)
 		return 0;
 	if (has_kid && n_with_kid == 0) {
-		set_why(why, why_size, "the id_token's kid '%s' is not among the provider's keys",
-		        printable(kid));
+		oidc_set_why(why, why_size,
+		             "the id_token's kid '%s' is not among the provider's keys",
+		             printable(kid));
 		return -ENOKEY;
 	}
 	if (n_tried == 0) {
-		set_why(why, why_size, "no key%s%s%s of the provider is for alg %s",
-		        has_kid ? " '" : "", has_kid ? printable(kid) : "", has_kid ? "'" : "",
-		        alg);
+		oidc_set_why(why, why_size, "no key%s%s%s of the provider is for alg %s",
+		             has_kid ? " '" : "", has_kid ? printable(kid) : "",
+		             has_kid ? "'" : "", alg);
 		return has_kid ? -EACCES : -ENOKEY;
 	}
-	set_why(why, why_size, "the id_token's signature does not verify (alg %s, kid '%s')", alg,
-	        has_kid ? printable(kid) : "(none)");
+	oidc_set_why(why, why_size, "the id_token's signature does not verify (alg %s, kid '%s')",
+	             alg, has_kid ? printable(kid) : "(none)");
 	return -EACCES;
 }
 
@@ -648,16 +649,18 @@ static int check_audience(JsonObject *claims, const char *client_id, char *why, 
 				found = true;
 		}
 	} else {
-		set_why(why, why_size,
-		        "the id_token has no aud (or it is not a string or a list)");
+		oidc_set_why(why, why_size,
+		             "the id_token has no aud (or it is not a string or a list)");
 		return -EACCES;
 	}
 	if (!found) {
 		if (n == 1 && JSON_NODE_HOLDS_VALUE(aud))
-			set_why(why, why_size, "the id_token's aud '%s' is not our client_id '%s'",
-			        printable(json_node_get_string(aud)), printable(client_id));
+			oidc_set_why(why, why_size,
+			             "the id_token's aud '%s' is not our client_id '%s'",
+			             printable(json_node_get_string(aud)), printable(client_id));
 		else
-			set_why(why, why_size,
+			oidc_set_why(
+			        why, why_size,
 			        "the id_token's aud (a list of %u) does not hold our client_id "
 			        "'%s'",
 			        n, printable(client_id));
@@ -665,12 +668,12 @@ static int check_audience(JsonObject *claims, const char *client_id, char *why, 
 	}
 	/* OpenID Connect Core 3.1.3.7, steps 4 and 5. */
 	if (n > 1 && !azp) {
-		set_why(why, why_size, "the id_token has several audiences and no azp");
+		oidc_set_why(why, why_size, "the id_token has several audiences and no azp");
 		return -EACCES;
 	}
 	if (json_object_has_member(claims, "azp") && (!azp || strcmp(azp, client_id) != 0)) {
-		set_why(why, why_size, "the id_token's azp '%s' is not our client_id '%s'",
-		        printable(azp), printable(client_id));
+		oidc_set_why(why, why_size, "the id_token's azp '%s' is not our client_id '%s'",
+		             printable(azp), printable(client_id));
 		return -EACCES;
 	}
 	return 0;
@@ -681,35 +684,37 @@ static int check_times(JsonObject *claims, int64_t now, char *why, size_t why_si
 	int64_t exp, iat, nbf;
 
 	if (!object_seconds(claims, "exp", &exp)) {
-		set_why(why, why_size, "the id_token has no exp (or it is not a number)");
+		oidc_set_why(why, why_size, "the id_token has no exp (or it is not a number)");
 		return -EACCES;
 	}
 	if (now >= exp + OIDC_LEEWAY_S) {
-		set_why(why, why_size,
-		        "the id_token expired %" PRId64 " s ago (exp %" PRId64 ", leeway %d s)",
-		        now - exp, exp, OIDC_LEEWAY_S);
+		oidc_set_why(why, why_size,
+		             "the id_token expired %" PRId64 " s ago (exp %" PRId64
+		             ", leeway %d s)",
+		             now - exp, exp, OIDC_LEEWAY_S);
 		return -EACCES;
 	}
 	if (!object_seconds(claims, "iat", &iat)) {
-		set_why(why, why_size, "the id_token has no iat (or it is not a number)");
+		oidc_set_why(why, why_size, "the id_token has no iat (or it is not a number)");
 		return -EACCES;
 	}
 	if (iat > now + OIDC_LEEWAY_S) {
-		set_why(why, why_size,
-		        "the id_token's iat is %" PRId64 " s in the future (leeway %d s); is "
-		        "a clock wrong?",
-		        iat - now, OIDC_LEEWAY_S);
+		oidc_set_why(why, why_size,
+		             "the id_token's iat is %" PRId64 " s in the future (leeway %d s); is "
+		             "a clock wrong?",
+		             iat - now, OIDC_LEEWAY_S);
 		return -EACCES;
 	}
 	if (json_object_has_member(claims, "nbf")) {
 		if (!object_seconds(claims, "nbf", &nbf)) {
-			set_why(why, why_size, "the id_token's nbf is not a number");
+			oidc_set_why(why, why_size, "the id_token's nbf is not a number");
 			return -EACCES;
 		}
 		if (nbf > now + OIDC_LEEWAY_S) {
-			set_why(why, why_size,
-			        "the id_token is not valid before %" PRId64 " s from now (nbf)",
-			        nbf - now);
+			oidc_set_why(why, why_size,
+			             "the id_token is not valid before %" PRId64
+			             " s from now (nbf)",
+			             nbf - now);
 			return -EACCES;
 		}
 	}
@@ -733,9 +738,9 @@ static int collect_groups(JsonObject *claims, const char *name, GPtrArray *group
 		guint n = json_array_get_length(array);
 
 		if (n > OIDC_GROUPS_MAX) {
-			set_why(why, why_size,
-			        "the id_token's %s claim lists %u groups, more than %d",
-			        printable(name), n, OIDC_GROUPS_MAX);
+			oidc_set_why(why, why_size,
+			             "the id_token's %s claim lists %u groups, more than %d",
+			             printable(name), n, OIDC_GROUPS_MAX);
 			return -EACCES;
 		}
 		for (guint i = 0; i < n; i++) {
@@ -747,8 +752,8 @@ static int collect_groups(JsonObject *claims, const char *name, GPtrArray *group
 		}
 		return 0;
 	}
-	set_why(why, why_size, "the id_token's %s claim is neither a string nor a list",
-	        printable(name));
+	oidc_set_why(why, why_size, "the id_token's %s claim is neither a string nor a list",
+	             printable(name));
 	return -EACCES;
 }
 
@@ -763,19 +768,19 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 	int r;
 
 	if (!user) {
-		set_why(why, why_size, "the id_token has no %s claim (or it is not a string)",
-		        printable(rules->username_claim));
+		oidc_set_why(why, why_size, "the id_token has no %s claim (or it is not a string)",
+		             printable(rules->username_claim));
 		return -EACCES;
 	}
 	problem = oidc_user_name_problem(user);
 	if (problem) {
-		set_why(why, why_size, "the id_token's %s '%s' %s",
-		        printable(rules->username_claim), printable(user), problem);
+		oidc_set_why(why, why_size, "the id_token's %s '%s' %s",
+		             printable(rules->username_claim), printable(user), problem);
 		return -EACCES;
 	}
 	if (strlen(prefix) + strlen(user) >= sizeof(result->user)) {
-		set_why(why, why_size, "the user name '%s%s' is longer than 63 characters",
-		        printable(prefix), printable(user));
+		oidc_set_why(why, why_size, "the user name '%s%s' is longer than 63 characters",
+		             printable(prefix), printable(user));
 		return -EACCES;
 	}
 	g_strlcpy(result->user, prefix, sizeof(result->user));
@@ -793,7 +798,8 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 			member = true;
 	}
 	if (!admin && !member && rules->user_groups && rules->user_groups->count > 0) {
-		set_why(why, why_size,
+		oidc_set_why(
+		        why, why_size,
 		        "user '%s' is in none of admin_groups and user_groups (%u groups in the "
 		        "%s claim)",
 		        result->user, groups->len, printable(rules->groups_claim));
@@ -818,19 +824,20 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 	memset(result, 0, sizeof(*result));
 	if (!id_token || !rules || !rules->issuer || !rules->client_id || !rules->nonce ||
 	    !rules->username_claim || !rules->groups_claim) {
-		set_why(why, why_size, "no id_token");
+		oidc_set_why(why, why_size, "no id_token");
 		return -EACCES;
 	}
 	length = strlen(id_token);
 	if (length > OIDC_ID_TOKEN_MAX) {
-		set_why(why, why_size, "the id_token is longer than %d bytes", OIDC_ID_TOKEN_MAX);
+		oidc_set_why(why, why_size, "the id_token is longer than %d bytes",
+		             OIDC_ID_TOKEN_MAX);
 		return -EACCES;
 	}
 	first_dot = strchr(id_token, '.');
 	second_dot = first_dot ? strchr(first_dot + 1, '.') : NULL;
 	if (!second_dot || strchr(second_dot + 1, '.')) {
-		set_why(why, why_size, "the id_token is not a compact JWS (three parts)%s",
-		        second_dot ? "; an encrypted (JWE) id_token is not supported" : "");
+		oidc_set_why(why, why_size, "the id_token is not a compact JWS (three parts)%s",
+		             second_dot ? "; an encrypted (JWE) id_token is not supported" : "");
 		return -EACCES;
 	}
 	r = read_header(id_token, (size_t)(first_dot - id_token), result->alg, sizeof(result->alg),
@@ -845,13 +852,13 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 	payload = base64url_decode(first_dot + 1, (size_t)(second_dot - first_dot - 1), &size);
 	claims = payload ? parse_object(parser, payload, size) : NULL;
 	if (!claims) {
-		set_why(why, why_size, "the id_token's claims are not a JSON object");
+		oidc_set_why(why, why_size, "the id_token's claims are not a JSON object");
 		return -EACCES;
 	}
 	value = object_string(claims, "iss");
 	if (!value || strcmp(value, rules->issuer) != 0) {
-		set_why(why, why_size, "the id_token's iss '%s' is not the issuer '%s'",
-		        printable(value), printable(rules->issuer));
+		oidc_set_why(why, why_size, "the id_token's iss '%s' is not the issuer '%s'",
+		             printable(value), printable(rules->issuer));
 		return -EACCES;
 	}
 	r = check_audience(claims, rules->client_id, why, why_size);
@@ -862,16 +869,16 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 		return r;
 	value = object_string(claims, "nonce");
 	if (!value) {
-		set_why(why, why_size, "the id_token has no nonce");
+		oidc_set_why(why, why_size, "the id_token has no nonce");
 		return -EACCES;
 	}
 	if (!oidc_equal_in_constant_time(value, rules->nonce)) {
-		set_why(why, why_size, "the id_token's nonce is not the one this login sent");
+		oidc_set_why(why, why_size, "the id_token's nonce is not the one this login sent");
 		return -EACCES;
 	}
 	value = object_string(claims, "sub");
 	if (!value || !value[0]) {
-		set_why(why, why_size, "the id_token has no sub");
+		oidc_set_why(why, why_size, "the id_token has no sub");
 		return -EACCES;
 	}
 	return map_identity(claims, rules, result, why, why_size);
