@@ -8,11 +8,13 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,7 +34,19 @@ struct gb_xwayland {
 	struct wl_client *client;
 	int wm_fd;
 	struct gb_child process;
+	/*
+	 * libweston 10's xwayland module frees its state when listen() fails
+	 * but leaves that state's listener on the compositor's destroy signal,
+	 * so destroying the compositor later reads freed memory. These two
+	 * listeners of ours bracket the module's one: on that failure we cut it
+	 * out of the list by relinking our own two, never touching the freed
+	 * listener.
+	 */
+	struct wl_listener before_module, after_module;
+	bool can_unlink_module;
 };
+
+#define X11_SOCKET_DIR "/tmp/.X11-unix"
 
 static int xserver_ready(int signal_number, void *data)
 {
@@ -136,14 +150,92 @@ fail:
 	return -1;
 }
 
+/*
+ * X clients find the server's socket in /tmp/.X11-unix, which systemd-tmpfiles
+ * makes at boot (x11.conf) and nothing makes on a machine without systemd or
+ * in a fresh private /tmp (PrivateTmp=). Make it as X servers do: 1777, so
+ * that every user's server can add its socket and none can remove another's.
+ */
+static int ensure_x11_socket_dir(void)
+{
+	struct stat st;
+
+	if (mkdir(X11_SOCKET_DIR, 01777) == 0) {
+		/* mkdir() honours the umask; the sticky, world-writable mode is the point. */
+		if (chmod(X11_SOCKET_DIR, 01777) < 0) {
+			int r = -errno;
+
+			gb_error("cannot make %s mode 1777: %s", X11_SOCKET_DIR, strerror(errno));
+			return r;
+		}
+		gb_info("created %s (mode 1777) for Xwayland's socket", X11_SOCKET_DIR);
+		return 0;
+	}
+	if (errno != EEXIST) {
+		int r = -errno;
+
+		gb_error("cannot create %s for Xwayland's socket: %s; create it as root with "
+		         "'install -d -m 1777 %s' (systemd-tmpfiles does at boot), or set "
+		         "session.xwayland = false",
+		         X11_SOCKET_DIR, strerror(errno), X11_SOCKET_DIR);
+		return r;
+	}
+	if (lstat(X11_SOCKET_DIR, &st) < 0) {
+		int r = -errno;
+
+		gb_error("cannot inspect %s: %s", X11_SOCKET_DIR, strerror(errno));
+		return r;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		gb_error("%s is not a directory (a symbolic link or a file is in the way); remove "
+		         "it, or set session.xwayland = false",
+		         X11_SOCKET_DIR);
+		return -ENOTDIR;
+	}
+	if (access(X11_SOCKET_DIR, W_OK | X_OK) < 0) {
+		int r = -errno;
+
+		gb_error("%s is not writable by uid %u (mode %04o, owner %u); make it mode 1777 "
+		         "('chmod 1777 %s' as root), or set session.xwayland = false",
+		         X11_SOCKET_DIR, (unsigned)getuid(), (unsigned)(st.st_mode & 07777),
+		         (unsigned)st.st_uid, X11_SOCKET_DIR);
+		return r;
+	}
+	/* Anyone who owns the folder can replace our socket in it. */
+	if (st.st_uid != 0 && st.st_uid != getuid())
+		gb_warning("%s belongs to uid %u, who can replace this session's X11 socket; "
+		           "it should belong to root, mode 1777",
+		           X11_SOCKET_DIR, (unsigned)st.st_uid);
+	else if ((st.st_mode & 01000) == 0 && (st.st_mode & 0002))
+		gb_warning("%s is world-writable without the sticky bit (mode %04o): other users "
+		           "can remove this session's X11 socket; it should be 1777",
+		           X11_SOCKET_DIR, (unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
+static void bracket_destroyed(struct wl_listener *listener, void *data)
+{
+	(void)data;
+	wl_list_remove(&listener->link);
+	wl_list_init(&listener->link);
+}
+
+/* Cut the module's dangling listener out from between our two (see struct gb_xwayland). */
+static void unlink_module_listener(struct gb_xwayland *xw)
+{
+	xw->before_module.link.next = &xw->after_module.link;
+	xw->after_module.link.prev = &xw->before_module.link;
+}
+
 int gb_xwayland_start(struct gb_session *session)
 {
+	struct wl_signal *destroy_signal = &session->compositor->destroy_signal;
 	struct gb_xwayland *xw;
+	int r;
 
-	if (weston_compositor_load_xwayland(session->compositor) < 0) {
-		gb_error("cannot load libweston's xwayland module");
-		return -ENOENT;
-	}
+	r = ensure_x11_socket_dir();
+	if (r < 0)
+		return r;
 
 	xw = calloc(1, sizeof(*xw));
 	if (!xw)
@@ -152,7 +244,19 @@ int gb_xwayland_start(struct gb_session *session)
 	xw->wm_fd = -1;
 	xw->process.exited = xserver_exited;
 	wl_list_init(&xw->process.link);
+	xw->before_module.notify = bracket_destroyed;
+	xw->after_module.notify = bracket_destroyed;
 	session->xwayland = xw;
+
+	wl_signal_add(destroy_signal, &xw->before_module);
+	if (weston_compositor_load_xwayland(session->compositor) < 0) {
+		gb_error("cannot load libweston's xwayland module");
+		return -ENOENT;
+	}
+	wl_signal_add(destroy_signal, &xw->after_module);
+	/* Exactly one listener between ours: the module's. */
+	xw->can_unlink_module = xw->before_module.link.next != &xw->after_module.link &&
+	                        xw->before_module.link.next->next == &xw->after_module.link;
 
 	xw->api = weston_xwayland_get_api(session->compositor);
 	xw->xwayland = xw->api ? xw->api->get(session->compositor) : NULL;
@@ -161,7 +265,16 @@ int gb_xwayland_start(struct gb_session *session)
 		return -ENOTSUP;
 	}
 	if (xw->api->listen(xw->xwayland, xw, spawn_xserver) < 0) {
-		gb_error("cannot open an X11 display socket");
+		/* libweston logged why (its lines are in our log as warnings). */
+		gb_error("cannot open an X11 display socket in %s (or its abstract twin); X11 "
+		         "applications need it, or set session.xwayland = false",
+		         X11_SOCKET_DIR);
+		xw->xwayland = NULL; /* freed by the module */
+		if (xw->can_unlink_module)
+			unlink_module_listener(xw);
+		else
+			gb_warning("cannot detach libweston's failed xwayland module: the "
+			           "compositor's teardown may crash");
 		return -EADDRINUSE;
 	}
 	xw->sigusr1_source = wl_event_loop_add_signal(session->loop, SIGUSR1, xserver_ready, xw);
@@ -203,5 +316,10 @@ void gb_xwayland_destroy(struct gb_xwayland *xw)
 		wl_event_source_remove(xw->sigusr1_source);
 	if (xw->wm_fd >= 0)
 		close(xw->wm_fd);
+	/* Unlinked by bracket_destroyed() when the compositor went first. */
+	if (xw->before_module.notify)
+		wl_list_remove(&xw->before_module.link);
+	if (xw->after_module.notify && xw->after_module.link.next)
+		wl_list_remove(&xw->after_module.link);
 	free(xw);
 }

@@ -255,3 +255,17 @@ def processes_in_group(pgid):
         if int(fields[2]) == pgid and fields[0] != "Z":
             found.append(int(entry))
     return found
+
+
+def reexec_in_fresh_tmp():
+    """Run this test again in a private mount and network namespace with an
+    empty /tmp (tests/in-fresh-tmp, then `unshare -n`): what a fresh machine
+    has, whatever this one has lying around. Returns in the new process."""
+    if os.environ.get("GB_TEST_FRESH_TMP") == "1":
+        return
+    source = os.environ.get("GB_SOURCE_ROOT") or os.path.abspath(
+        os.path.join(os.path.dirname(__file__), "..", ".."))
+    env = dict(os.environ, GB_TEST_FRESH_TMP="1")
+    os.execvpe(os.path.join(source, "tests", "in-fresh-tmp"),
+               [os.path.join(source, "tests", "in-fresh-tmp"), "unshare", "-n", "--",
+                sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
