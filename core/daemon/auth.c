@@ -448,9 +448,7 @@ const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin)
 	return plugin->identity_namespace ? plugin->identity_namespace : plugin->descriptor->name;
 }
 
-/* The namespace of the enabled auth plugin named @plugin, or NULL (a reload
- * took it away while its check ran). */
-static const char *namespace_of(struct gb_daemon *daemon, const char *plugin)
+const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin)
 {
 	for (size_t i = 0; plugin && i < daemon->n_auth_plugins; i++)
 		if (strcmp(daemon->auth_plugins[i]->descriptor->name, plugin) == 0)
@@ -468,7 +466,8 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	g_autofree char *cookie = NULL;
 	g_autofree char *key = NULL;
 	g_autofree char *who = NULL;
-	const char *identity_namespace = namespace_of(daemon, plugin);
+	/* NULL when a reload took the plugin away while its check ran. */
+	const char *identity_namespace = gb_auth_namespace_of(daemon, plugin);
 	struct gb_login *login;
 
 	if (!token) {

@@ -236,6 +236,8 @@ struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage 
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
 /** The identity namespace of the auth plugin @plugin: its drop-in's, or its name. */
 const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin);
+/** The namespace of the enabled auth plugin named @plugin now, or NULL (none such). */
+const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin);
 
 /* static.c */
 void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,

@@ -146,15 +146,6 @@ static bool is_key(const char *text)
 	       strspn(text, "0123456789abcdef") == KEY_HEX_LENGTH;
 }
 
-/* The namespace the enabled auth plugin @plugin vouches in now, or NULL. */
-static const char *current_namespace(struct gb_daemon *daemon, const char *plugin)
-{
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, plugin) == 0)
-			return gb_auth_plugin_namespace(daemon->auth_plugins[i]);
-	return NULL;
-}
-
 /* One entry, or NULL with the reason in @why. */
 static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_real,
                                     const char **why)
@@ -272,7 +263,7 @@ void gb_login_store_load(struct gb_daemon *daemon)
 		if (login) {
 			/* The operator may have disabled the plugin or moved it to
 			 * another namespace since: that login is no longer who it was. */
-			const char *now = current_namespace(daemon, login->plugin);
+			const char *now = gb_auth_namespace_of(daemon, login->plugin);
 
 			if (!now)
 				why = "its auth plugin is not enabled now";
