@@ -594,6 +594,14 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 
 	ss = systemd_session_new(session, instance);
 	owner = unit_owner(daemon, session->unit);
+	if (owner && !owner->identity_namespace[0]) {
+		gb_error("user '%s': %s was started by an older glassboxd, which did not record "
+		         "whose it is; it ends after session.idle_timeout_s, or now with "
+		         "glassboxctl session terminate %s",
+		         session->identity, session->unit, owner->id);
+		r = -EBUSY;
+		goto err;
+	}
 	if (owner && strcmp(owner->identity, session->identity) != 0) {
 		/* Two namespaces vouching for one system account: it runs as that
 		 * account, so only one of them may have it at a time. */
