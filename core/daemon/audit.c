@@ -130,44 +130,53 @@ void gb_audit_login(enum gb_audit_login result, const char *user, const char *re
 	                     reason_value, NULL));
 }
 
-void gb_audit_logout(const char *user, const char *remote_address, const char *reason)
+void gb_audit_logout(const char *identity_namespace, const char *user, const char *remote_address,
+                     const char *reason)
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
 	g_autofree char *user_text = printable(user);
 	g_autofree char *message =
-	        g_strdup_printf("user '%s' logged out from %s", user_text, MAYBE(remote_address));
+	        g_strdup_printf("user '%s:%s' logged out from %s", MAYBE(identity_namespace),
+	                        user_text, MAYBE(remote_address));
 
 	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_LOGOUT, "PRIORITY=%d",
 	                     LOG_INFO, IDENTIFIER, "GLASSBOX_EVENT=logout", "GLASSBOX_USER=%s",
-	                     user_value, "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address),
+	                     user_value, "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace),
+	                     "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address),
 	                     "GLASSBOX_REASON=%s", reason ? reason : "logout", NULL));
 }
 
-void gb_audit_session_start(const char *session_id, const char *user)
+void gb_audit_session_start(const char *session_id, const char *identity_namespace,
+                            const char *user)
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
 	g_autofree char *user_text = printable(user);
 	g_autofree char *message =
-	        g_strdup_printf("session %s started for user '%s'", MAYBE(session_id), user_text);
+	        g_strdup_printf("session %s started for user '%s:%s'", MAYBE(session_id),
+	                        MAYBE(identity_namespace), user_text);
 
 	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_SESSION_START,
 	                     "PRIORITY=%d", LOG_INFO, IDENTIFIER, "GLASSBOX_EVENT=session-start",
 	                     "GLASSBOX_SESSION=%s", MAYBE(session_id), "GLASSBOX_USER=%s",
-	                     user_value, NULL));
+	                     user_value, "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace),
+	                     NULL));
 }
 
-void gb_audit_session_stop(const char *session_id, const char *user, const char *reason)
+void gb_audit_session_stop(const char *session_id, const char *identity_namespace,
+                           const char *user, const char *reason)
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
 	g_autofree char *reason_value = bounded(reason ? reason : "exited", VALUE_MAX);
 	g_autofree char *user_text = printable(user);
-	g_autofree char *message = g_strdup_printf("session %s of user '%s' ended: %s",
-	                                           MAYBE(session_id), user_text, reason_value);
+	g_autofree char *message =
+	        g_strdup_printf("session %s of user '%s:%s' ended: %s", MAYBE(session_id),
+	                        MAYBE(identity_namespace), user_text, reason_value);
 
 	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s", ID_SESSION_STOP,
 	                     "PRIORITY=%d", LOG_INFO, IDENTIFIER, "GLASSBOX_EVENT=session-stop",
 	                     "GLASSBOX_SESSION=%s", MAYBE(session_id), "GLASSBOX_USER=%s",
-	                     user_value, "GLASSBOX_REASON=%s", reason_value, NULL));
+	                     user_value, "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace),
+	                     "GLASSBOX_REASON=%s", reason_value, NULL));
 }
 
 void gb_audit_admin(uid_t uid, const char *method, const char *args, int result)

@@ -29,12 +29,21 @@ enum gb_audit_login {
 void gb_audit_login(enum gb_audit_login result, const char *user, const char *remote_address,
                     const char *plugin, const char *reason);
 
+/*
+ * The functions below take the identity: @identity_namespace (the auth
+ * plugin's name, or its drop-in's namespace) and @user. GLASSBOX_USER stays
+ * the bare name; GLASSBOX_NAMESPACE says whose, and MESSAGE shows
+ * "namespace:user": the same name through two plugins is two people.
+ */
 /** A user logged out (@reason: "logout" or why the login ended). */
-void gb_audit_logout(const char *user, const char *remote_address, const char *reason);
+void gb_audit_logout(const char *identity_namespace, const char *user, const char *remote_address,
+                     const char *reason);
 
 /** A session started, or ended (@reason: why; NULL when it exited by itself). */
-void gb_audit_session_start(const char *session_id, const char *user);
-void gb_audit_session_stop(const char *session_id, const char *user, const char *reason);
+void gb_audit_session_start(const char *session_id, const char *identity_namespace,
+                            const char *user);
+void gb_audit_session_stop(const char *session_id, const char *identity_namespace,
+                           const char *user, const char *reason);
 
 /**
  * An administrative action over D-Bus (or any other admin interface):

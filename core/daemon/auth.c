@@ -156,8 +156,9 @@ static char *new_token(void)
 	return token;
 }
 
-/* Keep at most GB_LOGINS_PER_USER_MAX logins per user: the oldest goes. */
-static void limit_user_logins(struct gb_daemon *daemon, const char *user)
+/* Keep at most GB_LOGINS_PER_USER_MAX logins per identity: the oldest goes. */
+static void limit_user_logins(struct gb_daemon *daemon, const char *identity_namespace,
+                              const char *user)
 {
 	struct gb_login *oldest = NULL;
 	GHashTableIter iter;
@@ -168,14 +169,16 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *user)
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
-		if (strcmp(login->user, user) != 0)
+		if (strcmp(login->user, user) != 0 ||
+		    strcmp(login->identity_namespace, identity_namespace) != 0)
 			continue;
 		count++;
 		if (!oldest || login->created_us < oldest->created_us)
 			oldest = login;
 	}
 	if (count >= GB_LOGINS_PER_USER_MAX && oldest) {
-		gb_info("user '%s' has %u logins; ending the oldest", user, count);
+		gb_info("user '%s:%s' has %u logins; ending the oldest", identity_namespace, user,
+		        count);
 		gb_viewers_close_login(daemon, oldest->key);
 		g_hash_table_remove(daemon->logins, oldest->key);
 	}
@@ -440,6 +443,19 @@ int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupSer
 
 /* --- logins ------------------------------------------------------------------------------- */
 
+const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin)
+{
+	return plugin->identity_namespace ? plugin->identity_namespace : plugin->descriptor->name;
+}
+
+const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin)
+{
+	for (size_t i = 0; plugin && i < daemon->n_auth_plugins; i++)
+		if (strcmp(daemon->auth_plugins[i]->descriptor->name, plugin) == 0)
+			return gb_auth_plugin_namespace(daemon->auth_plugins[i]);
+	return NULL;
+}
+
 struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *msg,
                                    const struct gb_identity *identity, const char *plugin,
                                    const char *peer)
@@ -449,16 +465,30 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	g_autofree char *token = new_token();
 	g_autofree char *cookie = NULL;
 	g_autofree char *key = NULL;
+	g_autofree char *who = NULL;
+	/* NULL when a reload took the plugin away while its check ran. */
+	const char *identity_namespace = gb_auth_namespace_of(daemon, plugin);
 	struct gb_login *login;
 
 	if (!token) {
 		gb_error("cannot get random bytes for a cookie: %s", strerror(errno));
 		return NULL;
 	}
-	limit_user_logins(daemon, identity->user);
+	if (!identity_namespace) {
+		gb_warning("login of user '%s' from %s refused: auth plugin %s was disabled while "
+		           "it checked",
+		           identity->user, peer, plugin ? plugin : "?");
+		errno = ENOENT;
+		return NULL;
+	}
+	limit_user_logins(daemon, identity_namespace, identity->user);
 	login = g_new0(struct gb_login, 1);
 	login->key = token_key(token);
 	g_strlcpy(login->user, identity->user, sizeof(login->user));
+	g_strlcpy(login->plugin, plugin, sizeof(login->plugin));
+	g_strlcpy(login->identity_namespace, identity_namespace,
+	          sizeof(login->identity_namespace));
+	who = gb_identity_format(login->identity_namespace, login->user);
 	/* Only the roles this host knows; an identity with none is a user. */
 	login->roles = identity->roles & (GB_ROLE_USER | GB_ROLE_ADMIN);
 	if (!login->roles)
@@ -473,8 +503,8 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	                                        "Max-Age=%d",
 	                         token, daemon->https ? "; Secure" : "", lifetime);
 	soup_message_headers_append(headers, "Set-Cookie", cookie);
-	gb_info("user '%s' logged in from %s (auth plugin %s, roles %s)", login->user, peer,
-	        plugin, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
+	gb_info("user '%s' logged in from %s (auth plugin %s, identity %s, roles %s)", login->user,
+	        peer, plugin, who, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
 	gb_audit_login(GB_AUDIT_LOGIN_SUCCESS, login->user, peer, plugin, NULL);
 	gb_metrics_count_login(daemon, plugin);
 	/* The user got in: their name's failures no longer matter (the address's do). */
@@ -487,9 +517,9 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	 * to first frame. A failure here is logged and retried by the
 	 * WebSocket, which reports it to the browser.
 	 */
-	if (!gb_session_find(daemon, login->user) && !gb_session_start(daemon, login))
-		gb_warning("user '%s': cannot start a session at login: %s", login->user,
-		           strerror(errno));
+	if (!gb_session_find(daemon, login->identity_namespace, login->user) &&
+	    !gb_session_start(daemon, login))
+		gb_warning("user '%s': cannot start a session at login: %s", who, strerror(errno));
 	return login;
 }
 
@@ -703,8 +733,10 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 		return;
 	login = gb_auth_find_login(daemon, msg);
 	if (login) {
-		gb_info("user '%s' logged out from %s", login->user, gb_http_peer(msg));
-		gb_audit_logout(login->user, gb_http_peer(msg), "logout");
+		gb_info("user '%s' logged out from %s (namespace %s)", login->user,
+		        gb_http_peer(msg), login->identity_namespace);
+		gb_audit_logout(login->identity_namespace, login->user, gb_http_peer(msg),
+		                "logout");
 		gb_viewers_close_login(daemon, login->key);
 		g_hash_table_remove(daemon->logins, login->key);
 		gb_login_store_changed(daemon);

@@ -38,13 +38,25 @@
 #define GB_TOKEN_LENGTH            43 /* base64url of 32 random bytes, no padding */
 #define GB_COOKIE_NAME             "glassbox_session"
 
+/* An auth plugin's name, or the [plugin] namespace of its drop-in, with the NUL. */
+#define GB_NAMESPACE_MAX 65
+
 struct gb_daemon_session;
 struct gb_spawner_ops;
 
-/** One successful login: what the cookie stands for. */
+/**
+ * One successful login: what the cookie stands for. The identity is the
+ * pair (identity_namespace, user): the namespace is the name of the auth
+ * plugin that vouched for the user, unless its drop-in maps it into a
+ * shared one ([plugin] namespace = ...). Sessions, unit instances and homes
+ * are keyed by the pair, never by the bare user name.
+ */
 struct gb_login {
 	char *key; /* SHA-256 of the token, hex: the token itself is never kept */
 	char user[GB_IDENTITY_NAME_MAX];
+	char plugin[GB_NAMESPACE_MAX];             /* the auth plugin that vouched for the user */
+	char identity_namespace[GB_NAMESPACE_MAX]; /* its namespace: the plugin's name by default
+	                                            */
 	uint32_t roles;
 	bool system_account; /* identity.has_system_account: the session runs as that user */
 	gint64 created_us;   /* g_get_monotonic_time() */
@@ -93,7 +105,9 @@ enum gb_session_state {
 struct gb_daemon_session {
 	struct gb_daemon *daemon;
 	char id[GB_SESSION_ID_LENGTH + 1];
-	char *user;
+	char *user;                 /* the user name, for people: "alice" */
+	char *identity_namespace;   /* whose "alice" (struct gb_login) */
+	char *identity;             /* "namespace:user", for logs, D-Bus and audit */
 	bool system_account;        /* it runs as the user's own account (systemd spawner) */
 	char *dir;                  /* direct: <runtime_dir>/sessions/<id>, 0700; else NULL */
 	char *unit;                 /* systemd: glassbox-session@<instance>.service; else NULL */
@@ -220,14 +234,25 @@ void gb_auth_add_handlers(struct gb_daemon *daemon);
 /** The login the request's cookie stands for, or NULL (none, unknown, expired). */
 struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg);
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
+/** The identity namespace of the auth plugin @plugin: its drop-in's, or its name. */
+const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin);
+/** The namespace of the enabled auth plugin named @plugin now, or NULL (none such). */
+const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin);
 
 /* static.c */
 void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
                        GHashTable *query, gpointer data);
 
 /* sessions.c */
-/** The user's session that is starting or running (not stopping), or NULL. */
-struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *user);
+/**
+ * The session of the identity (@identity_namespace, @user) that is starting
+ * or running (not stopping), or NULL. A bare user name never finds one: the
+ * same name from two namespaces is two people.
+ */
+struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *identity_namespace,
+                                          const char *user);
+/** "namespace:user" (g_free it): namespaces are plugin names, which hold no ':'. */
+char *gb_identity_format(const char *identity_namespace, const char *user);
 /**
  * Start a session for the user of @login, through the configured spawner;
  * NULL with errno (EAGAIN: max_sessions reached; EBUSY: the user's previous

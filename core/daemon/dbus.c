@@ -442,7 +442,8 @@ static int method_list_sessions(sd_bus_message *call, void *data, sd_bus_error *
 	for (guint i = 0; r >= 0 && i < sessions->len; i++) {
 		struct gb_daemon_session *session = sessions->pdata[i];
 
-		r = sd_bus_message_append(reply, "(ssssuxs)", session->id, session->user,
+		/* "namespace:user": the same name through two auth plugins is two people. */
+		r = sd_bus_message_append(reply, "(ssssuxs)", session->id, session->identity,
 		                          session_state_name(session->state),
 		                          session->unit ? session->unit : "",
 		                          (uint32_t)session->viewers.length,
@@ -502,7 +503,7 @@ void gb_dbus_session_added(struct gb_daemon *daemon, struct gb_daemon_session *s
 	if (!bus || bus_state.daemon != daemon)
 		return;
 	sd_bus_emit_signal(bus, GB_DBUS_PATH, GB_DBUS_INTERFACE, "SessionNew", "ss", session->id,
-	                   session->user);
+	                   session->identity);
 	sd_bus_emit_properties_changed(bus, GB_DBUS_PATH, GB_DBUS_INTERFACE, "SessionCount", NULL);
 }
 
@@ -514,7 +515,7 @@ void gb_dbus_session_removed(struct gb_daemon *daemon, struct gb_daemon_session 
 	if (!bus || bus_state.daemon != daemon)
 		return;
 	sd_bus_emit_signal(bus, GB_DBUS_PATH, GB_DBUS_INTERFACE, "SessionRemoved", "sss",
-	                   session->id, session->user, reason ? reason : "");
+	                   session->id, session->identity, reason ? reason : "");
 	sd_bus_emit_properties_changed(bus, GB_DBUS_PATH, GB_DBUS_INTERFACE, "SessionCount", NULL);
 }
 

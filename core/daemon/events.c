@@ -14,7 +14,7 @@ void gb_events_session_added(struct gb_daemon *daemon, struct gb_daemon_session 
 	(void)daemon;
 	(void)session;
 	gb_dbus_session_added(daemon, session);
-	gb_audit_session_start(session->id, session->user);
+	gb_audit_session_start(session->id, session->identity_namespace, session->user);
 	gb_notify_status(daemon);
 }
 
@@ -25,7 +25,7 @@ void gb_events_session_removed(struct gb_daemon *daemon, struct gb_daemon_sessio
 	(void)session;
 	(void)reason;
 	gb_dbus_session_removed(daemon, session, reason);
-	gb_audit_session_stop(session->id, session->user, reason);
+	gb_audit_session_stop(session->id, session->identity_namespace, session->user, reason);
 	gb_notify_status(daemon);
 }
 

@@ -4,12 +4,19 @@
  * glassboxd (systemctl restart glassbox, the watchdog) still knows the
  * cookies it handed out, and the pages reconnect to the sessions that kept
  * running. Only what the table holds is written: the SHA-256 of each token
- * (never a token), the user, roles, whether it is a system account, and
- * the wall-clock creation and expiry (monotonic time does not survive the
- * process). runtime_dir is a tmpfs: nothing outlives a reboot.
+ * (never a token), the identity (the user and the namespace of the auth
+ * plugin that vouched for them, and that plugin), roles, whether it is a
+ * system account, and the wall-clock creation and expiry (monotonic time
+ * does not survive the process). runtime_dir is a tmpfs: nothing outlives a
+ * reboot.
  *
- *   {"version":1,"logins":[{"key":"<64 hex>","user":"alice","roles":1,
- *    "system_account":false,"created_us":...,"expires_us":...}]}
+ *   {"version":2,"logins":[{"key":"<64 hex>","user":"alice","plugin":"local",
+ *    "namespace":"local","roles":1,"system_account":false,"created_us":...,
+ *    "expires_us":...}]}
+ *
+ * Version 1 files (glassboxd before identities had a namespace) do not say
+ * which plugin vouched for each login; they are not read, and those users
+ * log in again.
  *
  * The file is written whole (0600, rename over the old one) from an idle
  * callback after every change, and once more at exit.
@@ -24,7 +31,7 @@
 #include "log.h"
 
 #define STORE_NAME       "logins"
-#define STORE_VERSION    1
+#define STORE_VERSION    2
 #define STORE_SIZE_MAX   (16 * 1024 * 1024) /* bytes read back */
 #define STORE_LOGINS_MAX 100000
 #define ROLES_KNOWN      (GB_ROLE_USER | GB_ROLE_ADMIN)
@@ -77,6 +84,10 @@ int gb_login_store_save(struct gb_daemon *daemon)
 		json_builder_add_string_value(builder, login->key);
 		json_builder_set_member_name(builder, "user");
 		json_builder_add_string_value(builder, login->user);
+		json_builder_set_member_name(builder, "plugin");
+		json_builder_add_string_value(builder, login->plugin);
+		json_builder_set_member_name(builder, "namespace");
+		json_builder_add_string_value(builder, login->identity_namespace);
 		json_builder_set_member_name(builder, "roles");
 		json_builder_add_int_value(builder, login->roles);
 		json_builder_set_member_name(builder, "system_account");
@@ -140,7 +151,7 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
                                     const char **why)
 {
 	JsonObject *object;
-	const char *key, *user;
+	const char *key, *user, *plugin, *identity_namespace;
 	gint64 roles, created, expires;
 	struct gb_login *login;
 
@@ -151,6 +162,8 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
 	object = json_node_get_object(node);
 	key = json_object_get_string_member_with_default(object, "key", NULL);
 	user = json_object_get_string_member_with_default(object, "user", NULL);
+	plugin = json_object_get_string_member_with_default(object, "plugin", NULL);
+	identity_namespace = json_object_get_string_member_with_default(object, "namespace", NULL);
 	roles = json_object_get_int_member_with_default(object, "roles", -1);
 	created = json_object_get_int_member_with_default(object, "created_us", -1);
 	expires = json_object_get_int_member_with_default(object, "expires_us", -1);
@@ -160,6 +173,11 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
 	}
 	if (!user || !user[0] || strlen(user) >= GB_IDENTITY_NAME_MAX) {
 		*why = "no user, or a user name too long";
+		return NULL;
+	}
+	if (!plugin || !gb_plugin_name_is_valid(plugin) || !identity_namespace ||
+	    !gb_plugin_name_is_valid(identity_namespace)) {
+		*why = "no valid plugin or namespace";
 		return NULL;
 	}
 	if (roles < 0 || (roles & ~(gint64)ROLES_KNOWN)) {
@@ -177,6 +195,9 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
 	login = g_new0(struct gb_login, 1);
 	login->key = g_strdup(key);
 	g_strlcpy(login->user, user, sizeof(login->user));
+	g_strlcpy(login->plugin, plugin, sizeof(login->plugin));
+	g_strlcpy(login->identity_namespace, identity_namespace,
+	          sizeof(login->identity_namespace));
 	login->roles = (uint32_t)roles;
 	login->system_account =
 	        json_object_get_boolean_member_with_default(object, "system_account", FALSE);
@@ -221,6 +242,12 @@ void gb_login_store_load(struct gb_daemon *daemon)
 		return;
 	}
 	object = json_node_get_object(root);
+	if (json_object_get_int_member_with_default(object, "version", 0) == 1) {
+		gb_warning("%s was saved by an older glassboxd, which did not record the auth "
+		           "plugin of each login; ignoring it: everybody logs in again",
+		           path);
+		return;
+	}
 	if (json_object_get_int_member_with_default(object, "version", 0) != STORE_VERSION ||
 	    !json_object_has_member(object, "logins") ||
 	    !JSON_NODE_HOLDS_ARRAY(json_object_get_member(object, "logins"))) {
@@ -233,6 +260,23 @@ void gb_login_store_load(struct gb_daemon *daemon)
 		struct gb_login *login =
 		        parse_login(json_array_get_element(array, i), now_mono, now_real, &why);
 
+		if (login) {
+			/* The operator may have disabled the plugin or moved it to
+			 * another namespace since: that login is no longer who it was. */
+			const char *now = gb_auth_namespace_of(daemon, login->plugin);
+
+			if (!now)
+				why = "its auth plugin is not enabled now";
+			else if (strcmp(now, login->identity_namespace) != 0)
+				why = "its auth plugin's namespace changed";
+			if (why) {
+				gb_info("%s: login %u of user '%s:%s' skipped: %s", path, i + 1,
+				        login->identity_namespace, login->user, why);
+				free_login(login);
+				skipped++;
+				continue;
+			}
+		}
 		if (!login) {
 			if (why)
 				gb_warning("%s: login %u skipped: %s", path, i + 1, why);

@@ -656,6 +656,8 @@ static void admin_sessions(JsonBuilder *builder, struct gb_daemon *daemon)
 		json_builder_add_string_value(builder, session->id);
 		json_builder_set_member_name(builder, "user");
 		json_builder_add_string_value(builder, session->user);
+		json_builder_set_member_name(builder, "identity");
+		json_builder_add_string_value(builder, session->identity);
 		json_builder_set_member_name(builder, "state");
 		json_builder_add_string_value(builder, state_name(session->state));
 		json_builder_set_member_name(builder, "viewers");

@@ -100,7 +100,13 @@ unsigned gb_sessions_count(struct gb_daemon *daemon)
 	return daemon->sessions ? g_hash_table_size(daemon->sessions) : 0;
 }
 
-struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *user)
+char *gb_identity_format(const char *identity_namespace, const char *user)
+{
+	return g_strdup_printf("%s:%s", identity_namespace, user);
+}
+
+struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *identity_namespace,
+                                          const char *user)
 {
 	GHashTableIter iter;
 	gpointer value;
@@ -111,20 +117,23 @@ struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *
 
 		if ((session->state == GB_SESSION_STARTING ||
 		     session->state == GB_SESSION_RUNNING) &&
-		    strcmp(session->user, user) == 0)
+		    strcmp(session->user, user) == 0 &&
+		    strcmp(session->identity_namespace, identity_namespace) == 0)
 			return session;
 	}
 	return NULL;
 }
 
 struct gb_daemon_session *gb_session_new(struct gb_daemon *daemon, const char *id,
-                                         const char *user)
+                                         const char *identity_namespace, const char *user)
 {
 	struct gb_daemon_session *session = g_new0(struct gb_daemon_session, 1);
 
 	session->daemon = daemon;
 	g_strlcpy(session->id, id, sizeof(session->id));
 	session->user = g_strdup(user);
+	session->identity_namespace = g_strdup(identity_namespace);
+	session->identity = gb_identity_format(identity_namespace, user);
 	session->state = GB_SESSION_STARTING;
 	session->started_realtime_us = g_get_real_time();
 	g_queue_init(&session->viewers);
@@ -136,6 +145,8 @@ static void session_free(struct gb_daemon_session *session)
 	if (session->idle_timeout)
 		g_source_remove(session->idle_timeout);
 	g_free(session->user);
+	g_free(session->identity_namespace);
+	g_free(session->identity);
 	g_free(session->dir);
 	g_free(session->unit);
 	g_free(session->socket_path);
@@ -272,7 +283,7 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 		errno = -r;
 		return NULL;
 	}
-	session = gb_session_new(daemon, id, login->user);
+	session = gb_session_new(daemon, id, login->identity_namespace, login->user);
 	session->system_account = login->system_account;
 	r = daemon->spawner->start(session, login);
 	if (r < 0) {
@@ -283,13 +294,15 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 	g_hash_table_insert(daemon->sessions, session->id, session);
 	gb_events_session_added(daemon, session);
 	if (session->unit)
-		gb_info("session %s: starting for user '%s' (unit %s, %u of %d sessions)",
-		        session->id, login->user, session->unit, gb_sessions_count(daemon),
-		        daemon->config->server.max_sessions);
+		gb_info("session %s: starting for user '%s' (unit %s, identity %s, %u of %d "
+		        "sessions)",
+		        session->id, session->user, session->unit, session->identity,
+		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
 	else
-		gb_info("session %s: starting for user '%s' (pid %d, %u of %d sessions)",
-		        session->id, login->user, (int)session->pid, gb_sessions_count(daemon),
-		        daemon->config->server.max_sessions);
+		gb_info("session %s: starting for user '%s' (pid %d, identity %s, %u of %d "
+		        "sessions)",
+		        session->id, session->user, (int)session->pid, session->identity,
+		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
 	return session;
 }
 

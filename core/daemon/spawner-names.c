@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Unit instance names. One session per user, so the instance is the user:
- * a system account runs as itself (User=%i finds the static account), any
- * other identity (auth-local, OpenID Connect) gets a name of its own that
- * systemd can allocate a dynamic user for. Hashing the identity keeps that
- * name short, free of characters a unit name cannot hold, and stable, so
- * the user's StateDirectory (their files) is the same at every login.
+ * Unit instance names. One session per identity, so the instance is the
+ * identity: a system account runs as itself (User=%i finds the static
+ * account), any other identity (auth-local, OpenID Connect) gets a name of
+ * its own that systemd can allocate a dynamic user for. That name hashes
+ * the pair (namespace, user), never the bare user name: auth-local's
+ * "alice" and an OpenID provider's "alice" are two people with two homes.
+ * Hashing keeps the name short, free of characters a unit name cannot
+ * hold, and stable, so the user's StateDirectory (their files) is the same
+ * at every login. A hashed name ("gb-" and hex digits) is never a system
+ * account's, so no hashed identity can land on PAM's "alice" either.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -41,13 +45,19 @@ bool gb_spawner_instance_is_valid(const char *instance)
 	return instance && (is_system_user_name(instance) || is_hashed_name(instance));
 }
 
-int gb_spawner_instance_name(const char *user, bool system_account,
+int gb_spawner_instance_name(const char *identity_namespace, const char *user, bool system_account,
                              char instance[GB_INSTANCE_NAME_MAX + 1], char *why, size_t why_size)
 {
 	g_autofree char *digest = NULL;
+	g_autofree char *identity = NULL;
 
 	if (!user || !user[0]) {
 		snprintf(why, why_size, "the user name is empty");
+		return -EINVAL;
+	}
+	/* Namespaces are plugin names: no ':', so "namespace:user" is one pair only. */
+	if (!identity_namespace || !identity_namespace[0] || strchr(identity_namespace, ':')) {
+		snprintf(why, why_size, "the identity namespace is empty or holds ':'");
 		return -EINVAL;
 	}
 	if (system_account) {
@@ -67,7 +77,8 @@ int gb_spawner_instance_name(const char *user, bool system_account,
 		snprintf(instance, GB_INSTANCE_NAME_MAX + 1, "%s", user);
 		return 0;
 	}
-	digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, user, -1);
+	identity = g_strdup_printf("%s:%s", identity_namespace, user);
+	digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, identity, -1);
 	if (!digest) {
 		snprintf(why, why_size, "cannot hash the user name");
 		return -ENOMEM;

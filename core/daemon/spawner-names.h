@@ -11,12 +11,14 @@
 #define GB_INSTANCE_NAME_MAX 32
 
 /**
- * The instance of glassbox-session@.service for a user: the user name
- * itself for a system account (it must match ^[a-z_][a-z0-9_-]{0,31}$),
- * "gb-" and the first 16 hex digits of SHA-256(@user) for any other
- * identity. 0, or -EINVAL with a reason in @why.
+ * The instance of glassbox-session@.service for the identity
+ * (@identity_namespace, @user): the user name itself for a system account
+ * (it must match ^[a-z_][a-z0-9_-]{0,31}$: the session runs as that
+ * account), "gb-" and the first 16 hex digits of
+ * SHA-256("<identity_namespace>:<user>") for any other identity. 0, or
+ * -EINVAL with a reason in @why.
  */
-int gb_spawner_instance_name(const char *user, bool system_account,
+int gb_spawner_instance_name(const char *identity_namespace, const char *user, bool system_account,
                              char instance[GB_INSTANCE_NAME_MAX + 1], char *why, size_t why_size);
 /** The instance of "glassbox-session@<instance>.service", or -EINVAL. */
 int gb_spawner_instance_from_unit(const char *unit, char instance[GB_INSTANCE_NAME_MAX + 1]);

@@ -425,6 +425,8 @@ static char *state_json(struct gb_daemon_session *session, const char *instance)
 	json_builder_add_string_value(builder, session->id);
 	json_builder_set_member_name(builder, "user");
 	json_builder_add_string_value(builder, session->user);
+	json_builder_set_member_name(builder, "namespace");
+	json_builder_add_string_value(builder, session->identity_namespace);
 	json_builder_set_member_name(builder, "system_account");
 	json_builder_add_boolean_value(builder, session->system_account);
 	json_builder_set_member_name(builder, "instance");
@@ -533,7 +535,8 @@ static void query_active_state(struct systemd_session *ss)
 		           strerror(-r));
 }
 
-static bool instance_in_use(struct gb_daemon *daemon, const char *unit)
+/* The session (any state) that has @unit, or NULL. */
+static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char *unit)
 {
 	GHashTableIter iter;
 	gpointer value;
@@ -543,9 +546,14 @@ static bool instance_in_use(struct gb_daemon *daemon, const char *unit)
 		struct gb_daemon_session *session = value;
 
 		if (session->unit && strcmp(session->unit, unit) == 0)
-			return true;
+			return session;
 	}
-	return false;
+	return NULL;
+}
+
+static bool instance_in_use(struct gb_daemon *daemon, const char *unit)
+{
+	return unit_owner(daemon, unit) != NULL;
 }
 
 static int systemd_start(struct gb_daemon_session *session, const struct gb_login *login)
@@ -556,6 +564,7 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	char instance[GB_INSTANCE_NAME_MAX + 1];
 	g_autofree char *params_text = NULL;
 	g_autofree char *state = NULL;
+	struct gb_daemon_session *owner;
 	struct systemd_session *ss;
 	struct sockaddr_un address;
 	char why[256];
@@ -566,8 +575,8 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 		         session->user);
 		return -ENOTCONN;
 	}
-	r = gb_spawner_instance_name(login->user, login->system_account, instance, why,
-	                             sizeof(why));
+	r = gb_spawner_instance_name(login->identity_namespace, login->user, login->system_account,
+	                             instance, why, sizeof(why));
 	if (r == 0 && login->system_account)
 		r = check_system_account(login->user, why, sizeof(why));
 	if (r < 0) {
@@ -584,10 +593,29 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	}
 
 	ss = systemd_session_new(session, instance);
-	if (instance_in_use(daemon, session->unit)) {
+	owner = unit_owner(daemon, session->unit);
+	if (owner && !owner->identity_namespace[0]) {
+		gb_error("user '%s': %s was started by an older glassboxd, which did not record "
+		         "whose it is; it ends after session.idle_timeout_s, or now with "
+		         "glassboxctl session terminate %s",
+		         session->identity, session->unit, owner->id);
+		r = -EBUSY;
+		goto err;
+	}
+	if (owner && strcmp(owner->identity, session->identity) != 0) {
+		/* Two namespaces vouching for one system account: it runs as that
+		 * account, so only one of them may have it at a time. */
+		gb_error("user '%s': %s runs as the same system account for '%s'; refusing to "
+		         "share it (map the two auth plugins together with [plugin] namespace "
+		         "if they are the same people)",
+		         session->identity, session->unit, owner->identity);
+		r = -EBUSY;
+		goto err;
+	}
+	if (owner) {
 		gb_warning("user '%s': the previous session (%s) is still stopping; try again in "
 		           "a moment",
-		           login->user, session->unit);
+		           session->identity, session->unit);
 		r = -EBUSY;
 		goto err;
 	}
@@ -725,7 +753,7 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autoptr(GError) error = NULL;
 	g_autofree char *text = NULL;
-	g_autofree char *id = NULL, *user = NULL, *state_unit = NULL;
+	g_autofree char *id = NULL, *user = NULL, *state_unit = NULL, *identity_namespace = NULL;
 	g_autofree char *signal_socket = NULL, *control = NULL;
 	struct gb_daemon_session *session;
 	struct systemd_session *ss;
@@ -758,12 +786,23 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 		           unit);
 		return NULL;
 	}
-	if (g_hash_table_contains(daemon->sessions, id) || gb_session_find(daemon, user)) {
+	/* A file of a glassboxd that keyed sessions by the bare user name: no
+	 * login can tell whose it is, so it is adopted under no namespace,
+	 * joined by nobody, and ends after session.idle_timeout_s. */
+	identity_namespace = json_string(object, "namespace");
+	if (!identity_namespace) {
+		gb_warning("%s: %s of user '%s' was started before identities had a namespace; "
+		           "no login joins it, it ends when idle",
+		           path, unit, user);
+		identity_namespace = g_strdup("");
+	}
+	if (g_hash_table_contains(daemon->sessions, id) ||
+	    gb_session_find(daemon, identity_namespace, user)) {
 		gb_warning("%s: session %s of user '%s' is known already; not adopting %s twice",
 		           path, id, user, unit);
 		return NULL;
 	}
-	session = gb_session_new(daemon, id, user);
+	session = gb_session_new(daemon, id, identity_namespace, user);
 	session->system_account =
 	        json_object_get_boolean_member_with_default(object, "system_account", FALSE);
 	session->started_realtime_us =

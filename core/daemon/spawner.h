@@ -49,7 +49,7 @@ extern const struct gb_spawner_ops gb_spawner_systemd;
 /* sessions.c, for the spawners */
 /** A new session in the table, STARTING (or RUNNING when @running), with no process yet. */
 struct gb_daemon_session *gb_session_new(struct gb_daemon *daemon, const char *id,
-                                         const char *user);
+                                         const char *identity_namespace, const char *user);
 void gb_session_mark_ready(struct gb_daemon_session *session);
 /**
  * The session's process is gone. @how completes "the session ...": "exited

@@ -454,6 +454,9 @@ static void send_session_message(struct gb_viewer *viewer, const struct gb_daemo
 	json_builder_add_string_value(builder, session->id);
 	json_builder_set_member_name(builder, "user");
 	json_builder_add_string_value(builder, session->user);
+	/* Whose "alice": the same name through two auth plugins is two people. */
+	json_builder_set_member_name(builder, "identity");
+	json_builder_add_string_value(builder, session->identity);
 	json_builder_set_member_name(builder, "joined");
 	json_builder_add_boolean_value(builder, joined);
 	json_builder_end_object(builder);
@@ -501,7 +504,7 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 		             login ? "glassboxd is stopping" : "not logged in");
 		return;
 	}
-	session = gb_session_find(daemon, login->user);
+	session = gb_session_find(daemon, login->identity_namespace, login->user);
 	/* A session started at login, before any page connected, is not "joined". */
 	joined = session != NULL && session->viewed;
 	if (!session) {
@@ -598,7 +601,7 @@ static void websocket_precheck(SoupServer *server, SoupServerMessage *msg, const
 		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE, "glassboxd is stopping");
 		return;
 	}
-	if (!gb_session_find(daemon, login->user) &&
+	if (!gb_session_find(daemon, login->identity_namespace, login->user) &&
 	    gb_sessions_count(daemon) >= (unsigned)daemon->config->server.max_sessions) {
 		g_autofree char *full = full_message(daemon);
 

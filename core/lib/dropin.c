@@ -39,6 +39,7 @@ struct parser {
 	int name_line;
 	int enabled_line;
 	int optional_line;
+	int namespace_line;
 };
 
 #define set_error(error, file, line, ...)                                                         \
@@ -204,10 +205,13 @@ static int handle_plugin_key(struct parser *parser, const char *key, const char 
 		line = &parser->enabled_line;
 	else if (strcmp(key, "optional") == 0)
 		line = &parser->optional_line;
+	else if (strcmp(key, "namespace") == 0)
+		line = &parser->namespace_line;
 	else {
 		parser_error(
 		        parser, -EINVAL,
-		        "key 'plugin.%s': unknown key (expected kind, name, enabled, optional)",
+		        "key 'plugin.%s': unknown key (expected kind, name, enabled, optional, "
+		        "namespace)",
 		        key);
 		return -EINVAL;
 	}
@@ -238,6 +242,16 @@ static int handle_plugin_key(struct parser *parser, const char *key, const char 
 			return -EINVAL;
 		}
 		return set_string(&dropin->name, value);
+	}
+	if (line == &parser->namespace_line) {
+		/* Like a plugin's name, the namespace it replaces: "namespace:user". */
+		if (!gb_plugin_name_is_valid(value)) {
+			describe_bad_name(value, reason, sizeof(reason));
+			parser_error(parser, -EINVAL, "key 'plugin.namespace': namespace '%s' %s",
+			             value, reason);
+			return -EINVAL;
+		}
+		return set_string(&dropin->identity_namespace, value);
 	}
 
 	if (parse_bool(value, &flag) < 0) {
@@ -330,6 +344,7 @@ void gb_dropin_clear(struct gb_dropin *dropin)
 	free(dropin->path);
 	free(dropin->kind_name);
 	free(dropin->name);
+	free(dropin->identity_namespace);
 	for (size_t i = 0; dropin->settings && i < dropin->n_settings; i++) {
 		free(dropin->settings[i].key);
 		free(dropin->settings[i].value);
@@ -400,6 +415,15 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 		set_error(error, path, 0,
 		          "key 'plugin.name': missing (every drop-in needs [plugin] name = "
 		          "the plugin to load)");
+		r = -EINVAL;
+		goto err;
+	}
+
+	if (dropin->identity_namespace && dropin->kind != GB_PLUGIN_KIND_AUTH) {
+		set_error(error, path, parser.namespace_line,
+		          "key 'plugin.namespace': only auth plugins vouch for identities; remove "
+		          "it from this %s plugin",
+		          dropin->kind_name);
 		r = -EINVAL;
 		goto err;
 	}

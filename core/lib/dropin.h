@@ -9,6 +9,7 @@
  *   name = x264             ; loads <kind>-<name>.so
  *   enabled = true          ; default true
  *   optional = false        ; default false: a failure stops start-up
+ *   namespace = staff       ; auth only: whose identities these are (default: the name)
  *
  *   [settings]
  *   key = value             ; checked later against the plugin's options
@@ -35,6 +36,10 @@ struct gb_dropin {
 	char *name;
 	bool enabled;
 	bool optional;
+	/* Auth plugins: the namespace of the identities it vouches for; NULL
+	 * when not set (then the plugin's name). Two auth plugins given the
+	 * same one vouch for the same people: their "alice" is one user. */
+	char *identity_namespace;
 	size_t n_settings;
 	struct gb_dropin_setting *settings;
 };
@@ -48,8 +53,9 @@ struct gb_dropin_set {
  * Read every *.ini in @vendor_dir and @config_dir (either may be NULL or
  * missing). On failure return a negative errno and write one line naming the
  * file, line and key to @error. A name holding '/' or "..", an unknown kind,
- * key or section, a missing kind or name, and two drop-ins naming the same
- * plugin are errors.
+ * key or section, a missing kind or name, a namespace that is not a valid
+ * plugin name or is set for a plugin other than auth, and two drop-ins naming
+ * the same plugin are errors.
  */
 int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const char *config_dir,
                        char error[GB_DROPIN_ERROR_MAX]);

@@ -196,6 +196,7 @@ static void plugin_destroy(struct gb_plugin *plugin)
 	free(plugin->settings);
 	free(plugin->strings);
 	free(plugin->path);
+	free(plugin->identity_namespace);
 	free(plugin);
 }
 
@@ -739,6 +740,13 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 	r = resolve_settings(plugin, dropin, label);
 	if (r < 0)
 		goto fail;
+	if (dropin->identity_namespace) {
+		plugin->identity_namespace = strdup(dropin->identity_namespace);
+		if (!plugin->identity_namespace) {
+			r = -ENOMEM;
+			goto oom;
+		}
+	}
 
 	/* Take the slot now, so that nothing can fail after init() succeeded. */
 	plugins = realloc(registry->plugins, (registry->count + 1) * sizeof(*plugins));

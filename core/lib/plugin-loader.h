@@ -19,6 +19,8 @@ struct gb_plugin {
 	size_t n_settings;
 	char *strings; /* storage backing string settings */
 	bool initialised;
+	/* The drop-in's [plugin] namespace (auth plugins), or NULL: the name. */
+	char *identity_namespace;
 	/*
 	 * What init() receives: { n_settings, settings }. It lives as long as
 	 * the plugin, so a plugin may keep the pointer, like the strings it

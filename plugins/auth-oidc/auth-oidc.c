@@ -73,6 +73,7 @@ struct oidc {
 	char *label;
 	struct oidc_group_list admin_groups;
 	struct oidc_group_list user_groups;
+	bool allow_any_account; /* user_groups empty on purpose */
 	struct oidc_http_options http;
 	int64_t keys_refetch_min_s;
 
@@ -132,8 +133,13 @@ static const struct gb_option oidc_options[] = {
 	{ .key = "user_groups",
 	  .type = GB_VALUE_STRING,
 	  .default_value = "",
-	  .help = "comma-separated groups whose members may log in; empty: every user the "
-	          "provider vouches for" },
+	  .help = "comma-separated groups whose members may log in (or admin_groups'); "
+	          "required unless allow_any_account = true" },
+	{ .key = "allow_any_account",
+	  .type = GB_VALUE_BOOL,
+	  .default_value = "false",
+	  .help = "let every account the provider vouches for log in when user_groups is empty "
+	          "(a multi-tenant provider vouches for anyone's account)" },
 	{ .key = "label",
 	  .type = GB_VALUE_STRING,
 	  .default_value = "",
@@ -440,6 +446,19 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			return -EINVAL;
 		}
 	}
+	/* Without a group rule every account of the issuer gets in, and an
+	 * issuer such as Entra ID's common endpoint or Google vouches for
+	 * anybody's: that must be asked for, not fallen into. */
+	oidc->allow_any_account = gb_settings_get_bool(settings, "allow_any_account", false);
+	if (oidc->user_groups.count == 0 && !oidc->allow_any_account) {
+		oidc_log(oidc, GB_LOG_ERROR,
+		         "settings.user_groups is empty, so every account the provider vouches "
+		         "for could log in; set user_groups to the groups that may (their members "
+		         "and admin_groups' log in), or set allow_any_account = true if every "
+		         "account of %.200s may",
+		         oidc->issuer);
+		return -EINVAL;
+	}
 	if (label && label[0]) {
 		if (strlen(label) > LABEL_MAX || !all_printable(label, true)) {
 			oidc_log(oidc, GB_LOG_ERROR,
@@ -504,7 +523,7 @@ static int oidc_init(const struct gb_host *host, const struct gb_settings *setti
 	         oidc->username_prefix, oidc->username_claim, oidc->groups_claim,
 	         oidc->admin_groups.count, oidc->admin_groups.count == 1 ? "" : "s",
 	         oidc->user_groups.count ? "only members of user_groups may log in"
-	                                 : "every user may log in");
+	                                 : "every account may log in (allow_any_account)");
 	*state = oidc;
 	return 0;
 fail:

@@ -249,7 +249,7 @@ def refused(daemon, name, result, reason):
     check(match is not None, "%s: glassboxd logs the reason /%s/" % (name, reason))
 
 
-def start_daemon(port, issuer, ca_file):
+def start_daemon(port, issuer, ca_file, group_rule="user_groups = staff\n"):
     daemon = gbdaemon.Daemon(listen="127.0.0.1:%d" % port)
     secret = os.path.join(daemon.root, "oidc-secret")
     with open(secret, "w") as f:
@@ -259,13 +259,31 @@ def start_daemon(port, issuer, ca_file):
         f.write("[plugin]\nkind = auth\nname = oidc\n\n[settings]\n"
                 "issuer = %s\nclient_id = glassbox\nclient_secret_file = %s\n"
                 "scopes = openid profile groups\nadmin_groups = glassbox-admins\n"
-                "user_groups = staff\nusername_prefix = sso-\ntimeout_s = 5\n"
-                % (issuer, secret))
+                "%susername_prefix = sso-\ntimeout_s = 5\n"
+                % (issuer, secret, group_rule))
         if ca_file:
             f.write("ca_file = %s\n" % ca_file)
+    if not group_rule:
+        return daemon
     check(daemon.start(), "glassboxd starts with the oidc drop-in%s" %
           (" and ca_file" if ca_file else ""))
     return daemon
+
+
+def check_no_group_rule(port, issuer, ca_file):
+    """Without user_groups every account of the issuer could log in: glassboxd
+    refuses to start and says which key to set."""
+    daemon = start_daemon(port, issuer, ca_file, group_rule="")
+    try:
+        daemon.start(wait=False)
+        status = daemon.wait_exit(20)
+        check(status not in (0, None), "no group rule: glassboxd refuses to start (%s)" % status)
+        check(re.search(r"oidc: settings\.user_groups is empty, so every account the provider "
+                        r"vouches for could log in; set user_groups .* or set "
+                        r"allow_any_account = true", daemon.log_text()) is not None,
+              "no group rule: the error names user_groups and allow_any_account")
+    finally:
+        daemon.close()
 
 
 def stop_daemon(daemon):
@@ -293,6 +311,7 @@ def main():
         provider.stop()
         return
     os.environ["GB_TEST_LOGIN_FAILURES_PER_ADDRESS"] = "100"
+    check_no_group_rule(port, provider.issuer, tls[0] if tls else None)
 
     if tls:
         # The system's CAs do not know the test CA: no login can begin.

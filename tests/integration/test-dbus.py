@@ -348,21 +348,22 @@ def start_session(d):
 
 def check_sessions(ctl, d, monitor, tmp):
     ws, session_id = start_session(d)
-    check(monitor.wait(r"member=SessionNew.*?string \"%s\"\s+string \"demo\"" % session_id)
-          is not None, "SessionNew(%s, demo) on the bus" % session_id)
+    # Sessions are the identity's: "namespace:user", here auth-local's demo.
+    check(monitor.wait(r"member=SessionNew.*?string \"%s\"\s+string \"local:demo\"" % session_id)
+          is not None, "SessionNew(%s, local:demo) on the bus" % session_id)
     listed = wait_for(lambda: [s for s in sessions(ctl) or []
                                if s["id"] == session_id and s["state"] == "running"], 20)
     check(bool(listed), "session list shows it running")
     if listed:
         entry = listed[0]
         now_us = time.time() * 1e6
-        check(entry["user"] == "demo" and entry["viewers"] == 1 and entry["unit"] == ""
+        check(entry["user"] == "local:demo" and entry["viewers"] == 1 and entry["unit"] == ""
               and entry["spawner"] == "direct" and abs(now_us - entry["started_us"]) < 120e6,
               "its user, viewers, unit, spawner and start time (%r)" % entry)
     status, out, _ = ctl.run("session", "list")
     check(status == 0 and re.search(r"^ID\s+USER\s+STATE\s+VIEWERS\s+STARTED\s+UNIT$", out,
                                     re.M)
-          and re.search(r"^%s\s+demo\s+running\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+"
+          and re.search(r"^%s\s+local:demo\s+running\s+1\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+"
                         r"\(direct\)$" % session_id, out, re.M),
           "session list: a table (%r)" % out)
     status, data, _ = ctl.json("status")
@@ -397,10 +398,10 @@ def check_terminate(ctl, d, monitor, ws, session_id):
           % (status, err.strip()))
     status, _, err = ctl.run("session", "terminate", session_id)
     check(status == 0, "session terminate: 0 (%r %s)" % (status, err))
-    match = monitor.wait(r"member=SessionRemoved.*?string \"%s\"\s+string \"demo\"\s+"
+    match = monitor.wait(r"member=SessionRemoved.*?string \"%s\"\s+string \"local:demo\"\s+"
                          r"string \"([^\"]*)\"" % session_id, timeout=20)
     check(match is not None and "terminated by an administrator" in match.group(1),
-          "SessionRemoved(%s, demo, reason) on the bus (%r)"
+          "SessionRemoved(%s, local:demo, reason) on the bus (%r)"
           % (session_id, match.group(1) if match else None))
     check(ws.wait_close(timeout=15) is not None, "the viewer's WebSocket was closed")
     ws.close()

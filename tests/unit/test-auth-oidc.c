@@ -34,7 +34,9 @@ const struct gb_plugin_descriptor *gb_plugin_entry(void);
 #define LOG_LINES_MAX 32
 #define ISSUER        "https://sso.example.com/realms/staff"
 #define CLIENT_ID     "glassbox"
-#define NONCE         "n-0S6_WzA2Mj"
+/* A group rule: without one (or allow_any_account) init() refuses. */
+#define GROUP_RULE "user_groups", "staff"
+#define NONCE      "n-0S6_WzA2Mj"
 
 static char tmp[64];
 static char log_lines[LOG_LINES_MAX][1200];
@@ -110,6 +112,8 @@ static int start_with(void **state, ...)
 		items[i].type = o->type;
 		if (o->type == GB_VALUE_INT)
 			items[i].value.integer = values[i] ? strtoll(values[i], NULL, 10) : 0;
+		else if (o->type == GB_VALUE_BOOL)
+			items[i].value.boolean = values[i] && strcmp(values[i], "true") == 0;
 		else
 			items[i].value.string = values[i];
 	}
@@ -346,11 +350,11 @@ static void test_auth_oidc__minimal_settings_accepted(void)
 	void *state;
 
 	CU_ASSERT_EQUAL_FATAL(start_with(&state, "issuer", "https://sso.example.com/realms/x",
-	                                 "client_id", "glassbox", NULL),
+	                                 "client_id", "glassbox", GROUP_RULE, NULL),
 	                      0);
 	CU_ASSERT_STRING_EQUAL(ops->label(state), "Sign in with sso.example.com");
 	CU_ASSERT_EQUAL(log_count("client 'glassbox' (public, PKCE only)"), 1);
-	CU_ASSERT_EQUAL(log_count("every user may log in"), 1);
+	CU_ASSERT_EQUAL(log_count("only members of user_groups may log in"), 1);
 	stop(state);
 
 	/* http:// is fine to a loopback address, with a label of the operator's. */
@@ -364,8 +368,44 @@ static void test_auth_oidc__minimal_settings_accepted(void)
 	CU_ASSERT_EQUAL(log_count("1 admin group,"), 1);
 	CU_ASSERT_EQUAL(log_count("only members of user_groups may log in"), 1);
 	stop(state);
-	CU_ASSERT_EQUAL_FATAL(
-	        start_with(&state, "issuer", "http://[::1]:9/", "client_id", "x", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(start_with(&state, "issuer", "http://[::1]:9/", "client_id", "x",
+	                                 GROUP_RULE, NULL),
+	                      0);
+	stop(state);
+}
+
+static void test_auth_oidc__no_group_rule_refused(void)
+{
+	void *state;
+
+	/* Every account of the issuer would get in: refused, naming the keys. */
+	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, NULL),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(log_count("settings.user_groups is empty, so every account the provider "
+	                          "vouches for could log in; set user_groups"),
+	                1);
+	CU_ASSERT_EQUAL(log_count("or set allow_any_account = true if every account of "
+	                          "https://sso.example.com/realms/staff may"),
+	                1);
+	/* admin_groups alone lets every other account in as a user: refused too. */
+	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	                           "admin_groups", "glassbox-admins", NULL),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(log_count("settings.user_groups is empty"), 1);
+	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	                           "allow_any_account", "false", NULL),
+	                -EINVAL);
+	/* Asked for in so many words: accepted, and said so. */
+	CU_ASSERT_EQUAL_FATAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	                                 "allow_any_account", "true", NULL),
+	                      0);
+	CU_ASSERT_EQUAL(log_count("every account may log in (allow_any_account)"), 1);
+	stop(state);
+	/* With a group rule, allow_any_account changes nothing: the rule holds. */
+	CU_ASSERT_EQUAL_FATAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	                                 GROUP_RULE, "allow_any_account", "true", NULL),
+	                      0);
+	CU_ASSERT_EQUAL(log_count("only members of user_groups may log in"), 1);
 	stop(state);
 }
 
@@ -404,8 +444,8 @@ static void test_auth_oidc__bad_settings_refused(void)
 	void *state;
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int r = start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, cases[i].key,
-		                   cases[i].value, NULL);
+		int r = start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, GROUP_RULE,
+		                   cases[i].key, cases[i].value, NULL);
 
 		CU_ASSERT(r < 0);
 		if (r == 0)
@@ -433,21 +473,21 @@ static void test_auth_oidc__secret_file_checked(void)
 	fclose(file);
 
 	CU_ASSERT_EQUAL(chmod(path, 0644), 0);
-	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, GROUP_RULE,
 	                           "client_secret_file", path, NULL),
 	                -EPERM);
 	CU_ASSERT_EQUAL(log_count("mode 0644 lets others read or change it; run chmod 600"), 1);
 
 	CU_ASSERT_EQUAL(chmod(path, 0600), 0);
 	CU_ASSERT_EQUAL_FATAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
-	                                 "client_secret_file", path, NULL),
+	                                 GROUP_RULE, "client_secret_file", path, NULL),
 	                      0);
 	CU_ASSERT_EQUAL(log_count("(with a secret)"), 1);
 	CU_ASSERT_EQUAL(log_count("s3cret"), 0);
 	stop(state);
 
 	snprintf(both, sizeof(both), "%s", path);
-	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, GROUP_RULE,
 	                           "client_secret_file", both, "client_secret", "inline", NULL),
 	                -EINVAL);
 	CU_ASSERT_EQUAL(log_count("are both set"), 1);
@@ -457,7 +497,7 @@ static void test_auth_oidc__secret_file_checked(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(file);
 	fputs("\n", file);
 	fclose(file);
-	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID,
+	CU_ASSERT_EQUAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, GROUP_RULE,
 	                           "client_secret_file", path, NULL),
 	                -EINVAL);
 	CU_ASSERT_EQUAL(log_count("must hold one line"), 1);
@@ -472,8 +512,8 @@ static void test_auth_oidc__finish_without_begin_refused(void)
 	char reason[256];
 	void *state;
 
-	CU_ASSERT_EQUAL_FATAL(start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, NULL),
-	                      0);
+	CU_ASSERT_EQUAL_FATAL(
+	        start_with(&state, "issuer", ISSUER, "client_id", CLIENT_ID, GROUP_RULE, NULL), 0);
 	CU_ASSERT_EQUAL(ops->finish_login(state, "https://box/api/login/callback/oidc", "code",
 	                                  NULL, &identity, reason, sizeof(reason)),
 	                -EACCES);
@@ -953,6 +993,7 @@ int main(void)
 #define TEST(name) { #name, name }
 		TEST(test_auth_oidc__descriptor),
 		TEST(test_auth_oidc__minimal_settings_accepted),
+		TEST(test_auth_oidc__no_group_rule_refused),
 		TEST(test_auth_oidc__bad_settings_refused),
 		TEST(test_auth_oidc__secret_file_checked),
 		TEST(test_auth_oidc__finish_without_begin_refused),

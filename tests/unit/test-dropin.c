@@ -198,7 +198,45 @@ static void test_dropin__unknown_key_names_line(void)
 {
 	check_refused("[plugin]\nkind = encoder\nname = x264\npriority = 10\n",
 	              "4: key 'plugin.priority': unknown key "
-	              "(expected kind, name, enabled, optional)");
+	              "(expected kind, name, enabled, optional, namespace)");
+}
+
+static void test_dropin__identity_namespace(void)
+{
+	struct gb_dropin dropin;
+	int r;
+
+	/* Unset: NULL, and the plugin's own name counts (the daemon's default). */
+	make_dirs();
+	write_file(tmp, "a.ini", "[plugin]\nkind = auth\nname = local\n");
+	r = gb_dropin_load_file(&dropin, file_path, error);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	CU_ASSERT_PTR_NULL(dropin.identity_namespace);
+	gb_dropin_clear(&dropin);
+	/* Set on an auth plugin, anywhere in [plugin]. */
+	write_file(tmp, "b.ini", "[plugin]\nnamespace = staff\nkind = auth\nname = pam\n");
+	r = gb_dropin_load_file(&dropin, file_path, error);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	CU_ASSERT_STRING_EQUAL(dropin.identity_namespace, "staff");
+	gb_dropin_clear(&dropin);
+	CU_ASSERT_PTR_NULL(dropin.identity_namespace);
+	remove_dirs();
+
+	/* The errors name the file, the line and the key. */
+	check_refused("[plugin]\nkind = auth\nname = local\nnamespace = Staff\n",
+	              "4: key 'plugin.namespace': namespace 'Staff' must not contain 'S' "
+	              "(allowed: a-z, 0-9, '.', '_', '-')");
+	check_refused("[plugin]\nkind = auth\nname = local\nnamespace = a:b\n",
+	              "4: key 'plugin.namespace': namespace 'a:b' must not contain ':' "
+	              "(allowed: a-z, 0-9, '.', '_', '-')");
+	check_refused("[plugin]\nkind = auth\nname = local\nnamespace =\n",
+	              "4: key 'plugin.namespace': namespace '' must not be empty");
+	check_refused("[plugin]\nkind = auth\nnamespace = staff\nname = local\n"
+	              "namespace = people\n",
+	              "5: key 'plugin.namespace': repeated (first set on line 3)");
+	check_refused("[plugin]\nnamespace = staff\nkind = encoder\nname = x264\n",
+	              "2: key 'plugin.namespace': only auth plugins vouch for identities; "
+	              "remove it from this encoder plugin");
 }
 
 static void test_dropin__unknown_section_names_line(void)
@@ -482,6 +520,7 @@ int main(void)
 		TEST(test_dropin__set_sorts_across_both_dirs),
 		TEST(test_dropin__etc_replaces_vendor_of_same_name),
 		TEST(test_dropin__duplicate_plugin_is_refused),
+		TEST(test_dropin__identity_namespace),
 		TEST(test_dropin__bad_file_empties_set_and_names_it),
 		TEST(test_dropin__non_ini_files_are_ignored),
 		TEST(test_dropin__missing_dirs_give_empty_set),

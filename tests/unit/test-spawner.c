@@ -22,12 +22,14 @@ static char error[GB_SESSION_PARAMS_ERROR_MAX];
 
 static void test_spawner__system_account_is_its_own_instance(void)
 {
-	CU_ASSERT_EQUAL(gb_spawner_instance_name("alice", true, instance, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("pam", "alice", true, instance, why, sizeof(why)),
+	                0);
 	CU_ASSERT_STRING_EQUAL(instance, "alice");
-	CU_ASSERT_EQUAL(gb_spawner_instance_name("_svc-2", true, instance, why, sizeof(why)), 0);
+	CU_ASSERT_EQUAL(
+	        gb_spawner_instance_name("pam", "_svc-2", true, instance, why, sizeof(why)), 0);
 	CU_ASSERT_STRING_EQUAL(instance, "_svc-2");
 	/* 32 characters is the longest. */
-	CU_ASSERT_EQUAL(gb_spawner_instance_name("a234567890123456789012345678901b", true,
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("pam", "a234567890123456789012345678901b", true,
 	                                         instance, why, sizeof(why)),
 	                0);
 	CU_ASSERT_STRING_EQUAL(instance, "a234567890123456789012345678901b");
@@ -55,38 +57,77 @@ static void test_spawner__bad_system_account_names_are_refused(void)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		why[0] = '\0';
 		strcpy(instance, "untouched");
-		CU_ASSERT_EQUAL(gb_spawner_instance_name(bad[i], true, instance, why, sizeof(why)),
-		                -EINVAL);
+		CU_ASSERT_EQUAL(
+		        gb_spawner_instance_name("pam", bad[i], true, instance, why, sizeof(why)),
+		        -EINVAL);
 		CU_ASSERT_NOT_EQUAL(why[0], '\0');
 		CU_ASSERT_STRING_EQUAL(instance, "untouched");
 	}
-	CU_ASSERT_EQUAL(gb_spawner_instance_name(NULL, true, instance, why, sizeof(why)), -EINVAL);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("pam", NULL, true, instance, why, sizeof(why)),
+	                -EINVAL);
 }
 
 static void test_spawner__other_identities_are_hashed(void)
 {
-	/* printf %s alice | sha256sum: 2bd806c97f0e00af... */
-	CU_ASSERT_EQUAL(gb_spawner_instance_name("alice", false, instance, why, sizeof(why)), 0);
-	CU_ASSERT_STRING_EQUAL(instance, "gb-2bd806c97f0e00af");
+	/* printf %s local:alice | sha256sum: 6f5951a45a9d9a04... */
+	CU_ASSERT_EQUAL(
+	        gb_spawner_instance_name("local", "alice", false, instance, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(instance, "gb-6f5951a45a9d9a04");
 	/* Anything an OpenID provider may call a user is fine: it is hashed. */
-	CU_ASSERT_EQUAL(
-	        gb_spawner_instance_name("alice@example.com", false, instance, why, sizeof(why)),
-	        0);
-	CU_ASSERT_STRING_EQUAL(instance, "gb-ff8d9819fc0e12bf");
-	CU_ASSERT_EQUAL(
-	        gb_spawner_instance_name("Élise Dupont/../x", false, instance, why, sizeof(why)),
-	        0);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("local", "alice@example.com", false, instance,
+	                                         why, sizeof(why)),
+	                0);
+	CU_ASSERT_STRING_EQUAL(instance, "gb-0b68860c290a68e2");
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("oidc", "Élise Dupont/../x", false, instance, why,
+	                                         sizeof(why)),
+	                0);
 	CU_ASSERT_TRUE(gb_spawner_instance_is_valid(instance));
 	/* Stable: the same user gets the same unit (and home) every time. */
 	{
 		char again[GB_INSTANCE_NAME_MAX + 1];
 
-		CU_ASSERT_EQUAL(gb_spawner_instance_name("Élise Dupont/../x", false, again, why,
-		                                         sizeof(why)),
+		CU_ASSERT_EQUAL(gb_spawner_instance_name("oidc", "Élise Dupont/../x", false, again,
+		                                         why, sizeof(why)),
 		                0);
 		CU_ASSERT_STRING_EQUAL(again, instance);
 	}
-	CU_ASSERT_EQUAL(gb_spawner_instance_name("", false, instance, why, sizeof(why)), -EINVAL);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("local", "", false, instance, why, sizeof(why)),
+	                -EINVAL);
+}
+
+static void test_spawner__the_pair_not_the_name_makes_the_instance(void)
+{
+	char local[GB_INSTANCE_NAME_MAX + 1], oidc[GB_INSTANCE_NAME_MAX + 1];
+	char pam[GB_INSTANCE_NAME_MAX + 1];
+
+	/* One name, three plugins: three people, three units, three homes. */
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("local", "alice", false, local, why, sizeof(why)),
+	                0);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("oidc", "alice", false, oidc, why, sizeof(why)),
+	                0);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("pam", "alice", true, pam, why, sizeof(why)), 0);
+	CU_ASSERT_STRING_EQUAL(oidc, "gb-edbcc36c119ba282");
+	CU_ASSERT_STRING_NOT_EQUAL(local, oidc);
+	/* PAM's alice runs as the account alice; nobody else's alice lands there. */
+	CU_ASSERT_STRING_EQUAL(pam, "alice");
+	CU_ASSERT_STRING_NOT_EQUAL(local, pam);
+	CU_ASSERT_STRING_NOT_EQUAL(oidc, pam);
+	/* Not the bare name's hash (printf %s alice | sha256sum: 2bd806c97f0e00af...),
+	 * which every plugin's alice used to share. */
+	CU_ASSERT_STRING_NOT_EQUAL(local, "gb-2bd806c97f0e00af");
+	/* A namespace shared on purpose ([plugin] namespace) is one person. */
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("staff", "alice", false, local, why, sizeof(why)),
+	                0);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("staff", "alice", false, oidc, why, sizeof(why)),
+	                0);
+	CU_ASSERT_STRING_EQUAL(local, oidc);
+	/* "a:b" + "c" and "a" + "b:c" must not meet: a namespace holds no ':'. */
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("a:b", "c", false, local, why, sizeof(why)),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name("", "alice", false, local, why, sizeof(why)),
+	                -EINVAL);
+	CU_ASSERT_EQUAL(gb_spawner_instance_name(NULL, "alice", false, local, why, sizeof(why)),
+	                -EINVAL);
 }
 
 static void test_spawner__instance_from_unit(void)
@@ -272,6 +313,7 @@ int main(void)
 		TEST(test_spawner__system_account_is_its_own_instance),
 		TEST(test_spawner__bad_system_account_names_are_refused),
 		TEST(test_spawner__other_identities_are_hashed),
+		TEST(test_spawner__the_pair_not_the_name_makes_the_instance),
 		TEST(test_spawner__instance_from_unit),
 		TEST(test_spawner__params_round_trip),
 		TEST(test_spawner__params_format_refuses_what_would_not_parse),
