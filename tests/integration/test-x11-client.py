@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """An X11 client runs through Xwayland, fills the output exactly like a
 Wayland one (no frame of libweston's X11 window manager, no offset, no
-overflow), follows output resizes, and gets input."""
+overflow), follows output resizes, is put back when it leaves fullscreen by
+itself, and gets input."""
 
 import os
 import time
@@ -29,8 +30,9 @@ def wait_edges(s, width, height, rgb, timeout=5.0):
 gbtest.ensure_x11_socket_dir()
 
 # The client asks for 300x200: the session, not the client, picks the size.
+# KEY_F (33) makes it leave fullscreen, as F11 does in many applications.
 s = gbtest.Session([gbtest.X11_CLIENT, "--color", "22aa44", "--width", "300", "--height",
-                    "200"])
+                    "200", "--unfullscreen-key", "33"])
 try:
     check(s.wait_line(r"ready \d+ \d+", timeout=20) is not None, "X11 client is up")
     check(s.wait_control(), "control socket exists")
@@ -70,6 +72,21 @@ try:
     s.control("motion %d %d" % (width - 1, height - 1), "button 272 down", "button 272 up")
     check(s.wait_line(r"pointer button 272 pressed %d %d" % (width - 1, height - 1))
           is not None, "after the resizes, a click at the last pixel lands on the last pixel")
+
+    # An application that leaves fullscreen by itself gets its old size and
+    # libweston's frame back from the X11 window manager; the session puts
+    # it back to the output's size, without a frame.
+    # (The pointer goes to the middle: its cursor would cover edge pixels.)
+    s.control("motion %d %d" % (width // 2, height // 2), "key 33 down", "key 33 up")
+    check(s.wait_line(r"unfullscreen requested") is not None, "the client left fullscreen")
+    check(s.wait_line(r"configure %d %d" % (width, height), timeout=5) is not None,
+          "the session put it back to exactly %dx%d" % (width, height))
+    wrong = wait_edges(s, width, height, GREEN)
+    check(not wrong, "back to covering every edge pixel, no frame (%d others, e.g. %r)"
+          % (len(wrong), wrong[:3]))
+    seen = gbtest.wait_x11_geometry(display or ":?", (0, 0, width, height))
+    check(seen == (0, 0, width, height),
+          "the X server has it back at 0,0, %dx%d (%r)" % (width, height, seen))
 
     log = s.log_text()
     xpid = None
