@@ -185,7 +185,7 @@ static const char *const atom_names[ATOM_COUNT] = {
 #define NET_WM_SOURCE_PAGER 2
 
 /* Bounds on what a scan reads from an X server the application shares. */
-#define MAX_WINDOWS_SCANNED 1024
+#define MAX_WINDOWS_SCANNED 256
 #define MAX_PROPERTY_ATOMS  32
 
 static int intern_atoms(xcb_connection_t *connection, xcb_atom_t atoms[ATOM_COUNT])
@@ -311,7 +311,10 @@ static int fullscreen_children(xcb_connection_t *connection, xcb_window_t root,
 		return 0;
 	children = xcb_query_tree_children(tree);
 	count = xcb_query_tree_children_length(tree);
-	for (int i = 0; i<count && * budget> 0; i++, (*budget)--) {
+	for (int i = 0; i < count; i++) {
+		if (*budget <= 0)
+			break;
+		(*budget)--;
 		if (depth == 0) {
 			asked += fullscreen_children(connection, root, children[i], atoms, 1,
 			                             budget);
