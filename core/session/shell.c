@@ -6,7 +6,11 @@
  *
  * - a toplevel without a parent (the main window) is maximized to the
  *   output. Maximized rather than fullscreen: GTK 4 and libadwaita
- *   applications keep their menus in the header bar, which fullscreen hides;
+ *   applications keep their menus in the header bar, which fullscreen hides.
+ *   An X11 main window is made fullscreen instead, or maximized when it
+ *   draws its own decorations (xwayland.c asks the X11 window manager),
+ *   because libweston 10's window manager frames the others unless they
+ *   are fullscreen;
  * - a toplevel with a parent (a dialog) keeps its own size, centred on the
  *   output, or where an X11 client asked to put it;
  * - popups and menus are placed by libweston-desktop relative to their
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 
 #include <libweston/libweston.h>
+#include <libweston/xwayland-api.h>
 #include <libweston-desktop/libweston-desktop.h>
 
 #include "log.h"
@@ -36,6 +41,9 @@ struct gb_shell_surface {
 	struct gb_shell_surface *parent;
 	bool xwayland_position_set;
 	int32_t xwayland_x, xwayland_y;
+	bool x11;            /* an X11 window, through Xwayland */
+	bool was_filling;    /* fullscreen or maximized at the last commit */
+	int fill_asks;       /* times this X11 window was asked back to fill the output */
 	struct wl_list link; /* gb_shell.surfaces, top of the stack first */
 };
 
@@ -49,7 +57,14 @@ struct gb_shell {
 	struct gb_shell_surface *focused;
 	struct wl_list surfaces;
 	struct wl_listener output_resized;
+	/* NULL until libweston's xwayland module is loaded */
+	const struct weston_xwayland_surface_api *xwayland_surface_api;
 };
+
+/* An X11 application that leaves fullscreen or maximized is asked back this
+ * many times at most, so that one that insists does not make the two fight
+ * forever. */
+#define MAX_FILL_ASKS 3
 
 static bool is_root(struct gb_shell_surface *shsurf)
 {
@@ -72,6 +87,22 @@ static void fill_output(struct gb_shell_surface *shsurf)
 
 	weston_desktop_surface_set_maximized(shsurf->desktop_surface, true);
 	weston_desktop_surface_set_size(shsurf->desktop_surface, output->width, output->height);
+	/* libweston's X11 window manager does not hear of the maximized flag,
+	 * and frames the window unless it is fullscreen or draws its own
+	 * decorations: ask it, and until it has done it, the size above is
+	 * that of the frame. */
+	if (shsurf->x11)
+		gb_xwayland_fill_output(shsurf->shell->session->xwayland);
+}
+
+static bool is_x11_surface(struct gb_shell *shell, struct weston_surface *surface)
+{
+	if (!shell->session->xwayland)
+		return false;
+	if (!shell->xwayland_surface_api)
+		shell->xwayland_surface_api = weston_xwayland_surface_get_api(shell->compositor);
+	return shell->xwayland_surface_api &&
+	       shell->xwayland_surface_api->is_xwayland_surface(surface);
 }
 
 static void place_view(struct gb_shell_surface *shsurf)
@@ -95,6 +126,11 @@ static void place_view(struct gb_shell_surface *shsurf)
 	}
 	weston_view_set_position(shsurf->view, x, y);
 	weston_view_update_transform(shsurf->view);
+	/* X11 applications place their menus from where the X server thinks
+	 * their window is: tell it where it is shown. */
+	if (shsurf->x11)
+		shsurf->shell->xwayland_surface_api->send_position(shsurf->view->surface,
+		                                                   (int32_t)x, (int32_t)y);
 }
 
 static bool is_descendant(struct gb_shell_surface *shsurf, struct gb_shell_surface *ancestor)
@@ -174,6 +210,7 @@ static void surface_added(struct weston_desktop_surface *desktop_surface, void *
 	}
 	shsurf->shell = shell;
 	shsurf->desktop_surface = desktop_surface;
+	shsurf->x11 = is_x11_surface(shell, weston_desktop_surface_get_surface(desktop_surface));
 	wl_list_insert(shell->surfaces.prev, &shsurf->link);
 	weston_desktop_surface_set_user_data(desktop_surface, shsurf);
 	fill_output(shsurf);
@@ -225,13 +262,26 @@ static void surface_committed(struct weston_desktop_surface *desktop_surface, in
 	if (!shsurf || surface->width == 0)
 		return;
 
+	/* An X11 main window that left fullscreen or maximized (F11 in the
+	 * application) would get its old size and frame back: ask again, a few
+	 * times. */
+	bool filling = weston_desktop_surface_get_fullscreen(desktop_surface) ||
+	               weston_desktop_surface_get_maximized(desktop_surface);
+	if (shsurf->x11 && is_root(shsurf) && shsurf->was_filling && !filling &&
+	    shsurf->fill_asks < MAX_FILL_ASKS) {
+		shsurf->fill_asks++;
+		fill_output(shsurf);
+	}
+	shsurf->was_filling = filling;
+
 	was_mapped = weston_surface_is_mapped(surface);
 	if (!was_mapped)
 		weston_view_set_output(shsurf->view, shell->session->output);
 
-	/* The main window (maximized, or an X11 one, which libweston never
-	 * reports as maximized) is re-anchored after every resize; a dialog
-	 * keeps its place, moved by the offset the client asked for. */
+	/* The main window (maximized, or an X11 one until the X11 window
+	 * manager has handled the shell's request) is re-anchored after every
+	 * resize; a dialog keeps its place, moved by the offset the client
+	 * asked for. */
 	if (!was_mapped || is_root(shsurf) ||
 	    weston_desktop_surface_get_maximized(desktop_surface) ||
 	    weston_desktop_surface_get_fullscreen(desktop_surface)) {

@@ -5,6 +5,17 @@
  * first X11 connection, and the X server tells us it is ready with SIGUSR1
  * (because we start it with SIGUSR1 ignored). Started with -terminate, it
  * exits when its last client leaves and is started again on demand.
+ *
+ * libweston 10's X11 window manager frames every X11 window (a title bar,
+ * borders and a shadow margin) unless it is fullscreen, and it gives a shell
+ * no call to change that: its only word from the shell is a size. So the
+ * session asks it the way an X11 pager would, with an EWMH _NET_WM_STATE
+ * client message on the root window, to make each X11 main window
+ * fullscreen. The window manager then drops the frame, the sizes the shell
+ * sends are the window's own, the output's, and it refuses the window's own
+ * requests to change size. Maximized would not do: the frame (or, for an
+ * application that draws its own decorations, the shadow margin) stays, and
+ * the window manager lets the application grow past the output.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +32,7 @@
 
 #include <libweston/libweston.h>
 #include <libweston/xwayland-api.h>
+#include <xcb/xcb.h>
 
 #include "gb-build-config.h"
 #include "log.h"
@@ -44,6 +56,8 @@ struct gb_xwayland {
 	 */
 	struct wl_listener before_module, after_module;
 	bool can_unlink_module;
+	char *display_name;                      /* ":N", as the module exported it */
+	struct wl_event_source *fullscreen_idle; /* a pending fullscreen_main_windows() */
 };
 
 #define X11_SOCKET_DIR "/tmp/.X11-unix"
@@ -227,6 +241,232 @@ static void unlink_module_listener(struct gb_xwayland *xw)
 	xw->after_module.link.prev = &xw->before_module.link;
 }
 
+/*
+ * Main windows, as libweston's window manager tells them apart: managed
+ * (WM_STATE NormalState), without WM_TRANSIENT_FOR (a dialog), and of no
+ * type that it shows as a popup (tooltip, menus, combo, DnD, utility). The
+ * shell gives the same windows the whole output.
+ */
+enum {
+	ATOM_WM_STATE,
+	ATOM_NET_WM_STATE,
+	ATOM_NET_WM_STATE_FULLSCREEN,
+	ATOM_NET_WM_WINDOW_TYPE,
+	ATOM_FIRST_POPUP_TYPE,
+	ATOM_COUNT = ATOM_FIRST_POPUP_TYPE + 6,
+};
+
+static const char *const atom_names[ATOM_COUNT] = {
+	[ATOM_WM_STATE] = "WM_STATE",
+	[ATOM_NET_WM_STATE] = "_NET_WM_STATE",
+	[ATOM_NET_WM_STATE_FULLSCREEN] = "_NET_WM_STATE_FULLSCREEN",
+	[ATOM_NET_WM_WINDOW_TYPE] = "_NET_WM_WINDOW_TYPE",
+	[ATOM_FIRST_POPUP_TYPE + 0] = "_NET_WM_WINDOW_TYPE_TOOLTIP",
+	[ATOM_FIRST_POPUP_TYPE + 1] = "_NET_WM_WINDOW_TYPE_DROPDOWN_MENU",
+	[ATOM_FIRST_POPUP_TYPE + 2] = "_NET_WM_WINDOW_TYPE_DND",
+	[ATOM_FIRST_POPUP_TYPE + 3] = "_NET_WM_WINDOW_TYPE_COMBO",
+	[ATOM_FIRST_POPUP_TYPE + 4] = "_NET_WM_WINDOW_TYPE_POPUP_MENU",
+	[ATOM_FIRST_POPUP_TYPE + 5] = "_NET_WM_WINDOW_TYPE_UTILITY",
+};
+
+/* ICCCM 4.1.3.1 */
+#define ICCCM_NORMAL_STATE 1
+/* EWMH _NET_WM_STATE actions and source indication */
+#define NET_WM_STATE_ADD    1
+#define NET_WM_SOURCE_PAGER 2
+
+/* Bounds on what a scan reads from an X server the application shares. */
+#define MAX_WINDOWS_SCANNED 256
+#define MAX_PROPERTY_ATOMS  32
+
+static int intern_atoms(xcb_connection_t *connection, xcb_atom_t atoms[ATOM_COUNT])
+{
+	xcb_intern_atom_cookie_t cookies[ATOM_COUNT];
+	int r = 0;
+
+	for (int i = 0; i < ATOM_COUNT; i++)
+		cookies[i] = xcb_intern_atom(connection, 0, strlen(atom_names[i]), atom_names[i]);
+	for (int i = 0; i < ATOM_COUNT; i++) {
+		xcb_intern_atom_reply_t *reply =
+		        xcb_intern_atom_reply(connection, cookies[i], NULL);
+
+		if (!reply) {
+			r = -EIO;
+			continue;
+		}
+		atoms[i] = reply->atom;
+		free(reply);
+	}
+	return r;
+}
+
+/* The 32-bit values of @property on @window (at most MAX_PROPERTY_ATOMS),
+ * or NULL when it has none; free() the reply. */
+static xcb_get_property_reply_t *get_property32(xcb_connection_t *connection, xcb_window_t window,
+                                                xcb_atom_t property, const uint32_t **values,
+                                                int *count)
+{
+	xcb_get_property_reply_t *reply;
+
+	reply = xcb_get_property_reply(connection,
+	                               xcb_get_property(connection, 0, window, property,
+	                                                XCB_ATOM_ANY, 0, MAX_PROPERTY_ATOMS),
+	                               NULL);
+	if (!reply || reply->format != 32 || xcb_get_property_value_length(reply) < 4) {
+		free(reply);
+		return NULL;
+	}
+	*values = xcb_get_property_value(reply);
+	*count = xcb_get_property_value_length(reply) / 4;
+	return reply;
+}
+
+static bool has_value(xcb_connection_t *connection, xcb_window_t window, xcb_atom_t property,
+                      const xcb_atom_t *wanted, int wanted_count, bool first_only)
+{
+	const uint32_t *values;
+	xcb_get_property_reply_t *reply;
+	bool found = false;
+	int count;
+
+	reply = get_property32(connection, window, property, &values, &count);
+	if (!reply)
+		return false;
+	if (first_only)
+		count = 1;
+	for (int i = 0; i < count && !found; i++)
+		for (int j = 0; j < wanted_count && !found; j++)
+			found = values[i] == wanted[j];
+	free(reply);
+	return found;
+}
+
+static bool wants_fullscreen(xcb_connection_t *connection, xcb_window_t window,
+                             const xcb_atom_t atoms[ATOM_COUNT])
+{
+	const uint32_t *values;
+	xcb_get_property_reply_t *reply;
+	bool managed;
+	int count;
+
+	reply = get_property32(connection, window, atoms[ATOM_WM_STATE], &values, &count);
+	managed = reply && values[0] == ICCCM_NORMAL_STATE;
+	free(reply);
+	if (!managed)
+		return false;
+	reply = get_property32(connection, window, XCB_ATOM_WM_TRANSIENT_FOR, &values, &count);
+	if (reply) {
+		bool dialog = values[0] != XCB_WINDOW_NONE;
+
+		free(reply);
+		if (dialog)
+			return false;
+	}
+	/* libweston's window manager looks at the first type only. */
+	if (has_value(connection, window, atoms[ATOM_NET_WM_WINDOW_TYPE],
+	              &atoms[ATOM_FIRST_POPUP_TYPE], ATOM_COUNT - ATOM_FIRST_POPUP_TYPE, true))
+		return false;
+	return !has_value(connection, window, atoms[ATOM_NET_WM_STATE],
+	                  &atoms[ATOM_NET_WM_STATE_FULLSCREEN], 1, false);
+}
+
+static void ask_fullscreen(xcb_connection_t *connection, xcb_window_t root, xcb_window_t window,
+                           const xcb_atom_t atoms[ATOM_COUNT])
+{
+	xcb_client_message_event_t message = {
+		.response_type = XCB_CLIENT_MESSAGE,
+		.format = 32,
+		.window = window,
+		.type = atoms[ATOM_NET_WM_STATE],
+		.data.data32 = { NET_WM_STATE_ADD, atoms[ATOM_NET_WM_STATE_FULLSCREEN], 0,
+		                 NET_WM_SOURCE_PAGER, 0 },
+	};
+
+	xcb_send_event(connection, 0, root,
+	               XCB_EVENT_MASK_SUBSTRUCTURE_NOTIFY | XCB_EVENT_MASK_SUBSTRUCTURE_REDIRECT,
+	               (const char *)&message);
+}
+
+/* The window manager reparents each managed window into a frame, a child
+ * of the root: look one level down. Returns how many it asked for. */
+static int fullscreen_children(xcb_connection_t *connection, xcb_window_t root,
+                               xcb_window_t parent, const xcb_atom_t atoms[ATOM_COUNT], int depth,
+                               int *budget)
+{
+	xcb_query_tree_reply_t *tree;
+	xcb_window_t *children;
+	int asked = 0, count;
+
+	tree = xcb_query_tree_reply(connection, xcb_query_tree(connection, parent), NULL);
+	if (!tree)
+		return 0;
+	children = xcb_query_tree_children(tree);
+	count = xcb_query_tree_children_length(tree);
+	for (int i = 0; i < count; i++) {
+		if (*budget <= 0)
+			break;
+		(*budget)--;
+		if (depth == 0) {
+			asked += fullscreen_children(connection, root, children[i], atoms, 1,
+			                             budget);
+		} else if (wants_fullscreen(connection, children[i], atoms)) {
+			ask_fullscreen(connection, root, children[i], atoms);
+			gb_debug("asked the X11 window manager to make window 0x%x fullscreen",
+			         children[i]);
+			asked++;
+		}
+	}
+	free(tree);
+	return asked;
+}
+
+static void fullscreen_main_windows(void *data)
+{
+	struct gb_xwayland *xw = data;
+	xcb_atom_t atoms[ATOM_COUNT];
+	xcb_connection_t *connection;
+	const xcb_setup_t *setup;
+	xcb_window_t root;
+	int budget = MAX_WINDOWS_SCANNED, screen_number = 0;
+
+	xw->fullscreen_idle = NULL;
+	if (!xw->client || !xw->display_name)
+		return; /* no X server (any more) */
+
+	/* A short connection: a lasting one would keep a -terminate X server
+	 * alive after the application's last client left. */
+	connection = xcb_connect(xw->display_name, &screen_number);
+	if (xcb_connection_has_error(connection)) {
+		gb_error("cannot connect to X11 display %s to make its main windows fill the "
+		         "output",
+		         xw->display_name);
+		xcb_disconnect(connection);
+		return;
+	}
+	setup = xcb_get_setup(connection);
+	if (intern_atoms(connection, atoms) < 0 || xcb_setup_roots_length(setup) < 1) {
+		gb_error("X11 display %s: cannot look up the EWMH atoms", xw->display_name);
+		xcb_disconnect(connection);
+		return;
+	}
+	root = xcb_setup_roots_iterator(setup).data->root;
+	if (fullscreen_children(connection, root, root, atoms, 0, &budget) > 0)
+		/* A round trip: the messages are handled before we hang up. */
+		free(xcb_get_input_focus_reply(connection, xcb_get_input_focus(connection), NULL));
+	xcb_disconnect(connection);
+}
+
+void gb_xwayland_fill_output(struct gb_xwayland *xw)
+{
+	if (!xw || xw->fullscreen_idle)
+		return;
+	xw->fullscreen_idle =
+	        wl_event_loop_add_idle(xw->session->loop, fullscreen_main_windows, xw);
+	if (!xw->fullscreen_idle)
+		gb_error("cannot schedule making the X11 main windows fill the output: %s",
+		         strerror(errno));
+}
+
 int gb_xwayland_start(struct gb_session *session)
 {
 	struct wl_signal *destroy_signal = &session->compositor->destroy_signal;
@@ -281,7 +521,12 @@ int gb_xwayland_start(struct gb_session *session)
 	if (!xw->sigusr1_source)
 		return -errno;
 	/* The module exported DISPLAY into our environment. */
-	gb_info("X11 display %s", getenv("DISPLAY") ? getenv("DISPLAY") : "(none)");
+	if (getenv("DISPLAY")) {
+		xw->display_name = strdup(getenv("DISPLAY"));
+		if (!xw->display_name)
+			return -ENOMEM;
+	}
+	gb_info("X11 display %s", xw->display_name ? xw->display_name : "(none)");
 	return 0;
 }
 
@@ -314,6 +559,8 @@ void gb_xwayland_destroy(struct gb_xwayland *xw)
 	}
 	if (xw->sigusr1_source)
 		wl_event_source_remove(xw->sigusr1_source);
+	if (xw->fullscreen_idle)
+		wl_event_source_remove(xw->fullscreen_idle);
 	if (xw->wm_fd >= 0)
 		close(xw->wm_fd);
 	/* Unlinked by bracket_destroyed() when the compositor went first. */
@@ -321,5 +568,6 @@ void gb_xwayland_destroy(struct gb_xwayland *xw)
 		wl_list_remove(&xw->before_module.link);
 	if (xw->after_module.notify && xw->after_module.link.next)
 		wl_list_remove(&xw->after_module.link);
+	free(xw->display_name);
 	free(xw);
 }

@@ -49,6 +49,7 @@ struct options {
 	const char *title;
 	unsigned long exit_after_ms;
 	int exit_code;
+	unsigned long unfullscreen_key; /* evdev code; 0 off */
 };
 
 struct client {
@@ -58,6 +59,8 @@ struct client {
 	xcb_window_t window;
 	xcb_atom_t wm_protocols;
 	xcb_atom_t wm_delete_window;
+	xcb_atom_t net_wm_state;
+	xcb_atom_t net_wm_state_fullscreen;
 	int width;
 	int height;
 	bool ready_sent;
@@ -246,9 +249,31 @@ static int window_create(struct client *client)
 		                    client->wm_protocols, XCB_ATOM_ATOM, 32, 1,
 		                    &client->wm_delete_window);
 
+	client->net_wm_state = intern_atom(connection, "_NET_WM_STATE");
+	client->net_wm_state_fullscreen = intern_atom(connection, "_NET_WM_STATE_FULLSCREEN");
+
 	xcb_map_window(connection, client->window);
 	xcb_flush(connection);
 	return 0;
+}
+
+/* Leave fullscreen as an application does (EWMH: a _NET_WM_STATE remove
+ * message to the root window, which the window manager handles). */
+static void leave_fullscreen(struct client *client)
+{
+	xcb_client_message_event_t message = {
+		.response_type = XCB_CLIENT_MESSAGE,
+		.format = 32,
+		.window = client->window,
+		.type = client->net_wm_state,
+		.data.data32 = { 0 /* _NET_WM_STATE_REMOVE */, client->net_wm_state_fullscreen, 0,
+		                 1 /* an application */, 0 },
+	};
+
+	xcb_send_event(client->connection, 0, client->screen->root,
+	               XCB_EVENT_MASK_SUBSTRUCTURE_NOTIFY | XCB_EVENT_MASK_SUBSTRUCTURE_REDIRECT,
+	               (const char *)&message);
+	emit("unfullscreen requested");
 }
 
 /* Linux BTN_ codes for the core X buttons; 4 to 7 are scrolling, not buttons. */
@@ -314,6 +339,10 @@ static void handle_event(struct client *client, xcb_generic_event_t *event)
 			break;
 		emit("key %u %s", key->detail - X_KEYCODE_OFFSET,
 		     pressed ? "pressed" : "released");
+		if (pressed && client->options->unfullscreen_key != 0 &&
+		    (unsigned long)(key->detail - X_KEYCODE_OFFSET) ==
+		            client->options->unfullscreen_key)
+			leave_fullscreen(client);
 		break;
 	}
 	case XCB_BUTTON_PRESS: {
@@ -402,10 +431,13 @@ static void print_usage(FILE *stream)
 	        "  --title TEXT          WM_NAME (default " PROGRAM_NAME ")\n"
 	        "  --exit-after-ms N     exit on our own after N ms; 0 never (default 0)\n"
 	        "  --exit-code N         status for that exit, 0 to 255 (default 0)\n"
+	        "  --unfullscreen-key CODE  evdev key code that asks the window manager\n"
+	        "                        to leave fullscreen; 0 off (default 0)\n"
 	        "  -h, --help            show this help and exit\n"
 	        "\n"
 	        "Output lines: ready W H, configure W H, key CODE pressed|released,\n"
-	        "pointer button CODE pressed X Y (codes are evdev codes).\n"
+	        "pointer button CODE pressed X Y (codes are evdev codes),\n"
+	        "unfullscreen requested.\n"
 	        "SIGTERM, SIGINT or the X connection closing exit with status 0.\n",
 	        MAX_DIMENSION, MAX_DIMENSION);
 }
@@ -420,6 +452,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		OPTION_TITLE,
 		OPTION_EXIT_AFTER_MS,
 		OPTION_EXIT_CODE,
+		OPTION_UNFULLSCREEN_KEY,
 	};
 	static const struct option long_options[] = {
 		{ "color", required_argument, NULL, OPTION_COLOR },
@@ -428,6 +461,7 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		{ "title", required_argument, NULL, OPTION_TITLE },
 		{ "exit-after-ms", required_argument, NULL, OPTION_EXIT_AFTER_MS },
 		{ "exit-code", required_argument, NULL, OPTION_EXIT_CODE },
+		{ "unfullscreen-key", required_argument, NULL, OPTION_UNFULLSCREEN_KEY },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -470,6 +504,10 @@ static int parse_options(int argc, char *argv[], struct options *options)
 		case OPTION_EXIT_CODE:
 			r = parse_unsigned("--exit-code", optarg, 0, 255, &value);
 			options->exit_code = (int)value;
+			break;
+		case OPTION_UNFULLSCREEN_KEY:
+			r = parse_unsigned("--unfullscreen-key", optarg, 0, 247,
+			                   &options->unfullscreen_key);
 			break;
 		case 'h':
 			print_usage(stdout);

@@ -269,3 +269,60 @@ def reexec_in_fresh_tmp():
     os.execvpe(os.path.join(source, "tests", "in-fresh-tmp"),
                [os.path.join(source, "tests", "in-fresh-tmp"), "unshare", "-n", "--",
                 sys.executable, os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
+
+
+# X11 applications inside a session: what its X server says about them.
+
+def x11_display(session):
+    """The session's X11 display (":N") as its log names it, or None."""
+    for line in session.log_text().splitlines():
+        if "X11 display :" in line:
+            return ":" + line.rsplit(":", 1)[1].strip()
+    return None
+
+
+def x11_command(display, *argv):
+    """Run an X11 utility (x11-utils) on display; its stdout, "" on failure."""
+    env = dict(os.environ, DISPLAY=display)
+    env.pop("WAYLAND_DISPLAY", None)
+    try:
+        done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
+def x11_active_window_geometry(display):
+    """(x, y, width, height) of the window the X11 window manager made
+    active (_NET_ACTIVE_WINDOW), in root coordinates, as the X server has
+    it; None when there is none."""
+    match = re.search(r"window id # (0x[0-9a-f]+)",
+                      x11_command(display, "xprop", "-root", "_NET_ACTIVE_WINDOW"))
+    if not match or int(match.group(1), 16) == 0:
+        return None
+    info = x11_command(display, "xwininfo", "-id", match.group(1))
+    fields = {}
+    for key in ("Absolute upper-left X", "Absolute upper-left Y", "Width", "Height"):
+        found = re.search(r"%s:\s+(-?\d+)" % key, info)
+        if not found:
+            return None
+        fields[key] = int(found.group(1))
+    return (fields["Absolute upper-left X"], fields["Absolute upper-left Y"], fields["Width"],
+            fields["Height"])
+
+
+def wait_x11_geometry(display, expected, timeout=10.0):
+    """Poll x11_active_window_geometry() until it is expected; the last seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        seen = x11_active_window_geometry(display)
+        if seen == expected or time.monotonic() > deadline:
+            return seen
+        time.sleep(0.1)
+
+
+def edge_pixels(frame):
+    """Every pixel of the frame's first and last rows and columns."""
+    w, h = frame.width, frame.height
+    return ([frame.pixel(x, 0) for x in range(w)] + [frame.pixel(x, h - 1) for x in range(w)] +
+            [frame.pixel(0, y) for y in range(h)] + [frame.pixel(w - 1, y) for y in range(h)])

@@ -34,15 +34,33 @@ try:
 finally:
     s.close()
 
-# Orientation: an X11 window has its title bar at the top of the output.
+# Orientation: a popup the client puts at 40,50 of its window shows near the
+# top of the output, not near the bottom.
+s = gbtest.Session([gbtest.CLIENT, "--color", "336699", "--popup-key", "25", "--popup-color",
+                    "ffff00"], config_extra='renderer = "gl";')
+try:
+    check(s.wait_line(r"ready 640 480", timeout=20) is not None, "client ready")
+    s.wait_control()
+    s.control("key 25 down", "key 25 up")
+    check(s.wait_line(r"popup ready 120 60") is not None, "popup mapped")
+    seen = s.wait_colour(100, 80, colour("ffff00"), timeout=10)
+    frame = s.screenshot()
+    check(seen == colour("ffff00") and frame.pixel(100, 479 - 80) == colour("336699"),
+          "popup at the top, none at the bottom: frames are the right way up")
+    check(s.stop() == 0, "SIGTERM exits 0")
+finally:
+    s.close()
+
+# An X11 window through the GL renderer fills the output (no frame).
 s = gbtest.Session([gbtest.X11_CLIENT, "--color", "22aa44"], config_extra='renderer = "gl";')
 try:
     check(s.wait_line(r"ready \d+ \d+", timeout=20) is not None, "X11 client ready")
     s.wait_control()
-    seen = s.wait_colour(320, 470, colour("22aa44"), timeout=10)
+    seen = s.wait_colour(639, 479, colour("22aa44"), timeout=10)
     frame = s.screenshot()
-    check(seen == colour("22aa44") and frame.pixel(320, 5) != colour("22aa44"),
-          "title bar on top, client below: frames are the right way up")
+    corners = [frame.pixel(x, y) for x, y in ((0, 0), (639, 0), (0, 479), (639, 479))]
+    check(all(p == colour("22aa44") for p in corners),
+          "the X11 window covers the output's four corners (%r)" % corners)
     check(s.stop() == 0, "SIGTERM exits 0")
 finally:
     s.close()
