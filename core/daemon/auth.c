@@ -107,16 +107,142 @@ static char *cookie_token(SoupServerMessage *msg)
 	return NULL;
 }
 
+/*
+ * The one way a login ends early or at expiry: its WebSockets close with
+ * @reason (1008), the table and its saved copy forget it. @iter, when not
+ * NULL, is positioned on it.
+ */
+static void end_login(struct gb_daemon *daemon, struct gb_login *login, GHashTableIter *iter,
+                      const char *reason)
+{
+	gb_audit_logout(login->user, NULL, reason);
+	gb_viewers_revoke_login(daemon, login->key, reason);
+	if (iter)
+		g_hash_table_iter_remove(iter);
+	else
+		g_hash_table_remove(daemon->logins, login->key);
+	gb_login_store_changed(daemon);
+}
+
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key)
 {
 	struct gb_login *login = key ? g_hash_table_lookup(daemon->logins, key) : NULL;
 
 	if (login && login->expires_us <= g_get_monotonic_time()) {
 		gb_info("login of user '%s' expired", login->user);
-		g_hash_table_remove(daemon->logins, key);
+		end_login(daemon, login, NULL, "login expired");
 		return NULL;
 	}
 	return login;
+}
+
+unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *user, const char *plugin,
+                            const char *reason)
+{
+	GHashTableIter iter;
+	gpointer value;
+	unsigned ended = 0;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct gb_login *login = value;
+
+		if ((user && strcmp(login->user, user) != 0) ||
+		    (plugin && strcmp(login->plugin, plugin) != 0))
+			continue;
+		end_login(daemon, login, &iter, reason);
+		ended++;
+	}
+	if (ended)
+		gb_info("ended %u login%s of %s%s%s (auth plugin %s): %s", ended,
+		        ended == 1 ? "" : "s", user ? "user '" : "every user", user ? user : "",
+		        user ? "'" : "", plugin ? plugin : "any", reason);
+	return ended;
+}
+
+bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name)
+{
+	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
+		if (strcmp(daemon->auth_plugins[i]->descriptor->name, name) == 0)
+			return true;
+	return false;
+}
+
+unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
+{
+	GHashTableIter iter;
+	gpointer value;
+	unsigned ended = 0;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct gb_login *login = value;
+
+		if (gb_auth_plugin_is_enabled(daemon, login->plugin))
+			continue;
+		gb_info("login of user '%s' ended: auth plugin '%s' is no longer enabled",
+		        login->user, login->plugin);
+		end_login(daemon, login, &iter, "login ended: its auth plugin was disabled");
+		ended++;
+	}
+	return ended;
+}
+
+/* --- expiry -------------------------------------------------------------------------------- */
+
+/* A timer a day away at most: it simply fires, finds nothing, and is set again. */
+#define EXPIRY_TIMER_MAX_MS (24u * 3600u * 1000u)
+
+static gboolean expiry_due(gpointer data);
+
+void gb_auth_schedule_expiry(struct gb_daemon *daemon)
+{
+	gint64 next = G_MAXINT64, now = g_get_monotonic_time(), delay_ms;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		next = MIN(next, ((struct gb_login *)value)->expires_us);
+	if (daemon->expiry_timer && daemon->expiry_due_us <= next)
+		return;
+	if (daemon->expiry_timer)
+		g_source_remove(daemon->expiry_timer);
+	daemon->expiry_timer = 0;
+	if (next == G_MAXINT64)
+		return;
+	/* Rounded up: firing a little late is fine, early would find nothing due. */
+	delay_ms = next > now ? (next - now + 999) / 1000 : 0;
+	delay_ms = MIN(delay_ms, (gint64)EXPIRY_TIMER_MAX_MS);
+	daemon->expiry_due_us = now + delay_ms * 1000;
+	daemon->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
+}
+
+static void end_expired_logins(struct gb_daemon *daemon)
+{
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct gb_login *login = value;
+
+		if (login->expires_us > now)
+			continue;
+		gb_info("login of user '%s' expired", login->user);
+		end_login(daemon, login, &iter, "login expired");
+	}
+}
+
+static gboolean expiry_due(gpointer data)
+{
+	struct gb_daemon *daemon = data;
+
+	daemon->expiry_timer = 0;
+	end_expired_logins(daemon);
+	gb_auth_schedule_expiry(daemon);
+	return G_SOURCE_REMOVE;
 }
 
 struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg)
@@ -464,10 +590,12 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	if (!login->roles)
 		login->roles = GB_ROLE_USER;
 	login->system_account = identity->has_system_account;
+	g_strlcpy(login->plugin, plugin, sizeof(login->plugin));
 	login->created_us = g_get_monotonic_time();
 	login->expires_us = login->created_us + (gint64)lifetime * G_USEC_PER_SEC;
 	g_hash_table_replace(daemon->logins, login->key, login);
 	gb_login_store_changed(daemon);
+	gb_auth_schedule_expiry(daemon);
 
 	cookie = g_strdup_printf(GB_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s; "
 	                                        "Max-Age=%d",
@@ -752,18 +880,12 @@ static void sweep_failures(struct gb_daemon *daemon, GHashTable *table, gint64 n
 			g_hash_table_iter_remove(&iter);
 }
 
-/* Forget expired logins and old failure counts, once a minute. */
+/* Forget old failure counts, once a minute (logins end on their own timer). */
 static gboolean sweep(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 	gint64 now = g_get_monotonic_time();
-	GHashTableIter iter;
-	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (((struct gb_login *)value)->expires_us <= now)
-			g_hash_table_iter_remove(&iter);
 	sweep_failures(daemon, daemon->failures, now);
 	sweep_failures(daemon, daemon->user_failures, now);
 	return G_SOURCE_CONTINUE;
@@ -832,6 +954,9 @@ void gb_auth_fini(struct gb_daemon *daemon)
 	if (daemon->sweep_timer)
 		g_source_remove(daemon->sweep_timer);
 	daemon->sweep_timer = 0;
+	if (daemon->expiry_timer)
+		g_source_remove(daemon->expiry_timer);
+	daemon->expiry_timer = 0;
 	gb_auth_redirect_fini(daemon);
 	gb_metrics_fini(daemon);
 	if (daemon->logins)

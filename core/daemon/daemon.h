@@ -47,6 +47,7 @@ struct gb_login {
 	char user[GB_IDENTITY_NAME_MAX];
 	uint32_t roles;
 	bool system_account; /* identity.has_system_account: the session runs as that user */
+	char plugin[64 + 1]; /* the auth plugin that vouched for it: revoked with it */
 	gint64 created_us;   /* g_get_monotonic_time() */
 	gint64 expires_us;
 };
@@ -143,6 +144,8 @@ struct gb_daemon {
 	struct gb_metrics *metrics; /* metrics.c */
 	unsigned pending_logins;
 	guint sweep_timer;
+	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
+	gint64 expiry_due_us; /* when expiry_timer fires */
 
 	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (viewer.c) */
 	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
@@ -220,6 +223,19 @@ void gb_auth_add_handlers(struct gb_daemon *daemon);
 /** The login the request's cookie stands for, or NULL (none, unknown, expired). */
 struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg);
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
+/**
+ * Revoke: end every login of @user (NULL: anyone's) that auth plugin @plugin
+ * (NULL: any) vouched for, close their WebSockets with @reason (short: it
+ * goes in the close frame) and save the logins table. Returns how many.
+ */
+unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *user, const char *plugin,
+                            const char *reason);
+/** True when auth plugin @name is loaded (enabled in plugins.d). */
+bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name);
+/** After a reload: end the logins whose auth plugin is no longer enabled. */
+unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon);
+/** Arm the timer that ends logins (and closes their WebSockets) at expiry. */
+void gb_auth_schedule_expiry(struct gb_daemon *daemon);
 
 /* static.c */
 void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -281,6 +297,8 @@ void gb_viewer_connect(struct gb_viewer *viewer);
 void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code);
 /** Close every WebSocket opened with this login (logout). */
 void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key);
+/** Close every WebSocket opened with this login, which was revoked: 1008 and @reason. */
+void gb_viewers_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason);
 /** After the main loop: free the viewers whose close did not complete. */
 void gb_viewers_destroy_all(struct gb_daemon *daemon);
 

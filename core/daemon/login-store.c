@@ -4,12 +4,15 @@
  * glassboxd (systemctl restart glassbox, the watchdog) still knows the
  * cookies it handed out, and the pages reconnect to the sessions that kept
  * running. Only what the table holds is written: the SHA-256 of each token
- * (never a token), the user, roles, whether it is a system account, and
- * the wall-clock creation and expiry (monotonic time does not survive the
- * process). runtime_dir is a tmpfs: nothing outlives a reboot.
+ * (never a token), the user, roles, whether it is a system account, the
+ * auth plugin that vouched for it, and the wall-clock creation and expiry
+ * (monotonic time does not survive the process). runtime_dir is a tmpfs:
+ * nothing outlives a reboot. A login whose plugin is not enabled when the
+ * file is read back is dropped: disabling a plugin while glassboxd was
+ * down revokes its logins too.
  *
  *   {"version":1,"logins":[{"key":"<64 hex>","user":"alice","roles":1,
- *    "system_account":false,"created_us":...,"expires_us":...}]}
+ *    "system_account":false,"plugin":"local","created_us":...,"expires_us":...}]}
  *
  * The file is written whole (0600, rename over the old one) from an idle
  * callback after every change, and once more at exit.
@@ -21,6 +24,7 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "dropin.h"
 #include "log.h"
 
 #define STORE_NAME       "logins"
@@ -81,6 +85,8 @@ int gb_login_store_save(struct gb_daemon *daemon)
 		json_builder_add_int_value(builder, login->roles);
 		json_builder_set_member_name(builder, "system_account");
 		json_builder_add_boolean_value(builder, login->system_account);
+		json_builder_set_member_name(builder, "plugin");
+		json_builder_add_string_value(builder, login->plugin);
 		json_builder_set_member_name(builder, "created_us");
 		json_builder_add_int_value(builder, now_real - (now_mono - login->created_us));
 		json_builder_set_member_name(builder, "expires_us");
@@ -140,7 +146,7 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
                                     const char **why)
 {
 	JsonObject *object;
-	const char *key, *user;
+	const char *key, *user, *plugin;
 	gint64 roles, created, expires;
 	struct gb_login *login;
 
@@ -151,6 +157,7 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
 	object = json_node_get_object(node);
 	key = json_object_get_string_member_with_default(object, "key", NULL);
 	user = json_object_get_string_member_with_default(object, "user", NULL);
+	plugin = json_object_get_string_member_with_default(object, "plugin", NULL);
 	roles = json_object_get_int_member_with_default(object, "roles", -1);
 	created = json_object_get_int_member_with_default(object, "created_us", -1);
 	expires = json_object_get_int_member_with_default(object, "expires_us", -1);
@@ -160,6 +167,10 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
 	}
 	if (!user || !user[0] || strlen(user) >= GB_IDENTITY_NAME_MAX) {
 		*why = "no user, or a user name too long";
+		return NULL;
+	}
+	if (!plugin || !gb_plugin_name_is_valid(plugin)) {
+		*why = "no auth plugin, or not a plugin name";
 		return NULL;
 	}
 	if (roles < 0 || (roles & ~(gint64)ROLES_KNOWN)) {
@@ -177,6 +188,7 @@ static struct gb_login *parse_login(JsonNode *node, gint64 now_mono, gint64 now_
 	login = g_new0(struct gb_login, 1);
 	login->key = g_strdup(key);
 	g_strlcpy(login->user, user, sizeof(login->user));
+	g_strlcpy(login->plugin, plugin, sizeof(login->plugin));
 	login->roles = (uint32_t)roles;
 	login->system_account =
 	        json_object_get_boolean_member_with_default(object, "system_account", FALSE);
@@ -247,9 +259,18 @@ void gb_login_store_load(struct gb_daemon *daemon)
 			skipped++;
 			continue;
 		}
+		if (!gb_auth_plugin_is_enabled(daemon, login->plugin)) {
+			gb_info("%s: login %u of user '%s' dropped: auth plugin '%s' is not "
+			        "enabled",
+			        path, i + 1, login->user, login->plugin);
+			free_login(login);
+			skipped++;
+			continue;
+		}
 		g_hash_table_replace(daemon->logins, login->key, login);
 		loaded++;
 	}
 	gb_info("restored %u login%s from %s (%u expired or skipped)", loaded,
 	        loaded == 1 ? "" : "s", path, skipped);
+	gb_auth_schedule_expiry(daemon);
 }
