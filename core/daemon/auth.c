@@ -35,6 +35,7 @@
 #define WRONG_CREDENTIALS "wrong user name or password"
 #define USER_NAME_MAX     256
 #define PASSWORD_MAX      1024
+#define LISTED_USERS_MAX  100000 /* more, and a reload does not check logins against them */
 
 struct login_failures {
 	gint64 window_start_us;
@@ -168,8 +169,54 @@ bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name)
 	return false;
 }
 
+/* Only the roles this host knows; an identity with none is a user. */
+static uint32_t login_roles(uint32_t roles)
+{
+	roles &= GB_ROLE_USER | GB_ROLE_ADMIN;
+	return roles ? roles : GB_ROLE_USER;
+}
+
+static void collect_user(void *data, const char *user, uint32_t roles)
+{
+	GHashTable *users = data;
+
+	if (user && g_hash_table_size(users) < LISTED_USERS_MAX)
+		g_hash_table_insert(users, g_strdup(user), GUINT_TO_POINTER(roles));
+}
+
+/*
+ * The users of each plugin that can list them (auth-local's users file, as
+ * the reload read it again): name -> roles, in a table per plugin name. A
+ * plugin that cannot list them, or fails to, has no table: its logins stay.
+ */
+static GHashTable *list_users_by_plugin(struct gb_daemon *daemon)
+{
+	GHashTable *by_plugin = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                              (GDestroyNotify)g_hash_table_unref);
+
+	g_mutex_lock(&daemon->auth_lock);
+	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
+		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+		const struct gb_auth_ops *ops = plugin->descriptor->ops;
+		GHashTable *users;
+
+		if (!ops || !GB_AUTH_OPS_HAS(ops, list_users))
+			continue;
+		users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		if (ops->list_users(plugin->state, collect_user, users) < 0 ||
+		    g_hash_table_size(users) >= LISTED_USERS_MAX) {
+			g_hash_table_unref(users);
+			continue;
+		}
+		g_hash_table_insert(by_plugin, g_strdup(plugin->descriptor->name), users);
+	}
+	g_mutex_unlock(&daemon->auth_lock);
+	return by_plugin;
+}
+
 unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 {
+	g_autoptr(GHashTable) by_plugin = list_users_by_plugin(daemon);
 	GHashTableIter iter;
 	gpointer value;
 	unsigned ended = 0;
@@ -177,13 +224,29 @@ unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 	g_hash_table_iter_init(&iter, daemon->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
+		GHashTable *users = g_hash_table_lookup(by_plugin, login->plugin);
+		gpointer roles;
 
-		if (gb_auth_plugin_is_enabled(daemon, login->plugin))
-			continue;
-		gb_info("login of user '%s' ended: auth plugin '%s' is no longer enabled",
-		        login->user, login->plugin);
-		end_login(daemon, login, &iter, "login ended: its auth plugin was disabled");
-		ended++;
+		if (!gb_auth_plugin_is_enabled(daemon, login->plugin)) {
+			gb_info("login of user '%s' ended: auth plugin '%s' is no longer enabled",
+			        login->user, login->plugin);
+			end_login(daemon, login, &iter,
+			          "login ended: its auth plugin was disabled");
+			ended++;
+		} else if (users &&
+		           !g_hash_table_lookup_extended(users, login->user, NULL, &roles)) {
+			gb_info("login of user '%s' ended: auth plugin '%s' no longer has that "
+			        "user",
+			        login->user, login->plugin);
+			end_login(daemon, login, &iter, "logged out: the user was removed");
+			ended++;
+		} else if (users && login_roles(GPOINTER_TO_UINT(roles)) != login->roles) {
+			gb_info("login of user '%s' ended: auth plugin '%s' gives the user other "
+			        "roles now",
+			        login->user, login->plugin);
+			end_login(daemon, login, &iter, "logged out: the user's roles changed");
+			ended++;
+		}
 	}
 	return ended;
 }
@@ -585,10 +648,7 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	login = g_new0(struct gb_login, 1);
 	login->key = token_key(token);
 	g_strlcpy(login->user, identity->user, sizeof(login->user));
-	/* Only the roles this host knows; an identity with none is a user. */
-	login->roles = identity->roles & (GB_ROLE_USER | GB_ROLE_ADMIN);
-	if (!login->roles)
-		login->roles = GB_ROLE_USER;
+	login->roles = login_roles(identity->roles);
 	login->system_account = identity->has_system_account;
 	g_strlcpy(login->plugin, plugin, sizeof(login->plugin));
 	login->created_us = g_get_monotonic_time();

@@ -9,7 +9,9 @@ Checked, each with an open WebSocket that must close (1008) within 1 s and a
 cookie that then gets 401 from /api/whoami and from the WebSocket upgrade:
 RemoveUser; SetPassword; SetPluginEnabled(false) on the plugin that vouched
 (while a login through the other plugin lives on); a reload (SIGHUP) whose
-drop-in disables it; TerminateSession (the user's logins end too, so the
+drop-in disables it; a reload after an operator deleted the user's line
+from auth-local's users file (and another user's roles changed there);
+TerminateSession (the user's logins end too, so the
 next page load does not quietly start a new session); a login that expires
 (written to the saved logins table, as a previous glassboxd would have
 left it, expiring a few seconds after start: login_lifetime_s is at least
@@ -132,17 +134,54 @@ def check_reload_drops_plugin(ctl, d):
     # What an operator does by hand: edit the drop-in, systemctl reload.
     with open(path, "w") as f:
         f.write(before.replace("[plugin]\n", "[plugin]\nenabled = false\n", 1))
-    offset = len(d.log_text())
-    d.proc.send_signal(signal.SIGHUP)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and "reloaded " not in d.log_text()[offset:]:
-        time.sleep(0.02)
-    check("auth plugins local;" in d.log_text()[offset:], "%s: the reload took it out" % what)
+    text = reload_by_signal(d)
+    check("auth plugins local;" in text, "%s: the reload took it out" % what)
     check_revoked(d, ws, token, what)
     with open(path, "w") as f:
         f.write(before)
     status, _, err = ctl.run("reload")
     check(status == 0, "reload with auth-example back: 0 (%r %s)" % (status, err))
+
+
+def reload_by_signal(d):
+    offset = len(d.log_text())
+    d.proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "reloaded " not in d.log_text()[offset:]:
+        time.sleep(0.02)
+    return d.log_text()[offset:]
+
+
+def check_users_file_edit(ctl, d):
+    """An operator deletes a user's line from auth-local's file and reloads."""
+    what = "users file edited, reload"
+    status, _, err = ctl.run("user", "add", "erin", stdin="erin-password-1\n")
+    check(status == 0, "user add erin (%r %s)" % (status, err))
+    status, _, err = ctl.run("user", "add", "frank", stdin="frank-password-1\n")
+    check(status == 0, "user add frank (%r %s)" % (status, err))
+    token = login(d, "erin", "erin-password-1", what)
+    promoted = login(d, "frank", "frank-password-1", what)
+    other = login(d, "demo", d.password(), what)
+    ws = open_viewer(d, token, what)
+    with open(d.users) as f:
+        lines = f.read().splitlines(keepends=True)
+    edited = []
+    for line in lines:
+        if line.startswith("erin:"):
+            continue
+        if line.startswith("frank:"):
+            name, hash_ = line.rstrip("\n").split(":")[:2]
+            line = "%s:%s:user,admin\n" % (name, hash_)
+        edited.append(line)
+    with open(d.users, "w") as f:
+        f.write("".join(edited))
+    text = reload_by_signal(d)
+    check("reloaded " in text, "%s: the reload went through (%s)" % (what, text[-300:]))
+    check_revoked(d, ws, token, what)
+    check(d.request("GET", "/api/whoami", cookie=promoted)[0] == 401,
+          "%s: frank's login, made with other roles, ended" % what)
+    check(d.request("GET", "/api/whoami", cookie=other)[0] == 200,
+          "%s: demo's login lives on" % what)
 
 
 def check_terminate(ctl, d):
@@ -278,6 +317,7 @@ def main():
             check_set_password(ctl, d)
             check_plugin_disabled(ctl, d)
             check_reload_drops_plugin(ctl, d)
+            check_users_file_edit(ctl, d)
             check_terminate(ctl, d)
             check_secret_mode(ctl, d)
             check_expiry(d)

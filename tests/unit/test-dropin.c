@@ -369,9 +369,9 @@ static void test_dropin__override_switches_enabled(void)
 	CU_ASSERT_EQUAL_FATAL(set.count, 2);
 	CU_ASSERT_STRING_EQUAL(set.items[0].name, "x264");
 	CU_ASSERT_FALSE(set.items[0].enabled);
-	CU_ASSERT_PTR_NOT_NULL(
-	        set.items[0].enabled_by &&
-	        strstr(set.items[0].enabled_by, "/vendor/50-x264.ini.d/30-off.conf"));
+	CU_ASSERT_TRUE(set.items[0].enabled_by != NULL &&
+	               strstr(set.items[0].enabled_by, "/vendor/50-x264.ini.d/30-off.conf") !=
+	                       NULL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(set.items[0].path, "/vendor/50-x264.ini"));
 	CU_ASSERT_STRING_EQUAL(set.items[1].name, "vp8");
 	CU_ASSERT_TRUE(set.items[1].enabled);
