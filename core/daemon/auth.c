@@ -277,7 +277,9 @@ void gb_auth_schedule_expiry(struct gb_daemon *daemon)
 	/* Rounded up: firing a little late is fine, early would find nothing due. */
 	delay_ms = next > now ? (next - now + 999) / 1000 : 0;
 	delay_ms = MIN(delay_ms, (gint64)EXPIRY_TIMER_MAX_MS);
-	daemon->expiry_due_us = now + delay_ms * 1000;
+	/* The expiry it is for (not the rounded-up firing time), so that a
+	 * later login does not set the same timer again. */
+	daemon->expiry_due_us = MIN(next, now + delay_ms * 1000);
 	daemon->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
 }
 
@@ -642,6 +644,13 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 
 	if (!token) {
 		gb_error("cannot get random bytes for a cookie: %s", strerror(errno));
+		return NULL;
+	}
+	/* A reload may have disabled the plugin while it was checking. */
+	if (!gb_auth_plugin_is_enabled(daemon, plugin)) {
+		gb_warning("user '%s' from %s: auth plugin %s was disabled meanwhile; no login",
+		           identity->user, peer, plugin);
+		errno = ENOENT;
 		return NULL;
 	}
 	limit_user_logins(daemon, identity->user);

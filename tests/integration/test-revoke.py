@@ -303,7 +303,9 @@ def main():
         os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = bus.address
         example_dir = os.path.join(gbdaemon.BUILD, "plugins", "auth-example")
         gbdaemon.PLUGIN_PATH += ":" + example_dir
-        d = gbdaemon.Daemon(server_extra="max_sessions = 8;")
+        # Sessions left without a viewer go soon: this test starts seven, and
+        # other tests run beside it on few cores.
+        d = gbdaemon.Daemon(server_extra="max_sessions = 8;", session_extra="idle_timeout_s = 5;")
         os.chmod(d.root, 0o755)
         with open(os.path.join(d.dropins, "60-auth-example.ini"), "w") as f:
             f.write("[plugin]\nkind = auth\nname = example\n\n[settings]\nuser = carol\n"
