@@ -145,7 +145,7 @@ struct gb_daemon {
 	unsigned pending_logins;
 	guint sweep_timer;
 	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
-	gint64 expiry_due_us; /* when expiry_timer fires */
+	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
 
 	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (viewer.c) */
 	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
