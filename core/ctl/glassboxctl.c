@@ -402,7 +402,7 @@ static int run_session_terminate(struct context *context)
 	if (context->json)
 		print_json_done("id", id);
 	else
-		printf("Session %s is stopping.\n", id);
+		printf("Session %s is stopping; its user is logged out.\n", id);
 	return EXIT_OK;
 }
 
@@ -787,24 +787,25 @@ static const struct command commands[] = {
 	{ NULL, "status", "", 0, "show glassboxd's version and how many sessions run",
 	  run_status },
 	{ "session", "list", "", 0, "list the sessions", run_session_list },
-	{ "session", "terminate", "ID", 1, "stop a session", run_session_terminate },
+	{ "session", "terminate", "ID", 1, "stop a session and log its user out (everywhere)",
+	  run_session_terminate },
 	{ "session", "screenshot", "ID FILE.png", 2,
 	  "save the session's next frame as PNG (FILE '-': standard output)",
 	  run_session_screenshot },
 	{ "plugin", "list", "", 0, "list the plugin drop-ins, enabled or not", run_plugin_list },
-	{ "plugin", "enable", "NAME", 1, "enable a plugin: write its drop-in, then reload",
-	  run_plugin_enable },
-	{ "plugin", "disable", "NAME", 1, "disable a plugin: write its drop-in, then reload",
-	  run_plugin_disable },
+	{ "plugin", "enable", "NAME", 1,
+	  "enable a plugin: write an override beside its drop-in, reload", run_plugin_enable },
+	{ "plugin", "disable", "NAME", 1,
+	  "disable a plugin (and end its logins): write an override, reload", run_plugin_disable },
 	{ NULL, "reload", "", 0, "re-read glassbox.conf and plugins.d (a bad one is refused)",
 	  run_reload },
 	{ "user", "list", "", 0, "list the users of the auth plugin that manages them",
 	  run_user_list },
 	{ "user", "add", "NAME [--admin]", 1, "add a user (password: prompted, or from stdin)",
 	  run_user_add },
-	{ "user", "passwd", "NAME", 1, "set a user's password (prompted, or from stdin)",
-	  run_user_passwd },
-	{ "user", "remove", "NAME", 1, "remove a user", run_user_remove },
+	{ "user", "passwd", "NAME", 1,
+	  "set a user's password (prompted, or from stdin); ends their logins", run_user_passwd },
+	{ "user", "remove", "NAME", 1, "remove a user and end their logins", run_user_remove },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -35,6 +35,7 @@
 #define WRONG_CREDENTIALS "wrong user name or password"
 #define USER_NAME_MAX     256
 #define PASSWORD_MAX      1024
+#define LISTED_USERS_MAX  100000 /* more, and a reload does not check logins against them */
 
 struct login_failures {
 	gint64 window_start_us;
@@ -107,16 +108,222 @@ static char *cookie_token(SoupServerMessage *msg)
 	return NULL;
 }
 
+/*
+ * The one way a login ends early or at expiry: its WebSockets close with
+ * @reason (1008), the table and its saved copy forget it. @iter, when not
+ * NULL, is positioned on it.
+ */
+static void end_login(struct gb_daemon *daemon, struct gb_login *login, GHashTableIter *iter,
+                      const char *reason)
+{
+	gb_audit_logout(login->identity_namespace, login->user, NULL, reason);
+	gb_viewers_revoke_login(daemon, login->key, reason);
+	if (iter)
+		g_hash_table_iter_remove(iter);
+	else
+		g_hash_table_remove(daemon->logins, login->key);
+	gb_login_store_changed(daemon);
+}
+
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key)
 {
 	struct gb_login *login = key ? g_hash_table_lookup(daemon->logins, key) : NULL;
 
 	if (login && login->expires_us <= g_get_monotonic_time()) {
 		gb_info("login of user '%s' expired", login->user);
-		g_hash_table_remove(daemon->logins, key);
+		end_login(daemon, login, NULL, "login expired");
 		return NULL;
 	}
 	return login;
+}
+
+unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_namespace,
+                            const char *user, const char *plugin, const char *reason)
+{
+	GHashTableIter iter;
+	gpointer value;
+	unsigned ended = 0;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct gb_login *login = value;
+
+		if ((identity_namespace &&
+		     strcmp(login->identity_namespace, identity_namespace) != 0) ||
+		    (user && strcmp(login->user, user) != 0) ||
+		    (plugin && strcmp(login->plugin, plugin) != 0))
+			continue;
+		end_login(daemon, login, &iter, reason);
+		ended++;
+	}
+	if (ended)
+		gb_info("ended %u login%s of %s%s%s%s%s (auth plugin %s): %s", ended,
+		        ended == 1 ? "" : "s", user ? "user '" : "every user",
+		        identity_namespace ? identity_namespace : "",
+		        identity_namespace ? ":" : "", user ? user : "", user ? "'" : "",
+		        plugin ? plugin : "any", reason);
+	return ended;
+}
+
+bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name)
+{
+	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
+		if (strcmp(daemon->auth_plugins[i]->descriptor->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Only the roles this host knows; an identity with none is a user. */
+static uint32_t login_roles(uint32_t roles)
+{
+	roles &= GB_ROLE_USER | GB_ROLE_ADMIN;
+	return roles ? roles : GB_ROLE_USER;
+}
+
+static void collect_user(void *data, const char *user, uint32_t roles)
+{
+	GHashTable *users = data;
+
+	if (user && g_hash_table_size(users) < LISTED_USERS_MAX)
+		g_hash_table_insert(users, g_strdup(user), GUINT_TO_POINTER(roles));
+}
+
+/*
+ * The users of each plugin that can list them (auth-local's users file, as
+ * the reload read it again): name -> roles, in a table per plugin name. A
+ * plugin that cannot list them, or fails to, has no table: its logins stay.
+ */
+static GHashTable *list_users_by_plugin(struct gb_daemon *daemon)
+{
+	GHashTable *by_plugin = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	                                              (GDestroyNotify)g_hash_table_unref);
+
+	g_mutex_lock(&daemon->auth_lock);
+	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
+		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+		const struct gb_auth_ops *ops = plugin->descriptor->ops;
+		GHashTable *users;
+
+		if (!ops || !GB_AUTH_OPS_HAS(ops, list_users))
+			continue;
+		users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+		if (ops->list_users(plugin->state, collect_user, users) < 0 ||
+		    g_hash_table_size(users) >= LISTED_USERS_MAX) {
+			g_hash_table_unref(users);
+			continue;
+		}
+		g_hash_table_insert(by_plugin, g_strdup(plugin->descriptor->name), users);
+	}
+	g_mutex_unlock(&daemon->auth_lock);
+	return by_plugin;
+}
+
+unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
+{
+	g_autoptr(GHashTable) by_plugin = list_users_by_plugin(daemon);
+	GHashTableIter iter;
+	gpointer value;
+	unsigned ended = 0;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct gb_login *login = value;
+		GHashTable *users = g_hash_table_lookup(by_plugin, login->plugin);
+		const char *identity_namespace = gb_auth_namespace_of(daemon, login->plugin);
+		gpointer roles;
+
+		if (!gb_auth_plugin_is_enabled(daemon, login->plugin)) {
+			gb_info("login of user '%s' ended: auth plugin '%s' is no longer enabled",
+			        login->user, login->plugin);
+			end_login(daemon, login, &iter,
+			          "login ended: its auth plugin was disabled");
+			ended++;
+		} else if (identity_namespace &&
+		           strcmp(identity_namespace, login->identity_namespace) != 0) {
+			/* Another namespace makes it another identity, with another session. */
+			gb_info("login of user '%s:%s' ended: auth plugin '%s' vouches in "
+			        "namespace "
+			        "'%s' now",
+			        login->identity_namespace, login->user, login->plugin,
+			        identity_namespace);
+			end_login(daemon, login, &iter,
+			          "logged out: the auth plugin's namespace changed");
+			ended++;
+		} else if (users &&
+		           !g_hash_table_lookup_extended(users, login->user, NULL, &roles)) {
+			gb_info("login of user '%s' ended: auth plugin '%s' no longer has that "
+			        "user",
+			        login->user, login->plugin);
+			end_login(daemon, login, &iter, "logged out: the user was removed");
+			ended++;
+		} else if (users && login_roles(GPOINTER_TO_UINT(roles)) != login->roles) {
+			gb_info("login of user '%s' ended: auth plugin '%s' gives the user other "
+			        "roles now",
+			        login->user, login->plugin);
+			end_login(daemon, login, &iter, "logged out: the user's roles changed");
+			ended++;
+		}
+	}
+	return ended;
+}
+
+/* --- expiry -------------------------------------------------------------------------------- */
+
+/* A timer a day away at most: it simply fires, finds nothing, and is set again. */
+#define EXPIRY_TIMER_MAX_MS (24u * 3600u * 1000u)
+
+static gboolean expiry_due(gpointer data);
+
+void gb_auth_schedule_expiry(struct gb_daemon *daemon)
+{
+	gint64 next = G_MAXINT64, now = g_get_monotonic_time(), delay_ms;
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		next = MIN(next, ((struct gb_login *)value)->expires_us);
+	if (daemon->expiry_timer && daemon->expiry_due_us <= next)
+		return;
+	if (daemon->expiry_timer)
+		g_source_remove(daemon->expiry_timer);
+	daemon->expiry_timer = 0;
+	if (next == G_MAXINT64)
+		return;
+	/* Rounded up: firing a little late is fine, early would find nothing due. */
+	delay_ms = next > now ? (next - now + 999) / 1000 : 0;
+	delay_ms = MIN(delay_ms, (gint64)EXPIRY_TIMER_MAX_MS);
+	/* The expiry it is for (not the rounded-up firing time), so that a
+	 * later login does not set the same timer again. */
+	daemon->expiry_due_us = MIN(next, now + delay_ms * 1000);
+	daemon->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
+}
+
+static void end_expired_logins(struct gb_daemon *daemon)
+{
+	gint64 now = g_get_monotonic_time();
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, daemon->logins);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct gb_login *login = value;
+
+		if (login->expires_us > now)
+			continue;
+		gb_info("login of user '%s' expired", login->user);
+		end_login(daemon, login, &iter, "login expired");
+	}
+}
+
+static gboolean expiry_due(gpointer data)
+{
+	struct gb_daemon *daemon = data;
+
+	daemon->expiry_timer = 0;
+	end_expired_logins(daemon);
+	gb_auth_schedule_expiry(daemon);
+	return G_SOURCE_REMOVE;
 }
 
 struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg)
@@ -489,15 +696,13 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	g_strlcpy(login->identity_namespace, identity_namespace,
 	          sizeof(login->identity_namespace));
 	who = gb_identity_format(login->identity_namespace, login->user);
-	/* Only the roles this host knows; an identity with none is a user. */
-	login->roles = identity->roles & (GB_ROLE_USER | GB_ROLE_ADMIN);
-	if (!login->roles)
-		login->roles = GB_ROLE_USER;
+	login->roles = login_roles(identity->roles);
 	login->system_account = identity->has_system_account;
 	login->created_us = g_get_monotonic_time();
 	login->expires_us = login->created_us + (gint64)lifetime * G_USEC_PER_SEC;
 	g_hash_table_replace(daemon->logins, login->key, login);
 	gb_login_store_changed(daemon);
+	gb_auth_schedule_expiry(daemon);
 
 	cookie = g_strdup_printf(GB_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s; "
 	                                        "Max-Age=%d",
@@ -784,18 +989,12 @@ static void sweep_failures(struct gb_daemon *daemon, GHashTable *table, gint64 n
 			g_hash_table_iter_remove(&iter);
 }
 
-/* Forget expired logins and old failure counts, once a minute. */
+/* Forget old failure counts, once a minute (logins end on their own timer). */
 static gboolean sweep(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 	gint64 now = g_get_monotonic_time();
-	GHashTableIter iter;
-	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (((struct gb_login *)value)->expires_us <= now)
-			g_hash_table_iter_remove(&iter);
 	sweep_failures(daemon, daemon->failures, now);
 	sweep_failures(daemon, daemon->user_failures, now);
 	return G_SOURCE_CONTINUE;
@@ -864,6 +1063,9 @@ void gb_auth_fini(struct gb_daemon *daemon)
 	if (daemon->sweep_timer)
 		g_source_remove(daemon->sweep_timer);
 	daemon->sweep_timer = 0;
+	if (daemon->expiry_timer)
+		g_source_remove(daemon->expiry_timer);
+	daemon->expiry_timer = 0;
 	gb_auth_redirect_fini(daemon);
 	gb_metrics_fini(daemon);
 	if (daemon->logins)

@@ -157,6 +157,8 @@ struct gb_daemon {
 	struct gb_metrics *metrics; /* metrics.c */
 	unsigned pending_logins;
 	guint sweep_timer;
+	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
+	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
 
 	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (viewer.c) */
 	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
@@ -238,6 +240,20 @@ struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
 const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin);
 /** The namespace of the enabled auth plugin named @plugin now, or NULL (none such). */
 const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin);
+/**
+ * Revoke: end every login of @user (NULL: anyone's) in @identity_namespace
+ * (NULL: any) that auth plugin @plugin (NULL: any) vouched for, close their
+ * WebSockets with @reason (short: it goes in the close frame) and save the
+ * logins table. Returns how many.
+ */
+unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_namespace,
+                            const char *user, const char *plugin, const char *reason);
+/** True when auth plugin @name is loaded (enabled in plugins.d). */
+bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name);
+/** After a reload: end the logins whose auth plugin is no longer enabled. */
+unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon);
+/** Arm the timer that ends logins (and closes their WebSockets) at expiry. */
+void gb_auth_schedule_expiry(struct gb_daemon *daemon);
 
 /* static.c */
 void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -306,6 +322,8 @@ void gb_viewer_connect(struct gb_viewer *viewer);
 void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code);
 /** Close every WebSocket opened with this login (logout). */
 void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key);
+/** Close every WebSocket opened with this login, which was revoked: 1008 and @reason. */
+void gb_viewers_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason);
 /** After the main loop: free the viewers whose close did not complete. */
 void gb_viewers_destroy_all(struct gb_daemon *daemon);
 

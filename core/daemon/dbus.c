@@ -489,6 +489,10 @@ static int method_terminate_session(sd_bus_message *call, void *data, sd_bus_err
 		r = sd_bus_error_setf(error, ERROR_NO_SUCH_SESSION, "no session '%s'", args);
 		goto out;
 	}
+	/* Also the user's logins: otherwise the page's next connection, or a
+	 * reload of it, would quietly start a new session with the old cookie. */
+	gb_auth_end_logins(state->daemon, session->identity_namespace, session->user, NULL,
+	                   "logged out: the session was terminated by an administrator");
 	gb_session_stop(session, "terminated by an administrator (D-Bus TerminateSession)");
 	r = sd_bus_reply_method_return(call, NULL);
 out:
@@ -618,80 +622,6 @@ static const struct gb_dropin *find_dropin(const struct gb_dropin_set *set, cons
 	return found;
 }
 
-static bool is_section(const char *line, const char *name)
-{
-	size_t length = strlen(name);
-
-	return line[0] == '[' && strncmp(line + 1, name, length) == 0 && line[1 + length] == ']';
-}
-
-/* The key of a "key = value" (or "key : value") line; empty for anything else. */
-static void line_key(const char *line, char *key, size_t size)
-{
-	size_t length = strcspn(line, "=:");
-
-	key[0] = '\0';
-	if (line[0] == ';' || line[0] == '#' || line[0] == '[' || line[length] == '\0')
-		return;
-	while (length > 0 && (line[length - 1] == ' ' || line[length - 1] == '\t'))
-		length--;
-	if (length >= size)
-		return;
-	memcpy(key, line, length);
-	key[length] = '\0';
-}
-
-/*
- * @text (a drop-in) with its [plugin] enabled = set to @enabled: the line
- * replaced where there is one, added after [plugin] where there is none.
- * Comments, settings and everything else stay as they were.
- */
-static char *dropin_with_enabled(const char *text, bool enabled, const char *source)
-{
-	g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-	GString *out = g_string_new(NULL);
-	const char *value = enabled ? "enabled = true" : "enabled = false";
-	bool in_plugin = false, has_enabled = false;
-	char key[32];
-
-	for (size_t i = 0; lines[i]; i++) {
-		const char *line = lines[i] + strspn(lines[i], " \t");
-
-		if (line[0] == '[')
-			in_plugin = is_section(line, "plugin");
-		line_key(line, key, sizeof(key));
-		if (in_plugin && strcmp(key, "enabled") == 0)
-			has_enabled = true;
-	}
-
-	if (source)
-		g_string_append_printf(out,
-		                       "; Copied from %s and turned %s by glassboxctl "
-		                       "(org.glassbox.Manager1.SetPluginEnabled).\n",
-		                       source, enabled ? "on" : "off");
-	in_plugin = false;
-	for (size_t i = 0; lines[i]; i++) {
-		const char *line = lines[i] + strspn(lines[i], " \t");
-
-		/* The last item is what follows the final newline: usually nothing. */
-		if (!lines[i + 1] && lines[i][0] == '\0')
-			break;
-		if (line[0] == '[')
-			in_plugin = is_section(line, "plugin");
-		line_key(line, key, sizeof(key));
-		if (in_plugin && strcmp(key, "enabled") == 0) {
-			g_string_append_printf(out, "%s\n", value);
-			continue;
-		}
-		g_string_append_printf(out, "%s\n", lines[i]);
-		if (in_plugin && !has_enabled && line[0] == '[') {
-			g_string_append_printf(out, "%s\n", value);
-			has_enabled = true;
-		}
-	}
-	return g_string_free(out, FALSE);
-}
-
 /* Write @path atomically with mode 0644: a hidden temporary file, then rename. */
 static int write_file_atomically(const char *path, const char *text, char **why)
 {
@@ -776,57 +706,97 @@ static int read_small_file(const char *path, char **text, char **why)
 	return 0;
 }
 
-/*
- * Write the /etc drop-in that turns the plugin on or off. On success
- * *@previous is what the /etc file held before (NULL: there was none), so
- * that a refused reload can put it back.
- */
-static int write_plugin_dropin(struct gb_daemon *daemon, const struct gb_dropin *dropin,
-                               bool enabled, char **target, char **previous, char **why)
+#define OVERRIDE_NAME "50-glassboxctl.conf"
+
+/* The drop-in of @kind and @name in @set, or NULL. */
+static const struct gb_dropin *find_exact(const struct gb_dropin_set *set,
+                                          enum gb_plugin_kind kind, const char *name)
 {
+	for (size_t i = 0; i < set->count; i++)
+		if (set->items[i].kind == kind && strcmp(set->items[i].name, name) == 0)
+			return &set->items[i];
+	return NULL;
+}
+
+/*
+ * Write the override <config_dir>/<drop-in file name>.d/50-glassboxctl.conf
+ * that turns the plugin on or off (see dropin.h), or remove it where the
+ * drop-in itself says what is asked. The drop-in is never touched: its
+ * owner, its mode (0600 for one holding a client secret) and its settings
+ * stay, and a vendor drop-in still gets its package updates.
+ * On success *@previous is what the override held before (NULL: there was
+ * none), so that a refused reload can put it back.
+ */
+static int write_plugin_override(struct gb_daemon *daemon, const struct gb_dropin *dropin,
+                                 bool enabled, char **target, char **previous, char **why)
+{
+	const struct gb_plugins_config *plugins = &daemon->config->plugins;
 	g_autofree char *base = g_path_get_basename(dropin->path);
 	g_autofree char *text = NULL;
-	g_autofree char *changed = NULL;
-	g_autofree char *source_dir = g_path_get_dirname(dropin->path);
-	const char *config_dir = daemon->config->plugins.config_dir;
-	struct gb_dropin check = { 0 };
+	g_autofree char *old = NULL;
+	g_autofree char *read_why = NULL;
+	struct gb_dropin_set check = { 0 };
+	struct gb_dropin own = { 0 };
+	const struct gb_dropin *now;
 	char message[GB_DROPIN_ERROR_MAX];
-	struct stat source_st, config_st;
-	bool from_etc;
 	int r;
 
 	*previous = NULL;
-	*target = g_build_filename(config_dir, base, NULL);
-	from_etc = stat(source_dir, &source_st) == 0 && stat(config_dir, &config_st) == 0 &&
-	           source_st.st_dev == config_st.st_dev && source_st.st_ino == config_st.st_ino;
-	r = read_small_file(dropin->path, &text, why);
-	if (r < 0)
+	*target = g_strdup_printf("%s/%s.d/%s", plugins->config_dir, base, OVERRIDE_NAME);
+	r = read_small_file(*target, &old, &read_why);
+	if (r < 0 && r != -ENOENT) {
+		*why = g_steal_pointer(&read_why);
 		return r;
-	changed = dropin_with_enabled(text, enabled, from_etc ? NULL : source_dir);
-	r = write_file_atomically(*target, changed, why);
+	}
+	text = g_strdup_printf(
+	        "; Written by glassboxctl (org.glassbox.Manager1.SetPluginEnabled):\n"
+	        "; plugin %s %s, whose drop-in is %s.\n"
+	        "[plugin]\nenabled = %s\n",
+	        gb_plugin_kind_to_string(dropin->kind), dropin->name, dropin->path,
+	        enabled ? "true" : "false");
+	/* Where the drop-in itself says so already, no override is needed:
+	 * ours goes, so that a later edit of the drop-in is not overruled. */
+	r = gb_dropin_load_file(&own, dropin->path, message);
+	if (r < 0) {
+		*why = g_strdup(message);
+		return r;
+	}
+	if (own.enabled == enabled) {
+		r = old && unlink(*target) < 0 ? -errno : 0;
+		if (r < 0)
+			*why = g_strdup_printf("cannot remove %s: %s", *target, strerror(-r));
+	} else {
+		r = write_file_atomically(*target, text, why);
+	}
+	gb_dropin_clear(&own);
 	if (r < 0)
 		return r;
 
-	/* What we wrote must read back as the same plugin, switched as asked. */
-	r = gb_dropin_load_file(&check, *target, message);
-	if (r == 0 && (check.kind != dropin->kind || strcmp(check.name, dropin->name) != 0 ||
-	               check.enabled != enabled))
+	/* The plugin must now read back switched as asked: a later override
+	 * (99-local.conf, say) would still win over ours. */
+	r = gb_dropin_set_load(&check, plugins->vendor_dir, plugins->config_dir, message);
+	now = r == 0 ? find_exact(&check, dropin->kind, dropin->name) : NULL;
+	if (r < 0)
+		*why = g_strdup_printf("the override written to %s does not read back: %s",
+		                       *target, message);
+	else if (!now || now->enabled != enabled) {
+		*why = g_strdup_printf("%s is written, but %s still says enabled = %s", *target,
+		                       now && now->enabled_by ? now->enabled_by : dropin->path,
+		                       enabled ? "false" : "true");
 		r = -EINVAL;
+	}
+	gb_dropin_set_clear(&check);
 	if (r < 0) {
-		*why = g_strdup_printf("the drop-in written to %s does not read back right: %s",
-		                       *target,
-		                       r == -EINVAL && check.name ? "wrong values" : message);
 		g_autofree char *undo_why = NULL;
 
-		if (from_etc)
-			write_file_atomically(*target, text, &undo_why);
+		if (old)
+			write_file_atomically(*target, old, &undo_why);
 		else
 			unlink(*target);
+		return r;
 	}
-	gb_dropin_clear(&check);
-	if (r == 0 && from_etc)
-		*previous = g_steal_pointer(&text);
-	return r;
+	*previous = g_steal_pointer(&old);
+	return 0;
 }
 
 static int method_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_error *error)
@@ -871,14 +841,15 @@ static int method_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_er
 		goto out;
 	}
 
-	r = write_plugin_dropin(daemon, dropin, enabled, &target, &previous, &why);
+	r = write_plugin_override(daemon, dropin, enabled, &target, &previous, &why);
 	if (r < 0) {
 		gb_error("D-Bus: %s", why);
 		r = sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", why);
 		goto out;
 	}
-	gb_info("D-Bus: wrote %s: plugin %s %s %s", target, gb_plugin_kind_to_string(dropin->kind),
-	        dropin->name, enabled ? "enabled" : "disabled");
+	gb_info("D-Bus: plugin %s %s %s: %s %s", gb_plugin_kind_to_string(dropin->kind),
+	        dropin->name, enabled ? "enabled" : "disabled",
+	        g_file_test(target, G_FILE_TEST_EXISTS) ? "wrote" : "removed", target);
 
 	g_clear_pointer(&why, g_free);
 	r = gb_daemon_reload(daemon, &why);
@@ -1103,6 +1074,13 @@ static gboolean user_op_finished(gpointer data)
 	int r;
 
 	g_queue_unlink(&op->bus->user_ops, &op->link);
+	/* Whoever knew the old password, or was the user, is out now. */
+	if (op->result == 0 && op->kind == USER_SET_PASSWORD)
+		gb_auth_end_logins(op->bus->daemon, NULL, op->user, op->plugin,
+		                   "logged out: the password was changed");
+	else if (op->result == 0 && op->kind == USER_REMOVE)
+		gb_auth_end_logins(op->bus->daemon, NULL, op->user, op->plugin,
+		                   "logged out: the user was removed");
 	if (op->result < 0) {
 		r = user_op_error(op, &error);
 		sd_bus_reply_method_error(op->call, &error);

@@ -28,6 +28,7 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "dropin.h"
 #include "log.h"
 
 #define STORE_NAME       "logins"
@@ -92,6 +93,8 @@ int gb_login_store_save(struct gb_daemon *daemon)
 		json_builder_add_int_value(builder, login->roles);
 		json_builder_set_member_name(builder, "system_account");
 		json_builder_add_boolean_value(builder, login->system_account);
+		json_builder_set_member_name(builder, "plugin");
+		json_builder_add_string_value(builder, login->plugin);
 		json_builder_set_member_name(builder, "created_us");
 		json_builder_add_int_value(builder, now_real - (now_mono - login->created_us));
 		json_builder_set_member_name(builder, "expires_us");
@@ -296,4 +299,5 @@ void gb_login_store_load(struct gb_daemon *daemon)
 	}
 	gb_info("restored %u login%s from %s (%u expired or skipped)", loaded,
 	        loaded == 1 ? "" : "s", path, skipped);
+	gb_auth_schedule_expiry(daemon);
 }

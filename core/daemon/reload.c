@@ -9,7 +9,9 @@
  * unloaded once no call can be in them.
  *
  * Running sessions are left alone: a session reads glassbox.conf itself
- * when it starts, so new sessions get the new session.* values.
+ * when it starts, so new sessions get the new session.* values. Logins
+ * that an auth plugin no longer enabled vouched for end, and their
+ * WebSockets close.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -218,6 +220,8 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	gb_info("reloaded %s: auth plugins %s; %u running session%s kept as they are",
 	        daemon->config_path, names, gb_sessions_count(daemon),
 	        gb_sessions_count(daemon) == 1 ? "" : "s");
+	/* A plugin that is gone vouches for nobody any more. */
+	gb_auth_end_orphaned_logins(daemon);
 	gb_dbus_config_changed(daemon);
 	gb_notify_ready(daemon);
 	return 0;

@@ -165,6 +165,19 @@ void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key)
 	}
 }
 
+void gb_viewers_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason)
+{
+	for (GList *link = daemon->viewers.head; link;) {
+		struct gb_viewer *viewer = link->data;
+
+		link = link->next;
+		/* No "ended" message: the page asks /api/whoami, gets 401 and
+		 * shows the login form, rather than a final "session ended". */
+		if (strcmp(viewer->login_key, login_key) == 0)
+			viewer_close(viewer, CLOSE_POLICY, reason);
+	}
+}
+
 static void disconnect_handlers(struct gb_viewer *viewer)
 {
 	gulong *handlers[] = { &viewer->message_handler, &viewer->closed_handler,

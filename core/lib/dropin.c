@@ -40,6 +40,7 @@ struct parser {
 	int enabled_line;
 	int optional_line;
 	int namespace_line;
+	bool override; /* a .conf in NAME.ini.d: only plugin.enabled */
 };
 
 #define set_error(error, file, line, ...)                                                         \
@@ -215,6 +216,13 @@ static int handle_plugin_key(struct parser *parser, const char *key, const char 
 		        key);
 		return -EINVAL;
 	}
+	if (parser->override && line != &parser->enabled_line) {
+		parser_error(parser, -EINVAL,
+		             "key 'plugin.%s': an override (a .conf in NAME.ini.d) may only "
+		             "set plugin.enabled",
+		             key);
+		return -EINVAL;
+	}
 
 	/* inih would let the last one win; two values for one key are a mistake. */
 	if (*line) {
@@ -273,6 +281,13 @@ static int handle_setting(struct parser *parser, const char *key, const char *va
 	struct gb_dropin *dropin = parser->dropin;
 	struct gb_dropin_setting *setting;
 
+	if (parser->override) {
+		parser_error(parser, -EINVAL,
+		             "key 'settings.%s': an override (a .conf in NAME.ini.d) may only "
+		             "set plugin.enabled",
+		             key);
+		return -EINVAL;
+	}
 	for (size_t i = 0; i < dropin->n_settings; i++) {
 		if (strcmp(dropin->settings[i].key, key) == 0) {
 			parser_error(parser, -EINVAL,
@@ -345,6 +360,7 @@ void gb_dropin_clear(struct gb_dropin *dropin)
 	free(dropin->kind_name);
 	free(dropin->name);
 	free(dropin->identity_namespace);
+	free(dropin->enabled_by);
 	for (size_t i = 0; dropin->settings && i < dropin->n_settings; i++) {
 		free(dropin->settings[i].key);
 		free(dropin->settings[i].value);
@@ -355,14 +371,18 @@ void gb_dropin_clear(struct gb_dropin *dropin)
 
 /*
  * gb_dropin_load_file(), also giving the line of "name =" so that a duplicate
- * plugin can be reported at the line that names it.
+ * plugin can be reported at the line that names it. With @override, an
+ * override file: only plugin.enabled, no kind or name, and *@name_line is
+ * the line of "enabled =" (0: none).
  */
-static int load_file(struct gb_dropin *dropin, const char *path, char *error, int *name_line)
+static int load_file(struct gb_dropin *dropin, const char *path, char *error, int *name_line,
+                     bool override)
 {
 	struct parser parser = {
 		.path = path,
 		.error = error,
 		.dropin = dropin,
+		.override = override,
 	};
 	int r, syntax_line;
 
@@ -402,6 +422,10 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 	if (parser.r < 0) {
 		r = parser.r;
 		goto err;
+	}
+	if (override) {
+		*name_line = parser.enabled_line;
+		return 0;
 	}
 
 	if (!dropin->kind_name) {
@@ -444,7 +468,7 @@ int gb_dropin_load_file(struct gb_dropin *dropin, const char *path,
 		set_error(error, path ? path : "(null)", 0, "invalid arguments");
 		return -EINVAL;
 	}
-	return load_file(dropin, path, error, NULL);
+	return load_file(dropin, path, error, NULL, false);
 }
 
 struct dropin_file {
@@ -513,16 +537,17 @@ static int file_list_put(struct file_list *list, const char *dir, const char *fi
 	return 0;
 }
 
-static bool is_dropin_name(const char *name)
+static bool is_dropin_name(const char *name, const char *suffix)
 {
 	size_t len = strlen(name);
 
 	/* Hidden files are editor backups and package manager leftovers. */
-	return name[0] != '.' && len > strlen(".ini") &&
-	       strcmp(name + len - strlen(".ini"), ".ini") == 0;
+	return name[0] != '.' && len > strlen(suffix) &&
+	       strcmp(name + len - strlen(suffix), suffix) == 0;
 }
 
-static int list_dir(struct file_list *list, const char *dir, char *error)
+/* The files named *@suffix in @dir, into @list by file name. */
+static int list_dir(struct file_list *list, const char *dir, const char *suffix, char *error)
 {
 	struct dirent *entry;
 	struct stat st;
@@ -552,7 +577,7 @@ static int list_dir(struct file_list *list, const char *dir, char *error)
 			}
 			break;
 		}
-		if (!is_dropin_name(entry->d_name))
+		if (!is_dropin_name(entry->d_name, suffix))
 			continue;
 
 		/* Follow symlinks: a link to a regular file is a drop-in. */
@@ -583,6 +608,65 @@ static int compare_file_names(const void *a, const void *b)
 	const struct dropin_file *fa = a, *fb = b;
 
 	return strcmp(fa->file_name, fb->file_name);
+}
+
+/*
+ * The .conf files of NAME.ini.d in the vendor and the /etc folder, systemd style: in
+ * lexical order of file name, an /etc file replacing the vendor file of the
+ * same name; the last that sets plugin.enabled wins. This is how
+ * `glassboxctl plugin enable|disable` switches a plugin without rewriting
+ * (or copying, with its secrets) the drop-in itself.
+ */
+static int apply_overrides(struct gb_dropin *dropin, const char *vendor_dir,
+                           const char *config_dir, const char *file_name, char *error)
+{
+	const char *dirs[] = { vendor_dir, config_dir };
+	struct file_list files = { 0 };
+	int r = 0;
+
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && r == 0; i++) {
+		size_t size;
+		char *dir;
+
+		if (!dirs[i])
+			continue;
+		size = strlen(dirs[i]) + 1 + strlen(file_name) + strlen(".d") + 1;
+		dir = malloc(size);
+		if (!dir) {
+			set_error(error, file_name, 0, "out of memory");
+			r = -ENOMEM;
+			break;
+		}
+		snprintf(dir, size, "%s/%s.d", dirs[i], file_name);
+		r = list_dir(&files, dir, ".conf", error);
+		free(dir);
+	}
+	if (r < 0 || files.count == 0)
+		goto out;
+	qsort(files.items, files.count, sizeof(files.items[0]), compare_file_names);
+	for (size_t i = 0; i < files.count; i++) {
+		struct gb_dropin override;
+		int enabled_line = 0;
+
+		r = load_file(&override, files.items[i].path, error, &enabled_line, true);
+		if (r < 0)
+			goto out;
+		if (enabled_line) {
+			dropin->enabled = override.enabled;
+			free(dropin->enabled_by);
+			dropin->enabled_by = strdup(files.items[i].path);
+			if (!dropin->enabled_by) {
+				gb_dropin_clear(&override);
+				set_error(error, files.items[i].path, 0, "out of memory");
+				r = -ENOMEM;
+				goto out;
+			}
+		}
+		gb_dropin_clear(&override);
+	}
+out:
+	file_list_clear(&files);
+	return r;
 }
 
 void gb_dropin_set_clear(struct gb_dropin_set *set)
@@ -622,10 +706,10 @@ int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const 
 	set->items = NULL;
 
 	/* Vendor first: an /etc file of the same name then replaces its entry. */
-	r = list_dir(&files, vendor_dir, error);
+	r = list_dir(&files, vendor_dir, ".ini", error);
 	if (r < 0)
 		goto out;
-	r = list_dir(&files, config_dir, error);
+	r = list_dir(&files, config_dir, ".ini", error);
 	if (r < 0)
 		goto out;
 	if (files.count == 0)
@@ -642,10 +726,16 @@ int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const 
 	}
 
 	for (; loaded < files.count; loaded++) {
-		r = load_file(&items[loaded], files.items[loaded].path, error,
-		              &name_lines[loaded]);
+		r = load_file(&items[loaded], files.items[loaded].path, error, &name_lines[loaded],
+		              false);
 		if (r < 0)
 			goto out;
+		r = apply_overrides(&items[loaded], vendor_dir, config_dir,
+		                    files.items[loaded].file_name, error);
+		if (r < 0) {
+			gb_dropin_clear(&items[loaded]);
+			goto out;
+		}
 	}
 
 	/* Two drop-ins for one plugin: which settings win would be a guess. */

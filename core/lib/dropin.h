@@ -4,6 +4,12 @@
  * the vendor folder and the /etc folder, in lexical order of file name; a
  * file in the /etc folder replaces the vendor file of the same name.
  *
+ * A drop-in NAME.ini may be switched on or off without touching it: files
+ * .conf files in a folder NAME.ini.d, in either folder, holding only "[plugin] enabled =".
+ * They are read in lexical order of file name (an /etc one replaces a
+ * vendor one of the same name) and the last one wins. glassboxctl plugin
+ * enable|disable writes /etc/.../NAME.ini.d/50-glassboxctl.conf.
+ *
  *   [plugin]
  *   kind = encoder          ; capture | encoder | auth | storage
  *   name = x264             ; loads <kind>-<name>.so
@@ -35,6 +41,7 @@ struct gb_dropin {
 	enum gb_plugin_kind kind;
 	char *name;
 	bool enabled;
+	char *enabled_by; /* the .conf (in NAME.ini.d) that set enabled last; NULL: none */
 	bool optional;
 	/* Auth plugins: the namespace of the identities it vouches for; NULL
 	 * when not set (then the plugin's name). Two auth plugins given the

@@ -9,8 +9,8 @@ spawner, auth-local and auth-example, and a real glassbox-session with the
 test client. Checked: properties and status; users added, listed, given a
 new password and removed, each checked by logging in over HTTP; a session
 seen in the list, its screenshot (a PNG of the right size and colour),
-terminated with SessionRemoved on the bus; plugin disable/enable writing the
-/etc drop-in and turning a plugin's logins off and on; a refused reload
+terminated with SessionRemoved on the bus; plugin disable/enable writing an
+override beside the drop-in and turning a plugin's logins off and on; a refused reload
 (broken config, last auth plugin disabled); --json; exit codes; and the
 admin check: uid 65534 is refused everything that changes state (and
 nothing changes), a non-root member of glassbox-admin (supplementary or
@@ -21,7 +21,6 @@ import json
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -433,16 +432,18 @@ def check_plugins(ctl, d):
           "plugin list: a table (%r)" % out)
 
     example_file = dropin_path(d, "60-auth-example.ini")
+    with open(example_file) as f:
+        example_before = f.read()
     check(login_status(d, "carol", EXAMPLE_PASSWORD) == 200, "carol logs in (auth-example)")
     status, _, err = ctl.run("plugin", "disable", "example")
     check(status == 0, "plugin disable example: 0 (%r %s)" % (status, err))
     with open(example_file) as f:
         text = f.read()
-    mode = stat.S_IMODE(os.stat(example_file).st_mode)
-    check(re.search(r"^enabled = false$", text, re.M) and "password = %s" % EXAMPLE_PASSWORD
-          in text and "; carol's drop-in" in text and mode == 0o644,
-          "the drop-in says enabled = false, keeps its settings and comments, 0644 (%o)"
-          % mode)
+    override = example_file + ".d/50-glassboxctl.conf"
+    override_text = open(override).read() if os.path.exists(override) else ""
+    check(re.search(r"^enabled = false$", override_text, re.M)
+          and EXAMPLE_PASSWORD not in override_text and text == example_before,
+          "an override beside the drop-in says enabled = false; the drop-in is untouched")
     check(login_status(d, "carol", EXAMPLE_PASSWORD) == 401,
           "carol's login is refused once auth-example is disabled")
     check(login_status(d, "demo", d.password()) == 200, "auth-local still logs demo in")
@@ -460,8 +461,9 @@ def check_plugins(ctl, d):
     status, _, err = ctl.run("plugin", "disable", "local")
     with open(local_file) as f:
         after = f.read()
-    check(status == 1 and "ReloadRefused" in err and before == after,
-          "disabling the last auth plugin: ReloadRefused, drop-in put back (%r %s)"
+    check(status == 1 and "ReloadRefused" in err and before == after
+          and not os.path.exists(local_file + ".d/50-glassboxctl.conf"),
+          "disabling the last auth plugin: ReloadRefused, no override left (%r %s)"
           % (status, err.strip()))
     check(login_status(d, "demo", d.password()) == 200, "demo still logs in after that")
 
@@ -469,18 +471,21 @@ def check_plugins(ctl, d):
     check(status == 0, "plugin enable example: 0 (%r %s)" % (status, err))
     check(login_status(d, "carol", EXAMPLE_PASSWORD) == 200,
           "carol logs in again once auth-example is enabled")
+    check(not os.path.exists(override),
+          "enabling it again removed the override: the drop-in says enabled itself")
 
-    # A vendor drop-in: copied to the /etc folder with its settings.
+    # A vendor drop-in: an override in the config folder, the vendor file as it is.
     status, _, err = ctl.run("plugin", "disable", "nvenc")
-    nvenc_copy = dropin_path(d, "20-encoder-nvenc.ini")
-    text = open(nvenc_copy).read() if os.path.exists(nvenc_copy) else ""
-    check(status == 0 and "enabled = false" in text and "device = 0" in text
-          and "; Copied from " in text,
-          "plugin disable nvenc: the vendor drop-in copied to the config folder "
-          "(%r %s)" % (status, err.strip()))
+    nvenc_override = dropin_path(d, "20-encoder-nvenc.ini.d/50-glassboxctl.conf")
+    text = open(nvenc_override).read() if os.path.exists(nvenc_override) else ""
+    check(status == 0 and "enabled = false" in text
+          and not os.path.exists(dropin_path(d, "20-encoder-nvenc.ini")),
+          "plugin disable nvenc: an override in the config folder, no copy of the vendor "
+          "drop-in (%r %s)" % (status, err.strip()))
     status, plugins, _ = ctl.json("plugin", "list")
-    check(any(p["name"] == "nvenc" and p["enabled"] is False and p["file"] == nvenc_copy
-              for p in plugins or []), "plugin list: nvenc disabled by the copy")
+    check(any(p["name"] == "nvenc" and p["enabled"] is False
+              and p["file"].endswith("config/plugins.d/20-encoder-nvenc.ini")
+              for p in plugins or []), "plugin list: nvenc disabled, its vendor file named")
     status, _, err = ctl.run("plugin", "enable", "nosuchplugin")
     check(status == 3, "plugin enable of an unknown plugin: 3 (%r %s)" % (status, err.strip()))
 

@@ -372,6 +372,86 @@ static void test_dropin__etc_replaces_vendor_of_same_name(void)
 	remove_dirs();
 }
 
+static void make_subdir(const char *dir, const char *name)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0755), 0);
+}
+
+static void test_dropin__override_switches_enabled(void)
+{
+	struct gb_dropin_set set;
+	int r;
+
+	make_dirs();
+	write_file(vendor_dir, "50-x264.ini", plugin_text("encoder", "x264"));
+	write_file(vendor_dir, "60-vp8.ini", plugin_text("encoder", "vp8"));
+	/* Vendor and /etc overrides in lexical order; the last one wins. */
+	make_subdir(vendor_dir, "50-x264.ini.d");
+	make_subdir(config_dir, "50-x264.ini.d");
+	write_file(vendor_dir, "50-x264.ini.d/10-off.conf", "[plugin]\nenabled = false\n");
+	write_file(config_dir, "50-x264.ini.d/20-on.conf", "[plugin]\nenabled = true\n");
+	write_file(vendor_dir, "50-x264.ini.d/30-off.conf", "[plugin]\nenabled = false\n");
+	/* Not a .conf: ignored. */
+	write_file(config_dir, "50-x264.ini.d/90-on.conf~", "[plugin]\nenabled = true\n");
+	/* An /etc override replaces the vendor one of the same name. */
+	make_subdir(vendor_dir, "60-vp8.ini.d");
+	make_subdir(config_dir, "60-vp8.ini.d");
+	write_file(vendor_dir, "60-vp8.ini.d/50-off.conf", "[plugin]\nenabled = false\n");
+	write_file(config_dir, "60-vp8.ini.d/50-off.conf", "; emptied by the operator\n");
+
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
+	CU_ASSERT_EQUAL_FATAL(set.count, 2);
+	CU_ASSERT_STRING_EQUAL(set.items[0].name, "x264");
+	CU_ASSERT_FALSE(set.items[0].enabled);
+	CU_ASSERT_TRUE(set.items[0].enabled_by != NULL &&
+	               strstr(set.items[0].enabled_by, "/vendor/50-x264.ini.d/30-off.conf") !=
+	                       NULL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(set.items[0].path, "/vendor/50-x264.ini"));
+	CU_ASSERT_STRING_EQUAL(set.items[1].name, "vp8");
+	CU_ASSERT_TRUE(set.items[1].enabled);
+	CU_ASSERT_PTR_NULL(set.items[1].enabled_by);
+	gb_dropin_set_clear(&set);
+	remove_dirs();
+}
+
+static void test_dropin__override_may_only_set_enabled(void)
+{
+	static const struct {
+		const char *text;
+		const char *expected; /* after "PATH:" */
+	} cases[] = {
+		{ "[plugin]\nname = vp8\n",
+		  "2: key 'plugin.name': an override (a .conf in NAME.ini.d) may only set "
+		  "plugin.enabled" },
+		{ "[plugin]\nenabled = true\n[settings]\nbitrate = 1\n",
+		  "4: key 'settings.bitrate': an override (a .conf in NAME.ini.d) may only set "
+		  "plugin.enabled" },
+		{ "[plugin]\nenabled = maybe\n",
+		  "2: key 'plugin.enabled': value 'maybe' is not a boolean (expected true, false, "
+		  "yes, no, 1, 0)" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct gb_dropin_set set;
+		char want[GB_DROPIN_ERROR_MAX];
+		const char *path;
+
+		make_dirs();
+		write_file(vendor_dir, "50-x264.ini", plugin_text("encoder", "x264"));
+		make_subdir(config_dir, "50-x264.ini.d");
+		path = write_file(config_dir, "50-x264.ini.d/50-bad.conf", cases[i].text);
+		snprintf(want, sizeof(want), "%s:%s", path, cases[i].expected);
+		CU_ASSERT_EQUAL(gb_dropin_set_load(&set, vendor_dir, config_dir, error), -EINVAL);
+		CU_ASSERT_STRING_EQUAL(error, want);
+		CU_ASSERT_EQUAL(set.count, 0);
+		remove_dirs();
+	}
+}
+
 static void test_dropin__duplicate_plugin_is_refused(void)
 {
 	struct gb_dropin_set set;
@@ -519,6 +599,8 @@ int main(void)
 		TEST(test_dropin__missing_file_is_enoent),
 		TEST(test_dropin__set_sorts_across_both_dirs),
 		TEST(test_dropin__etc_replaces_vendor_of_same_name),
+		TEST(test_dropin__override_switches_enabled),
+		TEST(test_dropin__override_may_only_set_enabled),
 		TEST(test_dropin__duplicate_plugin_is_refused),
 		TEST(test_dropin__identity_namespace),
 		TEST(test_dropin__bad_file_empties_set_and_names_it),
