@@ -75,6 +75,9 @@ struct gb_session_config {
 	uint64_t memory_max;   /* bytes; from "" (none) or "NUMBER[K|M|G|T]" */
 	int cpu_quota_percent; /* CPUQuota=, 0..100000 (100 = one CPU) */
 	int tasks_max;         /* TasksMax=, 0..4194304 */
+	/* The account the direct spawner runs sessions as; "" (default): glassboxd's own,
+	 * refused when that is root. A user name: [a-z_][a-z0-9_-]{0,31}. */
+	char *user;
 };
 
 struct gb_plugins_config {
