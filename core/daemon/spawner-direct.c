@@ -326,11 +326,11 @@ static int drop_privileges(const struct direct_account *account)
 		return -1;
 	if (setresuid(account->uid, account->uid, account->uid) < 0)
 		return -1;
-	if (getresuid(&ruid, &euid, &suid) < 0 || ruid != account->uid ||
-	    euid != account->uid || suid != account->uid)
+	if (getresuid(&ruid, &euid, &suid) < 0 || ruid != account->uid || euid != account->uid ||
+	    suid != account->uid)
 		return -1;
-	if (getresgid(&rgid, &egid, &sgid) < 0 || rgid != account->gid ||
-	    egid != account->gid || sgid != account->gid)
+	if (getresgid(&rgid, &egid, &sgid) < 0 || rgid != account->gid || egid != account->gid ||
+	    sgid != account->gid)
 		return -1;
 	if (setresuid((uid_t)-1, 0, (uid_t)-1) == 0 || setresgid((gid_t)-1, 0, (gid_t)-1) == 0 ||
 	    setgroups(0, NULL) == 0)
@@ -434,8 +434,8 @@ static int spawn(struct gb_daemon_session *session, struct direct_session *direc
 	if (!g_spawn_async_with_pipes_and_fds(
 	            NULL, argv, (const char *const *)env,
 	            G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, child_setup, account,
-	            -1, -1, -1, source_fds, target_fds, 1,
-	            &session->pid, NULL, NULL, NULL, &error)) {
+	            -1, -1, -1, source_fds, target_fds, 1, &session->pid, NULL, NULL, NULL,
+	            &error)) {
 		gb_error("cannot start %s (server.session_binary) for user '%s': %s", binary,
 		         session->user, error->message);
 		close(pipe_fds[0]);

@@ -661,8 +661,7 @@ struct gb_config *gb_config_new_defaults(void)
 
 	if (!config->session.keyboard_layout || !config->session.keyboard_variant ||
 	    !config->session.keyboard_model || !config->session.keyboard_options ||
-	    !config->session.user ||
-	    !config->plugins.vendor_dir || !config->plugins.config_dir ||
+	    !config->session.user || !config->plugins.vendor_dir || !config->plugins.config_dir ||
 	    !config->plugins.plugin_dir || !config->server.listen ||
 	    !config->server.tls_certificate || !config->server.tls_key ||
 	    !config->server.state_dir || !config->server.runtime_dir || !config->server.web_dir ||

@@ -406,8 +406,8 @@ static void test_config__spawner_is_direct_or_systemd(void)
 
 static void test_config__session_user_is_a_user_name(void)
 {
-	struct gb_config *config = gb_config_load_string(
-	        "session = { user = \"glassbox-demo\"; };\n", NAME, error);
+	struct gb_config *config =
+	        gb_config_load_string("session = { user = \"glassbox-demo\"; };\n", NAME, error);
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->session.user, "glassbox-demo");
