@@ -458,6 +458,7 @@ static int direct_start(struct gb_daemon_session *session, const struct gb_login
 	struct gb_daemon *daemon = session->daemon;
 	const struct gb_session_config *limits = &daemon->config->session;
 	struct direct_session *direct;
+	g_autofree char *sessions_dir = NULL;
 	struct direct_account account;
 	struct sockaddr_un address;
 	int r;
@@ -472,8 +473,8 @@ static int direct_start(struct gb_daemon_session *session, const struct gb_login
 		gb_debug("session %s: session.memory_max, cpu_quota_percent and tasks_max "
 		         "apply to the systemd spawner only",
 		         session->id);
-	session->dir = g_build_filename(daemon->config->server.runtime_dir, "sessions",
-	                                session->id, NULL);
+	sessions_dir = g_build_filename(daemon->config->server.runtime_dir, "sessions", NULL);
+	session->dir = g_build_filename(sessions_dir, session->id, NULL);
 	session->socket_path = g_build_filename(session->dir, "signal.sock", NULL);
 	session->control_path =
 	        g_strdup_printf("%s/glassbox-%s.control", session->dir, session->id);
@@ -496,8 +497,10 @@ static int direct_start(struct gb_daemon_session *session, const struct gb_login
 	session->spawner_data = direct;
 	account.dir = session->dir;
 	/* Its folder is the account's: the session makes its sockets there. It
-	 * is new and inside our 0711 sessions/, so nobody could swap it. */
-	if (account.switch_user && chown(session->dir, account.uid, account.gid) < 0) {
+	 * is new and inside our 0711 sessions/, so nobody could swap it. (0711
+	 * again here: session.user may have come with a reload.) */
+	if (account.switch_user &&
+	    (chmod(sessions_dir, 0711) < 0 || chown(session->dir, account.uid, account.gid) < 0)) {
 		r = -errno;
 		gb_error("cannot give %s to session.user '%s': %s", session->dir, account.name,
 		         strerror(-r));
