@@ -13,6 +13,7 @@ import atexit
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -74,7 +75,8 @@ os.environ[ALLOW_ROOT] = "0"  # what tests/meson.build and gbdaemon.py allow, ta
 
 
 def make_daemon(tmp, user=None):
-    extra = 'user = "%s";' % user if user is not None else ""
+    # A session without viewers ends after 1 s (the reload check below).
+    extra = 'idle_timeout_s = 1; ' + ('user = "%s";' % user if user is not None else "")
     d = gbdaemon.Daemon(tmp=tmp, session_binary=session_binary, command=client,
                         session_extra=extra, server_extra='spawner = "direct";')
     for path in (d.root, d.runtime):
@@ -107,6 +109,13 @@ refused_start("session.user = root", "root",
               ["key 'session.user': 'root' has uid 0", "not root"])
 refused_start("session.user names nobody", "gb-no-such-user",
               ["key 'session.user': there is no user 'gb-no-such-user'"])
+
+
+def wait_for_gone(path, timeout):
+    deadline = time.monotonic() + timeout
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not os.path.exists(path)
 
 
 def proc_status(pid):
@@ -214,8 +223,28 @@ try:
           "hello relayed to the session, its offer came back (%r)"
           % (offer if offer is None else offer.get("type")))
     ws.close()
+    check(d.wait_log(r"session %s of user 'demo' .*(ended|exited)" % session_id, 15)
+          is not None or not os.path.exists("/proc/%d" % pid),
+          "the session ends 1 s after its viewer left")
+    check(wait_for_gone(session_dir, 10), "the session folder is removed")
+
+    # A reload that takes session.user away: the next session is refused,
+    # not started as root.
+    with open(d.config) as f:
+        text = f.read()
+    with open(d.config, "w") as f:
+        f.write(text.replace('user = "%s";' % ACCOUNT, ""))
+    d.proc.send_signal(signal.SIGHUP)
+    check(d.wait_log(r"reloaded ", 10) is not None, "the reload without session.user is applied")
+    ws = d.websocket(cookie=token)
+    first = ws.recv_json(timeout=15) if ws.status == 101 else None
+    check(d.wait_log(r"runs as root, so every session would run as root; set session.user",
+                     10) is not None and d.wait_log(r"session for user 'demo' not started", 5)
+          is not None, "after it, a session start is refused, naming session.user")
+    check(first is None or first.get("type") in ("error", "ended"),
+          "the viewer gets no session (%r)" % first)
+    ws.close()
     check(d.stop() == 0, "glassboxd stops cleanly")
-    check(not os.path.exists(session_dir), "the session folder is removed")
 finally:
     d.close()
 
