@@ -251,8 +251,11 @@ static int account_resolve(const struct gb_config *config, struct direct_account
 	if (!pw) {
 		int r = errno ? -errno : -ENOENT;
 
-		gb_error("%s: key 'session.user': %s '%s'", file,
-		         r == -ENOENT ? "there is no user" : strerror(-r), name);
+		if (r == -ENOENT || r == -ESRCH)
+			gb_error("%s: key 'session.user': there is no user '%s'", file, name);
+		else
+			gb_error("%s: key 'session.user': cannot look up user '%s': %s", file,
+			         name, strerror(-r));
 		return r;
 	}
 	if (pw->pw_uid == 0 || pw->pw_gid == 0) {
