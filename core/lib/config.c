@@ -489,9 +489,9 @@ static int apply_bytes(struct parser *parser, const struct schema_key *key,
 
 /* The portable user names of useradd without its trailing '$': what
  * getpwnam() is then asked is never a path or an option. */
-static bool is_user_name(const char *name)
+bool gb_user_name_is_valid(const char *name)
 {
-	size_t length = strlen(name);
+	size_t length = name ? strlen(name) : 0;
 
 	if (length == 0 || length > 32)
 		return false;
@@ -505,7 +505,7 @@ static int apply_user(struct parser *parser, const struct schema_key *key,
 {
 	const char *text = config_setting_get_string(setting);
 
-	if (text[0] != '\0' && !is_user_name(text)) {
+	if (text[0] != '\0' && !gb_user_name_is_valid(text)) {
 		setting_error(parser, setting, key->path,
 		              "'%s' is not a user name: expected \"\" or 1..32 of a-z, 0-9, '_' "
 		              "and '-', starting with a letter or '_'",

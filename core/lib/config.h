@@ -117,4 +117,10 @@ void gb_config_free(struct gb_config *config);
  */
 int gb_config_parse_bytes(const char *text, uint64_t *bytes);
 
+/**
+ * Whether @name is a user name as session.user and system accounts take it:
+ * ^[a-z_][a-z0-9_-]{0,31}$ (Debian's adduser; a unit instance holds it as is).
+ */
+bool gb_user_name_is_valid(const char *name);
+
 #endif
