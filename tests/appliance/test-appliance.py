@@ -308,8 +308,8 @@ def check_session_unit(g, token):
 
 def check_no_root_sessions(g, unit):
     """Issue 8: a web user never gets a root session on an installed system."""
-    spawners = g.out("sed -n 's/^[[:space:]]*spawner[[:space:]]*=[[:space:]]*\"\\([a-z]*\\)\".*/\\1/p' "
-                     "/etc/glassbox/glassbox.conf")
+    spawners = g.out("sed -n 's/^[[:space:]]*spawner[[:space:]]*=[[:space:]]*"
+                     "\"\\([a-z]*\\)\".*/\\1/p' /etc/glassbox/glassbox.conf")
     report(spawners.split() == ["systemd"],
            "the installed glassbox.conf chooses the systemd spawner", "spawner = %r" % spawners)
     if not unit:
