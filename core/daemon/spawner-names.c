@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "spawner-names.h"
+#include "config.h"
 
 #define UNIT_PREFIX "glassbox-session@"
 #define UNIT_SUFFIX ".service"
@@ -25,13 +26,7 @@
 /* ^[a-z_][a-z0-9_-]{0,31}$: what Debian's adduser accepts and a unit name can hold as is. */
 static bool is_system_user_name(const char *name)
 {
-	size_t length = strlen(name);
-
-	if (length == 0 || length > 32)
-		return false;
-	if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_'))
-		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == length;
+	return gb_user_name_is_valid(name);
 }
 
 static bool is_hashed_name(const char *name)

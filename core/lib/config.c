@@ -31,6 +31,7 @@ enum schema_type {
 	SCHEMA_ARGV,   /* char ** field: a list or array of >= 1 non-empty strings */
 	SCHEMA_LIST,   /* char ** field: a list or array of >= 0 non-empty strings */
 	SCHEMA_BYTES,  /* uint64_t field, from a string: "" or NUMBER[K|M|G|T] */
+	SCHEMA_USER,   /* char * field: "" or a user name, [a-z_][a-z0-9_-]{0,31} */
 };
 
 struct schema_enum_value {
@@ -68,6 +69,7 @@ struct schema_key {
 #define KEY_ARGV(path, field)          { path, SCHEMA_ARGV, 0, 0, NULL, FIELD(field, char **) }
 #define KEY_LIST(path, field)          { path, SCHEMA_LIST, 0, 0, NULL, FIELD(field, char **) }
 #define KEY_BYTES(path, field)         { path, SCHEMA_BYTES, 0, 0, NULL, FIELD(field, uint64_t) }
+#define KEY_USER(path, field)          { path, SCHEMA_USER, 0, 0, NULL, FIELD(field, char *) }
 /* clang-format on */
 
 static const struct schema_enum_value log_levels[] = {
@@ -134,6 +136,7 @@ static const struct schema_key schema[] = {
 	KEY_BYTES("session.memory_max", session.memory_max),
 	KEY_INT("session.cpu_quota_percent", session.cpu_quota_percent, 0, 100000),
 	KEY_INT("session.tasks_max", session.tasks_max, 0, 4194304),
+	KEY_USER("session.user", session.user),
 
 	KEY_LIST("webrtc.ice_addresses", webrtc.ice_addresses),
 	KEY_STRING("webrtc.stun_server", webrtc.stun_server),
@@ -231,6 +234,8 @@ static const char *schema_type_name(enum schema_type type)
 	case SCHEMA_STRING:
 	case SCHEMA_ENUM:
 		return "a string";
+	case SCHEMA_USER:
+		return "a string (a user name, or \"\")";
 	case SCHEMA_BYTES:
 		return "a string (a size such as \"2G\", or \"\")";
 	case SCHEMA_ARGV:
@@ -482,6 +487,34 @@ static int apply_bytes(struct parser *parser, const struct schema_key *key,
 	return 0;
 }
 
+/* The portable user names of useradd without its trailing '$': what
+ * getpwnam() is then asked is never a path or an option. */
+bool gb_user_name_is_valid(const char *name)
+{
+	size_t length = name ? strlen(name) : 0;
+
+	if (length == 0 || length > 32)
+		return false;
+	if (!(name[0] == '_' || (name[0] >= 'a' && name[0] <= 'z')))
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") == length;
+}
+
+static int apply_user(struct parser *parser, const struct schema_key *key,
+                      const config_setting_t *setting)
+{
+	const char *text = config_setting_get_string(setting);
+
+	if (text[0] != '\0' && !gb_user_name_is_valid(text)) {
+		setting_error(parser, setting, key->path,
+		              "'%s' is not a user name: expected \"\" or 1..32 of a-z, 0-9, '_' "
+		              "and '-', starting with a letter or '_'",
+		              text);
+		return -EINVAL;
+	}
+	return apply_string(parser, key, setting);
+}
+
 static bool type_matches(enum schema_type expected, int type)
 {
 	switch (expected) {
@@ -492,6 +525,7 @@ static bool type_matches(enum schema_type expected, int type)
 	case SCHEMA_STRING:
 	case SCHEMA_ENUM:
 	case SCHEMA_BYTES:
+	case SCHEMA_USER:
 		return type == CONFIG_TYPE_STRING;
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
@@ -529,6 +563,8 @@ static int apply_key(struct parser *parser, const struct schema_key *key,
 		return apply_argv(parser, key, setting);
 	case SCHEMA_BYTES:
 		return apply_bytes(parser, key, setting);
+	case SCHEMA_USER:
+		return apply_user(parser, key, setting);
 	}
 	return -EINVAL;
 }
@@ -609,6 +645,7 @@ struct gb_config *gb_config_new_defaults(void)
 	config->session.memory_max = 0;
 	config->session.cpu_quota_percent = 0;
 	config->session.tasks_max = 0;
+	config->session.user = strdup("");
 	config->webrtc.ice_addresses = calloc(1, sizeof(char *));
 	config->webrtc.stun_server = strdup("");
 	config->webrtc.turn_servers = calloc(1, sizeof(char *));
@@ -624,7 +661,7 @@ struct gb_config *gb_config_new_defaults(void)
 
 	if (!config->session.keyboard_layout || !config->session.keyboard_variant ||
 	    !config->session.keyboard_model || !config->session.keyboard_options ||
-	    !config->plugins.vendor_dir || !config->plugins.config_dir ||
+	    !config->session.user || !config->plugins.vendor_dir || !config->plugins.config_dir ||
 	    !config->plugins.plugin_dir || !config->server.listen ||
 	    !config->server.tls_certificate || !config->server.tls_key ||
 	    !config->server.state_dir || !config->server.runtime_dir || !config->server.web_dir ||
@@ -661,6 +698,7 @@ void gb_config_free(struct gb_config *config)
 	free(config->session.keyboard_variant);
 	free(config->session.keyboard_model);
 	free(config->session.keyboard_options);
+	free(config->session.user);
 	free(config->plugins.vendor_dir);
 	free(config->plugins.config_dir);
 	free(config->plugins.plugin_dir);

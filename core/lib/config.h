@@ -75,6 +75,9 @@ struct gb_session_config {
 	uint64_t memory_max;   /* bytes; from "" (none) or "NUMBER[K|M|G|T]" */
 	int cpu_quota_percent; /* CPUQuota=, 0..100000 (100 = one CPU) */
 	int tasks_max;         /* TasksMax=, 0..4194304 */
+	/* The account the direct spawner runs sessions as; "" (default): glassboxd's own,
+	 * refused when that is root. A user name: [a-z_][a-z0-9_-]{0,31}. */
+	char *user;
 };
 
 struct gb_plugins_config {
@@ -113,5 +116,11 @@ void gb_config_free(struct gb_config *config);
  * least 1 MiB and at most 2^62. 0 or -EINVAL (-ERANGE when out of range).
  */
 int gb_config_parse_bytes(const char *text, uint64_t *bytes);
+
+/**
+ * Whether @name is a user name as session.user and system accounts take it:
+ * ^[a-z_][a-z0-9_-]{0,31}$ (Debian's adduser; a unit instance holds it as is).
+ */
+bool gb_user_name_is_valid(const char *name);
 
 #endif

@@ -14,6 +14,8 @@ guest's port 443 forwarded to 127.0.0.1, and checks, in the booted system:
     test-only users file);
   - the login started a session unit (glassbox-session@*.service) through
     the systemd spawner, active, naming the user;
+  - no root sessions (issue 8): the installed glassbox.conf chooses the
+    systemd spawner, and no process of the session unit runs as uid 0;
   - `systemctl reload glassbox` with a broken glassbox.conf is refused with a
     journal line naming the file, glassboxd stays up with the old config;
   - `systemctl restart glassbox` keeps the session unit (same InvocationID
@@ -304,6 +306,29 @@ def check_session_unit(g, token):
     return unit, session_id
 
 
+def check_no_root_sessions(g, unit):
+    """Issue 8: a web user never gets a root session on an installed system."""
+    spawners = g.out("sed -n 's/^[[:space:]]*spawner[[:space:]]*=[[:space:]]*"
+                     "\"\\([a-z]*\\)\".*/\\1/p' /etc/glassbox/glassbox.conf")
+    report(spawners.split() == ["systemd"],
+           "the installed glassbox.conf chooses the systemd spawner", "spawner = %r" % spawners)
+    if not unit:
+        report(False, "the session's processes are not root's", "no session unit")
+        return
+    # Every process in the unit's cgroup (and below): pid, real/effective/
+    # saved/fs uid, name.
+    listing = g.out("cg=$(systemctl show -P ControlGroup %s) && "
+                    "for p in $(find /sys/fs/cgroup\"$cg\" -name cgroup.procs -exec cat {} +); do "
+                    "echo \"$p $(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$p/status) "
+                    "$(cat /proc/$p/comm)\"; done" % shlex.quote(unit))
+    rows = [line.split() for line in listing.splitlines() if line.strip()]
+    root = [row for row in rows if len(row) < 6 or "0" in row[1:5]]
+    names = [row[5] for row in rows if len(row) >= 6]
+    report(bool(rows) and not root and any(n.startswith("glassbox-sessio") for n in names),
+           "the session's processes are not root's (%d in %s)" % (len(rows), unit),
+           listing.strip() or "no process listed")
+
+
 def check_reload(g, token, password):
     rc, before = g.sh("cat /etc/glassbox/glassbox.conf")
     pid = g.show("glassbox", "MainPID")
@@ -509,6 +534,7 @@ def in_guest():
             unit = session_id = None
             if token:
                 unit, session_id = check_session_unit(g, token)
+                check_no_root_sessions(g, unit)
                 step = time.monotonic()
                 check_reload(g, token, password)
                 timed("reload checks", step)

@@ -107,6 +107,8 @@ class Daemon:
             else 0
         self.log = open(self.log_path, "a")
         env = dict(os.environ, GLASSBOX_PLUGIN_PATH=PLUGIN_PATH)
+        # Tests run as root with no session.user (test-root-sessions.py sets "0").
+        env.setdefault("GB_TEST_ALLOW_ROOT_SESSIONS", "1")
         self.proc = subprocess.Popen([DAEMON, "-c", self.config, "--log-level", "debug"],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=env)
         if not wait:

@@ -99,7 +99,7 @@ def wait_output(pattern, timeout):
 try:
     opened = wait_output(r"^  open:\s+(\S+)$", 300)
     login = wait_output(r"^  login:\s+demo / (\S+)$", 10)
-    logged = wait_output(r"^  log:\s+(\S+)$", 10)
+    logged = wait_output(r"^  log:\s+(\S+)", 10)
     check(opened is not None and opened.group(1) == "http://127.0.0.1:%d/" % port,
           "the demo prints the URL (%r)" % (opened and opened.group(1)))
     check(login is not None, "the demo prints the login")
@@ -173,9 +173,16 @@ finally:
             os.killpg(demo.pid, signal.SIGKILL)
             demo.wait(timeout=10)
     check(stopped is not None, "Ctrl-C stops the demo (status %r)" % stopped)
-    leftover = subprocess.run(["pgrep", "-g", str(demo.pid)], capture_output=True, text=True)
-    check(leftover.stdout.strip() == "", "nothing the demo started is left (%r)"
-          % leftover.stdout.split())
+    # What the demo started goes with it (the log's tee may take a moment).
+    left = []
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        left = subprocess.run(["ps", "-o", "pid=,args=", "-g", str(demo.pid)],
+                              capture_output=True, text=True).stdout.strip().splitlines()
+        if not left:
+            break
+        time.sleep(0.1)
+    check(left == [], "nothing the demo started is left (%r)" % left)
     if gbtest.failures:
         print("--- the demo's output ---")
         print("\n".join(output[-60:]))

@@ -107,6 +107,7 @@ static void check_defaults(const struct gb_config *config)
 	CU_ASSERT_EQUAL(config->session.memory_max, 0);
 	CU_ASSERT_EQUAL(config->session.cpu_quota_percent, 0);
 	CU_ASSERT_EQUAL(config->session.tasks_max, 0);
+	CU_ASSERT_STRING_EQUAL(config->session.user, "");
 	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_DIRECT);
 	CU_ASSERT_STRING_EQUAL(config->server.listen, "127.0.0.1:8080");
 	CU_ASSERT_EQUAL(config->server.max_sessions, 16);
@@ -378,7 +379,9 @@ static void test_config__shipped_config_parses(void)
 	CU_ASSERT_STRING_EQUAL(config->session.keyboard_model, "pc105");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config->session.command);
 	CU_ASSERT_STRING_EQUAL(config->session.command[0], "weston-terminal");
-	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_DIRECT);
+	/* What `meson install` puts in /etc: never sessions as root (issue 8). */
+	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_SYSTEMD);
+	CU_ASSERT_STRING_EQUAL(config->session.user, "");
 	CU_ASSERT_EQUAL(config->session.memory_max, 0);
 	CU_ASSERT_EQUAL(config->session.cpu_quota_percent, 0);
 	CU_ASSERT_EQUAL(config->session.tasks_max, 0);
@@ -399,6 +402,44 @@ static void test_config__spawner_is_direct_or_systemd(void)
 	check_refused("server = {\n  spawner = \"kubernetes\";\n};\n",
 	              NAME ":2: key 'server.spawner'",
 	              "value 'kubernetes' is not one of direct, systemd");
+}
+
+static void test_config__session_user_is_a_user_name(void)
+{
+	struct gb_config *config =
+	        gb_config_load_string("session = { user = \"glassbox-demo\"; };\n", NAME, error);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->session.user, "glassbox-demo");
+	gb_config_free(config);
+
+	config = gb_config_load_string("session = { user = \"_gb0\"; };\n", NAME, error);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->session.user, "_gb0");
+	gb_config_free(config);
+
+	/* "" is the default: glassboxd's own account. */
+	config = gb_config_load_string("session = { user = \"\"; };\n", NAME, error);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->session.user, "");
+	gb_config_free(config);
+
+	check_refused("session = {\n\n  user = 1000;\n};\n", NAME ":3: key 'session.user'",
+	              "expected a string (a user name, or \"\"), got an integer");
+	check_refused("session = {\n  user = \"../etc\";\n};\n", NAME ":2: key 'session.user'",
+	              "'../etc' is not a user name");
+	check_refused("session = { user = \"Alice\"; };\n", NAME ":1: key 'session.user'",
+	              "'Alice' is not a user name");
+	check_refused("session = { user = \"-alice\"; };\n", NAME ":1: key 'session.user'",
+	              "'-alice' is not a user name");
+	check_refused("session = { user = \"1000\"; };\n", NAME ":1: key 'session.user'",
+	              "'1000' is not a user name");
+	check_refused("session = { user = \"a b\"; };\n", NAME ":1: key 'session.user'",
+	              "'a b' is not a user name");
+	check_refused("session = { user = \"abcdefghijklmnopqrstuvwxyz0123456\"; };\n",
+	              NAME ":1: key 'session.user'", "is not a user name");
+	check_refused("server = { user = \"alice\"; };\n", NAME ":1: key 'server.user'",
+	              "unknown key");
 }
 
 static void test_config__resource_limits_parse(void)
@@ -505,6 +546,7 @@ int main(void)
 		TEST(test_config__missing_file_is_enoent),
 		TEST(test_config__shipped_config_parses),
 		TEST(test_config__spawner_is_direct_or_systemd),
+		TEST(test_config__session_user_is_a_user_name),
 		TEST(test_config__resource_limits_parse),
 		TEST(test_config__parse_bytes),
 		TEST(test_config__free_accepts_null),

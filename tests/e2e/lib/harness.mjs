@@ -234,7 +234,12 @@ plugins = {
 			this.writeConfig();
 			this.logFile = fs.openSync(this.logPath, 'w');
 		}
-		const env = { ...process.env, GLASSBOX_PLUGIN_PATH: pluginPath() };
+		// Tests (and benchmarks) run as root with no session.user.
+		const env = {
+			GB_TEST_ALLOW_ROOT_SESSIONS: '1',
+			...process.env,
+			GLASSBOX_PLUGIN_PATH: pluginPath(),
+		};
 		delete env.WAYLAND_DISPLAY;
 		delete env.DISPLAY;
 		this.exited = null;
