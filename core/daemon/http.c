@@ -342,6 +342,8 @@ int gb_http_start(struct gb_daemon *daemon)
 	     *p; p++)
 		soup_server_add_early_handler(daemon->server, *p, early_handler, daemon, NULL);
 
+	if (gb_connections_init(daemon) < 0)
+		return -ENOMEM;
 	socket_address = g_inet_socket_address_new(address, port);
 	if (!soup_server_listen(daemon->server, socket_address,
 	                        daemon->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
@@ -362,6 +364,7 @@ void gb_http_stop(struct gb_daemon *daemon)
 {
 	if (daemon->server) {
 		soup_server_disconnect(daemon->server);
+		gb_connections_fini(daemon);
 		g_clear_object(&daemon->server);
 	}
 	if (daemon->web_dir_fd >= 0) {
