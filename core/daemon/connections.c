@@ -6,6 +6,15 @@
  *   (its key, gb_auth_address_key: IPv6 per /64), and at most a total left
  *   by RLIMIT_NOFILE, so that one client cannot use up the file
  *   descriptors everyone needs;
+ * - over HTTPS, at most GB_CONNECTIONS_NEW_PER_ADDRESS_MAX per address that
+ *   have not sent a complete request yet: glib-networking runs each TLS
+ *   handshake as a blocking call on GLib's shared task threads (10 of them,
+ *   growing slowly), so more than 10 connections that never send their
+ *   ClientHello stall every other client's handshake until they time out.
+ *   6 is what a browser opens to one host at most. (Two addresses together
+ *   still can stall the handshakes, for up to the time-out below; only
+ *   accepting connections ourselves and handing them to libsoup after their
+ *   first bytes would avoid that.);
  * - a new connection must send a complete request (head and body) within
  *   GB_REQUEST_HEAD_TIMEOUT_S, and a kept-alive one its next request within
  *   GB_CONNECTION_IDLE_TIMEOUT_S (slowloris: a client that dribbles a
@@ -52,6 +61,7 @@ struct gb_connections {
 	unsigned total;
 	unsigned total_max;
 	unsigned per_address_max;
+	unsigned fresh_per_address_max;
 	unsigned head_timeout_s;
 	unsigned idle_timeout_s;
 	gulong started_handler, read_handler, finished_handler, aborted_handler;
@@ -60,7 +70,8 @@ struct gb_connections {
 
 struct address {
 	unsigned open;
-	bool logged; /* the limit was logged since this address last had room */
+	unsigned fresh; /* of which have not sent a complete request yet */
+	bool logged;    /* the limit was logged since this address last had room */
 };
 
 struct connection {
@@ -69,6 +80,7 @@ struct connection {
 	char *address_key;
 	char *peer;
 	unsigned requests;
+	bool fresh; /* no complete request yet */
 	guint timer;
 	bool between_requests;  /* a response went out; libsoup waits for the next request */
 	GSource *eof_watch;     /* between requests: the client may close */
@@ -102,6 +114,8 @@ static void forget(struct gb_connections *connections, struct connection *connec
 	struct address *address =
 	        g_hash_table_lookup(connections->by_address, connection->address_key);
 
+	if (address && connection->fresh && address->fresh > 0)
+		address->fresh--;
 	if (address && address->open > 0 && --address->open == 0)
 		g_hash_table_remove(connections->by_address, connection->address_key);
 	else if (address)
@@ -254,11 +268,13 @@ static struct connection *accept_connection(struct gb_connections *connections, 
 		shut_down(socket);
 		return NULL;
 	}
-	if (address && address->open >= connections->per_address_max) {
+	if (address && (address->open >= connections->per_address_max ||
+	                address->fresh >= connections->fresh_per_address_max)) {
 		if (!address->logged)
-			gb_warning("client %s has %u connections open, the most one address may "
-			           "have; refusing more until some close",
-			           peer, address->open);
+			gb_warning("client %s has %u connections open (%u without a complete "
+			           "request yet), the most one address may have; refusing more "
+			           "until some close",
+			           peer, address->open, address->fresh);
 		address->logged = true;
 		shut_down(socket);
 		return NULL;
@@ -268,8 +284,10 @@ static struct connection *accept_connection(struct gb_connections *connections, 
 		g_hash_table_insert(connections->by_address, g_strdup(key), address);
 	}
 	address->open++;
+	address->fresh++;
 	connections->total++;
 	connection = g_new0(struct connection, 1);
+	connection->fresh = true;
 	connection->owner = connections;
 	connection->socket = socket;
 	connection->address_key = g_steal_pointer(&key);
@@ -311,9 +329,20 @@ static void request_read(SoupServer *server, SoupServerMessage *msg, gpointer da
 	struct connection *connection =
 	        socket ? g_hash_table_lookup(connections->by_socket, socket) : NULL;
 
-	if (connection && connection->timer) {
+	if (!connection)
+		return;
+	if (connection->timer) {
 		g_source_remove(connection->timer);
 		connection->timer = 0;
+	}
+	if (connection->fresh) {
+		struct address *address =
+		        g_hash_table_lookup(connections->by_address, connection->address_key);
+
+		connection->fresh = false;
+		if (address && address->fresh > 0 &&
+		    address->fresh-- == connections->fresh_per_address_max)
+			address->logged = false;
 	}
 }
 
@@ -364,6 +393,10 @@ int gb_connections_init(struct gb_daemon *daemon)
 	connections->total_max = total_from_rlimit();
 	connections->per_address_max = gb_daemon_limit_from_environment(
 	        "GB_TEST_CONNECTIONS_PER_ADDRESS", GB_CONNECTIONS_PER_ADDRESS_MAX, 100000);
+	connections->fresh_per_address_max =
+	        daemon->https
+	                ? MIN(GB_CONNECTIONS_NEW_PER_ADDRESS_MAX, connections->per_address_max)
+	                : connections->per_address_max;
 	connections->head_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_REQUEST_HEAD_TIMEOUT_S", GB_REQUEST_HEAD_TIMEOUT_S, 3600);
 	connections->idle_timeout_s = gb_daemon_limit_from_environment(
@@ -376,10 +409,10 @@ int gb_connections_init(struct gb_daemon *daemon)
 	                                                 G_CALLBACK(request_done), connections);
 	connections->aborted_handler = g_signal_connect(daemon->server, "request-aborted",
 	                                                G_CALLBACK(request_done), connections);
-	gb_debug("connections: at most %u per client address and %u in all; %u s for a "
+	gb_debug("connections: at most %u per client address (%u new) and %u in all; %u s for a "
 	         "request, %u s idle",
-	         connections->per_address_max, connections->total_max, connections->head_timeout_s,
-	         connections->idle_timeout_s);
+	         connections->per_address_max, connections->fresh_per_address_max,
+	         connections->total_max, connections->head_timeout_s, connections->idle_timeout_s);
 	daemon->connections = connections;
 	return 0;
 }

@@ -36,10 +36,11 @@
 /* Failed logins per user name, from all addresses together, per minute. */
 #define GB_USER_FAILURES_CEILING 100
 /* Connections (connections.c) and what waits for a browser (viewer.c). */
-#define GB_CONNECTIONS_PER_ADDRESS_MAX 64 /* open HTTP/WebSocket connections per address */
-#define GB_REQUEST_HEAD_TIMEOUT_S      10 /* a new connection's first request, head and body */
-#define GB_CONNECTION_IDLE_TIMEOUT_S   60 /* a kept-alive connection's next request */
-#define GB_TO_BROWSER_BUFFER_MAX       (1024 * 1024) /* bytes queued for a viewer's WebSocket */
+#define GB_CONNECTIONS_PER_ADDRESS_MAX     64 /* open HTTP/WebSocket connections per address */
+#define GB_CONNECTIONS_NEW_PER_ADDRESS_MAX 6  /* HTTPS: of which without a complete request */
+#define GB_REQUEST_HEAD_TIMEOUT_S          10 /* a new connection's first request, head and body */
+#define GB_CONNECTION_IDLE_TIMEOUT_S       60 /* a kept-alive connection's next request */
+#define GB_TO_BROWSER_BUFFER_MAX           (1024 * 1024) /* bytes queued for a viewer's WebSocket */
 
 #define GB_SESSION_READY_TIMEOUT_S 10
 #define GB_SESSION_ID_LENGTH       16 /* hex characters */
