@@ -277,7 +277,10 @@ static gssize output_write(GOutputStream *stream, const void *buffer, gsize coun
 
 static gboolean output_flush(GOutputStream *stream, GCancellable *cancellable, GError **error)
 {
-	return g_output_stream_flush(GB_FRAME_COUNT_OUTPUT(stream)->base, cancellable, error);
+	GbFrameCountOutput *self = GB_FRAME_COUNT_OUTPUT(stream);
+
+	/* GOutputStream closes (and so flushes) an unclosed stream on dispose, after ours. */
+	return !self->base || g_output_stream_flush(self->base, cancellable, error);
 }
 
 static gboolean output_close(GOutputStream *stream, GCancellable *cancellable, GError **error)
