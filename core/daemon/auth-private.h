@@ -23,6 +23,10 @@ struct gb_auth_job {
 	gint64 started_us;
 	gulong finished_handler;
 	bool gone; /* the client went away: nobody to answer */
+	/* Counted as a failure before it ran (gb_auth_charge_attempt). */
+	bool charged;
+	gint64 charged_us;
+	char *charged_user; /* may be NULL: the address only */
 
 	/* On the worker thread. Take daemon->auth_lock around every plugin call
 	 * and read daemon->auth_plugins only under it (a reload swaps them). */
@@ -51,9 +55,21 @@ void gb_auth_job_finish_at(struct gb_auth_job *job, gint64 due_us);
  */
 bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *msg,
                                  const char *address_key, const char *user);
-/** Count one failed login against @address_key and, when not NULL, @user. */
+/**
+ * Count one failed login against @address_key and, when not NULL, @user
+ * (from any address, and from this one).
+ */
 void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user);
-/** The per-address key of a client address: itself, or the /64 of an IPv6 one. */
+/**
+ * Count the attempt @job stands for as a failure of job->address_key and
+ * @user (may be NULL) now, before it is checked, so that attempts in flight
+ * count against the limits; job->daemon and job->address_key must be set.
+ */
+void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user);
+/** Take the charge back: the attempt succeeded or was never checked. */
+void gb_auth_refund_attempt(struct gb_auth_job *job);
+/** The per-address key of a client address: itself, the /64 of an IPv6 one, or the
+ * IPv4 address of an IPv4-mapped one (::ffff:a.b.c.d). */
 char *gb_auth_address_key(const char *peer);
 
 /**

@@ -43,7 +43,10 @@
 #define BINDING_COOKIE     "glassbox_login"
 #define BINDING_LIFETIME_S 600
 #define BINDINGS_MAX       1024
-#define REFUSED_LOCATION   "/?login_error=refused"
+/* Redirects under way from one client address (its key, gb_auth_address_key):
+ * a flood from one address pushes out only its own. */
+#define BINDINGS_PER_ADDRESS_MAX 16
+#define REFUSED_LOCATION         "/?login_error=refused"
 
 enum job_kind {
 	JOB_METHODS,
@@ -67,7 +70,8 @@ struct redirect_job {
 /* One redirect under way: SHA-256 of the cookie -> this. */
 struct binding {
 	char *plugin;
-	char *state; /* "" when the plugin's URL had none */
+	char *state;       /* "" when the plugin's URL had none */
+	char *address_key; /* of the client that began it */
 	gint64 created_us;
 };
 
@@ -77,6 +81,7 @@ static void binding_free(gpointer data)
 
 	g_free(binding->plugin);
 	g_free(binding->state);
+	g_free(binding->address_key);
 	g_free(binding);
 }
 
@@ -320,12 +325,17 @@ static char *random_token(void)
 	return token;
 }
 
-/* Forget bindings older than their cookie; a full table loses its oldest one. */
-static void prune_bindings(struct gb_daemon *daemon, gint64 now)
+/*
+ * Make room for a binding of @address_key: forget bindings older than their
+ * cookie; an address at BINDINGS_PER_ADDRESS_MAX loses its own oldest one;
+ * a full table (many addresses) loses its oldest one.
+ */
+static void prune_bindings(struct gb_daemon *daemon, const char *address_key, gint64 now)
 {
 	GHashTableIter iter;
-	gpointer key, value, oldest_key = NULL;
-	gint64 oldest = G_MAXINT64;
+	gpointer key, value, oldest_key = NULL, own_oldest_key = NULL;
+	gint64 oldest = G_MAXINT64, own_oldest = G_MAXINT64;
+	unsigned own = 0;
 
 	g_hash_table_iter_init(&iter, daemon->login_bindings);
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
@@ -333,18 +343,29 @@ static void prune_bindings(struct gb_daemon *daemon, gint64 now)
 
 		if (now - binding->created_us >= BINDING_LIFETIME_S * G_USEC_PER_SEC) {
 			g_hash_table_iter_remove(&iter);
-		} else if (binding->created_us < oldest) {
+			continue;
+		}
+		if (binding->created_us < oldest) {
 			oldest = binding->created_us;
 			oldest_key = key;
 		}
+		if (strcmp(binding->address_key, address_key) == 0) {
+			own++;
+			if (binding->created_us < own_oldest) {
+				own_oldest = binding->created_us;
+				own_oldest_key = key;
+			}
+		}
 	}
-	if (g_hash_table_size(daemon->login_bindings) >= BINDINGS_MAX && oldest_key)
+	if (own >= BINDINGS_PER_ADDRESS_MAX && own_oldest_key)
+		g_hash_table_remove(daemon->login_bindings, own_oldest_key);
+	else if (g_hash_table_size(daemon->login_bindings) >= BINDINGS_MAX && oldest_key)
 		g_hash_table_remove(daemon->login_bindings, oldest_key);
 }
 
 /* Bind this browser to the redirect: a cookie, and its hash -> (plugin, state). */
 static bool bind_browser(struct gb_daemon *daemon, SoupServerMessage *msg, const char *plugin,
-                         const char *url)
+                         const char *url, const char *address_key)
 {
 	g_autofree char *token = random_token();
 	g_autofree char *cookie = NULL;
@@ -352,9 +373,10 @@ static bool bind_browser(struct gb_daemon *daemon, SoupServerMessage *msg, const
 
 	if (!token)
 		return false;
-	prune_bindings(daemon, g_get_monotonic_time());
+	prune_bindings(daemon, address_key, g_get_monotonic_time());
 	binding = g_new0(struct binding, 1);
 	binding->plugin = g_strdup(plugin);
+	binding->address_key = g_strdup(address_key);
 	binding->state = url_state(url);
 	binding->created_us = g_get_monotonic_time();
 	g_hash_table_replace(daemon->login_bindings,
@@ -469,7 +491,8 @@ static void begin_done(struct redirect_job *redirect)
 		reply_problem(
 		        job->msg, SOUP_STATUS_BAD_GATEWAY,
 		        "The login plugin gave no usable address for the identity provider.");
-	} else if (!bind_browser(daemon, job->msg, redirect->plugin, redirect->url)) {
+	} else if (!bind_browser(daemon, job->msg, redirect->plugin, redirect->url,
+	                         job->address_key)) {
 		gb_error("cannot get random bytes for a login cookie: %s", strerror(errno));
 		gb_http_reply_error(job->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
 		                    "cannot log in now");
@@ -487,6 +510,8 @@ static void finish_done(struct redirect_job *redirect)
 	struct gb_daemon *daemon = job->daemon;
 	gint64 due = job->started_us + GB_LOGIN_FAILURE_DELAY_MS * 1000;
 
+	/* Charged while it ran; a failure is counted again below, with its reason. */
+	gb_auth_refund_attempt(job);
 	clear_binding_cookie(daemon, job->msg);
 	if (redirect->result == -ENOENT) {
 		gb_http_reply_error(job->msg, SOUP_STATUS_NOT_FOUND,
@@ -688,6 +713,8 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 	redirect->code = g_strdup(code);
 	redirect->state = g_strdup(state);
 	redirect->job.address_key = g_steal_pointer(&address_key);
+	redirect->job.daemon = daemon;
+	gb_auth_charge_attempt(&redirect->job, NULL);
 	gb_auth_job_queue(&redirect->job, daemon, msg);
 }
 

@@ -14,9 +14,16 @@
  * thread, one job at a time, while the main loop keeps relaying. A failed
  * login is answered GB_LOGIN_FAILURE_DELAY_MS after it arrived, whatever
  * the reason. Failures are counted in fixed windows, per client address
- * (GB_LOGIN_FAILURES_MAX) and per user name tried
- * (GB_USER_FAILURES_MAX, from any address); over either, the
- * request is answered 429 with Retry-After before any password is checked.
+ * (GB_LOGIN_FAILURES_MAX), per user name tried from one address
+ * (GB_USER_FAILURES_MAX) and per user name from all addresses together
+ * (GB_USER_FAILURES_CEILING, much higher: a flood from one address must
+ * not lock the user out everywhere); over any, the request is answered 429
+ * with Retry-After before any password is checked.
+ *
+ * An attempt is counted as a failure when it is let through, before its
+ * password is checked, and given back if it succeeds: the attempts still
+ * on the worker count too, so that 64 at once get no more checks than 64
+ * one after the other.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -418,15 +425,22 @@ static char *json_user(const char *user, const uint32_t *roles)
 
 /* --- failure limits ---------------------------------------------------------------------- */
 
-/* Failures are counted per address; IPv6 per /64, which one client holds. */
+/*
+ * Failures are counted per address; IPv6 per /64, which one client holds.
+ * An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d: it is
+ * counted as a.b.c.d, or every IPv4 client would share one bucket.
+ */
 char *gb_auth_address_key(const char *peer)
 {
+	static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	g_autoptr(GInetAddress) address = g_inet_address_new_from_string(peer);
 	const guint8 *bytes;
 
 	if (!address || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
 		return g_strdup(peer);
 	bytes = g_inet_address_to_bytes(address);
+	if (memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0)
+		return g_strdup_printf("%u.%u.%u.%u", bytes[12], bytes[13], bytes[14], bytes[15]);
 	return g_strdup_printf("%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", bytes[0], bytes[1],
 	                       bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]);
 }
@@ -435,6 +449,14 @@ char *gb_auth_address_key(const char *peer)
 static char *user_key(const char *user)
 {
 	return user ? g_ascii_strdown(user, -1) : NULL; /* bounded: USER_NAME_MAX */
+}
+
+/* (user name, address): the address first, which has no space in it. */
+static char *user_address_key(const char *user, const char *address_key)
+{
+	g_autofree char *key = user_key(user);
+
+	return key && address_key ? g_strconcat(address_key, " ", key, NULL) : NULL;
 }
 
 /* The failures of @key in its current window, or NULL (none, or the window is over). */
@@ -462,24 +484,31 @@ bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *ms
 {
 	const gint64 now = g_get_monotonic_time();
 	g_autofree char *key = user_key(user);
+	g_autofree char *pair_key = user_address_key(user, address_key);
 	g_autofree char *shown = gb_auth_printable(user);
 	g_autofree char *message = NULL;
 	g_autofree char *retry = NULL;
 	struct login_failures *failures;
 	unsigned seconds;
-	bool by_user = false;
+	bool by_user = true, from_here = false;
 
 	failures = current_failures(daemon, daemon->failures, address_key, now);
-	if (!failures || failures->count < daemon->login_limits.per_address) {
-		failures = current_failures(daemon, daemon->user_failures, key, now);
-		if (!failures || failures->count < daemon->login_limits.per_user)
-			return false;
-		by_user = true;
+	if (failures && failures->count >= daemon->login_limits.per_address) {
+		by_user = false;
+	} else {
+		failures = current_failures(daemon, daemon->user_address_failures, pair_key, now);
+		from_here = failures && failures->count >= daemon->login_limits.per_user;
+		if (!from_here) {
+			failures = current_failures(daemon, daemon->user_failures, key, now);
+			if (!failures || failures->count < daemon->login_limits.per_user_total)
+				return false;
+		}
 	}
 	seconds = seconds_left(daemon, failures, now);
 	if (by_user)
-		message = g_strdup_printf(
-		        "too many failed logins for user '%s'; try again in %u s", shown, seconds);
+		message = g_strdup_printf("too many failed logins for user '%s'%s; try again in "
+		                          "%u s",
+		                          shown, from_here ? " from this address" : "", seconds);
 	else
 		message = g_strdup_printf("too many failed logins from this address; try again in "
 		                          "%u s",
@@ -494,9 +523,11 @@ bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *ms
 	if (!failures->logged) {
 		failures->logged = true;
 		if (by_user)
-			gb_warning("logins for user '%s' refused for %u s: %u failed logins (last "
-			           "from %s); further refusals in this window are not logged",
-			           shown, seconds, failures->count, gb_http_peer(msg));
+			gb_warning(
+			        "logins for user '%s'%s%s refused for %u s: %u failed logins "
+			        "(last from %s); further refusals in this window are not logged",
+			        shown, from_here ? " from " : "", from_here ? address_key : "",
+			        seconds, failures->count, gb_http_peer(msg));
 		else
 			gb_warning("logins from %s refused for %u s: %u failed logins; further "
 			           "refusals in this window are not logged",
@@ -555,11 +586,46 @@ void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, co
 {
 	const gint64 now = g_get_monotonic_time();
 	g_autofree char *key = user_key(user);
+	g_autofree char *pair_key = user_address_key(user, address_key);
 
 	if (address_key)
 		count_in(daemon, daemon->failures, address_key, now);
 	if (key)
 		count_in(daemon, daemon->user_failures, key, now);
+	if (pair_key)
+		count_in(daemon, daemon->user_address_failures, pair_key, now);
+}
+
+/* Take back one failure counted at @since_us, unless its window has restarted since. */
+static void count_out(GHashTable *table, const char *key, gint64 since_us)
+{
+	struct login_failures *failures = key ? g_hash_table_lookup(table, key) : NULL;
+
+	if (failures && failures->count > 0 && failures->window_start_us <= since_us)
+		failures->count--;
+}
+
+void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
+{
+	gb_auth_count_failure(job->daemon, job->address_key, user);
+	job->charged = true;
+	job->charged_us = g_get_monotonic_time();
+	g_free(job->charged_user);
+	job->charged_user = g_strdup(user);
+}
+
+void gb_auth_refund_attempt(struct gb_auth_job *job)
+{
+	struct gb_daemon *daemon = job->daemon;
+	g_autofree char *key = user_key(job->charged_user);
+	g_autofree char *pair_key = user_address_key(job->charged_user, job->address_key);
+
+	if (!job->charged || !daemon->failures)
+		return;
+	job->charged = false;
+	count_out(daemon->failures, job->address_key, job->charged_us);
+	count_out(daemon->user_failures, key, job->charged_us);
+	count_out(daemon->user_address_failures, pair_key, job->charged_us);
 }
 
 /* --- jobs on the login worker --------------------------------------------------------- */
@@ -571,6 +637,7 @@ static void job_free(struct gb_auth_job *job)
 	g_object_unref(job->msg);
 	g_free(job->peer);
 	g_free(job->address_key);
+	g_free(job->charged_user);
 	job->free(job);
 }
 
@@ -637,6 +704,7 @@ int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupSer
 	if (daemon->pending_logins >= GB_LOGINS_PENDING_MAX || !daemon->auth_pool) {
 		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
 		                    "too many logins at once; try again");
+		gb_auth_refund_attempt(job); /* never checked: not a failure */
 		job_free(job);
 		return -EAGAIN;
 	}
@@ -712,9 +780,16 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	        peer, plugin, who, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
 	gb_audit_login(GB_AUDIT_LOGIN_SUCCESS, login->user, peer, plugin, NULL);
 	gb_metrics_count_login(daemon, plugin);
-	/* The user got in: their name's failures no longer matter (the address's do). */
+	/* The user got in: their name's failures no longer matter, from anywhere or
+	 * from here (the address's do, and the name's from other addresses). */
 	key = user_key(login->user);
 	g_hash_table_remove(daemon->user_failures, key);
+	if (peer) {
+		g_autofree char *address_key = gb_auth_address_key(peer);
+		g_autofree char *pair_key = user_address_key(login->user, address_key);
+
+		g_hash_table_remove(daemon->user_address_failures, pair_key);
+	}
 	/*
 	 * Start the user's session now rather than when the page opens its
 	 * WebSocket: its start-up (compositor, application, the DTLS
@@ -755,6 +830,7 @@ static void login_checked(struct gb_auth_job *job)
 		return;
 	}
 	if (request->result == 0) {
+		gb_auth_refund_attempt(job);
 		login = gb_auth_add_login(daemon, job->msg, &request->identity, request->plugin,
 		                          job->peer);
 		if (login) {
@@ -782,7 +858,7 @@ static void login_checked(struct gb_auth_job *job)
 		               reason);
 		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_ERROR);
 	}
-	gb_auth_count_failure(daemon, job->address_key, request->user);
+	/* Counted already, when it was let through (gb_auth_charge_attempt). */
 	gb_http_reply_error(job->msg, SOUP_STATUS_UNAUTHORIZED, WRONG_CREDENTIALS);
 	gb_auth_job_finish_at(job, job->started_us + GB_LOGIN_FAILURE_DELAY_MS * 1000);
 }
@@ -913,8 +989,10 @@ static void handle_login(SoupServer *server, SoupServerMessage *msg, const char 
 	request->job.done = login_checked;
 	request->job.free = login_request_free;
 	request->job.address_key = g_steal_pointer(&address_key);
+	request->job.daemon = daemon;
 	request->user = user;
 	request->password = password;
+	gb_auth_charge_attempt(&request->job, user);
 	gb_auth_job_queue(&request->job, daemon, msg);
 }
 
@@ -997,6 +1075,7 @@ static gboolean sweep(gpointer data)
 
 	sweep_failures(daemon, daemon->failures, now);
 	sweep_failures(daemon, daemon->user_failures, now);
+	sweep_failures(daemon, daemon->user_address_failures, now);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -1004,7 +1083,7 @@ static gboolean sweep(gpointer data)
  * The limits, which tests may lower through the environment (never set
  * these in production: the unit file does not).
  */
-static unsigned limit_from_environment(const char *name, unsigned value, unsigned max)
+unsigned gb_daemon_limit_from_environment(const char *name, unsigned value, unsigned max)
 {
 	const char *text = getenv(name);
 	char *end;
@@ -1018,7 +1097,7 @@ static unsigned limit_from_environment(const char *name, unsigned value, unsigne
 		gb_warning("%s=%s is not a number 1..%u; ignored", name, text, max);
 		return value;
 	}
-	gb_warning("%s=%lu: login limit changed for testing", name, parsed);
+	gb_warning("%s=%lu: limit changed for testing", name, parsed);
 	return (unsigned)parsed;
 }
 
@@ -1026,18 +1105,22 @@ int gb_auth_init(struct gb_daemon *daemon)
 {
 	g_autoptr(GError) error = NULL;
 
-	daemon->login_limits.per_address = limit_from_environment(
+	daemon->login_limits.per_address = gb_daemon_limit_from_environment(
 	        "GB_TEST_LOGIN_FAILURES_PER_ADDRESS", GB_LOGIN_FAILURES_MAX, 100000);
-	daemon->login_limits.per_user = limit_from_environment("GB_TEST_LOGIN_FAILURES_PER_USER",
-	                                                       GB_USER_FAILURES_MAX, 100000);
+	daemon->login_limits.per_user = gb_daemon_limit_from_environment(
+	        "GB_TEST_LOGIN_FAILURES_PER_USER", GB_USER_FAILURES_MAX, 100000);
+	daemon->login_limits.per_user_total = gb_daemon_limit_from_environment(
+	        "GB_TEST_LOGIN_FAILURES_PER_USER_TOTAL", GB_USER_FAILURES_CEILING, 100000);
 	daemon->login_limits.window_us =
-	        (gint64)limit_from_environment("GB_TEST_LOGIN_FAILURE_WINDOW_S",
-	                                       GB_LOGIN_FAILURE_WINDOW_S, 86400) *
+	        (gint64)gb_daemon_limit_from_environment("GB_TEST_LOGIN_FAILURE_WINDOW_S",
+	                                                 GB_LOGIN_FAILURE_WINDOW_S, 86400) *
 	        G_USEC_PER_SEC;
 	g_mutex_init(&daemon->auth_lock);
 	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, login_free);
 	daemon->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	daemon->user_failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	daemon->user_address_failures =
+	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	gb_auth_redirect_init(daemon);
 	if (gb_metrics_init(daemon) < 0)
 		return -ENOMEM;
@@ -1074,7 +1157,10 @@ void gb_auth_fini(struct gb_daemon *daemon)
 		g_hash_table_destroy(daemon->failures);
 	if (daemon->user_failures)
 		g_hash_table_destroy(daemon->user_failures);
+	if (daemon->user_address_failures)
+		g_hash_table_destroy(daemon->user_address_failures);
 	daemon->logins = daemon->failures = daemon->user_failures = NULL;
+	daemon->user_address_failures = NULL;
 }
 
 void gb_auth_add_handlers(struct gb_daemon *daemon)

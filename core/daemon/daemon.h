@@ -28,10 +28,19 @@
 #define GB_LOGINS_PER_USER_MAX     32            /* a 33rd login pushes out the oldest */
 #define GB_LOGINS_PENDING_MAX      64            /* password checks waiting at once */
 #define GB_LOGIN_FAILURES_MAX      10            /* failed logins per client address per minute */
-#define GB_USER_FAILURES_MAX       5             /* failed logins per user name per minute */
+#define GB_USER_FAILURES_MAX       5             /* per user name and address per minute */
 #define GB_LOGIN_FAILURE_WINDOW_S  60
 #define GB_LOGIN_FAILURE_TABLE_MAX 10000 /* client addresses remembered */
 #define GB_LOGIN_FAILURE_DELAY_MS  700   /* a failed login answers this long after it came */
+
+/* Failed logins per user name, from all addresses together, per minute. */
+#define GB_USER_FAILURES_CEILING 100
+/* Connections (connections.c) and what waits for a browser (viewer.c). */
+#define GB_CONNECTIONS_PER_ADDRESS_MAX     64 /* open HTTP/WebSocket connections per address */
+#define GB_CONNECTIONS_NEW_PER_ADDRESS_MAX 6  /* HTTPS: of which without a complete request */
+#define GB_REQUEST_HEAD_TIMEOUT_S          10 /* a new connection's first request, head and body */
+#define GB_CONNECTION_IDLE_TIMEOUT_S       60 /* a kept-alive connection's next request */
+#define GB_TO_BROWSER_BUFFER_MAX           (1024 * 1024) /* bytes queued for a viewer's WebSocket */
 
 #define GB_SESSION_READY_TIMEOUT_S 10
 #define GB_SESSION_ID_LENGTH       16 /* hex characters */
@@ -41,6 +50,7 @@
 /* An auth plugin's name, or the [plugin] namespace of its drop-in, with the NUL. */
 #define GB_NAMESPACE_MAX 65
 
+struct gb_connections;
 struct gb_daemon_session;
 struct gb_spawner_ops;
 
@@ -80,6 +90,9 @@ struct gb_viewer {
 	guint read_source;
 	GByteArray *to_session;   /* lines waiting to be written, bounded */
 	GByteArray *from_session; /* a partial line, bounded */
+	/* bytes handed to the WebSocket, framing included; dropped: it did not read them */
+	guint64 queued_to_browser;
+	bool dropped;
 
 	/* rate limit on incoming messages: a one-second window */
 	gint64 window_start_us;
@@ -136,6 +149,7 @@ struct gb_daemon {
 	SoupServer *server;
 	bool https;
 	int web_dir_fd; /* O_PATH of server.web_dir; -1 when it cannot be opened */
+	struct gb_connections *connections; /* connections.c */
 
 	/* logins (auth.c) */
 	struct gb_plugin **auth_plugins; /* the loaded auth plugins, in drop-in order */
@@ -149,9 +163,13 @@ struct gb_daemon {
 	GHashTable *failures;       /* client address -> struct login_failures */
 	GHashTable *user_failures;  /* user name tried -> struct login_failures */
 	GHashTable *login_bindings; /* redirect logins under way (auth-redirect.c) */
+	/* (address, user name tried) -> struct login_failures */
+	GHashTable *user_address_failures;
 	struct {
 		unsigned per_address; /* failed logins per client address per window */
 		unsigned per_user;    /* failed logins per user name per window */
+		/* and per user name from all addresses (per_user: from one) */
+		unsigned per_user_total;
 		gint64 window_us;
 	} login_limits;
 	struct gb_metrics *metrics; /* metrics.c */
@@ -219,6 +237,19 @@ const char *gb_http_peer(SoupServerMessage *msg);
 bool gb_http_peer_is_loopback(SoupServerMessage *msg);
 /** A Host header we may build a URL from: a host name or IP literal, optional port, <= 255. */
 bool gb_http_host_valid(const char *host);
+
+/* connections.c: per-address and total limits on open connections, and
+ * time-outs for a request's head and for idle kept-alive connections. */
+int gb_connections_init(struct gb_daemon *daemon);
+void gb_connections_fini(struct gb_daemon *daemon);
+/** A connection libsoup gave up (a WebSocket's) is closed: it no longer counts. */
+void gb_connections_closed(struct gb_daemon *daemon, GSocket *socket);
+
+/**
+ * @value, or the environment variable @name when it holds a number 1..@max
+ * (tests lower limits this way; a warning is logged). Never set in production.
+ */
+unsigned gb_daemon_limit_from_environment(const char *name, unsigned value, unsigned max);
 
 /* tls.c */
 /**

@@ -242,7 +242,117 @@ static void gb_frame_limit_input_init(GbFrameLimitInput *self)
 {
 }
 
-/* The stream pair: our input, the base's output. */
+/* The output side only counts what gets written (gb_frame_limit_stream_bytes_written). */
+
+#define GB_TYPE_FRAME_COUNT_OUTPUT (gb_frame_count_output_get_type())
+G_DECLARE_FINAL_TYPE(GbFrameCountOutput, gb_frame_count_output, GB, FRAME_COUNT_OUTPUT,
+                     GOutputStream)
+
+struct _GbFrameCountOutput {
+	GOutputStream parent_instance;
+	GOutputStream *base;
+	guint64 written;
+};
+
+static void gb_frame_count_output_pollable_init(GPollableOutputStreamInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE(GbFrameCountOutput, gb_frame_count_output, G_TYPE_OUTPUT_STREAM,
+                              G_IMPLEMENT_INTERFACE(G_TYPE_POLLABLE_OUTPUT_STREAM,
+                                                    gb_frame_count_output_pollable_init))
+
+static gssize counted(GbFrameCountOutput *self, gssize count)
+{
+	if (count > 0)
+		self->written += (guint64)count;
+	return count;
+}
+
+static gssize output_write(GOutputStream *stream, const void *buffer, gsize count,
+                           GCancellable *cancellable, GError **error)
+{
+	GbFrameCountOutput *self = GB_FRAME_COUNT_OUTPUT(stream);
+
+	return counted(self, g_output_stream_write(self->base, buffer, count, cancellable, error));
+}
+
+static gboolean output_flush(GOutputStream *stream, GCancellable *cancellable, GError **error)
+{
+	GbFrameCountOutput *self = GB_FRAME_COUNT_OUTPUT(stream);
+
+	/* GOutputStream closes (and so flushes) an unclosed stream on dispose, after ours. */
+	return !self->base || g_output_stream_flush(self->base, cancellable, error);
+}
+
+static gboolean output_close(GOutputStream *stream, GCancellable *cancellable, GError **error)
+{
+	GbFrameCountOutput *self = GB_FRAME_COUNT_OUTPUT(stream);
+
+	return !self->base || g_output_stream_close(self->base, cancellable, error);
+}
+
+static gboolean output_can_poll(GPollableOutputStream *stream)
+{
+	return g_pollable_output_stream_can_poll(
+	        G_POLLABLE_OUTPUT_STREAM(GB_FRAME_COUNT_OUTPUT(stream)->base));
+}
+
+static gboolean output_is_writable(GPollableOutputStream *stream)
+{
+	return g_pollable_output_stream_is_writable(
+	        G_POLLABLE_OUTPUT_STREAM(GB_FRAME_COUNT_OUTPUT(stream)->base));
+}
+
+static GSource *output_create_source(GPollableOutputStream *stream, GCancellable *cancellable)
+{
+	GbFrameCountOutput *self = GB_FRAME_COUNT_OUTPUT(stream);
+	GSource *base_source, *source;
+
+	base_source = g_pollable_output_stream_create_source(G_POLLABLE_OUTPUT_STREAM(self->base),
+	                                                     cancellable);
+	source = g_pollable_source_new_full(stream, base_source, cancellable);
+	g_source_unref(base_source);
+	return source;
+}
+
+static gssize output_write_nonblocking(GPollableOutputStream *stream, const void *buffer,
+                                       gsize count, GError **error)
+{
+	GbFrameCountOutput *self = GB_FRAME_COUNT_OUTPUT(stream);
+
+	return counted(self,
+	               g_pollable_output_stream_write_nonblocking(
+	                       G_POLLABLE_OUTPUT_STREAM(self->base), buffer, count, NULL, error));
+}
+
+static void gb_frame_count_output_pollable_init(GPollableOutputStreamInterface *iface)
+{
+	iface->can_poll = output_can_poll;
+	iface->is_writable = output_is_writable;
+	iface->create_source = output_create_source;
+	iface->write_nonblocking = output_write_nonblocking;
+}
+
+static void output_dispose(GObject *object)
+{
+	g_clear_object(&GB_FRAME_COUNT_OUTPUT(object)->base);
+	G_OBJECT_CLASS(gb_frame_count_output_parent_class)->dispose(object);
+}
+
+static void gb_frame_count_output_class_init(GbFrameCountOutputClass *klass)
+{
+	GOutputStreamClass *stream_class = G_OUTPUT_STREAM_CLASS(klass);
+
+	G_OBJECT_CLASS(klass)->dispose = output_dispose;
+	stream_class->write_fn = output_write;
+	stream_class->flush = output_flush;
+	stream_class->close_fn = output_close;
+}
+
+static void gb_frame_count_output_init(GbFrameCountOutput *self)
+{
+}
+
+/* The stream pair: our input, our counting output. */
 
 #define GB_TYPE_FRAME_LIMIT_STREAM (gb_frame_limit_stream_get_type())
 G_DECLARE_FINAL_TYPE(GbFrameLimitStream, gb_frame_limit_stream, GB, FRAME_LIMIT_STREAM, GIOStream)
@@ -251,6 +361,7 @@ struct _GbFrameLimitStream {
 	GIOStream parent_instance;
 	GIOStream *base;
 	GbFrameLimitInput *input;
+	GbFrameCountOutput *output;
 };
 
 G_DEFINE_FINAL_TYPE(GbFrameLimitStream, gb_frame_limit_stream, G_TYPE_IO_STREAM)
@@ -262,7 +373,7 @@ static GInputStream *stream_get_input(GIOStream *stream)
 
 static GOutputStream *stream_get_output(GIOStream *stream)
 {
-	return g_io_stream_get_output_stream(GB_FRAME_LIMIT_STREAM(stream)->base);
+	return G_OUTPUT_STREAM(GB_FRAME_LIMIT_STREAM(stream)->output);
 }
 
 static gboolean stream_close(GIOStream *stream, GCancellable *cancellable, GError **error)
@@ -306,6 +417,7 @@ static void stream_dispose(GObject *object)
 	GbFrameLimitStream *self = GB_FRAME_LIMIT_STREAM(object);
 
 	g_clear_object(&self->input);
+	g_clear_object(&self->output);
 	g_clear_object(&self->base);
 	G_OBJECT_CLASS(gb_frame_limit_stream_parent_class)->dispose(object);
 }
@@ -336,6 +448,8 @@ GIOStream *gb_frame_limit_stream_new(GIOStream *base, guint64 message_max,
 	self->input->base = g_object_ref(g_io_stream_get_input_stream(base));
 	self->input->parser.message_max = message_max;
 	self->input->parser.frames_per_second = frames_per_second;
+	self->output = g_object_new(GB_TYPE_FRAME_COUNT_OUTPUT, NULL);
+	self->output->base = g_object_ref(g_io_stream_get_output_stream(base));
 	return G_IO_STREAM(self);
 }
 
@@ -350,4 +464,11 @@ unsigned short gb_frame_limit_stream_violation(GIOStream *stream, const char **r
 		*reason = violation == 1009 ? "message larger than 64 KiB"
 		                            : "too many WebSocket frames in a second";
 	return violation;
+}
+
+guint64 gb_frame_limit_stream_bytes_written(GIOStream *stream)
+{
+	if (!stream || !G_TYPE_CHECK_INSTANCE_TYPE(stream, GB_TYPE_FRAME_LIMIT_STREAM))
+		return 0;
+	return GB_FRAME_LIMIT_STREAM(stream)->output->written;
 }

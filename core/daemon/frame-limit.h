@@ -26,4 +26,11 @@ GIOStream *gb_frame_limit_stream_new(GIOStream *base, guint64 message_max,
  */
 unsigned short gb_frame_limit_stream_violation(GIOStream *stream, const char **reason);
 
+/**
+ * The bytes written to the base stream so far (frames, headers included):
+ * what was queued less this is still waiting in libsoup, which queues
+ * without bound. 0 when @stream is not one of ours.
+ */
+guint64 gb_frame_limit_stream_bytes_written(GIOStream *stream);
+
 #endif

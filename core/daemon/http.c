@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <json-glib/json-glib.h>
@@ -277,6 +278,34 @@ static int parse_listen(const char *text, GInetAddress **address, guint16 *port)
 	return 0;
 }
 
+/*
+ * The listening socket. soup_server_listen() makes every IPv6 socket
+ * IPv6-only, so "[::]:PORT" would refuse IPv4 clients: we make it dual-stack
+ * (IPv4 clients then arrive as ::ffff:a.b.c.d; gb_auth_address_key keys
+ * them by their IPv4 address). Its backlog is nginx's rather than GLib's 10,
+ * so a burst of connections does not make the kernel drop others' SYNs.
+ */
+#define LISTEN_BACKLOG 511
+
+static GSocket *listen_socket(GSocketAddress *address, GError **error)
+{
+	GInetAddress *host = g_inet_socket_address_get_address(G_INET_SOCKET_ADDRESS(address));
+	GSocketFamily family = g_socket_address_get_family(address);
+	g_autoptr(GSocket) socket =
+	        g_socket_new(family, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT, error);
+
+	if (!socket)
+		return NULL;
+	if (family == G_SOCKET_FAMILY_IPV6 &&
+	    !g_socket_set_option(socket, IPPROTO_IPV6, IPV6_V6ONLY,
+	                         !g_inet_address_get_is_any(host), error))
+		return NULL;
+	g_socket_set_listen_backlog(socket, LISTEN_BACKLOG);
+	if (!g_socket_bind(socket, address, TRUE, error) || !g_socket_listen(socket, error))
+		return NULL;
+	return g_steal_pointer(&socket);
+}
+
 static void open_web_dir(struct gb_daemon *daemon)
 {
 	const char *web_dir = daemon->config->server.web_dir;
@@ -293,6 +322,7 @@ int gb_http_start(struct gb_daemon *daemon)
 	const struct gb_server_config *config = &daemon->config->server;
 	g_autoptr(GInetAddress) address = NULL;
 	g_autoptr(GSocketAddress) socket_address = NULL;
+	g_autoptr(GSocket) socket = NULL;
 	g_autoptr(GTlsCertificate) certificate = NULL;
 	g_autoptr(GError) error = NULL;
 	GSList *uris;
@@ -342,9 +372,13 @@ int gb_http_start(struct gb_daemon *daemon)
 	     *p; p++)
 		soup_server_add_early_handler(daemon->server, *p, early_handler, daemon, NULL);
 
+	if (gb_connections_init(daemon) < 0)
+		return -ENOMEM;
 	socket_address = g_inet_socket_address_new(address, port);
-	if (!soup_server_listen(daemon->server, socket_address,
-	                        daemon->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
+	socket = listen_socket(socket_address, &error);
+	if (!socket ||
+	    !soup_server_listen_socket(daemon->server, socket,
+	                               daemon->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
 		gb_error("cannot listen on %s (key 'server.listen' in %s): %s", config->listen,
 		         daemon->config_path, error->message);
 		return -EADDRNOTAVAIL;
@@ -362,6 +396,7 @@ void gb_http_stop(struct gb_daemon *daemon)
 {
 	if (daemon->server) {
 		soup_server_disconnect(daemon->server);
+		gb_connections_fini(daemon);
 		g_clear_object(&daemon->server);
 	}
 	if (daemon->web_dir_fd >= 0) {

@@ -41,6 +41,7 @@
 
 static void viewer_close(struct gb_viewer *viewer, gushort code, const char *reason);
 static void disconnect_handlers(struct gb_viewer *viewer);
+static void detach(struct gb_viewer *viewer);
 
 static const char *viewer_user(const struct gb_viewer *viewer)
 {
@@ -50,6 +51,47 @@ static const char *viewer_user(const struct gb_viewer *viewer)
 static const char *viewer_session_id(const struct gb_viewer *viewer)
 {
 	return viewer->session_id[0] ? viewer->session_id : "-";
+}
+
+/*
+ * Send one text message, unless the browser is not reading: libsoup queues
+ * what the socket does not take, without bound, so a client that never
+ * reads while its session talks would grow our memory. Past
+ * GB_TO_BROWSER_BUFFER_MAX waiting, the connection is shut down (a close
+ * frame could not get through either) and the viewer ends as it closes.
+ */
+static void send_text(struct gb_viewer *viewer, const char *text)
+{
+	GIOStream *stream = soup_websocket_connection_get_io_stream(viewer->ws);
+	gsize length = strlen(text);
+	guint64 written = gb_frame_limit_stream_bytes_written(stream);
+	guint64 waiting;
+	GSocket *socket;
+
+	if (viewer->dropped ||
+	    soup_websocket_connection_get_state(viewer->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+		return;
+	/* A server frame's header: 2 bytes, 4 past 125 bytes, 10 past 65535. */
+	viewer->queued_to_browser += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+	/* libsoup's own frames (pings, pongs) are written but not counted here. */
+	waiting = viewer->queued_to_browser > written ? viewer->queued_to_browser - written : 0;
+	if (waiting <= GB_TO_BROWSER_BUFFER_MAX) {
+		soup_websocket_connection_send_text(viewer->ws, text);
+		return;
+	}
+	viewer->dropped = true;
+	gb_warning("user '%s' from %s (session %s) does not read its WebSocket: %" G_GUINT64_FORMAT
+	           " bytes waiting, more than %d; dropping the connection",
+	           viewer_user(viewer), viewer->peer, viewer_session_id(viewer), waiting,
+	           GB_TO_BROWSER_BUFFER_MAX);
+	detach(viewer);
+	viewer->closing = true;
+	/* The socket itself: the stream we handed libsoup wraps the one stolen from it. */
+	socket = stream ? g_object_get_data(G_OBJECT(stream), "GSocket") : NULL;
+	if (socket)
+		g_socket_shutdown(socket, TRUE, TRUE, NULL);
+	else
+		g_io_stream_close(stream, NULL, NULL);
 }
 
 /* Send one JSON object built from @builder. */
@@ -63,7 +105,7 @@ static void send_builder(struct gb_viewer *viewer, JsonBuilder *builder)
 		return;
 	json_generator_set_root(generator, root);
 	text = json_generator_to_data(generator, NULL);
-	soup_websocket_connection_send_text(viewer->ws, text);
+	send_text(viewer, text);
 }
 
 static void send_error(struct gb_viewer *viewer, const char *message)
@@ -105,6 +147,20 @@ static void detach(struct gb_viewer *viewer)
 		gb_session_remove_viewer(viewer->session, viewer);
 }
 
+/* The WebSocket's connection, which libsoup no longer counts, is done with: close and
+ * uncount it (connections.c). */
+static void closed_connection(struct gb_viewer *viewer)
+{
+	GIOStream *stream = soup_websocket_connection_get_io_stream(viewer->ws);
+	GSocket *socket = stream ? g_object_get_data(G_OBJECT(stream), "GSocket") : NULL;
+
+	if (!socket)
+		return;
+	if (!g_socket_is_closed(socket))
+		g_socket_close(socket, NULL);
+	gb_connections_closed(viewer->daemon, socket);
+}
+
 static void viewer_free(struct gb_viewer *viewer)
 {
 	struct gb_daemon *daemon = viewer->daemon;
@@ -112,6 +168,7 @@ static void viewer_free(struct gb_viewer *viewer)
 	detach(viewer);
 	g_queue_unlink(&daemon->viewers, &viewer->all_link);
 	disconnect_handlers(viewer);
+	closed_connection(viewer);
 	g_object_unref(viewer->ws);
 	g_byte_array_unref(viewer->to_session);
 	g_byte_array_unref(viewer->from_session);
@@ -259,9 +316,7 @@ static bool relay_lines(struct gb_viewer *viewer)
 			return false;
 		if (length && g_utf8_validate((const char *)buffer->data, (gssize)length, NULL)) {
 			line = g_strndup((const char *)buffer->data, length);
-			if (soup_websocket_connection_get_state(viewer->ws) ==
-			    SOUP_WEBSOCKET_STATE_OPEN)
-				soup_websocket_connection_send_text(viewer->ws, line);
+			send_text(viewer, line);
 		} else if (length) {
 			gb_warning("session %s sent a line that is not UTF-8; dropped",
 			           viewer_session_id(viewer));
@@ -569,6 +624,12 @@ static void complete_upgrade(SoupServerMessage *msg, gpointer data)
 	g_object_ref(msg);
 	stream = soup_server_message_steal_connection(msg);
 	limited = gb_frame_limit_stream_new(stream, GB_MESSAGE_MAX, FRAMES_PER_SECOND_MAX);
+	/* libsoup hangs the socket on the stolen stream; send_text() needs it too. */
+	if (g_object_get_data(G_OBJECT(stream), "GSocket"))
+		g_object_set_data_full(
+		        G_OBJECT(limited), "GSocket",
+		        g_object_ref(g_object_get_data(G_OBJECT(stream), "GSocket")),
+		        g_object_unref);
 	ws = soup_websocket_connection_new(
 	        limited, soup_server_message_get_uri(msg), SOUP_WEBSOCKET_CONNECTION_SERVER,
 	        soup_message_headers_get_one(headers, "Origin"), NULL, NULL);

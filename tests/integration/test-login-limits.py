@@ -3,16 +3,23 @@
 """Login limits and the audit trail, against a real glassboxd and session,
 inside a private network namespace (loopback only) and mount namespace.
 
-Limits: failures are counted per client address (10 per window) and per
-user name from any address (5 per window); the window is shortened to a few
-seconds through GB_TEST_LOGIN_FAILURE_WINDOW_S, the only test hook. Clients
-use several source addresses of 127.0.0.0/8, which glassboxd sees as
-different clients. Checked: 429 with Retry-After (the seconds left) and a
+Limits: failures are counted per client address (10 per window), per user
+name from one address (5) and per user name from all addresses (a ceiling,
+100, lowered here to 8 through GB_TEST_LOGIN_FAILURES_PER_USER_TOTAL); the
+window is shortened to a few seconds through GB_TEST_LOGIN_FAILURE_WINDOW_S.
+Clients use several source addresses of 127.0.0.0/8, which glassboxd sees
+as different clients. Checked: 429 with Retry-After (the seconds left) and a
 message naming the user or the address; a correct password while throttled
-is still 429; the user's limit holds across addresses while each address is
+is still 429; the user's ceiling holds across addresses while each address is
 under its own; the address limit while each user is under theirs; the
 redirect routes are throttled per address too; the throttling is logged once
 per window; after the window, logins work again.
+
+Floods and concurrency: 64 wrong passwords at once for one user get 5
+checks (401) and 429s, not 64 checks (attempts in flight count); a flood of
+wrong passwords for a user from one address does not lock that user out
+from another address; a flood of redirect logins from one address (more than
+the table holds) does not push out the redirect login another address began.
 
 Audit: a temporary folder is mounted over /run/systemd/journal (in the
 private mount namespace) and the test binds /run/systemd/journal/socket
@@ -40,6 +47,7 @@ import gbtest
 from gbtest import check, finish
 
 WINDOW_S = 8
+USER_CEILING = 8
 JOURNAL = "/run/systemd/journal"
 MESSAGE_IDS = {
     "login-success": "6ed9149468d14e7098d6674d18cd45f8",
@@ -332,18 +340,71 @@ def check_redirect_logins(d, journal):
     check(status == 405, "POST /api/login/redirect: 405 (got %d)" % status)
 
 
+def check_floods(d, password):
+    """Attempts in flight count; floods from one address stay that address's problem."""
+    results = logins_at_once(d, [("flood", "wrong-%d" % i, "127.0.0.60") for i in range(64)])
+    check(results.count(401) == 5 and results.count(429) == 59,
+          "64 wrong passwords at once for one user: 5 x 401, then 429 (%d x 401, %d x 429, "
+          "others %r)" % (results.count(401), results.count(429),
+                          [r for r in results if r not in (401, 429)]))
+
+    results = logins_at_once(d, [("demo", "wrong-%d" % i, "127.0.0.61") for i in range(20)])
+    check(results.count(401) == 5 and results.count(429) == 15,
+          "20 wrong passwords for demo from one address: 5 x 401, then 429 (%r)" % results)
+    status, headers, body, _ = login(d, "demo", password, "127.0.0.61")
+    check_throttled(status, headers, body, r"for user 'demo' from this address",
+                    "demo's right password from the flooding address")
+    status, _, _, token = login(d, "demo", password, "127.0.0.62")
+    check(status == 200 and token, "demo's right password from another address: 200 (got %d)"
+          % status)
+    status, headers, body, _ = login(d, "demo", password, "127.0.0.61")
+    check(status == 429, "the flooding address stays throttled for demo (got %d)" % status)
+    check(re.search(r"logins for user 'demo' from 127\.0\.0\.61 refused", d.log_text())
+          is not None, "the throttling names the user and the address in the log")
+
+    # A redirect login begun at one address, then more redirects from another
+    # address than the table of redirects under way holds.
+    status, headers, _ = request(d, "GET", "/api/login/redirect?plugin=redirect",
+                                 source="127.0.0.63")
+    binding = cookies(headers).get("glassbox_login")
+    check(status == 302 and binding is not None, "a redirect login begun from 127.0.0.63")
+    flood = [0, 0]
+
+    def redirects(count):
+        for _ in range(count):
+            status, _, _ = request(d, "GET", "/api/login/redirect?plugin=redirect",
+                                   source="127.0.0.64")
+            flood[0 if status == 302 else 1] += 1
+
+    threads = [threading.Thread(target=redirects, args=(275,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    check(flood == [1100, 0], "1100 redirect logins begun from 127.0.0.64 (%r)" % flood)
+    status, headers, _ = request(
+        d, "GET", "/api/login/callback/redirect?code=good-code&state=s1", source="127.0.0.63",
+        headers={"Cookie": "glassbox_login=" + (binding[0] if binding else "")})
+    check(status == 302 and headers.get("Location") == "/"
+          and "glassbox_session" in cookies(headers),
+          "the redirect login from 127.0.0.63 completes after the flood (%d %r)"
+          % (status, headers.get("Location")))
+
+
 def run(d, journal):
     password = d.password()
+    check_floods(d, password)
     check_redirect_logins(d, journal)
     journal.entries.clear()
 
     # --- per user, across addresses --------------------------------------------------
-    # Five failures for demo, each from its own address: no address is near
-    # its limit, the user is at hers.
+    # Eight failures for demo, each from its own address: no address is near
+    # its limits, the user is at her ceiling.
     results = logins_at_once(d, [("demo", "wrong-%d" % i, "127.0.0.%d" % (10 + i))
-                                 for i in range(5)])
-    check(results == [401] * 5, "5 wrong passwords for demo from 5 addresses: 401 (%r)"
-          % results)
+                                 for i in range(USER_CEILING)])
+    check(results == [401] * USER_CEILING,
+          "%d wrong passwords for demo from %d addresses: 401 (%r)"
+          % (USER_CEILING, USER_CEILING, results))
     status, headers, body, token = login(d, "demo", password, "127.0.0.20")
     left = check_throttled(status, headers, body, r"for user 'demo'",
                            "demo's right password from a 6th address while throttled")
@@ -369,8 +430,8 @@ def run(d, journal):
           and failure.get("GLASSBOX_REASON") == "wrong user name or password"
           and "GLASSBOX_PLUGIN" in failure,
           "login-failure: user, address, reason (%r)" % failure)
-    check(len(journal.events("login-failure")) == 6, "each failure is audited (%d)"
-          % len(journal.events("login-failure")))
+    check(len(journal.events("login-failure")) == USER_CEILING + 1,
+          "each failure is audited (%d)" % len(journal.events("login-failure")))
 
     wait_window(left)
     status, _, _, token = login(d, "demo", password, "127.0.0.20")
@@ -444,6 +505,7 @@ enter_namespaces()
 private_journal_folder()
 journal = Journal()
 os.environ["GB_TEST_LOGIN_FAILURE_WINDOW_S"] = str(WINDOW_S)
+os.environ["GB_TEST_LOGIN_FAILURES_PER_USER_TOTAL"] = str(USER_CEILING)
 # tests/plugins/auth-redirect.so: a redirect plugin without a provider behind it.
 gbdaemon.PLUGIN_PATH += ":" + os.path.join(gbdaemon.BUILD, "tests", "plugins")
 d = gbdaemon.Daemon(session_extra="idle_timeout_s = 2; stop_grace_ms = 2000;")
@@ -451,7 +513,7 @@ with open(os.path.join(d.dropins, "55-auth-redirect.ini"), "w") as f:
     f.write("[plugin]\nkind = auth\nname = redirect\n")
 try:
     if check(d.start(), "glassboxd starts (%s)" % d.log_text()[-300:]):
-        check(d.wait_log(r"GB_TEST_LOGIN_FAILURE_WINDOW_S=%d: login limit changed for "
+        check(d.wait_log(r"GB_TEST_LOGIN_FAILURE_WINDOW_S=%d: limit changed for "
                          r"testing" % WINDOW_S, 5) is not None,
               "the test window is announced in the log")
         run(d, journal)
