@@ -40,6 +40,7 @@
 #include "dbus.h"
 #include "dropin.h"
 #include "log.h"
+#include "session-socket.h"
 #include "spawner.h"
 
 /* Limits on what a caller sends. */
@@ -1451,14 +1452,20 @@ static int screenshot_request(struct screenshot *shot, const struct gb_daemon_se
 	folder = g_path_get_dirname(session->control_path);
 	shot->path = g_strdup_printf("%s/screenshot-%s.png", folder, name);
 
-	memcpy(address.sun_path, session->control_path, strlen(session->control_path) + 1);
-	shot->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (shot->fd < 0 || connect(shot->fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
-		int r = -errno;
+	/* Checked to be the session's own socket before the command is written. */
+	shot->fd = gb_session_socket_connect(session, session->control_path, "control");
+	if (shot->fd < 0) {
+		int r = shot->fd;
 
-		*why = g_strdup_printf("cannot connect to %s: %s%s", session->control_path,
-		                       strerror(-r),
-		                       r == -EAGAIN ? " (the session is busy; try again)" : "");
+		shot->fd = -1;
+		*why = r == -EPERM ? g_strdup_printf("refused its control socket %s: it is not "
+		                                     "served by the session (see glassboxd's log)",
+		                                     session->control_path)
+		                   : g_strdup_printf("cannot connect to %s: %s%s",
+		                                     session->control_path, strerror(-r),
+		                                     r == -EAGAIN ? " (the session is busy; try "
+		                                                    "again)"
+		                                                  : "");
 		return r;
 	}
 	command = g_strdup_printf("screenshot %s\n", shot->path);

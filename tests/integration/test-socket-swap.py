@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""No user reaches another user's session by swapping their own session's
+sockets (issue #8, "Socket swap").
+
+A session's signal and control sockets live in a folder its user can write
+(the direct spawner's runtime_dir/sessions/ID, the systemd unit's
+RuntimeDirectory). Here, with the direct spawner, a real glassboxd on a
+private dbus-daemon and two users' real sessions, user A's two sockets are
+replaced by symbolic links to user B's. Then A's next WebSocket, /metrics
+and `glassboxctl session screenshot A` must not reach B's session: the
+WebSocket is closed with 1011 and never sees B's offer, the scrape reports
+A's session as not answering, the screenshot fails, and glassboxd's log
+names the refusal (session, user, socket, expected and actual pid). B's
+session keeps working throughout."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import gbdaemon
+from gbtest import check, finish
+
+GLASSBOXCTL = os.path.join(gbdaemon.BUILD, "core", "ctl", "glassboxctl")
+HELLO = {"type": "hello", "codecs": ["H264", "VP8"], "width": 320, "height": 240}
+BOB_PASSWORD = "bob-socket-swap-pw"
+
+# A private bus on which glassboxd may own org.glassbox.Manager1 (everyone is root here).
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>system</type>
+  <listen>unix:path={socket}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow user="*"/>
+    <allow own="*"/>
+    <allow send_type="method_call"/>
+    <allow send_type="signal"/>
+    <allow send_requested_reply="true" send_type="method_return"/>
+    <allow send_requested_reply="true" send_type="error"/>
+    <allow receive_type="method_call"/>
+    <allow receive_type="method_return"/>
+    <allow receive_type="error"/>
+    <allow receive_type="signal"/>
+  </policy>
+</busconfig>
+"""
+
+
+def enter_namespace():
+    if os.geteuid() != 0:
+        print("test-socket-swap: needs root (sessions' folders are root's); skipped")
+        sys.exit(77)
+    gbdaemon.enter_network_namespace()
+
+
+def start_bus(tmp):
+    folder = os.path.join(tmp, "bus")
+    os.mkdir(folder)
+    socket_path = os.path.join(folder, "socket")
+    config = os.path.join(folder, "bus.conf")
+    with open(config, "w") as f:
+        f.write(BUS_CONFIG.format(socket=socket_path))
+    log = open(os.path.join(folder, "dbus-daemon.log"), "w")
+    proc = subprocess.Popen(["dbus-daemon", "--config-file=" + config, "--nofork",
+                             "--nopidfile"], stdout=log, stderr=log)
+    deadline = time.monotonic() + 10
+    while not os.path.exists(socket_path) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return proc, log, "unix:path=" + socket_path
+
+
+def ctl(address, *args, stdin=None):
+    try:
+        done = subprocess.run([GLASSBOXCTL, "--bus", address, *args], input=stdin,
+                              capture_output=True, text=True, timeout=40)
+    except subprocess.TimeoutExpired:
+        return None, "", "timed out"
+    return done.returncode, done.stdout, done.stderr
+
+
+def open_viewer(d, token):
+    ws = d.websocket(cookie=token)
+    first = ws.recv_json(timeout=20) if ws.status == 101 else None
+    return ws, first
+
+
+def session_of(d, token, name):
+    """A viewer of the user's running session, its id and its session's pid."""
+    ws, first = open_viewer(d, token)
+    session_id = (first or {}).get("id")
+    check(first is not None and first.get("type") == "session" and first.get("user") == name,
+          "%s's viewer: a session (%r)" % (name, first))
+    ready = d.wait_log(r"session %s of user '%s' is ready \(pid (\d+)" % (session_id, name), 20)
+    check(ready is not None, "%s's session %s is ready" % (name, session_id))
+    ws.send_json(HELLO)
+    offer = ws.recv_json(timeout=30, skip=("ice", "info"))
+    check(offer is not None and offer.get("type") == "offer",
+          "%s's hello is answered by an offer from their session" % name)
+    return ws, session_id, int(ready.group(1)) if ready else 0
+
+
+def scrape(d):
+    status, _, body = d.request("GET", "/metrics")
+    return status, body.decode(errors="replace")
+
+
+def stats_up(text, session_id):
+    match = re.search(r'^glassbox_session_stats_up\{session="%s"\} (\d)' % session_id, text,
+                      re.M)
+    return int(match.group(1)) if match else None
+
+
+def main():
+    enter_namespace()
+    holder = tempfile.TemporaryDirectory(prefix="gb-socket-swap-")
+    tmp = holder.name
+    bus, bus_log, address = start_bus(tmp)
+    os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = address
+    d = gbdaemon.Daemon(server_extra="max_sessions = 4;",
+                        session_extra="idle_timeout_s = 60; max_viewers = 8;")
+    try:
+        if check(d.start(), "glassboxd starts (%s)" % d.log_text()[-300:]):
+            swap_and_check(d, address, tmp)
+    finally:
+        d.close()
+        if bus.poll() is None:
+            bus.terminate()
+            try:
+                bus.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                bus.kill()
+                bus.wait(timeout=10)
+        bus_log.close()
+        holder.cleanup()
+    finish()
+
+
+def swap_and_check(d, address, tmp):
+    check(d.wait_log(r"D-Bus: org\.glassbox\.Manager1 on") is not None,
+          "glassboxd is on the private bus")
+    status, _, err = ctl(address, "user", "add", "bob", stdin=BOB_PASSWORD + "\n")
+    check(status == 0, "user add bob: 0 (%r %s)" % (status, err))
+    status, alice, _, _ = d.login("demo", d.password())
+    status2, bob, _, _ = d.login("bob", BOB_PASSWORD)
+    check(status == 200 and status2 == 200 and alice and bob,
+          "user A (demo) and user B (bob) log in")
+
+    ws_a, id_a, pid_a = session_of(d, alice, "demo")
+    ws_b, id_b, pid_b = session_of(d, bob, "bob")
+    check(id_a and id_b and id_a != id_b and pid_a and pid_b and pid_a != pid_b,
+          "two sessions, two processes (%s %d, %s %d)" % (id_a, pid_a, id_b, pid_b))
+    status, text = scrape(d)
+    check(status == 200 and stats_up(text, id_a) == 1 and stats_up(text, id_b) == 1,
+          "before the swap /metrics has both sessions' stats")
+
+    # As A's session's user: A's sockets become links to B's.
+    dir_a = os.path.join(d.runtime, "sessions", id_a or "none")
+    dir_b = os.path.join(d.runtime, "sessions", id_b or "none")
+    swaps = (("signal.sock", "signal.sock"),
+             ("glassbox-%s.control" % id_a, "glassbox-%s.control" % id_b))
+    for mine, theirs in swaps:
+        path = os.path.join(dir_a, mine)
+        os.unlink(path)
+        os.symlink(os.path.join(dir_b, theirs), path)
+    check(all(os.path.islink(os.path.join(dir_a, mine)) for mine, _ in swaps),
+          "A's signal and control sockets are now links to B's")
+    log_before = len(d.log_text())
+
+    # A's next WebSocket: refused, never relayed to B's session.
+    ws, first = open_viewer(d, alice)
+    check(first is not None and first.get("id") == id_a,
+          "A's new WebSocket is for A's session (%r)" % first)
+    if ws.status == 101:
+        try:
+            ws.send_json(HELLO)
+        except OSError:
+            pass
+    seen = []
+    for _ in range(20):
+        message = ws.recv_json(timeout=10)
+        if message is None:
+            break
+        seen.append(message.get("type"))
+    check("offer" not in seen, "A's new WebSocket gets no offer (%r)" % seen)
+    check(ws.close_code == 1011, "A's new WebSocket is closed with 1011 (%r)"
+          % ws.close_code)
+    ws.close()
+    refusal = d.wait_log(r"session %s of user 'demo': refusing its signal socket (\S+): "
+                         r"it is served by pid (\d+) uid (\d+), not the session's pid "
+                         r"(\d+)" % id_a, 10)
+    check(refusal is not None and refusal.group(1) == os.path.join(dir_a, "signal.sock")
+          and int(refusal.group(2)) == pid_b and int(refusal.group(4)) == pid_a,
+          "glassboxd logs the refusal: A's session and user, the socket, B's pid found, "
+          "A's expected (%r)" % (refusal.group(0) if refusal else None))
+
+    # /metrics: A's session does not answer; B's does, once.
+    status, text = scrape(d)
+    check(status == 200 and stats_up(text, id_a) == 0 and stats_up(text, id_b) == 1,
+          "after the swap /metrics reports A's stats as down, B's up (%r %r)"
+          % (stats_up(text, id_a), stats_up(text, id_b)))
+    check(d.wait_log(r"session %s of user 'demo': refusing its control socket" % id_a, 10)
+          is not None, "the scrape's refusal is logged")
+
+    # The screenshot over D-Bus: refused, no PNG.
+    png = os.path.join(tmp, "a.png")
+    status, out, err = ctl(address, "session", "screenshot", id_a, png)
+    check(status not in (0, None) and not os.path.exists(png),
+          "glassboxctl session screenshot A fails and writes nothing (%r %s)"
+          % (status, err.strip()))
+    check("refus" in err or "not the session" in err,
+          "its error says why (%s)" % err.strip())
+    refusals = re.findall(r"session %s of user 'demo': refusing its control socket"
+                          % id_a, d.log_text()[log_before:])
+    check(len(refusals) >= 2, "the scrape and the screenshot are both logged (%d)"
+          % len(refusals))
+    check(not re.search(r"D-Bus: screenshot of session %s: \d+ bytes" % id_a, d.log_text()),
+          "no screenshot of A's session was delivered")
+
+    # B is untouched: their viewer still relays, their screenshot works.
+    png_b = os.path.join(tmp, "b.png")
+    status, out, err = ctl(address, "--json", "session", "screenshot", id_b, png_b)
+    check(status == 0 and os.path.exists(png_b),
+          "B's own screenshot still works (%r %s)" % (status, err.strip()))
+    ws_b2, first = open_viewer(d, bob)
+    ws_b2.send_json(HELLO)
+    offer = ws_b2.recv_json(timeout=30, skip=("ice", "info"))
+    check(first is not None and first.get("id") == id_b and offer is not None
+          and offer.get("type") == "offer", "B's new viewer still gets B's offer")
+    ws_b2.close()
+    ws_a.close()
+    ws_b.close()
+    check(d.stop() == 0, "glassboxd stops with 0")
+
+
+if __name__ == "__main__":
+    main()
