@@ -15,7 +15,9 @@
  * Connect to @path, one of @session's sockets (@what names it in the log:
  * "signal", "control"), and check its peer: the pid must be the session's
  * (session->pid: the direct spawner's child, the systemd unit's MainPID)
- * and the uid the one that process runs as now.
+ * and the uid session->uid (glassboxd's own for the direct spawner, the
+ * unit's UID for systemd; not checked when (uid_t)-1). Nothing is read from
+ * /proc: glassboxd's unit has ProtectProc=invisible.
  *
  * Returns a non-blocking, close-on-exec, connected fd, or a negative errno:
  * -EPERM when the peer is someone else, after logging one warning that

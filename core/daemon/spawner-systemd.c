@@ -220,15 +220,33 @@ static int got_main_pid(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 {
 	struct systemd_session *ss = data;
 	struct gb_daemon_session *session = ss->session;
-	uint32_t pid = 0;
+	uint32_t pid = 0, uid = UINT32_MAX;
 	int r = -EIO;
 
 	ss->pid_call = sd_bus_slot_unref(ss->pid_call);
-	if (sd_bus_message_is_method_error(reply, NULL))
+	if (sd_bus_message_is_method_error(reply, NULL)) {
 		gb_warning("unit %s: cannot read its MainPID: %s", session->unit,
 		           bus_error_text(reply, EIO));
-	else
-		r = sd_bus_message_read(reply, "v", "u", &pid);
+	} else {
+		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+		/* Bounded by the message: every round consumes one entry. */
+		while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+			const char *name;
+
+			r = sd_bus_message_read(reply, "s", &name);
+			if (r < 0)
+				break;
+			if (strcmp(name, "MainPID") == 0)
+				r = sd_bus_message_read(reply, "v", "u", &pid);
+			else if (strcmp(name, "UID") == 0)
+				r = sd_bus_message_read(reply, "v", "u", &uid);
+			else
+				r = sd_bus_message_skip(reply, "v");
+			if (r < 0)
+				break;
+			r = sd_bus_message_exit_container(reply);
+		}
+	}
 	if (ss->ending || session->state != GB_SESSION_STARTING)
 		return 0;
 	if (r < 0 || pid == 0) {
@@ -239,12 +257,14 @@ static int got_main_pid(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 		return 0;
 	}
 	session->pid = (pid_t)pid;
-	gb_debug("unit %s: MainPID=%u", session->unit, pid);
+	session->uid = uid == UINT32_MAX ? (uid_t)-1 : (uid_t)uid;
+	gb_debug("unit %s: MainPID=%u UID=%d", session->unit, pid,
+	         uid == UINT32_MAX ? -1 : (int)uid);
 	gb_session_mark_ready(session);
 	return 0;
 }
 
-/* The unit is up: ready as soon as its MainPID is known. */
+/* The unit is up: ready as soon as its MainPID (and UID) are known. */
 static void ready_with_main_pid(struct systemd_session *ss)
 {
 	struct gb_daemon_session *session = ss->session;
@@ -257,8 +277,8 @@ static void ready_with_main_pid(struct systemd_session *ss)
 		return;
 	}
 	r = sd_bus_call_method_async(ss->spawner->bus, &ss->pid_call, SYSTEMD_SERVICE,
-	                             ss->unit_path, PROPERTIES_IFACE, "Get", got_main_pid, ss,
-	                             "ss", SERVICE_IFACE, "MainPID");
+	                             ss->unit_path, PROPERTIES_IFACE, "GetAll", got_main_pid, ss,
+	                             "s", SERVICE_IFACE);
 	if (r < 0) {
 		gb_warning("session %s of user '%s': cannot ask systemd for the MainPID of %s: "
 		           "%s; stopping it",
@@ -868,25 +888,31 @@ static void remove_stale_state_files(struct systemd_spawner *spawner)
 }
 
 /*
- * An active unit's MainPID, read at start-up (before anything is served) so
+ * An active unit's MainPID and UID, read at start-up (before anything is served) so
  * that the session can be adopted as running; false leaves it starting,
  * and its ActiveState query makes it ready with the pid (ready_with_main_pid).
  */
 static bool adopt_main_pid(struct systemd_spawner *spawner, struct gb_daemon_session *session)
 {
 	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
-	uint32_t pid = 0;
+	const char *path = systemd_of(session)->unit_path;
+	uint32_t pid = 0, uid = UINT32_MAX;
 	int r;
 
-	r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE,
-	                                systemd_of(session)->unit_path, SERVICE_IFACE, "MainPID",
-	                                &error, 'u', &pid);
+	r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE, path, SERVICE_IFACE,
+	                                "MainPID", &error, 'u', &pid);
+	if (r >= 0 && pid != 0) {
+		sd_bus_error_free(&error);
+		r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE, path, SERVICE_IFACE,
+		                                "UID", &error, 'u', &uid);
+	}
 	if (r < 0 || pid == 0) {
-		gb_warning("unit %s: cannot read its MainPID: %s", session->unit,
+		gb_warning("unit %s: cannot read its MainPID and UID: %s", session->unit,
 		           r < 0 ? (error.message ? error.message : strerror(-r)) : "none");
 		return false;
 	}
 	session->pid = (pid_t)pid;
+	session->uid = uid == UINT32_MAX ? (uid_t)-1 : (uid_t)uid;
 	return true;
 }
 

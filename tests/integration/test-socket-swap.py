@@ -11,15 +11,19 @@ replaced by symbolic links to user B's. Then A's next WebSocket, /metrics
 and `glassboxctl session screenshot A` must not reach B's session: the
 WebSocket is closed with 1011 and never sees B's offer, the scrape reports
 A's session as not answering, the screenshot fails, and glassboxd's log
-names the refusal (session, user, socket, expected and actual pid). B's
-session keeps working throughout."""
+names the refusal (session, user, socket, expected and actual pid), as does
+the audit trail (a stand-in for journald's socket in a private mount
+namespace receives the session-socket-refused entry). B's session keeps
+working throughout."""
 
 import json
 import os
 import re
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
 
 import gbdaemon
@@ -28,6 +32,8 @@ from gbtest import check, finish
 GLASSBOXCTL = os.path.join(gbdaemon.BUILD, "core", "ctl", "glassboxctl")
 HELLO = {"type": "hello", "codecs": ["H264", "VP8"], "width": 320, "height": 240}
 BOB_PASSWORD = "bob-socket-swap-pw"
+JOURNAL = "/run/systemd/journal"
+SOCKET_REFUSED_ID = "8780e433c2194bf89410e3f765748a2e"
 
 # A private bus on which glassboxd may own org.glassbox.Manager1 (everyone is root here).
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
@@ -52,11 +58,63 @@ BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Config
 """
 
 
-def enter_namespace():
+def enter_namespaces():
+    """Re-run in new network and mount namespaces (loopback only; a journal
+    socket of our own), as root."""
     if os.geteuid() != 0:
         print("test-socket-swap: needs root (sessions' folders are root's); skipped")
         sys.exit(77)
-    gbdaemon.enter_network_namespace()
+    if os.environ.get("GB_IN_NETNS") != "1":
+        env = dict(os.environ, GB_IN_NETNS="1")
+        sys.stdout.flush()
+        os.execvpe("unshare", ["unshare", "-m", "-n", "--propagation", "private", "--",
+                               sys.executable] + sys.argv, env)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+class Journal:
+    """Stands in for journald's native socket (a tmpfs over /run/systemd/journal
+    in this mount namespace only); keeps the entries' plain KEY=VALUE fields,
+    which is all glassboxd's short audit entries use."""
+
+    def __init__(self):
+        for path in (JOURNAL, "/run/systemd", "/run"):
+            if os.path.isdir(path):
+                subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "gb-test-journal",
+                                path], check=True)
+                break
+        os.makedirs(JOURNAL, exist_ok=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(os.path.join(JOURNAL, "socket"))
+        self.entries = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                data = self.sock.recv(1 << 20)
+            except OSError:
+                return
+            entry = {}
+            for line in data.split(b"\n"):
+                key, equals, value = line.partition(b"=")
+                if equals:
+                    entry[key.decode(errors="replace")] = value.decode(errors="replace")
+            with self.lock:
+                self.entries.append(entry)
+
+    def wait(self, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.lock:
+                found = [e for e in self.entries if predicate(e)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.05)
+
+    def close(self):
+        self.sock.close()
 
 
 def start_bus(tmp):
@@ -117,7 +175,8 @@ def stats_up(text, session_id):
 
 
 def main():
-    enter_namespace()
+    enter_namespaces()
+    journal = Journal()
     holder = tempfile.TemporaryDirectory(prefix="gb-socket-swap-")
     tmp = holder.name
     bus, bus_log, address = start_bus(tmp)
@@ -126,9 +185,10 @@ def main():
                         session_extra="idle_timeout_s = 60; max_viewers = 8;")
     try:
         if check(d.start(), "glassboxd starts (%s)" % d.log_text()[-300:]):
-            swap_and_check(d, address, tmp)
+            swap_and_check(d, address, tmp, journal)
     finally:
         d.close()
+        journal.close()
         if bus.poll() is None:
             bus.terminate()
             try:
@@ -141,7 +201,7 @@ def main():
     finish()
 
 
-def swap_and_check(d, address, tmp):
+def swap_and_check(d, address, tmp, journal):
     check(d.wait_log(r"D-Bus: org\.glassbox\.Manager1 on") is not None,
           "glassboxd is on the private bus")
     status, _, err = ctl(address, "user", "add", "bob", stdin=BOB_PASSWORD + "\n")
@@ -198,6 +258,16 @@ def swap_and_check(d, address, tmp):
           and int(refusal.group(2)) == pid_b and int(refusal.group(4)) == pid_a,
           "glassboxd logs the refusal: A's session and user, the socket, B's pid found, "
           "A's expected (%r)" % (refusal.group(0) if refusal else None))
+
+    audited = journal.wait(lambda e: e.get("MESSAGE_ID") == SOCKET_REFUSED_ID
+                           and e.get("GLASSBOX_SESSION") == id_a)
+    entry = audited[0] if audited else {}
+    check(entry.get("GLASSBOX_EVENT") == "session-socket-refused"
+          and entry.get("GLASSBOX_USER") == "demo" and entry.get("PRIORITY") == "4"
+          and entry.get("GLASSBOX_SOCKET") == os.path.join(dir_a, "signal.sock")
+          and "pid %d" % pid_b in entry.get("GLASSBOX_REASON", ""),
+          "the refusal is audited: session-socket-refused, A's session and user, the socket, "
+          "B's pid (%r)" % entry)
 
     # /metrics: A's session does not answer; B's does, once.
     status, text = scrape(d)
