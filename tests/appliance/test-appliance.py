@@ -475,7 +475,10 @@ def viewer_messages(g, token, timeout):
         if ws.status != 101:
             return None, ["status %s" % ws.status], None
         first = ws.recv_json(timeout=60)
-        ws.send_json(HELLO)
+        try:
+            ws.send_json(HELLO)
+        except OSError:
+            pass  # refused at once: the close is still there to read
         deadline = time.monotonic() + timeout
         for _ in range(200):
             message = ws.recv_json(timeout=max(0.0, deadline - time.monotonic()))

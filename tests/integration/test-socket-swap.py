@@ -16,7 +16,6 @@ the audit trail (a stand-in for journald's socket in a private mount
 namespace receives the session-socket-refused entry). B's session keeps
 working throughout."""
 
-import json
 import os
 import re
 import subprocess
