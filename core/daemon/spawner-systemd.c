@@ -85,7 +85,7 @@ struct systemd_session {
 	char *job_result;  /* a start job's result other than "done" */
 	sd_bus_slot *call; /* the method call in flight, if any */
 	sd_bus_slot *stop_call;
-	sd_bus_slot *pid_call; /* Get MainPID, before the session counts as ready */
+	sd_bus_slot *pid_call; /* GetAll: MainPID and UID, before the session is ready */
 	bool wrote_files;      /* the .params and .json are this session's */
 	/* From the first call of a start until its job's JobRemoved: the unit's
 	 * state before the job (inactive, or failed from an earlier run) is sent
