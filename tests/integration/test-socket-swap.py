@@ -7,11 +7,13 @@ A session's signal and control sockets live in a folder its user can write
 (the direct spawner's runtime_dir/sessions/ID, the systemd unit's
 RuntimeDirectory). Here, with the direct spawner, a real glassboxd on a
 private dbus-daemon and two users' real sessions, user A's two sockets are
-replaced by symbolic links to user B's. Then A's next WebSocket, /metrics
-and `glassboxctl session screenshot A` must not reach B's session: the
-WebSocket is closed with 1011 and never sees B's offer, the scrape reports
-A's session as not answering, the screenshot fails, and glassboxd's log
-names the refusal (session, user, socket, expected and actual pid), as does
+replaced by symbolic links to user B's, then by hard links to B's socket
+files (which a direct session's user could make: direct sessions share
+glassboxd's uid). Each time A's next WebSocket, /metrics and `glassboxctl
+session screenshot A` must not reach B's session: the WebSocket is closed
+with 1011 and never sees B's offer, the scrape reports A's session as not
+answering, the screenshot fails, and glassboxd's log names the refusal
+(session, user, socket, and what it found: the link, or B's pid), as does
 the audit trail (a stand-in for journald's socket in a private mount
 namespace receives the session-socket-refused entry). B's session keeps
 working throughout."""
@@ -200,6 +202,74 @@ def main():
     finish()
 
 
+def attempt(d, address, tmp, journal, alice, id_a, id_b, how, reason):
+    """A's WebSocket, a scrape and A's screenshot, with A's sockets replaced
+    (how: "links", "hard links"): all refused; the refusals logged with
+    reason (a regex on what was found) and audited."""
+    log_before = len(d.log_text())
+    audited_before = len(journal.wait(lambda e: e.get("MESSAGE_ID") == SOCKET_REFUSED_ID,
+                                      timeout=0))
+
+    # A's next WebSocket: refused, never relayed to B's session.
+    ws, first = open_viewer(d, alice)
+    check(first is not None and first.get("id") == id_a,
+          "%s: A's new WebSocket is for A's session (%r)" % (how, first))
+    if ws.status == 101:
+        try:
+            ws.send_json(HELLO)
+        except OSError:
+            pass  # refused at once: the close is still there to read
+    seen = []
+    for _ in range(20):
+        message = ws.recv_json(timeout=10)
+        if message is None:
+            break
+        seen.append(message.get("type"))
+    check("offer" not in seen and ws.close_code == 1011,
+          "%s: A's new WebSocket gets no offer and is closed with 1011 (%r, %r)"
+          % (how, seen, ws.close_code))
+    ws.close()
+    refusal = d.wait_log(r"session %s of user 'demo': refusing its signal socket (\S+): %s"
+                         % (id_a, reason), 10)
+    check(refusal is not None, "%s: glassboxd logs the refusal, naming A's session, user, "
+          "socket and what it found (%r)" % (how, refusal.group(0) if refusal else None))
+
+    # /metrics: A's session does not answer; B's does.
+    status, text = scrape(d)
+    check(status == 200 and stats_up(text, id_a) == 0 and stats_up(text, id_b) == 1,
+          "%s: /metrics reports A's stats as down, B's up (%r %r)"
+          % (how, stats_up(text, id_a), stats_up(text, id_b)))
+
+    # The screenshot over D-Bus: refused, no PNG.
+    png = os.path.join(tmp, "a.png")
+    status, out, err = ctl(address, "session", "screenshot", id_a, png)
+    check(status not in (0, None) and not os.path.exists(png)
+          and "refused its control socket" in err,
+          "%s: glassboxctl session screenshot A fails, says why and writes nothing (%r %s)"
+          % (how, status, err.strip()))
+    log = d.log_text()[log_before:]
+    refusals = re.findall(r"session %s of user 'demo': refusing its control socket \S+: %s"
+                          % (id_a, reason), log)
+    check(len(refusals) == 2, "%s: the scrape and the screenshot are both logged (%d)"
+          % (how, len(refusals)))
+    check(not re.search(r"D-Bus: screenshot of session %s: \d+ bytes" % id_a, log),
+          "%s: no screenshot of A's session was delivered" % how)
+    audited = []
+    deadline = time.monotonic() + 10
+    while len(audited) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        audited = journal.wait(lambda e: e.get("MESSAGE_ID") == SOCKET_REFUSED_ID, timeout=0)
+        audited = [e for e in audited[audited_before:] if e.get("GLASSBOX_SESSION") == id_a]
+    check(len(audited) == 3 and all(
+        e.get("GLASSBOX_EVENT") == "session-socket-refused" and e.get("GLASSBOX_USER") == "demo"
+        and e.get("PRIORITY") == "4" and re.match(reason, e.get("GLASSBOX_REASON", ""))
+        and e.get("GLASSBOX_SOCKET", "").startswith(os.path.join(d.runtime, "sessions", id_a))
+        for e in audited),
+        "%s: three session-socket-refused audit entries with A's session, user, socket and "
+        "what was found (%r)" % (how, audited[:1]))
+    return log
+
+
 def swap_and_check(d, address, tmp, journal):
     check(d.wait_log(r"D-Bus: org\.glassbox\.Manager1 on") is not None,
           "glassboxd is on the private bus")
@@ -212,84 +282,41 @@ def swap_and_check(d, address, tmp, journal):
 
     ws_a, id_a, pid_a = session_of(d, alice, "demo")
     ws_b, id_b, pid_b = session_of(d, bob, "bob")
-    check(id_a and id_b and id_a != id_b and pid_a and pid_b and pid_a != pid_b,
-          "two sessions, two processes (%s %d, %s %d)" % (id_a, pid_a, id_b, pid_b))
+    if not check(id_a and id_b and id_a != id_b and pid_a and pid_b and pid_a != pid_b,
+                 "two sessions, two processes (%s %d, %s %d)" % (id_a, pid_a, id_b, pid_b)):
+        return
     status, text = scrape(d)
     check(status == 200 and stats_up(text, id_a) == 1 and stats_up(text, id_b) == 1,
           "before the swap /metrics has both sessions' stats")
 
-    # As A's session's user: A's sockets become links to B's.
-    dir_a = os.path.join(d.runtime, "sessions", id_a or "none")
-    dir_b = os.path.join(d.runtime, "sessions", id_b or "none")
-    swaps = (("signal.sock", "signal.sock"),
-             ("glassbox-%s.control" % id_a, "glassbox-%s.control" % id_b))
+    dir_a = os.path.join(d.runtime, "sessions", id_a)
+    dir_b = os.path.join(d.runtime, "sessions", id_b)
+    swaps = [(os.path.join(dir_a, mine), os.path.join(dir_b, theirs)) for mine, theirs in
+             (("signal.sock", "signal.sock"),
+              ("glassbox-%s.control" % id_a, "glassbox-%s.control" % id_b))]
+
+    # 1. As A's session's user: A's sockets become symbolic links to B's.
+    # Refused before connecting: B's session does not even see a connection.
     for mine, theirs in swaps:
-        path = os.path.join(dir_a, mine)
-        os.unlink(path)
-        os.symlink(os.path.join(dir_b, theirs), path)
-    check(all(os.path.islink(os.path.join(dir_a, mine)) for mine, _ in swaps),
+        os.unlink(mine)
+        os.symlink(theirs, mine)
+    check(all(os.path.islink(mine) for mine, _ in swaps),
           "A's signal and control sockets are now links to B's")
-    log_before = len(d.log_text())
+    log = attempt(d, address, tmp, journal, alice, id_a, id_b, "links",
+                  r"it is a symbolic link \(to %s/" % re.escape(dir_b))
+    check(not re.search(r"signal: viewer \d+ connected", log),
+          "links: B's session saw no connection (no 'viewer connected' in the log)")
 
-    # A's next WebSocket: refused, never relayed to B's session.
-    ws, first = open_viewer(d, alice)
-    check(first is not None and first.get("id") == id_a,
-          "A's new WebSocket is for A's session (%r)" % first)
-    if ws.status == 101:
-        try:
-            ws.send_json(HELLO)
-        except OSError:
-            pass
-    seen = []
-    for _ in range(20):
-        message = ws.recv_json(timeout=10)
-        if message is None:
-            break
-        seen.append(message.get("type"))
-    check("offer" not in seen, "A's new WebSocket gets no offer (%r)" % seen)
-    check(ws.close_code == 1011, "A's new WebSocket is closed with 1011 (%r)"
-          % ws.close_code)
-    ws.close()
-    refusal = d.wait_log(r"session %s of user 'demo': refusing its signal socket (\S+): "
-                         r"it is served by pid (\d+) uid (\d+), not the session's pid "
-                         r"(\d+)" % id_a, 10)
-    check(refusal is not None and refusal.group(1) == os.path.join(dir_a, "signal.sock")
-          and int(refusal.group(2)) == pid_b and int(refusal.group(4)) == pid_a,
-          "glassboxd logs the refusal: A's session and user, the socket, B's pid found, "
-          "A's expected (%r)" % (refusal.group(0) if refusal else None))
-
-    audited = journal.wait(lambda e: e.get("MESSAGE_ID") == SOCKET_REFUSED_ID
-                           and e.get("GLASSBOX_SESSION") == id_a)
-    entry = audited[0] if audited else {}
-    check(entry.get("GLASSBOX_EVENT") == "session-socket-refused"
-          and entry.get("GLASSBOX_USER") == "demo" and entry.get("PRIORITY") == "4"
-          and entry.get("GLASSBOX_SOCKET") == os.path.join(dir_a, "signal.sock")
-          and "pid %d" % pid_b in entry.get("GLASSBOX_REASON", ""),
-          "the refusal is audited: session-socket-refused, A's session and user, the socket, "
-          "B's pid (%r)" % entry)
-
-    # /metrics: A's session does not answer; B's does, once.
-    status, text = scrape(d)
-    check(status == 200 and stats_up(text, id_a) == 0 and stats_up(text, id_b) == 1,
-          "after the swap /metrics reports A's stats as down, B's up (%r %r)"
-          % (stats_up(text, id_a), stats_up(text, id_b)))
-    check(d.wait_log(r"session %s of user 'demo': refusing its control socket" % id_a, 10)
-          is not None, "the scrape's refusal is logged")
-
-    # The screenshot over D-Bus: refused, no PNG.
-    png = os.path.join(tmp, "a.png")
-    status, out, err = ctl(address, "session", "screenshot", id_a, png)
-    check(status not in (0, None) and not os.path.exists(png),
-          "glassboxctl session screenshot A fails and writes nothing (%r %s)"
-          % (status, err.strip()))
-    check("refus" in err or "not the session" in err,
-          "its error says why (%s)" % err.strip())
-    refusals = re.findall(r"session %s of user 'demo': refusing its control socket"
-                          % id_a, d.log_text()[log_before:])
-    check(len(refusals) >= 2, "the scrape and the screenshot are both logged (%d)"
-          % len(refusals))
-    check(not re.search(r"D-Bus: screenshot of session %s: \d+ bytes" % id_a, d.log_text()),
-          "no screenshot of A's session was delivered")
+    # 2. Hard links to B's socket files: the same file (owner, mode) as far as
+    # a look at A's folder goes; a direct session's user could make them,
+    # since direct sessions share glassboxd's uid. The peer check refuses.
+    for mine, theirs in swaps:
+        os.unlink(mine)
+        os.link(theirs, mine)
+    check(all(os.path.samefile(mine, theirs) for mine, theirs in swaps),
+          "A's signal and control sockets are now hard links to B's")
+    attempt(d, address, tmp, journal, alice, id_a, id_b, "hard links",
+            r"it is served by pid %d uid \d+, not the session's pid %d" % (pid_b, pid_a))
 
     # B is untouched: their viewer still relays, their screenshot works.
     png_b = os.path.join(tmp, "b.png")
