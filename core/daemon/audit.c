@@ -29,6 +29,7 @@
 #define ID_SESSION_START   "3b52e342a0e941929ae89d72bdf6b8d3"
 #define ID_SESSION_STOP    "d0cc147dc339432e954e788f205f6019"
 #define ID_ADMIN_ACTION    "3356dda4df114153b1cad01fd2919fac"
+#define ID_SOCKET_REFUSED  "8780e433c2194bf89410e3f765748a2e"
 
 /* Bounds on what a remote user chose (a user name) and on the rest. */
 #define VALUE_MAX    256
@@ -198,4 +199,22 @@ void gb_audit_admin(uid_t uid, const char *method, const char *args, int result)
 	                     "GLASSBOX_METHOD=%s", method_value, "GLASSBOX_ARGS=%s", args_value,
 	                     "GLASSBOX_RESULT=%s", outcome, "GLASSBOX_ERRNO=%d",
 	                     result < 0 ? -result : 0, NULL));
+}
+
+void gb_audit_socket_refused(const char *session_id, const char *user, const char *path,
+                             const char *reason)
+{
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *path_value = bounded(path, VALUE_MAX);
+	g_autofree char *reason_value = bounded(reason, VALUE_MAX);
+	g_autofree char *user_text = printable(user);
+	g_autofree char *message =
+	        g_strdup_printf("session %s of user '%s': refused its socket %s: %s",
+	                        MAYBE(session_id), user_text, path_value, reason_value);
+
+	sent(sd_journal_send(
+	        "MESSAGE=%s", message, "MESSAGE_ID=%s", ID_SOCKET_REFUSED, "PRIORITY=%d",
+	        LOG_WARNING, IDENTIFIER, "GLASSBOX_EVENT=session-socket-refused",
+	        "GLASSBOX_SESSION=%s", MAYBE(session_id), "GLASSBOX_USER=%s", user_value,
+	        "GLASSBOX_SOCKET=%s", path_value, "GLASSBOX_REASON=%s", reason_value, NULL));
 }

@@ -53,4 +53,12 @@ void gb_audit_session_stop(const char *session_id, const char *identity_namespac
  */
 void gb_audit_admin(uid_t uid, const char *method, const char *args, int result);
 
+/**
+ * glassboxd refused to talk to one of a session's sockets (@path) because
+ * someone other than the session's process serves it (@reason: who, and
+ * whom it expected): its user may have replaced it to reach another session.
+ */
+void gb_audit_socket_refused(const char *session_id, const char *user, const char *path,
+                             const char *reason);
+
 #endif

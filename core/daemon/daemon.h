@@ -130,7 +130,8 @@ struct gb_daemon_session {
 	enum gb_session_state state;
 	bool was_ready; /* it said READY at some point */
 	bool viewed;    /* a viewer has joined it: the next one "joins" */
-	GPid pid;       /* direct: the child; systemd: 0 */
+	GPid pid;       /* direct: the child; systemd: the unit's MainPID once known, else 0 */
+	uid_t uid;      /* the uid pid runs as; (uid_t)-1: not known (session-socket.h) */
 	guint idle_timeout;
 	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
 	GQueue viewers;          /* struct gb_viewer, through link */

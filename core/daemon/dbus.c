@@ -40,6 +40,7 @@
 #include "dbus.h"
 #include "dropin.h"
 #include "log.h"
+#include "session-socket.h"
 #include "spawner.h"
 
 /* Limits on what a caller sends. */
@@ -53,6 +54,11 @@
 #define SCREENSHOT_SIZE_MAX   (64 << 20) /* under sd-bus's 128 MiB message limit */
 #define SCREENSHOT_ANSWER_MAX 512
 #define DROPIN_SIZE_MAX       (1 << 20)
+/* Refused calls (not an administrator) logged and audited per caller uid and
+ * window; the rest are counted and summed up in one line when it ends. */
+#define REFUSALS_LOGGED_MAX 10
+#define REFUSAL_WINDOW_S    60
+#define REFUSAL_CALLERS_MAX 1024 /* caller uids followed at once */
 
 #define ERROR_PREFIX          GB_DBUS_INTERFACE ".Error."
 #define ERROR_NO_SUCH_SESSION ERROR_PREFIX "NoSuchSession"
@@ -121,9 +127,19 @@ struct gb_dbus {
 	sd_bus *bus;
 	sd_bus_slot *object;
 	GSource *source;
-	GThreadPool *worker; /* user management, one call at a time */
-	GQueue user_ops;     /* struct user_op not yet answered */
-	GQueue screenshots;  /* struct screenshot not yet answered */
+	GThreadPool *worker;  /* user management, one call at a time */
+	GQueue user_ops;      /* struct user_op not yet answered */
+	GQueue screenshots;   /* struct screenshot not yet answered */
+	GHashTable *refusals; /* caller uid -> struct refusal_window */
+};
+
+/* The refused calls of one caller uid in its current window. */
+struct refusal_window {
+	uid_t uid;
+	gint64 start_us;   /* g_get_monotonic_time() */
+	unsigned logged;   /* up to REFUSALS_LOGGED_MAX */
+	unsigned unlogged; /* after that */
+	guint summary;     /* at the window's end, logs how many went unlogged */
 };
 
 /* glassboxd runs one daemon per process, so one API. */
@@ -312,9 +328,89 @@ out:
 	return 0;
 }
 
+static void refusal_window_free(gpointer data)
+{
+	struct refusal_window *window = data;
+
+	if (window->summary)
+		g_source_remove(window->summary);
+	g_free(window);
+}
+
+static gboolean refusal_window_ended(gpointer data)
+{
+	struct refusal_window *window = data;
+
+	window->summary = 0;
+	gb_warning("D-Bus: uid %u: %u more refused call%s in %d s, not logged one by one",
+	           (unsigned)window->uid, window->unlogged, window->unlogged == 1 ? "" : "s",
+	           REFUSAL_WINDOW_S);
+	g_hash_table_remove(bus_state.refusals, GUINT_TO_POINTER(window->uid));
+	return G_SOURCE_REMOVE;
+}
+
+static gboolean refusal_window_over(gpointer key, gpointer value, gpointer data)
+{
+	const struct refusal_window *window = value;
+
+	return !window->summary &&
+	       *(const gint64 *)data - window->start_us >= REFUSAL_WINDOW_S * G_USEC_PER_SEC;
+}
+
+/*
+ * Whether a refused call of @uid is logged and audited: a local user
+ * calling in a loop must not flood the journal. The first
+ * REFUSALS_LOGGED_MAX of each uid in a window of REFUSAL_WINDOW_S are (the
+ * last of them says that the next ones are not); the others are counted
+ * and one line at the window's end says how many. Past REFUSAL_CALLERS_MAX
+ * uids at once, a new uid's refusals are not logged until windows end.
+ */
+static bool refusal_is_logged(uid_t uid)
+{
+	struct gb_dbus *state = &bus_state;
+	gint64 now = g_get_monotonic_time();
+	struct refusal_window *window;
+	gint64 left_us;
+
+	if (!state->refusals)
+		state->refusals = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL,
+		                                        refusal_window_free);
+	window = g_hash_table_lookup(state->refusals, GUINT_TO_POINTER(uid));
+	if (window && refusal_window_over(NULL, window, &now)) {
+		g_hash_table_remove(state->refusals, GUINT_TO_POINTER(uid));
+		window = NULL;
+	}
+	if (!window) {
+		if (g_hash_table_size(state->refusals) >= REFUSAL_CALLERS_MAX)
+			g_hash_table_foreach_remove(state->refusals, refusal_window_over, &now);
+		if (g_hash_table_size(state->refusals) >= REFUSAL_CALLERS_MAX)
+			return false;
+		window = g_new0(struct refusal_window, 1);
+		window->uid = uid;
+		window->start_us = now;
+		g_hash_table_insert(state->refusals, GUINT_TO_POINTER(uid), window);
+	}
+	if (window->logged < REFUSALS_LOGGED_MAX) {
+		if (++window->logged == REFUSALS_LOGGED_MAX)
+			gb_warning("D-Bus: uid %u: %d refused calls in %d s; the next ones until "
+			           "then are counted, not logged",
+			           (unsigned)uid, REFUSALS_LOGGED_MAX, REFUSAL_WINDOW_S);
+		return true;
+	}
+	window->unlogged++;
+	if (!window->summary) {
+		left_us = window->start_us + REFUSAL_WINDOW_S * G_USEC_PER_SEC - now;
+		window->summary =
+		        g_timeout_add((guint)MAX(left_us / 1000, 1), refusal_window_ended, window);
+	}
+	return false;
+}
+
 /* Log and audit an administrative action and how it ended. */
 static void admin_done(uid_t uid, const char *method, const char *args, int result)
 {
+	if (result == -EACCES && !refusal_is_logged(uid))
+		return;
 	if (result >= 0)
 		gb_info("D-Bus: uid %u: %s(%s): done", (unsigned)uid, method, args);
 	else if (result == -EACCES)
@@ -339,8 +435,10 @@ static int require_admin(sd_bus_message *call, const char *method, const char *a
 	*uid = (uid_t)-1;
 	r = caller_identify(call, uid, &admin, error);
 	if (r < 0) {
-		gb_warning("D-Bus: %s(%s) refused: %s", method, args, error->message);
-		gb_audit_admin(*uid, method, args, -EACCES);
+		if (refusal_is_logged(*uid)) {
+			gb_warning("D-Bus: %s(%s) refused: %s", method, args, error->message);
+			gb_audit_admin(*uid, method, args, -EACCES);
+		}
 		return r;
 	}
 	if (!admin) {
@@ -1430,14 +1528,20 @@ static int screenshot_request(struct screenshot *shot, const struct gb_daemon_se
 	folder = g_path_get_dirname(session->control_path);
 	shot->path = g_strdup_printf("%s/screenshot-%s.png", folder, name);
 
-	memcpy(address.sun_path, session->control_path, strlen(session->control_path) + 1);
-	shot->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (shot->fd < 0 || connect(shot->fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
-		int r = -errno;
+	/* Checked to be the session's own socket before the command is written. */
+	shot->fd = gb_session_socket_connect(session, session->control_path, "control");
+	if (shot->fd < 0) {
+		int r = shot->fd;
 
-		*why = g_strdup_printf("cannot connect to %s: %s%s", session->control_path,
-		                       strerror(-r),
-		                       r == -EAGAIN ? " (the session is busy; try again)" : "");
+		shot->fd = -1;
+		*why = r == -EPERM ? g_strdup_printf("refused its control socket %s: it is not "
+		                                     "served by the session (see glassboxd's log)",
+		                                     session->control_path)
+		                   : g_strdup_printf("cannot connect to %s: %s%s",
+		                                     session->control_path, strerror(-r),
+		                                     r == -EAGAIN ? " (the session is busy; try "
+		                                                    "again)"
+		                                                  : "");
 		return r;
 	}
 	command = g_strdup_printf("screenshot %s\n", shot->path);
@@ -1644,6 +1748,7 @@ void gb_dbus_stop(struct gb_daemon *daemon)
 	while ((link = g_queue_peek_head_link(&state->screenshots)))
 		screenshot_finish(link->data, -ECANCELED, ERROR_SCREENSHOT,
 		                  "glassboxd is stopping", NULL, 0);
+	g_clear_pointer(&state->refusals, g_hash_table_destroy);
 	gb_sd_bus_detach(state->source);
 	state->source = NULL;
 	state->object = sd_bus_slot_unref(state->object);

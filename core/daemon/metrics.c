@@ -32,6 +32,7 @@
 #include "daemon.h"
 #include "gb-build-config.h"
 #include "log.h"
+#include "session-socket.h"
 #include "metrics.h"
 
 #define SCRAPE_TIMEOUT_MS 1000
@@ -529,21 +530,21 @@ static gboolean scrape_timed_out(gpointer data)
 }
 
 /* Connect and ask; false when the session cannot be asked now. */
-static bool query_start(struct session_query *query, const char *path)
+static bool query_start(struct session_query *query, const struct gb_daemon_session *session)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	static const char command[] = "stats\n";
+	const char *path = session->control_path;
 
-	if (!path || strlen(path) >= sizeof(address.sun_path))
+	/* Checked to be the session's own socket before "stats" is written. */
+	query->fd = gb_session_socket_connect(session, path, "control");
+	if (query->fd < 0) {
+		gb_debug("metrics: session %s: cannot ask %s: %s", query->id,
+		         path ? path : "(no control socket)", strerror(-query->fd));
+		query->fd = -1;
 		return false;
-	memcpy(address.sun_path, path, strlen(path) + 1);
-	query->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (query->fd < 0)
-		return false;
-	/* A unix socket connects at once, or fails (EAGAIN: its backlog is full). */
-	if (connect(query->fd, (struct sockaddr *)&address, sizeof(address)) < 0 ||
-	    send(query->fd, command, sizeof(command) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-	            (ssize_t)(sizeof(command) - 1)) {
+	}
+	if (send(query->fd, command, sizeof(command) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) !=
+	    (ssize_t)(sizeof(command) - 1)) {
 		gb_debug("metrics: session %s: cannot ask %s: %s", query->id, path,
 		         strerror(errno));
 		query_close(query);
@@ -618,7 +619,7 @@ static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const cha
 		query->fd = -1;
 		g_strlcpy(query->id, session->id, sizeof(query->id));
 		g_ptr_array_add(scrape->queries, query);
-		if (query_start(query, session->control_path))
+		if (query_start(query, session))
 			scrape->pending++;
 	}
 	if (scrape->pending == 0) {

@@ -85,7 +85,8 @@ struct systemd_session {
 	char *job_result;  /* a start job's result other than "done" */
 	sd_bus_slot *call; /* the method call in flight, if any */
 	sd_bus_slot *stop_call;
-	bool wrote_files; /* the .params and .json are this session's */
+	sd_bus_slot *pid_call; /* GetAll: MainPID and UID, before the session is ready */
+	bool wrote_files;      /* the .params and .json are this session's */
 	/* From the first call of a start until its job's JobRemoved: the unit's
 	 * state before the job (inactive, or failed from an earlier run) is sent
 	 * as soon as SetUnitProperties touches it, and means nothing yet. */
@@ -208,6 +209,84 @@ static void begin_end(struct systemd_session *ss, const char *active_state)
 	}
 }
 
+/* ---- the main pid ---- */
+
+/*
+ * The session's sockets are in a folder its user can write: glassboxd trusts
+ * only a socket served by the unit's main process (session-socket.h), so the
+ * session is ready once systemd has said which process that is.
+ */
+static int got_main_pid(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
+{
+	struct systemd_session *ss = data;
+	struct gb_daemon_session *session = ss->session;
+	uint32_t pid = 0, uid = UINT32_MAX;
+	int r = -EIO;
+
+	ss->pid_call = sd_bus_slot_unref(ss->pid_call);
+	if (sd_bus_message_is_method_error(reply, NULL)) {
+		gb_warning("unit %s: cannot read its MainPID: %s", session->unit,
+		           bus_error_text(reply, EIO));
+	} else {
+		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+		/* Bounded by the message: every round consumes one entry. */
+		while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+			const char *name;
+
+			r = sd_bus_message_read(reply, "s", &name);
+			if (r < 0)
+				break;
+			if (strcmp(name, "MainPID") == 0)
+				r = sd_bus_message_read(reply, "v", "u", &pid);
+			else if (strcmp(name, "UID") == 0)
+				r = sd_bus_message_read(reply, "v", "u", &uid);
+			else
+				r = sd_bus_message_skip(reply, "v");
+			if (r < 0)
+				break;
+			r = sd_bus_message_exit_container(reply);
+		}
+	}
+	if (ss->ending || session->state != GB_SESSION_STARTING)
+		return 0;
+	if (r < 0 || pid == 0) {
+		gb_warning("session %s of user '%s': unit %s has no main process that glassboxd "
+		           "could check its sockets against; stopping it",
+		           session->id, session->user, session->unit);
+		gb_session_stop(session, "the session's process could not be identified");
+		return 0;
+	}
+	session->pid = (pid_t)pid;
+	session->uid = uid == UINT32_MAX ? (uid_t)-1 : (uid_t)uid;
+	gb_debug("unit %s: MainPID=%u UID=%d", session->unit, pid,
+	         uid == UINT32_MAX ? -1 : (int)uid);
+	gb_session_mark_ready(session);
+	return 0;
+}
+
+/* The unit is up: ready as soon as its MainPID (and UID) are known. */
+static void ready_with_main_pid(struct systemd_session *ss)
+{
+	struct gb_daemon_session *session = ss->session;
+	int r;
+
+	if (ss->ending || session->state != GB_SESSION_STARTING || ss->pid_call)
+		return;
+	if (session->pid > 0) {
+		gb_session_mark_ready(session);
+		return;
+	}
+	r = sd_bus_call_method_async(ss->spawner->bus, &ss->pid_call, SYSTEMD_SERVICE,
+	                             ss->unit_path, PROPERTIES_IFACE, "GetAll", got_main_pid, ss,
+	                             "s", SERVICE_IFACE);
+	if (r < 0) {
+		gb_warning("session %s of user '%s': cannot ask systemd for the MainPID of %s: "
+		           "%s; stopping it",
+		           session->id, session->user, session->unit, strerror(-r));
+		gb_session_stop(session, "the session's process could not be identified");
+	}
+}
+
 /* ---- the unit's state ---- */
 
 static void active_state_changed(struct systemd_session *ss, const char *state)
@@ -218,7 +297,7 @@ static void active_state_changed(struct systemd_session *ss, const char *state)
 	         ss->start_pending ? " (start job pending)" : "");
 	if (strcmp(state, "active") == 0) {
 		if (session->state == GB_SESSION_STARTING)
-			gb_session_mark_ready(session);
+			ready_with_main_pid(ss);
 	} else if ((strcmp(state, "failed") == 0 || strcmp(state, "inactive") == 0) &&
 	           !ss->start_pending) {
 		begin_end(ss, state);
@@ -291,7 +370,7 @@ static int job_removed(sd_bus_message *message, void *data, sd_bus_error *ret_er
 		if (strcmp(result, "done") == 0) {
 			/* Type=notify: the job is done once the session said READY=1. */
 			if (session->state == GB_SESSION_STARTING && !ss->ending)
-				gb_session_mark_ready(session);
+				ready_with_main_pid(ss);
 		} else {
 			gb_warning("session %s of user '%s': the start job of %s ended with "
 			           "result '%s'",
@@ -720,6 +799,7 @@ static void systemd_release(struct gb_daemon_session *session, bool ended)
 		g_hash_table_remove(ss->spawner->by_path, ss->unit_path);
 	sd_bus_slot_unref(ss->call);
 	sd_bus_slot_unref(ss->stop_call);
+	sd_bus_slot_unref(ss->pid_call);
 	g_free(ss->unit_path);
 	g_free(ss->params_path);
 	g_free(ss->state_path);
@@ -846,6 +926,35 @@ static void remove_stale_state_files(struct systemd_spawner *spawner)
 	closedir(dir);
 }
 
+/*
+ * An active unit's MainPID and UID, read at start-up (before anything is served) so
+ * that the session can be adopted as running; false leaves it starting,
+ * and its ActiveState query makes it ready with the pid (ready_with_main_pid).
+ */
+static bool adopt_main_pid(struct systemd_spawner *spawner, struct gb_daemon_session *session)
+{
+	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
+	const char *path = systemd_of(session)->unit_path;
+	uint32_t pid = 0, uid = UINT32_MAX;
+	int r;
+
+	r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE, path, SERVICE_IFACE,
+	                                "MainPID", &error, 'u', &pid);
+	if (r >= 0 && pid != 0) {
+		sd_bus_error_free(&error);
+		r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE, path, SERVICE_IFACE,
+		                                "UID", &error, 'u', &uid);
+	}
+	if (r < 0 || pid == 0) {
+		gb_warning("unit %s: cannot read its MainPID and UID: %s", session->unit,
+		           r < 0 ? (error.message ? error.message : strerror(-r)) : "none");
+		return false;
+	}
+	session->pid = (pid_t)pid;
+	session->uid = uid == UINT32_MAX ? (uid_t)-1 : (uid_t)uid;
+	return true;
+}
+
 static int adopt_running_units(struct systemd_spawner *spawner)
 {
 	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
@@ -906,7 +1015,8 @@ static int adopt_running_units(struct systemd_spawner *spawner)
 			g_hash_table_add(spawner->foreign, g_strdup(instance));
 			continue;
 		}
-		gb_session_adopted(session, strcmp(active_state, "active") == 0);
+		gb_session_adopted(session, strcmp(active_state, "active") == 0 &&
+		                                    adopt_main_pid(spawner, session));
 		query_active_state(systemd_of(session));
 	}
 	if (r < 0)

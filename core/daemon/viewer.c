@@ -23,6 +23,7 @@
 #include "daemon.h"
 #include "frame-limit.h"
 #include "log.h"
+#include "session-socket.h"
 
 /* libsoup 3.2 sends only these; 1013 (try again later) it turns into 1002. */
 #define CLOSE_NORMAL       1000
@@ -371,30 +372,23 @@ static gboolean retry_connect(gpointer data)
 
 void gb_viewer_connect(struct gb_viewer *viewer)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	int fd;
 
 	if (viewer->closing || !viewer->session || viewer->fd >= 0)
 		return;
-	g_strlcpy(address.sun_path, viewer->session->socket_path, sizeof(address.sun_path));
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* Checked to be the session's own socket before anything is written to it. */
+	fd = gb_session_socket_connect(viewer->session, viewer->session->socket_path, "signal");
 	if (fd < 0) {
-		gb_error("cannot make a socket: %s", strerror(errno));
-		gb_viewer_end(viewer, "cannot reach the session", CLOSE_SERVER_ERROR);
-		return;
-	}
-	if (connect(fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
-		int error = errno;
-
-		close(fd);
 		/* A full backlog says "later", not "never". */
-		if (error == EAGAIN && ++viewer->connect_attempts < CONNECT_ATTEMPTS_MAX) {
+		if (fd == -EAGAIN && ++viewer->connect_attempts < CONNECT_ATTEMPTS_MAX) {
 			viewer->connect_retry =
 			        g_timeout_add(CONNECT_RETRY_MS, retry_connect, viewer);
 			return;
 		}
-		gb_error("session %s of user '%s': cannot connect to %s: %s", viewer->session->id,
-		         viewer->session->user, viewer->session->socket_path, strerror(error));
+		if (fd != -EPERM) /* a refused peer is logged already */
+			gb_error("session %s of user '%s': cannot connect to %s: %s",
+			         viewer->session->id, viewer->session->user,
+			         viewer->session->socket_path, strerror(-fd));
 		gb_viewer_end(viewer, "cannot reach the session", CLOSE_SERVER_ERROR);
 		return;
 	}

@@ -23,6 +23,11 @@ guest's port 443 forwarded to 127.0.0.1, and checks, in the booted system:
   - the watchdog: a SIGSTOPped glassboxd is restarted by systemd;
   - a crashed session unit (SIGSEGV) is reported to its viewer, is no longer
     active, and the next viewer gets a new session;
+  - a socket swap: user A's uid (the unit's dynamic user, through setpriv)
+    replaces A's signal and control sockets with links to user B's; A's
+    next WebSocket, /metrics and `glassboxctl session screenshot A` never
+    reach B's session (B's session logs no new viewer) and the journal
+    has the refusal (the session-socket-refused audit entry);
   - glassboxctl status works (when glassboxctl is installed);
   - `systemd-analyze security glassbox.service` (printed, not judged).
 
@@ -478,6 +483,139 @@ def check_session_crash(g, token, unit):
            "the next viewer gets a new session", json.dumps(hello) if hello else error)
 
 
+SOCKET_REFUSED_ID = "8780e433c2194bf89410e3f765748a2e"
+HELLO = {"type": "hello", "codecs": ["H264", "VP8"], "width": 320, "height": 240}
+
+
+def viewer_messages(g, token, timeout):
+    """A WebSocket that says hello: (its first message, the types of the
+    messages after it until an offer, a close or the time-out, the close code)."""
+    from gbdaemon import WebSocket
+    ws = WebSocket()
+    headers = {"Cookie": "glassbox_session=" + token,
+               "Origin": "https://127.0.0.1:%d" % g.port}
+    first, types = None, []
+    try:
+        ws.connect("127.0.0.1", g.port, "/api/session", headers, g.context, 30)
+        if ws.status != 101:
+            return None, ["status %s" % ws.status], None
+        first = ws.recv_json(timeout=60)
+        try:
+            ws.send_json(HELLO)
+        except OSError:
+            pass  # refused at once: the close is still there to read
+        deadline = time.monotonic() + timeout
+        for _ in range(200):
+            message = ws.recv_json(timeout=max(0.0, deadline - time.monotonic()))
+            if message is None:
+                break
+            types.append(message.get("type"))
+            if message.get("type") == "offer":
+                break
+    except (OSError, ValueError, ConnectionError) as e:
+        types.append("WebSocket: %s" % e)
+    finally:
+        code = ws.close_code
+        ws.close()
+    return first, types, code
+
+
+def session_unit_of(g, session_id):
+    """The unit glassboxd's journal names for a session id, or None."""
+    line = g.out("journalctl --no-pager -o cat -u glassbox | grep -F %s | "
+                 "grep -o 'glassbox-session@[a-z0-9_-]*\\.service' | tail -n 1"
+                 % shlex.quote(session_id))
+    return line or None
+
+
+def check_socket_swap(g, token):
+    """User A's uid swaps A's session sockets for links to B's: nothing of
+    A's reaches B's session, and the journal has the attempt."""
+    if not token:
+        report(False, "socket swap", "no login of user A (demo)")
+        return
+    if g.sh("command -v glassboxctl")[0] != 0:
+        report(False, "socket swap", "glassboxctl is not installed in the guest")
+        return
+    password_b = "swap-b-" + os.urandom(6).hex()
+    rc, out = g.sh("printf '%%s\\n' %s | glassboxctl user add gbswap --admin"
+                   % shlex.quote(password_b))
+    status, token_b, _ = g.login(password_b, user="gbswap") if rc == 0 else (None, None, None)
+    if not report(rc == 0 and status == 200 and token_b, "user B (gbswap, admin) added and "
+                  "logged in", "user add: exit %d %s; login %s" % (rc, out, status)):
+        return
+    first_a, types_a, _ = viewer_messages(g, token, 120)
+    first_b, types_b, _ = viewer_messages(g, token_b, 120)
+    id_a, id_b = (first_a or {}).get("id"), (first_b or {}).get("id")
+    report(id_a and id_b and id_a != id_b and "offer" in types_a and "offer" in types_b,
+           "before the swap, A's and B's viewers get offers from their own sessions",
+           "A %s %r, B %s %r" % (id_a, types_a, id_b, types_b))
+    unit_a = session_unit_of(g, id_a) if id_a else None
+    unit_b = session_unit_of(g, id_b) if id_b else None
+    if not report(unit_a and unit_b and unit_a != unit_b, "A's and B's session units",
+                  "%s, %s" % (unit_a, unit_b)):
+        return
+    run_a = "/run/glassbox-session/" + unit_a[len("glassbox-session@"):-len(".service")]
+    run_b = "/run/glassbox-session/" + unit_b[len("glassbox-session@"):-len(".service")]
+    owner = g.out("stat -c %%u:%%g %s" % shlex.quote(run_a))
+    uid, _, gid = owner.partition(":")
+    if not report(uid.isdigit() and gid.isdigit() and uid != "0",
+                  "A's runtime folder belongs to A's (dynamic) user", "%s: %s" % (run_a, owner)):
+        return
+    logged = g.out("journalctl --no-pager -o cat -u %s | grep -c 'signal: viewer [0-9]* "
+                   "connected'" % shlex.quote(unit_b))
+    report(logged not in ("", "0"), "B's session logs its viewers (so that a new one would "
+           "show)", "count %r" % logged)
+    since = g.now()
+    # As A's uid, exactly what A's application could do.
+    swap = ("cd %s && rm -f signal.sock control.sock && ln -s %s/signal.sock signal.sock && "
+            "ln -s %s/control.sock control.sock && ls -l signal.sock control.sock"
+            % (shlex.quote(run_a), shlex.quote(run_b), shlex.quote(run_b)))
+    rc, out = g.sh("setpriv --reuid %s --regid %s --clear-groups sh -c %s"
+                   % (uid, gid, shlex.quote(swap)))
+    if not report(rc == 0 and out.count("->") == 2,
+                  "as A's uid %s, A's sockets are now links to B's" % uid, out):
+        return
+
+    first, types, code = viewer_messages(g, token, 60)
+    report((first or {}).get("id") == id_a and "offer" not in types and code == 1011,
+           "A's next WebSocket is for A's session, gets no offer and is closed with 1011",
+           "first %r, then %r, close %s" % (first, types, code))
+    try:
+        status, _, body = g.request("GET", "/metrics", cookie=token_b)
+        text = body.decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as e:
+        status, text = None, str(e)
+    up_a = re.search(r'^glassbox_session_stats_up\{session="%s"\} (\d)' % id_a, text, re.M)
+    up_b = re.search(r'^glassbox_session_stats_up\{session="%s"\} (\d)' % id_b, text, re.M)
+    report(status == 200 and up_a and up_a.group(1) == "0" and up_b and up_b.group(1) == "1",
+           "/metrics: A's session's stats are down (not B's), B's are up",
+           "status %s, A %s, B %s" % (status, up_a and up_a.group(0), up_b and up_b.group(0)))
+    rc, out = g.sh("glassboxctl session screenshot %s /root/swap-a.png; echo exit=$?; "
+                   "test -e /root/swap-a.png && echo written" % shlex.quote(id_a), 60)
+    report("exit=0" not in out and "written" not in out,
+           "glassboxctl session screenshot A fails and writes nothing", out)
+    viewers_b = g.out("journalctl --no-pager -o cat -u %s --since @%s | "
+                      "grep -c 'signal: viewer [0-9]* connected'"
+                      % (shlex.quote(unit_b), since))
+    report(viewers_b == "0", "B's session saw no new viewer", "count %r" % viewers_b)
+    journal = g.out("journalctl --no-pager -o cat -u glassbox --since @%s | "
+                    "grep -F 'refusing its' | grep -F %s" % (since, shlex.quote(id_a)))
+    print(journal, flush=True)
+    report("refusing its signal socket" in journal and "refusing its control socket" in journal
+           and "(was the socket replaced?)" in journal,
+           "glassboxd's journal names the refused signal and control sockets of A's session")
+    audited = g.out("journalctl --no-pager -o cat MESSAGE_ID=%s GLASSBOX_SESSION=%s "
+                    "--since @%s | wc -l" % (SOCKET_REFUSED_ID, shlex.quote(id_a), since))
+    report(audited.isdigit() and int(audited) >= 3,
+           "the attempts are audited (session-socket-refused)", "%s entries" % audited)
+    rc, out = g.sh("glassboxctl session screenshot %s /root/swap-b.png && "
+                   "test -s /root/swap-b.png" % shlex.quote(id_b), 60)
+    report(rc == 0, "B's own screenshot still works", out)
+    g.sh("rm -f /root/swap-a.png /root/swap-b.png; glassboxctl session terminate %s"
+         % shlex.quote(id_b))
+
+
 def check_ctl(g):
     rc, out = g.sh("command -v glassboxctl")
     if rc != 0:
@@ -547,6 +685,9 @@ def in_guest():
             step = time.monotonic()
             check_session_crash(g, token, unit)
             timed("session crash check", step)
+            step = time.monotonic()
+            check_socket_swap(g, token)
+            timed("socket swap check", step)
             check_ctl(g)
             print_security(g, unit)
             if failures:

@@ -15,7 +15,8 @@ override beside the drop-in and turning a plugin's logins off and on; a refused 
 admin check: uid 65534 is refused everything that changes state (and
 nothing changes), a non-root member of glassbox-admin (supplementary or
 primary group, in a copy of /etc/group bind-mounted in this mount
-namespace) is allowed."""
+namespace) is allowed; a uid calling in a loop is refused every time but
+only its first 10 refusals of the minute are logged."""
 
 import json
 import os
@@ -32,6 +33,7 @@ from gbtest import check, finish, read_png
 ADMIN_GID = 4242
 MEMBER_UID = 4243
 OUTSIDER_UID = 4244
+FLOODER_UID = 4245
 NOBODY = 65534
 
 GLASSBOXCTL = os.path.join(gbdaemon.BUILD, "core", "ctl", "glassboxctl")
@@ -65,7 +67,9 @@ def private_account_files(tmp):
         "passwd": ["gbtest-member:x:%d:%d::/nonexistent:/usr/sbin/nologin"
                    % (MEMBER_UID, MEMBER_UID),
                    "gbtest-outsider:x:%d:%d::/nonexistent:/usr/sbin/nologin"
-                   % (OUTSIDER_UID, OUTSIDER_UID)],
+                   % (OUTSIDER_UID, OUTSIDER_UID),
+                   "gbtest-flooder:x:%d:%d::/nonexistent:/usr/sbin/nologin"
+                   % (FLOODER_UID, FLOODER_UID)],
     }
     for name, lines in extra.items():
         copy = os.path.join(tmp, name)
@@ -593,6 +597,29 @@ def check_admin(ctl, d):
           "the member's terminate ended it")
 
 
+def check_refusal_flood(ctl, d):
+    """A local user calling in a loop is refused every time, but only the
+    first 10 refusals of a minute are logged (and audited)."""
+    calls = 25
+    offset = len(d.log_text(whole=True))
+    statuses = [ctl.run("reload", uid=FLOODER_UID, gid=FLOODER_UID)[0] for _ in range(calls)]
+    check(statuses == [4] * calls, "uid %d is refused all %d reloads (%r)"
+          % (FLOODER_UID, calls, sorted(set(statuses), key=str)))
+    time.sleep(0.5)
+    log = d.log_text(whole=True)[offset:]
+    logged = re.findall(r"D-Bus: uid %d: Reload\(\): refused" % FLOODER_UID, log)
+    check(len(logged) == 10, "only the first 10 refusals are logged (%d)" % len(logged))
+    check(re.search(r"D-Bus: uid %d: 10 refused calls in 60 s; the next ones until then are "
+                    r"counted, not logged" % FLOODER_UID, log) is not None,
+          "the log says the next refusals are counted, not logged")
+    status, _, err = ctl.run("reload", uid=OUTSIDER_UID, gid=OUTSIDER_UID)
+    log = d.log_text(whole=True)[offset:]
+    check(status == 4 and re.search(r"D-Bus: uid %d: Reload\(\): refused" % OUTSIDER_UID, log),
+          "another uid's refusal is still logged (%r)" % status)
+    status, _, err = ctl.run("status")
+    check(status == 0, "root is still served (%r %s)" % (status, err.strip()))
+
+
 def check_modes():
     """--dbus=required refuses to start without the bus; auto goes on."""
     d = gbdaemon.Daemon()
@@ -673,6 +700,7 @@ def main():
             check_plugins(ctl, d)
             check_reload(ctl, d)
             check_admin(ctl, d)
+            check_refusal_flood(ctl, d)
 
             check(d.stop() == 0, "glassboxd stops with 0")
             status, _, _ = ctl.run("status")
