@@ -239,14 +239,14 @@ unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 		const char *identity_namespace = gb_auth_namespace_of(daemon, login->plugin);
 		gpointer roles;
 
-		if (!gb_auth_plugin_is_enabled(daemon, login->plugin)) {
+		/* NULL: the plugin is no longer enabled. */
+		if (!identity_namespace) {
 			gb_info("login of user '%s' ended: auth plugin '%s' is no longer enabled",
 			        login->user, login->plugin);
 			end_login(daemon, login, &iter,
 			          "login ended: its auth plugin was disabled");
 			ended++;
-		} else if (identity_namespace &&
-		           strcmp(identity_namespace, login->identity_namespace) != 0) {
+		} else if (strcmp(identity_namespace, login->identity_namespace) != 0) {
 			/* Another namespace makes it another identity, with another session. */
 			gb_info("login of user '%s:%s' ended: auth plugin '%s' vouches in "
 			        "namespace "

@@ -18,6 +18,8 @@ and the direct spawner, inside a network namespace with only loopback:
 import json
 import os
 import re
+import signal
+import time
 import subprocess
 
 import gbdaemon
@@ -178,6 +180,24 @@ def check_one_person():
               "mapped together on purpose, they share one session")
         check(len(starts(d)) == 1 and len(session_dirs(d)) == 1,
               "one session started, one runtime folder (%r)" % session_dirs(d))
+
+        # The operator takes auth-good out of 'people' and reloads: its
+        # logins stand for good:alice now, another person, so they end (and
+        # their WebSockets close) instead of keeping people:alice's session.
+        with open(os.path.join(d.dropins, "55-auth-good.ini"), "w") as f:
+            f.write("[plugin]\nkind = auth\nname = good\n")
+        offset = len(d.log_text())
+        d.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "reloaded " not in d.log_text()[offset:]:
+            time.sleep(0.02)
+        code = ws_good.wait_close(timeout=2)
+        check(code == 1008, "a reload that changes auth-good's namespace closes its "
+              "login's WebSocket with 1008 (%r)" % code)
+        check(d.request("GET", "/api/whoami", cookie=good_token)[0] == 401,
+              "and its cookie gets 401")
+        check(d.request("GET", "/api/whoami", cookie=local_token)[0] == 200,
+              "auth-local's login, still in 'people', lives on")
         for ws in (ws_local, ws_good):
             ws.close()
     finally:
