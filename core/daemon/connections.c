@@ -250,6 +250,42 @@ static gboolean timed_out(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
+/* True when the client has closed this kept-alive connection (end-of-file waits). */
+static bool client_left(struct connection *connection)
+{
+	char byte;
+
+	if (connection->close_idle)
+		return true;
+	if (!connection->between_requests)
+		return false;
+	return recv(g_socket_get_fd(connection->socket), &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
+/*
+ * The connections of address @key that are still in use. A client that makes
+ * one request per connection closes each right after its answer; until our
+ * low-priority close has run (a busy loop may take a while to get to it),
+ * those count as open but must not hold a place against the limit.
+ */
+static unsigned in_use(struct gb_connections *connections, const char *key, unsigned open)
+{
+	GHashTableIter iter;
+	gpointer value;
+	unsigned left = 0;
+
+	g_hash_table_iter_init(&iter, connections->by_socket);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct connection *connection = value;
+
+		if (strcmp(connection->address_key, key) == 0 && client_left(connection)) {
+			queue_close(connection);
+			left++;
+		}
+	}
+	return open > left ? open - left : 0;
+}
+
 /* A new connection from @peer: track it, or shut it down when over a limit. */
 static struct connection *accept_connection(struct gb_connections *connections, GSocket *socket,
                                             const char *peer)
@@ -268,8 +304,10 @@ static struct connection *accept_connection(struct gb_connections *connections, 
 		shut_down(socket);
 		return NULL;
 	}
-	if (address && (address->open >= connections->per_address_max ||
-	                address->fresh >= connections->fresh_per_address_max)) {
+	if (address &&
+	    ((address->open >= connections->per_address_max &&
+	      in_use(connections, key, address->open) >= connections->per_address_max) ||
+	     address->fresh >= connections->fresh_per_address_max)) {
 		if (!address->logged)
 			gb_warning("client %s has %u connections open (%u without a complete "
 			           "request yet), the most one address may have; refusing more "

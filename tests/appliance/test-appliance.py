@@ -603,7 +603,7 @@ def check_socket_swap(g, token):
                     "grep -F 'refusing its' | grep -F %s" % (since, shlex.quote(id_a)))
     print(journal, flush=True)
     report("refusing its signal socket" in journal and "refusing its control socket" in journal
-           and "(was the socket replaced?)" in journal,
+           and "it is a symbolic link (to %s/" % run_b in journal,
            "glassboxd's journal names the refused signal and control sockets of A's session")
     audited = g.out("journalctl --no-pager -o cat MESSAGE_ID=%s GLASSBOX_SESSION=%s "
                     "--since @%s | wc -l" % (SOCKET_REFUSED_ID, shlex.quote(id_a), since))

@@ -326,3 +326,13 @@ def edge_pixels(frame):
     w, h = frame.width, frame.height
     return ([frame.pixel(x, 0) for x in range(w)] + [frame.pixel(x, h - 1) for x in range(w)] +
             [frame.pixel(0, y) for y in range(h)] + [frame.pixel(w - 1, y) for y in range(h)])
+
+
+def unwind_through_libraries():
+    """For the X11 tests under ASan: full malloc stacks, so that tests/lsan.supp
+    can name libweston's xwayland module in the leaks it leaves (its frames
+    are missing from the fast unwinder's stacks, which stop in cairo)."""
+    options = os.environ.get("ASAN_OPTIONS", "")
+    if "fast_unwind_on_malloc" not in options:
+        os.environ["ASAN_OPTIONS"] = options + (":" if options else "") + \
+            "fast_unwind_on_malloc=0"

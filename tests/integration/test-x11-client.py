@@ -10,6 +10,8 @@ import time
 import gbtest
 from gbtest import check, colour
 
+gbtest.unwind_through_libraries()
+
 GREEN = colour("22aa44")
 
 

@@ -12,6 +12,8 @@ import time
 import gbtest
 from gbtest import check
 
+gbtest.unwind_through_libraries()
+
 APP = shutil.which("gtk3-widget-factory")
 if APP is None:
     print("SKIP: gtk3-widget-factory is not installed (Debian package gtk-3-examples)")
@@ -67,7 +69,10 @@ try:
     share = wait_edges_shown(s, 1280, 800)
     check(share >= 0.95, "after the resize its pixels reach the right and bottom edges "
           "(%.0f%% of the last column and row)" % (100 * share))
-    check(s.stop() == 0, "SIGTERM stops the session with status 0")
+    status = s.stop()
+    if not check(status == 0, "SIGTERM stops the session with status 0 (%r)" % status):
+        print("--- the session's log, its end ---\n" +
+              "\n".join(s.log_text().splitlines()[-40:]))
 finally:
     s.close()
 gbtest.finish()
