@@ -55,6 +55,11 @@ async function expectClick(button, x, y, what) {
 	check(near(released), `${what}: and released at ${x},${y} (${released})`);
 }
 
+/** Input goes out only while the data channel is open. */
+function inputReady(page) {
+	return poll(() => page.evaluate(() => window.glassbox.input.ready()), { timeoutMs: 15000 });
+}
+
 async function run() {
 	await daemon.start();
 	browser = await launchChromium();
@@ -67,8 +72,10 @@ async function run() {
 	const early = await waitColour(page, hexColour(COLOUR), 40, 20000);
 	must(early.ok, `${codec}: the client's colour #${COLOUR} is in video#screen within 20 s ` +
 		`(${Date.now() - t0} ms after loading the page; saw ${show(early.last)})`);
+	// The first frames of a loaded machine may be coarse; the idle refresh
+	// re-encodes the still picture, so allow one refresh period.
 	await sleep(1500);
-	const settled = await waitColour(page, hexColour(COLOUR), 8, 5000);
+	const settled = await waitColour(page, hexColour(COLOUR), 8, IDLE_REFRESH_MS + 5000);
 	check(settled.ok, `${codec}: settled colour within ±8 (${show(settled.last)})`);
 
 	const stats = await page.evaluate(() => window.glassbox.stats());
@@ -81,7 +88,9 @@ async function run() {
 	check(first && /^[0-9a-f]{16}$/.test(first.id) && first.joined === false,
 		`${codec}: a new session (${JSON.stringify(first)})`);
 
-	// Keys: the client prints the evdev codes.
+	// Keys: the client prints the evdev codes. Input sent before the
+	// channel opens is dropped on purpose, so wait for it.
+	must(await inputReady(page), `${codec}: the input channel is open`);
 	daemon.mark();
 	await page.keyboard.press('KeyA');
 	await page.keyboard.press('KeyB');
@@ -162,7 +171,7 @@ async function run() {
 	check(backColour.ok, `${codec}: and shows #${ALT_COLOUR} (${show(backColour.last)})`);
 
 	// Close the tab while holding a key: the client sees it released.
-	await poll(() => back.evaluate(() => window.glassbox.stats().then((s) => s.connected)), { timeoutMs: 10000 });
+	check(await inputReady(back), `${codec}: the new tab's input channel is open`);
 	daemon.mark();
 	await back.keyboard.down('KeyB');
 	check(await daemon.waitLine(new RegExp(`key ${KEY_B} pressed`)), `${codec}: KeyB held down`);

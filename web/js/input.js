@@ -46,8 +46,13 @@ export class InputCapture {
 			this.lastSize = helloSize ?? null;
 	}
 
+	/** Whether input is sent now: the view is shown and the channel is open. */
+	get ready() {
+		return this.active && this.channel?.readyState === 'open';
+	}
+
 	send(message) {
-		if (!this.active || this.channel?.readyState !== 'open')
+		if (!this.ready)
 			return false;
 		// Stale input is worse than lost input, so nothing is queued while closed.
 		this.channel.send(JSON.stringify(message));

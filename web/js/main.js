@@ -233,6 +233,7 @@ window.glassbox = {
 	},
 	input: {
 		sent: () => input.sent,
+		ready: () => input.ready,
 		send: (message) => input.send(message),
 	},
 	async probe(x, y, w = 1, h = 1) {
