@@ -25,6 +25,7 @@
 
 #include "log.h"
 #include "plugin-loader.h"
+#include "text.h"
 
 #define member_end(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 
@@ -84,21 +85,13 @@ static bool kind_is_known(uint32_t kind)
 
 /*
  * Copy text we did not write (a rejected name, a plugin's idea of its own
- * name) so that it cannot break the log line: control characters become '?'
- * and long text is cut.
+ * name) so that it cannot break the log line: see gb_printable().
  */
 static const char *quote(char buffer[QUOTE_MAX], const char *text)
 {
-	size_t i;
-
 	if (!text)
 		return "(null)";
-	for (i = 0; text[i] && i < QUOTE_MAX - 4; i++)
-		buffer[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-	if (text[i])
-		memcpy(buffer + i, "...", 4);
-	else
-		buffer[i] = '\0';
+	gb_printable(buffer, QUOTE_MAX, text);
 	return buffer;
 }
 

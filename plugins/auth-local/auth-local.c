@@ -26,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glassbox/auth.h>
+
+#include "secret.h"
+#include "text.h"
 
 #define PLUGIN_NAME "local"
 
@@ -104,14 +106,6 @@ static void local_log(const struct local *local, enum gb_log_level level, const 
 	vsnprintf(message, sizeof(message), format, args);
 	va_end(args);
 	host->log(host, PLUGIN_NAME, level, "%s", message);
-}
-
-/* Text from the file goes into log lines: keep each error on one line. */
-static void sanitise(char *text)
-{
-	for (; *text; text++)
-		if ((unsigned char)*text < 0x20 || *text == 0x7f)
-			*text = '?';
 }
 
 static void free_users(struct local *local)
@@ -278,8 +272,10 @@ static int parse_users(struct local *local, char *text)
 		}
 		r = parse_user_line(line, &user, &why);
 		if (r < 0) {
+			char shown[GB_IDENTITY_NAME_MAX + 4];
+
 			/* parse_user_line() cut the line at the first ':'. */
-			sanitise(line);
+			gb_printable(shown, sizeof(shown), line);
 			if (r == -ENOMEM)
 				local_log(local, GB_LOG_ERROR, "%s:%d: out of memory", local->path,
 				          number);
@@ -288,8 +284,8 @@ static int parse_users(struct local *local, char *text)
 				          "%s:%d: expected 'name:hash' or 'name:hash:roles'",
 				          local->path, number);
 			else
-				local_log(local, GB_LOG_ERROR, "%s:%d: user '%.64s': %s",
-				          local->path, number, line, why);
+				local_log(local, GB_LOG_ERROR, "%s:%d: user '%s': %s", local->path,
+				          number, shown, why);
 			return r;
 		}
 		for (size_t i = 0; i < local->n_users; i++) {
@@ -402,22 +398,6 @@ out:
 	return r;
 }
 
-static int random_bytes(void *buffer, size_t size)
-{
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = getrandom((char *)buffer + done, size - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* A password of DEMO_PASSWORD_LENGTH characters, uniformly from the alphabet. */
 static int make_password(char password[DEMO_PASSWORD_LENGTH + 1])
 {
@@ -430,7 +410,7 @@ static int make_password(char password[DEMO_PASSWORD_LENGTH + 1])
 
 	while (length < DEMO_PASSWORD_LENGTH) {
 		if (used == sizeof(pool)) {
-			r = random_bytes(pool, sizeof(pool));
+			r = gb_random_bytes(pool, sizeof(pool));
 			if (r < 0)
 				return r;
 			used = 0;
@@ -704,17 +684,6 @@ static void local_fini(void *state)
 	local_free(state);
 }
 
-/* Compare without an early exit: timing must not tell how much matched. */
-static bool equal_in_constant_time(const char *a, const char *b)
-{
-	size_t a_length = strlen(a), b_length = strlen(b);
-	volatile unsigned char difference = a_length != b_length;
-
-	for (size_t i = 0; i < a_length && b_length; i++)
-		difference |= (unsigned char)a[i] ^ (unsigned char)b[i % b_length];
-	return difference == 0;
-}
-
 static int local_verify_password(void *state, const char *user, const char *password,
                                  struct gb_identity *identity)
 {
@@ -740,7 +709,7 @@ static int local_verify_password(void *state, const char *user, const char *pass
 	 * so the answer takes as long as for a wrong password. */
 	result = crypt_rn(password, found ? found->hash : local->dummy_hash, data, sizeof(*data));
 	match = result && result[0] != '*' &&
-	        equal_in_constant_time(result, found ? found->hash : local->dummy_hash);
+	        gb_equal_in_constant_time(result, found ? found->hash : local->dummy_hash);
 	explicit_bzero(data, sizeof(*data));
 	free(data);
 	if (!result)
@@ -910,9 +879,7 @@ static bool check_name(struct local *local, const char *user, const char *operat
 
 	if (!problem)
 		return true;
-	snprintf(shown, sizeof(shown), "%.*s%s", GB_IDENTITY_NAME_MAX - 1, user,
-	         strlen(user) >= GB_IDENTITY_NAME_MAX ? "..." : "");
-	sanitise(shown);
+	gb_printable(shown, sizeof(shown), user);
 	local_log(local, GB_LOG_WARNING, "%s: user name '%s' refused: it %s", operation, shown,
 	          problem);
 	return false;

@@ -580,7 +580,7 @@ static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *wha
 
 	if (!json_parser_load_from_data(parser, data ? data : "", (gssize)size, NULL) ||
 	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
-		oidc_set_why(why, why_size, "%s is not a JSON object", what);
+		gb_error_set(why, why_size, "%s is not a JSON object", what);
 		return NULL;
 	}
 	return json_node_get_object(root);
@@ -612,7 +612,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		oidc_set_why(why, why_size, "discovery: GET %s answered %u", url, response.status);
+		gb_error_set(why, why_size, "discovery: GET %s answered %u", url, response.status);
 		r = -EIO;
 		goto out;
 	}
@@ -623,7 +623,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	}
 	value = json_string(document, "issuer");
 	if (!value || strcmp(value, oidc->issuer) != 0) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
 		             "settings.issuer says (they must be equal, to the last '/')",
 		             url, value ? value : "(none)", oidc->issuer);
@@ -634,7 +634,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 		value = json_string(document, names[i]);
 		problem = value ? oidc_url_problem(value) : "is missing";
 		if (problem) {
-			oidc_set_why(why, why_size, "discovery: %s %s", names[i], problem);
+			gb_error_set(why, why_size, "discovery: %s %s", names[i], problem);
 			r = -EIO;
 			goto out;
 		}
@@ -642,7 +642,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	}
 	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
 	    present) {
-		oidc_set_why(
+		gb_error_set(
 		        why, why_size,
 		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
 		        "is required");
@@ -660,7 +660,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	                         "client_secret_post", &present)) {
 		found.token_auth = TOKEN_AUTH_POST;
 	} else {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "discovery: token_endpoint_auth_methods_supported lists neither "
 		             "client_secret_basic nor client_secret_post");
 		r = -EIO;
@@ -710,7 +710,7 @@ static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		oidc_set_why(why, why_size, "keys: GET %s answered %u", uri, response.status);
+		gb_error_set(why, why_size, "keys: GET %s answered %u", uri, response.status);
 		r = -EIO;
 		goto out;
 	}
@@ -792,7 +792,7 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 		const char *error = answer ? json_string(answer, "error") : NULL;
 		const char *description = answer ? json_string(answer, "error_description") : NULL;
 
-		oidc_set_why(why, why_size, "the token endpoint answered %u %.64s%s%.200s",
+		gb_error_set(why, why_size, "the token endpoint answered %u %.64s%s%.200s",
 		             response.status, error ? error : "(no error code)",
 		             description ? ": " : "", description ? description : "");
 		for (char *c = why; c && *c; c++)
@@ -807,7 +807,7 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 	}
 	value = json_string(answer, "id_token");
 	if (!value) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "the token endpoint's answer has no id_token (is openid in "
 		             "settings.scopes?)");
 		r = -EIO;
@@ -849,9 +849,9 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 		oidc_log(oidc, GB_LOG_ERROR, "cannot begin a login: %s", why);
 		return r;
 	}
-	if ((r = oidc_random_text(pending.state)) < 0 ||
-	    (r = oidc_random_text(pending.nonce)) < 0 ||
-	    (r = oidc_random_text(pending.verifier)) < 0) {
+	if ((r = gb_random_token(pending.state, sizeof(pending.state))) < 0 ||
+	    (r = gb_random_token(pending.nonce, sizeof(pending.nonce))) < 0 ||
+	    (r = gb_random_token(pending.verifier, sizeof(pending.verifier))) < 0) {
 		oidc_log(oidc, GB_LOG_ERROR, "cannot get random bytes: %s", strerror(-r));
 		goto out;
 	}
@@ -908,29 +908,29 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 	    identity->struct_size < offsetof(struct gb_identity, roles) + sizeof(identity->roles))
 		return -EINVAL;
 	if (!login_state || !login_state[0]) {
-		oidc_set_why(why, why_size, "the callback has no state");
+		gb_error_set(why, why_size, "the callback has no state");
 		return -EACCES;
 	}
 	r = oidc_pending_take(&oidc->pending, login_state, monotonic_s(), &pending);
 	if (r == -ETIMEDOUT) {
-		oidc_set_why(why, why_size, "the login took longer than %d s at the provider",
+		gb_error_set(why, why_size, "the login took longer than %d s at the provider",
 		             OIDC_PENDING_EXPIRY_S);
 		return -EACCES;
 	}
 	if (r < 0) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "unknown state: not begun here, already used (a replay) or dropped");
 		return -EACCES;
 	}
 	/* From here the state is spent, whatever happens. */
 	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
 	if (!redirect_uri || strcmp(redirect_uri, pending.redirect_uri) != 0) {
-		oidc_set_why(why, why_size, "the callback's redirect_uri is not the login's");
+		gb_error_set(why, why_size, "the callback's redirect_uri is not the login's");
 		r = -EACCES;
 		goto out;
 	}
 	if (!code || !code[0]) {
-		oidc_set_why(
+		gb_error_set(
 		        why, why_size,
 		        "the callback has no code (the user cancelled, or the provider refused)");
 		r = -EACCES;

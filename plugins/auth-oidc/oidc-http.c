@@ -51,20 +51,20 @@ static int read_body(GInputStream *stream, gint64 deadline, GBytes **body, char 
 		gssize n;
 
 		if (g_get_monotonic_time() > deadline) {
-			oidc_set_why(why, why_size, "the answer took too long to arrive");
+			gb_error_set(why, why_size, "the answer took too long to arrive");
 			r = -ETIMEDOUT;
 			break;
 		}
 		n = g_input_stream_read(stream, chunk, sizeof(chunk), NULL, &error);
 		if (n < 0) {
-			oidc_set_why(why, why_size, "cannot read the answer: %s", error->message);
+			gb_error_set(why, why_size, "cannot read the answer: %s", error->message);
 			r = error_to_errno(error);
 			break;
 		}
 		if (n == 0)
 			break;
 		if (data->len + (gsize)n > OIDC_BODY_MAX) {
-			oidc_set_why(why, why_size, "the answer is larger than %d bytes",
+			gb_error_set(why, why_size, "the answer is larger than %d bytes",
 			             OIDC_BODY_MAX);
 			r = -EFBIG;
 			break;
@@ -101,7 +101,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		soup_session_set_tls_database(session, options->tls_database);
 	message = soup_message_new(method, url);
 	if (!message) {
-		oidc_set_why(why, why_size, "%s is not a URL libsoup accepts", url);
+		gb_error_set(why, why_size, "%s is not a URL libsoup accepts", url);
 		g_object_unref(session);
 		return -EINVAL;
 	}
@@ -122,7 +122,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 
 	stream = soup_session_send(session, message, NULL, &error);
 	if (!stream) {
-		oidc_set_why(why, why_size, "%s %s: %s", method, url, error->message);
+		gb_error_set(why, why_size, "%s %s: %s", method, url, error->message);
 		r = error_to_errno(error);
 		goto out;
 	}
@@ -133,7 +133,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		length = soup_message_headers_get_content_length(
 		        soup_message_get_response_headers(message));
 	if (length > OIDC_BODY_MAX) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "%s %s: the answer is %" G_GOFFSET_FORMAT " bytes, more than %d",
 		             method, url, length, OIDC_BODY_MAX);
 		r = -EFBIG;
@@ -142,7 +142,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 
 		r = read_body(stream, deadline, &response->body, reason, sizeof(reason));
 		if (r < 0)
-			oidc_set_why(why, why_size, "%s %s: %s", method, url, reason);
+			gb_error_set(why, why_size, "%s %s: %s", method, url, reason);
 	}
 	g_input_stream_close(stream, NULL, NULL);
 	g_object_unref(stream);

@@ -17,13 +17,17 @@
 
 #include <glassbox/auth.h>
 
+#include "error.h"
+#include "secret.h"
+
 /* Allowed clock difference between us and the provider for exp, iat, nbf. */
 #define OIDC_LEEWAY_S 60
 /* Pending logins: how many, and for how long, a browser may be away at the provider. */
 #define OIDC_PENDING_MAX      1024
 #define OIDC_PENDING_EXPIRY_S 600
-/* 32 random bytes in base64url, without padding, and its NUL. */
-#define OIDC_RANDOM_TEXT_SIZE 44
+/* A state, a nonce or a code verifier: gb_random_token(), 32 random bytes in
+ * base64url without padding, and its NUL. */
+#define OIDC_RANDOM_TEXT_SIZE GB_RANDOM_TOKEN_SIZE
 /* What we read from the provider, and what we accept in an ID token. */
 #define OIDC_BODY_MAX       (1024 * 1024)
 #define OIDC_ID_TOKEN_MAX   (64 * 1024)
@@ -44,10 +48,6 @@
 const char *oidc_url_problem(const char *url);
 
 /* Percent-encode @text for a query component (RFC 3986: all but unreserved). */
-/** printf into a caller's `why` buffer (NULL or size 0: nothing). */
-void oidc_set_why(char *why, size_t why_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
 void oidc_append_encoded(GString *out, const char *text);
 
 struct oidc_authorization_request {
@@ -69,8 +69,6 @@ int oidc_authorization_url(const struct oidc_authorization_request *request, cha
 
 /* ---- random values and PKCE ---- */
 
-/* 32 bytes from getrandom() in base64url: a state, a nonce or a code verifier. */
-int oidc_random_text(char text[OIDC_RANDOM_TEXT_SIZE]);
 /* base64url(SHA-256(@verifier)), the S256 code challenge of RFC 7636. */
 void oidc_pkce_challenge(const char *verifier, char challenge[OIDC_RANDOM_TEXT_SIZE]);
 /* base64url without padding; a g_malloc()ed string. */
@@ -177,9 +175,6 @@ int oidc_pending_add(struct oidc_pending_table *table, const struct oidc_pending
  */
 int oidc_pending_take(struct oidc_pending_table *table, const char *state, int64_t now,
                       struct oidc_pending *pending);
-
-/* Constant-time equality of two NUL-terminated strings. */
-bool oidc_equal_in_constant_time(const char *a, const char *b);
 
 /* ---- HTTP ---- */
 

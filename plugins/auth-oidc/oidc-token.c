@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <cjose/cjose.h>
 #include <json-glib/json-glib.h>
 
 #include "oidc-private.h"
+#include "text.h"
 
 #define HEADER_MAX 4096
 
@@ -33,17 +33,6 @@ struct oidc_keyset {
 	size_t count;
 };
 
-void oidc_set_why(char *why, size_t why_size, const char *format, ...)
-{
-	va_list args;
-
-	if (!why || why_size == 0)
-		return;
-	va_start(args, format);
-	vsnprintf(why, why_size, format, args);
-	va_end(args);
-}
-
 /*
  * Text from the provider (a kid, an issuer) for a log line: at most 80
  * characters, one line, printable ASCII. Each call has its own buffer, so
@@ -53,29 +42,13 @@ static const char *printable(const char *text)
 {
 	static __thread char buffers[4][84];
 	static __thread unsigned next;
-	char *out = buffers[next++ % 4];
-	size_t i;
+	char *out;
 
 	if (!text)
 		return "(none)";
-	for (i = 0; text[i] && i < 80; i++)
-		out[i] = (unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f ? '?'
-		                                                                         : text[i];
-	if (text[i])
-		memcpy(out + (i < 77 ? i : 77), "...", 4);
-	else
-		out[i] = '\0';
+	out = buffers[next++ % 4];
+	gb_printable(out, sizeof(buffers[0]), text);
 	return out;
-}
-
-bool oidc_equal_in_constant_time(const char *a, const char *b)
-{
-	size_t a_length = strlen(a), b_length = strlen(b);
-	volatile unsigned char difference = a_length != b_length;
-
-	for (size_t i = 0; i < a_length && b_length; i++)
-		difference |= (unsigned char)a[i] ^ (unsigned char)b[i % b_length];
-	return difference == 0;
 }
 
 /* ---- URLs ---- */
@@ -203,29 +176,6 @@ char *oidc_base64url_encode(const void *data, size_t size)
 	if (end)
 		*end = '\0';
 	return text;
-}
-
-int oidc_random_text(char text[OIDC_RANDOM_TEXT_SIZE])
-{
-	unsigned char bytes[32];
-	size_t done = 0;
-	char *encoded;
-
-	while (done < sizeof(bytes)) {
-		ssize_t n = getrandom(bytes + done, sizeof(bytes) - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	encoded = oidc_base64url_encode(bytes, sizeof(bytes));
-	g_strlcpy(text, encoded, OIDC_RANDOM_TEXT_SIZE);
-	explicit_bzero(bytes, sizeof(bytes));
-	explicit_bzero(encoded, strlen(encoded));
-	g_free(encoded);
-	return 0;
 }
 
 void oidc_pkce_challenge(const char *verifier, char challenge[OIDC_RANDOM_TEXT_SIZE])
@@ -427,23 +377,23 @@ int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keys
 
 	*keyset = NULL;
 	if (!json_parser_load_from_data(parser, json, (gssize)length, &error)) {
-		oidc_set_why(why, why_size, "the JWKS is not JSON: %s", printable(error->message));
+		gb_error_set(why, why_size, "the JWKS is not JSON: %s", printable(error->message));
 		return -EINVAL;
 	}
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		oidc_set_why(why, why_size, "the JWKS is not a JSON object");
+		gb_error_set(why, why_size, "the JWKS is not a JSON object");
 		return -EINVAL;
 	}
 	keys = json_object_get_member(json_node_get_object(root), "keys");
 	if (!keys || !JSON_NODE_HOLDS_ARRAY(keys)) {
-		oidc_set_why(why, why_size, "the JWKS has no \"keys\" list");
+		gb_error_set(why, why_size, "the JWKS has no \"keys\" list");
 		return -EINVAL;
 	}
 	array = json_node_get_array(keys);
 	n = json_array_get_length(array);
 	if (n > OIDC_JWKS_KEYS_MAX) {
-		oidc_set_why(why, why_size, "the JWKS holds %u keys, more than %d", n,
+		gb_error_set(why, why_size, "the JWKS holds %u keys, more than %d", n,
 		             OIDC_JWKS_KEYS_MAX);
 		return -EINVAL;
 	}
@@ -461,7 +411,7 @@ int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keys
 		*skipped = n_skipped;
 	if (set->count == 0) {
 		oidc_keyset_free(set);
-		oidc_set_why(
+		gb_error_set(
 		        why, why_size,
 		        "the JWKS holds no usable signing key (RSA of 2048 bits or more, or EC "
 		        "P-256; %zu skipped)",
@@ -534,37 +484,37 @@ static int read_header(const char *id_token, size_t header_length, char *alg, si
 	size_t size;
 
 	if (header_length == 0 || header_length > HEADER_MAX) {
-		oidc_set_why(why, why_size, "the id_token's header is empty or too long");
+		gb_error_set(why, why_size, "the id_token's header is empty or too long");
 		return -EACCES;
 	}
 	data = base64url_decode(id_token, header_length, &size);
 	header = data ? parse_object(parser, data, size) : NULL;
 	if (!header) {
-		oidc_set_why(why, why_size, "the id_token's header is not base64url JSON");
+		gb_error_set(why, why_size, "the id_token's header is not base64url JSON");
 		return -EACCES;
 	}
 	value = object_string(header, "alg");
 	if (!value) {
-		oidc_set_why(why, why_size, "the id_token's header has no alg");
+		gb_error_set(why, why_size, "the id_token's header has no alg");
 		return -EACCES;
 	}
 	g_strlcpy(alg, value, alg_size);
 	if (strlen(value) >= alg_size)
 		memcpy(alg + alg_size - 4, "...", 4);
 	if (json_object_has_member(header, "crit")) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "the id_token's header has critical extensions (crit)");
 		return -EACCES;
 	}
 	value = object_string(header, "kid");
 	*has_kid = value != NULL;
 	if (json_object_has_member(header, "kid") && !value) {
-		oidc_set_why(why, why_size, "the id_token's kid is not a string");
+		gb_error_set(why, why_size, "the id_token's kid is not a string");
 		return -EACCES;
 	}
 	g_strlcpy(kid, value ? value : "", kid_size);
 	if (value && strlen(value) >= kid_size) {
-		oidc_set_why(why, why_size, "the id_token's kid is longer than %zu characters",
+		gb_error_set(why, why_size, "the id_token's kid is longer than %zu characters",
 		             kid_size - 1);
 		return -EACCES;
 	}
@@ -583,7 +533,7 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 	bool verified = false;
 
 	if (!alg_allowed(alg, &kty)) {
-		oidc_set_why(
+		gb_error_set(
 		        why, why_size,
 		        "the id_token is signed with alg '%s'; only RS256, ES256 and PS256 are "
 		        "accepted",
@@ -592,7 +542,7 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 	}
 	jws = cjose_jws_import(id_token, strlen(id_token), &error);
 	if (!jws) {
-		oidc_set_why(why, why_size, "the id_token is not a JWS cjose can read: %s",
+		gb_error_set(why, why_size, "the id_token is not a JWS cjose can read: %s",
 		             printable(error.message));
 		return -EACCES;
 	}
@@ -611,18 +561,18 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 	if (verified)
 		return 0;
 	if (has_kid && n_with_kid == 0) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "the id_token's kid '%s' is not among the provider's keys",
 		             printable(kid));
 		return -ENOKEY;
 	}
 	if (n_tried == 0) {
-		oidc_set_why(why, why_size, "no key%s%s%s of the provider is for alg %s",
+		gb_error_set(why, why_size, "no key%s%s%s of the provider is for alg %s",
 		             has_kid ? " '" : "", has_kid ? printable(kid) : "",
 		             has_kid ? "'" : "", alg);
 		return has_kid ? -EACCES : -ENOKEY;
 	}
-	oidc_set_why(why, why_size, "the id_token's signature does not verify (alg %s, kid '%s')",
+	gb_error_set(why, why_size, "the id_token's signature does not verify (alg %s, kid '%s')",
 	             alg, has_kid ? printable(kid) : "(none)");
 	return -EACCES;
 }
@@ -649,17 +599,17 @@ static int check_audience(JsonObject *claims, const char *client_id, char *why, 
 				found = true;
 		}
 	} else {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "the id_token has no aud (or it is not a string or a list)");
 		return -EACCES;
 	}
 	if (!found) {
 		if (n == 1 && JSON_NODE_HOLDS_VALUE(aud))
-			oidc_set_why(why, why_size,
+			gb_error_set(why, why_size,
 			             "the id_token's aud '%s' is not our client_id '%s'",
 			             printable(json_node_get_string(aud)), printable(client_id));
 		else
-			oidc_set_why(
+			gb_error_set(
 			        why, why_size,
 			        "the id_token's aud (a list of %u) does not hold our client_id "
 			        "'%s'",
@@ -668,11 +618,11 @@ static int check_audience(JsonObject *claims, const char *client_id, char *why, 
 	}
 	/* OpenID Connect Core 3.1.3.7, steps 4 and 5. */
 	if (n > 1 && !azp) {
-		oidc_set_why(why, why_size, "the id_token has several audiences and no azp");
+		gb_error_set(why, why_size, "the id_token has several audiences and no azp");
 		return -EACCES;
 	}
 	if (json_object_has_member(claims, "azp") && (!azp || strcmp(azp, client_id) != 0)) {
-		oidc_set_why(why, why_size, "the id_token's azp '%s' is not our client_id '%s'",
+		gb_error_set(why, why_size, "the id_token's azp '%s' is not our client_id '%s'",
 		             printable(azp), printable(client_id));
 		return -EACCES;
 	}
@@ -684,22 +634,22 @@ static int check_times(JsonObject *claims, int64_t now, char *why, size_t why_si
 	int64_t exp, iat, nbf;
 
 	if (!object_seconds(claims, "exp", &exp)) {
-		oidc_set_why(why, why_size, "the id_token has no exp (or it is not a number)");
+		gb_error_set(why, why_size, "the id_token has no exp (or it is not a number)");
 		return -EACCES;
 	}
 	if (now >= exp + OIDC_LEEWAY_S) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "the id_token expired %" PRId64 " s ago (exp %" PRId64
 		             ", leeway %d s)",
 		             now - exp, exp, OIDC_LEEWAY_S);
 		return -EACCES;
 	}
 	if (!object_seconds(claims, "iat", &iat)) {
-		oidc_set_why(why, why_size, "the id_token has no iat (or it is not a number)");
+		gb_error_set(why, why_size, "the id_token has no iat (or it is not a number)");
 		return -EACCES;
 	}
 	if (iat > now + OIDC_LEEWAY_S) {
-		oidc_set_why(why, why_size,
+		gb_error_set(why, why_size,
 		             "the id_token's iat is %" PRId64 " s in the future (leeway %d s); is "
 		             "a clock wrong?",
 		             iat - now, OIDC_LEEWAY_S);
@@ -707,11 +657,11 @@ static int check_times(JsonObject *claims, int64_t now, char *why, size_t why_si
 	}
 	if (json_object_has_member(claims, "nbf")) {
 		if (!object_seconds(claims, "nbf", &nbf)) {
-			oidc_set_why(why, why_size, "the id_token's nbf is not a number");
+			gb_error_set(why, why_size, "the id_token's nbf is not a number");
 			return -EACCES;
 		}
 		if (nbf > now + OIDC_LEEWAY_S) {
-			oidc_set_why(why, why_size,
+			gb_error_set(why, why_size,
 			             "the id_token is not valid before %" PRId64
 			             " s from now (nbf)",
 			             nbf - now);
@@ -738,7 +688,7 @@ static int collect_groups(JsonObject *claims, const char *name, GPtrArray *group
 		guint n = json_array_get_length(array);
 
 		if (n > OIDC_GROUPS_MAX) {
-			oidc_set_why(why, why_size,
+			gb_error_set(why, why_size,
 			             "the id_token's %s claim lists %u groups, more than %d",
 			             printable(name), n, OIDC_GROUPS_MAX);
 			return -EACCES;
@@ -752,7 +702,7 @@ static int collect_groups(JsonObject *claims, const char *name, GPtrArray *group
 		}
 		return 0;
 	}
-	oidc_set_why(why, why_size, "the id_token's %s claim is neither a string nor a list",
+	gb_error_set(why, why_size, "the id_token's %s claim is neither a string nor a list",
 	             printable(name));
 	return -EACCES;
 }
@@ -768,18 +718,18 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 	int r;
 
 	if (!user) {
-		oidc_set_why(why, why_size, "the id_token has no %s claim (or it is not a string)",
+		gb_error_set(why, why_size, "the id_token has no %s claim (or it is not a string)",
 		             printable(rules->username_claim));
 		return -EACCES;
 	}
 	problem = oidc_user_name_problem(user);
 	if (problem) {
-		oidc_set_why(why, why_size, "the id_token's %s '%s' %s",
+		gb_error_set(why, why_size, "the id_token's %s '%s' %s",
 		             printable(rules->username_claim), printable(user), problem);
 		return -EACCES;
 	}
 	if (strlen(prefix) + strlen(user) >= sizeof(result->user)) {
-		oidc_set_why(why, why_size, "the user name '%s%s' is longer than 63 characters",
+		gb_error_set(why, why_size, "the user name '%s%s' is longer than 63 characters",
 		             printable(prefix), printable(user));
 		return -EACCES;
 	}
@@ -798,7 +748,7 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 			member = true;
 	}
 	if (!admin && !member && rules->user_groups && rules->user_groups->count > 0) {
-		oidc_set_why(
+		gb_error_set(
 		        why, why_size,
 		        "user '%s' is in none of admin_groups and user_groups (%u groups in the "
 		        "%s claim)",
@@ -824,19 +774,19 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 	memset(result, 0, sizeof(*result));
 	if (!id_token || !rules || !rules->issuer || !rules->client_id || !rules->nonce ||
 	    !rules->username_claim || !rules->groups_claim) {
-		oidc_set_why(why, why_size, "no id_token");
+		gb_error_set(why, why_size, "no id_token");
 		return -EACCES;
 	}
 	length = strlen(id_token);
 	if (length > OIDC_ID_TOKEN_MAX) {
-		oidc_set_why(why, why_size, "the id_token is longer than %d bytes",
+		gb_error_set(why, why_size, "the id_token is longer than %d bytes",
 		             OIDC_ID_TOKEN_MAX);
 		return -EACCES;
 	}
 	first_dot = strchr(id_token, '.');
 	second_dot = first_dot ? strchr(first_dot + 1, '.') : NULL;
 	if (!second_dot || strchr(second_dot + 1, '.')) {
-		oidc_set_why(why, why_size, "the id_token is not a compact JWS (three parts)%s",
+		gb_error_set(why, why_size, "the id_token is not a compact JWS (three parts)%s",
 		             second_dot ? "; an encrypted (JWE) id_token is not supported" : "");
 		return -EACCES;
 	}
@@ -852,12 +802,12 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 	payload = base64url_decode(first_dot + 1, (size_t)(second_dot - first_dot - 1), &size);
 	claims = payload ? parse_object(parser, payload, size) : NULL;
 	if (!claims) {
-		oidc_set_why(why, why_size, "the id_token's claims are not a JSON object");
+		gb_error_set(why, why_size, "the id_token's claims are not a JSON object");
 		return -EACCES;
 	}
 	value = object_string(claims, "iss");
 	if (!value || strcmp(value, rules->issuer) != 0) {
-		oidc_set_why(why, why_size, "the id_token's iss '%s' is not the issuer '%s'",
+		gb_error_set(why, why_size, "the id_token's iss '%s' is not the issuer '%s'",
 		             printable(value), printable(rules->issuer));
 		return -EACCES;
 	}
@@ -869,16 +819,16 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 		return r;
 	value = object_string(claims, "nonce");
 	if (!value) {
-		oidc_set_why(why, why_size, "the id_token has no nonce");
+		gb_error_set(why, why_size, "the id_token has no nonce");
 		return -EACCES;
 	}
-	if (!oidc_equal_in_constant_time(value, rules->nonce)) {
-		oidc_set_why(why, why_size, "the id_token's nonce is not the one this login sent");
+	if (!gb_equal_in_constant_time(value, rules->nonce)) {
+		gb_error_set(why, why_size, "the id_token's nonce is not the one this login sent");
 		return -EACCES;
 	}
 	value = object_string(claims, "sub");
 	if (!value || !value[0]) {
-		oidc_set_why(why, why_size, "the id_token has no sub");
+		gb_error_set(why, why_size, "the id_token has no sub");
 		return -EACCES;
 	}
 	return map_identity(claims, rules, result, why, why_size);
@@ -950,7 +900,7 @@ int oidc_pending_take(struct oidc_pending_table *table, const char *state, int64
 	for (size_t i = 0; state && i < table->count; i++) {
 		bool expired;
 
-		if (!oidc_equal_in_constant_time(table->entries[i].state, state))
+		if (!gb_equal_in_constant_time(state, table->entries[i].state))
 			continue;
 		*pending = table->entries[i];
 		expired = now - pending->created >= table->expiry_s;

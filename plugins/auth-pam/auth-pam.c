@@ -27,6 +27,8 @@
 
 #include <glassbox/auth.h>
 
+#include "text.h"
+
 #define PLUGIN_NAME "pam"
 
 /* What a remote user hands us is bounded before PAM sees it. */
@@ -109,21 +111,6 @@ static void plugin_log(const struct pam_plugin *plugin, enum gb_log_level level,
 	host->log(host, PLUGIN_NAME, level, "%s", message);
 }
 
-/* Text a module or a client chose, made safe for one log line (at most 80). */
-static void printable(char *out, size_t size, const char *text)
-{
-	size_t i = 0;
-
-	for (; text && *text && i + 4 < size && i < 80; text++)
-		out[i++] =
-		        (unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f ? *text : '?';
-	if (text && *text && i + 4 < size) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-}
-
 /*
  * A user name: ^[a-z_][a-z0-9_-]{0,31}$ (Debian's adduser default, and what
  * a systemd unit instance and a home folder can hold without escaping).
@@ -202,7 +189,7 @@ static int conversation(int count, const struct pam_message **messages,
 {
 	struct conversation_data *conversation = data;
 	struct pam_response *answers;
-	char text[100];
+	char text[84]; /* text a module or a client chose: at most 80 and "..." */
 
 	*responses = NULL;
 	if (count <= 0 || count > CONVERSATION_MESSAGES_MAX) {
@@ -225,7 +212,7 @@ static int conversation(int count, const struct pam_message **messages,
 			break;
 		case PAM_ERROR_MSG:
 		case PAM_TEXT_INFO:
-			printable(text, sizeof(text), message->msg);
+			gb_printable(text, sizeof(text), message->msg);
 			plugin_log(conversation->plugin, GB_LOG_DEBUG, "user '%s': PAM says: %s",
 			           conversation->user, text);
 			continue;
@@ -539,7 +526,8 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 	const void *item = NULL;
 	const char *problem, *step;
 	pam_handle_t *handle = NULL;
-	char name[GB_IDENTITY_NAME_MAX], text[100];
+	char name[GB_IDENTITY_NAME_MAX];
+	char text[84]; /* text a module or a client chose: at most 80 and "..." */
 	/* PAM takes the function as an item pointer; ISO C has no cast for it. */
 	union {
 		void (*function)(int, unsigned, void *);
@@ -555,7 +543,7 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 		return -EINVAL;
 
 	if ((problem = user_name_problem(user))) {
-		printable(text, sizeof(text), user);
+		gb_printable(text, sizeof(text), user);
 		plugin_log(plugin, GB_LOG_INFO, "user name '%s' refused before PAM: it %s", text,
 		           problem);
 		return -EACCES;
@@ -609,7 +597,7 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 		return r;
 	}
 	if ((problem = user_name_problem(item))) {
-		printable(text, sizeof(text), item);
+		gb_printable(text, sizeof(text), item);
 		plugin_log(plugin, GB_LOG_INFO,
 		           "user '%s': PAM changed the name to '%s', which is refused: it %s",
 		           user, text, problem);

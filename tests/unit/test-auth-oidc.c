@@ -881,8 +881,8 @@ static void test_auth_oidc__pkce_and_random(void)
 	oidc_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", challenge);
 	CU_ASSERT_STRING_EQUAL(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 
-	CU_ASSERT_EQUAL(oidc_random_text(a), 0);
-	CU_ASSERT_EQUAL(oidc_random_text(b), 0);
+	CU_ASSERT_EQUAL(gb_random_token(a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL(gb_random_token(b, sizeof(b)), 0);
 	CU_ASSERT_EQUAL(strlen(a), 43);
 	CU_ASSERT_EQUAL(
 	        strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);

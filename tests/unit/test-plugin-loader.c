@@ -999,6 +999,7 @@ static void test_plugin_loader__auth_example_exports_only_entry(void)
 	CU_ASSERT_PTR_NULL(dlsym(handle, "example_descriptor"));
 	CU_ASSERT_PTR_NULL(dlsym(handle, "example_verify_password"));
 	CU_ASSERT_PTR_NULL(dlsym(handle, "equal_in_constant_time"));
+	CU_ASSERT_PTR_NULL(dlsym(handle, "gb_equal_in_constant_time"));
 	dlclose(handle);
 }
 
