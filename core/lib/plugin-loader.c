@@ -633,6 +633,43 @@ static int check_descriptor(const struct gb_plugin *plugin, const struct gb_drop
 	return 0;
 }
 
+/* A host whose struct ends before logv (made by hand, not by gb_host_init()): through log(). */
+static void forward_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                         va_list args) __attribute__((format(printf, 3, 0)));
+
+static void forward_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                         va_list args)
+{
+	char message[2048];
+	int saved_errno = errno;
+
+	if (!host->log)
+		return;
+	vsnprintf(message, sizeof(message), format, args);
+	host->log(host, host->plugin_name, level, "%s", message);
+	errno = saved_errno;
+}
+
+/*
+ * The plugin's own copy of the registry's host, tagged with its name: its
+ * log handle. Every member of this ABI is set, so that a plugin never has
+ * to check for one; an older plugin reads only the members it knows.
+ */
+static void plugin_host_init(struct gb_plugin *plugin, const struct gb_host *host)
+{
+	size_t size = host->struct_size < sizeof(plugin->host) ? host->struct_size
+	                                                       : sizeof(plugin->host);
+
+	memset(&plugin->host, 0, sizeof(plugin->host));
+	memcpy(&plugin->host, host, size);
+	plugin->host.struct_size = sizeof(plugin->host);
+	plugin->host.abi_major = GB_PLUGIN_ABI_MAJOR;
+	plugin->host.abi_minor = GB_PLUGIN_ABI_MINOR;
+	plugin->host.plugin_name = plugin->descriptor->name;
+	if (size < member_end(struct gb_host, logv) || !plugin->host.logv)
+		plugin->host.logv = forward_logv;
+}
+
 int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin)
 {
 	const struct gb_plugin_descriptor *descriptor;
@@ -749,8 +786,9 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 	}
 	registry->plugins = plugins;
 
+	plugin_host_init(plugin, registry->host);
 	if (descriptor->init) {
-		r = descriptor->init(registry->host, &plugin->settings_view, &plugin->state);
+		r = descriptor->init(&plugin->host, &plugin->settings_view, &plugin->state);
 		if (r != 0) {
 			/* init() must return 0 or a negative errno; anything else is a bug. */
 			if (r > 0)

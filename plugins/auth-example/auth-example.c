@@ -40,17 +40,6 @@ static const struct gb_option example_options[] = {
 	{ .key = NULL },
 };
 
-/*
- * Every member of struct gb_host is in ABI 1.0, but checking struct_size
- * first is the habit that keeps a plugin safe on a host older than the
- * member it wants.
- */
-static bool host_has_log(const struct gb_host *host)
-{
-	return host && host->struct_size >= offsetof(struct gb_host, log) + sizeof(host->log) &&
-	       host->log;
-}
-
 static int example_init(const struct gb_host *host, const struct gb_settings *settings,
                         void **state)
 {
@@ -70,11 +59,11 @@ static int example_init(const struct gb_host *host, const struct gb_settings *se
 	 */
 	if (!example->user || !example->password || !example->user[0] || !example->password[0] ||
 	    strlen(example->user) >= GB_IDENTITY_NAME_MAX) {
-		if (host_has_log(host))
-			host->log(host, "example", GB_LOG_ERROR,
-			          "settings.user must be 1..%d characters and settings.password "
-			          "must not be empty",
-			          GB_IDENTITY_NAME_MAX - 1);
+		/* The host's log handle: a line tagged with this plugin's name. */
+		gb_plugin_log(host, GB_LOG_ERROR,
+		              "settings.user must be 1..%d characters and settings.password "
+		              "must not be empty",
+		              GB_IDENTITY_NAME_MAX - 1);
 		free(example);
 		return -EINVAL;
 	}

@@ -90,24 +90,6 @@ static const struct gb_option local_options[] = {
 	{ .key = NULL },
 };
 
-static void local_log(const struct local *local, enum gb_log_level level, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void local_log(const struct local *local, enum gb_log_level level, const char *format, ...)
-{
-	const struct gb_host *host = local->host;
-	char message[1024];
-	va_list args;
-
-	if (!host || host->struct_size < offsetof(struct gb_host, log) + sizeof(host->log) ||
-	    !host->log)
-		return;
-	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
-	va_end(args);
-	host->log(host, PLUGIN_NAME, level, "%s", message);
-}
-
 static void free_users(struct local *local)
 {
 	for (size_t i = 0; i < local->n_users; i++) {
@@ -248,8 +230,9 @@ static int parse_users(struct local *local, char *text)
 			*next++ = '\0';
 		length = strlen(line);
 		if (length > LINE_MAX_CHARS) {
-			local_log(local, GB_LOG_ERROR, "%s:%d: line is longer than %d characters",
-			          local->path, number, LINE_MAX_CHARS);
+			gb_plugin_log(local->host, GB_LOG_ERROR,
+			              "%s:%d: line is longer than %d characters", local->path,
+			              number, LINE_MAX_CHARS);
 			return -EINVAL;
 		}
 		if (length && line[length - 1] == '\r')
@@ -260,14 +243,15 @@ static int parse_users(struct local *local, char *text)
 			continue;
 		}
 		if (start != line || strpbrk(line, " \t")) {
-			local_log(local, GB_LOG_ERROR,
-			          "%s:%d: white space inside a user line; expected 'name:hash'",
-			          local->path, number);
+			gb_plugin_log(
+			        local->host, GB_LOG_ERROR,
+			        "%s:%d: white space inside a user line; expected 'name:hash'",
+			        local->path, number);
 			return -EINVAL;
 		}
 		if (local->n_users >= USERS_MAX) {
-			local_log(local, GB_LOG_ERROR, "%s:%d: more than %d users", local->path,
-			          number, USERS_MAX);
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: more than %d users",
+			              local->path, number, USERS_MAX);
 			return -EINVAL;
 		}
 		r = parse_user_line(line, &user, &why);
@@ -277,22 +261,23 @@ static int parse_users(struct local *local, char *text)
 			/* parse_user_line() cut the line at the first ':'. */
 			gb_printable(shown, sizeof(shown), line);
 			if (r == -ENOMEM)
-				local_log(local, GB_LOG_ERROR, "%s:%d: out of memory", local->path,
-				          number);
+				gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: out of memory",
+				              local->path, number);
 			else if (!why)
-				local_log(local, GB_LOG_ERROR,
-				          "%s:%d: expected 'name:hash' or 'name:hash:roles'",
-				          local->path, number);
+				gb_plugin_log(local->host, GB_LOG_ERROR,
+				              "%s:%d: expected 'name:hash' or 'name:hash:roles'",
+				              local->path, number);
 			else
-				local_log(local, GB_LOG_ERROR, "%s:%d: user '%s': %s", local->path,
-				          number, shown, why);
+				gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: user '%s': %s",
+				              local->path, number, shown, why);
 			return r;
 		}
 		for (size_t i = 0; i < local->n_users; i++) {
 			if (strcmp(local->users[i].name, user.name) == 0) {
-				local_log(local, GB_LOG_ERROR,
-				          "%s:%d: user '%s' is already defined on line %d",
-				          local->path, number, user.name, local->users[i].line);
+				gb_plugin_log(local->host, GB_LOG_ERROR,
+				              "%s:%d: user '%s' is already defined on line %d",
+				              local->path, number, user.name,
+				              local->users[i].line);
 				explicit_bzero(user.hash, strlen(user.hash));
 				free(user.name);
 				free(user.hash);
@@ -334,32 +319,33 @@ static int read_users_file(struct local *local, char **text)
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			local_log(local, GB_LOG_ERROR, "%s: cannot open: %s", local->path,
-			          strerror(-r));
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot open: %s",
+			              local->path, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "%s: cannot stat: %s", local->path, strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot stat: %s", local->path,
+		              strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		local_log(local, GB_LOG_ERROR, "%s: not a regular file", local->path);
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: not a regular file", local->path);
 		goto out;
 	}
 	/* Hashes are secrets too: an offline guesser needs only the file. */
 	if (st.st_mode & 0077) {
 		r = -EPERM;
-		local_log(local, GB_LOG_ERROR,
-		          "%s: mode %04o lets others read or change it; run chmod 600 on it",
-		          local->path, (unsigned)(st.st_mode & 07777));
+		gb_plugin_log(local->host, GB_LOG_ERROR,
+		              "%s: mode %04o lets others read or change it; run chmod 600 on it",
+		              local->path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size > USERS_FILE_MAX) {
 		r = -EFBIG;
-		local_log(local, GB_LOG_ERROR, "%s: larger than %d bytes", local->path,
-		          USERS_FILE_MAX);
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: larger than %d bytes", local->path,
+		              USERS_FILE_MAX);
 		goto out;
 	}
 	data = malloc((size_t)st.st_size + 1);
@@ -374,8 +360,8 @@ static int read_users_file(struct local *local, char **text)
 			continue;
 		if (n < 0) {
 			r = -errno;
-			local_log(local, GB_LOG_ERROR, "%s: cannot read: %s", local->path,
-			          strerror(-r));
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot read: %s",
+			              local->path, strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -385,8 +371,8 @@ static int read_users_file(struct local *local, char **text)
 	data[done] = '\0';
 	if (strlen(data) != done) {
 		r = -EINVAL;
-		local_log(local, GB_LOG_ERROR, "%s: holds a NUL byte; not a users file",
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: holds a NUL byte; not a users file",
+		              local->path);
 		goto out;
 	}
 	*text = data;
@@ -462,7 +448,8 @@ static int write_file_atomically(struct local *local, const char *path, const ch
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "%s: cannot create: %s", tmp, strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot create: %s", tmp,
+		              strerror(-r));
 		free(tmp);
 		return r;
 	}
@@ -511,7 +498,7 @@ static int write_file_atomically(struct local *local, const char *path, const ch
 	return 0;
 
 fail:
-	local_log(local, GB_LOG_ERROR, "%s: cannot write: %s", path, strerror(-r));
+	gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot write: %s", path, strerror(-r));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
@@ -532,8 +519,8 @@ static int ensure_parent_folder(struct local *local)
 		*slash = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			r = -errno;
-			local_log(local, GB_LOG_ERROR, "%s: cannot create folder: %s", dir,
-			          strerror(-r));
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot create folder: %s",
+			              dir, strerror(-r));
 		}
 	}
 	free(dir);
@@ -553,13 +540,15 @@ static int create_demo_user(struct local *local, const char *old_text)
 
 	r = make_password(password);
 	if (r < 0) {
-		local_log(local, GB_LOG_ERROR, "cannot get random bytes: %s", strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "cannot get random bytes: %s",
+		              strerror(-r));
 		return r;
 	}
 	hash = hash_password(password);
 	if (!hash) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "cannot hash the demo password: %s", strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "cannot hash the demo password: %s",
+		              strerror(-r));
 		goto out;
 	}
 	if (asprintf(&text, "%s%s%s:%s\n", old_length ? old_text : "",
@@ -592,10 +581,10 @@ static int create_demo_user(struct local *local, const char *old_text)
 	hash = NULL;
 	/* The one and only time the password exists outside the user's head:
 	 * scripts grep this exact phrase (see the README's Quick start). */
-	local_log(local, GB_LOG_WARNING,
-	          "created user '" DEMO_USER "' with password '%s' (shown once; only its hash "
-	          "is kept, in %s)",
-	          password, local->path);
+	gb_plugin_log(local->host, GB_LOG_WARNING,
+	              "created user '" DEMO_USER "' with password '%s' (shown once; only its hash "
+	              "is kept, in %s)",
+	              password, local->path);
 	r = 0;
 out:
 	explicit_bzero(password, sizeof(password));
@@ -619,7 +608,8 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 
 	path = gb_settings_get_string(settings, "users_file");
 	if (!path || path[0] != '/') {
-		local_log(local, GB_LOG_ERROR, "settings.users_file must be an absolute path");
+		gb_plugin_log(local->host, GB_LOG_ERROR,
+		              "settings.users_file must be an absolute path");
 		r = -EINVAL;
 		goto fail;
 	}
@@ -647,9 +637,10 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 	}
 	if (local->n_users == 0) {
 		if (!gb_settings_get_bool(settings, "create_demo_user", true)) {
-			local_log(local, GB_LOG_ERROR,
-			          "%s: no user, and create_demo_user is off: nobody could log in",
-			          local->path);
+			gb_plugin_log(
+			        local->host, GB_LOG_ERROR,
+			        "%s: no user, and create_demo_user is off: nobody could log in",
+			        local->path);
 			r = -ENOENT;
 			goto fail;
 		}
@@ -661,11 +652,11 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 	local->dummy_hash = hash_password("glassbox: a user that does not exist");
 	if (!local->dummy_hash) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "cannot make a hash: %s", strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "cannot make a hash: %s", strerror(-r));
 		goto fail;
 	}
-	local_log(local, GB_LOG_INFO, "%zu user%s from %s", local->n_users,
-	          local->n_users == 1 ? "" : "s", local->path);
+	gb_plugin_log(local->host, GB_LOG_INFO, "%zu user%s from %s", local->n_users,
+	              local->n_users == 1 ? "" : "s", local->path);
 	free(text);
 	*state = local;
 	return 0;
@@ -783,9 +774,10 @@ static int load_current(struct local *local, const char *user, char **text, stru
 	if (r == 0)
 		r = parse_text(current, *text);
 	if (r < 0) {
-		local_log(local, GB_LOG_ERROR,
-		          "user '%s': %s: cannot change users until the file is fixed (see above)",
-		          user, local->path);
+		gb_plugin_log(
+		        local->host, GB_LOG_ERROR,
+		        "user '%s': %s: cannot change users until the file is fixed (see above)",
+		        user, local->path);
 		free_text(*text);
 		*text = NULL;
 		return r == -ENOMEM ? r : -EIO;
@@ -880,8 +872,8 @@ static bool check_name(struct local *local, const char *user, const char *operat
 	if (!problem)
 		return true;
 	gb_printable(shown, sizeof(shown), user);
-	local_log(local, GB_LOG_WARNING, "%s: user name '%s' refused: it %s", operation, shown,
-	          problem);
+	gb_plugin_log(local->host, GB_LOG_WARNING, "%s: user name '%s' refused: it %s", operation,
+	              shown, problem);
 	return false;
 }
 
@@ -890,16 +882,16 @@ static bool check_password(struct local *local, const char *user, const char *pa
 	size_t length = strnlen(password, PASSWORD_MAX + 1);
 
 	if (length > PASSWORD_MAX) {
-		local_log(local, GB_LOG_WARNING,
-		          "user '%s': new password refused: longer than %d bytes", user,
-		          PASSWORD_MAX);
+		gb_plugin_log(local->host, GB_LOG_WARNING,
+		              "user '%s': new password refused: longer than %d bytes", user,
+		              PASSWORD_MAX);
 		return false;
 	}
 	if ((int64_t)length < local->min_password_length) {
-		local_log(local, GB_LOG_WARNING,
-		          "user '%s': new password refused: shorter than %lld characters "
-		          "(settings.min_password_length)",
-		          user, (long long)local->min_password_length);
+		gb_plugin_log(local->host, GB_LOG_WARNING,
+		              "user '%s': new password refused: shorter than %lld characters "
+		              "(settings.min_password_length)",
+		              user, (long long)local->min_password_length);
 		return false;
 	}
 	return true;
@@ -928,8 +920,8 @@ static int local_add_user(void *state, const char *user, const char *password, u
 	if (!check_name(local, user, "add user"))
 		return -EINVAL;
 	if (roles & ~(uint32_t)(GB_ROLE_USER | GB_ROLE_ADMIN)) {
-		local_log(local, GB_LOG_WARNING, "user '%s': unknown roles 0x%x refused", user,
-		          (unsigned)roles);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "user '%s': unknown roles 0x%x refused",
+		              user, (unsigned)roles);
 		return -EINVAL;
 	}
 	if (!check_password(local, user, password))
@@ -939,16 +931,16 @@ static int local_add_user(void *state, const char *user, const char *password, u
 	if (r < 0)
 		return r;
 	if (find_user(&current, user) >= 0) {
-		local_log(local, GB_LOG_WARNING, "user '%s' already exists in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "user '%s' already exists in %s", user,
+		              local->path);
 		r = -EEXIST;
 		goto out;
 	}
 	hash = hash_password(password);
 	if (!hash) {
 		r = errno ? -errno : -EIO;
-		local_log(local, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
-		          strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "user '%s': cannot hash the password: %s",
+		              user, strerror(-r));
 		goto out;
 	}
 	if (asprintf(&line, "%s:%s%s", user, hash, roles & GB_ROLE_ADMIN ? ":user,admin" : "") <
@@ -960,8 +952,8 @@ static int local_add_user(void *state, const char *user, const char *password, u
 	edited = edit_lines(text, 0, line);
 	r = edited ? commit(local, edited) : -ENOMEM;
 	if (r == 0)
-		local_log(local, GB_LOG_INFO, "added user '%s'%s to %s", user,
-		          roles & GB_ROLE_ADMIN ? " (admin)" : "", local->path);
+		gb_plugin_log(local->host, GB_LOG_INFO, "added user '%s'%s to %s", user,
+		              roles & GB_ROLE_ADMIN ? " (admin)" : "", local->path);
 out:
 	free_users(&current);
 	free_text(text);
@@ -991,8 +983,8 @@ static int local_set_password(void *state, const char *user, const char *passwor
 		return r;
 	index = find_user(&current, user);
 	if (index < 0) {
-		local_log(local, GB_LOG_WARNING, "set password: no user '%s' in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "set password: no user '%s' in %s",
+		              user, local->path);
 		r = -ENOENT;
 		goto out;
 	}
@@ -1004,8 +996,8 @@ static int local_set_password(void *state, const char *user, const char *passwor
 	hash = hash_password(password);
 	if (!hash) {
 		r = errno ? -errno : -EIO;
-		local_log(local, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
-		          strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "user '%s': cannot hash the password: %s",
+		              user, strerror(-r));
 		goto out;
 	}
 	/* name:hash[:roles]: keep the roles exactly as written. */
@@ -1018,8 +1010,8 @@ static int local_set_password(void *state, const char *user, const char *passwor
 	edited = edit_lines(text, current.users[index].line, line);
 	r = edited ? commit(local, edited) : -ENOMEM;
 	if (r == 0)
-		local_log(local, GB_LOG_INFO, "changed the password of user '%s' in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_INFO, "changed the password of user '%s' in %s",
+		              user, local->path);
 out:
 	free_users(&current);
 	free_text(text);
@@ -1047,16 +1039,16 @@ static int local_remove_user(void *state, const char *user)
 		return r;
 	index = find_user(&current, user);
 	if (index < 0) {
-		local_log(local, GB_LOG_WARNING, "remove user: no user '%s' in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "remove user: no user '%s' in %s", user,
+		              local->path);
 		r = -ENOENT;
 		goto out;
 	}
 	edited = edit_lines(text, current.users[index].line, NULL);
 	r = edited ? commit(local, edited) : -ENOMEM;
 	if (r == 0)
-		local_log(local, GB_LOG_INFO, "removed user '%s' from %s%s", user, local->path,
-		          local->n_users ? "" : "; it holds no user now");
+		gb_plugin_log(local->host, GB_LOG_INFO, "removed user '%s' from %s%s", user,
+		              local->path, local->n_users ? "" : "; it holds no user now");
 out:
 	free_users(&current);
 	free_text(text);

@@ -157,24 +157,6 @@ static const struct gb_option oidc_options[] = {
 	{ .key = NULL },
 };
 
-static void oidc_log(const struct oidc *oidc, enum gb_log_level level, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void oidc_log(const struct oidc *oidc, enum gb_log_level level, const char *format, ...)
-{
-	const struct gb_host *host = oidc->host;
-	char message[1024];
-	va_list args;
-
-	if (!host || host->struct_size < offsetof(struct gb_host, log) + sizeof(host->log) ||
-	    !host->log)
-		return;
-	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
-	va_end(args);
-	host->log(host, PLUGIN_NAME, level, "%s", message);
-}
-
 static int64_t monotonic_s(void)
 {
 	return g_get_monotonic_time() / G_USEC_PER_SEC;
@@ -258,33 +240,35 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 	int fd, r;
 
 	if (path[0] != '/') {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret_file '%s' is not an absolute path", path);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file '%s' is not an absolute path", path);
 		return -EINVAL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
-		oidc_log(oidc, GB_LOG_ERROR, "settings.client_secret_file %s: cannot open: %s",
-		         path, strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: cannot open: %s", path,
+		              strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		oidc_log(oidc, GB_LOG_ERROR, "settings.client_secret_file %s: cannot stat: %s",
-		         path, strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: cannot stat: %s", path,
+		              strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		oidc_log(oidc, GB_LOG_ERROR, "settings.client_secret_file %s: not a regular file",
-		         path);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 0077) {
 		r = -EPERM;
-		oidc_log(
-		        oidc, GB_LOG_ERROR,
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
 		        "settings.client_secret_file %s: mode %04o lets others read or change it; "
 		        "run chmod 600 on it",
 		        path, (unsigned)(st.st_mode & 07777));
@@ -297,9 +281,9 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 			continue;
 		if (n < 0) {
 			r = -errno;
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.client_secret_file %s: cannot read: %s", path,
-			         strerror(-r));
+			gb_plugin_log(oidc->host, GB_LOG_ERROR,
+			              "settings.client_secret_file %s: cannot read: %s", path,
+			              strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -308,9 +292,9 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 	}
 	if (done > SECRET_FILE_MAX) {
 		r = -EFBIG;
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret_file %s: larger than %d bytes; not a secret",
-		         path, SECRET_FILE_MAX);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: larger than %d bytes; not a secret",
+		              path, SECRET_FILE_MAX);
 		goto out;
 	}
 	/* One line, as `echo SECRET > file` writes it. */
@@ -319,10 +303,10 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 	data[done] = '\0';
 	if (done == 0 || strlen(data) != done || !all_printable(data, false)) {
 		r = -EINVAL;
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret_file %s: must hold one line of printable "
-		         "characters without blanks",
-		         path);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: must hold one line of printable "
+		              "characters without blanks",
+		              path);
 		goto out;
 	}
 	*secret = g_strdup(data);
@@ -338,7 +322,8 @@ static int check_url_setting(struct oidc *oidc, const char *key, const char *url
 	const char *problem = oidc_url_problem(url);
 
 	if (problem) {
-		oidc_log(oidc, GB_LOG_ERROR, "settings.%s '%.200s' %s", key, url, problem);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.%s '%.200s' %s", key, url,
+		              problem);
 		return -EINVAL;
 	}
 	return 0;
@@ -369,23 +354,26 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	if (!oidc->issuer || check_url_setting(oidc, "issuer", oidc->issuer) < 0)
 		return -EINVAL;
 	if (strchr(oidc->issuer, '?')) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.issuer '%.200s' holds a query; an issuer is a scheme, host and "
-		         "path",
-		         oidc->issuer);
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.issuer '%.200s' holds a query; an issuer is a scheme, host and "
+		        "path",
+		        oidc->issuer);
 		return -EINVAL;
 	}
 	if (!oidc->client_id || !oidc->client_id[0] || strlen(oidc->client_id) > CLIENT_ID_MAX ||
 	    !all_printable(oidc->client_id, false)) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_id must be 1 to %d printable characters without blanks",
-		         CLIENT_ID_MAX);
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.client_id must be 1 to %d printable characters without blanks",
+		        CLIENT_ID_MAX);
 		return -EINVAL;
 	}
 	if (secret && secret[0] && secret_file && secret_file[0]) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret and settings.client_secret_file are both set; "
-		         "keep one (the file)");
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.client_secret and settings.client_secret_file are both set; "
+		        "keep one (the file)");
 		return -EINVAL;
 	}
 	if (secret_file && secret_file[0]) {
@@ -394,9 +382,10 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			return r;
 	} else if (secret && secret[0]) {
 		if (!all_printable(secret, false) || strlen(secret) > SECRET_FILE_MAX) {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.client_secret must be printable characters without "
-			         "blanks");
+			gb_plugin_log(
+			        oidc->host, GB_LOG_ERROR,
+			        "settings.client_secret must be printable characters without "
+			        "blanks");
 			return -EINVAL;
 		}
 		oidc->client_secret = g_strdup(secret);
@@ -409,18 +398,18 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	if (!oidc->scopes || strlen(oidc->scopes) > SCOPES_MAX ||
 	    !all_printable(oidc->scopes, true) || strpbrk(oidc->scopes, "\"\\") ||
 	    !has_word(oidc->scopes, "openid")) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.scopes must be scopes separated by spaces, at most %d "
-		         "characters, and include openid",
-		         SCOPES_MAX);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.scopes must be scopes separated by spaces, at most %d "
+		              "characters, and include openid",
+		              SCOPES_MAX);
 		return -EINVAL;
 	}
 	if ((problem = claim_name_problem(oidc->username_claim ? oidc->username_claim : ""))) {
-		oidc_log(oidc, GB_LOG_ERROR, "settings.username_claim %s", problem);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.username_claim %s", problem);
 		return -EINVAL;
 	}
 	if ((problem = claim_name_problem(oidc->groups_claim ? oidc->groups_claim : ""))) {
-		oidc_log(oidc, GB_LOG_ERROR, "settings.groups_claim %s", problem);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.groups_claim %s", problem);
 		return -EINVAL;
 	}
 	if (oidc->username_prefix && oidc->username_prefix[0]) {
@@ -431,18 +420,19 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 		    strspn(oidc->username_prefix,
 		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
 		           "XYZ0123456789._-") != length) {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.username_prefix must be at most %d of A-Z a-z 0-9 . _ "
-			         "-, "
-			         "not starting with '.' or '-'",
-			         USERNAME_PREFIX_MAX);
+			gb_plugin_log(
+			        oidc->host, GB_LOG_ERROR,
+			        "settings.username_prefix must be at most %d of A-Z a-z 0-9 . _ "
+			        "-, "
+			        "not starting with '.' or '-'",
+			        USERNAME_PREFIX_MAX);
 			return -EINVAL;
 		}
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
 		if (oidc_group_list_parse(gb_settings_get_string(settings, keys[i]), lists[i],
 		                          &why) < 0) {
-			oidc_log(oidc, GB_LOG_ERROR, "settings.%s %s", keys[i], why);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.%s %s", keys[i], why);
 			return -EINVAL;
 		}
 	}
@@ -451,19 +441,20 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	 * anybody's: that must be asked for, not fallen into. */
 	oidc->allow_any_account = gb_settings_get_bool(settings, "allow_any_account", false);
 	if (oidc->user_groups.count == 0 && !oidc->allow_any_account) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.user_groups is empty, so every account the provider vouches "
-		         "for could log in; set user_groups to the groups that may (their members "
-		         "and admin_groups' log in), or set allow_any_account = true if every "
-		         "account of %.200s may",
-		         oidc->issuer);
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.user_groups is empty, so every account the provider vouches "
+		        "for could log in; set user_groups to the groups that may (their members "
+		        "and admin_groups' log in), or set allow_any_account = true if every "
+		        "account of %.200s may",
+		        oidc->issuer);
 		return -EINVAL;
 	}
 	if (label && label[0]) {
 		if (strlen(label) > LABEL_MAX || !all_printable(label, true)) {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.label must be at most %d characters of one line",
-			         LABEL_MAX);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR,
+			              "settings.label must be at most %d characters of one line",
+			              LABEL_MAX);
 			return -EINVAL;
 		}
 		oidc->label = g_strdup(label);
@@ -476,14 +467,14 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	}
 	if (ca_file && ca_file[0]) {
 		if (ca_file[0] != '/') {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.ca_file '%s' is not an absolute path", ca_file);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR,
+			              "settings.ca_file '%s' is not an absolute path", ca_file);
 			return -EINVAL;
 		}
 		oidc->http.tls_database = g_tls_file_database_new(ca_file, &error);
 		if (!oidc->http.tls_database) {
-			oidc_log(oidc, GB_LOG_ERROR, "settings.ca_file %s: %s", ca_file,
-			         error->message);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.ca_file %s: %s", ca_file,
+			              error->message);
 			return -EINVAL;
 		}
 	}
@@ -504,10 +495,10 @@ static int oidc_init(const struct gb_host *host, const struct gb_settings *setti
 	refetch = getenv("GB_TEST_OIDC_KEYS_REFETCH_S");
 	if (refetch && refetch[0]) {
 		oidc->keys_refetch_min_s = CLAMP(g_ascii_strtoll(refetch, NULL, 10), 0, 3600);
-		oidc_log(oidc, GB_LOG_WARNING,
-		         "GB_TEST_OIDC_KEYS_REFETCH_S: keys fetched again after %" PRId64
-		         " s for an unknown kid; for tests only",
-		         oidc->keys_refetch_min_s);
+		gb_plugin_log(oidc->host, GB_LOG_WARNING,
+		              "GB_TEST_OIDC_KEYS_REFETCH_S: keys fetched again after %" PRId64
+		              " s for an unknown kid; for tests only",
+		              oidc->keys_refetch_min_s);
 	}
 	r = read_settings(oidc, settings);
 	if (r < 0)
@@ -515,15 +506,16 @@ static int oidc_init(const struct gb_host *host, const struct gb_settings *setti
 	r = oidc_pending_table_init(&oidc->pending, OIDC_PENDING_MAX, OIDC_PENDING_EXPIRY_S);
 	if (r < 0)
 		goto fail;
-	oidc_log(oidc, GB_LOG_INFO,
-	         "issuer %s, client '%s' (%s), user name from '%s%s', groups from '%s' (%zu admin "
-	         "group%s, %s); the provider is first asked at the first login",
-	         oidc->issuer, oidc->client_id,
-	         oidc->client_secret ? "with a secret" : "public, PKCE only",
-	         oidc->username_prefix, oidc->username_claim, oidc->groups_claim,
-	         oidc->admin_groups.count, oidc->admin_groups.count == 1 ? "" : "s",
-	         oidc->user_groups.count ? "only members of user_groups may log in"
-	                                 : "every account may log in (allow_any_account)");
+	gb_plugin_log(
+	        oidc->host, GB_LOG_INFO,
+	        "issuer %s, client '%s' (%s), user name from '%s%s', groups from '%s' (%zu admin "
+	        "group%s, %s); the provider is first asked at the first login",
+	        oidc->issuer, oidc->client_id,
+	        oidc->client_secret ? "with a secret" : "public, PKCE only", oidc->username_prefix,
+	        oidc->username_claim, oidc->groups_claim, oidc->admin_groups.count,
+	        oidc->admin_groups.count == 1 ? "" : "s",
+	        oidc->user_groups.count ? "only members of user_groups may log in"
+	                                : "every account may log in (allow_any_account)");
 	*state = oidc;
 	return 0;
 fail:
@@ -675,13 +667,13 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	oidc->discovery = found;
 	memset(&found, 0, sizeof(found));
 	oidc->discovery.fetched = monotonic_s();
-	oidc_log(oidc, changed ? GB_LOG_INFO : GB_LOG_DEBUG,
-	         "discovered %s: authorization %s, token %s (%s), keys %s", oidc->issuer,
-	         oidc->discovery.authorization_endpoint, oidc->discovery.token_endpoint,
-	         oidc->discovery.token_auth == TOKEN_AUTH_BASIC  ? "client_secret_basic"
-	         : oidc->discovery.token_auth == TOKEN_AUTH_POST ? "client_secret_post"
-	                                                         : "public client",
-	         oidc->discovery.jwks_uri);
+	gb_plugin_log(oidc->host, changed ? GB_LOG_INFO : GB_LOG_DEBUG,
+	              "discovered %s: authorization %s, token %s (%s), keys %s", oidc->issuer,
+	              oidc->discovery.authorization_endpoint, oidc->discovery.token_endpoint,
+	              oidc->discovery.token_auth == TOKEN_AUTH_BASIC  ? "client_secret_basic"
+	              : oidc->discovery.token_auth == TOKEN_AUTH_POST ? "client_secret_post"
+	                                                              : "public client",
+	              oidc->discovery.jwks_uri);
 	r = 0;
 out:
 	discovery_clear(&found);
@@ -724,8 +716,9 @@ static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size
 	oidc->keys = keys;
 	g_free(oidc->keys_uri);
 	oidc->keys_uri = g_strdup(uri);
-	oidc_log(oidc, GB_LOG_INFO, "%zu signing key%s from %s (%zu skipped)",
-	         oidc_keyset_count(keys), oidc_keyset_count(keys) == 1 ? "" : "s", uri, skipped);
+	gb_plugin_log(oidc->host, GB_LOG_INFO, "%zu signing key%s from %s (%zu skipped)",
+	              oidc_keyset_count(keys), oidc_keyset_count(keys) == 1 ? "" : "s", uri,
+	              skipped);
 out:
 	oidc_http_response_clear(&response);
 	return r;
@@ -841,18 +834,19 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
 	if (!redirect_uri || !redirect_uri[0] || strlen(redirect_uri) > OIDC_URL_MAX ||
 	    !all_printable(redirect_uri, false)) {
-		oidc_log(oidc, GB_LOG_ERROR, "begin_login: no usable redirect_uri");
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "begin_login: no usable redirect_uri");
 		return -EINVAL;
 	}
 	r = ensure_discovery(oidc, why, sizeof(why));
 	if (r < 0) {
-		oidc_log(oidc, GB_LOG_ERROR, "cannot begin a login: %s", why);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot begin a login: %s", why);
 		return r;
 	}
 	if ((r = gb_random_token(pending.state, sizeof(pending.state))) < 0 ||
 	    (r = gb_random_token(pending.nonce, sizeof(pending.nonce))) < 0 ||
 	    (r = gb_random_token(pending.verifier, sizeof(pending.verifier))) < 0) {
-		oidc_log(oidc, GB_LOG_ERROR, "cannot get random bytes: %s", strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot get random bytes: %s",
+		              strerror(-r));
 		goto out;
 	}
 	oidc_pkce_challenge(pending.verifier, challenge);
@@ -868,8 +862,8 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	        },
 	        url, url_size);
 	if (r < 0) {
-		oidc_log(oidc, GB_LOG_ERROR, "cannot build the authorization URL: %s",
-		         strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot build the authorization URL: %s",
+		              strerror(-r));
 		goto out;
 	}
 	pending.redirect_uri = (char *)redirect_uri;
@@ -880,8 +874,8 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	if (r > 0 && now - oidc->last_eviction_log >= EVICTION_LOG_INTERVAL_S) {
 		/* A flood of begun logins: the oldest unfinished one loses. */
 		oidc->last_eviction_log = now;
-		oidc_log(
-		        oidc, GB_LOG_WARNING,
+		gb_plugin_log(
+		        oidc->host, GB_LOG_WARNING,
 		        "%d logins begun in the last %d s and not finished; the oldest is dropped "
 		        "for each new one",
 		        OIDC_PENDING_MAX, OIDC_PENDING_EXPIRY_S);
@@ -976,7 +970,8 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 			r = -EACCES;
 			goto out;
 		}
-		oidc_log(oidc, GB_LOG_INFO, "%s: fetching the provider's keys again", why);
+		gb_plugin_log(oidc->host, GB_LOG_INFO, "%s: fetching the provider's keys again",
+		              why);
 		r = ensure_keys(oidc, true, why, why_size);
 		if (r < 0)
 			goto out;
@@ -992,9 +987,9 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 	identity->uid = 0;
 	identity->gid = 0;
 	identity->roles = result.roles;
-	oidc_log(oidc, GB_LOG_DEBUG, "user '%s' vouched for by %s (%s, kid '%s')%s", result.user,
-	         oidc->issuer, result.alg, result.kid,
-	         result.roles & GB_ROLE_ADMIN ? ", admin" : "");
+	gb_plugin_log(oidc->host, GB_LOG_DEBUG, "user '%s' vouched for by %s (%s, kid '%s')%s",
+	              result.user, oidc->issuer, result.alg, result.kid,
+	              result.roles & GB_ROLE_ADMIN ? ", admin" : "");
 	r = 0;
 out:
 	if (id_token) {
