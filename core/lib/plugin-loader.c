@@ -24,6 +24,7 @@
 #include <glassbox/auth.h>
 
 #include "log.h"
+#include "error.h"
 #include "plugin-loader.h"
 #include "text.h"
 
@@ -273,10 +274,10 @@ static bool is_whole_number_text(const char *text)
 
 /*
  * Parse @text as @option's type into @setting. String values point at @text;
- * the caller copies them. On error write the reason to @reason.
+ * the caller copies them. On failure write one line to @error.
  */
 static int parse_value(const struct gb_option *option, const char *text,
-                       struct gb_setting *setting, char *reason, size_t reason_size)
+                       struct gb_setting *setting, char *error, size_t error_size)
 {
 	char quoted[QUOTE_MAX], *end = NULL;
 
@@ -295,18 +296,18 @@ static int parse_value(const struct gb_option *option, const char *text,
 		if (is_whole_number_text(text))
 			value = strtoll(text, &end, 10);
 		if (!is_whole_number_text(text) || *end) {
-			snprintf(reason, reason_size, "'%s' is not an integer",
-			         quote(quoted, text));
+			gb_error_set(error, error_size, "'%s' is not an integer",
+			             quote(quoted, text));
 			return -EINVAL;
 		}
 		if (errno == ERANGE) {
-			snprintf(reason, reason_size, "%s is out of range", quote(quoted, text));
+			gb_error_set(error, error_size, "%s is out of range", quote(quoted, text));
 			return -ERANGE;
 		}
 		/* min > max: the plugin asked for no range check. */
 		if (option->min <= option->max && (value < option->min || value > option->max)) {
-			snprintf(reason, reason_size, "%lld is out of range %lld..%lld", value,
-			         (long long)option->min, (long long)option->max);
+			gb_error_set(error, error_size, "%lld is out of range %lld..%lld", value,
+			             (long long)option->min, (long long)option->max);
 			return -ERANGE;
 		}
 		setting->value.integer = value;
@@ -324,9 +325,9 @@ static int parse_value(const struct gb_option *option, const char *text,
 			setting->value.boolean = false;
 			return 0;
 		}
-		snprintf(reason, reason_size,
-		         "'%s' is not a boolean (true, false, yes, no, 1 or 0)",
-		         quote(quoted, text));
+		gb_error_set(error, error_size,
+		             "'%s' is not a boolean (true, false, yes, no, 1 or 0)",
+		             quote(quoted, text));
 		return -EINVAL;
 
 	case GB_VALUE_DOUBLE: {
@@ -336,8 +337,8 @@ static int parse_value(const struct gb_option *option, const char *text,
 			value = strtod(text, &end);
 		/* Overflow gives HUGE_VAL, caught as not finite; underflow to 0 is fine. */
 		if (!is_whole_number_text(text) || *end || !isfinite(value)) {
-			snprintf(reason, reason_size, "'%s' is not a finite number",
-			         quote(quoted, text));
+			gb_error_set(error, error_size, "'%s' is not a finite number",
+			             quote(quoted, text));
 			return -EINVAL;
 		}
 		setting->value.number = value;
@@ -345,7 +346,7 @@ static int parse_value(const struct gb_option *option, const char *text,
 	}
 	}
 
-	snprintf(reason, reason_size, "unknown value type %u", option->type);
+	gb_error_set(error, error_size, "unknown value type %u", option->type);
 	return -EINVAL;
 }
 
@@ -368,7 +369,7 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 {
 	const struct gb_option *options = plugin->descriptor->options;
 	const char *log_name = dropin->name;
-	char reason[256], quoted[QUOTE_MAX];
+	char error[256], quoted[QUOTE_MAX];
 	size_t n_options = 0, strings_size = 0;
 	struct gb_setting scratch;
 	char *p;
@@ -400,11 +401,11 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 		 */
 		if (!option->default_value)
 			continue;
-		r = parse_value(option, option->default_value, &scratch, reason, sizeof(reason));
+		r = parse_value(option, option->default_value, &scratch, error, sizeof(error));
 		if (r < 0) {
 			gb_log_full(GB_LOG_ERROR, log_name,
 			            "plugin %s: option '%s': bad default: %s", plugin->path,
-			            quote(quoted, option->key), reason);
+			            quote(quoted, option->key), error);
 			return -EBADMSG;
 		}
 	}
@@ -451,12 +452,12 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 			            dropin_file(dropin), option->key, label);
 			return -EINVAL;
 		}
-		r = parse_value(option, text, &plugin->settings[i], reason, sizeof(reason));
+		r = parse_value(option, text, &plugin->settings[i], error, sizeof(error));
 		if (r < 0) {
 			/* Defaults were checked above: this is the drop-in's value. */
 			gb_log_full(GB_LOG_ERROR, log_name, "%s:%d: key 'settings.%s': %s",
 			            dropin_file(dropin), setting ? setting->line : 0, option->key,
-			            reason);
+			            error);
 			return r;
 		}
 		if (option->type == GB_VALUE_STRING)

@@ -162,8 +162,8 @@ static int parse_roles(const char *text, uint32_t *roles)
 	return r;
 }
 
-/* Parse one non-comment line into @user. Returns 0 or -EINVAL with @why set. */
-static int parse_user_line(char *line, struct local_user *user, const char **why)
+/* Parse one non-comment line into @user. Returns 0 or -EINVAL with @problem set. */
+static int parse_user_line(char *line, struct local_user *user, const char **problem)
 {
 	char *name = line, *hash, *roles_text = NULL, *end;
 	uint32_t roles = GB_ROLE_USER;
@@ -171,7 +171,7 @@ static int parse_user_line(char *line, struct local_user *user, const char **why
 	hash = strchr(line, ':');
 	if (!hash) {
 		/* Do not quote the line: it might be a password pasted by mistake. */
-		*why = NULL;
+		*problem = NULL;
 		return -EINVAL;
 	}
 	*hash++ = '\0';
@@ -180,20 +180,21 @@ static int parse_user_line(char *line, struct local_user *user, const char **why
 		*end = '\0';
 		roles_text = end + 1;
 	}
-	if ((*why = user_name_problem(name)))
+	if ((*problem = user_name_problem(name)))
 		return -EINVAL;
 	if (hash[0] == '\0') {
-		*why = "the hash is empty";
+		*problem = "the hash is empty";
 		return -EINVAL;
 	}
 	if (strspn(hash, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$./=,-") !=
 	            strlen(hash) ||
 	    crypt_checksalt(hash) != CRYPT_SALT_OK) {
-		*why = "the hash is not one libcrypt accepts (make one with mkpasswd -m yescrypt)";
+		*problem = "the hash is not one libcrypt accepts (make one with mkpasswd -m "
+		           "yescrypt)";
 		return -EINVAL;
 	}
 	if (roles_text && parse_roles(roles_text, &roles) < 0) {
-		*why = "roles must be a comma-separated list of 'user' and 'admin'";
+		*problem = "roles must be a comma-separated list of 'user' and 'admin'";
 		return -EINVAL;
 	}
 	user->name = strdup(name);
@@ -202,7 +203,7 @@ static int parse_user_line(char *line, struct local_user *user, const char **why
 	if (!user->name || !user->hash) {
 		free(user->name);
 		free(user->hash);
-		*why = "out of memory";
+		*problem = "out of memory";
 		return -ENOMEM;
 	}
 	return 0;
@@ -219,7 +220,7 @@ static int parse_users(struct local *local, char *text)
 	int r;
 
 	while (line && *line) {
-		const char *why = NULL;
+		const char *problem = NULL;
 		struct local_user user = { 0 };
 		char *start;
 		size_t length;
@@ -254,7 +255,7 @@ static int parse_users(struct local *local, char *text)
 			              local->path, number, USERS_MAX);
 			return -EINVAL;
 		}
-		r = parse_user_line(line, &user, &why);
+		r = parse_user_line(line, &user, &problem);
 		if (r < 0) {
 			char shown[GB_IDENTITY_NAME_MAX + 4];
 
@@ -263,13 +264,13 @@ static int parse_users(struct local *local, char *text)
 			if (r == -ENOMEM)
 				gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: out of memory",
 				              local->path, number);
-			else if (!why)
+			else if (!problem)
 				gb_plugin_log(local->host, GB_LOG_ERROR,
 				              "%s:%d: expected 'name:hash' or 'name:hash:roles'",
 				              local->path, number);
 			else
 				gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: user '%s': %s",
-				              local->path, number, shown, why);
+				              local->path, number, shown, problem);
 			return r;
 		}
 		for (size_t i = 0; i < local->n_users; i++) {

@@ -336,10 +336,11 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	const char *redirect_uri = gb_settings_get_string(settings, "redirect_uri");
 	const char *label = gb_settings_get_string(settings, "label");
 	const char *ca_file = gb_settings_get_string(settings, "ca_file");
-	const char *problem, *why = NULL;
+	const char *problem;
+	char error[128];
 	const char *keys[] = { "admin_groups", "user_groups" };
 	struct oidc_group_list *lists[] = { &oidc->admin_groups, &oidc->user_groups };
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) gerror = NULL;
 	GUri *uri;
 	int r;
 
@@ -431,8 +432,8 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
 		if (oidc_group_list_parse(gb_settings_get_string(settings, keys[i]), lists[i],
-		                          &why) < 0) {
-			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.%s %s", keys[i], why);
+		                          error, sizeof(error)) < 0) {
+			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.%s %s", keys[i], error);
 			return -EINVAL;
 		}
 	}
@@ -471,10 +472,10 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			              "settings.ca_file '%s' is not an absolute path", ca_file);
 			return -EINVAL;
 		}
-		oidc->http.tls_database = g_tls_file_database_new(ca_file, &error);
+		oidc->http.tls_database = g_tls_file_database_new(ca_file, &gerror);
 		if (!oidc->http.tls_database) {
 			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.ca_file %s: %s", ca_file,
-			              error->message);
+			              gerror->message);
 			return -EINVAL;
 		}
 	}
@@ -562,9 +563,9 @@ static bool json_list_has(JsonObject *object, const char *name, const char *valu
 	return false;
 }
 
-/* Parse a JSON object out of an HTTP body; NULL with @why. */
-static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *what, char *why,
-                               size_t why_size)
+/* Parse a JSON object out of an HTTP body; NULL with @error. */
+static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *what, char *error,
+                               size_t error_size)
 {
 	gsize size = 0;
 	const char *data = g_bytes_get_data(body, &size);
@@ -572,14 +573,14 @@ static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *wha
 
 	if (!json_parser_load_from_data(parser, data ? data : "", (gssize)size, NULL) ||
 	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
-		gb_error_set(why, why_size, "%s is not a JSON object", what);
+		gb_error_set(error, error_size, "%s is not a JSON object", what);
 		return NULL;
 	}
 	return json_node_get_object(root);
 }
 
 /* The discovery document, from the cache while it is younger than an hour. */
-static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
+static int ensure_discovery(struct oidc *oidc, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	struct oidc_http_response response = { 0 };
@@ -600,22 +601,23 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	if (length && oidc->issuer[length - 1] == '/')
 		length--;
 	url = g_strdup_printf("%.*s/.well-known/openid-configuration", (int)length, oidc->issuer);
-	r = oidc_http_request(&oidc->http, "GET", url, NULL, NULL, &response, why, why_size);
+	r = oidc_http_request(&oidc->http, "GET", url, NULL, NULL, &response, error, error_size);
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		gb_error_set(why, why_size, "discovery: GET %s answered %u", url, response.status);
+		gb_error_set(error, error_size, "discovery: GET %s answered %u", url,
+		             response.status);
 		r = -EIO;
 		goto out;
 	}
-	document = body_object(parser, response.body, "the discovery document", why, why_size);
+	document = body_object(parser, response.body, "the discovery document", error, error_size);
 	if (!document) {
 		r = -EIO;
 		goto out;
 	}
 	value = json_string(document, "issuer");
 	if (!value || strcmp(value, oidc->issuer) != 0) {
-		gb_error_set(why, why_size,
+		gb_error_set(error, error_size,
 		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
 		             "settings.issuer says (they must be equal, to the last '/')",
 		             url, value ? value : "(none)", oidc->issuer);
@@ -626,7 +628,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 		value = json_string(document, names[i]);
 		problem = value ? oidc_url_problem(value) : "is missing";
 		if (problem) {
-			gb_error_set(why, why_size, "discovery: %s %s", names[i], problem);
+			gb_error_set(error, error_size, "discovery: %s %s", names[i], problem);
 			r = -EIO;
 			goto out;
 		}
@@ -635,7 +637,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
 	    present) {
 		gb_error_set(
-		        why, why_size,
+		        error, error_size,
 		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
 		        "is required");
 		r = -EIO;
@@ -652,7 +654,7 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	                         "client_secret_post", &present)) {
 		found.token_auth = TOKEN_AUTH_POST;
 	} else {
-		gb_error_set(why, why_size,
+		gb_error_set(error, error_size,
 		             "discovery: token_endpoint_auth_methods_supported lists neither "
 		             "client_secret_basic nor client_secret_post");
 		r = -EIO;
@@ -683,7 +685,7 @@ out:
 }
 
 /* The provider's keys, from the cache unless @force or older than an hour. */
-static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size)
+static int ensure_keys(struct oidc *oidc, bool force, char *error, size_t error_size)
 {
 	struct oidc_http_response response = { 0 };
 	struct oidc_keyset *keys = NULL;
@@ -696,18 +698,18 @@ static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size
 	if (!force && oidc->keys && oidc->keys_uri && strcmp(oidc->keys_uri, uri) == 0 &&
 	    monotonic_s() - oidc->keys_fetched < KEYS_TTL_S)
 		return 0;
-	r = oidc_http_request(&oidc->http, "GET", uri, NULL, NULL, &response, why, why_size);
+	r = oidc_http_request(&oidc->http, "GET", uri, NULL, NULL, &response, error, error_size);
 	/* Even a failed fetch counts: an unknown kid must not make us hammer the provider. */
 	oidc->keys_fetched = monotonic_s();
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		gb_error_set(why, why_size, "keys: GET %s answered %u", uri, response.status);
+		gb_error_set(error, error_size, "keys: GET %s answered %u", uri, response.status);
 		r = -EIO;
 		goto out;
 	}
 	data = g_bytes_get_data(response.body, &size);
-	r = oidc_keyset_parse(data ? data : "", size, &keys, &skipped, why, why_size);
+	r = oidc_keyset_parse(data ? data : "", size, &keys, &skipped, error, error_size);
 	if (r < 0) {
 		r = -EIO;
 		goto out;
@@ -745,7 +747,7 @@ static char *basic_authorization(const char *client_id, const char *secret)
 /* Trade @code for tokens; *id_token is g_malloc()ed. -EACCES for a refused
  * code (invalid_grant), -EIO for anything else. */
 static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_pending *pending,
-                         char **id_token, char *why, size_t why_size)
+                         char **id_token, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	struct oidc_http_response response = { 0 };
@@ -771,7 +773,7 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 		}
 	}
 	r = oidc_http_request(&oidc->http, "POST", oidc->discovery.token_endpoint, authorization,
-	                      form->str, &response, why, why_size);
+	                      form->str, &response, error, error_size);
 	explicit_bzero(form->str, form->len);
 	g_string_free(form, TRUE);
 	if (authorization) {
@@ -780,18 +782,16 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 	}
 	if (r < 0)
 		return -EIO;
-	answer = body_object(parser, response.body, "the token endpoint's answer", why, why_size);
+	answer = body_object(parser, response.body, "the token endpoint's answer", error,
+	                     error_size);
 	if (response.status != 200) {
-		const char *error = answer ? json_string(answer, "error") : NULL;
+		const char *error_code = answer ? json_string(answer, "error") : NULL;
 		const char *description = answer ? json_string(answer, "error_description") : NULL;
 
-		gb_error_set(why, why_size, "the token endpoint answered %u %.64s%s%.200s",
-		             response.status, error ? error : "(no error code)",
+		gb_error_set(error, error_size, "the token endpoint answered %u %.64s%s%.200s",
+		             response.status, error_code ? error_code : "(no error code)",
 		             description ? ": " : "", description ? description : "");
-		for (char *c = why; c && *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
-		r = error && strcmp(error, "invalid_grant") == 0 ? -EACCES : -EIO;
+		r = error_code && strcmp(error_code, "invalid_grant") == 0 ? -EACCES : -EIO;
 		goto out;
 	}
 	if (!answer) {
@@ -800,7 +800,7 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 	}
 	value = json_string(answer, "id_token");
 	if (!value) {
-		gb_error_set(why, why_size,
+		gb_error_set(error, error_size,
 		             "the token endpoint's answer has no id_token (is openid in "
 		             "settings.scopes?)");
 		r = -EIO;
@@ -825,7 +825,7 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	struct oidc *oidc = state;
 	struct oidc_pending pending = { 0 };
 	char challenge[OIDC_RANDOM_TEXT_SIZE];
-	char why[512] = "";
+	char error[512] = "";
 	int64_t now;
 	int r;
 
@@ -837,9 +837,9 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 		gb_plugin_log(oidc->host, GB_LOG_ERROR, "begin_login: no usable redirect_uri");
 		return -EINVAL;
 	}
-	r = ensure_discovery(oidc, why, sizeof(why));
+	r = ensure_discovery(oidc, error, sizeof(error));
 	if (r < 0) {
-		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot begin a login: %s", why);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot begin a login: %s", error);
 		return r;
 	}
 	if ((r = gb_random_token(pending.state, sizeof(pending.state))) < 0 ||
@@ -887,8 +887,8 @@ out:
 }
 
 static int oidc_finish_login(void *state, const char *redirect_uri, const char *code,
-                             const char *login_state, struct gb_identity *identity, char *why,
-                             size_t why_size)
+                             const char *login_state, struct gb_identity *identity, char *error,
+                             size_t error_size)
 {
 	struct oidc *oidc = state;
 	struct oidc_pending pending = { 0 };
@@ -902,44 +902,44 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 	    identity->struct_size < offsetof(struct gb_identity, roles) + sizeof(identity->roles))
 		return -EINVAL;
 	if (!login_state || !login_state[0]) {
-		gb_error_set(why, why_size, "the callback has no state");
+		gb_error_set(error, error_size, "the callback has no state");
 		return -EACCES;
 	}
 	r = oidc_pending_take(&oidc->pending, login_state, monotonic_s(), &pending);
 	if (r == -ETIMEDOUT) {
-		gb_error_set(why, why_size, "the login took longer than %d s at the provider",
+		gb_error_set(error, error_size, "the login took longer than %d s at the provider",
 		             OIDC_PENDING_EXPIRY_S);
 		return -EACCES;
 	}
 	if (r < 0) {
-		gb_error_set(why, why_size,
+		gb_error_set(error, error_size,
 		             "unknown state: not begun here, already used (a replay) or dropped");
 		return -EACCES;
 	}
 	/* From here the state is spent, whatever happens. */
 	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
 	if (!redirect_uri || strcmp(redirect_uri, pending.redirect_uri) != 0) {
-		gb_error_set(why, why_size, "the callback's redirect_uri is not the login's");
+		gb_error_set(error, error_size, "the callback's redirect_uri is not the login's");
 		r = -EACCES;
 		goto out;
 	}
 	if (!code || !code[0]) {
 		gb_error_set(
-		        why, why_size,
+		        error, error_size,
 		        "the callback has no code (the user cancelled, or the provider refused)");
 		r = -EACCES;
 		goto out;
 	}
-	r = ensure_discovery(oidc, why, why_size);
+	r = ensure_discovery(oidc, error, error_size);
 	if (r < 0)
 		goto out;
-	r = exchange_code(oidc, code, &pending, &id_token, why, why_size);
+	r = exchange_code(oidc, code, &pending, &id_token, error, error_size);
 	if (r < 0) {
 		if (r != -EACCES)
 			oidc->discovery.fetched = 0; /* the endpoint may have moved */
 		goto out;
 	}
-	r = ensure_keys(oidc, false, why, why_size);
+	r = ensure_keys(oidc, false, error, error_size);
 	if (r < 0) {
 		oidc->discovery.fetched = 0;
 		goto out;
@@ -955,15 +955,15 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 		.user_groups = &oidc->user_groups,
 		.now = g_get_real_time() / G_USEC_PER_SEC,
 	};
-	r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, why, why_size);
+	r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, error, error_size);
 	if (r == -ENOKEY) {
 		/* Perhaps the provider rotated its keys: fetch them again, but not
 		 * more than once a minute, whatever tokens come in. */
 		age = monotonic_s() - oidc->keys_fetched;
 		if (age < oidc->keys_refetch_min_s) {
-			size_t length = strlen(why);
+			size_t length = strlen(error);
 
-			snprintf(why + length, why_size - length,
+			snprintf(error + length, error_size - length,
 			         " (keys fetched %" PRId64 " s ago; not again before %" PRId64
 			         " s)",
 			         age, oidc->keys_refetch_min_s);
@@ -971,11 +971,11 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 			goto out;
 		}
 		gb_plugin_log(oidc->host, GB_LOG_INFO, "%s: fetching the provider's keys again",
-		              why);
-		r = ensure_keys(oidc, true, why, why_size);
+		              error);
+		r = ensure_keys(oidc, true, error, error_size);
 		if (r < 0)
 			goto out;
-		r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, why, why_size);
+		r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, error, error_size);
 		if (r == -ENOKEY)
 			r = -EACCES;
 	}

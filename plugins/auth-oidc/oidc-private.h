@@ -89,9 +89,10 @@ struct oidc_group_list {
 
 /*
  * Parse a comma-separated list of groups ("admins, ops"): blanks around
- * items are dropped, empty items refused. 0 or -EINVAL with *why.
+ * items are dropped, empty items refused. 0 or -EINVAL with one line in @error.
  */
-int oidc_group_list_parse(const char *text, struct oidc_group_list *list, const char **why);
+int oidc_group_list_parse(const char *text, struct oidc_group_list *list, char *error,
+                          size_t error_size);
 void oidc_group_list_clear(struct oidc_group_list *list);
 bool oidc_group_list_contains(const struct oidc_group_list *list, const char *name);
 
@@ -102,11 +103,11 @@ struct oidc_keyset;
 /*
  * Parse a JWK Set ({"keys":[...]}). Only public RSA keys of 2048 bits or
  * more and EC P-256 keys meant for signing are kept; others are skipped
- * (counted in *skipped when not NULL). 0, or -EINVAL with @why when the
+ * (counted in *skipped when not NULL). 0, or -EINVAL with @error when the
  * document is not a JWK Set or holds no usable key.
  */
 int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keyset,
-                      size_t *skipped, char *why, size_t why_size);
+                      size_t *skipped, char *error, size_t error_size);
 void oidc_keyset_free(struct oidc_keyset *keyset);
 size_t oidc_keyset_count(const struct oidc_keyset *keyset);
 
@@ -136,11 +137,11 @@ struct oidc_token_result {
  * PS256 only), then iss, aud (and azp), exp, iat, nbf, nonce, sub, the user
  * name claim and the groups. Returns 0 with @result, -ENOKEY when no key of
  * @keyset has the token's kid (the caller may re-fetch the keys once), or
- * -EACCES; both with the reason in @why, which never quotes the token.
+ * -EACCES; both with the reason in @error, which never quotes the token.
  */
 int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
                          const struct oidc_token_rules *rules, struct oidc_token_result *result,
-                         char *why, size_t why_size);
+                         char *error, size_t error_size);
 
 /* ---- pending logins ---- */
 
@@ -193,11 +194,11 @@ struct oidc_http_response {
  * optional Authorization header, on the calling thread, within about twice
  * the time-out. Redirects are not followed. 0 with @response (any status;
  * free it with oidc_http_response_clear), or -EIO / -ETIMEDOUT / -EFBIG
- * with @why.
+ * with @error.
  */
 int oidc_http_request(const struct oidc_http_options *options, const char *method, const char *url,
                       const char *authorization, const char *form,
-                      struct oidc_http_response *response, char *why, size_t why_size);
+                      struct oidc_http_response *response, char *error, size_t error_size);
 void oidc_http_response_clear(struct oidc_http_response *response);
 
 #endif /* GLASSBOX_AUTH_OIDC_PRIVATE_H */

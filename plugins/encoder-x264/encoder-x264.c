@@ -144,18 +144,18 @@ static void x264_fini(void *state)
 }
 
 /* Loading the element, not only finding it in the registry, proves libx264 loads. */
-static int x264_probe(void *state, char *reason, size_t reason_size)
+static int x264_probe(void *state, char *error, size_t error_size)
 {
 	int r;
 
-	r = gb_encoder_ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(error, error_size);
 	if (r < 0)
 		return r;
-	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", reason, reason_size);
+	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", error, error_size);
 	if (r < 0)
 		return r;
-	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", reason,
-	                                reason_size);
+	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", error,
+	                                error_size);
 }
 
 static GstElement *make_capsfilter(const char *caps_text)

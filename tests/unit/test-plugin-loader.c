@@ -518,7 +518,7 @@ static void test_plugin_loader__loads_capture_and_encoder_plugins(void)
 	const struct gb_encoder_ops *encoder_ops;
 	const struct gb_capture_ops *capture_ops;
 	struct gb_plugin *plugin;
-	char reason[64] = "";
+	char error[64] = "";
 
 	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
 	CU_ASSERT_EQUAL(load_captured(&capture), 0);
@@ -535,7 +535,7 @@ static void test_plugin_loader__loads_capture_and_encoder_plugins(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	encoder_ops = plugin->descriptor->ops;
 	CU_ASSERT_EQUAL(encoder_ops->codec, GB_CODEC_H264);
-	CU_ASSERT_EQUAL(encoder_ops->probe(plugin->state, reason, sizeof(reason)), 0);
+	CU_ASSERT_EQUAL(encoder_ops->probe(plugin->state, error, sizeof(error)), 0);
 }
 
 /* The vtable stops one member short of what the host calls: the boundary is exact. */
