@@ -39,7 +39,7 @@ struct gb_signal_client {
 	struct wl_event_source *source;
 	struct wl_event_source *destroy_idle;
 	struct wl_event_source *linger_timer;
-	struct gb_viewer *viewer;
+	struct gb_peer *peer;
 
 	char *input; /* GB_SIGNAL_LINE_MAX + 1 bytes */
 	size_t input_length;
@@ -275,7 +275,7 @@ static void client_handle_line(struct gb_signal_client *client, const char *line
 		         (unsigned long long)client->id);
 		goto bad;
 	}
-	gb_viewer_handle_message(client->viewer, object);
+	gb_peer_handle_message(client->peer, object);
 	g_object_unref(parser);
 	return;
 
@@ -350,8 +350,8 @@ static void client_destroy(struct gb_signal_client *client)
 	struct gb_signal *signal = client->signal;
 
 	/* First the viewer: it must not send anything on a half-freed client. */
-	gb_viewer_destroy(client->viewer);
-	client->viewer = NULL;
+	gb_peer_destroy(client->peer);
+	client->peer = NULL;
 	if (client->destroy_idle)
 		wl_event_source_remove(client->destroy_idle);
 	if (client->linger_timer)
@@ -424,8 +424,8 @@ static int signal_accept(int fd, uint32_t mask, void *data)
 	client->source = wl_event_loop_add_fd(session->loop, client_fd, WL_EVENT_READABLE,
 	                                      client_event, client);
 	if (client->input && client->source)
-		client->viewer = gb_viewer_create(session->stream, client);
-	if (!client->viewer) {
+		client->peer = gb_peer_create(session->stream, client);
+	if (!client->peer) {
 		gb_warning("signal: cannot take a viewer: %s", strerror(errno ? errno : ENOMEM));
 		client_destroy(client);
 		return 0;

@@ -68,8 +68,8 @@ struct gb_stream {
 	struct gb_capture_host *capture_host;
 	bool capture_active;
 
-	struct wl_list viewers; /* gb_viewer_entry.link */
-	int n_viewers;
+	struct wl_list peers; /* gb_peer_entry.link */
+	int n_peers;
 	int n_attached; /* branches on the tee */
 	struct wl_list dying_branches;
 	uint64_t next_branch_id;
@@ -164,14 +164,14 @@ double gb_latency_percentile_ms(struct gb_latency *latency, double fraction)
 
 /* --- viewers' shared part and the hand-off ---------------------------------------------- */
 
-GQuark gb_viewer_shared_quark(void)
+GQuark gb_peer_shared_quark(void)
 {
-	return g_quark_from_static_string("glassbox-viewer-shared");
+	return g_quark_from_static_string("glassbox-peer-shared");
 }
 
-struct gb_viewer_shared *gb_viewer_shared_new(struct gb_stream *stream, uint64_t id)
+struct gb_peer_shared *gb_peer_shared_new(struct gb_stream *stream, uint64_t id)
 {
-	struct gb_viewer_shared *shared = g_try_new0(struct gb_viewer_shared, 1);
+	struct gb_peer_shared *shared = g_try_new0(struct gb_peer_shared, 1);
 
 	if (!shared)
 		return NULL;
@@ -184,15 +184,15 @@ struct gb_viewer_shared *gb_viewer_shared_new(struct gb_stream *stream, uint64_t
 	return shared;
 }
 
-struct gb_viewer_shared *gb_viewer_shared_ref(struct gb_viewer_shared *shared)
+struct gb_peer_shared *gb_peer_shared_ref(struct gb_peer_shared *shared)
 {
 	g_atomic_ref_count_inc(&shared->refs);
 	return shared;
 }
 
-void gb_viewer_shared_unref(gpointer data)
+void gb_peer_shared_unref(gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 
 	if (!shared || !g_atomic_ref_count_dec(&shared->refs))
 		return;
@@ -203,7 +203,7 @@ void gb_viewer_shared_unref(gpointer data)
 static void event_free(struct gb_stream_event *event)
 {
 	if (event->shared)
-		gb_viewer_shared_unref(event->shared);
+		gb_peer_shared_unref(event->shared);
 	if (event->promise)
 		gst_promise_unref(event->promise);
 	g_free(event->text);
@@ -242,12 +242,12 @@ static void finish_branch(struct gb_stream *stream, uint64_t branch_id);
 
 static void dispatch(struct gb_stream *stream, struct gb_stream_event *event)
 {
-	struct gb_viewer *viewer = event->shared ? event->shared->viewer : NULL;
+	struct gb_peer *peer = event->shared ? event->shared->peer : NULL;
 
 	if (event->type == GB_EVENT_BRANCH_UNLINKED)
 		finish_branch(stream, event->branch_id);
-	else if (viewer)
-		gb_viewer_handle_event(viewer, event);
+	else if (peer)
+		gb_peer_handle_event(peer, event);
 	else if (event->type == GB_EVENT_CHANNEL_MESSAGE && event->shared)
 		g_atomic_int_add(&event->shared->pending_messages, -1);
 }
@@ -407,7 +407,7 @@ static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, g
 /* The queue's sink pad: see enum gb_gate. */
 static GstPadProbeReturn on_branch_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 	GstBuffer *buffer = NULL;
 
 	switch (g_atomic_int_get(&shared->gate)) {
@@ -434,7 +434,7 @@ static GstPadProbeReturn on_branch_buffer(GstPad *pad, GstPadProbeInfo *info, gp
 }
 
 struct payloaded {
-	struct gb_viewer_shared *shared;
+	struct gb_peer_shared *shared;
 	GstPad *pad;
 };
 
@@ -442,7 +442,7 @@ struct payloaded {
 static gboolean note_rtp_packet(GstBuffer **buffer, guint index, gpointer data)
 {
 	struct payloaded *payloaded = data;
-	struct gb_viewer_shared *shared = payloaded->shared;
+	struct gb_peer_shared *shared = payloaded->shared;
 	GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
 	uint32_t timestamp;
 	int64_t capture_ns;
@@ -485,7 +485,7 @@ static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpoint
 /* Packets entering nicesink: (S)RTP, RTCP, DTLS and STUN all come this way. */
 static gboolean note_network_packet(GstBuffer **buffer, guint index, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 	int64_t capture_ns = 0, now;
 	uint8_t header[8];
 	uint32_t timestamp;
@@ -530,17 +530,17 @@ static GstPadProbeReturn on_network_packet(GstPad *pad, GstPadProbeInfo *info, g
 }
 
 /* The viewer a webrtcbin, or anything inside one, belongs to; a new reference or NULL. */
-static struct gb_viewer_shared *shared_of(GstObject *object)
+static struct gb_peer_shared *shared_of(GstObject *object)
 {
 	GstObject *current = object ? gst_object_ref(object) : NULL;
 
 	while (current) {
-		struct gb_viewer_shared *shared =
-		        g_object_get_qdata(G_OBJECT(current), gb_viewer_shared_quark());
+		struct gb_peer_shared *shared =
+		        g_object_get_qdata(G_OBJECT(current), gb_peer_shared_quark());
 		GstObject *parent;
 
 		if (shared) {
-			gb_viewer_shared_ref(shared);
+			gb_peer_shared_ref(shared);
 			gst_object_unref(current);
 			return shared;
 		}
@@ -555,7 +555,7 @@ static struct gb_viewer_shared *shared_of(GstObject *object)
 static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
 {
 	GstElementFactory *factory = gst_element_get_factory(element);
-	struct gb_viewer_shared *shared;
+	struct gb_peer_shared *shared;
 	GstPad *pad;
 
 	if (!factory ||
@@ -567,26 +567,26 @@ static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *elem
 	pad = gst_element_get_static_pad(element, "sink");
 	if (pad) {
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_network_packet, gb_viewer_shared_ref(shared),
-		                  gb_viewer_shared_unref);
+		                  on_network_packet, gb_peer_shared_ref(shared),
+		                  gb_peer_shared_unref);
 		gst_object_unref(pad);
 	}
-	gb_viewer_shared_unref(shared);
+	gb_peer_shared_unref(shared);
 }
 
 static void on_queue_overrun(GstElement *queue, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
 
 	event->type = GB_EVENT_KEYFRAME;
-	event->shared = gb_viewer_shared_ref(shared);
+	event->shared = gb_peer_shared_ref(shared);
 	gb_stream_post(shared->stream, event);
 }
 
 static void closure_unref_shared(gpointer data, GClosure *closure)
 {
-	gb_viewer_shared_unref(data);
+	gb_peer_shared_unref(data);
 }
 
 void gb_stream_watch_branch(struct gb_stream *stream, struct gb_branch *branch)
@@ -596,19 +596,19 @@ void gb_stream_watch_branch(struct gb_stream *stream, struct gb_branch *branch)
 	pad = gst_element_get_static_pad(branch->queue, "sink");
 	if (pad) {
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_branch_buffer, gb_viewer_shared_ref(branch->shared),
-		                  gb_viewer_shared_unref);
+		                  on_branch_buffer, gb_peer_shared_ref(branch->shared),
+		                  gb_peer_shared_unref);
 		gst_object_unref(pad);
 	}
 	pad = gst_element_get_static_pad(branch->payloader, "src");
 	if (pad) {
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_payloaded, gb_viewer_shared_ref(branch->shared),
-		                  gb_viewer_shared_unref);
+		                  on_payloaded, gb_peer_shared_ref(branch->shared),
+		                  gb_peer_shared_unref);
 		gst_object_unref(pad);
 	}
 	g_signal_connect_data(branch->queue, "overrun", G_CALLBACK(on_queue_overrun),
-	                      gb_viewer_shared_ref(branch->shared), closure_unref_shared, 0);
+	                      gb_peer_shared_ref(branch->shared), closure_unref_shared, 0);
 }
 
 /* --- the pipeline ---------------------------------------------------------------------- */
@@ -635,19 +635,19 @@ static const char *encoder_name(struct gb_stream *stream)
 
 static void fail_stream(struct gb_stream *stream, const char *what)
 {
-	struct gb_viewer_entry *entry;
+	struct gb_peer_entry *entry;
 
 	if (stream->failed)
 		return;
 	stream->failed = true;
 	gb_error("stream: %s; closing every viewer", what);
-	wl_list_for_each (entry, &stream->viewers, link)
-		gb_viewer_close(entry->viewer, "the stream failed");
+	wl_list_for_each (entry, &stream->peers, link)
+		gb_peer_close(entry->peer, "the stream failed");
 }
 
 static void handle_bus_message(struct gb_stream *stream, GstMessage *message)
 {
-	struct gb_viewer_shared *shared;
+	struct gb_peer_shared *shared;
 	GError *error = NULL;
 	gchar *debug = NULL;
 	char what[512];
@@ -659,14 +659,14 @@ static void handle_bus_message(struct gb_stream *stream, GstMessage *message)
 		snprintf(what, sizeof(what), "%s: %s", GST_MESSAGE_SRC_NAME(message),
 		         error ? error->message : "error");
 		gb_debug("stream: error details: %s", debug ? debug : "none");
-		if (shared && shared->viewer) {
+		if (shared && shared->peer) {
 			gb_warning("viewer %llu: %s", (unsigned long long)shared->id, what);
-			gb_viewer_close(shared->viewer, "WebRTC error");
+			gb_peer_close(shared->peer, "WebRTC error");
 		} else if (!shared) {
 			fail_stream(stream, what);
 		}
 		if (shared)
-			gb_viewer_shared_unref(shared);
+			gb_peer_shared_unref(shared);
 		g_clear_error(&error);
 		g_free(debug);
 		break;
@@ -729,7 +729,7 @@ static int idle_tick(void *data)
 /* webrtcbin's get-stats answer, on its thread: the RTT the browser's receiver reports. */
 static void rtt_received(GstPromise *promise, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 	const GstStructure *reply;
 	int n;
 
@@ -768,13 +768,12 @@ static void request_rtt(struct gb_stream *stream)
 	it = gst_bin_iterate_elements(GST_BIN(stream->pipeline));
 	while (guard++ < 1024 && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
 		GstElement *element = g_value_get_object(&item);
-		struct gb_viewer_shared *shared =
-		        g_object_get_qdata(G_OBJECT(element), gb_viewer_shared_quark());
+		struct gb_peer_shared *shared =
+		        g_object_get_qdata(G_OBJECT(element), gb_peer_shared_quark());
 
-		if (shared && shared->viewer) {
+		if (shared && shared->peer) {
 			GstPromise *promise = gst_promise_new_with_change_func(
-			        rtt_received, gb_viewer_shared_ref(shared),
-			        gb_viewer_shared_unref);
+			        rtt_received, gb_peer_shared_ref(shared), gb_peer_shared_unref);
 
 			g_signal_emit_by_name(element, "get-stats", NULL, promise);
 			gst_promise_unref(promise);
@@ -797,9 +796,9 @@ static double rtt_ms(struct gb_stream *stream)
 		return -1;
 	it = gst_bin_iterate_elements(GST_BIN(stream->pipeline));
 	while (guard++ < 1024 && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-		struct gb_viewer_shared *shared = g_object_get_qdata(
-		        G_OBJECT(g_value_get_object(&item)), gb_viewer_shared_quark());
-		int64_t rtt = shared && shared->viewer ? atomic_load(&shared->rtt_us) : -1;
+		struct gb_peer_shared *shared = g_object_get_qdata(
+		        G_OBJECT(g_value_get_object(&item)), gb_peer_shared_quark());
+		int64_t rtt = shared && shared->peer ? atomic_load(&shared->rtt_us) : -1;
 
 		if (rtt >= 0) {
 			sum += rtt;
@@ -871,7 +870,7 @@ static void branch_free(struct gb_branch *branch)
 	if (branch->webrtcbin)
 		gst_object_unref(branch->webrtcbin);
 	if (branch->shared)
-		gb_viewer_shared_unref(branch->shared);
+		gb_peer_shared_unref(branch->shared);
 	wl_list_remove(&branch->link);
 	free(branch);
 }
@@ -1227,16 +1226,16 @@ void gb_stream_build_info(struct gb_stream *stream, JsonBuilder *builder)
 	}
 }
 
-void gb_stream_add_viewer(struct gb_stream *stream, struct gb_viewer_entry *entry)
+void gb_stream_add_peer(struct gb_stream *stream, struct gb_peer_entry *entry)
 {
-	wl_list_insert(stream->viewers.prev, &entry->link);
-	stream->n_viewers++;
+	wl_list_insert(stream->peers.prev, &entry->link);
+	stream->n_peers++;
 }
 
-void gb_stream_remove_viewer(struct gb_stream *stream, struct gb_viewer_entry *entry)
+void gb_stream_remove_peer(struct gb_stream *stream, struct gb_peer_entry *entry)
 {
 	wl_list_remove(&entry->link);
-	stream->n_viewers--;
+	stream->n_peers--;
 }
 
 /* After every repaint: tell the viewers when the output changed size. */
@@ -1244,15 +1243,15 @@ static void size_frame(struct gb_frame_listener *listener, struct weston_output 
                        const pixman_region32_t *damage, const struct timespec *time)
 {
 	struct gb_stream *stream = wl_container_of(listener, stream, size_listener);
-	struct gb_viewer_entry *entry;
+	struct gb_peer_entry *entry;
 
 	if (output->width == stream->width && output->height == stream->height)
 		return;
 	gb_info("stream: output now %dx%d", output->width, output->height);
 	stream->width = output->width;
 	stream->height = output->height;
-	wl_list_for_each (entry, &stream->viewers, link)
-		gb_viewer_send_info(entry->viewer);
+	wl_list_for_each (entry, &stream->peers, link)
+		gb_peer_send_info(entry->peer);
 }
 
 size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t size)
@@ -1271,7 +1270,7 @@ size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t s
 	             " viewers=%d codec=%s encoder=%s encoders=%d frames_encoded=%llu "
 	             "keyframes=%llu keyframe_requests=%llu fps=%.1f bitrate_kbps=%.0f "
 	             "latency_p50_ms=%.2f latency_p95_ms=%.2f latency_frames=%llu",
-	             stream->n_viewers,
+	             stream->n_peers,
 	             stream->chosen ? gb_codec_name(stream->choice.codec) : "none",
 	             encoder_name(stream), stream->encoders_created,
 	             (unsigned long long)atomic_load(&stream->frames_encoded),
@@ -1330,7 +1329,7 @@ int gb_stream_create(struct gb_session *session)
 	stream->wake_fd = -1;
 	g_mutex_init(&stream->events_lock);
 	g_mutex_init(&stream->captured_lock);
-	wl_list_init(&stream->viewers);
+	wl_list_init(&stream->peers);
 	wl_list_init(&stream->dying_branches);
 	wl_list_init(&stream->size_listener.link);
 	session->stream = stream;
@@ -1363,8 +1362,8 @@ void gb_stream_destroy(struct gb_session *session)
 
 	if (!stream)
 		return;
-	if (stream->n_viewers > 0)
-		gb_warning("stream: %d viewers still there at shutdown", stream->n_viewers);
+	if (stream->n_peers > 0)
+		gb_warning("stream: %d viewers still there at shutdown", stream->n_peers);
 	wl_list_remove(&stream->size_listener.link);
 	teardown_pipeline(stream);
 	for (event = take_events(stream); event; event = next) {

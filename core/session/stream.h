@@ -6,7 +6,7 @@
  *   (capture plugin)  (encoder plugin)    +-> queue -> payloader -> webrtcbin  (viewer 2)
  *
  * stream.c owns the pipeline, the shared part (one encoder per session)
- * and the hand-off from GStreamer's threads; viewer.c a viewer's branch and
+ * and the hand-off from GStreamer's threads; peer.c a viewer's WebRTC peer: its branch and
  * its WebRTC negotiation; signal.c the signalling socket; encoder-choice.c
  * picks the encoder; capture-target.c is what capture plugins hang off;
  * rtp-playout-delay.c the RTP header extension asking for no playout delay.
@@ -38,7 +38,7 @@
 #include "plugin-loader.h"
 #include "session.h"
 
-struct gb_viewer;
+struct gb_peer;
 struct gb_signal_client;
 
 /* --- latency histogram (any thread) --------------------------------------- */
@@ -120,11 +120,11 @@ GstRTPHeaderExtension *gb_rtp_playout_delay_new(guint id);
  * that it outlives them whatever the order of teardown; @viewer is read and
  * written on the main loop only, and is NULL once the viewer is gone.
  */
-struct gb_viewer_shared {
+struct gb_peer_shared {
 	gatomicrefcount refs;
 	struct gb_stream *stream;
 	uint64_t id;
-	struct gb_viewer *viewer; /* main loop only */
+	struct gb_peer *peer; /* main loop only */
 
 	/*
 	 * Buffers entering the branch: GB_GATE_FIRST lets the first one
@@ -159,9 +159,9 @@ enum gb_gate {
 	GB_GATE_OPEN = 3,
 };
 
-struct gb_viewer_shared *gb_viewer_shared_new(struct gb_stream *stream, uint64_t id);
-struct gb_viewer_shared *gb_viewer_shared_ref(struct gb_viewer_shared *shared); /* any thread */
-void gb_viewer_shared_unref(gpointer shared); /* any thread; a GDestroyNotify */
+struct gb_peer_shared *gb_peer_shared_new(struct gb_stream *stream, uint64_t id);
+struct gb_peer_shared *gb_peer_shared_ref(struct gb_peer_shared *shared); /* any thread */
+void gb_peer_shared_unref(gpointer shared); /* any thread; a GDestroyNotify */
 
 enum gb_stream_event_type {
 	GB_EVENT_NEGOTIATION_NEEDED,
@@ -180,7 +180,7 @@ struct gb_branch;
 
 struct gb_stream_event {
 	enum gb_stream_event_type type;
-	struct gb_viewer_shared *shared; /* a reference; NULL for stream events */
+	struct gb_peer_shared *shared; /* a reference; NULL for stream events */
 	uint64_t branch_id;
 	GstPromise *promise; /* a reference */
 	guint mline;
@@ -207,7 +207,7 @@ struct gb_branch {
 	GstElement *webrtcbin;
 	GstPad *tee_pad;
 	GstWebRTCDataChannel *channel;
-	struct gb_viewer_shared *shared;
+	struct gb_peer_shared *shared;
 	gulong channel_handlers[5];
 	struct wl_list link; /* gb_stream.dying_branches */
 };
@@ -224,8 +224,8 @@ int gb_stream_prepare(struct gb_stream *stream, uint32_t codecs, char *error, si
 uint32_t gb_stream_codec(struct gb_stream *stream);
 GstElement *gb_stream_pipeline(struct gb_stream *stream);
 
-/** The qdata key holding a webrtcbin's struct gb_viewer_shared (a reference). */
-GQuark gb_viewer_shared_quark(void);
+/** The qdata key holding a webrtcbin's struct gb_peer_shared (a reference). */
+GQuark gb_peer_shared_quark(void);
 
 /**
  * Put the probes on a built branch: the gate on the queue's sink pad, and
@@ -251,27 +251,27 @@ void gb_stream_refresh(struct gb_stream *stream);
 void gb_stream_build_info(struct gb_stream *stream, JsonBuilder *builder);
 
 /* The stream keeps the list of viewers, for "info" and stats. */
-struct gb_viewer_entry {
-	struct gb_viewer *viewer;
+struct gb_peer_entry {
+	struct gb_peer *peer;
 	struct wl_list link; /* gb_stream's viewers */
 };
-void gb_stream_add_viewer(struct gb_stream *stream, struct gb_viewer_entry *entry);
-void gb_stream_remove_viewer(struct gb_stream *stream, struct gb_viewer_entry *entry);
+void gb_stream_add_peer(struct gb_stream *stream, struct gb_peer_entry *entry);
+void gb_stream_remove_peer(struct gb_stream *stream, struct gb_peer_entry *entry);
 
-/* --- viewer.c --------------------------------------------------------------------------- */
+/* --- peer.c ----------------------------------------------------------------------------- */
 
 /** A new viewer on a signalling connection; NULL with errno on failure. */
-struct gb_viewer *gb_viewer_create(struct gb_stream *stream, struct gb_signal_client *client);
+struct gb_peer *gb_peer_create(struct gb_stream *stream, struct gb_signal_client *client);
 /** Close @viewer: release its input, take its branch down, log its figures. */
-void gb_viewer_destroy(struct gb_viewer *viewer);
+void gb_peer_destroy(struct gb_peer *peer);
 /** One message from the browser (an object with a string "type"). */
-void gb_viewer_handle_message(struct gb_viewer *viewer, JsonObject *message);
+void gb_peer_handle_message(struct gb_peer *peer, JsonObject *message);
 /** One event from GStreamer's threads, on the main loop. */
-void gb_viewer_handle_event(struct gb_viewer *viewer, struct gb_stream_event *event);
+void gb_peer_handle_event(struct gb_peer *peer, struct gb_stream_event *event);
 /** Send "info" again (the output size changed). */
-void gb_viewer_send_info(struct gb_viewer *viewer);
+void gb_peer_send_info(struct gb_peer *peer);
 /** Close @viewer's connection, telling the browser why (@error may be NULL). */
-void gb_viewer_close(struct gb_viewer *viewer, const char *error);
+void gb_peer_close(struct gb_peer *peer, const char *error);
 
 /* --- signal.c ----------------------------------------------------------------------- */
 

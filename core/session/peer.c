@@ -12,7 +12,7 @@
  *   data channel "input"        ->      gb_input_viewer_handle()
  *
  * webrtcbin signals arrive on its own threads; they only post events
- * (stream.c), which come back here through gb_viewer_handle_event() on the
+ * (stream.c), which come back here through gb_peer_handle_event() on the
  * main loop.
  */
 #define _GNU_SOURCE
@@ -39,13 +39,13 @@
 #define REMOTE_CANDIDATES_MAX 256 /* a browser sends a handful */
 #define MLINE_MAX             16
 
-struct gb_viewer {
+struct gb_peer {
 	struct gb_stream *stream;
 	struct gb_session *session;
 	struct gb_signal_client *client;
-	struct gb_viewer_shared *shared;
+	struct gb_peer_shared *shared;
 	uint64_t id;
-	struct gb_viewer_entry entry;
+	struct gb_peer_entry entry;
 
 	struct gb_input_viewer *input;
 	struct gb_branch *branch;
@@ -69,50 +69,50 @@ struct gb_viewer {
 	uint64_t messages_dropped;
 };
 
-void gb_viewer_close(struct gb_viewer *viewer, const char *error)
+void gb_peer_close(struct gb_peer *peer, const char *error)
 {
-	if (viewer->closing)
+	if (peer->closing)
 		return;
-	viewer->closing = true;
+	peer->closing = true;
 	if (error)
-		gb_info("viewer %llu: closing: %s", (unsigned long long)viewer->id, error);
-	gb_signal_client_close(viewer->client, error);
+		gb_info("viewer %llu: closing: %s", (unsigned long long)peer->id, error);
+	gb_signal_client_close(peer->client, error);
 }
 
-static void viewer_send(struct gb_viewer *viewer, JsonBuilder *builder)
+static void peer_send(struct gb_peer *peer, JsonBuilder *builder)
 {
 	JsonNode *node = json_builder_get_root(builder);
 
-	if (!viewer->closing)
-		gb_signal_client_send(viewer->client, node);
+	if (!peer->closing)
+		gb_signal_client_send(peer->client, node);
 	json_node_unref(node);
 }
 
-void gb_viewer_send_info(struct gb_viewer *viewer)
+void gb_peer_send_info(struct gb_peer *peer)
 {
 	JsonBuilder *builder;
 
-	if (!viewer->offer_sent || viewer->closing)
+	if (!peer->offer_sent || peer->closing)
 		return;
 	builder = json_builder_new();
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "type");
 	json_builder_add_string_value(builder, "info");
-	gb_stream_build_info(viewer->stream, builder);
+	gb_stream_build_info(peer->stream, builder);
 	json_builder_end_object(builder);
-	viewer_send(viewer, builder);
+	peer_send(peer, builder);
 	g_object_unref(builder);
 }
 
 /* --- GStreamer's threads: post and return ------------------------------------------------ */
 
-static void post(struct gb_viewer_shared *shared, enum gb_stream_event_type type,
+static void post(struct gb_peer_shared *shared, enum gb_stream_event_type type,
                  struct gb_stream_event *event)
 {
 	if (!event)
 		event = g_new0(struct gb_stream_event, 1);
 	event->type = type;
-	event->shared = gb_viewer_shared_ref(shared);
+	event->shared = gb_peer_shared_ref(shared);
 	gb_stream_post(shared->stream, event);
 }
 
@@ -181,7 +181,7 @@ static void on_channel_error(GstWebRTCDataChannel *channel, GError *error, gpoin
 
 static void on_channel_string(GstWebRTCDataChannel *channel, gchar *text, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 	struct gb_stream_event *event;
 	size_t size = text ? strlen(text) : 0;
 
@@ -207,26 +207,26 @@ static void on_channel_string(GstWebRTCDataChannel *channel, gchar *text, gpoint
 /* The protocol is JSON text: binary messages are dropped and counted. */
 static void on_channel_data(GstWebRTCDataChannel *channel, GBytes *bytes, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_peer_shared *shared = data;
 
 	g_atomic_int_inc(&shared->dropped_messages);
 }
 
 static void closure_unref_shared(gpointer data, GClosure *closure)
 {
-	gb_viewer_shared_unref(data);
+	gb_peer_shared_unref(data);
 }
 
 static gulong connect_shared(gpointer instance, const char *signal, GCallback callback,
-                             struct gb_viewer_shared *shared)
+                             struct gb_peer_shared *shared)
 {
-	return g_signal_connect_data(instance, signal, callback, gb_viewer_shared_ref(shared),
+	return g_signal_connect_data(instance, signal, callback, gb_peer_shared_ref(shared),
 	                             closure_unref_shared, 0);
 }
 
 /* --- building the branch ------------------------------------------------------------------ */
 
-static GstCaps *codec_preferences(struct gb_viewer *viewer, uint32_t codec)
+static GstCaps *codec_preferences(struct gb_peer *peer, uint32_t codec)
 {
 	GstCaps *caps;
 
@@ -245,13 +245,13 @@ static GstCaps *codec_preferences(struct gb_viewer *viewer, uint32_t codec)
 		                           "encoding-name", G_TYPE_STRING, gb_codec_name(codec),
 		                           "payload", G_TYPE_INT, PAYLOAD_TYPE, "clock-rate",
 		                           G_TYPE_INT, 90000, NULL);
-	if (caps && viewer->session->config->webrtc.playout_delay)
+	if (caps && peer->session->config->webrtc.playout_delay)
 		gst_caps_set_simple(caps, "extmap-" G_STRINGIFY(PLAYOUT_DELAY_ID), G_TYPE_STRING,
 		                    GB_RTP_PLAYOUT_DELAY_URI, NULL);
 	return caps;
 }
 
-static GstElement *make_payloader(struct gb_viewer *viewer, uint32_t codec)
+static GstElement *make_payloader(struct gb_peer *peer, uint32_t codec)
 {
 	GstElement *payloader;
 
@@ -280,7 +280,7 @@ static GstElement *make_payloader(struct gb_viewer *viewer, uint32_t codec)
 	if (!payloader)
 		return NULL;
 	g_object_set(payloader, "pt", PAYLOAD_TYPE, "mtu", RTP_MTU, NULL);
-	if (viewer->session->config->webrtc.playout_delay) {
+	if (peer->session->config->webrtc.playout_delay) {
 		GstRTPHeaderExtension *ext = gb_rtp_playout_delay_new(PLAYOUT_DELAY_ID);
 
 		g_signal_emit_by_name(payloader, "add-extension", ext);
@@ -289,9 +289,9 @@ static GstElement *make_payloader(struct gb_viewer *viewer, uint32_t codec)
 	return payloader;
 }
 
-static void configure_ice(struct gb_viewer *viewer, GstElement *webrtcbin)
+static void configure_ice(struct gb_peer *peer, GstElement *webrtcbin)
 {
-	const struct gb_webrtc_config *config = &viewer->session->config->webrtc;
+	const struct gb_webrtc_config *config = &peer->session->config->webrtc;
 	GstObject *ice = NULL;
 
 	if (config->stun_server && config->stun_server[0])
@@ -303,7 +303,7 @@ static void configure_ice(struct gb_viewer *viewer, GstElement *webrtcbin)
 		if (!added)
 			gb_warning("viewer %llu: webrtcbin refused a TURN server from "
 			           "webrtc.turn_servers",
-			           (unsigned long long)viewer->id);
+			           (unsigned long long)peer->id);
 	}
 	/*
 	 * libnice skips loopback and may pick interfaces the operator does not
@@ -317,13 +317,13 @@ static void configure_ice(struct gb_viewer *viewer, GstElement *webrtcbin)
 		if (!added)
 			gb_warning(
 			        "viewer %llu: ICE cannot use address '%s' (webrtc.ice_addresses)",
-			        (unsigned long long)viewer->id, *address);
+			        (unsigned long long)peer->id, *address);
 	}
 	if (ice)
 		gst_object_unref(ice);
 }
 
-static int create_channel(struct gb_viewer *viewer, struct gb_branch *branch)
+static int create_channel(struct gb_peer *peer, struct gb_branch *branch)
 {
 	GstStructure *options =
 	        gst_structure_new("options", "ordered", G_TYPE_BOOLEAN, TRUE, NULL);
@@ -336,23 +336,23 @@ static int create_channel(struct gb_viewer *viewer, struct gb_branch *branch)
 		return -EIO;
 	branch->channel = channel;
 	branch->channel_handlers[0] =
-	        connect_shared(channel, "on-open", G_CALLBACK(on_channel_open), viewer->shared);
+	        connect_shared(channel, "on-open", G_CALLBACK(on_channel_open), peer->shared);
 	branch->channel_handlers[1] =
-	        connect_shared(channel, "on-close", G_CALLBACK(on_channel_close), viewer->shared);
+	        connect_shared(channel, "on-close", G_CALLBACK(on_channel_close), peer->shared);
 	branch->channel_handlers[2] =
-	        connect_shared(channel, "on-error", G_CALLBACK(on_channel_error), viewer->shared);
-	branch->channel_handlers[3] = connect_shared(
-	        channel, "on-message-string", G_CALLBACK(on_channel_string), viewer->shared);
+	        connect_shared(channel, "on-error", G_CALLBACK(on_channel_error), peer->shared);
+	branch->channel_handlers[3] = connect_shared(channel, "on-message-string",
+	                                             G_CALLBACK(on_channel_string), peer->shared);
 	branch->channel_handlers[4] = connect_shared(channel, "on-message-data",
-	                                             G_CALLBACK(on_channel_data), viewer->shared);
+	                                             G_CALLBACK(on_channel_data), peer->shared);
 	return 0;
 }
 
 /* Build queue -> payloader -> webrtcbin in the pipeline and start it; the tee comes last. */
-static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size)
+static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 {
-	uint32_t codec = gb_stream_codec(viewer->stream);
-	GstElement *pipeline = gb_stream_pipeline(viewer->stream);
+	uint32_t codec = gb_stream_codec(peer->stream);
+	GstElement *pipeline = gb_stream_pipeline(peer->stream);
 	struct gb_branch *branch;
 	GstWebRTCRTPTransceiver *transceiver = NULL;
 	GstPad *sink = NULL, *source = NULL;
@@ -365,14 +365,14 @@ static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size
 		snprintf(error, error_size, "out of memory");
 		return -ENOMEM;
 	}
-	branch->stream = viewer->stream;
-	branch->shared = gb_viewer_shared_ref(viewer->shared);
+	branch->stream = peer->stream;
+	branch->shared = gb_peer_shared_ref(peer->shared);
 	wl_list_init(&branch->link);
-	viewer->branch = branch;
+	peer->branch = branch;
 
-	snprintf(name, sizeof(name), "viewer%llu", (unsigned long long)viewer->id);
+	snprintf(name, sizeof(name), "viewer%llu", (unsigned long long)peer->id);
 	branch->queue = gst_element_factory_make("queue", NULL);
-	branch->payloader = make_payloader(viewer, codec);
+	branch->payloader = make_payloader(peer, codec);
 	branch->webrtcbin = gst_element_factory_make("webrtcbin", name);
 	if (!branch->queue || !branch->payloader || !branch->webrtcbin) {
 		snprintf(error, error_size,
@@ -393,15 +393,15 @@ static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size
 	             (guint64)0, NULL);
 
 	gst_util_set_object_arg(G_OBJECT(branch->webrtcbin), "bundle-policy", "max-bundle");
-	g_object_set_qdata_full(G_OBJECT(branch->webrtcbin), gb_viewer_shared_quark(),
-	                        gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
-	configure_ice(viewer, branch->webrtcbin);
+	g_object_set_qdata_full(G_OBJECT(branch->webrtcbin), gb_peer_shared_quark(),
+	                        gb_peer_shared_ref(peer->shared), gb_peer_shared_unref);
+	configure_ice(peer, branch->webrtcbin);
 	connect_shared(branch->webrtcbin, "on-negotiation-needed",
-	               G_CALLBACK(on_negotiation_needed), viewer->shared);
+	               G_CALLBACK(on_negotiation_needed), peer->shared);
 	connect_shared(branch->webrtcbin, "on-ice-candidate", G_CALLBACK(on_ice_candidate),
-	               viewer->shared);
+	               peer->shared);
 	connect_shared(branch->webrtcbin, "notify::connection-state",
-	               G_CALLBACK(on_connection_state), viewer->shared);
+	               G_CALLBACK(on_connection_state), peer->shared);
 
 	/* The pipeline owns them from here; we keep references until teardown. */
 	gst_object_ref(branch->queue);
@@ -420,7 +420,7 @@ static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size
 		goto out;
 	}
 	g_object_get(sink, "transceiver", &transceiver, NULL);
-	caps = codec_preferences(viewer, codec);
+	caps = codec_preferences(peer, codec);
 	if (!transceiver || !caps) {
 		snprintf(error, error_size, "webrtcbin gives no transceiver");
 		goto out;
@@ -432,7 +432,7 @@ static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size
 		snprintf(error, error_size, "cannot link the payloader to webrtcbin");
 		goto out;
 	}
-	gb_stream_watch_branch(viewer->stream, branch);
+	gb_stream_watch_branch(peer->stream, branch);
 
 	/* Downstream first, so that nothing flows into an element not yet playing. */
 	if (!gst_element_sync_state_with_parent(branch->webrtcbin) ||
@@ -442,11 +442,11 @@ static int build_branch(struct gb_viewer *viewer, char *error, size_t error_size
 		goto out;
 	}
 	/* Before the offer, so that it carries the data channel's m-line. */
-	if (create_channel(viewer, branch) < 0) {
+	if (create_channel(peer, branch) < 0) {
 		snprintf(error, error_size, "cannot create the data channel");
 		goto out;
 	}
-	r = gb_stream_attach_branch(viewer->stream, branch);
+	r = gb_stream_attach_branch(peer->stream, branch);
 	if (r < 0)
 		snprintf(error, error_size, "cannot attach to the encoder's tee");
 out:
@@ -483,7 +483,7 @@ static const char *member_string(JsonObject *object, const char *name)
 	return json_node_get_string(node);
 }
 
-static void handle_hello(struct gb_viewer *viewer, JsonObject *message)
+static void handle_hello(struct gb_peer *peer, JsonObject *message)
 {
 	JsonNode *codecs_node = json_object_get_member(message, "codecs");
 	uint32_t codecs = 0;
@@ -491,12 +491,12 @@ static void handle_hello(struct gb_viewer *viewer, JsonObject *message)
 	char error[512];
 	int r;
 
-	if (viewer->hello_seen) {
-		gb_debug("viewer %llu: second hello ignored", (unsigned long long)viewer->id);
+	if (peer->hello_seen) {
+		gb_debug("viewer %llu: second hello ignored", (unsigned long long)peer->id);
 		return;
 	}
-	viewer->hello_seen = true;
-	viewer->hello_ms = gb_session_elapsed_ms(viewer->session);
+	peer->hello_seen = true;
+	peer->hello_ms = gb_session_elapsed_ms(peer->session);
 
 	if (codecs_node && JSON_NODE_HOLDS_ARRAY(codecs_node)) {
 		JsonArray *array = json_node_get_array(codecs_node);
@@ -514,115 +514,113 @@ static void handle_hello(struct gb_viewer *viewer, JsonObject *message)
 
 	if (member_int(message, "width", 1, GB_INPUT_RESIZE_MAX, &width) &&
 	    member_int(message, "height", 1, GB_INPUT_RESIZE_MAX, &height)) {
-		r = gb_output_resize(viewer->session, (int)width, (int)height);
+		r = gb_output_resize(peer->session, (int)width, (int)height);
 		if (r < 0)
 			gb_warning("viewer %llu: cannot resize to %lldx%lld: %s",
-			           (unsigned long long)viewer->id, (long long)width,
+			           (unsigned long long)peer->id, (long long)width,
 			           (long long)height, strerror(-r));
 	}
 
-	r = gb_stream_prepare(viewer->stream, codecs, error, sizeof(error));
+	r = gb_stream_prepare(peer->stream, codecs, error, sizeof(error));
 	if (r < 0) {
-		gb_viewer_close(viewer, error);
+		gb_peer_close(peer, error);
 		return;
 	}
-	r = build_branch(viewer, error, sizeof(error));
+	r = build_branch(peer, error, sizeof(error));
 	if (r < 0) {
-		gb_warning("viewer %llu: %s", (unsigned long long)viewer->id, error);
-		gb_viewer_close(viewer, "cannot start the stream for this viewer");
+		gb_warning("viewer %llu: %s", (unsigned long long)peer->id, error);
+		gb_peer_close(peer, "cannot start the stream for this viewer");
 	}
 }
 
-static void handle_answer(struct gb_viewer *viewer, JsonObject *message)
+static void handle_answer(struct gb_peer *peer, JsonObject *message)
 {
 	const char *text = member_string(message, "sdp");
 	GstWebRTCSessionDescription *answer;
 	GstSDPMessage *sdp = NULL;
 	GstPromise *promise;
 
-	if (!viewer->offer_sent || viewer->answer_seen) {
-		gb_debug("viewer %llu: unexpected answer ignored", (unsigned long long)viewer->id);
+	if (!peer->offer_sent || peer->answer_seen) {
+		gb_debug("viewer %llu: unexpected answer ignored", (unsigned long long)peer->id);
 		return;
 	}
 	if (!text || gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
-		gb_viewer_close(viewer, "the answer is not SDP");
+		gb_peer_close(peer, "the answer is not SDP");
 		return;
 	}
-	viewer->answer_seen = true;
+	peer->answer_seen = true;
 	answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-	promise = gst_promise_new_with_change_func(
-	        on_remote_set, gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
-	g_signal_emit_by_name(viewer->branch->webrtcbin, "set-remote-description", answer,
-	                      promise);
+	promise = gst_promise_new_with_change_func(on_remote_set, gb_peer_shared_ref(peer->shared),
+	                                           gb_peer_shared_unref);
+	g_signal_emit_by_name(peer->branch->webrtcbin, "set-remote-description", answer, promise);
 	gst_promise_unref(promise);
 	gst_webrtc_session_description_free(answer);
 }
 
-static void handle_ice(struct gb_viewer *viewer, JsonObject *message)
+static void handle_ice(struct gb_peer *peer, JsonObject *message)
 {
 	const char *candidate = member_string(message, "candidate");
 	int64_t mline;
 
-	if (!viewer->branch || !candidate ||
+	if (!peer->branch || !candidate ||
 	    !member_int(message, "sdpMLineIndex", 0, MLINE_MAX, &mline)) {
 		gb_debug("viewer %llu: malformed or early ice message ignored",
-		         (unsigned long long)viewer->id);
+		         (unsigned long long)peer->id);
 		return;
 	}
 	if (candidate[0] == '\0')
 		return; /* the end of the browser's candidates; webrtcbin needs no marker */
-	if (++viewer->remote_candidates > REMOTE_CANDIDATES_MAX) {
-		if (viewer->remote_candidates == REMOTE_CANDIDATES_MAX + 1)
+	if (++peer->remote_candidates > REMOTE_CANDIDATES_MAX) {
+		if (peer->remote_candidates == REMOTE_CANDIDATES_MAX + 1)
 			gb_warning("viewer %llu: more than %d ICE candidates; ignoring the rest",
-			           (unsigned long long)viewer->id, REMOTE_CANDIDATES_MAX);
+			           (unsigned long long)peer->id, REMOTE_CANDIDATES_MAX);
 		return;
 	}
 	if (strlen(candidate) > CANDIDATE_MAX) {
-		gb_debug("viewer %llu: over-long candidate ignored",
-		         (unsigned long long)viewer->id);
+		gb_debug("viewer %llu: over-long candidate ignored", (unsigned long long)peer->id);
 		return;
 	}
 	if (strncmp(candidate, "a=", 2) == 0)
 		candidate += 2;
-	g_signal_emit_by_name(viewer->branch->webrtcbin, "add-ice-candidate", (guint)mline,
+	g_signal_emit_by_name(peer->branch->webrtcbin, "add-ice-candidate", (guint)mline,
 	                      candidate);
 }
 
-void gb_viewer_handle_message(struct gb_viewer *viewer, JsonObject *message)
+void gb_peer_handle_message(struct gb_peer *peer, JsonObject *message)
 {
 	const char *type = member_string(message, "type");
 
-	if (viewer->closing || !type)
+	if (peer->closing || !type)
 		return;
 	if (strcmp(type, "hello") == 0)
-		handle_hello(viewer, message);
-	else if (!viewer->hello_seen)
-		gb_viewer_close(viewer, "the first message must be hello");
+		handle_hello(peer, message);
+	else if (!peer->hello_seen)
+		gb_peer_close(peer, "the first message must be hello");
 	else if (strcmp(type, "answer") == 0)
-		handle_answer(viewer, message);
+		handle_answer(peer, message);
 	else if (strcmp(type, "ice") == 0)
-		handle_ice(viewer, message);
+		handle_ice(peer, message);
 	else
-		gb_debug("viewer %llu: message type '%.32s' ignored",
-		         (unsigned long long)viewer->id, type);
+		gb_debug("viewer %llu: message type '%.32s' ignored", (unsigned long long)peer->id,
+		         type);
 }
 
 /* --- events from GStreamer, on the main loop ------------------------------------------ */
 
-static void create_offer(struct gb_viewer *viewer)
+static void create_offer(struct gb_peer *peer)
 {
 	GstPromise *promise;
 
-	if (viewer->offer_requested) {
+	if (peer->offer_requested) {
 		gb_debug("viewer %llu: renegotiation not supported; ignored",
-		         (unsigned long long)viewer->id);
+		         (unsigned long long)peer->id);
 		return;
 	}
-	viewer->offer_requested = true;
-	viewer->negotiation_ms = gb_session_elapsed_ms(viewer->session);
+	peer->offer_requested = true;
+	peer->negotiation_ms = gb_session_elapsed_ms(peer->session);
 	promise = gst_promise_new_with_change_func(
-	        on_offer_created, gb_viewer_shared_ref(viewer->shared), gb_viewer_shared_unref);
-	g_signal_emit_by_name(viewer->branch->webrtcbin, "create-offer", NULL, promise);
+	        on_offer_created, gb_peer_shared_ref(peer->shared), gb_peer_shared_unref);
+	g_signal_emit_by_name(peer->branch->webrtcbin, "create-offer", NULL, promise);
 	gst_promise_unref(promise);
 }
 
@@ -631,7 +629,7 @@ static void create_offer(struct gb_viewer *viewer)
  * may come without a reply (set-*-description): the reply goes to @reply.
  * The promise is done: this never blocks.
  */
-static bool promise_succeeded(struct gb_viewer *viewer, GstPromise *promise, const char *what,
+static bool promise_succeeded(struct gb_peer *peer, GstPromise *promise, const char *what,
                               const GstStructure **reply)
 {
 	const GstStructure *structure;
@@ -639,13 +637,13 @@ static bool promise_succeeded(struct gb_viewer *viewer, GstPromise *promise, con
 
 	if (gst_promise_wait(promise) != GST_PROMISE_RESULT_REPLIED) {
 		gb_warning("viewer %llu: %s: no answer from webrtcbin",
-		           (unsigned long long)viewer->id, what);
+		           (unsigned long long)peer->id, what);
 		return false;
 	}
 	structure = gst_promise_get_reply(promise);
 	if (structure && gst_structure_has_field(structure, "error")) {
 		gst_structure_get(structure, "error", G_TYPE_ERROR, &error, NULL);
-		gb_warning("viewer %llu: %s: %s", (unsigned long long)viewer->id, what,
+		gb_warning("viewer %llu: %s: %s", (unsigned long long)peer->id, what,
 		           error ? error->message : "failed");
 		g_clear_error(&error);
 		return false;
@@ -655,25 +653,25 @@ static bool promise_succeeded(struct gb_viewer *viewer, GstPromise *promise, con
 	return true;
 }
 
-static void offer_created(struct gb_viewer *viewer, GstPromise *promise)
+static void offer_created(struct gb_peer *peer, GstPromise *promise)
 {
 	const GstStructure *reply = NULL;
 	GstWebRTCSessionDescription *offer = NULL;
 	JsonBuilder *builder;
 	gchar *text;
 
-	if (!promise_succeeded(viewer, promise, "create-offer", &reply) || !reply ||
+	if (!promise_succeeded(peer, promise, "create-offer", &reply) || !reply ||
 	    !gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
 	                       NULL) ||
 	    !offer) {
-		gb_viewer_close(viewer, "cannot make an offer");
+		gb_peer_close(peer, "cannot make an offer");
 		return;
 	}
-	g_signal_emit_by_name(viewer->branch->webrtcbin, "set-local-description", offer, NULL);
+	g_signal_emit_by_name(peer->branch->webrtcbin, "set-local-description", offer, NULL);
 	text = gst_sdp_message_as_text(offer->sdp);
 	gst_webrtc_session_description_free(offer);
 	if (!text) {
-		gb_viewer_close(viewer, "cannot make an offer");
+		gb_peer_close(peer, "cannot make an offer");
 		return;
 	}
 	builder = json_builder_new();
@@ -683,23 +681,23 @@ static void offer_created(struct gb_viewer *viewer, GstPromise *promise)
 	json_builder_set_member_name(builder, "sdp");
 	json_builder_add_string_value(builder, text);
 	json_builder_end_object(builder);
-	viewer_send(viewer, builder);
+	peer_send(peer, builder);
 	g_object_unref(builder);
 	g_free(text);
 
-	viewer->offer_sent = true;
-	viewer->offer_ms = gb_session_elapsed_ms(viewer->session);
+	peer->offer_sent = true;
+	peer->offer_ms = gb_session_elapsed_ms(peer->session);
 	gb_info("viewer %llu: offer sent %.1f ms after hello (create-offer took %.1f ms)",
-	        (unsigned long long)viewer->id, viewer->offer_ms - viewer->hello_ms,
-	        viewer->offer_ms - viewer->negotiation_ms);
-	gb_viewer_send_info(viewer);
+	        (unsigned long long)peer->id, peer->offer_ms - peer->hello_ms,
+	        peer->offer_ms - peer->negotiation_ms);
+	gb_peer_send_info(peer);
 }
 
-static void send_candidate(struct gb_viewer *viewer, guint mline, const char *candidate)
+static void send_candidate(struct gb_peer *peer, guint mline, const char *candidate)
 {
 	JsonBuilder *builder;
 
-	if (!viewer->offer_sent)
+	if (!peer->offer_sent)
 		return; /* cannot happen: candidates follow set-local-description */
 	builder = json_builder_new();
 	json_builder_begin_object(builder);
@@ -710,105 +708,105 @@ static void send_candidate(struct gb_viewer *viewer, guint mline, const char *ca
 	json_builder_set_member_name(builder, "sdpMLineIndex");
 	json_builder_add_int_value(builder, mline);
 	json_builder_end_object(builder);
-	viewer_send(viewer, builder);
+	peer_send(peer, builder);
 	g_object_unref(builder);
 }
 
-static void connection_state(struct gb_viewer *viewer, GstWebRTCPeerConnectionState state)
+static void connection_state(struct gb_peer *peer, GstWebRTCPeerConnectionState state)
 {
 	switch (state) {
 	case GST_WEBRTC_PEER_CONNECTION_STATE_CONNECTED:
-		if (viewer->connected)
+		if (peer->connected)
 			return;
-		viewer->connected = true;
-		viewer->connected_ms = gb_session_elapsed_ms(viewer->session);
-		gb_info("viewer %llu: connected %.1f ms after hello",
-		        (unsigned long long)viewer->id, viewer->connected_ms - viewer->hello_ms);
+		peer->connected = true;
+		peer->connected_ms = gb_session_elapsed_ms(peer->session);
+		gb_info("viewer %llu: connected %.1f ms after hello", (unsigned long long)peer->id,
+		        peer->connected_ms - peer->hello_ms);
 		/* Now frames reach the browser: let them through, starting with a keyframe. */
-		g_atomic_int_set(&viewer->shared->gate, GB_GATE_KEYFRAME);
-		gb_stream_request_keyframe(viewer->stream);
-		gb_stream_refresh(viewer->stream);
+		g_atomic_int_set(&peer->shared->gate, GB_GATE_KEYFRAME);
+		gb_stream_request_keyframe(peer->stream);
+		gb_stream_refresh(peer->stream);
 		break;
 	case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
-		gb_viewer_close(viewer, "the WebRTC connection failed");
+		gb_peer_close(peer, "the WebRTC connection failed");
 		break;
 	case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
-		gb_viewer_close(viewer, "the WebRTC connection closed");
+		gb_peer_close(peer, "the WebRTC connection closed");
 		break;
 	case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
 		gb_info("viewer %llu: WebRTC connection interrupted",
-		        (unsigned long long)viewer->id);
+		        (unsigned long long)peer->id);
 		break;
 	default:
 		break;
 	}
 }
 
-static void channel_message(struct gb_viewer *viewer, struct gb_stream_event *event)
+static void channel_message(struct gb_peer *peer, struct gb_stream_event *event)
 {
 	int r;
 
-	g_atomic_int_add(&viewer->shared->pending_messages, -1);
-	r = gb_input_viewer_handle(viewer->input, event->text, event->size);
+	g_atomic_int_add(&peer->shared->pending_messages, -1);
+	r = gb_input_viewer_handle(peer->input, event->text, event->size);
 	if (r < 0) {
-		viewer->messages_dropped++;
-		gb_debug("viewer %llu: input message dropped: %s", (unsigned long long)viewer->id,
+		peer->messages_dropped++;
+		gb_debug("viewer %llu: input message dropped: %s", (unsigned long long)peer->id,
 		         gb_input_message_strerror(r));
 	} else {
-		viewer->messages_applied++;
+		peer->messages_applied++;
 	}
 }
 
 /* Messages dropped on GStreamer's threads count with those B2's code drops. */
-static void collect_dropped(struct gb_viewer *viewer)
+static void collect_dropped(struct gb_peer *peer)
 {
-	gint dropped = g_atomic_int_exchange(&viewer->shared->dropped_messages, 0);
+	gint dropped = g_atomic_int_exchange(&peer->shared->dropped_messages, 0);
 
 	if (dropped > 0) {
-		viewer->session->input_dropped += (uint64_t)dropped;
-		viewer->messages_dropped += (uint64_t)dropped;
+		peer->session->input_dropped += (uint64_t)dropped;
+		peer->messages_dropped += (uint64_t)dropped;
 	}
 }
 
-void gb_viewer_handle_event(struct gb_viewer *viewer, struct gb_stream_event *event)
+void gb_peer_handle_event(struct gb_peer *peer, struct gb_stream_event *event)
 {
-	collect_dropped(viewer);
+	collect_dropped(peer);
 	if (event->type == GB_EVENT_CHANNEL_MESSAGE) {
-		if (viewer->closing)
-			g_atomic_int_add(&viewer->shared->pending_messages, -1);
+		if (peer->closing)
+			g_atomic_int_add(&peer->shared->pending_messages, -1);
 		else
-			channel_message(viewer, event);
+			channel_message(peer, event);
 		return;
 	}
-	if (viewer->closing)
+	if (peer->closing)
 		return;
 
 	switch (event->type) {
 	case GB_EVENT_NEGOTIATION_NEEDED:
-		create_offer(viewer);
+		create_offer(peer);
 		break;
 	case GB_EVENT_OFFER_CREATED:
-		offer_created(viewer, event->promise);
+		offer_created(peer, event->promise);
 		break;
 	case GB_EVENT_REMOTE_SET:
-		if (!promise_succeeded(viewer, event->promise, "set-remote-description", NULL))
-			gb_viewer_close(viewer, "the answer was refused");
+		if (!promise_succeeded(peer, event->promise, "set-remote-description", NULL))
+			gb_peer_close(peer, "the answer was refused");
 		break;
 	case GB_EVENT_ICE_CANDIDATE:
-		send_candidate(viewer, event->mline, event->text);
+		send_candidate(peer, event->mline, event->text);
 		break;
 	case GB_EVENT_CONNECTION_STATE:
-		connection_state(viewer, (GstWebRTCPeerConnectionState)event->state);
+		connection_state(peer, (GstWebRTCPeerConnectionState)event->state);
 		break;
 	case GB_EVENT_CHANNEL_OPEN:
-		viewer->channel_open = true;
-		gb_info("viewer %llu: data channel open", (unsigned long long)viewer->id);
+		peer->channel_open = true;
+		gb_info("viewer %llu: data channel open", (unsigned long long)peer->id);
 		break;
 	case GB_EVENT_CHANNEL_CLOSED:
-		gb_viewer_close(viewer, event->text);
+		gb_peer_close(peer, event->text);
 		break;
 	case GB_EVENT_KEYFRAME:
-		gb_stream_request_keyframe(viewer->stream);
+		gb_stream_request_keyframe(peer->stream);
 		break;
 	case GB_EVENT_CHANNEL_MESSAGE:
 	case GB_EVENT_BRANCH_UNLINKED:
@@ -818,61 +816,61 @@ void gb_viewer_handle_event(struct gb_viewer *viewer, struct gb_stream_event *ev
 
 /* --- life cycle ---------------------------------------------------------------------------- */
 
-struct gb_viewer *gb_viewer_create(struct gb_stream *stream, struct gb_signal_client *client)
+struct gb_peer *gb_peer_create(struct gb_stream *stream, struct gb_signal_client *client)
 {
-	struct gb_viewer *viewer;
+	struct gb_peer *peer;
 
-	viewer = calloc(1, sizeof(*viewer));
-	if (!viewer)
+	peer = calloc(1, sizeof(*peer));
+	if (!peer)
 		return NULL;
-	viewer->stream = stream;
-	viewer->session = gb_stream_session(stream);
-	viewer->client = client;
-	viewer->id = gb_signal_client_id(client);
-	viewer->created_ms = gb_session_elapsed_ms(viewer->session);
-	viewer->shared = gb_viewer_shared_new(stream, viewer->id);
-	viewer->input = gb_input_viewer_create(viewer->session);
-	if (!viewer->shared || !viewer->input) {
-		gb_input_viewer_destroy(viewer->input);
-		if (viewer->shared)
-			gb_viewer_shared_unref(viewer->shared);
-		free(viewer);
+	peer->stream = stream;
+	peer->session = gb_stream_session(stream);
+	peer->client = client;
+	peer->id = gb_signal_client_id(client);
+	peer->created_ms = gb_session_elapsed_ms(peer->session);
+	peer->shared = gb_peer_shared_new(stream, peer->id);
+	peer->input = gb_input_viewer_create(peer->session);
+	if (!peer->shared || !peer->input) {
+		gb_input_viewer_destroy(peer->input);
+		if (peer->shared)
+			gb_peer_shared_unref(peer->shared);
+		free(peer);
 		errno = ENOMEM;
 		return NULL;
 	}
-	viewer->shared->viewer = viewer;
-	viewer->entry.viewer = viewer;
-	gb_stream_add_viewer(stream, &viewer->entry);
-	return viewer;
+	peer->shared->peer = peer;
+	peer->entry.peer = peer;
+	gb_stream_add_peer(stream, &peer->entry);
+	return peer;
 }
 
-void gb_viewer_destroy(struct gb_viewer *viewer)
+void gb_peer_destroy(struct gb_peer *peer)
 {
 	double now, p50, p95;
 	gint frames;
 
-	if (!viewer)
+	if (!peer)
 		return;
 	/* First the keys: whatever happens below, nothing stays pressed. */
-	gb_input_viewer_destroy(viewer->input);
-	viewer->input = NULL;
-	collect_dropped(viewer);
+	gb_input_viewer_destroy(peer->input);
+	peer->input = NULL;
+	collect_dropped(peer);
 
-	now = gb_session_elapsed_ms(viewer->session);
-	frames = g_atomic_int_get(&viewer->shared->frames_sent);
-	p50 = gb_latency_percentile_ms(&viewer->shared->latency, 0.5);
-	p95 = gb_latency_percentile_ms(&viewer->shared->latency, 0.95);
+	now = gb_session_elapsed_ms(peer->session);
+	frames = g_atomic_int_get(&peer->shared->frames_sent);
+	p50 = gb_latency_percentile_ms(&peer->shared->latency, 0.5);
+	p95 = gb_latency_percentile_ms(&peer->shared->latency, 0.95);
 	gb_info("viewer %llu left after %.1f s: %d frames sent, latency p50 %.2f ms p95 %.2f ms "
 	        "(capture to network), codec %s, input %llu applied %llu dropped",
-	        (unsigned long long)viewer->id, (now - viewer->created_ms) / 1000.0, frames, p50,
-	        p95, viewer->branch ? gb_codec_name(gb_stream_codec(viewer->stream)) : "none",
-	        (unsigned long long)viewer->messages_applied,
-	        (unsigned long long)viewer->messages_dropped);
+	        (unsigned long long)peer->id, (now - peer->created_ms) / 1000.0, frames, p50, p95,
+	        peer->branch ? gb_codec_name(gb_stream_codec(peer->stream)) : "none",
+	        (unsigned long long)peer->messages_applied,
+	        (unsigned long long)peer->messages_dropped);
 
-	viewer->shared->viewer = NULL;
-	gb_stream_remove_viewer(viewer->stream, &viewer->entry);
-	if (viewer->branch)
-		gb_stream_detach_branch(viewer->stream, viewer->branch);
-	gb_viewer_shared_unref(viewer->shared);
-	free(viewer);
+	peer->shared->peer = NULL;
+	gb_stream_remove_peer(peer->stream, &peer->entry);
+	if (peer->branch)
+		gb_stream_detach_branch(peer->stream, peer->branch);
+	gb_peer_shared_unref(peer->shared);
+	free(peer);
 }
