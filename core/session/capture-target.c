@@ -11,7 +11,7 @@
 #include <libweston/libweston.h>
 
 #include "log.h"
-#include "stream.h"
+#include "capture-target.h"
 
 struct capture_listener {
 	struct gb_frame_listener base;

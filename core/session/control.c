@@ -36,6 +36,7 @@
 #include "input-message.h"
 #include "log.h"
 #include "session.h"
+#include "stream.h"
 
 #define GB_CONTROL_LINE_MAX    1024
 #define GB_CONTROL_CLIENTS_MAX 4
@@ -225,7 +226,7 @@ static const char *run_command(struct gb_control_client *client, char *line)
 		if (a)
 			return "too many arguments";
 		y = session->first_app_frame_ms;
-		gb_stream_format_stats(session, streaming, sizeof(streaming));
+		gb_stream_format_stats(session->stream, streaming, sizeof(streaming));
 		reply(client,
 		      "ok frames=%llu first_app_frame_ms=%.1f width=%d height=%d app_pid=%d "
 		      "rejected=%llu input_dropped=%llu%s",

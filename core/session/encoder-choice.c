@@ -18,7 +18,7 @@
 #include <strings.h>
 
 #include "log.h"
-#include "stream.h"
+#include "encoder-choice.h"
 
 /* More encoder plugins than this in one session is a configuration mistake. */
 #define CANDIDATES_MAX 32

@@ -22,10 +22,14 @@
 #include "gb-build-config.h"
 #include "config.h"
 #include "dropin.h"
+#include "handoff.h"
 #include "log.h"
+#include "peer.h"
 #include "plugin-loader.h"
 #include "session-params.h"
 #include "session.h"
+#include "signal-socket.h"
+#include "stream.h"
 
 struct options {
 	const char *config_path;
@@ -371,6 +375,88 @@ static void first_frame(struct gb_frame_listener *listener, struct weston_output
 		first_frame_saved(shot, -ENOMEM);
 }
 
+/*
+ * Streaming: each connection on the signal socket is one viewer, served by
+ * a WebRTC peer on the stream. Neither knows the other; this is where they
+ * meet.
+ */
+struct streaming {
+	struct gb_session *session;
+	struct gb_handoff *handoff;
+};
+
+static void peer_send(void *data, JsonNode *message)
+{
+	gb_signal_client_send(data, message);
+}
+
+static void peer_close(void *data, const char *error)
+{
+	gb_signal_client_close(data, error);
+}
+
+static const struct gb_peer_events peer_events = {
+	.send = peer_send,
+	.close = peer_close,
+};
+
+static void *viewer_connected(void *data, struct gb_signal_client *client)
+{
+	struct streaming *streaming = data;
+
+	return gb_peer_create(streaming->session->stream, streaming->handoff,
+	                      gb_signal_client_id(client), &peer_events, client);
+}
+
+static void viewer_message(void *data, void *viewer, JsonObject *message)
+{
+	gb_peer_handle_message(viewer, message);
+}
+
+static void viewer_disconnected(void *data, void *viewer)
+{
+	gb_peer_destroy(viewer);
+}
+
+static const struct gb_signal_events signal_events = {
+	.connected = viewer_connected,
+	.message = viewer_message,
+	.disconnected = viewer_disconnected,
+};
+
+static int streaming_start(struct streaming *streaming, struct gb_session *session,
+                           const char *signal_path)
+{
+	int r;
+
+	streaming->session = session;
+	streaming->handoff = gb_handoff_create(session->loop);
+	if (!streaming->handoff) {
+		gb_error("cannot start streaming: %s", strerror(errno));
+		return -errno;
+	}
+	r = gb_stream_create(session, streaming->handoff);
+	if (r < 0) {
+		gb_error("cannot start streaming: %s", strerror(-r));
+		return r;
+	}
+	r = gb_signal_create(session, signal_path, &signal_events, streaming);
+	if (r < 0) {
+		gb_error("cannot create the signal socket %s: %s", signal_path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+/* Viewers first: they release their keys while the seat still exists. */
+static void streaming_stop(struct streaming *streaming, struct gb_session *session)
+{
+	gb_signal_destroy(session->signal);
+	gb_stream_destroy(session);
+	gb_handoff_destroy(streaming->handoff);
+	streaming->handoff = NULL;
+}
+
 /* The plugins a session hosts; auth plugins belong to glassboxd. */
 #define SESSION_PLUGIN_KINDS                                                                      \
 	(GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_CAPTURE) |                                             \
@@ -384,6 +470,7 @@ int main(int argc, char *argv[])
 	struct gb_plugin_registry registry = { 0 };
 	struct gb_host host;
 	struct first_frame_shot shot = { 0 };
+	struct streaming streaming = { 0 };
 	struct wl_event_source *signals[3] = { NULL };
 	char config_error[GB_CONFIG_ERROR_MAX];
 	char socket_name[128], control_path[4096];
@@ -515,19 +602,8 @@ int main(int argc, char *argv[])
 		goto out_compositor;
 	if (gb_control_create(&session, control_path) < 0)
 		goto out_compositor;
-	if (options.signal_path) {
-		r = gb_stream_create(&session);
-		if (r < 0) {
-			gb_error("cannot start streaming: %s", strerror(-r));
-			goto out_compositor;
-		}
-		r = gb_signal_create(&session, options.signal_path);
-		if (r < 0) {
-			gb_error("cannot create the signal socket %s: %s", options.signal_path,
-			         strerror(-r));
-			goto out_compositor;
-		}
-	}
+	if (options.signal_path && streaming_start(&streaming, &session, options.signal_path) < 0)
+		goto out_compositor;
 
 	if (options.screenshot_path) {
 		shot.session = &session;
@@ -550,9 +626,7 @@ int main(int argc, char *argv[])
 	notify_systemd("STOPPING=1");
 
 out_compositor:
-	/* Viewers first: they release their keys while the seat still exists. */
-	gb_signal_destroy(session.signal);
-	gb_stream_destroy(&session);
+	streaming_stop(&streaming, &session);
 	gb_control_destroy(session.control);
 	gb_screenshot_cancel_all(&session);
 	if (options.screenshot_path)

@@ -12,8 +12,10 @@
  *   data channel "input"        ->      gb_input_viewer_handle()
  *
  * webrtcbin signals arrive on its own threads; they only post events
- * (stream.c), which come back here through gb_peer_handle_event() on the
- * main loop.
+ * through the hand-off (handoff.h), which come back here on the main loop.
+ * The peer reaches the browser through the struct gb_peer_events its owner
+ * registered, and hears from the stream through a struct peer_events
+ * and its branch's struct gb_branch_events.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,8 +25,13 @@
 
 #include <gst/sdp/sdp.h>
 
+#include "encoder-choice.h"
+#include "handoff.h"
 #include "input-message.h"
+#include "latency.h"
 #include "log.h"
+#include "peer.h"
+#include "rtp-playout-delay.h"
 #include "stream.h"
 
 /* Hello's codec list: more names than this is not a browser. */
@@ -39,13 +46,50 @@
 #define REMOTE_CANDIDATES_MAX 256 /* a browser sends a handful */
 #define MLINE_MAX             16
 
+/*
+ * The part of a peer that GStreamer's threads may see. It is reference
+ * counted (every signal handler and promise holds a reference) so that it
+ * outlives them whatever the order of teardown; @peer is read and written
+ * on the main loop only, and is NULL once the peer is gone.
+ */
+struct peer_shared {
+	gatomicrefcount refs;
+	struct gb_handoff *handoff;
+	struct gb_peer *peer; /* main loop only */
+	/* data channel messages posted and not yet handled, and the ones dropped */
+	gint pending_messages;
+	gint dropped_messages;
+};
+
+/* What webrtcbin's threads hand to the main loop. */
+struct peer_event {
+	struct gb_handoff_item item;
+	enum peer_event_type {
+		EVENT_NEGOTIATION_NEEDED,
+		EVENT_OFFER_CREATED,    /* promise */
+		EVENT_REMOTE_SET,       /* promise */
+		EVENT_ICE_CANDIDATE,    /* mline, text */
+		EVENT_CONNECTION_STATE, /* state: GstWebRTCPeerConnectionState */
+		EVENT_CHANNEL_OPEN,
+		EVENT_CHANNEL_CLOSED,  /* text: why */
+		EVENT_CHANNEL_MESSAGE, /* text, size */
+	} type;
+	struct peer_shared *shared; /* a reference */
+	GstPromise *promise;        /* a reference */
+	guint mline;
+	int state;
+	char *text; /* g_malloc'd */
+	size_t size;
+};
+
 struct gb_peer {
 	struct gb_stream *stream;
 	struct gb_session *session;
-	struct gb_signal_client *client;
-	struct gb_peer_shared *shared;
+	const struct gb_peer_events *events;
+	void *data;
+	struct peer_shared *shared;
 	uint64_t id;
-	struct gb_peer_entry entry;
+	struct gb_stream_listener stream_listener;
 
 	struct gb_input_viewer *input;
 	struct gb_branch *branch;
@@ -69,14 +113,16 @@ struct gb_peer {
 	uint64_t messages_dropped;
 };
 
-void gb_peer_close(struct gb_peer *peer, const char *error)
+static const struct gb_branch_events branch_events;
+
+static void peer_close(struct gb_peer *peer, const char *error)
 {
 	if (peer->closing)
 		return;
 	peer->closing = true;
 	if (error)
 		gb_info("viewer %llu: closing: %s", (unsigned long long)peer->id, error);
-	gb_signal_client_close(peer->client, error);
+	peer->events->close(peer->data, error);
 }
 
 static void peer_send(struct gb_peer *peer, JsonBuilder *builder)
@@ -84,11 +130,11 @@ static void peer_send(struct gb_peer *peer, JsonBuilder *builder)
 	JsonNode *node = json_builder_get_root(builder);
 
 	if (!peer->closing)
-		gb_signal_client_send(peer->client, node);
+		peer->events->send(peer->data, node);
 	json_node_unref(node);
 }
 
-void gb_peer_send_info(struct gb_peer *peer)
+static void peer_send_info(struct gb_peer *peer)
 {
 	JsonBuilder *builder;
 
@@ -106,43 +152,83 @@ void gb_peer_send_info(struct gb_peer *peer)
 
 /* --- GStreamer's threads: post and return ------------------------------------------------ */
 
-static void post(struct gb_peer_shared *shared, enum gb_stream_event_type type,
-                 struct gb_stream_event *event)
+static struct peer_shared *peer_shared_ref(struct peer_shared *shared)
+{
+	g_atomic_ref_count_inc(&shared->refs);
+	return shared;
+}
+
+/* A GDestroyNotify; NULL is fine. */
+static void peer_shared_unref(gpointer data)
+{
+	struct peer_shared *shared = data;
+
+	if (!shared || !g_atomic_ref_count_dec(&shared->refs))
+		return;
+	g_free(shared);
+}
+
+static void handle_event(struct gb_peer *peer, struct peer_event *event);
+
+static void peer_event_run(struct gb_handoff_item *item)
+{
+	struct peer_event *event = wl_container_of(item, event, item);
+
+	if (event->shared->peer)
+		handle_event(event->shared->peer, event);
+	else if (event->type == EVENT_CHANNEL_MESSAGE)
+		g_atomic_int_add(&event->shared->pending_messages, -1);
+}
+
+static void peer_event_free(struct gb_handoff_item *item)
+{
+	struct peer_event *event = wl_container_of(item, event, item);
+
+	peer_shared_unref(event->shared);
+	if (event->promise)
+		gst_promise_unref(event->promise);
+	g_free(event->text);
+	g_free(event);
+}
+
+static void post(struct peer_shared *shared, enum peer_event_type type, struct peer_event *event)
 {
 	if (!event)
-		event = g_new0(struct gb_stream_event, 1);
+		event = g_new0(struct peer_event, 1);
+	event->item.run = peer_event_run;
+	event->item.free = peer_event_free;
 	event->type = type;
-	event->shared = gb_peer_shared_ref(shared);
-	gb_stream_post(shared->stream, event);
+	event->shared = peer_shared_ref(shared);
+	gb_handoff_post(shared->handoff, &event->item);
 }
 
 static void on_negotiation_needed(GstElement *webrtcbin, gpointer data)
 {
-	post(data, GB_EVENT_NEGOTIATION_NEEDED, NULL);
+	post(data, EVENT_NEGOTIATION_NEEDED, NULL);
 }
 
 static void on_ice_candidate(GstElement *webrtcbin, guint mline, gchar *candidate, gpointer data)
 {
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	struct peer_event *event = g_new0(struct peer_event, 1);
 
 	event->mline = mline;
 	event->text = g_strdup(candidate ? candidate : "");
-	post(data, GB_EVENT_ICE_CANDIDATE, event);
+	post(data, EVENT_ICE_CANDIDATE, event);
 }
 
 static void on_connection_state(GObject *webrtcbin, GParamSpec *pspec, gpointer data)
 {
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	struct peer_event *event = g_new0(struct peer_event, 1);
 	GstWebRTCPeerConnectionState state;
 
 	g_object_get(webrtcbin, "connection-state", &state, NULL);
 	event->state = (int)state;
-	post(data, GB_EVENT_CONNECTION_STATE, event);
+	post(data, EVENT_CONNECTION_STATE, event);
 }
 
-static void on_promise(GstPromise *promise, gpointer data, enum gb_stream_event_type type)
+static void on_promise(GstPromise *promise, gpointer data, enum peer_event_type type)
 {
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	struct peer_event *event = g_new0(struct peer_event, 1);
 
 	event->promise = gst_promise_ref(promise);
 	post(data, type, event);
@@ -150,39 +236,39 @@ static void on_promise(GstPromise *promise, gpointer data, enum gb_stream_event_
 
 static void on_offer_created(GstPromise *promise, gpointer data)
 {
-	on_promise(promise, data, GB_EVENT_OFFER_CREATED);
+	on_promise(promise, data, EVENT_OFFER_CREATED);
 }
 
 static void on_remote_set(GstPromise *promise, gpointer data)
 {
-	on_promise(promise, data, GB_EVENT_REMOTE_SET);
+	on_promise(promise, data, EVENT_REMOTE_SET);
 }
 
 static void on_channel_open(GstWebRTCDataChannel *channel, gpointer data)
 {
-	post(data, GB_EVENT_CHANNEL_OPEN, NULL);
+	post(data, EVENT_CHANNEL_OPEN, NULL);
 }
 
 static void on_channel_close(GstWebRTCDataChannel *channel, gpointer data)
 {
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	struct peer_event *event = g_new0(struct peer_event, 1);
 
 	event->text = g_strdup("the data channel closed");
-	post(data, GB_EVENT_CHANNEL_CLOSED, event);
+	post(data, EVENT_CHANNEL_CLOSED, event);
 }
 
 static void on_channel_error(GstWebRTCDataChannel *channel, GError *error, gpointer data)
 {
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	struct peer_event *event = g_new0(struct peer_event, 1);
 
 	event->text = g_strdup_printf("data channel error: %s", error ? error->message : "?");
-	post(data, GB_EVENT_CHANNEL_CLOSED, event);
+	post(data, EVENT_CHANNEL_CLOSED, event);
 }
 
 static void on_channel_string(GstWebRTCDataChannel *channel, gchar *text, gpointer data)
 {
-	struct gb_peer_shared *shared = data;
-	struct gb_stream_event *event;
+	struct peer_shared *shared = data;
+	struct peer_event *event;
 	size_t size = text ? strlen(text) : 0;
 
 	/* A flood must not pile up here faster than the main loop drains it. */
@@ -197,30 +283,30 @@ static void on_channel_string(GstWebRTCDataChannel *channel, gchar *text, gpoint
 	 */
 	if (size > GB_INPUT_MESSAGE_MAX + 1)
 		size = GB_INPUT_MESSAGE_MAX + 1;
-	event = g_new0(struct gb_stream_event, 1);
+	event = g_new0(struct peer_event, 1);
 	event->text = g_strndup(text ? text : "", size);
 	event->size = size;
 	g_atomic_int_inc(&shared->pending_messages);
-	post(shared, GB_EVENT_CHANNEL_MESSAGE, event);
+	post(shared, EVENT_CHANNEL_MESSAGE, event);
 }
 
 /* The protocol is JSON text: binary messages are dropped and counted. */
 static void on_channel_data(GstWebRTCDataChannel *channel, GBytes *bytes, gpointer data)
 {
-	struct gb_peer_shared *shared = data;
+	struct peer_shared *shared = data;
 
 	g_atomic_int_inc(&shared->dropped_messages);
 }
 
 static void closure_unref_shared(gpointer data, GClosure *closure)
 {
-	gb_peer_shared_unref(data);
+	peer_shared_unref(data);
 }
 
 static gulong connect_shared(gpointer instance, const char *signal, GCallback callback,
-                             struct gb_peer_shared *shared)
+                             struct peer_shared *shared)
 {
-	return g_signal_connect_data(instance, signal, callback, gb_peer_shared_ref(shared),
+	return g_signal_connect_data(instance, signal, callback, peer_shared_ref(shared),
 	                             closure_unref_shared, 0);
 }
 
@@ -360,14 +446,11 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 	char name[64];
 	int r = -EIO;
 
-	branch = calloc(1, sizeof(*branch));
+	branch = gb_stream_branch_new(peer->stream, &branch_events, peer);
 	if (!branch) {
 		snprintf(error, error_size, "out of memory");
 		return -ENOMEM;
 	}
-	branch->stream = peer->stream;
-	branch->shared = gb_peer_shared_ref(peer->shared);
-	wl_list_init(&branch->link);
 	peer->branch = branch;
 
 	snprintf(name, sizeof(name), "viewer%llu", (unsigned long long)peer->id);
@@ -384,6 +467,7 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 		gst_clear_object(&branch->webrtcbin);
 		return -ENOENT;
 	}
+	gb_stream_watch_branch(peer->stream, branch);
 	/*
 	 * Small and leaky: a viewer that cannot keep up loses frames (and asks
 	 * for a keyframe) instead of stalling the encoder for everybody.
@@ -393,8 +477,6 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 	             (guint64)0, NULL);
 
 	gst_util_set_object_arg(G_OBJECT(branch->webrtcbin), "bundle-policy", "max-bundle");
-	g_object_set_qdata_full(G_OBJECT(branch->webrtcbin), gb_peer_shared_quark(),
-	                        gb_peer_shared_ref(peer->shared), gb_peer_shared_unref);
 	configure_ice(peer, branch->webrtcbin);
 	connect_shared(branch->webrtcbin, "on-negotiation-needed",
 	               G_CALLBACK(on_negotiation_needed), peer->shared);
@@ -432,7 +514,6 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 		snprintf(error, error_size, "cannot link the payloader to webrtcbin");
 		goto out;
 	}
-	gb_stream_watch_branch(peer->stream, branch);
 
 	/* Downstream first, so that nothing flows into an element not yet playing. */
 	if (!gst_element_sync_state_with_parent(branch->webrtcbin) ||
@@ -523,13 +604,13 @@ static void handle_hello(struct gb_peer *peer, JsonObject *message)
 
 	r = gb_stream_prepare(peer->stream, codecs, error, sizeof(error));
 	if (r < 0) {
-		gb_peer_close(peer, error);
+		peer_close(peer, error);
 		return;
 	}
 	r = build_branch(peer, error, sizeof(error));
 	if (r < 0) {
 		gb_warning("viewer %llu: %s", (unsigned long long)peer->id, error);
-		gb_peer_close(peer, "cannot start the stream for this viewer");
+		peer_close(peer, "cannot start the stream for this viewer");
 	}
 }
 
@@ -545,13 +626,13 @@ static void handle_answer(struct gb_peer *peer, JsonObject *message)
 		return;
 	}
 	if (!text || gst_sdp_message_new_from_text(text, &sdp) != GST_SDP_OK) {
-		gb_peer_close(peer, "the answer is not SDP");
+		peer_close(peer, "the answer is not SDP");
 		return;
 	}
 	peer->answer_seen = true;
 	answer = gst_webrtc_session_description_new(GST_WEBRTC_SDP_TYPE_ANSWER, sdp);
-	promise = gst_promise_new_with_change_func(on_remote_set, gb_peer_shared_ref(peer->shared),
-	                                           gb_peer_shared_unref);
+	promise = gst_promise_new_with_change_func(on_remote_set, peer_shared_ref(peer->shared),
+	                                           peer_shared_unref);
 	g_signal_emit_by_name(peer->branch->webrtcbin, "set-remote-description", answer, promise);
 	gst_promise_unref(promise);
 	gst_webrtc_session_description_free(answer);
@@ -595,7 +676,7 @@ void gb_peer_handle_message(struct gb_peer *peer, JsonObject *message)
 	if (strcmp(type, "hello") == 0)
 		handle_hello(peer, message);
 	else if (!peer->hello_seen)
-		gb_peer_close(peer, "the first message must be hello");
+		peer_close(peer, "the first message must be hello");
 	else if (strcmp(type, "answer") == 0)
 		handle_answer(peer, message);
 	else if (strcmp(type, "ice") == 0)
@@ -618,8 +699,8 @@ static void create_offer(struct gb_peer *peer)
 	}
 	peer->offer_requested = true;
 	peer->negotiation_ms = gb_session_elapsed_ms(peer->session);
-	promise = gst_promise_new_with_change_func(
-	        on_offer_created, gb_peer_shared_ref(peer->shared), gb_peer_shared_unref);
+	promise = gst_promise_new_with_change_func(on_offer_created, peer_shared_ref(peer->shared),
+	                                           peer_shared_unref);
 	g_signal_emit_by_name(peer->branch->webrtcbin, "create-offer", NULL, promise);
 	gst_promise_unref(promise);
 }
@@ -664,14 +745,14 @@ static void offer_created(struct gb_peer *peer, GstPromise *promise)
 	    !gst_structure_get(reply, "offer", GST_TYPE_WEBRTC_SESSION_DESCRIPTION, &offer,
 	                       NULL) ||
 	    !offer) {
-		gb_peer_close(peer, "cannot make an offer");
+		peer_close(peer, "cannot make an offer");
 		return;
 	}
 	g_signal_emit_by_name(peer->branch->webrtcbin, "set-local-description", offer, NULL);
 	text = gst_sdp_message_as_text(offer->sdp);
 	gst_webrtc_session_description_free(offer);
 	if (!text) {
-		gb_peer_close(peer, "cannot make an offer");
+		peer_close(peer, "cannot make an offer");
 		return;
 	}
 	builder = json_builder_new();
@@ -690,7 +771,7 @@ static void offer_created(struct gb_peer *peer, GstPromise *promise)
 	gb_info("viewer %llu: offer sent %.1f ms after hello (create-offer took %.1f ms)",
 	        (unsigned long long)peer->id, peer->offer_ms - peer->hello_ms,
 	        peer->offer_ms - peer->negotiation_ms);
-	gb_peer_send_info(peer);
+	peer_send_info(peer);
 }
 
 static void send_candidate(struct gb_peer *peer, guint mline, const char *candidate)
@@ -723,15 +804,15 @@ static void connection_state(struct gb_peer *peer, GstWebRTCPeerConnectionState 
 		gb_info("viewer %llu: connected %.1f ms after hello", (unsigned long long)peer->id,
 		        peer->connected_ms - peer->hello_ms);
 		/* Now frames reach the browser: let them through, starting with a keyframe. */
-		g_atomic_int_set(&peer->shared->gate, GB_GATE_KEYFRAME);
+		gb_stream_open_branch(peer->branch);
 		gb_stream_request_keyframe(peer->stream);
 		gb_stream_refresh(peer->stream);
 		break;
 	case GST_WEBRTC_PEER_CONNECTION_STATE_FAILED:
-		gb_peer_close(peer, "the WebRTC connection failed");
+		peer_close(peer, "the WebRTC connection failed");
 		break;
 	case GST_WEBRTC_PEER_CONNECTION_STATE_CLOSED:
-		gb_peer_close(peer, "the WebRTC connection closed");
+		peer_close(peer, "the WebRTC connection closed");
 		break;
 	case GST_WEBRTC_PEER_CONNECTION_STATE_DISCONNECTED:
 		gb_info("viewer %llu: WebRTC connection interrupted",
@@ -742,7 +823,7 @@ static void connection_state(struct gb_peer *peer, GstWebRTCPeerConnectionState 
 	}
 }
 
-static void channel_message(struct gb_peer *peer, struct gb_stream_event *event)
+static void channel_message(struct gb_peer *peer, struct peer_event *event)
 {
 	int r;
 
@@ -768,10 +849,10 @@ static void collect_dropped(struct gb_peer *peer)
 	}
 }
 
-void gb_peer_handle_event(struct gb_peer *peer, struct gb_stream_event *event)
+static void handle_event(struct gb_peer *peer, struct peer_event *event)
 {
 	collect_dropped(peer);
-	if (event->type == GB_EVENT_CHANNEL_MESSAGE) {
+	if (event->type == EVENT_CHANNEL_MESSAGE) {
 		if (peer->closing)
 			g_atomic_int_add(&peer->shared->pending_messages, -1);
 		else
@@ -782,41 +863,79 @@ void gb_peer_handle_event(struct gb_peer *peer, struct gb_stream_event *event)
 		return;
 
 	switch (event->type) {
-	case GB_EVENT_NEGOTIATION_NEEDED:
+	case EVENT_NEGOTIATION_NEEDED:
 		create_offer(peer);
 		break;
-	case GB_EVENT_OFFER_CREATED:
+	case EVENT_OFFER_CREATED:
 		offer_created(peer, event->promise);
 		break;
-	case GB_EVENT_REMOTE_SET:
+	case EVENT_REMOTE_SET:
 		if (!promise_succeeded(peer, event->promise, "set-remote-description", NULL))
-			gb_peer_close(peer, "the answer was refused");
+			peer_close(peer, "the answer was refused");
 		break;
-	case GB_EVENT_ICE_CANDIDATE:
+	case EVENT_ICE_CANDIDATE:
 		send_candidate(peer, event->mline, event->text);
 		break;
-	case GB_EVENT_CONNECTION_STATE:
+	case EVENT_CONNECTION_STATE:
 		connection_state(peer, (GstWebRTCPeerConnectionState)event->state);
 		break;
-	case GB_EVENT_CHANNEL_OPEN:
+	case EVENT_CHANNEL_OPEN:
 		peer->channel_open = true;
 		gb_info("viewer %llu: data channel open", (unsigned long long)peer->id);
 		break;
-	case GB_EVENT_CHANNEL_CLOSED:
-		gb_peer_close(peer, event->text);
+	case EVENT_CHANNEL_CLOSED:
+		peer_close(peer, event->text);
 		break;
-	case GB_EVENT_KEYFRAME:
-		gb_stream_request_keyframe(peer->stream);
-		break;
-	case GB_EVENT_CHANNEL_MESSAGE:
-	case GB_EVENT_BRANCH_UNLINKED:
+	case EVENT_CHANNEL_MESSAGE:
 		break;
 	}
 }
 
+/* --- what the stream tells us ------------------------------------------------------------ */
+
+static void stream_failed(void *data)
+{
+	peer_close(data, "the stream failed");
+}
+
+/* The output changed size: tell the browser. */
+static void stream_resized(void *data)
+{
+	peer_send_info(data);
+}
+
+static const struct gb_stream_events stream_events = {
+	.failed = stream_failed,
+	.resized = stream_resized,
+};
+
+static void branch_error(void *data, const char *what)
+{
+	struct gb_peer *peer = data;
+
+	gb_warning("viewer %llu: %s", (unsigned long long)peer->id, what);
+	peer_close(peer, "WebRTC error");
+}
+
+/* Our queue overran: we lost frames, a keyframe resynchronises the browser. */
+static void branch_overrun(void *data)
+{
+	struct gb_peer *peer = data;
+
+	collect_dropped(peer);
+	if (!peer->closing)
+		gb_stream_request_keyframe(peer->stream);
+}
+
+static const struct gb_branch_events branch_events = {
+	.error = branch_error,
+	.overrun = branch_overrun,
+};
+
 /* --- life cycle ---------------------------------------------------------------------------- */
 
-struct gb_peer *gb_peer_create(struct gb_stream *stream, struct gb_signal_client *client)
+struct gb_peer *gb_peer_create(struct gb_stream *stream, struct gb_handoff *handoff, uint64_t id,
+                               const struct gb_peer_events *events, void *data)
 {
 	struct gb_peer *peer;
 
@@ -825,22 +944,25 @@ struct gb_peer *gb_peer_create(struct gb_stream *stream, struct gb_signal_client
 		return NULL;
 	peer->stream = stream;
 	peer->session = gb_stream_session(stream);
-	peer->client = client;
-	peer->id = gb_signal_client_id(client);
+	peer->events = events;
+	peer->data = data;
+	peer->id = id;
 	peer->created_ms = gb_session_elapsed_ms(peer->session);
-	peer->shared = gb_peer_shared_new(stream, peer->id);
+	peer->shared = g_try_new0(struct peer_shared, 1);
+	if (peer->shared) {
+		g_atomic_ref_count_init(&peer->shared->refs);
+		peer->shared->handoff = handoff;
+	}
 	peer->input = gb_input_viewer_create(peer->session);
 	if (!peer->shared || !peer->input) {
 		gb_input_viewer_destroy(peer->input);
-		if (peer->shared)
-			gb_peer_shared_unref(peer->shared);
+		peer_shared_unref(peer->shared);
 		free(peer);
 		errno = ENOMEM;
 		return NULL;
 	}
 	peer->shared->peer = peer;
-	peer->entry.peer = peer;
-	gb_stream_add_peer(stream, &peer->entry);
+	gb_stream_add_listener(stream, &peer->stream_listener, &stream_events, peer);
 	return peer;
 }
 
@@ -857,9 +979,15 @@ void gb_peer_destroy(struct gb_peer *peer)
 	collect_dropped(peer);
 
 	now = gb_session_elapsed_ms(peer->session);
-	frames = g_atomic_int_get(&peer->shared->frames_sent);
-	p50 = gb_latency_percentile_ms(&peer->shared->latency, 0.5);
-	p95 = gb_latency_percentile_ms(&peer->shared->latency, 0.95);
+	frames = 0;
+	p50 = p95 = -1;
+	if (peer->branch) {
+		struct gb_latency *latency = gb_latency_probe_latency(peer->branch->latency);
+
+		frames = gb_latency_probe_frames(peer->branch->latency);
+		p50 = gb_latency_percentile_ms(latency, 0.5);
+		p95 = gb_latency_percentile_ms(latency, 0.95);
+	}
 	gb_info("viewer %llu left after %.1f s: %d frames sent, latency p50 %.2f ms p95 %.2f ms "
 	        "(capture to network), codec %s, input %llu applied %llu dropped",
 	        (unsigned long long)peer->id, (now - peer->created_ms) / 1000.0, frames, p50, p95,
@@ -868,9 +996,9 @@ void gb_peer_destroy(struct gb_peer *peer)
 	        (unsigned long long)peer->messages_dropped);
 
 	peer->shared->peer = NULL;
-	gb_stream_remove_peer(peer->stream, &peer->entry);
+	gb_stream_remove_listener(peer->stream, &peer->stream_listener);
 	if (peer->branch)
 		gb_stream_detach_branch(peer->stream, peer->branch);
-	gb_peer_shared_unref(peer->shared);
+	peer_shared_unref(peer->shared);
 	free(peer);
 }

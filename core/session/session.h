@@ -63,7 +63,7 @@ struct gb_session {
 
 	/* the plugins loaded for this session (capture, encoder, storage) */
 	struct gb_plugin_registry *plugins;
-	/* streaming (stream.c, viewer.c, signal.c); NULL without --signal-socket */
+	/* streaming (stream.h, signal-socket.h); NULL without --signal-socket */
 	struct gb_stream *stream;
 	struct gb_signal *signal;
 
@@ -157,24 +157,5 @@ int gb_listen_unix(const char *path, const char *what, int backlog);
 /* control.c */
 int gb_control_create(struct gb_session *session, const char *path);
 void gb_control_destroy(struct gb_control *control);
-
-/* stream.c: the shared capture -> encoder -> tee pipeline and its viewers */
-/** Start GStreamer and get ready for viewers; nothing is captured until one comes. */
-int gb_stream_create(struct gb_session *session);
-/** Close every viewer and stop the pipeline. Accepts a session without a stream. */
-void gb_stream_destroy(struct gb_session *session);
-/**
- * Write the streaming figures as " key=value" pairs (each with a leading
- * space) for the control socket's `stats` answer: viewers, codec, encoder,
- * encoders, frames_encoded, keyframes, keyframe_requests, fps,
- * bitrate_kbps, latency_p50_ms, latency_p95_ms, latency_frames. Writes ""
- * without a stream. Never more than @size - 1 bytes; returns the length
- * written.
- */
-size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t size);
-
-/* signal.c: the signalling socket, one connection per viewer */
-int gb_signal_create(struct gb_session *session, const char *path);
-void gb_signal_destroy(struct gb_signal *signal);
 
 #endif

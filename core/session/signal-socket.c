@@ -8,8 +8,11 @@
  * Everything a connection can make us hold is bounded: at most
  * session.max_viewers connections (more get an "error" line and are
  * closed), lines of at most 64 KiB (a longer one drops the connection), and
- * at most GB_SIGNAL_OUTPUT_MAX bytes queued for a peer that does not read
+ * at most GB_SIGNAL_OUTPUT_MAX bytes queued for a connection that does not read
  * (then it is dropped too).
+ *
+ * What the messages mean is not this file's business: each connection's
+ * messages go to whatever the owner's gb_signal_events.connected returned.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -23,13 +26,14 @@
 
 #include "json-depth.h"
 #include "log.h"
-#include "stream.h"
+#include "session.h"
+#include "signal-socket.h"
 
 #define GB_SIGNAL_LINE_MAX      (64 * 1024)
 #define GB_SIGNAL_OUTPUT_MAX    (1024 * 1024)
 #define GB_SIGNAL_LINGER_MS     2000 /* to flush a last "error" line */
 #define GB_SIGNAL_BACKLOG       16
-#define GB_SIGNAL_BAD_LINES_MAX 64 /* malformed lines before we give up on a peer */
+#define GB_SIGNAL_BAD_LINES_MAX 64 /* malformed lines before we give up on a connection */
 #define GB_SIGNAL_DEPTH_MAX     32 /* JSON nesting: the protocol needs 3 */
 
 struct gb_signal_client {
@@ -39,7 +43,7 @@ struct gb_signal_client {
 	struct wl_event_source *source;
 	struct wl_event_source *destroy_idle;
 	struct wl_event_source *linger_timer;
-	struct gb_peer *peer;
+	void *viewer; /* the owner's, from gb_signal_events.connected */
 
 	char *input; /* GB_SIGNAL_LINE_MAX + 1 bytes */
 	size_t input_length;
@@ -54,6 +58,8 @@ struct gb_signal_client {
 
 struct gb_signal {
 	struct gb_session *session;
+	const struct gb_signal_events *events;
+	void *data;
 	char *path;
 	int fd;
 	struct wl_event_source *source;
@@ -100,7 +106,7 @@ static void client_destroy_later(struct gb_signal_client *client)
 	}
 }
 
-/* Write what we can; returns false when the peer is gone. */
+/* Write what we can; returns false when the other end is gone. */
 static bool client_flush(struct gb_signal_client *client)
 {
 	while (client->output_length > 0) {
@@ -229,7 +235,7 @@ void gb_signal_client_close(struct gb_signal_client *client, const char *error)
 	}
 }
 
-/* Read and drop what the peer sent, so that closing does not reset the connection. */
+/* Read and drop what the other end sent, so that closing does not reset the connection. */
 static void drain(int fd)
 {
 	char buffer[4096];
@@ -239,7 +245,7 @@ static void drain(int fd)
 			break;
 }
 
-/* One line from the peer: a JSON object with a string "type", or it is ignored. */
+/* One line from the other end: a JSON object with a string "type", or it is ignored. */
 static void client_handle_line(struct gb_signal_client *client, const char *line, size_t length)
 {
 	JsonParser *parser = json_parser_new_immutable();
@@ -275,13 +281,13 @@ static void client_handle_line(struct gb_signal_client *client, const char *line
 		         (unsigned long long)client->id);
 		goto bad;
 	}
-	gb_peer_handle_message(client->peer, object);
+	client->signal->events->message(client->signal->data, client->viewer, object);
 	g_object_unref(parser);
 	return;
 
 bad:
 	g_object_unref(parser);
-	/* A peer that only sends garbage is not a browser behind glassboxd. */
+	/* A connection that only sends garbage is not a browser behind glassboxd. */
 	if (++client->bad_lines > GB_SIGNAL_BAD_LINES_MAX) {
 		gb_warning("signal: viewer %llu: too many malformed messages; dropping it",
 		           (unsigned long long)client->id);
@@ -350,8 +356,9 @@ static void client_destroy(struct gb_signal_client *client)
 	struct gb_signal *signal = client->signal;
 
 	/* First the viewer: it must not send anything on a half-freed client. */
-	gb_peer_destroy(client->peer);
-	client->peer = NULL;
+	if (client->viewer)
+		signal->events->disconnected(signal->data, client->viewer);
+	client->viewer = NULL;
 	if (client->destroy_idle)
 		wl_event_source_remove(client->destroy_idle);
 	if (client->linger_timer)
@@ -424,8 +431,8 @@ static int signal_accept(int fd, uint32_t mask, void *data)
 	client->source = wl_event_loop_add_fd(session->loop, client_fd, WL_EVENT_READABLE,
 	                                      client_event, client);
 	if (client->input && client->source)
-		client->peer = gb_peer_create(session->stream, client);
-	if (!client->peer) {
+		client->viewer = signal->events->connected(signal->data, client);
+	if (!client->viewer) {
 		gb_warning("signal: cannot take a viewer: %s", strerror(errno ? errno : ENOMEM));
 		client_destroy(client);
 		return 0;
@@ -440,7 +447,8 @@ uint64_t gb_signal_client_id(struct gb_signal_client *client)
 	return client->id;
 }
 
-int gb_signal_create(struct gb_session *session, const char *path)
+int gb_signal_create(struct gb_session *session, const char *path,
+                     const struct gb_signal_events *events, void *data)
 {
 	struct gb_signal *signal;
 
@@ -449,6 +457,8 @@ int gb_signal_create(struct gb_session *session, const char *path)
 		return -ENOMEM;
 	wl_list_init(&signal->clients);
 	signal->session = session;
+	signal->events = events;
+	signal->data = data;
 	signal->fd = -1;
 	session->signal = signal;
 
