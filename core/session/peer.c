@@ -434,24 +434,11 @@ static int create_channel(struct gb_peer *peer, struct gb_branch *branch)
 	return 0;
 }
 
-/* Build queue -> payloader -> webrtcbin in the pipeline and start it; the tee comes last. */
-static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
+/* The branch's elements, set up and watched, not yet in the pipeline. */
+static int make_elements(struct gb_peer *peer, struct gb_branch *branch, uint32_t codec,
+                         char *error, size_t error_size)
 {
-	uint32_t codec = gb_stream_codec(peer->stream);
-	GstElement *pipeline = gb_stream_pipeline(peer->stream);
-	struct gb_branch *branch;
-	GstWebRTCRTPTransceiver *transceiver = NULL;
-	GstPad *sink = NULL, *source = NULL;
-	GstCaps *caps = NULL;
 	char name[64];
-	int r = -EIO;
-
-	branch = gb_stream_branch_new(peer->stream, &branch_events, peer);
-	if (!branch) {
-		snprintf(error, error_size, "out of memory");
-		return -ENOMEM;
-	}
-	peer->branch = branch;
 
 	snprintf(name, sizeof(name), "viewer%llu", (unsigned long long)peer->id);
 	branch->queue = gst_element_factory_make("queue", NULL);
@@ -484,6 +471,17 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 	               peer->shared);
 	connect_shared(branch->webrtcbin, "notify::connection-state",
 	               G_CALLBACK(on_connection_state), peer->shared);
+	return 0;
+}
+
+/* Add the elements to @pipeline and link queue -> payloader -> webrtcbin (sendonly @codec). */
+static int link_elements(struct gb_peer *peer, struct gb_branch *branch, GstElement *pipeline,
+                         uint32_t codec, char *error, size_t error_size)
+{
+	GstWebRTCRTPTransceiver *transceiver = NULL;
+	GstPad *sink = NULL, *source = NULL;
+	GstCaps *caps = NULL;
+	int r = -EIO;
 
 	/* The pipeline owns them from here; we keep references until teardown. */
 	gst_object_ref(branch->queue);
@@ -514,22 +512,7 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 		snprintf(error, error_size, "cannot link the payloader to webrtcbin");
 		goto out;
 	}
-
-	/* Downstream first, so that nothing flows into an element not yet playing. */
-	if (!gst_element_sync_state_with_parent(branch->webrtcbin) ||
-	    !gst_element_sync_state_with_parent(branch->payloader) ||
-	    !gst_element_sync_state_with_parent(branch->queue)) {
-		snprintf(error, error_size, "cannot start the viewer's elements");
-		goto out;
-	}
-	/* Before the offer, so that it carries the data channel's m-line. */
-	if (create_channel(peer, branch) < 0) {
-		snprintf(error, error_size, "cannot create the data channel");
-		goto out;
-	}
-	r = gb_stream_attach_branch(peer->stream, branch);
-	if (r < 0)
-		snprintf(error, error_size, "cannot attach to the encoder's tee");
+	r = 0;
 out:
 	if (caps)
 		gst_caps_unref(caps);
@@ -539,6 +522,45 @@ out:
 		gst_object_unref(source);
 	if (sink)
 		gst_object_unref(sink);
+	return r;
+}
+
+/* Build queue -> payloader -> webrtcbin in the pipeline and start it; the tee comes last. */
+static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
+{
+	uint32_t codec = gb_stream_codec(peer->stream);
+	struct gb_branch *branch;
+	int r;
+
+	branch = gb_stream_branch_new(peer->stream, &branch_events, peer);
+	if (!branch) {
+		snprintf(error, error_size, "out of memory");
+		return -ENOMEM;
+	}
+	peer->branch = branch;
+
+	r = make_elements(peer, branch, codec, error, error_size);
+	if (r < 0)
+		return r;
+	r = link_elements(peer, branch, gb_stream_pipeline(peer->stream), codec, error,
+	                  error_size);
+	if (r < 0)
+		return r;
+	/* Downstream first, so that nothing flows into an element not yet playing. */
+	if (!gst_element_sync_state_with_parent(branch->webrtcbin) ||
+	    !gst_element_sync_state_with_parent(branch->payloader) ||
+	    !gst_element_sync_state_with_parent(branch->queue)) {
+		snprintf(error, error_size, "cannot start the viewer's elements");
+		return -EIO;
+	}
+	/* Before the offer, so that it carries the data channel's m-line. */
+	if (create_channel(peer, branch) < 0) {
+		snprintf(error, error_size, "cannot create the data channel");
+		return -EIO;
+	}
+	r = gb_stream_attach_branch(peer->stream, branch);
+	if (r < 0)
+		snprintf(error, error_size, "cannot attach to the encoder's tee");
 	return r;
 }
 

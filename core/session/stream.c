@@ -705,16 +705,119 @@ static bool add_probe(GstElement *element, const char *pad_name, GstPadProbeType
 	return true;
 }
 
+/* The capture plugin's source, in the pipeline as *@source. */
+static int start_capture(struct gb_stream *stream, GstElement **source, char *error,
+                         size_t error_size)
+{
+	char reason[256] = "";
+
+	*source = NULL;
+	stream->capture = stream->capture_ops->start(stream->capture_plugin->state,
+	                                             gb_capture_host_target(stream->capture_host),
+	                                             source, reason, sizeof(reason));
+	reason[sizeof(reason) - 1] = '\0';
+	if (!stream->capture || !*source) {
+		gb_error("stream: capture plugin %s cannot start: %s",
+		         stream->capture_plugin->descriptor->name,
+		         reason[0] ? reason : "no reason");
+		snprintf(error, error_size, "the capture cannot start");
+		if (*source)
+			gst_object_unref(gst_object_ref_sink(*source));
+		return -EIO;
+	}
+	gst_bin_add(GST_BIN(stream->pipeline), *source);
+	return 0;
+}
+
+/* The chosen encoder plugin's bin for @params, in the pipeline as *@encoder. */
+static int start_encoder(struct gb_stream *stream, const struct gb_encoder_params *params,
+                         GstElement **encoder, char *error, size_t error_size)
+{
+	const struct gb_encoder_choice *choice = &stream->choice;
+	char reason[256] = "";
+
+	*encoder = choice->ops->create_bin(choice->plugin->state, params, reason, sizeof(reason));
+	reason[sizeof(reason) - 1] = '\0';
+	if (!*encoder) {
+		gb_error("stream: encoder %s cannot start: %s", choice->plugin->descriptor->name,
+		         reason[0] ? reason : "no reason");
+		snprintf(error, error_size, "the encoder cannot start");
+		return -EIO;
+	}
+	gst_bin_add(GST_BIN(stream->pipeline), *encoder);
+	stream->encoders_created++;
+	return 0;
+}
+
+/* The tee the viewers' branches hang off, linked after @encoder. */
+static int add_tee(struct gb_stream *stream, GstElement *source, GstElement *encoder, char *error,
+                   size_t error_size)
+{
+	stream->tee = gst_element_factory_make("tee", "tee");
+	if (!stream->tee) {
+		snprintf(error, error_size, "no tee element");
+		return -EIO;
+	}
+	/* Viewers come and go; the encoder must not stop when none is linked. */
+	g_object_set(stream->tee, "allow-not-linked", TRUE, NULL);
+	gst_bin_add(GST_BIN(stream->pipeline), stream->tee);
+
+	if (!gst_element_link(source, encoder) || !gst_element_link(encoder, stream->tee)) {
+		gb_error("stream: cannot link capture %s -> encoder %s -> tee",
+		         stream->capture_plugin->descriptor->name,
+		         stream->choice.plugin->descriptor->name);
+		snprintf(error, error_size, "the capture and the encoder do not fit together");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The figures' probes around the encoder and the tee, and the latency measurement. */
+static int watch_encoder(struct gb_stream *stream, GstElement *encoder, char *error,
+                         size_t error_size)
+{
+	GstPad *encoder_sink = NULL;
+
+	if (!add_probe(encoder, "sink", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	               on_raw_frame, stream, &encoder_sink) ||
+	    !add_probe(encoder, "src", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	               on_encoded, stream, &stream->encoder_src) ||
+	    !add_probe(stream->tee, "sink", GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
+	               stream, NULL)) {
+		if (encoder_sink)
+			gst_object_unref(encoder_sink);
+		snprintf(error, error_size, "the encoder bin has no sink or src pad");
+		return -EIO;
+	}
+	gb_latency_meter_watch_encoder(stream->latency, encoder_sink);
+	gst_object_unref(encoder_sink);
+	gb_latency_meter_watch_pipeline(stream->latency, stream->pipeline);
+	return 0;
+}
+
+/* The pipeline's bus, read on the main loop through its fd. */
+static int watch_bus(struct gb_stream *stream, char *error, size_t error_size)
+{
+	GPollFD poll_fd;
+
+	stream->bus = gst_pipeline_get_bus(GST_PIPELINE(stream->pipeline));
+	gst_bus_get_pollfd(stream->bus, &poll_fd);
+	stream->bus_source = wl_event_loop_add_fd(stream->session->loop, poll_fd.fd,
+	                                          WL_EVENT_READABLE, bus_readable, stream);
+	if (!stream->bus_source) {
+		snprintf(error, error_size, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_pipeline(struct gb_stream *stream, char *error, size_t error_size)
 {
 	struct gb_session *session = stream->session;
 	const struct gb_webrtc_config *webrtc = &session->config->webrtc;
 	struct gb_encoder_params params = { .struct_size = sizeof(params) };
 	const struct gb_encoder_choice *choice = &stream->choice;
-	GstElement *source = NULL, *encoder;
-	GstPad *encoder_sink = NULL;
-	char reason[256] = "";
-	GPollFD poll_fd;
+	GstElement *source, *encoder;
 
 	stream->capture_plugin = find_capture_plugin(session->plugins);
 	if (!stream->capture_plugin) {
@@ -733,75 +836,16 @@ static int build_pipeline(struct gb_stream *stream, char *error, size_t error_si
 		goto fail;
 	}
 
-	stream->capture = stream->capture_ops->start(stream->capture_plugin->state,
-	                                             gb_capture_host_target(stream->capture_host),
-	                                             &source, reason, sizeof(reason));
-	reason[sizeof(reason) - 1] = '\0';
-	if (!stream->capture || !source) {
-		gb_error("stream: capture plugin %s cannot start: %s",
-		         stream->capture_plugin->descriptor->name,
-		         reason[0] ? reason : "no reason");
-		snprintf(error, error_size, "the capture cannot start");
-		if (source)
-			gst_object_unref(gst_object_ref_sink(source));
-		goto fail;
-	}
-	gst_bin_add(GST_BIN(stream->pipeline), source);
-
 	params.width = (uint32_t)session->output->width;
 	params.height = (uint32_t)session->output->height;
 	params.max_fps = (uint32_t)webrtc->max_fps;
 	params.bitrate_kbps = (uint32_t)webrtc->bitrate_kbps;
-	encoder = choice->ops->create_bin(choice->plugin->state, &params, reason, sizeof(reason));
-	reason[sizeof(reason) - 1] = '\0';
-	if (!encoder) {
-		gb_error("stream: encoder %s cannot start: %s", choice->plugin->descriptor->name,
-		         reason[0] ? reason : "no reason");
-		snprintf(error, error_size, "the encoder cannot start");
+	if (start_capture(stream, &source, error, error_size) < 0 ||
+	    start_encoder(stream, &params, &encoder, error, error_size) < 0 ||
+	    add_tee(stream, source, encoder, error, error_size) < 0 ||
+	    watch_encoder(stream, encoder, error, error_size) < 0 ||
+	    watch_bus(stream, error, error_size) < 0)
 		goto fail;
-	}
-	gst_bin_add(GST_BIN(stream->pipeline), encoder);
-	stream->encoders_created++;
-
-	stream->tee = gst_element_factory_make("tee", "tee");
-	if (!stream->tee) {
-		snprintf(error, error_size, "no tee element");
-		goto fail;
-	}
-	/* Viewers come and go; the encoder must not stop when none is linked. */
-	g_object_set(stream->tee, "allow-not-linked", TRUE, NULL);
-	gst_bin_add(GST_BIN(stream->pipeline), stream->tee);
-
-	if (!gst_element_link(source, encoder) || !gst_element_link(encoder, stream->tee)) {
-		gb_error("stream: cannot link capture %s -> encoder %s -> tee",
-		         stream->capture_plugin->descriptor->name,
-		         choice->plugin->descriptor->name);
-		snprintf(error, error_size, "the capture and the encoder do not fit together");
-		goto fail;
-	}
-	if (!add_probe(encoder, "sink", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-	               on_raw_frame, stream, &encoder_sink) ||
-	    !add_probe(encoder, "src", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-	               on_encoded, stream, &stream->encoder_src) ||
-	    !add_probe(stream->tee, "sink", GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
-	               stream, NULL)) {
-		if (encoder_sink)
-			gst_object_unref(encoder_sink);
-		snprintf(error, error_size, "the encoder bin has no sink or src pad");
-		goto fail;
-	}
-	gb_latency_meter_watch_encoder(stream->latency, encoder_sink);
-	gst_object_unref(encoder_sink);
-
-	stream->bus = gst_pipeline_get_bus(GST_PIPELINE(stream->pipeline));
-	gst_bus_get_pollfd(stream->bus, &poll_fd);
-	stream->bus_source = wl_event_loop_add_fd(session->loop, poll_fd.fd, WL_EVENT_READABLE,
-	                                          bus_readable, stream);
-	if (!stream->bus_source) {
-		snprintf(error, error_size, "out of memory");
-		goto fail;
-	}
-	gb_latency_meter_watch_pipeline(stream->latency, stream->pipeline);
 
 	atomic_store(&stream->last_push_ns, now_ns());
 	if (gst_element_set_state(stream->pipeline, GST_STATE_PLAYING) ==
