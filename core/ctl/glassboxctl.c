@@ -20,6 +20,7 @@
 #include <systemd/sd-bus.h>
 
 #include "gb-build-config.h"
+#include "text.h"
 
 #define BUS_NAME        "org.glassbox.Manager1"
 #define BUS_PATH        "/org/glassbox/Manager1"
@@ -57,14 +58,13 @@ struct command {
 
 /* ---- output helpers ---- */
 
-/* Text from the bus, made safe for a terminal: control characters become '?'. */
+/* Text from the bus, made safe for a terminal: bytes that are not printable ASCII become '?'. */
 static char *safe_text(const char *text)
 {
-	char *copy = g_strdup(text ? text : "");
+	size_t size = (text ? strlen(text) : 0) + 1;
+	char *copy = g_malloc(size);
 
-	for (char *c = copy; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	gb_printable(copy, size, text);
 	return copy;
 }
 

@@ -24,7 +24,9 @@
 #include <glassbox/auth.h>
 
 #include "log.h"
+#include "error.h"
 #include "plugin-loader.h"
+#include "text.h"
 
 #define member_end(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 
@@ -84,21 +86,13 @@ static bool kind_is_known(uint32_t kind)
 
 /*
  * Copy text we did not write (a rejected name, a plugin's idea of its own
- * name) so that it cannot break the log line: control characters become '?'
- * and long text is cut.
+ * name) so that it cannot break the log line: see gb_printable().
  */
 static const char *quote(char buffer[QUOTE_MAX], const char *text)
 {
-	size_t i;
-
 	if (!text)
 		return "(null)";
-	for (i = 0; text[i] && i < QUOTE_MAX - 4; i++)
-		buffer[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-	if (text[i])
-		memcpy(buffer + i, "...", 4);
-	else
-		buffer[i] = '\0';
+	gb_printable(buffer, QUOTE_MAX, text);
 	return buffer;
 }
 
@@ -280,10 +274,10 @@ static bool is_whole_number_text(const char *text)
 
 /*
  * Parse @text as @option's type into @setting. String values point at @text;
- * the caller copies them. On error write the reason to @reason.
+ * the caller copies them. On failure write one line to @error.
  */
 static int parse_value(const struct gb_option *option, const char *text,
-                       struct gb_setting *setting, char *reason, size_t reason_size)
+                       struct gb_setting *setting, char *error, size_t error_size)
 {
 	char quoted[QUOTE_MAX], *end = NULL;
 
@@ -302,18 +296,18 @@ static int parse_value(const struct gb_option *option, const char *text,
 		if (is_whole_number_text(text))
 			value = strtoll(text, &end, 10);
 		if (!is_whole_number_text(text) || *end) {
-			snprintf(reason, reason_size, "'%s' is not an integer",
-			         quote(quoted, text));
+			gb_error_set(error, error_size, "'%s' is not an integer",
+			             quote(quoted, text));
 			return -EINVAL;
 		}
 		if (errno == ERANGE) {
-			snprintf(reason, reason_size, "%s is out of range", quote(quoted, text));
+			gb_error_set(error, error_size, "%s is out of range", quote(quoted, text));
 			return -ERANGE;
 		}
 		/* min > max: the plugin asked for no range check. */
 		if (option->min <= option->max && (value < option->min || value > option->max)) {
-			snprintf(reason, reason_size, "%lld is out of range %lld..%lld", value,
-			         (long long)option->min, (long long)option->max);
+			gb_error_set(error, error_size, "%lld is out of range %lld..%lld", value,
+			             (long long)option->min, (long long)option->max);
 			return -ERANGE;
 		}
 		setting->value.integer = value;
@@ -331,9 +325,9 @@ static int parse_value(const struct gb_option *option, const char *text,
 			setting->value.boolean = false;
 			return 0;
 		}
-		snprintf(reason, reason_size,
-		         "'%s' is not a boolean (true, false, yes, no, 1 or 0)",
-		         quote(quoted, text));
+		gb_error_set(error, error_size,
+		             "'%s' is not a boolean (true, false, yes, no, 1 or 0)",
+		             quote(quoted, text));
 		return -EINVAL;
 
 	case GB_VALUE_DOUBLE: {
@@ -343,8 +337,8 @@ static int parse_value(const struct gb_option *option, const char *text,
 			value = strtod(text, &end);
 		/* Overflow gives HUGE_VAL, caught as not finite; underflow to 0 is fine. */
 		if (!is_whole_number_text(text) || *end || !isfinite(value)) {
-			snprintf(reason, reason_size, "'%s' is not a finite number",
-			         quote(quoted, text));
+			gb_error_set(error, error_size, "'%s' is not a finite number",
+			             quote(quoted, text));
 			return -EINVAL;
 		}
 		setting->value.number = value;
@@ -352,7 +346,7 @@ static int parse_value(const struct gb_option *option, const char *text,
 	}
 	}
 
-	snprintf(reason, reason_size, "unknown value type %u", option->type);
+	gb_error_set(error, error_size, "unknown value type %u", option->type);
 	return -EINVAL;
 }
 
@@ -375,7 +369,7 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 {
 	const struct gb_option *options = plugin->descriptor->options;
 	const char *log_name = dropin->name;
-	char reason[256], quoted[QUOTE_MAX];
+	char error[256], quoted[QUOTE_MAX];
 	size_t n_options = 0, strings_size = 0;
 	struct gb_setting scratch;
 	char *p;
@@ -407,11 +401,11 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 		 */
 		if (!option->default_value)
 			continue;
-		r = parse_value(option, option->default_value, &scratch, reason, sizeof(reason));
+		r = parse_value(option, option->default_value, &scratch, error, sizeof(error));
 		if (r < 0) {
 			gb_log_full(GB_LOG_ERROR, log_name,
 			            "plugin %s: option '%s': bad default: %s", plugin->path,
-			            quote(quoted, option->key), reason);
+			            quote(quoted, option->key), error);
 			return -EBADMSG;
 		}
 	}
@@ -458,12 +452,12 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 			            dropin_file(dropin), option->key, label);
 			return -EINVAL;
 		}
-		r = parse_value(option, text, &plugin->settings[i], reason, sizeof(reason));
+		r = parse_value(option, text, &plugin->settings[i], error, sizeof(error));
 		if (r < 0) {
 			/* Defaults were checked above: this is the drop-in's value. */
 			gb_log_full(GB_LOG_ERROR, log_name, "%s:%d: key 'settings.%s': %s",
 			            dropin_file(dropin), setting ? setting->line : 0, option->key,
-			            reason);
+			            error);
 			return r;
 		}
 		if (option->type == GB_VALUE_STRING)
@@ -640,6 +634,43 @@ static int check_descriptor(const struct gb_plugin *plugin, const struct gb_drop
 	return 0;
 }
 
+/* A host whose struct ends before logv (made by hand, not by gb_host_init()): through log(). */
+static void forward_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                         va_list args) __attribute__((format(printf, 3, 0)));
+
+static void forward_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                         va_list args)
+{
+	char message[2048];
+	int saved_errno = errno;
+
+	if (!host->log)
+		return;
+	vsnprintf(message, sizeof(message), format, args);
+	host->log(host, host->plugin_name, level, "%s", message);
+	errno = saved_errno;
+}
+
+/*
+ * The plugin's own copy of the registry's host, tagged with its name: its
+ * log handle. Every member of this ABI is set, so that a plugin never has
+ * to check for one; an older plugin reads only the members it knows.
+ */
+static void plugin_host_init(struct gb_plugin *plugin, const struct gb_host *host)
+{
+	size_t size = host->struct_size < sizeof(plugin->host) ? host->struct_size
+	                                                       : sizeof(plugin->host);
+
+	memset(&plugin->host, 0, sizeof(plugin->host));
+	memcpy(&plugin->host, host, size);
+	plugin->host.struct_size = sizeof(plugin->host);
+	plugin->host.abi_major = GB_PLUGIN_ABI_MAJOR;
+	plugin->host.abi_minor = GB_PLUGIN_ABI_MINOR;
+	plugin->host.plugin_name = plugin->descriptor->name;
+	if (size < member_end(struct gb_host, logv) || !plugin->host.logv)
+		plugin->host.logv = forward_logv;
+}
+
 int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin)
 {
 	const struct gb_plugin_descriptor *descriptor;
@@ -756,8 +787,9 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 	}
 	registry->plugins = plugins;
 
+	plugin_host_init(plugin, registry->host);
 	if (descriptor->init) {
-		r = descriptor->init(registry->host, &plugin->settings_view, &plugin->state);
+		r = descriptor->init(&plugin->host, &plugin->settings_view, &plugin->state);
 		if (r != 0) {
 			/* init() must return 0 or a negative errno; anything else is a bug. */
 			if (r > 0)

@@ -134,7 +134,7 @@ int gb_session_params_parse(struct gb_session_params *params, const char *text, 
 		const char *equals;
 		size_t key_length, i;
 		char *value;
-		const char *why;
+		const char *problem;
 
 		line++;
 		if (line > LINES_MAX)
@@ -163,9 +163,9 @@ int gb_session_params_parse(struct gb_session_params *params, const char *text, 
 		}
 		*slot(&parsed, i) = value;
 		lines[i] = line;
-		why = check_value(i, value);
-		if (why)
-			fail(line, "key '%s': the value %s", keys[i].key, why);
+		problem = check_value(i, value);
+		if (problem)
+			fail(line, "key '%s': the value %s", keys[i].key, problem);
 	}
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (!lines[i])

@@ -4,28 +4,28 @@
 
 #include "encoder-common.h"
 
-int gb_encoder_ensure_gstreamer(char *reason, size_t reason_size)
+int gb_encoder_ensure_gstreamer(char *error, size_t error_size)
 {
-	GError *error = NULL;
+	GError *gerror = NULL;
 
 	if (gst_is_initialized())
 		return 0;
-	if (!gst_init_check(NULL, NULL, &error)) {
-		snprintf(reason, reason_size, "GStreamer does not initialise: %s",
-		         error ? error->message : "unknown error");
-		g_clear_error(&error);
+	if (!gst_init_check(NULL, NULL, &gerror)) {
+		snprintf(error, error_size, "GStreamer does not initialise: %s",
+		         gerror ? gerror->message : "unknown error");
+		g_clear_error(&gerror);
 		return -ENODEV;
 	}
 	return 0;
 }
 
-int gb_encoder_probe_element(const char *factory, const char *package, char *reason,
-                             size_t reason_size)
+int gb_encoder_probe_element(const char *factory, const char *package, char *error,
+                             size_t error_size)
 {
 	GstElement *element = gst_element_factory_make(factory, NULL);
 
 	if (!element) {
-		snprintf(reason, reason_size, "GStreamer element %s is missing (%s)", factory,
+		snprintf(error, error_size, "GStreamer element %s is missing (%s)", factory,
 		         package);
 		return -ENOENT;
 	}

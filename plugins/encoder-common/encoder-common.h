@@ -12,16 +12,16 @@
 
 #include <gst/gst.h>
 
-/** Initialise GStreamer if the host has not. 0, or -ENODEV with a reason. */
-int gb_encoder_ensure_gstreamer(char *reason, size_t reason_size);
+/** Initialise GStreamer if the host has not. 0, or -ENODEV with one line in @error. */
+int gb_encoder_ensure_gstreamer(char *error, size_t error_size);
 
 /**
  * Make and drop one @factory element: loading it, not only finding it in
- * the registry, proves its library loads. 0, or -ENOENT with a reason
+ * the registry, proves its library loads. 0, or -ENOENT with one line in @error
  * naming the Debian @package that provides it.
  */
-int gb_encoder_probe_element(const char *factory, const char *package, char *reason,
-                             size_t reason_size);
+int gb_encoder_probe_element(const char *factory, const char *package, char *error,
+                             size_t error_size);
 
 /** Expose @element's @element_pad on @bin as @name. */
 bool gb_encoder_add_ghost_pad(GstElement *bin, GstElement *element, const char *element_pad,

@@ -77,19 +77,19 @@ static void nvenc_fini(void *state)
 	free(state);
 }
 
-static int nvenc_probe(void *state, char *reason, size_t reason_size)
+static int nvenc_probe(void *state, char *error, size_t error_size)
 {
 	struct nvenc_plugin *plugin = state;
 	struct gb_nvenc_library library;
 	struct gb_nvenc_session session;
 	int r;
 
-	r = gb_nvenc_library_load(&library, reason, reason_size);
+	r = gb_nvenc_library_load(&library, error, error_size);
 	if (r < 0)
 		return r;
-	r = gb_nvenc_session_open(&session, &library, plugin->device, reason, reason_size);
+	r = gb_nvenc_session_open(&session, &library, plugin->device, error, error_size);
 	if (r == 0) {
-		r = gb_nvenc_session_low_latency_h264(&session, NULL, reason, reason_size);
+		r = gb_nvenc_session_low_latency_h264(&session, NULL, error, error_size);
 		gb_nvenc_session_close(&session);
 	}
 	gb_nvenc_library_unload(&library);

@@ -91,15 +91,14 @@ static void vp8_fini(void *state)
 }
 
 /* Loading the element, not only finding it in the registry, proves libvpx loads. */
-static int vp8_probe(void *state, char *reason, size_t reason_size)
+static int vp8_probe(void *state, char *error, size_t error_size)
 {
 	int r;
 
-	r = gb_encoder_ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(error, error_size);
 	if (r < 0)
 		return r;
-	return gb_encoder_probe_element("vp8enc", "gstreamer1.0-plugins-good", reason,
-	                                reason_size);
+	return gb_encoder_probe_element("vp8enc", "gstreamer1.0-plugins-good", error, error_size);
 }
 
 /* Token partitions let the decoder (and encoder) use threads: log2, at most 8. */

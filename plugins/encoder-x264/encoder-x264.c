@@ -106,12 +106,6 @@ static const struct gb_option x264_options[] = {
 	{ .key = NULL },
 };
 
-static bool host_has_log(const struct gb_host *host)
-{
-	return host && host->struct_size >= offsetof(struct gb_host, log) + sizeof(host->log) &&
-	       host->log;
-}
-
 static int x264_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
 {
 	struct x264_plugin *plugin;
@@ -132,12 +126,11 @@ static int x264_init(const struct gb_host *host, const struct gb_settings *setti
 	for (size_t i = 0; plugin->speed_preset && i < G_N_ELEMENTS(speed_presets); i++)
 		preset_known |= strcmp(plugin->speed_preset, speed_presets[i]) == 0;
 	if (!preset_known) {
-		if (host_has_log(host))
-			host->log(host, PLUGIN_NAME, GB_LOG_ERROR,
-			          "settings.speed_preset '%s' is not an x264 preset (ultrafast, "
-			          "superfast, veryfast, faster, fast, medium, slow, slower, "
-			          "veryslow, placebo)",
-			          plugin->speed_preset ? plugin->speed_preset : "");
+		gb_plugin_log(host, GB_LOG_ERROR,
+		              "settings.speed_preset '%s' is not an x264 preset (ultrafast, "
+		              "superfast, veryfast, faster, fast, medium, slow, slower, "
+		              "veryslow, placebo)",
+		              plugin->speed_preset ? plugin->speed_preset : "");
 		free(plugin);
 		return -EINVAL;
 	}
@@ -151,18 +144,18 @@ static void x264_fini(void *state)
 }
 
 /* Loading the element, not only finding it in the registry, proves libx264 loads. */
-static int x264_probe(void *state, char *reason, size_t reason_size)
+static int x264_probe(void *state, char *error, size_t error_size)
 {
 	int r;
 
-	r = gb_encoder_ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(error, error_size);
 	if (r < 0)
 		return r;
-	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", reason, reason_size);
+	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", error, error_size);
 	if (r < 0)
 		return r;
-	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", reason,
-	                                reason_size);
+	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", error,
+	                                error_size);
 }
 
 static GstElement *make_capsfilter(const char *caps_text)
