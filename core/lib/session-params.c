@@ -49,7 +49,7 @@ static const char *value_of(const struct gb_session_params *params, size_t i)
 	return *(char *const *)((const char *)params + keys[i].offset);
 }
 
-static bool is_session_id(const char *id)
+bool gb_session_params_id_valid(const char *id)
 {
 	size_t length = strlen(id);
 
@@ -78,7 +78,7 @@ static const char *check_value(size_t i, const char *value)
 		return "is longer than 4095 bytes";
 	switch (keys[i].kind) {
 	case VALUE_SESSION_ID:
-		if (!is_session_id(value))
+		if (!gb_session_params_id_valid(value))
 			return "is not a session id (1 to 64 of [A-Za-z0-9_.-], not starting with "
 			       "'.')";
 		break;

@@ -29,6 +29,7 @@
 #include "handoff.h"
 #include "input-message.h"
 #include "latency.h"
+#include "error.h"
 #include "log.h"
 #include "peer.h"
 #include "rtp-playout-delay.h"
@@ -445,10 +446,10 @@ static int make_elements(struct gb_peer *peer, struct gb_branch *branch, uint32_
 	branch->payloader = make_payloader(peer, codec);
 	branch->webrtcbin = gst_element_factory_make("webrtcbin", name);
 	if (!branch->queue || !branch->payloader || !branch->webrtcbin) {
-		snprintf(error, error_size,
-		         "cannot make the %s elements (queue, payloader, webrtcbin): "
-		         "GStreamer plugins missing",
-		         gb_codec_name(codec));
+		gb_error_set(error, error_size,
+		             "cannot make the %s elements (queue, payloader, webrtcbin): "
+		             "GStreamer plugins missing",
+		             gb_codec_name(codec));
 		gst_clear_object(&branch->queue);
 		gst_clear_object(&branch->payloader);
 		gst_clear_object(&branch->webrtcbin);
@@ -490,26 +491,26 @@ static int link_elements(struct gb_peer *peer, struct gb_branch *branch, GstElem
 	gst_bin_add_many(GST_BIN(pipeline), branch->queue, branch->payloader, branch->webrtcbin,
 	                 NULL);
 	if (!gst_element_link(branch->queue, branch->payloader)) {
-		snprintf(error, error_size, "cannot link the queue to the payloader");
+		gb_error_set(error, error_size, "cannot link the queue to the payloader");
 		goto out;
 	}
 	sink = gst_element_request_pad_simple(branch->webrtcbin, "sink_%u");
 	if (!sink) {
-		snprintf(error, error_size,
-		         "webrtcbin gives no sink pad (libnice or DTLS missing?)");
+		gb_error_set(error, error_size,
+		             "webrtcbin gives no sink pad (libnice or DTLS missing?)");
 		goto out;
 	}
 	g_object_get(sink, "transceiver", &transceiver, NULL);
 	caps = codec_preferences(peer, codec);
 	if (!transceiver || !caps) {
-		snprintf(error, error_size, "webrtcbin gives no transceiver");
+		gb_error_set(error, error_size, "webrtcbin gives no transceiver");
 		goto out;
 	}
 	g_object_set(transceiver, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
 	             "codec-preferences", caps, NULL);
 	source = gst_element_get_static_pad(branch->payloader, "src");
 	if (!source || gst_pad_link(source, sink) != GST_PAD_LINK_OK) {
-		snprintf(error, error_size, "cannot link the payloader to webrtcbin");
+		gb_error_set(error, error_size, "cannot link the payloader to webrtcbin");
 		goto out;
 	}
 	r = 0;
@@ -534,7 +535,7 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 
 	branch = gb_stream_branch_new(peer->stream, &branch_events, peer);
 	if (!branch) {
-		snprintf(error, error_size, "out of memory");
+		gb_error_set(error, error_size, "out of memory");
 		return -ENOMEM;
 	}
 	peer->branch = branch;
@@ -550,17 +551,17 @@ static int build_branch(struct gb_peer *peer, char *error, size_t error_size)
 	if (!gst_element_sync_state_with_parent(branch->webrtcbin) ||
 	    !gst_element_sync_state_with_parent(branch->payloader) ||
 	    !gst_element_sync_state_with_parent(branch->queue)) {
-		snprintf(error, error_size, "cannot start the viewer's elements");
+		gb_error_set(error, error_size, "cannot start the viewer's elements");
 		return -EIO;
 	}
 	/* Before the offer, so that it carries the data channel's m-line. */
 	if (create_channel(peer, branch) < 0) {
-		snprintf(error, error_size, "cannot create the data channel");
+		gb_error_set(error, error_size, "cannot create the data channel");
 		return -EIO;
 	}
 	r = gb_stream_attach_branch(peer->stream, branch);
 	if (r < 0)
-		snprintf(error, error_size, "cannot attach to the encoder's tee");
+		gb_error_set(error, error_size, "cannot attach to the encoder's tee");
 	return r;
 }
 

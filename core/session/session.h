@@ -146,14 +146,6 @@ int gb_screenshot_request(struct gb_session *session, const char *path,
                           gb_screenshot_done_func done, void *data);
 void gb_screenshot_cancel_all(struct gb_session *session);
 
-/* listen-socket.c */
-/**
- * A listening unix stream socket at @path, mode 0600, non-blocking and
- * close-on-exec, replacing a socket a crashed session left there. Returns
- * the fd, or a negative errno after one log line naming @what and @path.
- */
-int gb_listen_unix(const char *path, const char *what, int backlog);
-
 /* control.c */
 int gb_control_create(struct gb_session *session, const char *path);
 void gb_control_destroy(struct gb_control *control);

@@ -20,11 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "json-depth.h"
+#include "listen-socket.h"
 #include "log.h"
 #include "session.h"
 #include "signal-socket.h"
@@ -60,9 +59,7 @@ struct gb_signal {
 	struct gb_session *session;
 	const struct gb_signal_events *events;
 	void *data;
-	char *path;
-	int fd;
-	struct wl_event_source *source;
+	struct gb_listen_socket *listen_socket;
 	struct wl_list clients;
 	int n_clients;
 	uint64_t next_id;
@@ -397,30 +394,26 @@ static void refuse(int fd, const char *text)
 	close(fd);
 }
 
-static int signal_accept(int fd, uint32_t mask, void *data)
+static void signal_accept(void *data, int client_fd)
 {
 	struct gb_signal *signal = data;
 	struct gb_session *session = signal->session;
 	int max = session->config->session.max_viewers;
 	struct gb_signal_client *client;
 	char text[128];
-	int client_fd;
 
-	client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (client_fd < 0)
-		return 0;
 	if (signal->n_clients >= max) {
 		gb_warning("signal: refusing a viewer: %d already connected (session.max_viewers)",
 		           signal->n_clients);
 		snprintf(text, sizeof(text), "too many viewers: this session takes at most %d",
 		         max);
 		refuse(client_fd, text);
-		return 0;
+		return;
 	}
 	client = calloc(1, sizeof(*client));
 	if (!client) {
 		close(client_fd);
-		return 0;
+		return;
 	}
 	client->signal = signal;
 	client->fd = client_fd;
@@ -435,11 +428,10 @@ static int signal_accept(int fd, uint32_t mask, void *data)
 	if (!client->viewer) {
 		gb_warning("signal: cannot take a viewer: %s", strerror(errno ? errno : ENOMEM));
 		client_destroy(client);
-		return 0;
+		return;
 	}
 	gb_info("signal: viewer %llu connected, %d of at most %d", (unsigned long long)client->id,
 	        signal->n_clients, max);
-	return 0;
 }
 
 uint64_t gb_signal_client_id(struct gb_signal_client *client)
@@ -459,19 +451,12 @@ int gb_signal_create(struct gb_session *session, const char *path,
 	signal->session = session;
 	signal->events = events;
 	signal->data = data;
-	signal->fd = -1;
 	session->signal = signal;
 
-	signal->fd = gb_listen_unix(path, "signal", GB_SIGNAL_BACKLOG);
-	if (signal->fd < 0)
-		return signal->fd;
-	signal->path = strdup(path);
-	if (!signal->path)
-		return -ENOMEM;
-	signal->source = wl_event_loop_add_fd(session->loop, signal->fd, WL_EVENT_READABLE,
-	                                      signal_accept, signal);
-	if (!signal->source)
-		return -ENOMEM;
+	signal->listen_socket = gb_listen_socket_create(session->loop, path, "signal",
+	                                                GB_SIGNAL_BACKLOG, signal_accept, signal);
+	if (!signal->listen_socket)
+		return -errno;
 	gb_info("signal socket %s, at most %d viewers", path,
 	        session->config->session.max_viewers);
 	return 0;
@@ -485,13 +470,7 @@ void gb_signal_destroy(struct gb_signal *signal)
 		return;
 	wl_list_for_each_safe (client, next, &signal->clients, link)
 		client_destroy(client);
-	if (signal->source)
-		wl_event_source_remove(signal->source);
-	if (signal->fd >= 0)
-		close(signal->fd);
-	if (signal->path)
-		unlink(signal->path);
+	gb_listen_socket_destroy(signal->listen_socket);
 	signal->session->signal = NULL;
-	free(signal->path);
 	free(signal);
 }

@@ -29,6 +29,7 @@
 #include "gst-qdata.h"
 #include "handoff.h"
 #include "latency.h"
+#include "error.h"
 #include "log.h"
 #include "stream.h"
 
@@ -709,18 +710,18 @@ static bool add_probe(GstElement *element, const char *pad_name, GstPadProbeType
 static int start_capture(struct gb_stream *stream, GstElement **source, char *error,
                          size_t error_size)
 {
-	char reason[256] = "";
+	char plugin_error[256] = "";
 
 	*source = NULL;
 	stream->capture = stream->capture_ops->start(stream->capture_plugin->state,
 	                                             gb_capture_host_target(stream->capture_host),
-	                                             source, reason, sizeof(reason));
-	reason[sizeof(reason) - 1] = '\0';
+	                                             source, plugin_error, sizeof(plugin_error));
+	plugin_error[sizeof(plugin_error) - 1] = '\0';
 	if (!stream->capture || !*source) {
 		gb_error("stream: capture plugin %s cannot start: %s",
 		         stream->capture_plugin->descriptor->name,
-		         reason[0] ? reason : "no reason");
-		snprintf(error, error_size, "the capture cannot start");
+		         plugin_error[0] ? plugin_error : "no reason");
+		gb_error_set(error, error_size, "the capture cannot start");
 		if (*source)
 			gst_object_unref(gst_object_ref_sink(*source));
 		return -EIO;
@@ -734,14 +735,15 @@ static int start_encoder(struct gb_stream *stream, const struct gb_encoder_param
                          GstElement **encoder, char *error, size_t error_size)
 {
 	const struct gb_encoder_choice *choice = &stream->choice;
-	char reason[256] = "";
+	char plugin_error[256] = "";
 
-	*encoder = choice->ops->create_bin(choice->plugin->state, params, reason, sizeof(reason));
-	reason[sizeof(reason) - 1] = '\0';
+	*encoder = choice->ops->create_bin(choice->plugin->state, params, plugin_error,
+	                                   sizeof(plugin_error));
+	plugin_error[sizeof(plugin_error) - 1] = '\0';
 	if (!*encoder) {
 		gb_error("stream: encoder %s cannot start: %s", choice->plugin->descriptor->name,
-		         reason[0] ? reason : "no reason");
-		snprintf(error, error_size, "the encoder cannot start");
+		         plugin_error[0] ? plugin_error : "no reason");
+		gb_error_set(error, error_size, "the encoder cannot start");
 		return -EIO;
 	}
 	gst_bin_add(GST_BIN(stream->pipeline), *encoder);
@@ -755,7 +757,7 @@ static int add_tee(struct gb_stream *stream, GstElement *source, GstElement *enc
 {
 	stream->tee = gst_element_factory_make("tee", "tee");
 	if (!stream->tee) {
-		snprintf(error, error_size, "no tee element");
+		gb_error_set(error, error_size, "no tee element");
 		return -EIO;
 	}
 	/* Viewers come and go; the encoder must not stop when none is linked. */
@@ -766,7 +768,7 @@ static int add_tee(struct gb_stream *stream, GstElement *source, GstElement *enc
 		gb_error("stream: cannot link capture %s -> encoder %s -> tee",
 		         stream->capture_plugin->descriptor->name,
 		         stream->choice.plugin->descriptor->name);
-		snprintf(error, error_size, "the capture and the encoder do not fit together");
+		gb_error_set(error, error_size, "the capture and the encoder do not fit together");
 		return -EIO;
 	}
 	return 0;
@@ -786,7 +788,7 @@ static int watch_encoder(struct gb_stream *stream, GstElement *encoder, char *er
 	               stream, NULL)) {
 		if (encoder_sink)
 			gst_object_unref(encoder_sink);
-		snprintf(error, error_size, "the encoder bin has no sink or src pad");
+		gb_error_set(error, error_size, "the encoder bin has no sink or src pad");
 		return -EIO;
 	}
 	gb_latency_meter_watch_encoder(stream->latency, encoder_sink);
@@ -805,7 +807,7 @@ static int watch_bus(struct gb_stream *stream, char *error, size_t error_size)
 	stream->bus_source = wl_event_loop_add_fd(stream->session->loop, poll_fd.fd,
 	                                          WL_EVENT_READABLE, bus_readable, stream);
 	if (!stream->bus_source) {
-		snprintf(error, error_size, "out of memory");
+		gb_error_set(error, error_size, "out of memory");
 		return -ENOMEM;
 	}
 	return 0;
@@ -822,7 +824,7 @@ static int build_pipeline(struct gb_stream *stream, char *error, size_t error_si
 	stream->capture_plugin = find_capture_plugin(session->plugins);
 	if (!stream->capture_plugin) {
 		gb_error("stream: no capture plugin loaded (a drop-in with kind = capture)");
-		snprintf(error, error_size, "this session has no capture plugin");
+		gb_error_set(error, error_size, "this session has no capture plugin");
 		return -ENOENT;
 	}
 	stream->capture_ops = stream->capture_plugin->descriptor->ops;
@@ -832,7 +834,7 @@ static int build_pipeline(struct gb_stream *stream, char *error, size_t error_si
 	stream->stats_timer = wl_event_loop_add_timer(session->loop, stats_tick, stream);
 	if (!stream->pipeline || !stream->capture_host || !stream->idle_timer ||
 	    !stream->stats_timer) {
-		snprintf(error, error_size, "out of memory");
+		gb_error_set(error, error_size, "out of memory");
 		goto fail;
 	}
 
@@ -854,7 +856,7 @@ static int build_pipeline(struct gb_stream *stream, char *error, size_t error_si
 		         stream->capture_plugin->descriptor->name,
 		         choice->plugin->descriptor->name);
 		bus_readable(-1, 0, stream); /* log what the elements said */
-		snprintf(error, error_size, "the stream cannot start");
+		gb_error_set(error, error_size, "the stream cannot start");
 		goto fail;
 	}
 	gb_info("stream: capture %s -> encoder %s (%s) -> %d viewers at most; %ux%u, at most %u "
@@ -876,7 +878,7 @@ int gb_stream_prepare(struct gb_stream *stream, uint32_t codecs, char *error, si
 
 	if (stream->failed) {
 		if (stream->n_attached > 0 || !wl_list_empty(&stream->dying_branches)) {
-			snprintf(error, error_size, "the stream is restarting; try again");
+			gb_error_set(error, error_size, "the stream is restarting; try again");
 			return -EAGAIN;
 		}
 		teardown_pipeline(stream);
