@@ -22,7 +22,7 @@
 
 #include <glassbox/capture.h>
 
-#include "gst-qdata.h"
+#include "gst-util.h"
 #include "latency.h"
 
 #define CAPTURED_MAX 64
@@ -134,21 +134,11 @@ static GstClockTime running_time_of(GstPad *pad, GstBuffer *buffer)
 	return running_time;
 }
 
-/* A pad probe's buffer, or the first of its buffer list. */
-static GstBuffer *first_buffer(GstPadProbeInfo *info)
-{
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-		return GST_PAD_PROBE_INFO_BUFFER(info);
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-		return gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
-	return NULL;
-}
-
 /* Raw frames entering the encoder: when they were rendered. */
 static GstPadProbeReturn on_raw_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct gb_latency_meter *meter = data;
-	GstBuffer *buffer = first_buffer(info);
+	GstBuffer *buffer = gb_gst_probe_first_buffer(info);
 	GstReferenceTimestampMeta *meta;
 	int64_t now = now_ns(), capture_ns = now;
 	GstClockTime running_time;
@@ -225,14 +215,7 @@ static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpoint
 {
 	struct payloaded payloaded = { data, pad };
 
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-
-		note_rtp_packet(&buffer, 0, &payloaded);
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_rtp_packet,
-		                        &payloaded);
-	}
+	gb_gst_probe_foreach_buffer(info, note_rtp_packet, &payloaded);
 	return GST_PAD_PROBE_OK;
 }
 
@@ -272,14 +255,7 @@ static gboolean note_network_packet(GstBuffer **buffer, guint index, gpointer da
 
 static GstPadProbeReturn on_network_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-
-		note_network_packet(&buffer, 0, data);
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_network_packet,
-		                        data);
-	}
+	gb_gst_probe_foreach_buffer(info, note_network_packet, data);
 	return GST_PAD_PROBE_OK;
 }
 

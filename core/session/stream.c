@@ -26,7 +26,7 @@
 
 #include "capture-target.h"
 #include "encoder-choice.h"
-#include "gst-qdata.h"
+#include "gst-util.h"
 #include "handoff.h"
 #include "latency.h"
 #include "error.h"
@@ -266,13 +266,7 @@ static gboolean count_encoded(GstBuffer **buffer, guint index, gpointer data)
 
 static GstPadProbeReturn on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-
-		count_encoded(&buffer, 0, data);
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), count_encoded, data);
-	}
+	gb_gst_probe_foreach_buffer(info, count_encoded, data);
 	return GST_PAD_PROBE_OK;
 }
 
@@ -295,7 +289,7 @@ static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, g
 static GstPadProbeReturn on_branch_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct gb_branch_shared *shared = data;
-	GstBuffer *buffer = NULL;
+	GstBuffer *buffer;
 
 	switch (g_atomic_int_get(&shared->gate)) {
 	case GATE_OPEN:
@@ -305,10 +299,7 @@ static GstPadProbeReturn on_branch_buffer(GstPad *pad, GstPadProbeInfo *info, gp
 			return GST_PAD_PROBE_OK;
 		return GST_PAD_PROBE_DROP;
 	case GATE_KEYFRAME:
-		if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-			buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-		else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-			buffer = gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
+		buffer = gb_gst_probe_first_buffer(info);
 		if (buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT) &&
 		    g_atomic_int_compare_and_exchange(&shared->gate, GATE_KEYFRAME, GATE_OPEN)) {
 			/* Frames held back while connecting would count their wait. */
