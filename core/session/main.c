@@ -184,8 +184,9 @@ static int streaming_start(struct streaming *streaming, struct gb_session *sessi
 	streaming->session = session;
 	streaming->handoff = gb_handoff_create(session->loop);
 	if (!streaming->handoff) {
-		gb_error("cannot start streaming: %s", strerror(errno));
-		return -errno;
+		r = -errno;
+		gb_error("cannot start streaming: %s", strerror(-r));
+		return r;
 	}
 	r = gb_stream_create(session, streaming->handoff);
 	if (r < 0) {
