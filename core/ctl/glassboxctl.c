@@ -853,6 +853,33 @@ static void usage(FILE *out, const char *group, const struct command *only)
 	        "user; 4 permission denied; 5 glassboxd is not running or cannot be reached.\n");
 }
 
+/*
+ * The command that @positional (at least one word) names: "status", or a
+ * group and a command in it ("session list"). *group is the group when the
+ * first word names one, even if the second names no command of it.
+ */
+static const struct command *find_command(char **positional, int n_positional, const char **group)
+{
+	const struct command *command = NULL;
+
+	*group = NULL;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct command *candidate = &commands[i];
+
+		if (!candidate->group) {
+			if (strcmp(positional[0], candidate->name) == 0)
+				command = candidate;
+			continue;
+		}
+		if (strcmp(positional[0], candidate->group) != 0)
+			continue;
+		*group = candidate->group;
+		if (n_positional > 1 && strcmp(positional[1], candidate->name) == 0)
+			command = candidate;
+	}
+	return command;
+}
+
 int main(int argc, char *argv[])
 {
 	enum {
@@ -869,8 +896,8 @@ int main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct context context = { .bus_spec = "system" };
-	const struct command *command = NULL;
-	bool help = false, group_known = false;
+	const struct command *command;
+	bool help = false, group_known;
 	const char *group = NULL;
 	int c, status, n_positional;
 	char **positional;
@@ -904,21 +931,8 @@ int main(int argc, char *argv[])
 		usage(help ? stdout : stderr, NULL, NULL);
 		return help ? EXIT_OK : EXIT_USAGE;
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const struct command *candidate = &commands[i];
-
-		if (!candidate->group) {
-			if (strcmp(positional[0], candidate->name) == 0)
-				command = candidate;
-			continue;
-		}
-		if (strcmp(positional[0], candidate->group) != 0)
-			continue;
-		group_known = true;
-		group = candidate->group;
-		if (n_positional > 1 && strcmp(positional[1], candidate->name) == 0)
-			command = candidate;
-	}
+	command = find_command(positional, n_positional, &group);
+	group_known = group != NULL;
 	if (!command) {
 		if (group_known && help && n_positional == 1) {
 			usage(stdout, group, NULL);

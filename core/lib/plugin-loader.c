@@ -360,55 +360,53 @@ static const struct gb_dropin_setting *dropin_find_setting(const struct gb_dropi
 }
 
 /*
- * Check the plugin's option table (its bugs name the plugin file), then the
- * drop-in's [settings] against it (errors name the drop-in file and line),
- * and fill plugin->settings with one entry per option, in table order.
+ * The plugin's own option table: keys declared once, known types, and every
+ * default parseable, not only those the drop-in leaves unset: a plugin bug
+ * must not hide until an operator removes a line. Errors name the plugin file.
  */
-static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dropin,
-                            const char *label)
+static int check_option_table(const struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                              size_t n_options)
 {
 	const struct gb_option *options = plugin->descriptor->options;
-	const char *log_name = dropin->name;
 	char error[256], quoted[QUOTE_MAX];
-	size_t n_options = 0, strings_size = 0;
 	struct gb_setting scratch;
-	char *p;
-	int r;
-
-	while (options && options[n_options].key)
-		n_options++;
 
 	for (size_t i = 0; i < n_options; i++) {
 		const struct gb_option *option = &options[i];
 
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(options[j].key, option->key) == 0) {
-				gb_log_full(GB_LOG_ERROR, log_name,
+				gb_log_full(GB_LOG_ERROR, dropin->name,
 				            "plugin %s: option '%s' is declared twice",
 				            plugin->path, quote(quoted, option->key));
 				return -EBADMSG;
 			}
 		}
 		if (option->type < GB_VALUE_STRING || option->type > GB_VALUE_DOUBLE) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "plugin %s: option '%s' has unknown value type %u",
 			            plugin->path, quote(quoted, option->key), option->type);
 			return -EBADMSG;
 		}
-		/*
-		 * Check every default, not only those the drop-in leaves unset:
-		 * a plugin bug must not hide until an operator removes a line.
-		 */
 		if (!option->default_value)
 			continue;
-		r = parse_value(option, option->default_value, &scratch, error, sizeof(error));
-		if (r < 0) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+		if (parse_value(option, option->default_value, &scratch, error, sizeof(error)) <
+		    0) {
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "plugin %s: option '%s': bad default: %s", plugin->path,
 			            quote(quoted, option->key), error);
 			return -EBADMSG;
 		}
 	}
+	return 0;
+}
+
+/* The drop-in's [settings]: each key declared by the plugin, and set once. */
+static int check_dropin_settings(const struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                                 const char *label, size_t n_options)
+{
+	const struct gb_option *options = plugin->descriptor->options;
+	char quoted[QUOTE_MAX];
 
 	for (size_t i = 0; i < dropin->n_settings; i++) {
 		const struct gb_dropin_setting *setting = &dropin->settings[i];
@@ -419,7 +417,7 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 			if (setting->key && strcmp(options[j].key, setting->key) == 0)
 				break;
 		if (j == n_options) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "%s:%d: key 'settings.%s': plugin %s has no such setting",
 			            dropin_file(dropin), setting->line,
 			            quote(quoted, setting->key), label);
@@ -427,19 +425,31 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 		}
 		first = dropin_find_setting(dropin, setting->key);
 		if (first != setting) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "%s:%d: key 'settings.%s': set twice (first on line %d)",
 			            dropin_file(dropin), setting->line,
 			            quote(quoted, setting->key), first->line);
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	if (n_options == 0)
-		return 0;
+/*
+ * Fill plugin->settings with one entry per option, in table order: the
+ * drop-in's value or the default. Adds to *strings_size what the string
+ * values need. -ENOMEM is left to the caller to log.
+ */
+static int type_settings(struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                         const char *label, size_t n_options, size_t *strings_size)
+{
+	const struct gb_option *options = plugin->descriptor->options;
+	char error[256];
+	int r;
+
 	plugin->settings = calloc(n_options, sizeof(*plugin->settings));
 	if (!plugin->settings)
-		goto oom;
+		return -ENOMEM;
 
 	for (size_t i = 0; i < n_options; i++) {
 		const struct gb_option *option = &options[i];
@@ -447,54 +457,91 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 		const char *text = setting ? setting->value : option->default_value;
 
 		if (!text) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "%s: key 'settings.%s': required by plugin %s, not set",
 			            dropin_file(dropin), option->key, label);
 			return -EINVAL;
 		}
 		r = parse_value(option, text, &plugin->settings[i], error, sizeof(error));
 		if (r < 0) {
-			/* Defaults were checked above: this is the drop-in's value. */
-			gb_log_full(GB_LOG_ERROR, log_name, "%s:%d: key 'settings.%s': %s",
+			/* Defaults were checked before: this is the drop-in's value. */
+			gb_log_full(GB_LOG_ERROR, dropin->name, "%s:%d: key 'settings.%s': %s",
 			            dropin_file(dropin), setting ? setting->line : 0, option->key,
 			            error);
 			return r;
 		}
 		if (option->type == GB_VALUE_STRING)
-			strings_size += strlen(text) + 1;
+			*strings_size += strlen(text) + 1;
 		plugin->n_settings++;
 	}
+	return 0;
+}
 
-	/*
-	 * String values still point into the drop-in or the option table. Copy
-	 * them into one block the plugin owns until fini(): the caller may free
-	 * the drop-in set as soon as loading is done.
-	 */
-	if (strings_size > 0) {
-		plugin->strings = malloc(strings_size);
-		if (!plugin->strings)
-			goto oom;
-		p = plugin->strings;
-		for (size_t i = 0; i < plugin->n_settings; i++) {
-			struct gb_setting *setting = &plugin->settings[i];
-			size_t size;
+/*
+ * String values still point into the drop-in or the option table. Copy
+ * them into one block the plugin owns until fini(): the caller may free
+ * the drop-in set as soon as loading is done.
+ */
+static int copy_setting_strings(struct gb_plugin *plugin, size_t strings_size)
+{
+	char *p;
 
-			if (setting->type != GB_VALUE_STRING)
-				continue;
-			size = strlen(setting->value.string) + 1;
-			memcpy(p, setting->value.string, size);
-			setting->value.string = p;
-			p += size;
-		}
+	if (strings_size == 0)
+		return 0;
+	plugin->strings = malloc(strings_size);
+	if (!plugin->strings)
+		return -ENOMEM;
+	p = plugin->strings;
+	for (size_t i = 0; i < plugin->n_settings; i++) {
+		struct gb_setting *setting = &plugin->settings[i];
+		size_t size;
+
+		if (setting->type != GB_VALUE_STRING)
+			continue;
+		size = strlen(setting->value.string) + 1;
+		memcpy(p, setting->value.string, size);
+		setting->value.string = p;
+		p += size;
 	}
+	return 0;
+}
+
+/*
+ * Check the plugin's option table (its bugs name the plugin file), then the
+ * drop-in's [settings] against it (errors name the drop-in file and line),
+ * and fill plugin->settings with one entry per option, in table order.
+ */
+static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                            const char *label)
+{
+	const struct gb_option *options = plugin->descriptor->options;
+	size_t n_options = 0, strings_size = 0;
+	int r;
+
+	while (options && options[n_options].key)
+		n_options++;
+
+	r = check_option_table(plugin, dropin, n_options);
+	if (r < 0)
+		return r;
+	r = check_dropin_settings(plugin, dropin, label, n_options);
+	if (r < 0)
+		return r;
+	if (n_options == 0)
+		return 0;
+	r = type_settings(plugin, dropin, label, n_options, &strings_size);
+	if (r == 0)
+		r = copy_setting_strings(plugin, strings_size);
+	if (r == -ENOMEM) {
+		gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: out of memory typing settings",
+		            plugin->path);
+		return r;
+	}
+	if (r < 0)
+		return r;
 	plugin->settings_view.count = plugin->n_settings;
 	plugin->settings_view.items = plugin->settings;
 	return 0;
-
-oom:
-	gb_log_full(GB_LOG_ERROR, log_name, "plugin %s: out of memory typing settings",
-	            plugin->path);
-	return -ENOMEM;
 }
 
 static int refuse_small_ops(const struct gb_plugin *plugin, const char *name, const char *type,
@@ -671,25 +718,11 @@ static void plugin_host_init(struct gb_plugin *plugin, const struct gb_host *hos
 		plugin->host.logv = forward_logv;
 }
 
-int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin)
+/* What gb_plugin_registry_load() checks before the name goes anywhere near a path. */
+static int check_dropin(const struct gb_dropin *dropin)
 {
-	const struct gb_plugin_descriptor *descriptor;
-	char label[LABEL_MAX], quoted[QUOTE_MAX];
-	struct gb_plugin *plugin = NULL, **plugins, *loaded;
-	gb_plugin_entry_func entry;
-	void *symbol;
-	char *dirs;
-	int r;
+	char quoted[QUOTE_MAX];
 
-	if (!registry || !dropin)
-		return -EINVAL;
-	if (!registry->host) {
-		gb_log_full(GB_LOG_ERROR, NULL, "drop-in %s: plugin registry not initialised",
-		            dropin_file(dropin));
-		return -EINVAL;
-	}
-
-	/* Before the name goes anywhere near a path. */
 	if (!gb_plugin_name_is_valid(dropin->name)) {
 		const char *shown = quote(quoted, dropin->name);
 
@@ -704,24 +737,30 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 		            dropin_file(dropin), (int)dropin->kind);
 		return -EINVAL;
 	}
-	snprintf(label, sizeof(label), "%s-%s", gb_plugin_kind_to_string(dropin->kind),
-	         dropin->name);
+	return 0;
+}
 
-	plugin = calloc(1, sizeof(*plugin));
-	if (!plugin) {
-		r = -ENOMEM;
-		goto oom;
-	}
+/*
+ * Set plugin->path to @label's file along the search path, and refuse a
+ * plugin that is already loaded. -ENOMEM is left to the caller to log.
+ */
+static int locate_plugin(struct gb_plugin_registry *registry, struct gb_plugin *plugin,
+                         const struct gb_dropin *dropin, const char *label)
+{
+	struct gb_plugin *loaded;
+	char *dirs;
+	int r;
+
 	r = find_plugin_file(registry, label, &plugin->path);
 	if (r == -ENOMEM)
-		goto oom;
+		return r;
 	if (r < 0) {
 		dirs = search_path_join(registry);
 		gb_log_full(GB_LOG_ERROR, dropin->name,
 		            "plugin %s.so not found in %s (drop-in %s)", label,
 		            dirs ? dirs : "(out of memory)", dropin_file(dropin));
 		free(dirs);
-		goto fail;
+		return r;
 	}
 
 	/* Before dlopen(): loading a module runs its constructors. */
@@ -730,9 +769,16 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 		gb_log_full(GB_LOG_ERROR, dropin->name,
 		            "plugin %s: %s is already loaded from %s (drop-in %s)", plugin->path,
 		            label, loaded->path, dropin_file(dropin));
-		r = -EEXIST;
-		goto fail;
+		return -EEXIST;
 	}
+	return 0;
+}
+
+/* dlopen() plugin->path and call its entry point: plugin->descriptor, still unchecked. */
+static int open_plugin(struct gb_plugin *plugin, const struct gb_dropin *dropin)
+{
+	gb_plugin_entry_func entry;
+	void *symbol;
 
 	/*
 	 * RTLD_NOW: a missing symbol fails here, with a message, not in the
@@ -745,8 +791,7 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 
 		gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: cannot load: %s", plugin->path,
 		            error ? error : "unknown dlopen() error");
-		r = -ENOEXEC;
-		goto fail;
+		return -ENOEXEC;
 	}
 	dlerror();
 	symbol = dlsym(plugin->handle, GB_PLUGIN_ENTRY_SYMBOL);
@@ -755,14 +800,72 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 		            "plugin %s: no entry symbol %s (built without GB_PLUGIN_DEFINE, or "
 		            "without -fvisibility=hidden and GB_PLUGIN_EXPORT?)",
 		            plugin->path, GB_PLUGIN_ENTRY_SYMBOL);
-		r = -ENOSYS;
-		goto fail;
+		return -ENOSYS;
 	}
 	/* ISO C has no object-to-function pointer cast; POSIX guarantees the sizes match. */
 	static_assert(sizeof(entry) == sizeof(symbol), "function and object pointers differ");
 	memcpy(&entry, &symbol, sizeof(entry));
 
 	plugin->descriptor = entry();
+	return 0;
+}
+
+/* Call the plugin's init() with its own host; on failure, log it and return the errno. */
+static int init_plugin(const struct gb_plugin_registry *registry, struct gb_plugin *plugin,
+                       const struct gb_dropin *dropin)
+{
+	int r;
+
+	plugin_host_init(plugin, registry->host);
+	if (plugin->descriptor->init) {
+		r = plugin->descriptor->init(&plugin->host, &plugin->settings_view,
+		                             &plugin->state);
+		if (r != 0) {
+			/* init() must return 0 or a negative errno; anything else is a bug. */
+			if (r > 0)
+				r = -EBADMSG;
+			gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: init failed: %s",
+			            plugin->path, strerror(-r));
+			return r;
+		}
+	}
+	plugin->initialised = true;
+	return 0;
+}
+
+int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin)
+{
+	const struct gb_plugin_descriptor *descriptor;
+	char label[LABEL_MAX], quoted[QUOTE_MAX];
+	struct gb_plugin *plugin = NULL, **plugins;
+	int r;
+
+	if (!registry || !dropin)
+		return -EINVAL;
+	if (!registry->host) {
+		gb_log_full(GB_LOG_ERROR, NULL, "drop-in %s: plugin registry not initialised",
+		            dropin_file(dropin));
+		return -EINVAL;
+	}
+	r = check_dropin(dropin);
+	if (r < 0)
+		return r;
+	snprintf(label, sizeof(label), "%s-%s", gb_plugin_kind_to_string(dropin->kind),
+	         dropin->name);
+
+	plugin = calloc(1, sizeof(*plugin));
+	if (!plugin) {
+		r = -ENOMEM;
+		goto oom;
+	}
+	r = locate_plugin(registry, plugin, dropin, label);
+	if (r == -ENOMEM)
+		goto oom;
+	if (r < 0)
+		goto fail;
+	r = open_plugin(plugin, dropin);
+	if (r < 0)
+		goto fail;
 	r = check_descriptor(plugin, dropin);
 	if (r < 0)
 		goto fail;
@@ -787,20 +890,9 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 	}
 	registry->plugins = plugins;
 
-	plugin_host_init(plugin, registry->host);
-	if (descriptor->init) {
-		r = descriptor->init(&plugin->host, &plugin->settings_view, &plugin->state);
-		if (r != 0) {
-			/* init() must return 0 or a negative errno; anything else is a bug. */
-			if (r > 0)
-				r = -EBADMSG;
-			gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: init failed: %s",
-			            plugin->path, strerror(-r));
-			goto fail;
-		}
-	}
-	plugin->initialised = true;
-
+	r = init_plugin(registry, plugin, dropin);
+	if (r < 0)
+		goto fail;
 	registry->plugins[registry->count++] = plugin;
 	gb_log_full(GB_LOG_INFO, dropin->name, "loaded %s %s (ABI %u.%u) from %s", label,
 	            quote(quoted, descriptor->version ? descriptor->version : "(no version)"),

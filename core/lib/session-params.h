@@ -16,7 +16,6 @@
 #ifndef GB_SESSION_PARAMS_H
 #define GB_SESSION_PARAMS_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #define GB_SESSION_PARAMS_ERROR_MAX 512
@@ -52,11 +51,5 @@ char *gb_session_params_format(const struct gb_session_params *params);
 
 /** Free the strings; @params is empty afterwards. */
 void gb_session_params_clear(struct gb_session_params *params);
-
-/**
- * Whether @id may name a session here (session_id, glassbox-session -i): 1 to
- * 64 of [A-Za-z0-9_.-], not starting with '.'.
- */
-bool gb_session_params_id_valid(const char *id);
 
 #endif

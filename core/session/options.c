@@ -83,6 +83,17 @@ static bool parse_fd(const char *text, int *fd)
 	return true;
 }
 
+/* A name for this session's sockets and log: glassbox-session -i may name it freely. */
+static bool session_id_is_valid(const char *id)
+{
+	size_t length = strlen(id);
+
+	if (length == 0 || length > 64 || id[0] == '.')
+		return false;
+	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
+	       length;
+}
+
 enum {
 	OPT_CONTROL = 256,
 	OPT_WIDTH,
@@ -127,7 +138,7 @@ static int take_option(struct options *options, int c, char *value, bool *placed
 		*placed = true;
 		break;
 	case 'i':
-		if (!gb_session_params_id_valid(value)) {
+		if (!session_id_is_valid(value)) {
 			fprintf(stderr,
 			        "glassbox-session: invalid session id '%s': use 1 to 64 "
 			        "of [A-Za-z0-9_.-], not starting with '.'\n",

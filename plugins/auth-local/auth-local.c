@@ -865,6 +865,21 @@ static int commit(struct local *local, const char *text)
 	return 0;
 }
 
+/* A new hash of @user's new @password into *hash (malloc()ed); on failure, log why. */
+static int hash_user_password(struct local *local, const char *user, const char *password,
+                              char **hash)
+{
+	int r;
+
+	*hash = hash_password(password);
+	if (*hash)
+		return 0;
+	r = errno ? -errno : -EIO;
+	gb_plugin_log(local->host, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
+	              strerror(-r));
+	return r;
+}
+
 static bool check_name(struct local *local, const char *user, const char *operation)
 {
 	const char *problem = user_name_problem(user);
@@ -937,13 +952,9 @@ static int local_add_user(void *state, const char *user, const char *password, u
 		r = -EEXIST;
 		goto out;
 	}
-	hash = hash_password(password);
-	if (!hash) {
-		r = errno ? -errno : -EIO;
-		gb_plugin_log(local->host, GB_LOG_ERROR, "user '%s': cannot hash the password: %s",
-		              user, strerror(-r));
+	r = hash_user_password(local, user, password, &hash);
+	if (r < 0)
 		goto out;
-	}
 	if (asprintf(&line, "%s:%s%s", user, hash, roles & GB_ROLE_ADMIN ? ":user,admin" : "") <
 	    0) {
 		line = NULL;
@@ -994,13 +1005,9 @@ static int local_set_password(void *state, const char *user, const char *passwor
 		r = -ENOMEM;
 		goto out;
 	}
-	hash = hash_password(password);
-	if (!hash) {
-		r = errno ? -errno : -EIO;
-		gb_plugin_log(local->host, GB_LOG_ERROR, "user '%s': cannot hash the password: %s",
-		              user, strerror(-r));
+	r = hash_user_password(local, user, password, &hash);
+	if (r < 0)
 		goto out;
-	}
 	/* name:hash[:roles]: keep the roles exactly as written. */
 	roles_field = strchr(strchr(old_line, ':') + 1, ':');
 	if (asprintf(&line, "%s:%s%s", user, hash, roles_field ? roles_field : "") < 0) {

@@ -329,28 +329,13 @@ static int check_url_setting(struct oidc *oidc, const char *key, const char *url
 	return 0;
 }
 
-static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
+/* The provider and who we are to it: issuer, client id and secret, redirect URI. */
+static int read_client_settings(struct oidc *oidc, const struct gb_settings *settings)
 {
 	const char *secret = gb_settings_get_string(settings, "client_secret");
 	const char *secret_file = gb_settings_get_string(settings, "client_secret_file");
 	const char *redirect_uri = gb_settings_get_string(settings, "redirect_uri");
-	const char *label = gb_settings_get_string(settings, "label");
-	const char *ca_file = gb_settings_get_string(settings, "ca_file");
-	const char *problem;
-	char error[128];
-	const char *keys[] = { "admin_groups", "user_groups" };
-	struct oidc_group_list *lists[] = { &oidc->admin_groups, &oidc->user_groups };
-	g_autoptr(GError) gerror = NULL;
-	GUri *uri;
 	int r;
-
-	oidc->issuer = gb_settings_get_string(settings, "issuer");
-	oidc->client_id = gb_settings_get_string(settings, "client_id");
-	oidc->scopes = gb_settings_get_string(settings, "scopes");
-	oidc->username_claim = gb_settings_get_string(settings, "username_claim");
-	oidc->groups_claim = gb_settings_get_string(settings, "groups_claim");
-	oidc->username_prefix = gb_settings_get_string(settings, "username_prefix");
-	oidc->http.timeout_s = (int)gb_settings_get_int(settings, "timeout_s", 10);
 
 	if (!oidc->issuer || check_url_setting(oidc, "issuer", oidc->issuer) < 0)
 		return -EINVAL;
@@ -396,6 +381,14 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			return -EINVAL;
 		oidc->redirect_uri = redirect_uri;
 	}
+	return 0;
+}
+
+/* What we ask the provider for and how its ID token names the user. */
+static int read_claim_settings(struct oidc *oidc)
+{
+	const char *problem;
+
 	if (!oidc->scopes || strlen(oidc->scopes) > SCOPES_MAX ||
 	    !all_printable(oidc->scopes, true) || strpbrk(oidc->scopes, "\"\\") ||
 	    !has_word(oidc->scopes, "openid")) {
@@ -430,6 +423,16 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* Who may log in (user_groups, allow_any_account) and who is an admin. */
+static int read_group_settings(struct oidc *oidc, const struct gb_settings *settings)
+{
+	const char *keys[] = { "admin_groups", "user_groups" };
+	struct oidc_group_list *lists[] = { &oidc->admin_groups, &oidc->user_groups };
+	char error[128];
+
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
 		if (oidc_group_list_parse(gb_settings_get_string(settings, keys[i]), lists[i],
 		                          error, sizeof(error)) < 0) {
@@ -451,6 +454,14 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 		        oidc->issuer);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The login page's words: settings.label, or "Sign in with <issuer's host>". */
+static int read_label_setting(struct oidc *oidc, const char *label)
+{
+	GUri *uri;
+
 	if (label && label[0]) {
 		if (strlen(label) > LABEL_MAX || !all_printable(label, true)) {
 			gb_plugin_log(oidc->host, GB_LOG_ERROR,
@@ -466,6 +477,14 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 		if (uri)
 			g_uri_unref(uri);
 	}
+	return 0;
+}
+
+/* The CAs the provider's certificate is checked against; none: the system's. */
+static int read_ca_file_setting(struct oidc *oidc, const char *ca_file)
+{
+	g_autoptr(GError) gerror = NULL;
+
 	if (ca_file && ca_file[0]) {
 		if (ca_file[0] != '/') {
 			gb_plugin_log(oidc->host, GB_LOG_ERROR,
@@ -480,6 +499,25 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 		}
 	}
 	return 0;
+}
+
+static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
+{
+	int r;
+
+	oidc->issuer = gb_settings_get_string(settings, "issuer");
+	oidc->client_id = gb_settings_get_string(settings, "client_id");
+	oidc->scopes = gb_settings_get_string(settings, "scopes");
+	oidc->username_claim = gb_settings_get_string(settings, "username_claim");
+	oidc->groups_claim = gb_settings_get_string(settings, "groups_claim");
+	oidc->username_prefix = gb_settings_get_string(settings, "username_prefix");
+	oidc->http.timeout_s = (int)gb_settings_get_int(settings, "timeout_s", 10);
+
+	if ((r = read_client_settings(oidc, settings)) < 0 ||
+	    (r = read_claim_settings(oidc)) < 0 || (r = read_group_settings(oidc, settings)) < 0 ||
+	    (r = read_label_setting(oidc, gb_settings_get_string(settings, "label"))) < 0)
+		return r;
+	return read_ca_file_setting(oidc, gb_settings_get_string(settings, "ca_file"));
 }
 
 static int oidc_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
@@ -580,16 +618,67 @@ static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *wha
 }
 
 /* The discovery document, from the cache while it is younger than an hour. */
+/* Check the discovery document fetched from @url and take its endpoints into @found. */
+static int read_discovery(const struct oidc *oidc, JsonObject *document, const char *url,
+                          struct discovery *found, char *error, size_t error_size)
+{
+	const char *names[] = { "authorization_endpoint", "token_endpoint", "jwks_uri" };
+	char **slots[] = { &found->authorization_endpoint, &found->token_endpoint,
+		           &found->jwks_uri };
+	const char *value, *problem;
+	bool present;
+
+	value = json_string(document, "issuer");
+	if (!value || strcmp(value, oidc->issuer) != 0) {
+		gb_error_set(error, error_size,
+		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
+		             "settings.issuer says (they must be equal, to the last '/')",
+		             url, value ? value : "(none)", oidc->issuer);
+		return -EIO;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		value = json_string(document, names[i]);
+		problem = value ? oidc_url_problem(value) : "is missing";
+		if (problem) {
+			gb_error_set(error, error_size, "discovery: %s %s", names[i], problem);
+			return -EIO;
+		}
+		*slots[i] = g_strdup(value);
+	}
+	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
+	    present) {
+		gb_error_set(
+		        error, error_size,
+		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
+		        "is required");
+		return -EIO;
+	}
+	if (!oidc->client_secret) {
+		found->token_auth = TOKEN_AUTH_NONE;
+	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
+	                         "client_secret_basic", &present) ||
+	           !present) {
+		/* Absent means client_secret_basic (Discovery 3). */
+		found->token_auth = TOKEN_AUTH_BASIC;
+	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
+	                         "client_secret_post", &present)) {
+		found->token_auth = TOKEN_AUTH_POST;
+	} else {
+		gb_error_set(error, error_size,
+		             "discovery: token_endpoint_auth_methods_supported lists neither "
+		             "client_secret_basic nor client_secret_post");
+		return -EIO;
+	}
+	return 0;
+}
+
 static int ensure_discovery(struct oidc *oidc, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	struct oidc_http_response response = { 0 };
 	struct discovery found = { 0 };
-	const char *names[] = { "authorization_endpoint", "token_endpoint", "jwks_uri" };
-	char **slots[] = { &found.authorization_endpoint, &found.token_endpoint, &found.jwks_uri };
-	const char *value, *problem;
 	JsonObject *document;
-	bool present, changed;
+	bool changed;
 	size_t length;
 	char *url;
 	int r;
@@ -615,51 +704,9 @@ static int ensure_discovery(struct oidc *oidc, char *error, size_t error_size)
 		r = -EIO;
 		goto out;
 	}
-	value = json_string(document, "issuer");
-	if (!value || strcmp(value, oidc->issuer) != 0) {
-		gb_error_set(error, error_size,
-		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
-		             "settings.issuer says (they must be equal, to the last '/')",
-		             url, value ? value : "(none)", oidc->issuer);
-		r = -EIO;
+	r = read_discovery(oidc, document, url, &found, error, error_size);
+	if (r < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		value = json_string(document, names[i]);
-		problem = value ? oidc_url_problem(value) : "is missing";
-		if (problem) {
-			gb_error_set(error, error_size, "discovery: %s %s", names[i], problem);
-			r = -EIO;
-			goto out;
-		}
-		*slots[i] = g_strdup(value);
-	}
-	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
-	    present) {
-		gb_error_set(
-		        error, error_size,
-		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
-		        "is required");
-		r = -EIO;
-		goto out;
-	}
-	if (!oidc->client_secret) {
-		found.token_auth = TOKEN_AUTH_NONE;
-	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
-	                         "client_secret_basic", &present) ||
-	           !present) {
-		/* Absent means client_secret_basic (Discovery 3). */
-		found.token_auth = TOKEN_AUTH_BASIC;
-	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
-	                         "client_secret_post", &present)) {
-		found.token_auth = TOKEN_AUTH_POST;
-	} else {
-		gb_error_set(error, error_size,
-		             "discovery: token_endpoint_auth_methods_supported lists neither "
-		             "client_secret_basic nor client_secret_post");
-		r = -EIO;
-		goto out;
-	}
 	changed =
 	        !oidc->discovery.token_endpoint ||
 	        strcmp(oidc->discovery.token_endpoint, found.token_endpoint) != 0 ||
@@ -886,6 +933,51 @@ out:
 	return r;
 }
 
+/* Check @id_token against the provider's keys and the rules of this plugin and login. */
+static int verify_id_token(struct oidc *oidc, const char *id_token, const char *nonce,
+                           struct oidc_token_result *result, char *error, size_t error_size)
+{
+	struct oidc_token_rules rules;
+	int64_t age;
+	int r;
+
+	rules = (struct oidc_token_rules){
+		.issuer = oidc->issuer,
+		.client_id = oidc->client_id,
+		.nonce = nonce,
+		.username_claim = oidc->username_claim,
+		.groups_claim = oidc->groups_claim,
+		.username_prefix = oidc->username_prefix,
+		.admin_groups = &oidc->admin_groups,
+		.user_groups = &oidc->user_groups,
+		.now = g_get_real_time() / G_USEC_PER_SEC,
+	};
+	r = oidc_verify_id_token(id_token, oidc->keys, &rules, result, error, error_size);
+	if (r == -ENOKEY) {
+		/* Perhaps the provider rotated its keys: fetch them again, but not
+		 * more than once a minute, whatever tokens come in. */
+		age = monotonic_s() - oidc->keys_fetched;
+		if (age < oidc->keys_refetch_min_s) {
+			size_t length = strlen(error);
+
+			snprintf(error + length, error_size - length,
+			         " (keys fetched %" PRId64 " s ago; not again before %" PRId64
+			         " s)",
+			         age, oidc->keys_refetch_min_s);
+			return -EACCES;
+		}
+		gb_plugin_log(oidc->host, GB_LOG_INFO, "%s: fetching the provider's keys again",
+		              error);
+		r = ensure_keys(oidc, true, error, error_size);
+		if (r < 0)
+			return r;
+		r = oidc_verify_id_token(id_token, oidc->keys, &rules, result, error, error_size);
+		if (r == -ENOKEY)
+			r = -EACCES;
+	}
+	return r;
+}
+
 static int oidc_finish_login(void *state, const char *redirect_uri, const char *code,
                              const char *login_state, struct gb_identity *identity, char *error,
                              size_t error_size)
@@ -893,9 +985,7 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 	struct oidc *oidc = state;
 	struct oidc_pending pending = { 0 };
 	struct oidc_token_result result;
-	struct oidc_token_rules rules;
 	char *id_token = NULL;
-	int64_t age;
 	int r;
 
 	if (!oidc || !identity ||
@@ -944,41 +1034,7 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 		oidc->discovery.fetched = 0;
 		goto out;
 	}
-	rules = (struct oidc_token_rules){
-		.issuer = oidc->issuer,
-		.client_id = oidc->client_id,
-		.nonce = pending.nonce,
-		.username_claim = oidc->username_claim,
-		.groups_claim = oidc->groups_claim,
-		.username_prefix = oidc->username_prefix,
-		.admin_groups = &oidc->admin_groups,
-		.user_groups = &oidc->user_groups,
-		.now = g_get_real_time() / G_USEC_PER_SEC,
-	};
-	r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, error, error_size);
-	if (r == -ENOKEY) {
-		/* Perhaps the provider rotated its keys: fetch them again, but not
-		 * more than once a minute, whatever tokens come in. */
-		age = monotonic_s() - oidc->keys_fetched;
-		if (age < oidc->keys_refetch_min_s) {
-			size_t length = strlen(error);
-
-			snprintf(error + length, error_size - length,
-			         " (keys fetched %" PRId64 " s ago; not again before %" PRId64
-			         " s)",
-			         age, oidc->keys_refetch_min_s);
-			r = -EACCES;
-			goto out;
-		}
-		gb_plugin_log(oidc->host, GB_LOG_INFO, "%s: fetching the provider's keys again",
-		              error);
-		r = ensure_keys(oidc, true, error, error_size);
-		if (r < 0)
-			goto out;
-		r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, error, error_size);
-		if (r == -ENOKEY)
-			r = -EACCES;
-	}
+	r = verify_id_token(oidc, id_token, pending.nonce, &result, error, error_size);
 	if (r < 0)
 		goto out;
 

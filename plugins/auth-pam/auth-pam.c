@@ -238,33 +238,68 @@ static void plugin_free(struct pam_plugin *plugin)
 }
 
 /*
- * Look up @name in the group database: 0 with *gid, -ENOENT when there is no
- * such group, another negative errno when the lookup itself failed.
+ * Call @lookup (a getgrnam_r() or getpwnam_r() wrapper returning 0, ENOENT
+ * or an errno) with a buffer that doubles while it says ERANGE. 0, -ENOENT
+ * when there is no such entry, another negative errno when the lookup failed.
  */
-static int group_id(const char *name, gid_t *gid)
+static int nss_lookup(const char *name,
+                      int (*lookup)(const char *name, char *buffer, size_t size, void *out),
+                      void *out)
 {
-	size_t size = 16384;
-
-	while (size <= NSS_BUFFER_MAX) {
-		struct group group, *found = NULL;
+	for (size_t size = 16384; size <= NSS_BUFFER_MAX; size *= 2) {
 		char *buffer = malloc(size);
 		int e;
 
 		if (!buffer)
 			return -ENOMEM;
-		e = getgrnam_r(name, &group, buffer, size, &found);
-		if (e == 0 && found)
-			*gid = found->gr_gid;
+		e = lookup(name, buffer, size, out);
 		free(buffer);
-		if (e == ERANGE) {
-			size *= 2;
-			continue;
-		}
-		if (e != 0)
+		if (e != ERANGE)
 			return -e;
-		return found ? 0 : -ENOENT;
 	}
 	return -ENOMEM;
+}
+
+static int lookup_group(const char *name, char *buffer, size_t size, void *out)
+{
+	struct group group, *found = NULL;
+	int e = getgrnam_r(name, &group, buffer, size, &found);
+
+	if (e == 0 && !found)
+		return ENOENT;
+	if (e == 0)
+		*(gid_t *)out = found->gr_gid;
+	return e;
+}
+
+struct user_ids {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int lookup_user(const char *name, char *buffer, size_t size, void *out)
+{
+	struct passwd passwd, *found = NULL;
+	struct user_ids *ids = out;
+	int e = getpwnam_r(name, &passwd, buffer, size, &found);
+
+	if (e == 0 && !found)
+		return ENOENT;
+	if (e == 0) {
+		ids->uid = found->pw_uid;
+		ids->gid = found->pw_gid;
+	}
+	return e;
+}
+
+/*
+ * Look up @name in the group database: 0 with *gid, -ENOENT when there is no
+ * such group, another negative errno when the lookup itself failed.
+ */
+static int group_id(const char *name, gid_t *gid)
+{
+	*gid = 0;
+	return nss_lookup(name, lookup_group, gid);
 }
 
 /*
@@ -273,30 +308,12 @@ static int group_id(const char *name, gid_t *gid)
  */
 static int user_ids(const char *name, uid_t *uid, gid_t *gid)
 {
-	size_t size = 16384;
+	struct user_ids ids = { 0, 0 };
+	int r = nss_lookup(name, lookup_user, &ids);
 
-	while (size <= NSS_BUFFER_MAX) {
-		struct passwd passwd, *found = NULL;
-		char *buffer = malloc(size);
-		int e;
-
-		if (!buffer)
-			return -ENOMEM;
-		e = getpwnam_r(name, &passwd, buffer, size, &found);
-		if (e == 0 && found) {
-			*uid = found->pw_uid;
-			*gid = found->pw_gid;
-		}
-		free(buffer);
-		if (e == ERANGE) {
-			size *= 2;
-			continue;
-		}
-		if (e != 0)
-			return -e;
-		return found ? 0 : -ENOENT;
-	}
-	return -ENOMEM;
+	*uid = ids.uid;
+	*gid = ids.gid;
+	return r;
 }
 
 /*
@@ -342,6 +359,19 @@ static int in_group(const char *user, gid_t gid, const char *group)
 	return r;
 }
 
+/* A group setting: empty (no group), or a group name; else log why not. */
+static int check_group_setting(const struct pam_plugin *plugin, const char *key, const char *group)
+{
+	const char *problem = group ? NULL : "is missing";
+
+	if (group && group[0])
+		problem = group_name_problem(group);
+	if (!problem)
+		return 0;
+	gb_plugin_log(plugin->host, GB_LOG_ERROR, "settings.%s: the group name %s", key, problem);
+	return -EINVAL;
+}
+
 static int pam_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
 {
 	struct pam_plugin *plugin;
@@ -367,20 +397,9 @@ static int pam_init(const struct gb_host *host, const struct gb_settings *settin
 		              plugin->service ? problem : "is missing");
 		goto invalid;
 	}
-	if (!plugin->admin_group ||
-	    (plugin->admin_group[0] && (problem = group_name_problem(plugin->admin_group)))) {
-		gb_plugin_log(plugin->host, GB_LOG_ERROR,
-		              "settings.admin_group: the group name %s",
-		              plugin->admin_group ? problem : "is missing");
+	if (check_group_setting(plugin, "admin_group", plugin->admin_group) < 0 ||
+	    check_group_setting(plugin, "allowed_group", plugin->allowed_group) < 0)
 		goto invalid;
-	}
-	if (!plugin->allowed_group ||
-	    (plugin->allowed_group[0] && (problem = group_name_problem(plugin->allowed_group)))) {
-		gb_plugin_log(plugin->host, GB_LOG_ERROR,
-		              "settings.allowed_group: the group name %s",
-		              plugin->allowed_group ? problem : "is missing");
-		goto invalid;
-	}
 	if (!plugin->label || (problem = label_problem(plugin->label))) {
 		gb_plugin_log(plugin->host, GB_LOG_ERROR, "settings.label %s",
 		              plugin->label ? problem : "is missing");

@@ -33,6 +33,7 @@
 #include <glassbox/capture.h>
 
 #include "colour-convert.h"
+#include "error.h"
 
 #define PLUGIN_NAME "weston"
 
@@ -609,13 +610,14 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	            offsetof(struct gb_capture_target, damage_all) + sizeof(target->damage_all) ||
 	    !target->compositor || !target->output || !target->add_frame_listener ||
 	    !target->remove_frame_listener || !target->damage_all) {
-		snprintf(error, error_size, "the host's capture target lacks a member");
+		gb_error_set(error, error_size, "the host's capture target lacks a member");
 		return NULL;
 	}
 	output = target->output;
 	if (!output->current_mode || !target->compositor->renderer ||
 	    !target->compositor->renderer->read_pixels) {
-		snprintf(error, error_size, "the output has no mode or the renderer cannot read");
+		gb_error_set(error, error_size,
+		             "the output has no mode or the renderer cannot read");
 		return NULL;
 	}
 
@@ -633,7 +635,8 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	capture->timestamp_caps = gst_caps_from_string(GB_CAPTURE_TIMESTAMP_CAPS);
 	capture->source = gst_element_factory_make("appsrc", NULL);
 	if (!capture->timestamp_caps || !capture->source) {
-		snprintf(error, error_size, "cannot make an appsrc (gst-plugins-base missing?)");
+		gb_error_set(error, error_size,
+		             "cannot make an appsrc (gst-plugins-base missing?)");
 		goto fail;
 	}
 	/* Ours; the host gets a second, floating, reference on success. */
@@ -646,10 +649,10 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	r = capture_configure(capture, (uint32_t)output->current_mode->width,
 	                      (uint32_t)output->current_mode->height);
 	if (r < 0) {
-		snprintf(error, error_size,
-		         "cannot capture a %dx%d output read as pixman format 0x%x: %s",
-		         output->current_mode->width, output->current_mode->height,
-		         (unsigned)target->compositor->read_format, strerror(-r));
+		gb_error_set(error, error_size,
+		             "cannot capture a %dx%d output read as pixman format 0x%x: %s",
+		             output->current_mode->width, output->current_mode->height,
+		             (unsigned)target->compositor->read_format, strerror(-r));
 		goto fail;
 	}
 
@@ -666,7 +669,7 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	return capture;
 
 out_of_memory:
-	snprintf(error, error_size, "out of memory");
+	gb_error_set(error, error_size, "out of memory");
 fail:
 	capture_free(capture);
 	return NULL;
