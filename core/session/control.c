@@ -31,9 +31,12 @@
 
 #include <libweston/libweston.h>
 
+#include "control.h"
 #include "input-message.h"
+#include "input.h"
 #include "listen-socket.h"
 #include "log.h"
+#include "screenshot.h"
 #include "session.h"
 #include "stream.h"
 

@@ -17,15 +17,21 @@
 
 #include <libweston/libweston.h>
 
+#include "app.h"
+#include "compositor.h"
 #include "config.h"
+#include "control.h"
 #include "handoff.h"
 #include "log.h"
 #include "options.h"
 #include "peer.h"
 #include "plugin-loader.h"
+#include "screenshot.h"
 #include "session.h"
+#include "shell.h"
 #include "signal-socket.h"
 #include "stream.h"
+#include "xwayland.h"
 
 /* Tell whoever started us that the session is up: "READY\n", then close. */
 static void signal_ready(int *fd)

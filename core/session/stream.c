@@ -25,11 +25,12 @@
 #include <glassbox/capture.h>
 
 #include "capture-target.h"
+#include "compositor.h"
 #include "encoder-choice.h"
+#include "error.h"
 #include "gst-util.h"
 #include "handoff.h"
 #include "latency.h"
-#include "error.h"
 #include "log.h"
 #include "stream.h"
 
