@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "app.h"
 #include "log.h"
 #include "session.h"
 

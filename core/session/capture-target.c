@@ -10,8 +10,9 @@
 
 #include <libweston/libweston.h>
 
+#include "capture-target.h"
+#include "compositor.h"
 #include "log.h"
-#include "stream.h"
 
 struct capture_listener {
 	struct gb_frame_listener base;

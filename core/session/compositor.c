@@ -16,6 +16,7 @@
 #include <libweston/weston-log.h>
 #include <libweston/windowed-output-api.h>
 
+#include "compositor.h"
 #include "log.h"
 #include "session.h"
 #include "weston-private.h"

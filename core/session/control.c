@@ -27,15 +27,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <libweston/libweston.h>
 
+#include "control.h"
 #include "input-message.h"
+#include "input.h"
+#include "listen-socket.h"
 #include "log.h"
+#include "screenshot.h"
 #include "session.h"
+#include "stream.h"
 
 #define GB_CONTROL_LINE_MAX    1024
 #define GB_CONTROL_CLIENTS_MAX 4
@@ -54,9 +57,7 @@ struct gb_control_client {
 
 struct gb_control {
 	struct gb_session *session;
-	char *path;
-	int fd;
-	struct wl_event_source *source;
+	struct gb_listen_socket *listen_socket;
 	struct wl_list clients;
 	int n_clients;
 	uint64_t rejected; /* malformed or refused commands */
@@ -225,7 +226,7 @@ static const char *run_command(struct gb_control_client *client, char *line)
 		if (a)
 			return "too many arguments";
 		y = session->first_app_frame_ms;
-		gb_stream_format_stats(session, streaming, sizeof(streaming));
+		gb_stream_format_stats(session->stream, streaming, sizeof(streaming));
 		reply(client,
 		      "ok frames=%llu first_app_frame_ms=%.1f width=%d height=%d app_pid=%d "
 		      "rejected=%llu input_dropped=%llu%s",
@@ -314,24 +315,20 @@ static void client_destroy(struct gb_control_client *client)
 	free(client);
 }
 
-static int control_accept(int fd, uint32_t mask, void *data)
+static void control_accept(void *data, int client_fd)
 {
 	struct gb_control *control = data;
 	struct gb_control_client *client;
-	int client_fd;
 
-	client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (client_fd < 0)
-		return 0;
 	if (control->n_clients >= GB_CONTROL_CLIENTS_MAX) {
 		gb_warning("control: refusing a connection, %d already open", control->n_clients);
 		close(client_fd);
-		return 0;
+		return;
 	}
 	client = calloc(1, sizeof(*client));
 	if (!client) {
 		close(client_fd);
-		return 0;
+		return;
 	}
 	client->control = control;
 	client->fd = client_fd;
@@ -340,11 +337,10 @@ static int control_accept(int fd, uint32_t mask, void *data)
 	if (!client->source) {
 		close(client_fd);
 		free(client);
-		return 0;
+		return;
 	}
 	wl_list_insert(&control->clients, &client->link);
 	control->n_clients++;
-	return 0;
 }
 
 int gb_control_create(struct gb_session *session, const char *path)
@@ -356,18 +352,11 @@ int gb_control_create(struct gb_session *session, const char *path)
 		return -ENOMEM;
 	wl_list_init(&control->clients);
 	control->session = session;
-	control->fd = -1;
 	session->control = control;
 
-	control->fd = gb_listen_unix(path, "control", GB_CONTROL_CLIENTS_MAX);
-	if (control->fd < 0)
-		return control->fd;
-	control->path = strdup(path);
-	if (!control->path)
-		return -ENOMEM;
-	control->source = wl_event_loop_add_fd(session->loop, control->fd, WL_EVENT_READABLE,
-	                                       control_accept, control);
-	if (!control->source)
+	control->listen_socket = gb_listen_socket_create(
+	        session->loop, path, "control", GB_CONTROL_CLIENTS_MAX, control_accept, control);
+	if (!control->listen_socket)
 		return -errno;
 	gb_info("control socket %s", path);
 	return 0;
@@ -381,13 +370,7 @@ void gb_control_destroy(struct gb_control *control)
 		return;
 	wl_list_for_each_safe (client, next, &control->clients, link)
 		client_destroy(client);
-	if (control->source)
-		wl_event_source_remove(control->source);
-	if (control->fd >= 0)
-		close(control->fd);
-	if (control->path)
-		unlink(control->path);
+	gb_listen_socket_destroy(control->listen_socket);
 	control->session->control = NULL;
-	free(control->path);
 	free(control);
 }

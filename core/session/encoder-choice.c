@@ -17,8 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "error.h"
 #include "log.h"
-#include "stream.h"
+#include "encoder-choice.h"
 
 /* More encoder plugins than this in one session is a configuration mistake. */
 #define CANDIDATES_MAX 32
@@ -167,18 +168,18 @@ int gb_encoder_choose(struct gb_plugin_registry *registry, const struct gb_webrt
 	if (n == 0) {
 		if (pinned_name &&
 		    !gb_plugin_registry_find(registry, GB_PLUGIN_KIND_ENCODER, pinned_name))
-			snprintf(error, error_size,
-			         "no encoder: webrtc.encoder is '%s', which is not loaded",
-			         pinned_name);
+			gb_error_set(error, error_size,
+			             "no encoder: webrtc.encoder is '%s', which is not loaded",
+			             pinned_name);
 		else if (pinned && !(codecs & GB_CODEC_BIT(pinned)))
-			snprintf(error, error_size,
-			         "no common codec: webrtc.codec is %s, the browser decodes %s",
-			         gb_codec_name(pinned), wanted);
+			gb_error_set(error, error_size,
+			             "no common codec: webrtc.codec is %s, the browser decodes %s",
+			             gb_codec_name(pinned), wanted);
 		else
-			snprintf(error, error_size,
-			         "no common codec: the browser decodes %s, the session's "
-			         "encoders make %s",
-			         wanted, have);
+			gb_error_set(error, error_size,
+			             "no common codec: the browser decodes %s, the session's "
+			             "encoders make %s",
+			             wanted, have);
 		return -ENOENT;
 	}
 
@@ -186,18 +187,18 @@ int gb_encoder_choose(struct gb_plugin_registry *registry, const struct gb_webrt
 	for (size_t i = 0; i < n; i++) {
 		const struct gb_encoder_ops *ops = encoder_ops(candidates[i]);
 		const char *name = candidates[i]->descriptor->name;
-		char reason[256] = "";
+		char plugin_error[256] = "";
 		int r;
 
-		r = ops->probe(candidates[i]->state, reason, sizeof(reason));
+		r = ops->probe(candidates[i]->state, plugin_error, sizeof(plugin_error));
 		if (r != 0) { /* anything but 0 is a failure, even a buggy positive value */
-			const char *why;
+			const char *problem;
 
-			reason[sizeof(reason) - 1] = '\0';
-			why = reason[0] ? reason : strerror(r < 0 ? -r : EIO);
+			plugin_error[sizeof(plugin_error) - 1] = '\0';
+			problem = plugin_error[0] ? plugin_error : strerror(r < 0 ? -r : EIO);
 			append(choice->fallback, sizeof(choice->fallback), "%s%s: %s",
-			       choice->fallback[0] ? "; " : "", name, why);
-			append(skipped, sizeof(skipped), "%s unavailable (%s), ", name, why);
+			       choice->fallback[0] ? "; " : "", name, problem);
+			append(skipped, sizeof(skipped), "%s unavailable (%s), ", name, problem);
 			continue;
 		}
 		choice->plugin = candidates[i];
@@ -217,6 +218,6 @@ int gb_encoder_choose(struct gb_plugin_registry *registry, const struct gb_webrt
 		return 0;
 	}
 	gb_warning("encoder: %sno encoder left for %s", skipped, wanted);
-	snprintf(error, error_size, "no encoder available: %s", choice->fallback);
+	gb_error_set(error, error_size, "no encoder available: %s", choice->fallback);
 	return -ENOENT;
 }

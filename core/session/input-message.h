@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "input.h"
 #include "session.h"
 
 /* Largest message accepted, in bytes. */

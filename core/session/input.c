@@ -11,6 +11,7 @@
 
 #include <libweston/libweston.h>
 
+#include "input.h"
 #include "log.h"
 #include "session.h"
 #include "weston-private.h"

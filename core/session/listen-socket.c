@@ -1,16 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /* The session's listening unix sockets (control, signalling). */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "session.h"
+#include <wayland-server-core.h>
 
-int gb_listen_unix(const char *path, const char *what, int backlog)
+#include "listen-socket.h"
+#include "log.h"
+
+struct gb_listen_socket {
+	char *path;
+	int fd;
+	struct wl_event_source *source;
+	gb_listen_socket_accepted_func accepted;
+	void *data;
+};
+
+/* The listening fd, or a negative errno after one log line naming @what and @path. */
+static int listen_unix(const char *path, const char *what, int backlog)
 {
 	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	struct stat st;
@@ -45,4 +58,65 @@ int gb_listen_unix(const char *path, const char *what, int backlog)
 		return r;
 	}
 	return fd;
+}
+
+static int socket_readable(int fd, uint32_t mask, void *data)
+{
+	struct gb_listen_socket *listen_socket = data;
+	int client_fd;
+
+	client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (client_fd >= 0)
+		listen_socket->accepted(listen_socket->data, client_fd);
+	return 0;
+}
+
+struct gb_listen_socket *gb_listen_socket_create(struct wl_event_loop *loop, const char *path,
+                                                 const char *what, int backlog,
+                                                 gb_listen_socket_accepted_func accepted,
+                                                 void *data)
+{
+	struct gb_listen_socket *listen_socket = calloc(1, sizeof(*listen_socket));
+	int r;
+
+	if (!listen_socket)
+		return NULL;
+	listen_socket->accepted = accepted;
+	listen_socket->data = data;
+	listen_socket->fd = listen_unix(path, what, backlog);
+	if (listen_socket->fd < 0) {
+		r = listen_socket->fd;
+		goto fail;
+	}
+	listen_socket->path = strdup(path);
+	if (!listen_socket->path) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	listen_socket->source = wl_event_loop_add_fd(loop, listen_socket->fd, WL_EVENT_READABLE,
+	                                             socket_readable, listen_socket);
+	if (!listen_socket->source) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	return listen_socket;
+
+fail:
+	gb_listen_socket_destroy(listen_socket);
+	errno = -r;
+	return NULL;
+}
+
+void gb_listen_socket_destroy(struct gb_listen_socket *listen_socket)
+{
+	if (!listen_socket)
+		return;
+	if (listen_socket->source)
+		wl_event_source_remove(listen_socket->source);
+	if (listen_socket->fd >= 0)
+		close(listen_socket->fd);
+	if (listen_socket->path)
+		unlink(listen_socket->path);
+	free(listen_socket->path);
+	free(listen_socket);
 }

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "stream.h"
+#include "rtp-playout-delay.h"
 
 #define PLAYOUT_DELAY_SIZE 3
 

@@ -16,7 +16,9 @@
 
 #include <libweston/libweston.h>
 
+#include "compositor.h"
 #include "log.h"
+#include "screenshot.h"
 #include "session.h"
 
 struct gb_screenshot_request {

@@ -2,6 +2,11 @@
 /*
  * glassbox-session: the libweston host of one user session. Everything runs
  * on libweston's wl_event_loop; nothing here is thread-safe.
+ *
+ * struct gb_session is the object list: main.c creates each object and
+ * keeps it here. Each object's functions are in its own header
+ * (compositor.h, shell.h, xwayland.h, app.h, input.h, screenshot.h,
+ * control.h, stream.h, signal-socket.h); see README.md, SOURCE.
  */
 #ifndef GB_SESSION_H
 #define GB_SESSION_H
@@ -10,7 +15,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
-#include <pixman.h>
 #include <wayland-server-core.h>
 
 #include "config.h"
@@ -25,17 +29,6 @@ struct gb_screenshot_request;
 struct gb_plugin_registry;
 struct gb_stream;
 struct gb_signal;
-
-/**
- * Called after every repaint of the output, on the event loop, with the
- * region that was repainted (global coordinates) and the time the frame was
- * rendered (CLOCK_MONOTONIC). Capture plugins hang off this.
- */
-struct gb_frame_listener {
-	void (*frame)(struct gb_frame_listener *listener, struct weston_output *output,
-	              const pixman_region32_t *damage, const struct timespec *time);
-	struct wl_list link; /* gb_session.frame_listeners */
-};
 
 /** A child process the session watches (the application, Xwayland). */
 struct gb_child {
@@ -63,7 +56,7 @@ struct gb_session {
 
 	/* the plugins loaded for this session (capture, encoder, storage) */
 	struct gb_plugin_registry *plugins;
-	/* streaming (stream.c, viewer.c, signal.c); NULL without --signal-socket */
+	/* streaming (stream.h, signal-socket.h); NULL without --signal-socket */
 	struct gb_stream *stream;
 	struct gb_signal *signal;
 
@@ -95,86 +88,5 @@ struct gb_session {
 };
 
 double gb_session_elapsed_ms(const struct gb_session *session);
-
-/* compositor.c */
-int gb_compositor_create(struct gb_session *session);
-void gb_compositor_destroy(struct gb_session *session);
-void gb_session_add_frame_listener(struct gb_session *session, struct gb_frame_listener *listener);
-
-/* shell.c */
-int gb_shell_create(struct gb_session *session);
-void gb_shell_destroy(struct gb_shell *shell);
-
-/* xwayland.c */
-int gb_xwayland_start(struct gb_session *session);
-void gb_xwayland_destroy(struct gb_xwayland *xwayland);
-/**
- * Soon (on the event loop), ask libweston's X11 window manager to make every
- * X11 main window (managed, not transient, not a popup type) fill the
- * output without a frame: fullscreen, or maximized when the application
- * draws its own decorations. @xwayland may be NULL.
- */
-void gb_xwayland_fill_output(struct gb_xwayland *xwayland);
-
-/* app.c */
-void gb_session_watch_child(struct gb_session *session, struct gb_child *child);
-int gb_app_spawn(struct gb_session *session, char *const argv[]);
-void gb_app_terminate(struct gb_session *session);
-/** After the main loop: stop and reap whatever is left of the application. */
-void gb_app_cleanup(struct gb_session *session);
-int gb_session_reap_children(int signal_number, void *data);
-
-/* input.c: every call checks its arguments and returns 0 or -errno. */
-enum gb_axis {
-	GB_AXIS_VERTICAL = 0,
-	GB_AXIS_HORIZONTAL = 1,
-};
-int gb_input_key(struct gb_session *session, uint32_t evdev_code, bool pressed);
-int gb_input_pointer_motion(struct gb_session *session, double x, double y);
-int gb_input_button(struct gb_session *session, uint32_t button_code, bool pressed);
-int gb_input_axis(struct gb_session *session, enum gb_axis axis, double value);
-/** Release every key and button still held. */
-void gb_input_release_all(struct gb_session *session);
-
-/* screenshot.c */
-typedef void (*gb_screenshot_done_func)(void *data, int result);
-/**
- * Write the next frame of the output to @path as PNG, then call @done with
- * 0 or a negative errno. Forces a repaint, so it works on an idle screen.
- */
-int gb_screenshot_request(struct gb_session *session, const char *path,
-                          gb_screenshot_done_func done, void *data);
-void gb_screenshot_cancel_all(struct gb_session *session);
-
-/* listen-socket.c */
-/**
- * A listening unix stream socket at @path, mode 0600, non-blocking and
- * close-on-exec, replacing a socket a crashed session left there. Returns
- * the fd, or a negative errno after one log line naming @what and @path.
- */
-int gb_listen_unix(const char *path, const char *what, int backlog);
-
-/* control.c */
-int gb_control_create(struct gb_session *session, const char *path);
-void gb_control_destroy(struct gb_control *control);
-
-/* stream.c: the shared capture -> encoder -> tee pipeline and its viewers */
-/** Start GStreamer and get ready for viewers; nothing is captured until one comes. */
-int gb_stream_create(struct gb_session *session);
-/** Close every viewer and stop the pipeline. Accepts a session without a stream. */
-void gb_stream_destroy(struct gb_session *session);
-/**
- * Write the streaming figures as " key=value" pairs (each with a leading
- * space) for the control socket's `stats` answer: viewers, codec, encoder,
- * encoders, frames_encoded, keyframes, keyframe_requests, fps,
- * bitrate_kbps, latency_p50_ms, latency_p95_ms, latency_frames. Writes ""
- * without a stream. Never more than @size - 1 bytes; returns the length
- * written.
- */
-size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t size);
-
-/* signal.c: the signalling socket, one connection per viewer */
-int gb_signal_create(struct gb_session *session, const char *path);
-void gb_signal_destroy(struct gb_signal *signal);
 
 #endif

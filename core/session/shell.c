@@ -33,6 +33,8 @@
 
 #include "log.h"
 #include "session.h"
+#include "shell.h"
+#include "xwayland.h"
 
 struct gb_shell_surface {
 	struct gb_shell *shell;

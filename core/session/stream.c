@@ -5,20 +5,10 @@
  * and a tee every viewer's branch hangs off (see stream.h). Nothing is
  * captured or encoded while no viewer is attached.
  *
- * GStreamer's threads hand work back through gb_stream_post(): a locked
- * list and an eventfd the wl_event_loop watches, as Weston's remoting
- * plugin does. The pipeline's bus is read the same way, through the fd
- * GstBus offers for other main loops (gst_bus_get_pollfd()). No GMainLoop
- * runs in this process.
- *
- * Latency is measured from the time the frame was rendered (the capture
- * plugin's GstReferenceTimestampMeta, CLOCK_MONOTONIC) to the time the RTP
- * packet carrying its last bytes enters webrtcbin's nicesink, after RTP
- * session, SRTP and the DTLS element's queue: the last point where
- * GStreamer still holds it before the kernel. The payloader's source pad
- * would miss dtlssrtpenc's thread hand-off; the packets are SRTP there,
- * but RTP headers stay in the clear, so the marker bit and timestamp still
- * identify a frame's last packet.
+ * GStreamer's threads hand work back through the hand-off (handoff.h). The
+ * pipeline's bus is read through the fd GstBus offers for other main loops
+ * (gst_bus_get_pollfd()). No GMainLoop runs in this process. Latency is
+ * measured by latency.c, on probes this file puts on the pipeline.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,27 +16,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <gst/video/video.h>
 #include <libweston/libweston.h>
 
+#include <glassbox/capture.h>
+
+#include "capture-target.h"
+#include "compositor.h"
+#include "encoder-choice.h"
+#include "error.h"
+#include "gst-util.h"
+#include "handoff.h"
+#include "latency.h"
 #include "log.h"
 #include "stream.h"
 
-#define CAPTURED_MAX      64
 #define STATS_INTERVAL_MS 1000
 
 struct gb_stream {
 	struct gb_session *session;
-
-	/* the hand-off from GStreamer's threads */
-	int wake_fd;
-	struct wl_event_source *wake_source;
-	GMutex events_lock;
-	struct gb_stream_event *events_head, *events_tail;
+	struct gb_handoff *handoff;
 
 	GThread *warm_up;
 
@@ -68,8 +60,8 @@ struct gb_stream {
 	struct gb_capture_host *capture_host;
 	bool capture_active;
 
-	struct wl_list viewers; /* gb_viewer_entry.link */
-	int n_viewers;
+	struct wl_list listeners; /* gb_stream_listener.link: one per viewer */
+	int n_listeners;
 	int n_attached; /* branches on the tee */
 	struct wl_list dying_branches;
 	uint64_t next_branch_id;
@@ -80,7 +72,7 @@ struct gb_stream {
 	struct gb_frame_listener size_listener;
 	int width, height;
 
-	GstCaps *capture_meta_caps;
+	struct gb_latency_meter *latency;
 
 	/* written on streaming threads */
 	_Atomic int64_t last_push_ns;
@@ -89,19 +81,55 @@ struct gb_stream {
 	_Atomic uint64_t bytes_encoded;
 	_Atomic uint64_t keyframes_encoded;
 	_Atomic uint64_t keyframe_requests; /* from viewers: PLI, FIR */
-	struct gb_latency latency;
-	GMutex captured_lock;
-	struct {
-		GstClockTime running_time;
-		int64_t capture_ns;
-	} captured[CAPTURED_MAX];
-	unsigned captured_next;
 
 	/* main loop */
 	double fps;
 	double bitrate_kbps;
 	uint64_t sample_frames, sample_bytes;
 	int64_t sample_ns;
+};
+
+/*
+ * The part of a branch that GStreamer's threads may see. It is reference
+ * counted (every probe, signal handler and promise holds a reference) so
+ * that it outlives them whatever the order of teardown; @branch is read and
+ * written on the main loop only, and is NULL once the branch is detached.
+ */
+struct gb_branch_shared {
+	gatomicrefcount refs;
+	struct gb_stream *stream;
+	struct gb_branch *branch; /* main loop only */
+	struct gb_latency_probe *latency;
+
+	/*
+	 * Buffers entering the branch: GATE_FIRST lets the first one through
+	 * (webrtcbin needs its caps to make an offer) then closes; once the
+	 * peer is connected, GATE_KEYFRAME opens it at the next keyframe. In
+	 * between, nothing queues up that would reach the browser late, and
+	 * the browser never starts on a frame it cannot decode.
+	 */
+	gint gate;
+	/* round-trip time from webrtcbin's remote-inbound-rtp stats, -1 unknown */
+	_Atomic int64_t rtt_us;
+};
+
+enum gate {
+	GATE_FIRST = 0,
+	GATE_CLOSED = 1,
+	GATE_KEYFRAME = 2, /* connected: open at the next keyframe */
+	GATE_OPEN = 3,
+};
+
+/* What the stream's GStreamer callbacks hand to the main loop. */
+struct stream_event {
+	struct gb_handoff_item item;
+	enum stream_event_type {
+		EVENT_BRANCH_UNLINKED, /* branch_id is off the tee */
+		EVENT_BRANCH_OVERRUN,  /* shared's queue overran */
+	} type;
+	struct gb_stream *stream;
+	uint64_t branch_id;
+	struct gb_branch_shared *shared; /* a reference, or NULL */
 };
 
 static int64_t now_ns(void)
@@ -112,160 +140,83 @@ static int64_t now_ns(void)
 	return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
 }
 
-/* --- latency histogram ----------------------------------------------------------------- */
+/* --- branches' shared part and the hand-off --------------------------------------------- */
 
-void gb_latency_add(struct gb_latency *latency, int64_t nanoseconds)
+static GQuark branch_quark(void)
 {
-	int64_t bucket = nanoseconds / (GB_LATENCY_BUCKET_US * 1000);
-
-	if (bucket < 0)
-		bucket = 0;
-	if (bucket >= GB_LATENCY_BUCKETS)
-		bucket = GB_LATENCY_BUCKETS - 1;
-	g_atomic_int_inc(&latency->buckets[bucket]);
-	atomic_fetch_add(&latency->sum_ns, nanoseconds > 0 ? (uint64_t)nanoseconds : 0);
+	return g_quark_from_static_string("glassbox-branch");
 }
 
-uint64_t gb_latency_count_below(struct gb_latency *latency, unsigned bound_ms)
+static struct gb_branch_shared *branch_shared_new(struct gb_stream *stream)
 {
-	uint64_t count = 0;
-	int end = (int)(bound_ms * 1000 / GB_LATENCY_BUCKET_US);
-
-	for (int i = 0; i < end && i < GB_LATENCY_BUCKETS; i++)
-		count += (uint64_t)g_atomic_int_get(&latency->buckets[i]);
-	return count;
-}
-
-uint64_t gb_latency_count(struct gb_latency *latency)
-{
-	uint64_t count = 0;
-
-	for (int i = 0; i < GB_LATENCY_BUCKETS; i++)
-		count += (uint64_t)g_atomic_int_get(&latency->buckets[i]);
-	return count;
-}
-
-double gb_latency_percentile_ms(struct gb_latency *latency, double fraction)
-{
-	uint64_t count = gb_latency_count(latency), seen = 0, rank;
-
-	if (count == 0)
-		return -1;
-	rank = (uint64_t)(fraction * (double)count);
-	if (rank >= count)
-		rank = count - 1;
-	for (int i = 0; i < GB_LATENCY_BUCKETS; i++) {
-		seen += (uint64_t)g_atomic_int_get(&latency->buckets[i]);
-		if (seen > rank) /* the middle of the bucket */
-			return (i + 0.5) * GB_LATENCY_BUCKET_US / 1000.0;
-	}
-	return GB_LATENCY_BUCKETS * GB_LATENCY_BUCKET_US / 1000.0;
-}
-
-/* --- viewers' shared part and the hand-off ---------------------------------------------- */
-
-GQuark gb_viewer_shared_quark(void)
-{
-	return g_quark_from_static_string("glassbox-viewer-shared");
-}
-
-struct gb_viewer_shared *gb_viewer_shared_new(struct gb_stream *stream, uint64_t id)
-{
-	struct gb_viewer_shared *shared = g_try_new0(struct gb_viewer_shared, 1);
+	struct gb_branch_shared *shared = g_try_new0(struct gb_branch_shared, 1);
 
 	if (!shared)
 		return NULL;
 	g_atomic_ref_count_init(&shared->refs);
 	shared->stream = stream;
-	shared->id = id;
-	shared->gate = GB_GATE_FIRST;
+	shared->gate = GATE_FIRST;
 	atomic_init(&shared->rtt_us, -1);
-	g_mutex_init(&shared->lock);
+	shared->latency = gb_latency_probe_new(stream->latency);
+	if (!shared->latency) {
+		g_free(shared);
+		return NULL;
+	}
 	return shared;
 }
 
-struct gb_viewer_shared *gb_viewer_shared_ref(struct gb_viewer_shared *shared)
+static gpointer branch_shared_ref(gpointer data)
 {
+	struct gb_branch_shared *shared = data;
+
 	g_atomic_ref_count_inc(&shared->refs);
 	return shared;
 }
 
-void gb_viewer_shared_unref(gpointer data)
+static void branch_shared_unref(gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_branch_shared *shared = data;
 
 	if (!shared || !g_atomic_ref_count_dec(&shared->refs))
 		return;
-	g_mutex_clear(&shared->lock);
+	gb_latency_probe_unref(shared->latency);
 	g_free(shared);
-}
-
-static void event_free(struct gb_stream_event *event)
-{
-	if (event->shared)
-		gb_viewer_shared_unref(event->shared);
-	if (event->promise)
-		gst_promise_unref(event->promise);
-	g_free(event->text);
-	g_free(event);
-}
-
-void gb_stream_post(struct gb_stream *stream, struct gb_stream_event *event)
-{
-	uint64_t one = 1;
-
-	event->next = NULL;
-	g_mutex_lock(&stream->events_lock);
-	if (stream->events_tail)
-		stream->events_tail->next = event;
-	else
-		stream->events_head = event;
-	stream->events_tail = event;
-	g_mutex_unlock(&stream->events_lock);
-	/* Only fails when the counter would overflow: the loop is awake then anyway. */
-	if (write(stream->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
-		g_warning("glassbox: cannot wake the main loop: %s", g_strerror(errno));
-}
-
-static struct gb_stream_event *take_events(struct gb_stream *stream)
-{
-	struct gb_stream_event *events;
-
-	g_mutex_lock(&stream->events_lock);
-	events = stream->events_head;
-	stream->events_head = stream->events_tail = NULL;
-	g_mutex_unlock(&stream->events_lock);
-	return events;
 }
 
 static void finish_branch(struct gb_stream *stream, uint64_t branch_id);
 
-static void dispatch(struct gb_stream *stream, struct gb_stream_event *event)
+static void stream_event_run(struct gb_handoff_item *item)
 {
-	struct gb_viewer *viewer = event->shared ? event->shared->viewer : NULL;
+	struct stream_event *event = wl_container_of(item, event, item);
+	struct gb_branch *branch = event->shared ? event->shared->branch : NULL;
 
-	if (event->type == GB_EVENT_BRANCH_UNLINKED)
-		finish_branch(stream, event->branch_id);
-	else if (viewer)
-		gb_viewer_handle_event(viewer, event);
-	else if (event->type == GB_EVENT_CHANNEL_MESSAGE && event->shared)
-		g_atomic_int_add(&event->shared->pending_messages, -1);
+	if (event->type == EVENT_BRANCH_UNLINKED)
+		finish_branch(event->stream, event->branch_id);
+	else if (branch && branch->events->overrun)
+		branch->events->overrun(branch->data);
 }
 
-static int stream_wake(int fd, uint32_t mask, void *data)
+static void stream_event_free(struct gb_handoff_item *item)
 {
-	struct gb_stream *stream = data;
-	struct gb_stream_event *event, *next;
-	uint64_t count;
+	struct stream_event *event = wl_container_of(item, event, item);
 
-	if (read(fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
-		gb_debug("stream: eventfd: %s", strerror(errno));
-	for (event = take_events(stream); event; event = next) {
-		next = event->next;
-		dispatch(stream, event);
-		event_free(event);
-	}
-	return 0;
+	branch_shared_unref(event->shared);
+	g_free(event);
+}
+
+/* Any thread. */
+static void post(struct gb_stream *stream, enum stream_event_type type, uint64_t branch_id,
+                 struct gb_branch_shared *shared)
+{
+	struct stream_event *event = g_new0(struct stream_event, 1);
+
+	event->item.run = stream_event_run;
+	event->item.free = stream_event_free;
+	event->type = type;
+	event->stream = stream;
+	event->branch_id = branch_id;
+	event->shared = shared ? branch_shared_ref(shared) : NULL;
+	gb_handoff_post(stream->handoff, &event->item);
 }
 
 /*
@@ -291,78 +242,15 @@ static gpointer warm_up_dtls(gpointer data)
 
 /* --- probes (streaming threads) --------------------------------------------------------- */
 
-/*
- * Frames are known by their running time: it survives the encoder, which
- * may shift timestamps (x264enc's output starts at 1000 hours) and drops
- * the capture meta.
- */
-static GstClockTime running_time_of(GstPad *pad, GstBuffer *buffer)
-{
-	GstEvent *event;
-	const GstSegment *segment;
-	GstClockTime running_time = GST_CLOCK_TIME_NONE;
-
-	if (!GST_BUFFER_PTS_IS_VALID(buffer))
-		return GST_CLOCK_TIME_NONE;
-	event = gst_pad_get_sticky_event(pad, GST_EVENT_SEGMENT, 0);
-	if (!event)
-		return GST_CLOCK_TIME_NONE;
-	gst_event_parse_segment(event, &segment);
-	if (segment->format == GST_FORMAT_TIME)
-		running_time = gst_segment_to_running_time(segment, GST_FORMAT_TIME,
-		                                           GST_BUFFER_PTS(buffer));
-	gst_event_unref(event);
-	return running_time;
-}
-
-/* Raw frames entering the encoder: when they were rendered, and that one came. */
-static void note_raw_frame(struct gb_stream *stream, GstPad *pad, GstBuffer *buffer)
-{
-	GstReferenceTimestampMeta *meta;
-	int64_t now = now_ns(), capture_ns = now;
-	GstClockTime running_time;
-
-	meta = gst_buffer_get_reference_timestamp_meta(buffer, stream->capture_meta_caps);
-	if (meta && meta->timestamp != GST_CLOCK_TIME_NONE && (int64_t)meta->timestamp <= now)
-		capture_ns = (int64_t)meta->timestamp;
-	atomic_store(&stream->last_push_ns, now);
-	atomic_fetch_add(&stream->frames_captured, 1);
-	running_time = running_time_of(pad, buffer);
-	if (running_time == GST_CLOCK_TIME_NONE)
-		return;
-	g_mutex_lock(&stream->captured_lock);
-	stream->captured[stream->captured_next % CAPTURED_MAX].running_time = running_time;
-	stream->captured[stream->captured_next % CAPTURED_MAX].capture_ns = capture_ns;
-	stream->captured_next++;
-	g_mutex_unlock(&stream->captured_lock);
-}
-
-static int64_t capture_time_of(struct gb_stream *stream, GstClockTime running_time)
-{
-	int64_t capture_ns = 0;
-
-	if (running_time == GST_CLOCK_TIME_NONE)
-		return 0;
-	g_mutex_lock(&stream->captured_lock);
-	for (unsigned i = 0; i < CAPTURED_MAX && i < stream->captured_next; i++) {
-		unsigned slot = (stream->captured_next - 1 - i) % CAPTURED_MAX;
-
-		if (stream->captured[slot].running_time == running_time) {
-			capture_ns = stream->captured[slot].capture_ns;
-			break;
-		}
-	}
-	g_mutex_unlock(&stream->captured_lock);
-	return capture_ns;
-}
-
+/* Raw frames entering the encoder: that one came, for the idle refresh and the figures. */
 static GstPadProbeReturn on_raw_frame(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-		note_raw_frame(data, pad, GST_PAD_PROBE_INFO_BUFFER(info));
-	else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-		note_raw_frame(data, pad,
-		               gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0));
+	struct gb_stream *stream = data;
+
+	if (info->type & (GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST)) {
+		atomic_store(&stream->last_push_ns, now_ns());
+		atomic_fetch_add(&stream->frames_captured, 1);
+	}
 	return GST_PAD_PROBE_OK;
 }
 
@@ -379,13 +267,7 @@ static gboolean count_encoded(GstBuffer **buffer, guint index, gpointer data)
 
 static GstPadProbeReturn on_encoded(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-
-		count_encoded(&buffer, 0, data);
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), count_encoded, data);
-	}
+	gb_gst_probe_foreach_buffer(info, count_encoded, data);
 	return GST_PAD_PROBE_OK;
 }
 
@@ -404,211 +286,90 @@ static GstPadProbeReturn on_upstream_event(GstPad *pad, GstPadProbeInfo *info, g
 	return GST_PAD_PROBE_OK;
 }
 
-/* The queue's sink pad: see enum gb_gate. */
+/* The queue's sink pad: see enum gate. */
 static GstPadProbeReturn on_branch_buffer(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
-	GstBuffer *buffer = NULL;
+	struct gb_branch_shared *shared = data;
+	GstBuffer *buffer;
 
 	switch (g_atomic_int_get(&shared->gate)) {
-	case GB_GATE_OPEN:
+	case GATE_OPEN:
 		return GST_PAD_PROBE_OK;
-	case GB_GATE_FIRST:
-		if (g_atomic_int_compare_and_exchange(&shared->gate, GB_GATE_FIRST,
-		                                      GB_GATE_CLOSED))
+	case GATE_FIRST:
+		if (g_atomic_int_compare_and_exchange(&shared->gate, GATE_FIRST, GATE_CLOSED))
 			return GST_PAD_PROBE_OK;
 		return GST_PAD_PROBE_DROP;
-	case GB_GATE_KEYFRAME:
-		if (info->type & GST_PAD_PROBE_TYPE_BUFFER)
-			buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-		else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST)
-			buffer = gst_buffer_list_get(GST_PAD_PROBE_INFO_BUFFER_LIST(info), 0);
+	case GATE_KEYFRAME:
+		buffer = gb_gst_probe_first_buffer(info);
 		if (buffer && !GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT) &&
-		    g_atomic_int_compare_and_exchange(&shared->gate, GB_GATE_KEYFRAME,
-		                                      GB_GATE_OPEN))
+		    g_atomic_int_compare_and_exchange(&shared->gate, GATE_KEYFRAME, GATE_OPEN)) {
+			/* Frames held back while connecting would count their wait. */
+			gb_latency_probe_start(shared->latency);
 			return GST_PAD_PROBE_OK;
+		}
 		return GST_PAD_PROBE_DROP;
 	default:
 		return GST_PAD_PROBE_DROP;
 	}
 }
 
-struct payloaded {
-	struct gb_viewer_shared *shared;
-	GstPad *pad;
-};
-
-/* The payloader's output: remember which RTP timestamp carries which frame. */
-static gboolean note_rtp_packet(GstBuffer **buffer, guint index, gpointer data)
-{
-	struct payloaded *payloaded = data;
-	struct gb_viewer_shared *shared = payloaded->shared;
-	GstRTPBuffer rtp = GST_RTP_BUFFER_INIT;
-	uint32_t timestamp;
-	int64_t capture_ns;
-	bool marker;
-
-	if (!gst_rtp_buffer_map(*buffer, GST_MAP_READ, &rtp))
-		return TRUE;
-	marker = gst_rtp_buffer_get_marker(&rtp);
-	timestamp = gst_rtp_buffer_get_timestamp(&rtp);
-	gst_rtp_buffer_unmap(&rtp);
-	/* Frames held back while connecting would count their wait as latency. */
-	if (!marker || g_atomic_int_get(&shared->gate) != GB_GATE_OPEN)
-		return TRUE;
-	capture_ns = capture_time_of(shared->stream, running_time_of(payloaded->pad, *buffer));
-	if (capture_ns == 0)
-		return TRUE;
-	g_mutex_lock(&shared->lock);
-	shared->sent[shared->sent_next % G_N_ELEMENTS(shared->sent)].rtp_timestamp = timestamp;
-	shared->sent[shared->sent_next % G_N_ELEMENTS(shared->sent)].capture_ns = capture_ns;
-	shared->sent_next++;
-	g_mutex_unlock(&shared->lock);
-	return TRUE;
-}
-
-static GstPadProbeReturn on_payloaded(GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-	struct payloaded payloaded = { data, pad };
-
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-
-		note_rtp_packet(&buffer, 0, &payloaded);
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_rtp_packet,
-		                        &payloaded);
-	}
-	return GST_PAD_PROBE_OK;
-}
-
-/* Packets entering nicesink: (S)RTP, RTCP, DTLS and STUN all come this way. */
-static gboolean note_network_packet(GstBuffer **buffer, guint index, gpointer data)
-{
-	struct gb_viewer_shared *shared = data;
-	int64_t capture_ns = 0, now;
-	uint8_t header[8];
-	uint32_t timestamp;
-
-	if (gst_buffer_extract(*buffer, 0, header, sizeof(header)) != sizeof(header))
-		return TRUE;
-	/* RTP version 2; payload types 64..95 with the marker bit are RTCP (RFC 5761). */
-	if ((header[0] & 0xc0) != 0x80 || !(header[1] & 0x80) ||
-	    ((header[1] & 0x7f) >= 64 && (header[1] & 0x7f) <= 95))
-		return TRUE;
-	timestamp = (uint32_t)header[4] << 24 | (uint32_t)header[5] << 16 |
-	            (uint32_t)header[6] << 8 | header[7];
-	g_mutex_lock(&shared->lock);
-	for (size_t i = 0; i < G_N_ELEMENTS(shared->sent); i++) {
-		if (shared->sent[i].capture_ns && shared->sent[i].rtp_timestamp == timestamp) {
-			capture_ns = shared->sent[i].capture_ns;
-			shared->sent[i].capture_ns = 0; /* a retransmission is not a new frame */
-			break;
-		}
-	}
-	g_mutex_unlock(&shared->lock);
-	if (capture_ns == 0)
-		return TRUE;
-	now = now_ns();
-	gb_latency_add(&shared->latency, now - capture_ns);
-	gb_latency_add(&shared->stream->latency, now - capture_ns);
-	g_atomic_int_inc(&shared->frames_sent);
-	return TRUE;
-}
-
-static GstPadProbeReturn on_network_packet(GstPad *pad, GstPadProbeInfo *info, gpointer data)
-{
-	if (info->type & GST_PAD_PROBE_TYPE_BUFFER) {
-		GstBuffer *buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-
-		note_network_packet(&buffer, 0, data);
-	} else if (info->type & GST_PAD_PROBE_TYPE_BUFFER_LIST) {
-		gst_buffer_list_foreach(GST_PAD_PROBE_INFO_BUFFER_LIST(info), note_network_packet,
-		                        data);
-	}
-	return GST_PAD_PROBE_OK;
-}
-
-/* The viewer a webrtcbin, or anything inside one, belongs to; a new reference or NULL. */
-static struct gb_viewer_shared *shared_of(GstObject *object)
-{
-	GstObject *current = object ? gst_object_ref(object) : NULL;
-
-	while (current) {
-		struct gb_viewer_shared *shared =
-		        g_object_get_qdata(G_OBJECT(current), gb_viewer_shared_quark());
-		GstObject *parent;
-
-		if (shared) {
-			gb_viewer_shared_ref(shared);
-			gst_object_unref(current);
-			return shared;
-		}
-		parent = gst_object_get_parent(current);
-		gst_object_unref(current);
-		current = parent;
-	}
-	return NULL;
-}
-
-/* Any thread: webrtcbin makes its nicesink when it makes the offer. */
-static void on_deep_element_added(GstBin *bin, GstBin *sub_bin, GstElement *element, gpointer data)
-{
-	GstElementFactory *factory = gst_element_get_factory(element);
-	struct gb_viewer_shared *shared;
-	GstPad *pad;
-
-	if (!factory ||
-	    strcmp(gst_plugin_feature_get_name(GST_PLUGIN_FEATURE(factory)), "nicesink") != 0)
-		return;
-	shared = shared_of(GST_OBJECT(element));
-	if (!shared)
-		return;
-	pad = gst_element_get_static_pad(element, "sink");
-	if (pad) {
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_network_packet, gb_viewer_shared_ref(shared),
-		                  gb_viewer_shared_unref);
-		gst_object_unref(pad);
-	}
-	gb_viewer_shared_unref(shared);
-}
-
 static void on_queue_overrun(GstElement *queue, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
+	struct gb_branch_shared *shared = data;
 
-	event->type = GB_EVENT_KEYFRAME;
-	event->shared = gb_viewer_shared_ref(shared);
-	gb_stream_post(shared->stream, event);
+	post(shared->stream, EVENT_BRANCH_OVERRUN, 0, shared);
 }
 
 static void closure_unref_shared(gpointer data, GClosure *closure)
 {
-	gb_viewer_shared_unref(data);
+	branch_shared_unref(data);
+}
+
+/* --- branches (main loop) ------------------------------------------------------------------ */
+
+struct gb_branch *gb_stream_branch_new(struct gb_stream *stream,
+                                       const struct gb_branch_events *events, void *data)
+{
+	struct gb_branch *branch = calloc(1, sizeof(*branch));
+
+	if (!branch)
+		return NULL;
+	branch->shared = branch_shared_new(stream);
+	if (!branch->shared) {
+		free(branch);
+		errno = ENOMEM;
+		return NULL;
+	}
+	branch->shared->branch = branch;
+	branch->latency = branch->shared->latency;
+	branch->stream = stream;
+	branch->events = events;
+	branch->data = data;
+	wl_list_init(&branch->link);
+	return branch;
 }
 
 void gb_stream_watch_branch(struct gb_stream *stream, struct gb_branch *branch)
 {
 	GstPad *pad;
 
+	g_object_set_qdata_full(G_OBJECT(branch->webrtcbin), branch_quark(),
+	                        branch_shared_ref(branch->shared), branch_shared_unref);
 	pad = gst_element_get_static_pad(branch->queue, "sink");
 	if (pad) {
 		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_branch_buffer, gb_viewer_shared_ref(branch->shared),
-		                  gb_viewer_shared_unref);
+		                  on_branch_buffer, branch_shared_ref(branch->shared),
+		                  branch_shared_unref);
 		gst_object_unref(pad);
 	}
-	pad = gst_element_get_static_pad(branch->payloader, "src");
-	if (pad) {
-		gst_pad_add_probe(pad, GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-		                  on_payloaded, gb_viewer_shared_ref(branch->shared),
-		                  gb_viewer_shared_unref);
-		gst_object_unref(pad);
-	}
+	gb_latency_probe_watch(branch->latency, branch->payloader, branch->webrtcbin);
 	g_signal_connect_data(branch->queue, "overrun", G_CALLBACK(on_queue_overrun),
-	                      gb_viewer_shared_ref(branch->shared), closure_unref_shared, 0);
+	                      branch_shared_ref(branch->shared), closure_unref_shared, 0);
+}
+
+void gb_stream_open_branch(struct gb_branch *branch)
+{
+	g_atomic_int_set(&branch->shared->gate, GATE_KEYFRAME);
 }
 
 /* --- the pipeline ---------------------------------------------------------------------- */
@@ -635,19 +396,19 @@ static const char *encoder_name(struct gb_stream *stream)
 
 static void fail_stream(struct gb_stream *stream, const char *what)
 {
-	struct gb_viewer_entry *entry;
+	struct gb_stream_listener *listener, *next;
 
 	if (stream->failed)
 		return;
 	stream->failed = true;
 	gb_error("stream: %s; closing every viewer", what);
-	wl_list_for_each (entry, &stream->viewers, link)
-		gb_viewer_close(entry->viewer, "the stream failed");
+	wl_list_for_each_safe (listener, next, &stream->listeners, link)
+		listener->events->failed(listener->data);
 }
 
 static void handle_bus_message(struct gb_stream *stream, GstMessage *message)
 {
-	struct gb_viewer_shared *shared;
+	struct gb_branch_shared *shared;
 	GError *error = NULL;
 	gchar *debug = NULL;
 	char what[512];
@@ -655,18 +416,16 @@ static void handle_bus_message(struct gb_stream *stream, GstMessage *message)
 	switch (GST_MESSAGE_TYPE(message)) {
 	case GST_MESSAGE_ERROR:
 		gst_message_parse_error(message, &error, &debug);
-		shared = shared_of(GST_MESSAGE_SRC(message));
+		shared = gb_gst_find_qdata(GST_MESSAGE_SRC(message), branch_quark(),
+		                           branch_shared_ref);
 		snprintf(what, sizeof(what), "%s: %s", GST_MESSAGE_SRC_NAME(message),
 		         error ? error->message : "error");
 		gb_debug("stream: error details: %s", debug ? debug : "none");
-		if (shared && shared->viewer) {
-			gb_warning("viewer %llu: %s", (unsigned long long)shared->id, what);
-			gb_viewer_close(shared->viewer, "WebRTC error");
-		} else if (!shared) {
+		if (shared && shared->branch && shared->branch->events->error)
+			shared->branch->events->error(shared->branch->data, what);
+		else if (!shared)
 			fail_stream(stream, what);
-		}
-		if (shared)
-			gb_viewer_shared_unref(shared);
+		branch_shared_unref(shared);
 		g_clear_error(&error);
 		g_free(debug);
 		break;
@@ -729,7 +488,7 @@ static int idle_tick(void *data)
 /* webrtcbin's get-stats answer, on its thread: the RTT the browser's receiver reports. */
 static void rtt_received(GstPromise *promise, gpointer data)
 {
-	struct gb_viewer_shared *shared = data;
+	struct gb_branch_shared *shared = data;
 	const GstStructure *reply;
 	int n;
 
@@ -768,13 +527,12 @@ static void request_rtt(struct gb_stream *stream)
 	it = gst_bin_iterate_elements(GST_BIN(stream->pipeline));
 	while (guard++ < 1024 && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
 		GstElement *element = g_value_get_object(&item);
-		struct gb_viewer_shared *shared =
-		        g_object_get_qdata(G_OBJECT(element), gb_viewer_shared_quark());
+		struct gb_branch_shared *shared =
+		        g_object_get_qdata(G_OBJECT(element), branch_quark());
 
-		if (shared && shared->viewer) {
+		if (shared && shared->branch) {
 			GstPromise *promise = gst_promise_new_with_change_func(
-			        rtt_received, gb_viewer_shared_ref(shared),
-			        gb_viewer_shared_unref);
+			        rtt_received, branch_shared_ref(shared), branch_shared_unref);
 
 			g_signal_emit_by_name(element, "get-stats", NULL, promise);
 			gst_promise_unref(promise);
@@ -797,9 +555,9 @@ static double rtt_ms(struct gb_stream *stream)
 		return -1;
 	it = gst_bin_iterate_elements(GST_BIN(stream->pipeline));
 	while (guard++ < 1024 && gst_iterator_next(it, &item) == GST_ITERATOR_OK) {
-		struct gb_viewer_shared *shared = g_object_get_qdata(
-		        G_OBJECT(g_value_get_object(&item)), gb_viewer_shared_quark());
-		int64_t rtt = shared && shared->viewer ? atomic_load(&shared->rtt_us) : -1;
+		struct gb_branch_shared *shared =
+		        g_object_get_qdata(G_OBJECT(g_value_get_object(&item)), branch_quark());
+		int64_t rtt = shared && shared->branch ? atomic_load(&shared->rtt_us) : -1;
 
 		if (rtt >= 0) {
 			sum += rtt;
@@ -870,8 +628,7 @@ static void branch_free(struct gb_branch *branch)
 		gst_object_unref(branch->payloader);
 	if (branch->webrtcbin)
 		gst_object_unref(branch->webrtcbin);
-	if (branch->shared)
-		gb_viewer_shared_unref(branch->shared);
+	branch_shared_unref(branch->shared);
 	wl_list_remove(&branch->link);
 	free(branch);
 }
@@ -901,7 +658,7 @@ static void teardown_pipeline(struct gb_stream *stream)
 		gst_object_unref(stream->encoder_src);
 	stream->encoder_src = NULL;
 	if (stream->pipeline) {
-		g_signal_handlers_disconnect_by_data(stream->pipeline, stream);
+		gb_latency_meter_unwatch_pipeline(stream->latency, stream->pipeline);
 		gst_object_unref(stream->pipeline);
 	}
 	stream->pipeline = NULL;
@@ -941,20 +698,125 @@ static bool add_probe(GstElement *element, const char *pad_name, GstPadProbeType
 	return true;
 }
 
+/* The capture plugin's source, in the pipeline as *@source. */
+static int start_capture(struct gb_stream *stream, GstElement **source, char *error,
+                         size_t error_size)
+{
+	char plugin_error[256] = "";
+
+	*source = NULL;
+	stream->capture = stream->capture_ops->start(stream->capture_plugin->state,
+	                                             gb_capture_host_target(stream->capture_host),
+	                                             source, plugin_error, sizeof(plugin_error));
+	plugin_error[sizeof(plugin_error) - 1] = '\0';
+	if (!stream->capture || !*source) {
+		gb_error("stream: capture plugin %s cannot start: %s",
+		         stream->capture_plugin->descriptor->name,
+		         plugin_error[0] ? plugin_error : "no reason");
+		gb_error_set(error, error_size, "the capture cannot start");
+		if (*source)
+			gst_object_unref(gst_object_ref_sink(*source));
+		return -EIO;
+	}
+	gst_bin_add(GST_BIN(stream->pipeline), *source);
+	return 0;
+}
+
+/* The chosen encoder plugin's bin for @params, in the pipeline as *@encoder. */
+static int start_encoder(struct gb_stream *stream, const struct gb_encoder_params *params,
+                         GstElement **encoder, char *error, size_t error_size)
+{
+	const struct gb_encoder_choice *choice = &stream->choice;
+	char plugin_error[256] = "";
+
+	*encoder = choice->ops->create_bin(choice->plugin->state, params, plugin_error,
+	                                   sizeof(plugin_error));
+	plugin_error[sizeof(plugin_error) - 1] = '\0';
+	if (!*encoder) {
+		gb_error("stream: encoder %s cannot start: %s", choice->plugin->descriptor->name,
+		         plugin_error[0] ? plugin_error : "no reason");
+		gb_error_set(error, error_size, "the encoder cannot start");
+		return -EIO;
+	}
+	gst_bin_add(GST_BIN(stream->pipeline), *encoder);
+	stream->encoders_created++;
+	return 0;
+}
+
+/* The tee the viewers' branches hang off, linked after @encoder. */
+static int add_tee(struct gb_stream *stream, GstElement *source, GstElement *encoder, char *error,
+                   size_t error_size)
+{
+	stream->tee = gst_element_factory_make("tee", "tee");
+	if (!stream->tee) {
+		gb_error_set(error, error_size, "no tee element");
+		return -EIO;
+	}
+	/* Viewers come and go; the encoder must not stop when none is linked. */
+	g_object_set(stream->tee, "allow-not-linked", TRUE, NULL);
+	gst_bin_add(GST_BIN(stream->pipeline), stream->tee);
+
+	if (!gst_element_link(source, encoder) || !gst_element_link(encoder, stream->tee)) {
+		gb_error("stream: cannot link capture %s -> encoder %s -> tee",
+		         stream->capture_plugin->descriptor->name,
+		         stream->choice.plugin->descriptor->name);
+		gb_error_set(error, error_size, "the capture and the encoder do not fit together");
+		return -EIO;
+	}
+	return 0;
+}
+
+/* The figures' probes around the encoder and the tee, and the latency measurement. */
+static int watch_encoder(struct gb_stream *stream, GstElement *encoder, char *error,
+                         size_t error_size)
+{
+	GstPad *encoder_sink = NULL;
+
+	if (!add_probe(encoder, "sink", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	               on_raw_frame, stream, &encoder_sink) ||
+	    !add_probe(encoder, "src", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
+	               on_encoded, stream, &stream->encoder_src) ||
+	    !add_probe(stream->tee, "sink", GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
+	               stream, NULL)) {
+		if (encoder_sink)
+			gst_object_unref(encoder_sink);
+		gb_error_set(error, error_size, "the encoder bin has no sink or src pad");
+		return -EIO;
+	}
+	gb_latency_meter_watch_encoder(stream->latency, encoder_sink);
+	gst_object_unref(encoder_sink);
+	gb_latency_meter_watch_pipeline(stream->latency, stream->pipeline);
+	return 0;
+}
+
+/* The pipeline's bus, read on the main loop through its fd. */
+static int watch_bus(struct gb_stream *stream, char *error, size_t error_size)
+{
+	GPollFD poll_fd;
+
+	stream->bus = gst_pipeline_get_bus(GST_PIPELINE(stream->pipeline));
+	gst_bus_get_pollfd(stream->bus, &poll_fd);
+	stream->bus_source = wl_event_loop_add_fd(stream->session->loop, poll_fd.fd,
+	                                          WL_EVENT_READABLE, bus_readable, stream);
+	if (!stream->bus_source) {
+		gb_error_set(error, error_size, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static int build_pipeline(struct gb_stream *stream, char *error, size_t error_size)
 {
 	struct gb_session *session = stream->session;
 	const struct gb_webrtc_config *webrtc = &session->config->webrtc;
 	struct gb_encoder_params params = { .struct_size = sizeof(params) };
 	const struct gb_encoder_choice *choice = &stream->choice;
-	GstElement *source = NULL, *encoder;
-	char reason[256] = "";
-	GPollFD poll_fd;
+	GstElement *source, *encoder;
 
 	stream->capture_plugin = find_capture_plugin(session->plugins);
 	if (!stream->capture_plugin) {
 		gb_error("stream: no capture plugin loaded (a drop-in with kind = capture)");
-		snprintf(error, error_size, "this session has no capture plugin");
+		gb_error_set(error, error_size, "this session has no capture plugin");
 		return -ENOENT;
 	}
 	stream->capture_ops = stream->capture_plugin->descriptor->ops;
@@ -964,76 +826,20 @@ static int build_pipeline(struct gb_stream *stream, char *error, size_t error_si
 	stream->stats_timer = wl_event_loop_add_timer(session->loop, stats_tick, stream);
 	if (!stream->pipeline || !stream->capture_host || !stream->idle_timer ||
 	    !stream->stats_timer) {
-		snprintf(error, error_size, "out of memory");
+		gb_error_set(error, error_size, "out of memory");
 		goto fail;
 	}
-
-	stream->capture = stream->capture_ops->start(stream->capture_plugin->state,
-	                                             gb_capture_host_target(stream->capture_host),
-	                                             &source, reason, sizeof(reason));
-	reason[sizeof(reason) - 1] = '\0';
-	if (!stream->capture || !source) {
-		gb_error("stream: capture plugin %s cannot start: %s",
-		         stream->capture_plugin->descriptor->name,
-		         reason[0] ? reason : "no reason");
-		snprintf(error, error_size, "the capture cannot start");
-		if (source)
-			gst_object_unref(gst_object_ref_sink(source));
-		goto fail;
-	}
-	gst_bin_add(GST_BIN(stream->pipeline), source);
 
 	params.width = (uint32_t)session->output->width;
 	params.height = (uint32_t)session->output->height;
 	params.max_fps = (uint32_t)webrtc->max_fps;
 	params.bitrate_kbps = (uint32_t)webrtc->bitrate_kbps;
-	encoder = choice->ops->create_bin(choice->plugin->state, &params, reason, sizeof(reason));
-	reason[sizeof(reason) - 1] = '\0';
-	if (!encoder) {
-		gb_error("stream: encoder %s cannot start: %s", choice->plugin->descriptor->name,
-		         reason[0] ? reason : "no reason");
-		snprintf(error, error_size, "the encoder cannot start");
+	if (start_capture(stream, &source, error, error_size) < 0 ||
+	    start_encoder(stream, &params, &encoder, error, error_size) < 0 ||
+	    add_tee(stream, source, encoder, error, error_size) < 0 ||
+	    watch_encoder(stream, encoder, error, error_size) < 0 ||
+	    watch_bus(stream, error, error_size) < 0)
 		goto fail;
-	}
-	gst_bin_add(GST_BIN(stream->pipeline), encoder);
-	stream->encoders_created++;
-
-	stream->tee = gst_element_factory_make("tee", "tee");
-	if (!stream->tee) {
-		snprintf(error, error_size, "no tee element");
-		goto fail;
-	}
-	/* Viewers come and go; the encoder must not stop when none is linked. */
-	g_object_set(stream->tee, "allow-not-linked", TRUE, NULL);
-	gst_bin_add(GST_BIN(stream->pipeline), stream->tee);
-
-	if (!gst_element_link(source, encoder) || !gst_element_link(encoder, stream->tee)) {
-		gb_error("stream: cannot link capture %s -> encoder %s -> tee",
-		         stream->capture_plugin->descriptor->name,
-		         choice->plugin->descriptor->name);
-		snprintf(error, error_size, "the capture and the encoder do not fit together");
-		goto fail;
-	}
-	if (!add_probe(encoder, "sink", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-	               on_raw_frame, stream, NULL) ||
-	    !add_probe(encoder, "src", GST_PAD_PROBE_TYPE_BUFFER | GST_PAD_PROBE_TYPE_BUFFER_LIST,
-	               on_encoded, stream, &stream->encoder_src) ||
-	    !add_probe(stream->tee, "sink", GST_PAD_PROBE_TYPE_EVENT_UPSTREAM, on_upstream_event,
-	               stream, NULL)) {
-		snprintf(error, error_size, "the encoder bin has no sink or src pad");
-		goto fail;
-	}
-
-	stream->bus = gst_pipeline_get_bus(GST_PIPELINE(stream->pipeline));
-	gst_bus_get_pollfd(stream->bus, &poll_fd);
-	stream->bus_source = wl_event_loop_add_fd(session->loop, poll_fd.fd, WL_EVENT_READABLE,
-	                                          bus_readable, stream);
-	if (!stream->bus_source) {
-		snprintf(error, error_size, "out of memory");
-		goto fail;
-	}
-	g_signal_connect(stream->pipeline, "deep-element-added", G_CALLBACK(on_deep_element_added),
-	                 stream);
 
 	atomic_store(&stream->last_push_ns, now_ns());
 	if (gst_element_set_state(stream->pipeline, GST_STATE_PLAYING) ==
@@ -1042,7 +848,7 @@ static int build_pipeline(struct gb_stream *stream, char *error, size_t error_si
 		         stream->capture_plugin->descriptor->name,
 		         choice->plugin->descriptor->name);
 		bus_readable(-1, 0, stream); /* log what the elements said */
-		snprintf(error, error_size, "the stream cannot start");
+		gb_error_set(error, error_size, "the stream cannot start");
 		goto fail;
 	}
 	gb_info("stream: capture %s -> encoder %s (%s) -> %d viewers at most; %ux%u, at most %u "
@@ -1064,7 +870,7 @@ int gb_stream_prepare(struct gb_stream *stream, uint32_t codecs, char *error, si
 
 	if (stream->failed) {
 		if (stream->n_attached > 0 || !wl_list_empty(&stream->dying_branches)) {
-			snprintf(error, error_size, "the stream is restarting; try again");
+			gb_error_set(error, error_size, "the stream is restarting; try again");
 			return -EAGAIN;
 		}
 		teardown_pipeline(stream);
@@ -1125,23 +931,22 @@ int gb_stream_attach_branch(struct gb_stream *stream, struct gb_branch *branch)
 static GstPadProbeReturn unlink_branch(GstPad *pad, GstPadProbeInfo *info, gpointer data)
 {
 	struct gb_branch *branch = data;
-	struct gb_stream_event *event = g_new0(struct gb_stream_event, 1);
 	GstPad *peer = gst_pad_get_peer(pad);
 
 	if (peer) {
 		gst_pad_unlink(pad, peer);
 		gst_object_unref(peer);
 	}
-	event->type = GB_EVENT_BRANCH_UNLINKED;
-	event->branch_id = branch->id;
-	gb_stream_post(branch->stream, event);
+	post(branch->stream, EVENT_BRANCH_UNLINKED, branch->id, NULL);
 	return GST_PAD_PROBE_REMOVE;
 }
 
 void gb_stream_detach_branch(struct gb_stream *stream, struct gb_branch *branch)
 {
-	struct gb_stream_event *event;
-
+	/* Its owner is gone: nothing more is told. */
+	branch->shared->branch = NULL;
+	branch->events = NULL;
+	branch->data = NULL;
 	wl_list_insert(&stream->dying_branches, &branch->link);
 	if (branch->tee_pad) {
 		stream->n_attached--;
@@ -1152,10 +957,8 @@ void gb_stream_detach_branch(struct gb_stream *stream, struct gb_branch *branch)
 		return;
 	}
 	/* Never on the tee: nothing streams through it, finish on the main loop. */
-	event = g_new0(struct gb_stream_event, 1);
-	event->type = GB_EVENT_BRANCH_UNLINKED;
-	event->branch_id = branch->id = ++stream->next_branch_id;
-	gb_stream_post(stream, event);
+	branch->id = ++stream->next_branch_id;
+	post(stream, EVENT_BRANCH_UNLINKED, branch->id, NULL);
 }
 
 /* Main loop: the branch is off the tee; stop its elements and let it go. */
@@ -1227,38 +1030,42 @@ void gb_stream_build_info(struct gb_stream *stream, JsonBuilder *builder)
 	}
 }
 
-void gb_stream_add_viewer(struct gb_stream *stream, struct gb_viewer_entry *entry)
+void gb_stream_add_listener(struct gb_stream *stream, struct gb_stream_listener *listener,
+                            const struct gb_stream_events *events, void *data)
 {
-	wl_list_insert(stream->viewers.prev, &entry->link);
-	stream->n_viewers++;
+	listener->events = events;
+	listener->data = data;
+	wl_list_insert(stream->listeners.prev, &listener->link);
+	stream->n_listeners++;
 }
 
-void gb_stream_remove_viewer(struct gb_stream *stream, struct gb_viewer_entry *entry)
+void gb_stream_remove_listener(struct gb_stream *stream, struct gb_stream_listener *listener)
 {
-	wl_list_remove(&entry->link);
-	stream->n_viewers--;
+	wl_list_remove(&listener->link);
+	wl_list_init(&listener->link);
+	stream->n_listeners--;
 }
 
 /* After every repaint: tell the viewers when the output changed size. */
-static void size_frame(struct gb_frame_listener *listener, struct weston_output *output,
+static void size_frame(struct gb_frame_listener *frame_listener, struct weston_output *output,
                        const pixman_region32_t *damage, const struct timespec *time)
 {
-	struct gb_stream *stream = wl_container_of(listener, stream, size_listener);
-	struct gb_viewer_entry *entry;
+	struct gb_stream *stream = wl_container_of(frame_listener, stream, size_listener);
+	struct gb_stream_listener *listener, *next;
 
 	if (output->width == stream->width && output->height == stream->height)
 		return;
 	gb_info("stream: output now %dx%d", output->width, output->height);
 	stream->width = output->width;
 	stream->height = output->height;
-	wl_list_for_each (entry, &stream->viewers, link)
-		gb_viewer_send_info(entry->viewer);
+	wl_list_for_each_safe (listener, next, &stream->listeners, link)
+		listener->events->resized(listener->data);
 }
 
-size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t size)
+size_t gb_stream_format_stats(struct gb_stream *stream, char *buffer, size_t size)
 {
 	static const unsigned bounds[] = { GB_LATENCY_REPORT_BOUNDS_MS };
-	struct gb_stream *stream = session->stream;
+	struct gb_latency *latency;
 	double rtt;
 	int n;
 
@@ -1267,38 +1074,37 @@ size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t s
 	buffer[0] = '\0';
 	if (!stream)
 		return 0;
-	n = snprintf(buffer, size,
-	             " viewers=%d codec=%s encoder=%s encoders=%d frames_encoded=%llu "
-	             "keyframes=%llu keyframe_requests=%llu fps=%.1f bitrate_kbps=%.0f "
-	             "latency_p50_ms=%.2f latency_p95_ms=%.2f latency_frames=%llu",
-	             stream->n_viewers,
-	             stream->chosen ? gb_codec_name(stream->choice.codec) : "none",
-	             encoder_name(stream), stream->encoders_created,
-	             (unsigned long long)atomic_load(&stream->frames_encoded),
-	             (unsigned long long)atomic_load(&stream->keyframes_encoded),
-	             (unsigned long long)atomic_load(&stream->keyframe_requests),
-	             stream->n_attached ? stream->fps : 0.0,
-	             stream->n_attached ? stream->bitrate_kbps : 0.0,
-	             gb_latency_percentile_ms(&stream->latency, 0.5),
-	             gb_latency_percentile_ms(&stream->latency, 0.95),
-	             (unsigned long long)gb_latency_count(&stream->latency));
+	latency = gb_latency_meter_total(stream->latency);
+	n = snprintf(
+	        buffer, size,
+	        " viewers=%d codec=%s encoder=%s encoders=%d frames_encoded=%llu "
+	        "keyframes=%llu keyframe_requests=%llu fps=%.1f bitrate_kbps=%.0f "
+	        "latency_p50_ms=%.2f latency_p95_ms=%.2f latency_frames=%llu",
+	        stream->n_listeners, stream->chosen ? gb_codec_name(stream->choice.codec) : "none",
+	        encoder_name(stream), stream->encoders_created,
+	        (unsigned long long)atomic_load(&stream->frames_encoded),
+	        (unsigned long long)atomic_load(&stream->keyframes_encoded),
+	        (unsigned long long)atomic_load(&stream->keyframe_requests),
+	        stream->n_attached ? stream->fps : 0.0,
+	        stream->n_attached ? stream->bitrate_kbps : 0.0,
+	        gb_latency_percentile_ms(latency, 0.5), gb_latency_percentile_ms(latency, 0.95),
+	        (unsigned long long)gb_latency_count(latency));
 	if (n < 0) {
 		buffer[0] = '\0';
 		return 0;
 	}
 	/* For /metrics: cumulative counts below fixed bounds, their sum, and the RTT. */
 	for (size_t i = 0; i < G_N_ELEMENTS(bounds) && (size_t)n < size; i++) {
-		int m = snprintf(
-		        buffer + n, size - (size_t)n, "%s%u:%llu",
-		        i ? "," : " latency_buckets_ms=", bounds[i],
-		        (unsigned long long)gb_latency_count_below(&stream->latency, bounds[i]));
+		int m = snprintf(buffer + n, size - (size_t)n, "%s%u:%llu",
+		                 i ? "," : " latency_buckets_ms=", bounds[i],
+		                 (unsigned long long)gb_latency_count_below(latency, bounds[i]));
 		if (m < 0)
 			break;
 		n += m;
 	}
 	if ((size_t)n < size) {
 		int m = snprintf(buffer + n, size - (size_t)n, " latency_sum_ms=%.3f",
-		                 (double)atomic_load(&stream->latency.sum_ns) / 1e6);
+		                 (double)atomic_load(&latency->sum_ns) / 1e6);
 		n += m > 0 ? m : 0;
 	}
 	rtt = rtt_ms(stream);
@@ -1309,7 +1115,7 @@ size_t gb_stream_format_stats(struct gb_session *session, char *buffer, size_t s
 	return (size_t)n < size ? (size_t)n : size - 1;
 }
 
-int gb_stream_create(struct gb_session *session)
+int gb_stream_create(struct gb_session *session, struct gb_handoff *handoff)
 {
 	static bool gstreamer_ready;
 	struct gb_stream *stream;
@@ -1327,21 +1133,14 @@ int gb_stream_create(struct gb_session *session)
 	if (!stream)
 		return -ENOMEM;
 	stream->session = session;
-	stream->wake_fd = -1;
-	g_mutex_init(&stream->events_lock);
-	g_mutex_init(&stream->captured_lock);
-	wl_list_init(&stream->viewers);
+	stream->handoff = handoff;
+	wl_list_init(&stream->listeners);
 	wl_list_init(&stream->dying_branches);
 	wl_list_init(&stream->size_listener.link);
 	session->stream = stream;
 
-	stream->capture_meta_caps = gst_caps_from_string(GB_CAPTURE_TIMESTAMP_CAPS);
-	stream->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (stream->wake_fd < 0 || !stream->capture_meta_caps)
-		return -errno ? -errno : -ENOMEM;
-	stream->wake_source = wl_event_loop_add_fd(session->loop, stream->wake_fd,
-	                                           WL_EVENT_READABLE, stream_wake, stream);
-	if (!stream->wake_source)
+	stream->latency = gb_latency_meter_new();
+	if (!stream->latency)
 		return -ENOMEM;
 
 	stream->width = session->output->width;
@@ -1359,28 +1158,16 @@ int gb_stream_create(struct gb_session *session)
 void gb_stream_destroy(struct gb_session *session)
 {
 	struct gb_stream *stream = session->stream;
-	struct gb_stream_event *event, *next;
 
 	if (!stream)
 		return;
-	if (stream->n_viewers > 0)
-		gb_warning("stream: %d viewers still there at shutdown", stream->n_viewers);
+	if (stream->n_listeners > 0)
+		gb_warning("stream: %d viewers still there at shutdown", stream->n_listeners);
 	wl_list_remove(&stream->size_listener.link);
 	teardown_pipeline(stream);
-	for (event = take_events(stream); event; event = next) {
-		next = event->next;
-		event_free(event);
-	}
 	if (stream->warm_up)
 		g_thread_join(stream->warm_up);
-	if (stream->wake_source)
-		wl_event_source_remove(stream->wake_source);
-	if (stream->wake_fd >= 0)
-		close(stream->wake_fd);
-	if (stream->capture_meta_caps)
-		gst_caps_unref(stream->capture_meta_caps);
-	g_mutex_clear(&stream->events_lock);
-	g_mutex_clear(&stream->captured_lock);
+	gb_latency_meter_free(stream->latency);
 	session->stream = NULL;
 	free(stream);
 }

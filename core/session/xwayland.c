@@ -34,9 +34,11 @@
 #include <libweston/xwayland-api.h>
 #include <xcb/xcb.h>
 
+#include "app.h"
 #include "gb-build-config.h"
 #include "log.h"
 #include "session.h"
+#include "xwayland.h"
 
 struct gb_xwayland {
 	struct gb_session *session;

@@ -8,8 +8,11 @@
  * Everything a connection can make us hold is bounded: at most
  * session.max_viewers connections (more get an "error" line and are
  * closed), lines of at most 64 KiB (a longer one drops the connection), and
- * at most GB_SIGNAL_OUTPUT_MAX bytes queued for a peer that does not read
+ * at most GB_SIGNAL_OUTPUT_MAX bytes queued for a connection that does not read
  * (then it is dropped too).
+ *
+ * What the messages mean is not this file's business: each connection's
+ * messages go to whatever the owner's gb_signal_events.connected returned.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,19 +20,19 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "json-depth.h"
+#include "listen-socket.h"
 #include "log.h"
-#include "stream.h"
+#include "session.h"
+#include "signal-socket.h"
 
 #define GB_SIGNAL_LINE_MAX      (64 * 1024)
 #define GB_SIGNAL_OUTPUT_MAX    (1024 * 1024)
 #define GB_SIGNAL_LINGER_MS     2000 /* to flush a last "error" line */
 #define GB_SIGNAL_BACKLOG       16
-#define GB_SIGNAL_BAD_LINES_MAX 64 /* malformed lines before we give up on a peer */
+#define GB_SIGNAL_BAD_LINES_MAX 64 /* malformed lines before we give up on a connection */
 #define GB_SIGNAL_DEPTH_MAX     32 /* JSON nesting: the protocol needs 3 */
 
 struct gb_signal_client {
@@ -39,7 +42,7 @@ struct gb_signal_client {
 	struct wl_event_source *source;
 	struct wl_event_source *destroy_idle;
 	struct wl_event_source *linger_timer;
-	struct gb_viewer *viewer;
+	void *viewer; /* the owner's, from gb_signal_events.connected */
 
 	char *input; /* GB_SIGNAL_LINE_MAX + 1 bytes */
 	size_t input_length;
@@ -54,9 +57,9 @@ struct gb_signal_client {
 
 struct gb_signal {
 	struct gb_session *session;
-	char *path;
-	int fd;
-	struct wl_event_source *source;
+	const struct gb_signal_events *events;
+	void *data;
+	struct gb_listen_socket *listen_socket;
 	struct wl_list clients;
 	int n_clients;
 	uint64_t next_id;
@@ -100,7 +103,7 @@ static void client_destroy_later(struct gb_signal_client *client)
 	}
 }
 
-/* Write what we can; returns false when the peer is gone. */
+/* Write what we can; returns false when the other end is gone. */
 static bool client_flush(struct gb_signal_client *client)
 {
 	while (client->output_length > 0) {
@@ -229,7 +232,7 @@ void gb_signal_client_close(struct gb_signal_client *client, const char *error)
 	}
 }
 
-/* Read and drop what the peer sent, so that closing does not reset the connection. */
+/* Read and drop what the other end sent, so that closing does not reset the connection. */
 static void drain(int fd)
 {
 	char buffer[4096];
@@ -239,7 +242,7 @@ static void drain(int fd)
 			break;
 }
 
-/* One line from the peer: a JSON object with a string "type", or it is ignored. */
+/* One line from the other end: a JSON object with a string "type", or it is ignored. */
 static void client_handle_line(struct gb_signal_client *client, const char *line, size_t length)
 {
 	JsonParser *parser = json_parser_new_immutable();
@@ -275,13 +278,13 @@ static void client_handle_line(struct gb_signal_client *client, const char *line
 		         (unsigned long long)client->id);
 		goto bad;
 	}
-	gb_viewer_handle_message(client->viewer, object);
+	client->signal->events->message(client->signal->data, client->viewer, object);
 	g_object_unref(parser);
 	return;
 
 bad:
 	g_object_unref(parser);
-	/* A peer that only sends garbage is not a browser behind glassboxd. */
+	/* A connection that only sends garbage is not a browser behind glassboxd. */
 	if (++client->bad_lines > GB_SIGNAL_BAD_LINES_MAX) {
 		gb_warning("signal: viewer %llu: too many malformed messages; dropping it",
 		           (unsigned long long)client->id);
@@ -350,7 +353,8 @@ static void client_destroy(struct gb_signal_client *client)
 	struct gb_signal *signal = client->signal;
 
 	/* First the viewer: it must not send anything on a half-freed client. */
-	gb_viewer_destroy(client->viewer);
+	if (client->viewer)
+		signal->events->disconnected(signal->data, client->viewer);
 	client->viewer = NULL;
 	if (client->destroy_idle)
 		wl_event_source_remove(client->destroy_idle);
@@ -390,30 +394,26 @@ static void refuse(int fd, const char *text)
 	close(fd);
 }
 
-static int signal_accept(int fd, uint32_t mask, void *data)
+static void signal_accept(void *data, int client_fd)
 {
 	struct gb_signal *signal = data;
 	struct gb_session *session = signal->session;
 	int max = session->config->session.max_viewers;
 	struct gb_signal_client *client;
 	char text[128];
-	int client_fd;
 
-	client_fd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (client_fd < 0)
-		return 0;
 	if (signal->n_clients >= max) {
 		gb_warning("signal: refusing a viewer: %d already connected (session.max_viewers)",
 		           signal->n_clients);
 		snprintf(text, sizeof(text), "too many viewers: this session takes at most %d",
 		         max);
 		refuse(client_fd, text);
-		return 0;
+		return;
 	}
 	client = calloc(1, sizeof(*client));
 	if (!client) {
 		close(client_fd);
-		return 0;
+		return;
 	}
 	client->signal = signal;
 	client->fd = client_fd;
@@ -424,15 +424,14 @@ static int signal_accept(int fd, uint32_t mask, void *data)
 	client->source = wl_event_loop_add_fd(session->loop, client_fd, WL_EVENT_READABLE,
 	                                      client_event, client);
 	if (client->input && client->source)
-		client->viewer = gb_viewer_create(session->stream, client);
+		client->viewer = signal->events->connected(signal->data, client);
 	if (!client->viewer) {
 		gb_warning("signal: cannot take a viewer: %s", strerror(errno ? errno : ENOMEM));
 		client_destroy(client);
-		return 0;
+		return;
 	}
 	gb_info("signal: viewer %llu connected, %d of at most %d", (unsigned long long)client->id,
 	        signal->n_clients, max);
-	return 0;
 }
 
 uint64_t gb_signal_client_id(struct gb_signal_client *client)
@@ -440,7 +439,8 @@ uint64_t gb_signal_client_id(struct gb_signal_client *client)
 	return client->id;
 }
 
-int gb_signal_create(struct gb_session *session, const char *path)
+int gb_signal_create(struct gb_session *session, const char *path,
+                     const struct gb_signal_events *events, void *data)
 {
 	struct gb_signal *signal;
 
@@ -449,19 +449,14 @@ int gb_signal_create(struct gb_session *session, const char *path)
 		return -ENOMEM;
 	wl_list_init(&signal->clients);
 	signal->session = session;
-	signal->fd = -1;
+	signal->events = events;
+	signal->data = data;
 	session->signal = signal;
 
-	signal->fd = gb_listen_unix(path, "signal", GB_SIGNAL_BACKLOG);
-	if (signal->fd < 0)
-		return signal->fd;
-	signal->path = strdup(path);
-	if (!signal->path)
-		return -ENOMEM;
-	signal->source = wl_event_loop_add_fd(session->loop, signal->fd, WL_EVENT_READABLE,
-	                                      signal_accept, signal);
-	if (!signal->source)
-		return -ENOMEM;
+	signal->listen_socket = gb_listen_socket_create(session->loop, path, "signal",
+	                                                GB_SIGNAL_BACKLOG, signal_accept, signal);
+	if (!signal->listen_socket)
+		return -errno;
 	gb_info("signal socket %s, at most %d viewers", path,
 	        session->config->session.max_viewers);
 	return 0;
@@ -475,13 +470,7 @@ void gb_signal_destroy(struct gb_signal *signal)
 		return;
 	wl_list_for_each_safe (client, next, &signal->clients, link)
 		client_destroy(client);
-	if (signal->source)
-		wl_event_source_remove(signal->source);
-	if (signal->fd >= 0)
-		close(signal->fd);
-	if (signal->path)
-		unlink(signal->path);
+	gb_listen_socket_destroy(signal->listen_socket);
 	signal->session->signal = NULL;
-	free(signal->path);
 	free(signal);
 }
