@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "daemon.h"
+#include "login-limits.h"
 
 /*
  * One piece of work for the login worker thread: a plugin call, with the
@@ -68,9 +69,6 @@ void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, co
 void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user);
 /** Take the charge back: the attempt succeeded or was never checked. */
 void gb_auth_refund_attempt(struct gb_auth_job *job);
-/** The per-address key of a client address: itself, the /64 of an IPv6 one, or the
- * IPv4 address of an IPv4-mapped one (::ffff:a.b.c.d). */
-char *gb_auth_address_key(const char *peer);
 
 /**
  * Make a login for @identity (checked by @plugin): the cookie goes on @msg's
@@ -82,11 +80,7 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
                                    const struct gb_identity *identity, const char *plugin,
                                    const char *peer);
 
-/** Text a remote user chose, made printable for one log line (g_free it). */
-char *gb_auth_printable(const char *text);
-
 /* auth-redirect.c */
-void gb_auth_redirect_add_handlers(struct gb_daemon *daemon);
 void gb_auth_redirect_init(struct gb_daemon *daemon);
 void gb_auth_redirect_fini(struct gb_daemon *daemon);
 

@@ -21,13 +21,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <json-glib/json-glib.h>
 
 #include "audit.h"
 #include "auth-private.h"
 #include "daemon.h"
+#include "http-checks.h"
 #include "log.h"
 #include "metrics.h"
 
@@ -43,7 +43,7 @@
 #define BINDING_COOKIE     "glassbox_login"
 #define BINDING_LIFETIME_S 600
 #define BINDINGS_MAX       1024
-/* Redirects under way from one client address (its key, gb_auth_address_key):
+/* Redirects under way from one client address (its key, gb_address_key):
  * a flood from one address pushes out only its own. */
 #define BINDINGS_PER_ADDRESS_MAX 16
 #define REFUSED_LOCATION         "/?login_error=refused"
@@ -305,26 +305,6 @@ static char *url_state(const char *url)
 	return g_strdup(state ? state : "");
 }
 
-static char *random_token(void)
-{
-	unsigned char bytes[32];
-	char *token;
-
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return NULL;
-	token = g_base64_encode(bytes, sizeof(bytes));
-	explicit_bzero(bytes, sizeof(bytes));
-	for (char *c = token; *c; c++) {
-		if (*c == '+')
-			*c = '-';
-		else if (*c == '/')
-			*c = '_';
-		else if (*c == '=')
-			*c = '\0';
-	}
-	return token;
-}
-
 /*
  * Make room for a binding of @address_key: forget bindings older than their
  * cookie; an address at BINDINGS_PER_ADDRESS_MAX loses its own oldest one;
@@ -367,12 +347,16 @@ static void prune_bindings(struct gb_daemon *daemon, const char *address_key, gi
 static bool bind_browser(struct gb_daemon *daemon, SoupServerMessage *msg, const char *plugin,
                          const char *url, const char *address_key)
 {
-	g_autofree char *token = random_token();
+	char token[GB_RANDOM_TOKEN_SIZE];
 	g_autofree char *cookie = NULL;
 	struct binding *binding;
+	int r;
 
-	if (!token)
+	r = gb_random_token(token, sizeof(token));
+	if (r < 0) {
+		errno = -r;
 		return false;
+	}
 	prune_bindings(daemon, address_key, g_get_monotonic_time());
 	binding = g_new0(struct binding, 1);
 	binding->plugin = g_strdup(plugin);
@@ -643,7 +627,7 @@ static void handle_redirect(SoupServer *server, SoupServerMessage *msg, const ch
 	}
 	if (!accept_get(msg) || !query_value(msg, query, "plugin", &plugin))
 		return;
-	address_key = gb_auth_address_key(gb_http_peer(msg));
+	address_key = gb_address_key(gb_http_peer(msg));
 	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, NULL))
 		return;
 	if (!redirect_plugin_loaded(daemon, plugin)) {
@@ -678,7 +662,7 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 	if (!accept_get(msg) || !query_value(msg, query, "code", &code) ||
 	    !query_value(msg, query, "state", &state) || !query_value(msg, query, "error", &error))
 		return;
-	address_key = gb_auth_address_key(gb_http_peer(msg));
+	address_key = gb_address_key(gb_http_peer(msg));
 	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, NULL))
 		return;
 	if (!redirect_plugin_loaded(daemon, plugin)) {
@@ -703,7 +687,7 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 	if (error) {
 		/* The provider's own refusal (access_denied, ...): the plugin still
 		 * decides, and says why, with no code. */
-		provider_error = gb_auth_printable(error);
+		provider_error = gb_printable_dup(error);
 		gb_info("redirect login through auth plugin %s from %s: the provider answered "
 		        "error=%s",
 		        plugin, gb_http_peer(msg), provider_error);
@@ -731,9 +715,9 @@ void gb_auth_redirect_fini(struct gb_daemon *daemon)
 	daemon->login_bindings = NULL;
 }
 
-void gb_auth_redirect_add_handlers(struct gb_daemon *daemon)
+void gb_auth_redirect_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, METHODS_PATH, handle_methods, daemon, NULL);
-	soup_server_add_handler(daemon->server, REDIRECT_PATH, handle_redirect, daemon, NULL);
-	soup_server_add_handler(daemon->server, CALLBACK_PATH, handle_callback, daemon, NULL);
+	gb_http_add_route(daemon, METHODS_PATH, handle_methods, daemon, 0);
+	gb_http_add_route(daemon, REDIRECT_PATH, handle_redirect, daemon, 0);
+	gb_http_add_route(daemon, CALLBACK_PATH, handle_callback, daemon, 0);
 }

@@ -29,7 +29,6 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <json-glib/json-glib.h>
 
@@ -43,12 +42,6 @@
 #define USER_NAME_MAX     256
 #define PASSWORD_MAX      1024
 #define LISTED_USERS_MAX  100000 /* more, and a reload does not check logins against them */
-
-struct login_failures {
-	gint64 window_start_us;
-	unsigned count;
-	bool logged; /* the throttling was logged in this window */
-};
 
 struct login_request {
 	struct gb_auth_job job; /* first */
@@ -66,17 +59,6 @@ static void login_free(gpointer data)
 
 	g_free(login->key);
 	g_free(login);
-}
-
-char *gb_auth_printable(const char *text)
-{
-	GString *out = g_string_new(NULL);
-
-	for (size_t i = 0; text && text[i] && i < 64; i++)
-		g_string_append_c(out, g_ascii_isprint(text[i]) ? text[i] : '?');
-	if (text && strlen(text) > 64)
-		g_string_append(out, "...");
-	return g_string_free(out, FALSE);
 }
 
 static char *token_key(const char *token)
@@ -124,7 +106,7 @@ static void end_login(struct gb_daemon *daemon, struct gb_login *login, GHashTab
                       const char *reason)
 {
 	gb_audit_logout(login->identity_namespace, login->user, NULL, reason);
-	gb_viewers_revoke_login(daemon, login->key, reason);
+	gb_relays_revoke_login(daemon, login->key, reason);
 	if (iter)
 		g_hash_table_iter_remove(iter);
 	else
@@ -341,35 +323,6 @@ struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage 
 	return gb_auth_lookup_key(daemon, key);
 }
 
-static char *new_token(void)
-{
-	unsigned char bytes[32];
-	size_t done = 0;
-	char *token;
-
-	while (done < sizeof(bytes)) {
-		ssize_t n = getrandom(bytes + done, sizeof(bytes) - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return NULL;
-		done += (size_t)n;
-	}
-	token = g_base64_encode(bytes, sizeof(bytes));
-	explicit_bzero(bytes, sizeof(bytes));
-	/* base64 to base64url, without the padding */
-	for (char *c = token; *c; c++) {
-		if (*c == '+')
-			*c = '-';
-		else if (*c == '/')
-			*c = '_';
-		else if (*c == '=')
-			*c = '\0';
-	}
-	return token;
-}
-
 /* Keep at most GB_LOGINS_PER_USER_MAX logins per identity: the oldest goes. */
 static void limit_user_logins(struct gb_daemon *daemon, const char *identity_namespace,
                               const char *user)
@@ -393,7 +346,7 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *identity_nam
 	if (count >= GB_LOGINS_PER_USER_MAX && oldest) {
 		gb_info("user '%s:%s' has %u logins; ending the oldest", identity_namespace, user,
 		        count);
-		gb_viewers_close_login(daemon, oldest->key);
+		gb_relays_close_login(daemon, oldest->key);
 		g_hash_table_remove(daemon->logins, oldest->key);
 	}
 }
@@ -425,184 +378,57 @@ static char *json_user(const char *user, const uint32_t *roles)
 
 /* --- failure limits ---------------------------------------------------------------------- */
 
-/*
- * Failures are counted per address; IPv6 per /64, which one client holds.
- * An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d: it is
- * counted as a.b.c.d, or every IPv4 client would share one bucket.
- */
-char *gb_auth_address_key(const char *peer)
-{
-	static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	g_autoptr(GInetAddress) address = g_inet_address_new_from_string(peer);
-	const guint8 *bytes;
-
-	if (!address || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
-		return g_strdup(peer);
-	bytes = g_inet_address_to_bytes(address);
-	if (memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0)
-		return g_strdup_printf("%u.%u.%u.%u", bytes[12], bytes[13], bytes[14], bytes[15]);
-	return g_strdup_printf("%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", bytes[0], bytes[1],
-	                       bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]);
-}
-
-/* User names are counted without case: a plugin may not care about it either. */
-static char *user_key(const char *user)
-{
-	return user ? g_ascii_strdown(user, -1) : NULL; /* bounded: USER_NAME_MAX */
-}
-
-/* (user name, address): the address first, which has no space in it. */
-static char *user_address_key(const char *user, const char *address_key)
-{
-	g_autofree char *key = user_key(user);
-
-	return key && address_key ? g_strconcat(address_key, " ", key, NULL) : NULL;
-}
-
-/* The failures of @key in its current window, or NULL (none, or the window is over). */
-static struct login_failures *current_failures(struct gb_daemon *daemon, GHashTable *table,
-                                               const char *key, gint64 now)
-{
-	struct login_failures *failures = key ? g_hash_table_lookup(table, key) : NULL;
-
-	if (!failures || now - failures->window_start_us >= daemon->login_limits.window_us)
-		return NULL;
-	return failures;
-}
-
-/* Seconds left before @failures' window ends, rounded up, at least 1. */
-static unsigned seconds_left(struct gb_daemon *daemon, const struct login_failures *failures,
-                             gint64 now)
-{
-	gint64 left = failures->window_start_us + daemon->login_limits.window_us - now;
-
-	return left <= 0 ? 1 : (unsigned)((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
-}
-
 bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *msg,
                                  const char *address_key, const char *user)
 {
-	const gint64 now = g_get_monotonic_time();
-	g_autofree char *key = user_key(user);
-	g_autofree char *pair_key = user_address_key(user, address_key);
-	g_autofree char *shown = gb_auth_printable(user);
+	struct gb_login_throttled throttled;
+	enum gb_login_throttle verdict = gb_login_limits_check(
+	        daemon->login_limits, address_key, user, g_get_monotonic_time(), &throttled);
+	bool by_user = verdict != GB_LOGIN_THROTTLED_ADDRESS;
+	bool from_here = verdict == GB_LOGIN_THROTTLED_USER_HERE;
+	g_autofree char *shown = NULL;
 	g_autofree char *message = NULL;
 	g_autofree char *retry = NULL;
-	struct login_failures *failures;
-	unsigned seconds;
-	bool by_user = true, from_here = false;
 
-	failures = current_failures(daemon, daemon->failures, address_key, now);
-	if (failures && failures->count >= daemon->login_limits.per_address) {
-		by_user = false;
-	} else {
-		failures = current_failures(daemon, daemon->user_address_failures, pair_key, now);
-		from_here = failures && failures->count >= daemon->login_limits.per_user;
-		if (!from_here) {
-			failures = current_failures(daemon, daemon->user_failures, key, now);
-			if (!failures || failures->count < daemon->login_limits.per_user_total)
-				return false;
-		}
-	}
-	seconds = seconds_left(daemon, failures, now);
+	if (verdict == GB_LOGIN_ALLOWED)
+		return false;
+	shown = gb_printable_dup(user);
 	if (by_user)
 		message = g_strdup_printf("too many failed logins for user '%s'%s; try again in "
 		                          "%u s",
-		                          shown, from_here ? " from this address" : "", seconds);
+		                          shown, from_here ? " from this address" : "",
+		                          throttled.seconds_left);
 	else
 		message = g_strdup_printf("too many failed logins from this address; try again in "
 		                          "%u s",
-		                          seconds);
-	retry = g_strdup_printf("%u", seconds);
+		                          throttled.seconds_left);
+	retry = g_strdup_printf("%u", throttled.seconds_left);
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
 	                             retry);
 	gb_http_reply_error(msg, 429 /* Too Many Requests */, message);
 	gb_metrics_count_login_failure(daemon, by_user ? GB_LOGIN_FAILURE_THROTTLED_USER
 	                                               : GB_LOGIN_FAILURE_THROTTLED_ADDRESS);
 	/* Once per window: a client hammering away must not flood the log. */
-	if (!failures->logged) {
-		failures->logged = true;
-		if (by_user)
-			gb_warning(
-			        "logins for user '%s'%s%s refused for %u s: %u failed logins "
-			        "(last from %s); further refusals in this window are not logged",
-			        shown, from_here ? " from " : "", from_here ? address_key : "",
-			        seconds, failures->count, gb_http_peer(msg));
-		else
-			gb_warning("logins from %s refused for %u s: %u failed logins; further "
-			           "refusals in this window are not logged",
-			           gb_http_peer(msg), seconds, failures->count);
-		gb_audit_login(GB_AUDIT_LOGIN_THROTTLED, user, gb_http_peer(msg), NULL,
-		               by_user ? "too many failed logins for this user name"
-		                       : "too many failed logins from this address");
-	}
-	return true;
-}
-
-/* Make room in a full table: forget ended windows, else the oldest one. */
-static bool make_room(struct gb_daemon *daemon, GHashTable *table, gint64 now)
-{
-	GHashTableIter iter;
-	gpointer key, value, oldest_key = NULL;
-	gint64 oldest = G_MAXINT64;
-
-	if (g_hash_table_size(table) < GB_LOGIN_FAILURE_TABLE_MAX)
+	if (!throttled.first)
 		return true;
-	g_hash_table_iter_init(&iter, table);
-	while (g_hash_table_iter_next(&iter, &key, &value)) {
-		struct login_failures *failures = value;
-
-		if (now - failures->window_start_us >= daemon->login_limits.window_us) {
-			g_hash_table_iter_remove(&iter);
-		} else if (failures->window_start_us < oldest) {
-			oldest = failures->window_start_us;
-			oldest_key = key;
-		}
-	}
-	if (g_hash_table_size(table) >= GB_LOGIN_FAILURE_TABLE_MAX && oldest_key)
-		g_hash_table_remove(table, oldest_key);
-	return g_hash_table_size(table) < GB_LOGIN_FAILURE_TABLE_MAX;
-}
-
-static void count_in(struct gb_daemon *daemon, GHashTable *table, const char *key, gint64 now)
-{
-	struct login_failures *failures = g_hash_table_lookup(table, key);
-
-	if (!failures) {
-		if (!make_room(daemon, table, now))
-			return;
-		failures = g_new0(struct login_failures, 1);
-		g_hash_table_insert(table, g_strdup(key), failures);
-	}
-	if (now - failures->window_start_us >= daemon->login_limits.window_us) {
-		failures->window_start_us = now;
-		failures->count = 0;
-		failures->logged = false;
-	}
-	failures->count++;
+	if (by_user)
+		gb_warning("logins for user '%s'%s%s refused for %u s: %u failed logins "
+		           "(last from %s); further refusals in this window are not logged",
+		           shown, from_here ? " from " : "", from_here ? address_key : "",
+		           throttled.seconds_left, throttled.failures, gb_http_peer(msg));
+	else
+		gb_warning("logins from %s refused for %u s: %u failed logins; further "
+		           "refusals in this window are not logged",
+		           gb_http_peer(msg), throttled.seconds_left, throttled.failures);
+	gb_audit_login(GB_AUDIT_LOGIN_THROTTLED, user, gb_http_peer(msg), NULL,
+	               by_user ? "too many failed logins for this user name"
+	                       : "too many failed logins from this address");
+	return true;
 }
 
 void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user)
 {
-	const gint64 now = g_get_monotonic_time();
-	g_autofree char *key = user_key(user);
-	g_autofree char *pair_key = user_address_key(user, address_key);
-
-	if (address_key)
-		count_in(daemon, daemon->failures, address_key, now);
-	if (key)
-		count_in(daemon, daemon->user_failures, key, now);
-	if (pair_key)
-		count_in(daemon, daemon->user_address_failures, pair_key, now);
-}
-
-/* Take back one failure counted at @since_us, unless its window has restarted since. */
-static void count_out(GHashTable *table, const char *key, gint64 since_us)
-{
-	struct login_failures *failures = key ? g_hash_table_lookup(table, key) : NULL;
-
-	if (failures && failures->count > 0 && failures->window_start_us <= since_us)
-		failures->count--;
+	gb_login_limits_count(daemon->login_limits, address_key, user, g_get_monotonic_time());
 }
 
 void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
@@ -617,15 +443,12 @@ void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
 void gb_auth_refund_attempt(struct gb_auth_job *job)
 {
 	struct gb_daemon *daemon = job->daemon;
-	g_autofree char *key = user_key(job->charged_user);
-	g_autofree char *pair_key = user_address_key(job->charged_user, job->address_key);
 
-	if (!job->charged || !daemon->failures)
+	if (!job->charged || !daemon->login_limits)
 		return;
 	job->charged = false;
-	count_out(daemon->failures, job->address_key, job->charged_us);
-	count_out(daemon->user_failures, key, job->charged_us);
-	count_out(daemon->user_address_failures, pair_key, job->charged_us);
+	gb_login_limits_uncount(daemon->login_limits, job->address_key, job->charged_user,
+	                        job->charged_us);
 }
 
 /* --- jobs on the login worker --------------------------------------------------------- */
@@ -699,7 +522,7 @@ int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupSer
 	if (!job->peer)
 		job->peer = g_strdup(gb_http_peer(msg));
 	if (!job->address_key)
-		job->address_key = gb_auth_address_key(job->peer);
+		job->address_key = gb_address_key(job->peer);
 	job->started_us = g_get_monotonic_time();
 	if (daemon->pending_logins >= GB_LOGINS_PENDING_MAX || !daemon->auth_pool) {
 		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
@@ -737,16 +560,19 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 {
 	const int lifetime = daemon->config->server.login_lifetime_s;
 	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
-	g_autofree char *token = new_token();
+	char token[GB_RANDOM_TOKEN_SIZE];
 	g_autofree char *cookie = NULL;
 	g_autofree char *key = NULL;
 	g_autofree char *who = NULL;
 	/* NULL when a reload took the plugin away while its check ran. */
 	const char *identity_namespace = gb_auth_namespace_of(daemon, plugin);
 	struct gb_login *login;
+	int r;
 
-	if (!token) {
-		gb_error("cannot get random bytes for a cookie: %s", strerror(errno));
+	r = gb_random_token(token, sizeof(token));
+	if (r < 0) {
+		gb_error("cannot get random bytes for a cookie: %s", strerror(-r));
+		errno = -r;
 		return NULL;
 	}
 	if (!identity_namespace) {
@@ -782,13 +608,12 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	gb_metrics_count_login(daemon, plugin);
 	/* The user got in: their name's failures no longer matter, from anywhere or
 	 * from here (the address's do, and the name's from other addresses). */
-	key = user_key(login->user);
-	g_hash_table_remove(daemon->user_failures, key);
 	if (peer) {
-		g_autofree char *address_key = gb_auth_address_key(peer);
-		g_autofree char *pair_key = user_address_key(login->user, address_key);
+		g_autofree char *address_key = gb_address_key(peer);
 
-		g_hash_table_remove(daemon->user_address_failures, pair_key);
+		gb_login_limits_forget_user(daemon->login_limits, address_key, login->user);
+	} else {
+		gb_login_limits_forget_user(daemon->login_limits, NULL, login->user);
 	}
 	/*
 	 * Start the user's session now rather than when the page opens its
@@ -820,7 +645,7 @@ static void login_checked(struct gb_auth_job *job)
 {
 	struct login_request *request = (struct login_request *)job;
 	struct gb_daemon *daemon = job->daemon;
-	g_autofree char *user = gb_auth_printable(request->user);
+	g_autofree char *user = gb_printable_dup(request->user);
 	g_autofree char *body = NULL;
 	struct gb_login *login;
 
@@ -976,7 +801,7 @@ static void handle_login(SoupServer *server, SoupServerMessage *msg, const char 
 		                    "expected {\"username\":\"...\",\"password\":\"...\"}");
 		return;
 	}
-	address_key = gb_auth_address_key(gb_http_peer(msg));
+	address_key = gb_address_key(gb_http_peer(msg));
 	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, user)) {
 		explicit_bzero(password, strlen(password));
 		g_free(password);
@@ -1020,7 +845,7 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 		        gb_http_peer(msg), login->identity_namespace);
 		gb_audit_logout(login->identity_namespace, login->user, gb_http_peer(msg),
 		                "logout");
-		gb_viewers_close_login(daemon, login->key);
+		gb_relays_close_login(daemon, login->key);
 		g_hash_table_remove(daemon->logins, login->key);
 		gb_login_store_changed(daemon);
 	}
@@ -1055,27 +880,13 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
 	gb_http_reply_json(msg, SOUP_STATUS_OK, body);
 }
 
-static void sweep_failures(struct gb_daemon *daemon, GHashTable *table, gint64 now)
-{
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, table);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (now - ((struct login_failures *)value)->window_start_us >=
-		    daemon->login_limits.window_us)
-			g_hash_table_iter_remove(&iter);
-}
-
 /* Forget old failure counts, once a minute (logins end on their own timer). */
 static gboolean sweep(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 	gint64 now = g_get_monotonic_time();
 
-	sweep_failures(daemon, daemon->failures, now);
-	sweep_failures(daemon, daemon->user_failures, now);
-	sweep_failures(daemon, daemon->user_address_failures, now);
+	gb_login_limits_sweep(daemon->login_limits, now);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -1105,25 +916,22 @@ int gb_auth_init(struct gb_daemon *daemon)
 {
 	g_autoptr(GError) error = NULL;
 
-	daemon->login_limits.per_address = gb_daemon_limit_from_environment(
+	unsigned per_address = gb_daemon_limit_from_environment(
 	        "GB_TEST_LOGIN_FAILURES_PER_ADDRESS", GB_LOGIN_FAILURES_MAX, 100000);
-	daemon->login_limits.per_user = gb_daemon_limit_from_environment(
-	        "GB_TEST_LOGIN_FAILURES_PER_USER", GB_USER_FAILURES_MAX, 100000);
-	daemon->login_limits.per_user_total = gb_daemon_limit_from_environment(
+	unsigned per_user = gb_daemon_limit_from_environment("GB_TEST_LOGIN_FAILURES_PER_USER",
+	                                                     GB_USER_FAILURES_MAX, 100000);
+	unsigned per_user_total = gb_daemon_limit_from_environment(
 	        "GB_TEST_LOGIN_FAILURES_PER_USER_TOTAL", GB_USER_FAILURES_CEILING, 100000);
-	daemon->login_limits.window_us =
+	gint64 window_us =
 	        (gint64)gb_daemon_limit_from_environment("GB_TEST_LOGIN_FAILURE_WINDOW_S",
 	                                                 GB_LOGIN_FAILURE_WINDOW_S, 86400) *
 	        G_USEC_PER_SEC;
+
+	daemon->login_limits =
+	        gb_login_limits_new(per_address, per_user, per_user_total, window_us);
 	g_mutex_init(&daemon->auth_lock);
 	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, login_free);
-	daemon->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	daemon->user_failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	daemon->user_address_failures =
-	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	gb_auth_redirect_init(daemon);
-	if (gb_metrics_init(daemon) < 0)
-		return -ENOMEM;
 	daemon->auth_pool = g_thread_pool_new(run_job, daemon, 1, TRUE, &error);
 	if (!daemon->auth_pool) {
 		gb_error("cannot start the password-checking thread: %s", error->message);
@@ -1150,24 +958,16 @@ void gb_auth_fini(struct gb_daemon *daemon)
 		g_source_remove(daemon->expiry_timer);
 	daemon->expiry_timer = 0;
 	gb_auth_redirect_fini(daemon);
-	gb_metrics_fini(daemon);
 	if (daemon->logins)
 		g_hash_table_destroy(daemon->logins);
-	if (daemon->failures)
-		g_hash_table_destroy(daemon->failures);
-	if (daemon->user_failures)
-		g_hash_table_destroy(daemon->user_failures);
-	if (daemon->user_address_failures)
-		g_hash_table_destroy(daemon->user_address_failures);
-	daemon->logins = daemon->failures = daemon->user_failures = NULL;
-	daemon->user_address_failures = NULL;
+	gb_login_limits_free(daemon->login_limits);
+	daemon->logins = NULL;
+	daemon->login_limits = NULL;
 }
 
-void gb_auth_add_handlers(struct gb_daemon *daemon)
+void gb_auth_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, "/api/login", handle_login, daemon, NULL);
-	soup_server_add_handler(daemon->server, "/api/logout", handle_logout, daemon, NULL);
-	soup_server_add_handler(daemon->server, "/api/whoami", handle_whoami, daemon, NULL);
-	gb_auth_redirect_add_handlers(daemon);
-	gb_metrics_add_handlers(daemon);
+	gb_http_add_route(daemon, "/api/login", handle_login, daemon, GB_LOGIN_BODY_MAX);
+	gb_http_add_route(daemon, "/api/logout", handle_logout, daemon, 0);
+	gb_http_add_route(daemon, "/api/whoami", handle_whoami, daemon, 0);
 }

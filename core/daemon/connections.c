@@ -3,7 +3,7 @@
  * Limits on the TCP connections glassboxd serves, HTTP and WebSocket alike:
  *
  * - at most GB_CONNECTIONS_PER_ADDRESS_MAX open at once per client address
- *   (its key, gb_auth_address_key: IPv6 per /64), and at most a total left
+ *   (its key, gb_address_key: IPv6 per /64), and at most a total left
  *   by RLIMIT_NOFILE, so that one client cannot use up the file
  *   descriptors everyone needs;
  * - over HTTPS, at most GB_CONNECTIONS_NEW_PER_ADDRESS_MAX per address that
@@ -36,7 +36,7 @@
  * and we close it (at low priority, after libsoup's own source has seen it).
  *
  * A connection ends for us when its current message says "disconnected"
- * with the socket closed, when we close it, when viewer.c says it closed a
+ * with the socket closed, when we close it, when relay.c says it closed a
  * WebSocket's (gb_connections_closed), or when the GSocket is finalised,
  * whichever comes first.
  */
@@ -47,7 +47,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "auth-private.h"
+#include "login-limits.h"
 #include "daemon.h"
 #include "log.h"
 
@@ -290,7 +290,7 @@ static unsigned in_use(struct gb_connections *connections, const char *key, unsi
 static struct connection *accept_connection(struct gb_connections *connections, GSocket *socket,
                                             const char *peer)
 {
-	g_autofree char *key = gb_auth_address_key(peer);
+	g_autofree char *key = gb_address_key(peer);
 	struct address *address = g_hash_table_lookup(connections->by_address, key);
 	struct connection *connection;
 

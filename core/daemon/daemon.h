@@ -17,25 +17,28 @@
 #include <glassbox/auth.h>
 
 #include "config.h"
+#include "events.h"
 #include "plugin-loader.h"
+#include "secret.h"
+#include "session-id.h"
+#include "text.h"
 
 /* Limits on what a remote user controls. */
-#define GB_LOGIN_BODY_MAX          4096          /* POST /api/login body */
-#define GB_MESSAGE_MAX             65536         /* one WebSocket message or relayed line */
-#define GB_MESSAGES_PER_SECOND     100           /* WebSocket messages from one viewer */
-#define GB_JSON_DEPTH_MAX          32            /* nesting accepted in a WebSocket message */
-#define GB_TO_SESSION_BUFFER_MAX   (1024 * 1024) /* bytes queued for a session, per viewer */
-#define GB_LOGINS_PER_USER_MAX     32            /* a 33rd login pushes out the oldest */
-#define GB_LOGINS_PENDING_MAX      64            /* password checks waiting at once */
-#define GB_LOGIN_FAILURES_MAX      10            /* failed logins per client address per minute */
-#define GB_USER_FAILURES_MAX       5             /* per user name and address per minute */
-#define GB_LOGIN_FAILURE_WINDOW_S  60
-#define GB_LOGIN_FAILURE_TABLE_MAX 10000 /* client addresses remembered */
-#define GB_LOGIN_FAILURE_DELAY_MS  700   /* a failed login answers this long after it came */
+#define GB_LOGIN_BODY_MAX         4096          /* POST /api/login body */
+#define GB_MESSAGE_MAX            65536         /* one WebSocket message or relayed line */
+#define GB_MESSAGES_PER_SECOND    100           /* WebSocket messages from one viewer */
+#define GB_JSON_DEPTH_MAX         32            /* nesting accepted in a WebSocket message */
+#define GB_TO_SESSION_BUFFER_MAX  (1024 * 1024) /* bytes queued for a session, per viewer */
+#define GB_LOGINS_PER_USER_MAX    32            /* a 33rd login pushes out the oldest */
+#define GB_LOGINS_PENDING_MAX     64            /* password checks waiting at once */
+#define GB_LOGIN_FAILURES_MAX     10            /* failed logins per client address per minute */
+#define GB_USER_FAILURES_MAX      5             /* per user name and address per minute */
+#define GB_LOGIN_FAILURE_WINDOW_S 60
+#define GB_LOGIN_FAILURE_DELAY_MS 700 /* a failed login answers this long after it came */
 
 /* Failed logins per user name, from all addresses together, per minute. */
 #define GB_USER_FAILURES_CEILING 100
-/* Connections (connections.c) and what waits for a browser (viewer.c). */
+/* Connections (connections.c) and what waits for a browser (relay.c). */
 #define GB_CONNECTIONS_PER_ADDRESS_MAX     64 /* open HTTP/WebSocket connections per address */
 #define GB_CONNECTIONS_NEW_PER_ADDRESS_MAX 6  /* HTTPS: of which without a complete request */
 #define GB_REQUEST_HEAD_TIMEOUT_S          10 /* a new connection's first request, head and body */
@@ -43,9 +46,20 @@
 #define GB_TO_BROWSER_BUFFER_MAX           (1024 * 1024) /* bytes queued for a viewer's WebSocket */
 
 #define GB_SESSION_READY_TIMEOUT_S 10
-#define GB_SESSION_ID_LENGTH       16 /* hex characters */
-#define GB_TOKEN_LENGTH            43 /* base64url of 32 random bytes, no padding */
+#define GB_TOKEN_LENGTH            (GB_RANDOM_TOKEN_SIZE - 1) /* gb_random_token() */
 #define GB_COOKIE_NAME             "glassbox_session"
+
+/* Text a user chose, in one log line: 64 bytes, or 64 and "..." (gb_printable). */
+#define GB_PRINTABLE_SIZE 68
+
+/** gb_printable() of @text in a g_malloc'd string, for the log. */
+static inline char *gb_printable_dup(const char *text)
+{
+	char out[GB_PRINTABLE_SIZE];
+
+	gb_printable(out, sizeof(out), text);
+	return g_strdup(out);
+}
 
 /* An auth plugin's name, or the [plugin] namespace of its drop-in, with the NUL. */
 #define GB_NAMESPACE_MAX 65
@@ -74,7 +88,7 @@ struct gb_login {
 };
 
 /** One WebSocket on /api/session, relayed to one connection to the session. */
-struct gb_viewer {
+struct gb_relay {
 	struct gb_daemon *daemon;
 	struct gb_daemon_session *session; /* NULL once detached */
 	SoupWebsocketConnection *ws;
@@ -103,8 +117,8 @@ struct gb_viewer {
 	guint write_source;
 	guint eof_timeout; /* the session hung up on us: close soon */
 
-	GList link;     /* in gb_daemon_session.viewers */
-	GList all_link; /* in gb_daemon.viewers */
+	GList link;     /* in gb_daemon_session.relays */
+	GList all_link; /* in gb_daemon.relays */
 };
 
 enum gb_session_state {
@@ -134,7 +148,7 @@ struct gb_daemon_session {
 	uid_t uid;      /* the uid pid runs as; (uid_t)-1: not known (session-socket.h) */
 	guint idle_timeout;
 	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
-	GQueue viewers;          /* struct gb_viewer, through link */
+	GQueue relays;           /* struct gb_relay, through link */
 	void *spawner_data;      /* the spawner's own per-session state (spawner.h) */
 };
 
@@ -144,6 +158,7 @@ struct gb_daemon {
 	struct gb_host host;
 	struct gb_plugin_registry registry;
 	GMainLoop *loop;
+	struct gb_events events; /* listeners of sessions and relays (events.h) */
 	int exit_code;
 
 	/* HTTP */
@@ -160,30 +175,20 @@ struct gb_daemon {
 	 * (the login worker, D-Bus user management): the ABI promises a plugin
 	 * never sees two calls at once. */
 	GMutex auth_lock;
-	GHashTable *logins;         /* key -> struct gb_login */
-	GHashTable *failures;       /* client address -> struct login_failures */
-	GHashTable *user_failures;  /* user name tried -> struct login_failures */
-	GHashTable *login_bindings; /* redirect logins under way (auth-redirect.c) */
-	/* (address, user name tried) -> struct login_failures */
-	GHashTable *user_address_failures;
-	struct {
-		unsigned per_address; /* failed logins per client address per window */
-		unsigned per_user;    /* failed logins per user name per window */
-		/* and per user name from all addresses (per_user: from one) */
-		unsigned per_user_total;
-		gint64 window_us;
-	} login_limits;
-	struct gb_metrics *metrics; /* metrics.c */
+	GHashTable *logins;                   /* key -> struct gb_login */
+	GHashTable *login_bindings;           /* redirect logins under way (auth-redirect.c) */
+	struct gb_login_limits *login_limits; /* failed logins (login-limits.h) */
+	struct gb_metrics *metrics;           /* metrics.c */
 	unsigned pending_logins;
 	guint sweep_timer;
 	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
 	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
 
-	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (viewer.c) */
+	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (relay.c) */
 	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
 	void *spawner_state;
 	GHashTable *sessions; /* id -> struct gb_daemon_session, running or not */
-	GQueue viewers;       /* every open WebSocket, through gb_viewer.all_link */
+	GQueue relays;        /* every open WebSocket, through gb_relay.all_link */
 	bool stopping;
 	guint stop_timeout;
 
@@ -192,9 +197,6 @@ struct gb_daemon {
 	bool log_level_from_args; /* --log-level given: a reload keeps it */
 	guint login_store_idle;   /* a save of the logins table is queued */
 };
-
-/* main.c */
-void gb_daemon_quit_if_done(struct gb_daemon *daemon);
 
 /* reload.c */
 /**
@@ -214,15 +216,18 @@ int gb_daemon_load_auth_plugins(const struct gb_config *config, const struct gb_
                                 struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
                                 size_t *n_plugins, char **error);
 
-/* events.c: one place that tells every interested part (D-Bus signals,
- * sd_notify STATUS, audit, metrics) that something happened. */
-void gb_events_session_added(struct gb_daemon *daemon, struct gb_daemon_session *session);
-void gb_events_session_removed(struct gb_daemon *daemon, struct gb_daemon_session *session,
-                               const char *reason);
-void gb_events_viewers_changed(struct gb_daemon *daemon);
-
 /* http.c */
-int gb_http_start(struct gb_daemon *daemon);
+/** The server, TLS and the web client (static.c); nothing listens yet. */
+int gb_http_init(struct gb_daemon *daemon);
+/**
+ * Serve @path (and below) with @handler. @body_max: the request body a POST
+ * to exactly @path may carry (bigger: 413, or "gb-body-too-big" set on the
+ * message); 0: bodies are dropped unread.
+ */
+void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCallback handler,
+                       gpointer data, size_t body_max);
+/** Listen on server.listen, with the connection limits (connections.c). */
+int gb_http_listen(struct gb_daemon *daemon);
 void gb_http_stop(struct gb_daemon *daemon);
 /** Security and caching headers every answer carries. */
 void gb_http_add_common_headers(SoupServerMessage *msg);
@@ -236,8 +241,6 @@ bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bo
 const char *gb_http_peer(SoupServerMessage *msg);
 /** True when the client's address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
 bool gb_http_peer_is_loopback(SoupServerMessage *msg);
-/** A Host header we may build a URL from: a host name or IP literal, optional port, <= 255. */
-bool gb_http_host_valid(const char *host);
 
 /* connections.c: per-address and total limits on open connections, and
  * time-outs for a request's head and for idle kept-alive connections. */
@@ -264,7 +267,10 @@ GTlsCertificate *gb_tls_load_certificate(const struct gb_config *config,
 /* auth.c */
 int gb_auth_init(struct gb_daemon *daemon);
 void gb_auth_fini(struct gb_daemon *daemon);
-void gb_auth_add_handlers(struct gb_daemon *daemon);
+/** POST /api/login, POST /api/logout, GET /api/whoami (gb_http_add_route()). */
+void gb_auth_add_routes(struct gb_daemon *daemon);
+/** GET /api/auth/methods, /api/login/redirect, /api/login/callback/NAME (auth-redirect.c). */
+void gb_auth_redirect_add_routes(struct gb_daemon *daemon);
 /** The login the request's cookie stands for, or NULL (none, unknown, expired). */
 struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg);
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
@@ -307,8 +313,8 @@ char *gb_identity_format(const char *identity_namespace, const char *user);
  * session is still stopping).
  */
 struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struct gb_login *login);
-void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
-void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
+void gb_session_add_relay(struct gb_daemon_session *session, struct gb_relay *relay);
+void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_relay *relay);
 /** Direct: SIGTERM now, SIGKILL after session.stop_grace_ms. systemd: StopUnit. */
 void gb_session_stop(struct gb_daemon_session *session, const char *reason);
 void gb_sessions_stop_all(struct gb_daemon *daemon);
@@ -325,16 +331,7 @@ int gb_sessions_init(struct gb_daemon *daemon);
  * leaves them running and only closes the WebSockets. */
 bool gb_sessions_survive_restart(struct gb_daemon *daemon);
 /** Viewers of every session detached, for a stop that keeps the sessions. */
-void gb_sessions_detach_viewers(struct gb_daemon *daemon);
-
-/* notify.c: sd_notify(3) READY, STATUS, WATCHDOG, RELOADING, STOPPING. All
- * are no-ops when glassboxd was not started by systemd (no NOTIFY_SOCKET). */
-void gb_notify_init(struct gb_daemon *daemon);
-void gb_notify_fini(struct gb_daemon *daemon);
-void gb_notify_ready(struct gb_daemon *daemon);
-void gb_notify_status(struct gb_daemon *daemon);
-void gb_notify_reloading(struct gb_daemon *daemon);
-void gb_notify_stopping(struct gb_daemon *daemon);
+void gb_sessions_detach_relays(struct gb_daemon *daemon);
 
 /* login-store.c: the logins table kept in <runtime_dir>/logins (0600), so
  * that viewers reconnect with their cookie after a restart. */
@@ -346,17 +343,18 @@ int gb_login_store_save(struct gb_daemon *daemon);
 void gb_login_store_load(struct gb_daemon *daemon);
 void gb_login_store_fini(struct gb_daemon *daemon);
 
-/* viewer.c */
-void gb_viewer_add_handlers(struct gb_daemon *daemon);
+/* relay.c */
+/** GET /api/session, the signalling WebSocket (gb_http_add_route()). */
+void gb_relay_add_routes(struct gb_daemon *daemon);
 /** The session is running: connect to its signal socket and flush. */
-void gb_viewer_connect(struct gb_viewer *viewer);
+void gb_relay_connect(struct gb_relay *relay);
 /** Tell the viewer the session is gone and close its WebSocket. */
-void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code);
+void gb_relay_end(struct gb_relay *relay, const char *reason, gushort code);
 /** Close every WebSocket opened with this login (logout). */
-void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key);
+void gb_relays_close_login(struct gb_daemon *daemon, const char *login_key);
 /** Close every WebSocket opened with this login, which was revoked: 1008 and @reason. */
-void gb_viewers_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason);
+void gb_relays_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason);
 /** After the main loop: free the viewers whose close did not complete. */
-void gb_viewers_destroy_all(struct gb_daemon *daemon);
+void gb_relays_destroy_all(struct gb_daemon *daemon);
 
 #endif

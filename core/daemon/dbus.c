@@ -25,13 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
 #include <systemd/sd-bus.h>
 
 #include "gb-build-config.h"
@@ -40,7 +36,7 @@
 #include "dbus.h"
 #include "dropin.h"
 #include "log.h"
-#include "session-socket.h"
+#include "session-control.h"
 #include "spawner.h"
 
 /* Limits on what a caller sends. */
@@ -114,12 +110,8 @@ struct screenshot {
 	uid_t uid;
 	char session_id[GB_SESSION_ID_LENGTH + 1];
 	char *path; /* the PNG the session writes, in its own folder */
-	int fd;     /* connection to the control socket */
-	guint watch;
-	guint timeout;
-	char answer[SCREENSHOT_ANSWER_MAX];
-	size_t answer_length;
-	GList link; /* in gb_dbus.screenshots */
+	struct gb_session_control_call *control; /* the question to the session; NULL after */
+	GList link;                              /* in gb_dbus.screenshots */
 };
 
 struct gb_dbus {
@@ -156,18 +148,6 @@ int gb_dbus_mode_from_string(const char *text, enum gb_dbus_mode *mode)
 	else
 		return -EINVAL;
 	return 0;
-}
-
-/* Text a caller chose, made safe for one log line. */
-static char *printable(const char *text)
-{
-	GString *out = g_string_new(NULL);
-
-	for (size_t i = 0; text[i] && i < NAME_MAX_BYTES; i++)
-		g_string_append_c(out, g_ascii_isprint(text[i]) ? text[i] : '?');
-	if (strlen(text) > NAME_MAX_BYTES)
-		g_string_append(out, "...");
-	return g_string_free(out, FALSE);
 }
 
 static void free_secret(char *secret)
@@ -544,7 +524,7 @@ static int method_list_sessions(sd_bus_message *call, void *data, sd_bus_error *
 		r = sd_bus_message_append(reply, "(ssssuxs)", session->id, session->identity,
 		                          session_state_name(session->state),
 		                          session->unit ? session->unit : "",
-		                          (uint32_t)session->viewers.length,
+		                          (uint32_t)session->relays.length,
 		                          (int64_t)session->started_realtime_us, spawner);
 	}
 	if (r >= 0)
@@ -575,7 +555,7 @@ static int method_terminate_session(sd_bus_message *call, void *data, sd_bus_err
 	r = sd_bus_message_read(call, "s", &id);
 	if (r < 0)
 		return r;
-	args = printable(id);
+	args = gb_printable_dup(id);
 	r = require_admin(call, "TerminateSession", args, &uid, error);
 	if (r < 0)
 		return r;
@@ -598,8 +578,9 @@ out:
 	return r;
 }
 
-void gb_dbus_session_added(struct gb_daemon *daemon, struct gb_daemon_session *session)
+static void session_added(void *data, const struct gb_daemon_session *session)
 {
+	struct gb_daemon *daemon = data;
 	sd_bus *bus = bus_state.bus;
 
 	if (!bus || bus_state.daemon != daemon)
@@ -609,9 +590,10 @@ void gb_dbus_session_added(struct gb_daemon *daemon, struct gb_daemon_session *s
 	sd_bus_emit_properties_changed(bus, GB_DBUS_PATH, GB_DBUS_INTERFACE, "SessionCount", NULL);
 }
 
-void gb_dbus_session_removed(struct gb_daemon *daemon, struct gb_daemon_session *session,
-                             const char *reason)
+static void session_removed(void *data, const struct gb_daemon_session *session,
+                            const char *reason)
 {
+	struct gb_daemon *daemon = data;
 	sd_bus *bus = bus_state.bus;
 
 	if (!bus || bus_state.daemon != daemon)
@@ -621,13 +603,22 @@ void gb_dbus_session_removed(struct gb_daemon *daemon, struct gb_daemon_session 
 	sd_bus_emit_properties_changed(bus, GB_DBUS_PATH, GB_DBUS_INTERFACE, "SessionCount", NULL);
 }
 
-void gb_dbus_config_changed(struct gb_daemon *daemon)
+/* MaxSessions may have changed. */
+static void reload_ended(void *data, bool applied)
 {
-	if (!bus_state.bus || bus_state.daemon != daemon)
+	struct gb_daemon *daemon = data;
+
+	if (!applied || !bus_state.bus || bus_state.daemon != daemon)
 		return;
 	sd_bus_emit_properties_changed(bus_state.bus, GB_DBUS_PATH, GB_DBUS_INTERFACE,
 	                               "MaxSessions", NULL);
 }
+
+const struct gb_events_listener gb_dbus_events = {
+	.session_added = session_added,
+	.session_removed = session_removed,
+	.reload_ended = reload_ended,
+};
 
 /* ---- plugins ---- */
 
@@ -915,7 +906,7 @@ static int method_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_er
 	r = sd_bus_message_read(call, "sb", &name, &enabled);
 	if (r < 0)
 		return r;
-	name_text = printable(name);
+	name_text = gb_printable_dup(name);
 	args = g_strdup_printf("%s, %s", name_text, enabled ? "true" : "false");
 	r = require_admin(call, "SetPluginEnabled", args, &uid, error);
 	if (r < 0)
@@ -1108,7 +1099,7 @@ static char *roles_text(uint32_t roles)
 
 static int user_op_error(struct user_op *op, sd_bus_error *error)
 {
-	g_autofree char *user = op->user ? printable(op->user) : g_strdup("");
+	g_autofree char *user = op->user ? gb_printable_dup(op->user) : g_strdup("");
 
 	switch (op->result) {
 	case -EOPNOTSUPP:
@@ -1216,7 +1207,7 @@ static int parse_roles(sd_bus_message *call, uint32_t *roles, sd_bus_error *erro
 		else if (strcmp(role, "user") == 0)
 			*roles |= GB_ROLE_USER;
 		else {
-			g_autofree char *text = printable(role);
+			g_autofree char *text = gb_printable_dup(role);
 
 			return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 			                         "unknown role '%s' (expected admin or user)",
@@ -1267,7 +1258,7 @@ static int start_user_op(sd_bus_message *call, struct gb_dbus *state, enum user_
 	}
 	if (user) {
 		g_autofree char *roles_part = kind == USER_ADD ? roles_text(roles) : NULL;
-		g_autofree char *user_text = printable(user);
+		g_autofree char *user_text = gb_printable_dup(user);
 
 		args = roles_part ? g_strdup_printf("%s, roles %s", user_text, roles_part)
 		                  : g_steal_pointer(&user_text);
@@ -1339,12 +1330,7 @@ static int method_remove_user(sd_bus_message *call, void *data, sd_bus_error *er
 
 static void screenshot_free(struct screenshot *shot)
 {
-	if (shot->watch)
-		g_source_remove(shot->watch);
-	if (shot->timeout)
-		g_source_remove(shot->timeout);
-	if (shot->fd >= 0)
-		close(shot->fd);
+	gb_session_control_cancel(shot->control);
 	if (shot->path) {
 		unlink(shot->path);
 		g_free(shot->path);
@@ -1444,81 +1430,56 @@ fail:
 	screenshot_finish(shot, r, ERROR_SCREENSHOT, message, NULL, 0);
 }
 
-static gboolean screenshot_readable(gint fd, GIOCondition condition, gpointer data)
+/* The session's answer to "screenshot PATH", or why none came. */
+static void screenshot_answered(void *data, int result, const char *line)
 {
 	struct screenshot *shot = data;
-	size_t room = sizeof(shot->answer) - 1 - shot->answer_length;
 	g_autofree char *message = NULL;
 	g_autofree char *answer = NULL;
-	char *newline;
-	ssize_t n;
 
-	n = recv(fd, shot->answer + shot->answer_length, room, MSG_DONTWAIT);
-	if (n < 0 && (errno == EINTR || errno == EAGAIN))
-		return G_SOURCE_CONTINUE;
-	if (n > 0) {
-		shot->answer_length += (size_t)n;
-		shot->answer[shot->answer_length] = '\0';
-	}
-	newline = n > 0 ? strchr(shot->answer, '\n') : NULL;
-	if (n > 0 && !newline && shot->answer_length < sizeof(shot->answer) - 1)
-		return G_SOURCE_CONTINUE; /* the rest of the line is on its way */
-
-	/* Whatever comes next ends the call; the source goes with this return. */
-	shot->watch = 0;
-	if (n <= 0) {
-		message = g_strdup_printf("the session closed its control socket without an "
-		                          "answer%s%s",
-		                          n < 0 ? ": " : "", n < 0 ? strerror(errno) : "");
-		screenshot_finish(shot, -EPIPE, ERROR_SCREENSHOT, message, NULL, 0);
-	} else if (!newline) {
+	shot->control = NULL; /* freed after this returns */
+	if (result == -ETIMEDOUT) {
+		message = g_strdup_printf("session %s did not deliver a frame within %d s",
+		                          shot->session_id, SCREENSHOT_TIMEOUT_S);
+		screenshot_finish(shot, -ETIMEDOUT, ERROR_SCREENSHOT, message, NULL, 0);
+	} else if (result == -EMSGSIZE) {
 		screenshot_finish(shot, -EPROTO, ERROR_SCREENSHOT,
 		                  "the session's answer is longer than a line may be", NULL, 0);
+	} else if (result < 0) {
+		message = g_strdup_printf("the session closed its control socket without an "
+		                          "answer%s%s",
+		                          result != -EPIPE ? ": " : "",
+		                          result != -EPIPE ? strerror(-result) : "");
+		screenshot_finish(shot, -EPIPE, ERROR_SCREENSHOT, message, NULL, 0);
+	} else if (strcmp(line, "ok") == 0) {
+		screenshot_read(shot);
 	} else {
-		*newline = '\0';
-		if (strcmp(shot->answer, "ok") == 0) {
-			screenshot_read(shot);
-		} else {
-			answer = printable(shot->answer);
-			message = g_strdup_printf("the session could not take the screenshot: %s",
-			                          g_str_has_prefix(answer, "error ")
-			                                  ? answer + strlen("error ")
-			                                  : answer);
-			screenshot_finish(shot, -EIO, ERROR_SCREENSHOT, message, NULL, 0);
-		}
+		answer = gb_printable_dup(line);
+		message = g_strdup_printf(
+		        "the session could not take the screenshot: %s",
+		        g_str_has_prefix(answer, "error ") ? answer + strlen("error ") : answer);
+		screenshot_finish(shot, -EIO, ERROR_SCREENSHOT, message, NULL, 0);
 	}
-	return G_SOURCE_REMOVE;
 }
 
-static gboolean screenshot_timed_out(gpointer data)
-{
-	struct screenshot *shot = data;
-	g_autofree char *message =
-	        g_strdup_printf("session %s did not deliver a frame within %d s", shot->session_id,
-	                        SCREENSHOT_TIMEOUT_S);
-
-	shot->timeout = 0;
-	screenshot_finish(shot, -ETIMEDOUT, ERROR_SCREENSHOT, message, NULL, 0);
-	return G_SOURCE_REMOVE;
-}
-
-/* Connect to the session's control socket and ask for the next frame. */
+/* Ask the session's control socket for the next frame, written to a file of its own. */
 static int screenshot_request(struct screenshot *shot, const struct gb_daemon_session *session,
                               char **why)
 {
-	struct sockaddr_un address = { .sun_family = AF_UNIX };
 	unsigned char random_bytes[8];
 	g_autofree char *command = NULL;
 	g_autofree char *folder = NULL;
 	char name[2 * sizeof(random_bytes) + 1];
-	ssize_t n;
+	char error[512];
+	int r;
 
-	if (!session->control_path || strlen(session->control_path) >= sizeof(address.sun_path)) {
+	if (!session->control_path) {
 		*why = g_strdup("the session has no usable control socket");
 		return -EINVAL;
 	}
-	if (getrandom(random_bytes, sizeof(random_bytes), 0) != (ssize_t)sizeof(random_bytes)) {
-		*why = g_strdup_printf("getrandom: %s", strerror(errno));
+	r = gb_random_bytes(random_bytes, sizeof(random_bytes));
+	if (r < 0) {
+		*why = g_strdup_printf("getrandom: %s", strerror(-r));
 		return -EIO;
 	}
 	for (size_t i = 0; i < sizeof(random_bytes); i++)
@@ -1527,35 +1488,15 @@ static int screenshot_request(struct screenshot *shot, const struct gb_daemon_se
 	 * unit's RuntimeDirectory), where it may write and others may not. */
 	folder = g_path_get_dirname(session->control_path);
 	shot->path = g_strdup_printf("%s/screenshot-%s.png", folder, name);
-
-	/* Checked to be the session's own socket before the command is written. */
-	shot->fd = gb_session_socket_connect(session, session->control_path, "control");
-	if (shot->fd < 0) {
-		int r = shot->fd;
-
-		shot->fd = -1;
-		*why = r == -EPERM ? g_strdup_printf("refused its control socket %s: it is not "
-		                                     "served by the session (see glassboxd's log)",
-		                                     session->control_path)
-		                   : g_strdup_printf("cannot connect to %s: %s%s",
-		                                     session->control_path, strerror(-r),
-		                                     r == -EAGAIN ? " (the session is busy; try "
-		                                                    "again)"
-		                                                  : "");
-		return r;
-	}
 	command = g_strdup_printf("screenshot %s\n", shot->path);
-	n = send(shot->fd, command, strlen(command), MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (n != (ssize_t)strlen(command)) {
-		int r = n < 0 ? -errno : -EAGAIN;
-
-		*why = g_strdup_printf("cannot write to %s: %s", session->control_path,
-		                       strerror(-r));
+	shot->control = gb_session_control_call(session, command, SCREENSHOT_ANSWER_MAX - 1,
+	                                        SCREENSHOT_TIMEOUT_S * 1000, screenshot_answered,
+	                                        shot, error, sizeof(error));
+	if (!shot->control) {
+		r = -errno;
+		*why = g_strdup(error);
 		return r;
 	}
-	shot->watch =
-	        g_unix_fd_add(shot->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, screenshot_readable, shot);
-	shot->timeout = g_timeout_add_seconds(SCREENSHOT_TIMEOUT_S, screenshot_timed_out, shot);
 	return 0;
 }
 
@@ -1573,7 +1514,7 @@ static int method_screenshot(sd_bus_message *call, void *data, sd_bus_error *err
 	r = sd_bus_message_read(call, "s", &id);
 	if (r < 0)
 		return r;
-	args = printable(id);
+	args = gb_printable_dup(id);
 	r = require_admin(call, "Screenshot", args, &uid, error);
 	if (r < 0)
 		return r;
@@ -1599,7 +1540,6 @@ static int method_screenshot(sd_bus_message *call, void *data, sd_bus_error *err
 
 	shot = g_new0(struct screenshot, 1);
 	shot->bus = state;
-	shot->fd = -1;
 	shot->uid = uid;
 	shot->call = sd_bus_message_ref(call);
 	g_strlcpy(shot->session_id, session->id, sizeof(shot->session_id));

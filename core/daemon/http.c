@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTTP side of glassboxd: the listen address, TLS, the headers every
- * answer carries and the limits on request bodies. The handlers themselves
- * live in static.c (the web client), auth.c (/api/login, logout, whoami),
- * auth-redirect.c (/api/auth/methods, /api/login/redirect and callback),
- * metrics.c (/metrics, /api/admin) and viewer.c (/api/session).
+ * answer carries and the limits on request bodies. It serves the web
+ * client (static.c) and whatever routes the other objects add with
+ * gb_http_add_route() when main.c asks them to; it names none of them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "http-checks.h"
 #include "log.h"
 
 /*
@@ -99,126 +99,44 @@ bool gb_http_peer_is_loopback(SoupServerMessage *msg)
 	return memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0 && bytes[12] == 127;
 }
 
-static bool port_valid(const char *text)
-{
-	size_t length = strlen(text);
-	unsigned long value = 0;
-
-	if (length < 1 || length > 5)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		if (!g_ascii_isdigit(text[i]))
-			return false;
-		value = value * 10 + (unsigned long)(text[i] - '0');
-	}
-	return value >= 1 && value <= 65535;
-}
-
-/* Labels of letters, digits and '-' (not at either end), 1..63 each, dots between. */
-static bool host_name_valid(const char *name, size_t length)
-{
-	size_t label = 0;
-
-	if (length == 0)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		char c = name[i];
-
-		if (c == '.') {
-			if (label == 0 || name[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (g_ascii_isalnum(c) || (c == '-' && label > 0)) {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && name[length - 1] != '-';
-}
-
-bool gb_http_host_valid(const char *host)
-{
-	const char *port = NULL;
-	size_t length = host ? strlen(host) : 0;
-
-	if (length == 0 || length > 255)
-		return false;
-	if (host[0] == '[') {
-		const char *close = strchr(host, ']');
-		g_autofree char *literal = NULL;
-		g_autoptr(GInetAddress) address = NULL;
-
-		if (!close || (close[1] && close[1] != ':'))
-			return false;
-		literal = g_strndup(host + 1, (gsize)(close - host - 1));
-		address = g_inet_address_new_from_string(literal);
-		if (!address || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
-			return false;
-		return close[1] == '\0' || port_valid(close + 2);
-	}
-	port = strchr(host, ':');
-	if (port && !port_valid(port + 1))
-		return false;
-	return host_name_valid(host, port ? (size_t)(port - host) : length);
-}
-
-/* "http://host:80" and "http://host" are the same origin. */
-static char *normalise_origin(const char *origin)
-{
-	char *lower = g_ascii_strdown(origin, -1);
-	size_t length = strlen(lower);
-
-	if (g_str_has_prefix(lower, "http://") && g_str_has_suffix(lower, ":80"))
-		lower[length - 3] = '\0';
-	else if (g_str_has_prefix(lower, "https://") && g_str_has_suffix(lower, ":443"))
-		lower[length - 4] = '\0';
-	return lower;
-}
-
 bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bool required)
 {
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
-	const char *origin = soup_message_headers_get_one(headers, "Origin");
-	const char *host = soup_message_headers_get_one(headers, "Host");
-	g_autofree char *given = NULL;
-	char **allowed = daemon->config->server.allowed_origins;
 
-	if (!origin)
-		return !required;
-	given = normalise_origin(origin);
-	if (host && host[0]) {
-		g_autofree char *own_text =
-		        g_strdup_printf("%s://%s", daemon->https ? "https" : "http", host);
-		g_autofree char *own = normalise_origin(own_text);
+	return gb_http_origin_matches(soup_message_headers_get_one(headers, "Origin"),
+	                              soup_message_headers_get_one(headers, "Host"), daemon->https,
+	                              daemon->config->server.allowed_origins, required);
+}
 
-		if (strcmp(given, own) == 0)
-			return true;
-	}
-	for (size_t i = 0; allowed && allowed[i]; i++) {
-		g_autofree char *listed = normalise_origin(allowed[i]);
+/* A route and the request body it takes (POST to exactly its path), 0: none. */
+struct route {
+	char *path;
+	size_t body_max;
+};
 
-		if (strcmp(given, listed) == 0)
-			return true;
-	}
-	return false;
+static void route_free(gpointer data)
+{
+	struct route *route = data;
+
+	g_free(route->path);
+	g_free(route);
 }
 
 /*
  * libsoup reads a whole request body into memory before a handler sees it,
- * whatever its size. Only POST /api/login takes a body: everywhere else it is
- * dropped as it arrives, and for the login it is kept up to
- * GB_LOGIN_BODY_MAX, after which it is dropped and the request marked.
+ * whatever its size. Only a route that takes a body (POST /api/login) keeps
+ * one, up to its body_max, after which it is dropped and the request marked
+ * "gb-body-too-big"; everywhere else a body is dropped as it arrives.
  */
 static void count_body_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
 {
+	const struct route *route = data;
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
 	gsize total = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(msg), "gb-body-size"));
 
 	total += g_bytes_get_size(chunk);
 	g_object_set_data(G_OBJECT(msg), "gb-body-size", GSIZE_TO_POINTER(total));
-	if (total > GB_LOGIN_BODY_MAX) {
+	if (total > route->body_max) {
 		soup_message_body_set_accumulate(body, FALSE);
 		soup_message_body_truncate(body);
 		g_object_set_data(G_OBJECT(msg), "gb-body-too-big", GINT_TO_POINTER(1));
@@ -228,22 +146,37 @@ static void count_body_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer dat
 static void early_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
                           GHashTable *query, gpointer data)
 {
+	const struct route *route = data;
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 
-	if (soup_server_message_get_method(msg) == SOUP_METHOD_POST &&
-	    strcmp(path, "/api/login") == 0) {
+	if (route && route->body_max && soup_server_message_get_method(msg) == SOUP_METHOD_POST &&
+	    strcmp(path, route->path) == 0) {
 		if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-		    soup_message_headers_get_content_length(headers) > GB_LOGIN_BODY_MAX) {
+		    soup_message_headers_get_content_length(headers) > (goffset)route->body_max) {
+			g_autofree char *message = g_strdup_printf(
+			        "the request body is larger than %zu KiB", route->body_max / 1024);
+
 			soup_message_body_set_accumulate(body, FALSE);
-			gb_http_reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-			                    "the request body is larger than 4 KiB");
+			gb_http_reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, message);
 			return;
 		}
-		g_signal_connect(msg, "got-chunk", G_CALLBACK(count_body_chunk), NULL);
+		g_signal_connect(msg, "got-chunk", G_CALLBACK(count_body_chunk), (gpointer)route);
 		return;
 	}
 	soup_message_body_set_accumulate(body, FALSE);
+}
+
+void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCallback handler,
+                       gpointer data, size_t body_max)
+{
+	struct route *route = g_new0(struct route, 1);
+
+	route->path = g_strdup(path);
+	route->body_max = body_max;
+	soup_server_add_handler(daemon->server, path, handler, data, NULL);
+	/* Every route gets the body limits too. */
+	soup_server_add_early_handler(daemon->server, path, early_handler, route, route_free);
 }
 
 /* "ADDRESS:PORT" or "[IPV6]:PORT". */
@@ -317,15 +250,11 @@ static void open_web_dir(struct gb_daemon *daemon)
 		           web_dir, strerror(errno));
 }
 
-int gb_http_start(struct gb_daemon *daemon)
+int gb_http_init(struct gb_daemon *daemon)
 {
 	const struct gb_server_config *config = &daemon->config->server;
 	g_autoptr(GInetAddress) address = NULL;
-	g_autoptr(GSocketAddress) socket_address = NULL;
-	g_autoptr(GSocket) socket = NULL;
 	g_autoptr(GTlsCertificate) certificate = NULL;
-	g_autoptr(GError) error = NULL;
-	GSList *uris;
 	guint16 port;
 
 	if (parse_listen(config->listen, &address, &port) < 0) {
@@ -359,19 +288,24 @@ int gb_http_start(struct gb_daemon *daemon)
 		return -ENOMEM;
 
 	open_web_dir(daemon);
-	soup_server_add_early_handler(daemon->server, NULL, early_handler, daemon, NULL);
+	soup_server_add_early_handler(daemon->server, NULL, early_handler, NULL, NULL);
 	soup_server_add_handler(daemon->server, NULL, gb_static_handler, daemon, NULL);
-	gb_auth_add_handlers(daemon);
-	gb_viewer_add_handlers(daemon);
-	/* Every handler path gets the body limits too. */
-	for (const char *const *p =
-	             (const char *const[]){ "/api/login", "/api/logout", "/api/whoami",
-	                                    "/api/session", "/api/auth/methods",
-	                                    "/api/login/redirect", "/api/login/callback",
-	                                    "/api/admin", "/metrics", NULL };
-	     *p; p++)
-		soup_server_add_early_handler(daemon->server, *p, early_handler, daemon, NULL);
+	return 0;
+}
 
+int gb_http_listen(struct gb_daemon *daemon)
+{
+	const struct gb_server_config *config = &daemon->config->server;
+	g_autoptr(GInetAddress) address = NULL;
+	g_autoptr(GSocketAddress) socket_address = NULL;
+	g_autoptr(GSocket) socket = NULL;
+	g_autoptr(GError) error = NULL;
+	GSList *uris;
+	guint16 port;
+
+	/* Checked by gb_http_init() already. */
+	if (parse_listen(config->listen, &address, &port) < 0)
+		return -EINVAL;
 	if (gb_connections_init(daemon) < 0)
 		return -ENOMEM;
 	socket_address = g_inet_socket_address_new(address, port);

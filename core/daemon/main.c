@@ -19,8 +19,11 @@
 #include "gb-build-config.h"
 #include "daemon.h"
 #include "dbus.h"
+#include "audit.h"
 #include "dropin.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 
 struct options {
 	const char *config_path;
@@ -163,11 +166,44 @@ static gboolean stop_timed_out(gpointer data)
 }
 
 /* Stopping ends when every session has exited and every WebSocket has closed. */
-void gb_daemon_quit_if_done(struct gb_daemon *daemon)
+static void quit_if_done(struct gb_daemon *daemon)
 {
-	if (daemon->stopping && gb_sessions_count(daemon) == 0 && daemon->viewers.length == 0)
+	if (daemon->stopping && gb_sessions_count(daemon) == 0 && daemon->relays.length == 0)
 		g_main_loop_quit(daemon->loop);
 }
+
+static void session_gone(void *data, const struct gb_daemon_session *session, const char *reason)
+{
+	quit_if_done(data);
+}
+
+static void relay_gone(void *data)
+{
+	quit_if_done(data);
+}
+
+/* main.c's own interest in the events: the end of a stop. */
+static const struct gb_events_listener stop_events = {
+	.session_removed = session_gone,
+	.relay_gone = relay_gone,
+};
+
+static void audit_session_added(void *data, const struct gb_daemon_session *session)
+{
+	gb_audit_session_start(session->id, session->identity_namespace, session->user);
+}
+
+static void audit_session_removed(void *data, const struct gb_daemon_session *session,
+                                  const char *reason)
+{
+	gb_audit_session_stop(session->id, session->identity_namespace, session->user, reason);
+}
+
+/* The audit trail's sessions (audit.h knows no session objects). */
+static const struct gb_events_listener audit_events = {
+	.session_added = audit_session_added,
+	.session_removed = audit_session_removed,
+};
 
 static gboolean handle_stop_signal(gpointer data)
 {
@@ -185,7 +221,7 @@ static gboolean handle_stop_signal(gpointer data)
 		gb_info("stopping: %u session%s keep running for the next glassboxd",
 		        gb_sessions_count(daemon), gb_sessions_count(daemon) == 1 ? "" : "s");
 		gb_http_stop(daemon);
-		gb_sessions_detach_viewers(daemon);
+		gb_sessions_detach_relays(daemon);
 		g_main_loop_quit(daemon->loop);
 		return G_SOURCE_CONTINUE;
 	}
@@ -196,7 +232,7 @@ static gboolean handle_stop_signal(gpointer data)
 	/* The sessions get their grace period, SIGKILL, and a little more. */
 	daemon->stop_timeout = g_timeout_add(daemon->config->session.stop_grace_ms + 5000,
 	                                     stop_timed_out, daemon);
-	gb_daemon_quit_if_done(daemon);
+	quit_if_done(daemon);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -216,6 +252,7 @@ int main(int argc, char *argv[])
 	char config_error[GB_CONFIG_ERROR_MAX];
 	enum gb_log_level level;
 	guint signal_sources[3] = { 0 };
+	struct gb_events_hook hooks[4];
 	int r;
 
 	r = parse_options(argc, argv, &options);
@@ -246,6 +283,12 @@ int main(int argc, char *argv[])
 	signal_sources[1] = g_unix_signal_add(SIGINT, handle_stop_signal, &daemon);
 	signal_sources[2] = g_unix_signal_add(SIGHUP, handle_hangup, &daemon);
 
+	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
+	gb_events_add_listener(&daemon.events, &hooks[0], &gb_dbus_events, &daemon);
+	gb_events_add_listener(&daemon.events, &hooks[1], &audit_events, &daemon);
+	gb_events_add_listener(&daemon.events, &hooks[2], &gb_notify_events, &daemon);
+	gb_events_add_listener(&daemon.events, &hooks[3], &stop_events, &daemon);
+
 	gb_host_init(&daemon.host, NULL);
 	if (load_auth_plugins(&daemon) < 0) {
 		gb_error("refusing to start without its auth plugins");
@@ -253,12 +296,18 @@ int main(int argc, char *argv[])
 	}
 	if (prepare_folders(&daemon) < 0)
 		goto out;
-	if (gb_auth_init(&daemon) < 0)
+	if (gb_metrics_init(&daemon) < 0 || gb_auth_init(&daemon) < 0)
 		goto out;
 	gb_login_store_load(&daemon);
 	if (gb_sessions_init(&daemon) < 0)
 		goto out;
-	if (gb_http_start(&daemon) < 0)
+	if (gb_http_init(&daemon) < 0)
+		goto out;
+	gb_auth_add_routes(&daemon);
+	gb_auth_redirect_add_routes(&daemon);
+	gb_metrics_add_routes(&daemon);
+	gb_relay_add_routes(&daemon);
+	if (gb_http_listen(&daemon) < 0)
 		goto out;
 	if (gb_dbus_start(&daemon, options.dbus_mode) < 0)
 		goto out;
@@ -275,17 +324,19 @@ out:
 	gb_dbus_stop(&daemon);
 	/* Only left when they outlived the stop's deadline. */
 	gb_sessions_destroy_all(&daemon);
-	gb_viewers_destroy_all(&daemon);
+	gb_relays_destroy_all(&daemon);
 	if (daemon.stop_timeout)
 		g_source_remove(daemon.stop_timeout);
 	if (daemon.logins)
 		gb_login_store_fini(&daemon);
 	gb_auth_fini(&daemon);
+	gb_metrics_fini(&daemon);
 	free(daemon.auth_plugins);
 	gb_plugin_registry_clear(&daemon.registry);
 	for (int i = 2; i >= 0; i--)
 		if (signal_sources[i])
 			g_source_remove(signal_sources[i]);
+	gb_events_clear(&daemon.events);
 	g_main_loop_unref(daemon.loop);
 	g_free(daemon.config_path);
 	gb_config_free(daemon.config);

@@ -22,17 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
 #include "gb-build-config.h"
 #include "log.h"
-#include "session-socket.h"
+#include "session-control.h"
 #include "metrics.h"
 
 #define SCRAPE_TIMEOUT_MS 1000
@@ -63,11 +60,9 @@ struct gb_metrics {
 struct session_query {
 	struct scrape *scrape;
 	char id[GB_SESSION_ID_LENGTH + 1];
-	int fd;
-	guint source;
+	struct gb_session_control_call *call; /* NULL once it ended */
 	char answer[ANSWER_MAX];
-	size_t length;
-	bool answered; /* a whole "ok ..." line came */
+	bool answered; /* a whole line came */
 };
 
 struct scrape {
@@ -251,7 +246,7 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	           (guint64)daemon->config->server.max_sessions);
 	family(out, "glassbox_websockets", "gauge",
 	       "Signalling WebSockets open in glassboxd (browser tabs).");
-	sample_u64(out, "glassbox_websockets", NULL, NULL, daemon->viewers.length);
+	sample_u64(out, "glassbox_websockets", NULL, NULL, daemon->relays.length);
 	family(out, "glassbox_logins", "gauge", "Logins (cookies) currently valid.");
 	sample_u64(out, "glassbox_logins", NULL, NULL, g_hash_table_size(daemon->logins));
 
@@ -417,12 +412,8 @@ static void render_process(GString *out, struct gb_daemon *daemon)
 
 static void query_close(struct session_query *query)
 {
-	if (query->source)
-		g_source_remove(query->source);
-	query->source = 0;
-	if (query->fd >= 0)
-		close(query->fd);
-	query->fd = -1;
+	gb_session_control_cancel(query->call);
+	query->call = NULL;
 }
 
 static void query_free(gpointer data)
@@ -477,35 +468,21 @@ static void query_done(struct session_query *query)
 		scrape_finish(scrape);
 }
 
-static gboolean query_readable(gint fd, GIOCondition condition, gpointer data)
+static void query_answered(void *data, int result, const char *line)
 {
 	struct session_query *query = data;
-	ssize_t n;
-	char *newline;
 
-	n = recv(fd, query->answer + query->length, sizeof(query->answer) - 1 - query->length,
-	         MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return G_SOURCE_CONTINUE;
-	if (n > 0) {
-		query->length += (size_t)n;
-		query->answer[query->length] = '\0';
-		newline = strchr(query->answer, '\n');
-		if (newline) {
-			*newline = '\0';
-			query->answered = true;
-		} else if (query->length < sizeof(query->answer) - 1) {
-			return G_SOURCE_CONTINUE;
-		}
-	}
-	if (!query->answered)
+	query->call = NULL; /* freed after this returns */
+	if (result == 0) {
+		g_strlcpy(query->answer, line, sizeof(query->answer));
+		query->answered = true;
+	} else {
 		gb_debug("metrics: session %s: no stats answer (%s)", query->id,
-		         n < 0    ? strerror(errno)
-		         : n == 0 ? "closed"
-		                  : "too long");
-	query->source = 0; /* removed by returning G_SOURCE_REMOVE */
+		         result == -EPIPE      ? "closed"
+		         : result == -EMSGSIZE ? "too long"
+		                               : strerror(-result));
+	}
 	query_done(query);
-	return G_SOURCE_REMOVE;
 }
 
 static gboolean scrape_timed_out(gpointer data)
@@ -517,7 +494,7 @@ static gboolean scrape_timed_out(gpointer data)
 	for (unsigned i = 0; i < scrape->queries->len; i++) {
 		struct session_query *query = g_ptr_array_index(scrape->queries, i);
 
-		if (query->fd >= 0) {
+		if (query->call) {
 			gb_warning("metrics: session %s did not answer `stats` within %d ms",
 			           query->id, SCRAPE_TIMEOUT_MS);
 			query_close(query);
@@ -532,26 +509,15 @@ static gboolean scrape_timed_out(gpointer data)
 /* Connect and ask; false when the session cannot be asked now. */
 static bool query_start(struct session_query *query, const struct gb_daemon_session *session)
 {
-	static const char command[] = "stats\n";
-	const char *path = session->control_path;
+	char error[256];
 
-	/* Checked to be the session's own socket before "stats" is written. */
-	query->fd = gb_session_socket_connect(session, path, "control");
-	if (query->fd < 0) {
-		gb_debug("metrics: session %s: cannot ask %s: %s", query->id,
-		         path ? path : "(no control socket)", strerror(-query->fd));
-		query->fd = -1;
+	/* The scrape has its own clock (scrape_timed_out): no time-out per query. */
+	query->call = gb_session_control_call(session, "stats\n", sizeof(query->answer) - 1, 0,
+	                                      query_answered, query, error, sizeof(error));
+	if (!query->call) {
+		gb_debug("metrics: session %s: cannot ask: %s", query->id, error);
 		return false;
 	}
-	if (send(query->fd, command, sizeof(command) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-	    (ssize_t)(sizeof(command) - 1)) {
-		gb_debug("metrics: session %s: cannot ask %s: %s", query->id, path,
-		         strerror(errno));
-		query_close(query);
-		return false;
-	}
-	query->source =
-	        g_unix_fd_add(query->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, query_readable, query);
 	return true;
 }
 
@@ -616,7 +582,6 @@ static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const cha
 			continue;
 		query = g_new0(struct session_query, 1);
 		query->scrape = scrape;
-		query->fd = -1;
 		g_strlcpy(query->id, session->id, sizeof(query->id));
 		g_ptr_array_add(scrape->queries, query);
 		if (query_start(query, session))
@@ -662,7 +627,7 @@ static void admin_sessions(JsonBuilder *builder, struct gb_daemon *daemon)
 		json_builder_set_member_name(builder, "state");
 		json_builder_add_string_value(builder, state_name(session->state));
 		json_builder_set_member_name(builder, "viewers");
-		json_builder_add_int_value(builder, session->viewers.length);
+		json_builder_add_int_value(builder, session->relays.length);
 		json_builder_set_member_name(builder, "started");
 		json_builder_add_string_value(builder, started);
 		json_builder_end_object(builder);
@@ -712,7 +677,7 @@ static void admin_figures(JsonBuilder *builder, struct gb_daemon *daemon)
 	json_builder_set_member_name(builder, "max_sessions");
 	json_builder_add_int_value(builder, daemon->config->server.max_sessions);
 	json_builder_set_member_name(builder, "websockets");
-	json_builder_add_int_value(builder, daemon->viewers.length);
+	json_builder_add_int_value(builder, daemon->relays.length);
 	json_builder_set_member_name(builder, "logins_total");
 	json_builder_add_int_value(builder, (gint64)logins);
 	json_builder_set_member_name(builder, "login_failures_total");
@@ -797,8 +762,8 @@ void gb_metrics_fini(struct gb_daemon *daemon)
 	daemon->metrics = NULL;
 }
 
-void gb_metrics_add_handlers(struct gb_daemon *daemon)
+void gb_metrics_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, "/metrics", handle_metrics, daemon, NULL);
-	soup_server_add_handler(daemon->server, "/api/admin", handle_admin, daemon, NULL);
+	gb_http_add_route(daemon, "/metrics", handle_metrics, daemon, 0);
+	gb_http_add_route(daemon, "/api/admin", handle_admin, daemon, 0);
 }

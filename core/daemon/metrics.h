@@ -21,8 +21,8 @@ enum gb_login_failure_reason {
 
 int gb_metrics_init(struct gb_daemon *daemon);
 void gb_metrics_fini(struct gb_daemon *daemon);
-/** GET /metrics and GET /api/admin. */
-void gb_metrics_add_handlers(struct gb_daemon *daemon);
+/** GET /metrics and GET /api/admin (gb_http_add_route()). */
+void gb_metrics_add_routes(struct gb_daemon *daemon);
 
 /** A login succeeded through @plugin. */
 void gb_metrics_count_login(struct gb_daemon *daemon, const char *plugin);

@@ -24,6 +24,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "notify.h"
 
 static void notify(const char *state)
 {
@@ -33,30 +34,30 @@ static void notify(const char *state)
 		gb_debug("sd_notify(\"%s\"): %s", state, strerror(-r));
 }
 
-static unsigned count_viewers(struct gb_daemon *daemon)
+static unsigned count_relays(struct gb_daemon *daemon)
 {
 	GHashTableIter iter;
 	gpointer value;
-	unsigned viewers = 0;
+	unsigned relays = 0;
 
 	if (!daemon->sessions)
 		return 0;
 	g_hash_table_iter_init(&iter, daemon->sessions);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		viewers += ((struct gb_daemon_session *)value)->viewers.length;
-	return viewers;
+		relays += ((struct gb_daemon_session *)value)->relays.length;
+	return relays;
 }
 
 static char *status_line(struct gb_daemon *daemon)
 {
 	unsigned sessions = gb_sessions_count(daemon);
-	unsigned viewers = count_viewers(daemon);
+	unsigned relays = count_relays(daemon);
 
 	return g_strdup_printf("STATUS=%u session%s, %u viewer%s", sessions,
-	                       sessions == 1 ? "" : "s", viewers, viewers == 1 ? "" : "s");
+	                       sessions == 1 ? "" : "s", relays, relays == 1 ? "" : "s");
 }
 
-void gb_notify_status(struct gb_daemon *daemon)
+static void notify_status(struct gb_daemon *daemon)
 {
 	g_autofree char *status = status_line(daemon);
 
@@ -71,7 +72,7 @@ void gb_notify_ready(struct gb_daemon *daemon)
 	notify(state);
 }
 
-void gb_notify_reloading(struct gb_daemon *daemon)
+static void notify_reloading(struct gb_daemon *daemon)
 {
 	struct timespec now;
 	g_autofree char *state = NULL;
@@ -119,3 +120,37 @@ void gb_notify_fini(struct gb_daemon *daemon)
 		g_source_remove(daemon->watchdog_timer);
 	daemon->watchdog_timer = 0;
 }
+
+static void status_changed(void *data)
+{
+	notify_status(data);
+}
+
+static void session_added(void *data, const struct gb_daemon_session *session)
+{
+	notify_status(data);
+}
+
+static void session_removed(void *data, const struct gb_daemon_session *session,
+                            const char *reason)
+{
+	notify_status(data);
+}
+
+static void reload_started(void *data)
+{
+	notify_reloading(data);
+}
+
+static void reload_ended(void *data, bool applied)
+{
+	gb_notify_ready(data);
+}
+
+const struct gb_events_listener gb_notify_events = {
+	.session_added = session_added,
+	.session_removed = session_removed,
+	.relays_changed = status_changed,
+	.reload_started = reload_started,
+	.reload_ended = reload_ended,
+};

@@ -19,7 +19,6 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "dbus.h"
 #include "log.h"
 #include "spawner.h"
 
@@ -168,12 +167,12 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	if (daemon->stopping)
 		return refuse(error, "glassboxd is stopping", -EBUSY);
 	gb_info("reloading %s and the plugin drop-ins", daemon->config_path);
-	gb_notify_reloading(daemon);
+	gb_events_emit_reload_started(&daemon->events);
 
 	config = gb_config_load(daemon->config_path, config_error);
 	if (!config) {
 		r = refuse(error, config_error, -errno);
-		gb_notify_ready(daemon);
+		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
 	keep_restart_only_keys(daemon, config);
@@ -183,7 +182,7 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	if (check) {
 		gb_config_free(config);
 		r = refuse(error, "out of memory", -ENOMEM);
-		gb_notify_ready(daemon);
+		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
 
@@ -195,7 +194,7 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 		gb_config_free(config);
 		r = refuse(error, plugin_error ? plugin_error : "the auth plugins did not load",
 		           r);
-		gb_notify_ready(daemon);
+		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
 
@@ -222,7 +221,6 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	        gb_sessions_count(daemon) == 1 ? "" : "s");
 	/* A plugin that is gone vouches for nobody any more. */
 	gb_auth_end_orphaned_logins(daemon);
-	gb_dbus_config_changed(daemon);
-	gb_notify_ready(daemon);
+	gb_events_emit_reload_ended(&daemon->events, true);
 	return 0;
 }

@@ -16,7 +16,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "daemon.h"
@@ -60,18 +59,14 @@ void gb_remove_tree(const char *path)
 		remove_tree_at(AT_FDCWD, path, 0);
 }
 
-bool gb_session_id_is_valid(const char *name)
-{
-	return strlen(name) == GB_SESSION_ID_LENGTH &&
-	       strspn(name, "0123456789abcdef") == GB_SESSION_ID_LENGTH;
-}
-
 int gb_session_make_id(char id[GB_SESSION_ID_LENGTH + 1])
 {
 	unsigned char bytes[GB_SESSION_ID_LENGTH / 2];
 
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return -errno;
+	int r = gb_random_bytes(bytes, sizeof(bytes));
+
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < sizeof(bytes); i++)
 		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
 	return 0;
@@ -87,7 +82,7 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon)
 	if (!dir)
 		return;
 	while ((entry = readdir(dir))) {
-		if (!gb_session_id_is_valid(entry->d_name))
+		if (!gb_session_id_valid(entry->d_name))
 			continue;
 		gb_info("removing %s/%s, left by an earlier glassboxd", path, entry->d_name);
 		remove_tree_at(dirfd(dir), entry->d_name, 0);
@@ -136,7 +131,7 @@ struct gb_daemon_session *gb_session_new(struct gb_daemon *daemon, const char *i
 	session->identity = gb_identity_format(identity_namespace, user);
 	session->state = GB_SESSION_STARTING;
 	session->started_realtime_us = g_get_real_time();
-	g_queue_init(&session->viewers);
+	g_queue_init(&session->relays);
 	return session;
 }
 
@@ -161,12 +156,12 @@ void gb_session_discard(struct gb_daemon_session *session)
 	session_free(session);
 }
 
-static void end_viewers(struct gb_daemon_session *session, const char *reason, gushort code)
+static void end_relays(struct gb_daemon_session *session, const char *reason, gushort code)
 {
 	GList *link;
 
-	while ((link = g_queue_peek_head_link(&session->viewers)))
-		gb_viewer_end(link->data, reason, code);
+	while ((link = g_queue_peek_head_link(&session->relays)))
+		gb_relay_end(link->data, reason, code);
 }
 
 void gb_session_ended(struct gb_daemon_session *session, const char *how)
@@ -189,13 +184,12 @@ void gb_session_ended(struct gb_daemon_session *session, const char *how)
 		gb_info("session %s of user '%s' %s%s", session->id, session->user, how,
 		        started ? "" : " before it was ready");
 	/* A session that never became ready failed; one that did just ended. */
-	end_viewers(session, reason, started ? 1000 : SOUP_WEBSOCKET_CLOSE_SERVER_ERROR);
+	end_relays(session, reason, started ? 1000 : SOUP_WEBSOCKET_CLOSE_SERVER_ERROR);
 
 	g_hash_table_remove(daemon->sessions, session->id);
-	gb_events_session_removed(daemon, session, reason);
+	gb_events_emit_session_removed(&daemon->events, session, reason);
 	daemon->spawner->release(session, true);
 	session_free(session);
-	gb_daemon_quit_if_done(daemon);
 }
 
 void gb_session_stop(struct gb_daemon_session *session, const char *reason)
@@ -250,19 +244,19 @@ void gb_session_mark_ready(struct gb_daemon_session *session)
 	session->was_ready = true;
 	if (session->unit)
 		gb_info("session %s of user '%s' is ready (unit %s, %u viewer%s)", session->id,
-		        session->user, session->unit, session->viewers.length,
-		        session->viewers.length == 1 ? "" : "s");
+		        session->user, session->unit, session->relays.length,
+		        session->relays.length == 1 ? "" : "s");
 	else
 		gb_info("session %s of user '%s' is ready (pid %d, %u viewer%s)", session->id,
-		        session->user, (int)session->pid, session->viewers.length,
-		        session->viewers.length == 1 ? "" : "s");
-	for (GList *link = session->viewers.head; link;) {
+		        session->user, (int)session->pid, session->relays.length,
+		        session->relays.length == 1 ? "" : "s");
+	for (GList *link = session->relays.head; link;) {
 		GList *next = link->next;
 
-		gb_viewer_connect(link->data);
+		gb_relay_connect(link->data);
 		link = next;
 	}
-	if (session->viewers.length == 0)
+	if (session->relays.length == 0)
 		start_idle_timer(session);
 }
 
@@ -292,7 +286,7 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 		return NULL;
 	}
 	g_hash_table_insert(daemon->sessions, session->id, session);
-	gb_events_session_added(daemon, session);
+	gb_events_emit_session_added(&daemon->events, session);
 	if (session->unit)
 		gb_info("session %s: starting for user '%s' (unit %s, identity %s, %u of %d "
 		        "sessions)",
@@ -311,7 +305,7 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 	struct gb_daemon *daemon = session->daemon;
 
 	g_hash_table_insert(daemon->sessions, session->id, session);
-	gb_events_session_added(daemon, session);
+	gb_events_emit_session_added(&daemon->events, session);
 	gb_info("session %s of user '%s': adopted %s unit %s (%u of %d sessions)", session->id,
 	        session->user, running ? "running" : "starting", session->unit,
 	        gb_sessions_count(daemon), daemon->config->server.max_sessions);
@@ -322,27 +316,27 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 	}
 }
 
-void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer)
+void gb_session_add_relay(struct gb_daemon_session *session, struct gb_relay *relay)
 {
-	viewer->session = session;
-	viewer->link.data = viewer;
-	g_queue_push_tail_link(&session->viewers, &viewer->link);
+	relay->session = session;
+	relay->link.data = relay;
+	g_queue_push_tail_link(&session->relays, &relay->link);
 	session->viewed = true;
-	gb_events_viewers_changed(session->daemon);
+	gb_events_emit_relays_changed(&session->daemon->events);
 	if (session->idle_timeout) {
 		g_source_remove(session->idle_timeout);
 		session->idle_timeout = 0;
 	}
 	if (session->state == GB_SESSION_RUNNING)
-		gb_viewer_connect(viewer);
+		gb_relay_connect(relay);
 }
 
-void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer)
+void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_relay *relay)
 {
-	g_queue_unlink(&session->viewers, &viewer->link);
-	viewer->session = NULL;
-	gb_events_viewers_changed(session->daemon);
-	if (session->viewers.length == 0)
+	g_queue_unlink(&session->relays, &relay->link);
+	relay->session = NULL;
+	gb_events_emit_relays_changed(&session->daemon->events);
+	if (session->relays.length == 0)
 		start_idle_timer(session);
 }
 
@@ -351,7 +345,7 @@ bool gb_sessions_survive_restart(struct gb_daemon *daemon)
 	return daemon->spawner && daemon->spawner->keeps_sessions;
 }
 
-void gb_sessions_detach_viewers(struct gb_daemon *daemon)
+void gb_sessions_detach_relays(struct gb_daemon *daemon)
 {
 	GHashTableIter iter;
 	gpointer value;
@@ -365,8 +359,8 @@ void gb_sessions_detach_viewers(struct gb_daemon *daemon)
 
 		/* Their WebSockets stay open until glassboxd exits and then close
 		 * without an "ended": the pages reconnect to the next glassboxd. */
-		while ((link = g_queue_peek_head_link(&session->viewers)))
-			gb_session_remove_viewer(session, link->data);
+		while ((link = g_queue_peek_head_link(&session->relays)))
+			gb_session_remove_relay(session, link->data);
 	}
 }
 
@@ -404,14 +398,14 @@ void gb_sessions_destroy_all(struct gb_daemon *daemon)
 			gb_info("session %s of user '%s' (unit %s) keeps running", session->id,
 			        session->user, session->unit);
 			/* No "ended": the pages reconnect to the next glassboxd. */
-			while ((link = g_queue_peek_head_link(&session->viewers)))
-				gb_session_remove_viewer(session, link->data);
+			while ((link = g_queue_peek_head_link(&session->relays)))
+				gb_session_remove_relay(session, link->data);
 			daemon->spawner->release(session, false);
 		} else {
 			gb_warning("session %s of user '%s' is still running; killing it",
 			           session->id, session->user);
 			daemon->spawner->abandon(session);
-			end_viewers(session, "glassboxd stopped", 1001);
+			end_relays(session, "glassboxd stopped", 1001);
 			daemon->spawner->release(session, true);
 		}
 		g_hash_table_iter_remove(&iter);

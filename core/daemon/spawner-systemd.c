@@ -859,7 +859,7 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 	signal_socket = json_string(object, "signal_socket");
 	control = json_string(object, "control");
 	if (json_object_get_int_member_with_default(object, "version", 0) != STATE_VERSION ||
-	    !id || !gb_session_id_is_valid(id) || !user || strlen(user) >= GB_IDENTITY_NAME_MAX ||
+	    !id || !gb_session_id_valid(id) || !user || strlen(user) >= GB_IDENTITY_NAME_MAX ||
 	    !state_unit || strcmp(state_unit, unit) != 0 || !signal_socket ||
 	    signal_socket[0] != '/' || !control || control[0] != '/') {
 		gb_warning("%s does not describe %s (version, id, user, unit, sockets)", path,

@@ -65,6 +65,5 @@ void gb_session_discard(struct gb_daemon_session *session);
 void gb_remove_tree(const char *path);
 /** 16 random hex digits. */
 int gb_session_make_id(char id[GB_SESSION_ID_LENGTH + 1]);
-bool gb_session_id_is_valid(const char *id);
 
 #endif
