@@ -53,14 +53,6 @@ struct login_request {
 	struct gb_identity identity;
 };
 
-static void login_free(gpointer data)
-{
-	struct gb_login *login = data;
-
-	g_free(login->key);
-	g_free(login);
-}
-
 static char *token_key(const char *token)
 {
 	return g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1);
@@ -930,7 +922,8 @@ int gb_auth_init(struct gb_daemon *daemon)
 	daemon->login_limits =
 	        gb_login_limits_new(per_address, per_user, per_user_total, window_us);
 	g_mutex_init(&daemon->auth_lock);
-	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, login_free);
+	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+	                                       (GDestroyNotify)gb_login_free);
 	gb_auth_redirect_init(daemon);
 	daemon->auth_pool = g_thread_pool_new(run_job, daemon, 1, TRUE, &error);
 	if (!daemon->auth_pool) {

@@ -1,0 +1,134 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The logins table kept in <runtime_dir>/logins (0600), so that a restarted
+ * glassboxd (systemctl restart glassbox, the watchdog) still knows the
+ * cookies it handed out and the pages reconnect to the sessions that kept
+ * running. The format is login-store.c's; runtime_dir is a tmpfs, so
+ * nothing outlives a reboot. The file is written whole (0600, rename over
+ * the old one) from an idle callback after every change, and once more at
+ * exit.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "login-store.h"
+
+#define STORE_NAME     "logins"
+#define STORE_SIZE_MAX (16 * 1024 * 1024) /* bytes read back */
+
+static char *store_path(struct gb_daemon *daemon)
+{
+	return g_build_filename(daemon->config->server.runtime_dir, STORE_NAME, NULL);
+}
+
+int gb_login_store_save(struct gb_daemon *daemon)
+{
+	g_autofree char *path = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autofree char *text = NULL;
+	gsize length;
+
+	if (!daemon->logins || !daemon->config)
+		return 0;
+	path = store_path(daemon);
+	text = gb_login_store_format(daemon->logins, g_get_monotonic_time(), g_get_real_time(),
+	                             &length);
+	/* Atomic and 0600 from the first byte: a temporary file renamed over. */
+	if (!g_file_set_contents_full(path, text, (gssize)length, G_FILE_SET_CONTENTS_CONSISTENT,
+	                              0600, &error)) {
+		gb_error("cannot save the logins to %s: %s; a restart would log everybody out",
+		         path, error->message);
+		return -EIO;
+	}
+	gb_debug("saved %u logins to %s", g_hash_table_size(daemon->logins), path);
+	return 0;
+}
+
+static gboolean save_now(gpointer data)
+{
+	struct gb_daemon *daemon = data;
+
+	daemon->login_store_idle = 0;
+	gb_login_store_save(daemon);
+	return G_SOURCE_REMOVE;
+}
+
+void gb_login_store_changed(struct gb_daemon *daemon)
+{
+	if (!daemon->login_store_idle)
+		daemon->login_store_idle = g_idle_add(save_now, daemon);
+}
+
+void gb_login_store_fini(struct gb_daemon *daemon)
+{
+	if (daemon->login_store_idle) {
+		g_source_remove(daemon->login_store_idle);
+		daemon->login_store_idle = 0;
+	}
+	gb_login_store_save(daemon);
+}
+
+/*
+ * Why a restored login no longer stands for who it was, or NULL: the
+ * operator may have disabled its plugin or moved it to another namespace.
+ */
+static const char *no_longer_valid(void *data, const struct gb_login *login)
+{
+	struct gb_daemon *daemon = data;
+	const char *now = gb_auth_namespace_of(daemon, login->plugin);
+
+	if (!now)
+		return "its auth plugin is not enabled now";
+	if (strcmp(now, login->identity_namespace) != 0)
+		return "its auth plugin's namespace changed";
+	return NULL;
+}
+
+void gb_login_store_load(struct gb_daemon *daemon)
+{
+	g_autofree char *path = store_path(daemon);
+	g_autofree char *text = NULL;
+	g_autoptr(GError) error = NULL;
+	g_autoptr(GPtrArray) logins = NULL;
+	gint64 now_mono = g_get_monotonic_time();
+	const gint64 lifetime_us =
+	        (gint64)daemon->config->server.login_lifetime_s * G_USEC_PER_SEC;
+	unsigned loaded = 0, skipped = 0;
+	gsize length;
+
+	if (!g_file_get_contents(path, &text, &length, &error)) {
+		if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+			gb_warning("cannot read the saved logins %s: %s; everybody logs in again",
+			           path, error->message);
+		return;
+	}
+	if (length > STORE_SIZE_MAX) {
+		gb_warning("%s is larger than %d bytes; ignoring it", path, STORE_SIZE_MAX);
+		return;
+	}
+	logins = gb_login_store_parse(path, text, length, now_mono, g_get_real_time(),
+	                              no_longer_valid, daemon, &skipped);
+	if (!logins)
+		return;
+	for (guint i = 0; i < logins->len; i++) {
+		struct gb_login *login = logins->pdata[i];
+
+		/* A shorter login_lifetime_s since then applies to the old logins too. */
+		if (login->expires_us - login->created_us > lifetime_us)
+			login->expires_us = login->created_us + lifetime_us;
+		if (login->expires_us <= now_mono) {
+			skipped++;
+			continue;
+		}
+		/* The table owns it now. */
+		logins->pdata[i] = NULL;
+		g_hash_table_replace(daemon->logins, login->key, login);
+		loaded++;
+	}
+	gb_info("restored %u login%s from %s (%u expired or skipped)", loaded,
+	        loaded == 1 ? "" : "s", path, skipped);
+	gb_auth_schedule_expiry(daemon);
+}
