@@ -181,11 +181,11 @@ struct gb_daemon {
 /**
  * Re-read glassbox.conf and plugins.d (SIGHUP, `systemctl reload`, D-Bus
  * Reload). All or nothing: on failure nothing changes, "reload refused: ..."
- * is logged, and -errno is returned with *@error (when @error is not NULL) a
- * g_malloc'd one-line reason naming the file, line and key. Running
- * sessions are untouched; new ones get the new session.* values.
+ * is logged, and -errno is returned with one line in @error naming the
+ * file, line and key. Running sessions are untouched; new ones get the new
+ * session.* values.
  */
-int gb_daemon_reload(struct gb_daemon *daemon, char **error);
+int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size);
 /**
  * Load the auth plugins that @config's plugins.d enables into @registry
  * (zeroed or cleared) and list them in a new *@plugins array (free()). On

@@ -241,7 +241,7 @@ static gboolean handle_hangup(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 
-	gb_daemon_reload(daemon, NULL);
+	gb_daemon_reload(daemon, NULL, 0);
 	return G_SOURCE_CONTINUE;
 }
 

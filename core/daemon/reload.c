@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "error.h"
 #include "log.h"
 #include "spawner.h"
 
@@ -133,11 +134,10 @@ static void keep_restart_only_keys(struct gb_daemon *daemon, struct gb_config *n
 	}
 }
 
-static int refuse(char **error, const char *reason, int r)
+static int refuse(const char *reason, int r, char *error, size_t error_size)
 {
 	gb_error("reload refused: %s; the configuration in force is unchanged", reason);
-	if (error)
-		*error = g_strdup(reason);
+	gb_error_set(error, error_size, "%s", reason);
 	return r < 0 ? r : -EINVAL;
 }
 
@@ -150,7 +150,7 @@ static char *plugin_names(struct gb_plugin **plugins, size_t n)
 	return g_string_free(names, FALSE);
 }
 
-int gb_daemon_reload(struct gb_daemon *daemon, char **error)
+int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size)
 {
 	char config_error[GB_CONFIG_ERROR_MAX];
 	struct gb_plugin_registry registry = { 0 }, old_registry;
@@ -162,16 +162,15 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	bool check;
 	int r;
 
-	if (error)
-		*error = NULL;
+	gb_error_set(error, error_size, "reload refused");
 	if (daemon->stopping)
-		return refuse(error, "glassboxd is stopping", -EBUSY);
+		return refuse("glassboxd is stopping", -EBUSY, error, error_size);
 	gb_info("reloading %s and the plugin drop-ins", daemon->config_path);
 	gb_events_emit_reload_started(&daemon->events);
 
 	config = gb_config_load(daemon->config_path, config_error);
 	if (!config) {
-		r = refuse(error, config_error, -errno);
+		r = refuse(config_error, -errno, error, error_size);
 		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
@@ -181,7 +180,7 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	        !config->server.runtime_dir || !config->server.web_dir;
 	if (check) {
 		gb_config_free(config);
-		r = refuse(error, "out of memory", -ENOMEM);
+		r = refuse("out of memory", -ENOMEM, error, error_size);
 		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
@@ -192,8 +191,8 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 		gb_plugin_registry_clear(&registry);
 		free(plugins);
 		gb_config_free(config);
-		r = refuse(error, plugin_error ? plugin_error : "the auth plugins did not load",
-		           r);
+		r = refuse(plugin_error ? plugin_error : "the auth plugins did not load", r, error,
+		           error_size);
 		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
