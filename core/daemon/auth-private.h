@@ -29,9 +29,8 @@ struct gb_auth_job {
 	gint64 charged_us;
 	char *charged_user; /* may be NULL: the address only */
 
-	/* On the worker thread. Take daemon->auth_lock around every plugin call
-	 * and read daemon->auth_plugins only under it (a reload swaps them). */
-	void (*run)(struct gb_auth_job *job);
+	/* On the worker thread, with the lock held: the plugins are these. */
+	void (*run)(struct gb_auth_job *job, struct gb_plugin *const *plugins, size_t n_plugins);
 	/* Back on the main loop, also while stopping (daemon->server NULL: do
 	 * not answer). Ends with gb_auth_job_finish() or _finish_at(). */
 	void (*done)(struct gb_auth_job *job);

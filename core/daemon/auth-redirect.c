@@ -8,7 +8,7 @@
  *   GET /api/login/callback/NAME?code&state the provider sends the browser back:
  *                                           finish_login, the cookie, 302 to "/"
  *
- * Every plugin call runs on the login worker (auth.c) under auth_lock, as
+ * Every plugin call runs on the auth worker (gb_auth_queue_work()), as
  * the password checks do: the provider's token endpoint is slow too.
  *
  * The browser that comes back must be the one that left: the redirect sets
@@ -105,12 +105,13 @@ static bool is_redirect_plugin(const struct gb_auth_ops *ops)
 	return GB_AUTH_OPS_HAS(ops, begin_login) && GB_AUTH_OPS_HAS(ops, finish_login);
 }
 
-/* The loaded plugin called @name; only under auth_lock, or on the main loop. */
-static const struct gb_plugin *find_plugin(struct gb_daemon *daemon, const char *name)
+/* The plugin called @name in @plugins, or NULL. */
+static const struct gb_plugin *find_plugin(struct gb_plugin *const *plugins, size_t n_plugins,
+                                           const char *name)
 {
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, name) == 0)
-			return daemon->auth_plugins[i];
+	for (size_t i = 0; i < n_plugins; i++)
+		if (strcmp(plugins[i]->descriptor->name, name) == 0)
+			return plugins[i];
 	return NULL;
 }
 
@@ -159,7 +160,8 @@ static void add_method(JsonBuilder *builder, const char *plugin, const char *met
 
 /* --- jobs: on the worker ------------------------------------------------------------ */
 
-static void list_methods(struct redirect_job *job, struct gb_daemon *daemon)
+static void list_methods(struct redirect_job *job, struct gb_plugin *const *plugins,
+                         size_t n_plugins)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) generator = json_generator_new();
@@ -168,8 +170,8 @@ static void list_methods(struct redirect_job *job, struct gb_daemon *daemon)
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "methods");
 	json_builder_begin_array(builder);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+	for (size_t i = 0; i < n_plugins; i++) {
+		const struct gb_plugin *plugin = plugins[i];
 		const struct gb_auth_ops *ops = plugin->descriptor->ops;
 		const char *name = plugin->descriptor->name;
 		g_autofree char *label = clean_label(
@@ -187,21 +189,20 @@ static void list_methods(struct redirect_job *job, struct gb_daemon *daemon)
 	job->methods = json_generator_to_data(generator, NULL);
 }
 
-static void run_redirect_job(struct gb_auth_job *job)
+/* On the worker, with the lock held. */
+static void run_redirect_job(struct gb_auth_job *job, struct gb_plugin *const *plugins,
+                             size_t n_plugins)
 {
 	struct redirect_job *redirect = (struct redirect_job *)job;
-	struct gb_daemon *daemon = job->daemon;
 	const struct gb_plugin *plugin;
 	const struct gb_auth_ops *ops;
 
-	g_mutex_lock(&daemon->auth_lock);
 	if (redirect->kind == JOB_METHODS) {
-		list_methods(redirect, daemon);
-		g_mutex_unlock(&daemon->auth_lock);
+		list_methods(redirect, plugins, n_plugins);
 		return;
 	}
 	/* Looked up again here: a reload may have changed the plugins since. */
-	plugin = find_plugin(daemon, redirect->plugin);
+	plugin = find_plugin(plugins, n_plugins, redirect->plugin);
 	ops = plugin ? plugin->descriptor->ops : NULL;
 	if (!ops || !is_redirect_plugin(ops)) {
 		redirect->result = -ENOENT;
@@ -217,7 +218,6 @@ static void run_redirect_job(struct gb_auth_job *job)
 		        &redirect->identity, redirect->why, sizeof(redirect->why));
 		redirect->why[sizeof(redirect->why) - 1] = '\0';
 	}
-	g_mutex_unlock(&daemon->auth_lock);
 }
 
 /* --- answers ------------------------------------------------------------------------------ */
@@ -593,7 +593,9 @@ static bool query_value(SoupServerMessage *msg, GHashTable *query, const char *n
 static bool redirect_plugin_loaded(struct gb_daemon *daemon, const char *name)
 {
 	const struct gb_plugin *plugin =
-	        plugin_name_valid(name) ? find_plugin(daemon, name) : NULL;
+	        plugin_name_valid(name)
+	                ? find_plugin(daemon->auth_plugins, daemon->n_auth_plugins, name)
+	                : NULL;
 
 	return plugin && is_redirect_plugin(plugin->descriptor->ops);
 }

@@ -482,22 +482,92 @@ void gb_auth_job_finish_at(struct gb_auth_job *job, gint64 due_us)
 		gb_auth_job_finish(job);
 }
 
+/* --- the worker ------------------------------------------------------------------------ */
+
+/* One piece of work for the worker thread, and its end on the main loop. */
+struct work {
+	struct gb_daemon *daemon;
+	gb_auth_work_run run;
+	gb_auth_work_done done;
+	void *data;
+};
+
 /* Back on the main loop. */
-static gboolean job_ran(gpointer data)
+static gboolean work_ran(gpointer data)
+{
+	struct work *work = data;
+
+	work->daemon->work_in_flight--;
+	work->done(work->data);
+	g_free(work);
+	return G_SOURCE_REMOVE;
+}
+
+/*
+ * The worker thread: one piece of work at a time, with the plugins as they
+ * are under the lock. The lock is taken here and only here off the main
+ * loop: the ABI promises a plugin never sees two calls at once, and a
+ * reload swaps the plugins under it (gb_auth_replace_plugins()).
+ */
+static void run_work(gpointer data, gpointer pool_data)
+{
+	struct work *work = data;
+	struct gb_daemon *daemon = work->daemon;
+
+	g_mutex_lock(&daemon->auth_lock);
+	work->run(work->data, daemon->auth_plugins, daemon->n_auth_plugins);
+	g_mutex_unlock(&daemon->auth_lock);
+	g_idle_add(work_ran, work);
+}
+
+int gb_auth_queue_work(struct gb_daemon *daemon, gb_auth_work_run run, gb_auth_work_done done,
+                       void *data)
+{
+	struct work *work;
+
+	if (!daemon->auth_pool)
+		return -ESHUTDOWN;
+	work = g_new0(struct work, 1);
+	work->daemon = daemon;
+	work->run = run;
+	work->done = done;
+	work->data = data;
+	daemon->work_in_flight++;
+	g_thread_pool_push(daemon->auth_pool, work, NULL);
+	return 0;
+}
+
+void gb_auth_replace_plugins(struct gb_daemon *daemon, struct gb_plugin_registry *registry,
+                             struct gb_plugin **plugins, size_t n_plugins)
+{
+	struct gb_plugin_registry old_registry;
+	struct gb_plugin **old_plugins;
+
+	/* No plugin call can be running once we hold the lock. */
+	g_mutex_lock(&daemon->auth_lock);
+	old_registry = daemon->registry;
+	old_plugins = daemon->auth_plugins;
+	daemon->registry = *registry;
+	daemon->auth_plugins = plugins;
+	daemon->n_auth_plugins = n_plugins;
+	g_mutex_unlock(&daemon->auth_lock);
+	gb_plugin_registry_clear(&old_registry);
+	free(old_plugins);
+}
+
+/* An HTTP job through the worker. */
+static void job_run(void *data, struct gb_plugin *const *plugins, size_t n_plugins)
+{
+	struct gb_auth_job *job = data;
+
+	job->run(job, plugins, n_plugins);
+}
+
+static void job_done(void *data)
 {
 	struct gb_auth_job *job = data;
 
 	job->done(job);
-	return G_SOURCE_REMOVE;
-}
-
-/* The worker thread: one job at a time. */
-static void run_job(gpointer data, gpointer pool_data)
-{
-	struct gb_auth_job *job = data;
-
-	job->run(job);
-	g_idle_add(job_ran, job);
 }
 
 static void job_request_finished(SoupServerMessage *msg, gpointer data)
@@ -527,7 +597,7 @@ int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupSer
 	        g_signal_connect(msg, "finished", G_CALLBACK(job_request_finished), job);
 	daemon->pending_logins++;
 	soup_server_message_pause(msg);
-	g_thread_pool_push(daemon->auth_pool, job, NULL);
+	gb_auth_queue_work(daemon, job_run, job_done, job);
 	return 0;
 }
 
@@ -681,15 +751,14 @@ static void login_checked(struct gb_auth_job *job)
 }
 
 /* On the worker thread: each enabled password plugin in turn. */
-static void check_password(struct gb_auth_job *job)
+static void check_password(struct gb_auth_job *job, struct gb_plugin *const *plugins,
+                           size_t n_plugins)
 {
 	struct login_request *request = (struct login_request *)job;
-	struct gb_daemon *daemon = job->daemon;
 
 	request->result = -EACCES;
-	g_mutex_lock(&daemon->auth_lock);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+	for (size_t i = 0; i < n_plugins; i++) {
+		const struct gb_plugin *plugin = plugins[i];
 		const struct gb_auth_ops *ops = plugin->descriptor->ops;
 		struct gb_identity identity = { .struct_size = sizeof(identity) };
 		int r;
@@ -717,7 +786,6 @@ static void check_password(struct gb_auth_job *job)
 			request->plugin = request->plugin_name;
 		}
 	}
-	g_mutex_unlock(&daemon->auth_lock);
 	explicit_bzero(request->password, strlen(request->password));
 }
 
@@ -925,7 +993,7 @@ int gb_auth_init(struct gb_daemon *daemon)
 	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 	                                       (GDestroyNotify)gb_login_free);
 	gb_auth_redirect_init(daemon);
-	daemon->auth_pool = g_thread_pool_new(run_job, daemon, 1, TRUE, &error);
+	daemon->auth_pool = g_thread_pool_new(run_work, daemon, 1, TRUE, &error);
 	if (!daemon->auth_pool) {
 		gb_error("cannot start the password-checking thread: %s", error->message);
 		return -ENOMEM;
@@ -941,7 +1009,7 @@ void gb_auth_fini(struct gb_daemon *daemon)
 		 * let their answers, queued on the main loop, free them. */
 		g_thread_pool_free(daemon->auth_pool, FALSE, TRUE);
 		daemon->auth_pool = NULL;
-		for (int i = 0; daemon->pending_logins && i < 10000; i++)
+		for (int i = 0; daemon->work_in_flight && i < 10000; i++)
 			g_main_context_iteration(NULL, TRUE);
 	}
 	if (daemon->sweep_timer)

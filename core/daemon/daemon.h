@@ -158,7 +158,8 @@ struct gb_daemon {
 	GHashTable *login_bindings;           /* redirect logins under way (auth-redirect.c) */
 	struct gb_login_limits *login_limits; /* failed logins (login-limits.h) */
 	struct gb_metrics *metrics;           /* metrics.c */
-	unsigned pending_logins;
+	unsigned pending_logins; /* HTTP jobs on the worker, at most GB_LOGINS_PENDING_MAX */
+	unsigned work_in_flight; /* everything on the worker (gb_auth_queue_work()) */
 	guint sweep_timer;
 	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
 	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
@@ -271,6 +272,26 @@ bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name);
 unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon);
 /** Arm the timer that ends logins (and closes their WebSockets) at expiry. */
 void gb_auth_schedule_expiry(struct gb_daemon *daemon);
+
+/** Work on the worker thread: the plugins as they are under the lock, which is held. */
+typedef void (*gb_auth_work_run)(void *data, struct gb_plugin *const *plugins, size_t n_plugins);
+/** Its end, back on the main loop. */
+typedef void (*gb_auth_work_done)(void *data);
+/**
+ * Queue @run(@data) on the one worker thread that calls the auth plugins
+ * (one call at a time, as the ABI promises), then @done(@data) on the main
+ * loop. Every plugin call goes this way: HTTP and redirect logins, the
+ * D-Bus user management. -ESHUTDOWN when the worker is gone (stopping).
+ */
+int gb_auth_queue_work(struct gb_daemon *daemon, gb_auth_work_run run, gb_auth_work_done done,
+                       void *data);
+/**
+ * After a reload: the plugins of @registry (taken over; the old registry is
+ * cleared) are the ones in force, listed in @plugins (taken over, free()).
+ * Swapped under the lock: no plugin call can be in an old plugin after it.
+ */
+void gb_auth_replace_plugins(struct gb_daemon *daemon, struct gb_plugin_registry *registry,
+                             struct gb_plugin **plugins, size_t n_plugins);
 
 /* static.c */
 void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,

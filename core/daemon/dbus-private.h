@@ -38,9 +38,8 @@ struct gb_dbus {
 	sd_bus *bus;
 	sd_bus_slot *object;
 	GSource *source;
-	GThreadPool *worker; /* user management, one call at a time */
-	GQueue user_ops;     /* struct user_op not yet answered (dbus-users.c) */
-	GQueue screenshots;  /* struct screenshot not yet answered (dbus-sessions.c) */
+	GQueue user_ops;    /* struct user_op not yet answered (dbus-users.c) */
+	GQueue screenshots; /* struct screenshot not yet answered (dbus-sessions.c) */
 };
 
 /* dbus-caller.c */
@@ -70,8 +69,7 @@ int gb_dbus_add_user(sd_bus_message *call, void *data, sd_bus_error *error);
 int gb_dbus_set_password(sd_bus_message *call, void *data, sd_bus_error *error);
 int gb_dbus_remove_user(sd_bus_message *call, void *data, sd_bus_error *error);
 
-/* dbus-users.c: the worker's thread function; answer what is left at stop. */
-void gb_dbus_user_op_run(gpointer data, gpointer pool_data);
+/* dbus-users.c: answer the user management calls still out at stop. */
 void gb_dbus_users_stop(struct gb_dbus *state);
 /* dbus-sessions.c: answer the screenshots still out at stop. */
 void gb_dbus_screenshots_stop(struct gb_dbus *state);

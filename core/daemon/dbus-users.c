@@ -2,10 +2,10 @@
 /*
  * org.glassbox.Manager1's users: ListUsers, AddUser, SetPassword and
  * RemoveUser, through the user management of the first enabled auth plugin
- * that has it (auth-local). Those calls hash passwords, so they run on a
- * worker thread, one at a time under daemon->auth_lock like the login
- * checks; the method call is kept (sd_bus_message_ref) and answered when
- * the work is done.
+ * that has it (auth-local). Those calls hash passwords, so they run on the
+ * auth worker (gb_auth_queue_work()), one at a time like the login checks;
+ * the method call is kept (sd_bus_message_ref) and answered when the work
+ * is done.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,7 +49,10 @@ struct user_op {
 	char plugin[GB_IDENTITY_NAME_MAX];
 	GPtrArray *users; /* struct listed_user, for USER_LIST */
 	bool truncated;
-	GList link; /* in gb_dbus.user_ops */
+	GList link; /* in gb_dbus.user_ops, until answered */
+	/* Answered already (glassboxd is stopping): the worker skips it, its
+	 * end only frees it. Set on the main loop, read on the worker. */
+	gint cancelled;
 };
 
 static void free_secret(char *secret)
@@ -110,26 +113,24 @@ static bool plugin_can(const struct gb_auth_ops *ops, enum user_op_kind kind)
 	return false;
 }
 
-static gboolean user_op_finished(gpointer data);
-
 /* On the worker thread: one call into the first plugin that manages users. */
-void gb_dbus_user_op_run(gpointer data, gpointer pool_data)
+static void user_op_run(void *data, struct gb_plugin *const *plugins, size_t n_plugins)
 {
 	struct user_op *op = data;
-	struct gb_daemon *daemon = op->bus->daemon;
 	const struct gb_plugin *plugin = NULL;
 	const struct gb_auth_ops *ops = NULL;
 
-	g_mutex_lock(&daemon->auth_lock);
-	for (size_t i = 0; i < daemon->n_auth_plugins && !plugin; i++) {
-		const struct gb_auth_ops *candidate = daemon->auth_plugins[i]->descriptor->ops;
+	for (size_t i = 0; i < n_plugins && !plugin; i++) {
+		const struct gb_auth_ops *candidate = plugins[i]->descriptor->ops;
 
 		if (candidate && plugin_can(candidate, op->kind)) {
-			plugin = daemon->auth_plugins[i];
+			plugin = plugins[i];
 			ops = candidate;
 		}
 	}
-	if (!plugin) {
+	if (g_atomic_int_get(&op->cancelled)) {
+		op->result = -ECANCELED;
+	} else if (!plugin) {
 		op->result = -EOPNOTSUPP;
 	} else {
 		g_strlcpy(op->plugin, plugin->descriptor->name, sizeof(op->plugin));
@@ -151,11 +152,9 @@ void gb_dbus_user_op_run(gpointer data, gpointer pool_data)
 		if (op->result > 0)
 			op->result = 0;
 	}
-	g_mutex_unlock(&daemon->auth_lock);
 	/* The password is not needed any more: wipe it now, not later. */
 	free_secret(op->password);
 	op->password = NULL;
-	g_idle_add(user_op_finished, op);
 }
 
 static char *roles_text(uint32_t roles)
@@ -228,12 +227,16 @@ static int user_op_reply(struct user_op *op)
 }
 
 /* Back on the main loop: answer the call. */
-static gboolean user_op_finished(gpointer data)
+static void user_op_finished(void *data)
 {
 	struct user_op *op = data;
 	sd_bus_error error = SD_BUS_ERROR_NULL;
 	int r;
 
+	if (g_atomic_int_get(&op->cancelled)) {
+		user_op_free(op); /* answered at the stop */
+		return;
+	}
 	g_queue_unlink(&op->bus->user_ops, &op->link);
 	/* Whoever knew the old password, or was the user, is out now. */
 	if (op->result == 0 && op->kind == USER_SET_PASSWORD)
@@ -258,7 +261,6 @@ static gboolean user_op_finished(gpointer data)
 	gb_dbus_admin_done(op->uid, user_op_methods[op->kind], op->args,
 	                   op->result < 0 ? op->result : r);
 	user_op_free(op);
-	return G_SOURCE_REMOVE;
 }
 
 static int parse_roles(sd_bus_message *call, uint32_t *roles, sd_bus_error *error)
@@ -370,8 +372,14 @@ static int start_user_op(sd_bus_message *call, struct gb_dbus *state, enum user_
 	op->roles = roles;
 	op->users = g_ptr_array_new_with_free_func(listed_user_free);
 	op->link.data = op;
+	r = gb_auth_queue_work(state->daemon, user_op_run, user_op_finished, op);
+	if (r < 0) {
+		r = sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "glassboxd is stopping");
+		gb_dbus_admin_done(uid, method, op->args, r);
+		user_op_free(op);
+		return r;
+	}
 	g_queue_push_tail_link(&state->user_ops, &op->link);
-	g_thread_pool_push(state->worker, op, NULL);
 	return 1;
 
 refused:
@@ -403,11 +411,12 @@ void gb_dbus_users_stop(struct gb_dbus *state)
 {
 	GList *link;
 
+	/* Answered now; the worker skips those it has not begun, and frees
+	 * each when its end comes back (gb_auth_fini() waits for that). */
 	while ((link = g_queue_pop_head_link(&state->user_ops))) {
 		struct user_op *op = link->data;
 
-		g_source_remove_by_user_data(op);
 		sd_bus_reply_method_errorf(op->call, SD_BUS_ERROR_FAILED, "glassboxd is stopping");
-		user_op_free(op);
+		g_atomic_int_set(&op->cancelled, 1);
 	}
 }

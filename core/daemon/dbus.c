@@ -153,7 +153,6 @@ static const char *bus_address_for_log(void)
 int gb_dbus_start(struct gb_daemon *daemon, enum gb_dbus_mode mode)
 {
 	struct gb_dbus *state = &bus_state;
-	g_autoptr(GError) gerror = NULL;
 	const char *step;
 	int r;
 
@@ -204,13 +203,6 @@ int gb_dbus_start(struct gb_daemon *daemon, enum gb_dbus_mode mode)
 		return r;
 	}
 
-	/* One thread: an auth plugin sees one call at a time anyway. */
-	state->worker = g_thread_pool_new(gb_dbus_user_op_run, NULL, 1, FALSE, &gerror);
-	if (!state->worker) {
-		gb_error("D-Bus: cannot start the user management thread: %s", gerror->message);
-		gb_dbus_stop(daemon);
-		return -ENOMEM;
-	}
 	gb_info("D-Bus: %s on %s", GB_DBUS_NAME, bus_address_for_log());
 	return 0;
 }
@@ -221,11 +213,6 @@ void gb_dbus_stop(struct gb_daemon *daemon)
 
 	if (state->daemon != daemon)
 		return;
-	/* Let a running plugin call end before the plugins are unloaded; calls
-	 * still queued are not started, and answered below. */
-	if (state->worker)
-		g_thread_pool_free(state->worker, TRUE, TRUE);
-	state->worker = NULL;
 	gb_dbus_users_stop(state);
 	gb_dbus_screenshots_stop(state);
 	gb_dbus_caller_fini();

@@ -153,8 +153,8 @@ static char *plugin_names(struct gb_plugin **plugins, size_t n)
 int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size)
 {
 	char config_error[GB_CONFIG_ERROR_MAX];
-	struct gb_plugin_registry registry = { 0 }, old_registry;
-	struct gb_plugin **plugins = NULL, **old_plugins;
+	struct gb_plugin_registry registry = { 0 };
+	struct gb_plugin **plugins = NULL;
 	struct gb_config *config, *old_config;
 	g_autofree char *plugin_error = NULL;
 	g_autofree char *names = NULL;
@@ -197,19 +197,11 @@ int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size)
 		return r;
 	}
 
-	/* The swap: no plugin call can be running once we hold the lock. */
-	g_mutex_lock(&daemon->auth_lock);
-	old_registry = daemon->registry;
-	old_plugins = daemon->auth_plugins;
+	/* The swap: the plugins under auth's lock, the configuration (which the
+	 * worker does not read) on the main loop. */
+	gb_auth_replace_plugins(daemon, &registry, plugins, n_plugins);
 	old_config = daemon->config;
-	daemon->registry = registry;
-	daemon->auth_plugins = plugins;
-	daemon->n_auth_plugins = n_plugins;
 	daemon->config = config;
-	g_mutex_unlock(&daemon->auth_lock);
-
-	gb_plugin_registry_clear(&old_registry);
-	free(old_plugins);
 	gb_config_free(old_config);
 
 	if (!daemon->log_level_from_args)
