@@ -29,7 +29,6 @@
 #include "daemon.h"
 #include "http-checks.h"
 #include "log.h"
-#include "metrics.h"
 
 #define METHODS_PATH       "/api/auth/methods"
 #define REDIRECT_PATH      "/api/login/redirect"
@@ -423,7 +422,7 @@ static void callback_failed(struct gb_daemon *daemon, SoupServerMessage *msg,
 		gb_warning("redirect login through auth plugin %s from %s refused: %s", plugin,
 		           peer, why);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, NULL, peer, plugin, why);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_REFUSED);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_REFUSED);
 	} else {
 		g_autofree char *reason =
 		        g_strdup_printf("%s%s%s", strerror(-result), why[0] ? ": " : "", why);
@@ -431,7 +430,7 @@ static void callback_failed(struct gb_daemon *daemon, SoupServerMessage *msg,
 		gb_error("redirect login through auth plugin %s from %s failed: %s", plugin, peer,
 		         reason);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, NULL, peer, plugin, reason);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_ERROR);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_ERROR);
 	}
 }
 

@@ -71,64 +71,30 @@ void gb_login_store_fini(struct gb_daemon *daemon)
 	gb_login_store_save(daemon);
 }
 
-/*
- * Why a restored login no longer stands for who it was, or NULL: the
- * operator may have disabled its plugin or moved it to another namespace.
- */
-static const char *no_longer_valid(void *data, const struct gb_login *login)
-{
-	struct gb_daemon *daemon = data;
-	const char *now = gb_auth_namespace_of(daemon, login->plugin);
-
-	if (!now)
-		return "its auth plugin is not enabled now";
-	if (strcmp(now, login->identity_namespace) != 0)
-		return "its auth plugin's namespace changed";
-	return NULL;
-}
-
-void gb_login_store_load(struct gb_daemon *daemon)
+GPtrArray *gb_login_store_load(struct gb_daemon *daemon, gb_login_store_check check, void *data,
+                               unsigned *skipped)
 {
 	g_autofree char *path = store_path(daemon);
 	g_autofree char *text = NULL;
 	g_autoptr(GError) error = NULL;
-	g_autoptr(GPtrArray) logins = NULL;
-	gint64 now_mono = g_get_monotonic_time();
-	const gint64 lifetime_us =
-	        (gint64)daemon->config->server.login_lifetime_s * G_USEC_PER_SEC;
-	unsigned loaded = 0, skipped = 0;
 	gsize length;
 
+	*skipped = 0;
 	if (!g_file_get_contents(path, &text, &length, &error)) {
 		if (!g_error_matches(error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
 			gb_warning("cannot read the saved logins %s: %s; everybody logs in again",
 			           path, error->message);
-		return;
+		return NULL;
 	}
 	if (length > STORE_SIZE_MAX) {
 		gb_warning("%s is larger than %d bytes; ignoring it", path, STORE_SIZE_MAX);
-		return;
+		return NULL;
 	}
-	logins = gb_login_store_parse(path, text, length, now_mono, g_get_real_time(),
-	                              no_longer_valid, daemon, &skipped);
-	if (!logins)
-		return;
-	for (guint i = 0; i < logins->len; i++) {
-		struct gb_login *login = logins->pdata[i];
+	return gb_login_store_parse(path, text, length, g_get_monotonic_time(), g_get_real_time(),
+	                            check, data, skipped);
+}
 
-		/* A shorter login_lifetime_s since then applies to the old logins too. */
-		if (login->expires_us - login->created_us > lifetime_us)
-			login->expires_us = login->created_us + lifetime_us;
-		if (login->expires_us <= now_mono) {
-			skipped++;
-			continue;
-		}
-		/* The table owns it now. */
-		logins->pdata[i] = NULL;
-		g_hash_table_replace(daemon->logins, login->key, login);
-		loaded++;
-	}
-	gb_info("restored %u login%s from %s (%u expired or skipped)", loaded,
-	        loaded == 1 ? "" : "s", path, skipped);
-	gb_auth_schedule_expiry(daemon);
+char *gb_login_store_path(struct gb_daemon *daemon)
+{
+	return store_path(daemon);
 }

@@ -36,7 +36,7 @@
 #include "auth-private.h"
 #include "daemon.h"
 #include "log.h"
-#include "metrics.h"
+#include "login-store.h"
 
 #define WRONG_CREDENTIALS "wrong user name or password"
 #define USER_NAME_MAX     256
@@ -98,7 +98,7 @@ static void end_login(struct gb_daemon *daemon, struct gb_login *login, GHashTab
                       const char *reason)
 {
 	gb_audit_logout(login->identity_namespace, login->user, NULL, reason);
-	gb_relays_revoke_login(daemon, login->key, reason);
+	gb_events_emit_login_ended(&daemon->events, login->key, reason);
 	if (iter)
 		g_hash_table_iter_remove(iter);
 	else
@@ -248,6 +248,57 @@ unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 	return ended;
 }
 
+/* --- logins kept across restarts (auth-store.c) ------------------------------------------ */
+
+/*
+ * Why a restored login no longer stands for who it was, or NULL: the
+ * operator may have disabled its plugin or moved it to another namespace.
+ */
+static const char *no_longer_valid(void *data, const struct gb_login *login)
+{
+	struct gb_daemon *daemon = data;
+	const char *now = gb_auth_namespace_of(daemon, login->plugin);
+
+	if (!now)
+		return "its auth plugin is not enabled now";
+	if (strcmp(now, login->identity_namespace) != 0)
+		return "its auth plugin's namespace changed";
+	return NULL;
+}
+
+void gb_auth_restore_logins(struct gb_daemon *daemon)
+{
+	const gint64 lifetime_us =
+	        (gint64)daemon->config->server.login_lifetime_s * G_USEC_PER_SEC;
+	gint64 now = g_get_monotonic_time();
+	unsigned loaded = 0, skipped = 0;
+	g_autoptr(GPtrArray) logins =
+	        gb_login_store_load(daemon, no_longer_valid, daemon, &skipped);
+	g_autofree char *path = NULL;
+
+	if (!logins)
+		return;
+	for (guint i = 0; i < logins->len; i++) {
+		struct gb_login *login = logins->pdata[i];
+
+		/* A shorter login_lifetime_s since then applies to the old logins too. */
+		if (login->expires_us - login->created_us > lifetime_us)
+			login->expires_us = login->created_us + lifetime_us;
+		if (login->expires_us <= now) {
+			skipped++;
+			continue;
+		}
+		/* The table owns it now. */
+		logins->pdata[i] = NULL;
+		g_hash_table_replace(daemon->logins, login->key, login);
+		loaded++;
+	}
+	path = gb_login_store_path(daemon);
+	gb_info("restored %u login%s from %s (%u expired or skipped)", loaded,
+	        loaded == 1 ? "" : "s", path, skipped);
+	gb_auth_schedule_expiry(daemon);
+}
+
 /* --- expiry -------------------------------------------------------------------------------- */
 
 /* A timer a day away at most: it simply fires, finds nothing, and is set again. */
@@ -338,7 +389,7 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *identity_nam
 	if (count >= GB_LOGINS_PER_USER_MAX && oldest) {
 		gb_info("user '%s:%s' has %u logins; ending the oldest", identity_namespace, user,
 		        count);
-		gb_relays_close_login(daemon, oldest->key);
+		gb_events_emit_login_ended(&daemon->events, oldest->key, NULL);
 		g_hash_table_remove(daemon->logins, oldest->key);
 	}
 }
@@ -398,8 +449,8 @@ bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *ms
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
 	                             retry);
 	gb_http_reply_error(msg, 429 /* Too Many Requests */, message);
-	gb_metrics_count_login_failure(daemon, by_user ? GB_LOGIN_FAILURE_THROTTLED_USER
-	                                               : GB_LOGIN_FAILURE_THROTTLED_ADDRESS);
+	gb_events_emit_login_failed(&daemon->events, by_user ? GB_LOGIN_FAILURE_THROTTLED_USER
+	                                                     : GB_LOGIN_FAILURE_THROTTLED_ADDRESS);
 	/* Once per window: a client hammering away must not flood the log. */
 	if (!throttled.first)
 		return true;
@@ -667,7 +718,7 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	gb_info("user '%s' logged in from %s (auth plugin %s, identity %s, roles %s)", login->user,
 	        peer, plugin, who, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
 	gb_audit_login(GB_AUDIT_LOGIN_SUCCESS, login->user, peer, plugin, NULL);
-	gb_metrics_count_login(daemon, plugin);
+	gb_events_emit_login_made(&daemon->events, plugin);
 	/* The user got in: their name's failures no longer matter, from anywhere or
 	 * from here (the address's do, and the name's from other addresses). */
 	if (peer) {
@@ -734,7 +785,7 @@ static void login_checked(struct gb_auth_job *job)
 		gb_warning("failed login for user '%s' from %s", user, job->peer);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, request->user, job->peer, NULL,
 		               WRONG_CREDENTIALS);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_WRONG_CREDENTIALS);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_WRONG_CREDENTIALS);
 	} else {
 		g_autofree char *reason = g_strdup_printf("auth plugin %s: %s",
 		                                          request->plugin ? request->plugin : "?",
@@ -743,7 +794,7 @@ static void login_checked(struct gb_auth_job *job)
 		gb_error("failed login for user '%s' from %s: %s", user, job->peer, reason);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, request->user, job->peer, request->plugin,
 		               reason);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_ERROR);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_ERROR);
 	}
 	/* Counted already, when it was let through (gb_auth_charge_attempt). */
 	gb_http_reply_error(job->msg, SOUP_STATUS_UNAUTHORIZED, WRONG_CREDENTIALS);
@@ -905,7 +956,7 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 		        gb_http_peer(msg), login->identity_namespace);
 		gb_audit_logout(login->identity_namespace, login->user, gb_http_peer(msg),
 		                "logout");
-		gb_relays_close_login(daemon, login->key);
+		gb_events_emit_login_ended(&daemon->events, login->key, NULL);
 		g_hash_table_remove(daemon->logins, login->key);
 		gb_login_store_changed(daemon);
 	}
@@ -948,28 +999,6 @@ static gboolean sweep(gpointer data)
 
 	gb_login_limits_sweep(daemon->login_limits, now);
 	return G_SOURCE_CONTINUE;
-}
-
-/*
- * The limits, which tests may lower through the environment (never set
- * these in production: the unit file does not).
- */
-unsigned gb_daemon_limit_from_environment(const char *name, unsigned value, unsigned max)
-{
-	const char *text = getenv(name);
-	char *end;
-	unsigned long parsed;
-
-	if (!text || !text[0])
-		return value;
-	errno = 0;
-	parsed = strtoul(text, &end, 10);
-	if (errno || *end || parsed < 1 || parsed > max) {
-		gb_warning("%s=%s is not a number 1..%u; ignored", name, text, max);
-		return value;
-	}
-	gb_warning("%s=%lu: limit changed for testing", name, parsed);
-	return (unsigned)parsed;
 }
 
 int gb_auth_init(struct gb_daemon *daemon)

@@ -346,7 +346,10 @@ static void request_started(SoupServer *server, SoupServerMessage *msg, gpointer
 		return;
 	connection = g_hash_table_lookup(connections->by_socket, socket);
 	if (!connection)
-		connection = accept_connection(connections, socket, gb_http_peer(msg));
+		connection = accept_connection(connections, socket,
+		                               soup_server_message_get_remote_host(msg)
+		                                       ? soup_server_message_get_remote_host(msg)
+		                                       : "(unknown)");
 	if (!connection)
 		return;
 	watch_message(connection, msg);

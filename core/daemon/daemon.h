@@ -19,6 +19,7 @@
 #include "config.h"
 #include "events.h"
 #include "login.h"
+#include "login-store.h"
 #include "plugin-loader.h"
 #include "secret.h"
 #include "session-id.h"
@@ -66,10 +67,27 @@ struct gb_connections;
 struct gb_daemon_session;
 struct gb_spawner_ops;
 
+struct gb_session_relay;
+
+/** What a session tells a relay of it (sessions.c calls, relay.c implements). */
+struct gb_session_relay_ops {
+	/* The session is running: connect to its signal socket and flush. */
+	void (*ready)(struct gb_session_relay *relay);
+	/* The session is gone: tell the browser why and close with @code. */
+	void (*ended)(struct gb_session_relay *relay, const char *reason, unsigned short code);
+};
+
+/** A relay's place in a session; the relay embeds it. */
+struct gb_session_relay {
+	const struct gb_session_relay_ops *ops;
+	struct gb_daemon_session *session; /* NULL once detached */
+	GList link;                        /* in gb_daemon_session.relays */
+};
+
 /** One WebSocket on /api/session, relayed to one connection to the session. */
 struct gb_relay {
 	struct gb_daemon *daemon;
-	struct gb_daemon_session *session; /* NULL once detached */
+	struct gb_session_relay in_session; /* its session (in_session.session), if any */
 	SoupWebsocketConnection *ws;
 	char *login_key; /* the login it was opened with */
 	char *peer;      /* client address, for logs */
@@ -96,7 +114,6 @@ struct gb_relay {
 	guint write_source;
 	guint eof_timeout; /* the session hung up on us: close soon */
 
-	GList link;     /* in gb_daemon_session.relays */
 	GList all_link; /* in gb_daemon.relays */
 };
 
@@ -127,7 +144,7 @@ struct gb_daemon_session {
 	uid_t uid;      /* the uid pid runs as; (uid_t)-1: not known (session-socket.h) */
 	guint idle_timeout;
 	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
-	GQueue relays;           /* struct gb_relay, through link */
+	GQueue relays;           /* struct gb_session_relay, through link */
 	void *spawner_data;      /* the spawner's own per-session state (spawner.h) */
 };
 
@@ -294,8 +311,10 @@ void gb_auth_replace_plugins(struct gb_daemon *daemon, struct gb_plugin_registry
                              struct gb_plugin **plugins, size_t n_plugins);
 
 /* static.c */
-void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
-                       GHashTable *query, gpointer data);
+/** The web client under server.web_dir, on every path no other route takes. */
+void gb_static_add_routes(struct gb_daemon *daemon);
+/** Close server.web_dir. */
+void gb_static_stop(struct gb_daemon *daemon);
 
 /* sessions.c */
 /**
@@ -313,8 +332,9 @@ char *gb_identity_format(const char *identity_namespace, const char *user);
  * session is still stopping).
  */
 struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struct gb_login *login);
-void gb_session_add_relay(struct gb_daemon_session *session, struct gb_relay *relay);
-void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_relay *relay);
+/** @relay joins @session: told ready() now if it runs, or once it does. */
+void gb_session_add_relay(struct gb_daemon_session *session, struct gb_session_relay *relay);
+void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_session_relay *relay);
 /** Direct: SIGTERM now, SIGKILL after session.stop_grace_ms. systemd: StopUnit. */
 void gb_session_stop(struct gb_daemon_session *session, const char *reason);
 void gb_sessions_stop_all(struct gb_daemon *daemon);
@@ -333,27 +353,29 @@ bool gb_sessions_survive_restart(struct gb_daemon *daemon);
 /** Viewers of every session detached, for a stop that keeps the sessions. */
 void gb_sessions_detach_relays(struct gb_daemon *daemon);
 
-/* login-store.c: the logins table kept in <runtime_dir>/logins (0600), so
- * that viewers reconnect with their cookie after a restart. */
+/* auth-store.c: the logins table kept in <runtime_dir>/logins (0600), so
+ * that relays reconnect with their cookie after a restart. */
 /** Save soon (from an idle callback); call whenever a login is added or removed. */
 void gb_login_store_changed(struct gb_daemon *daemon);
 /** Save now; 0 or a negative errno (logged). */
 int gb_login_store_save(struct gb_daemon *daemon);
-/** Load what a previous glassboxd saved, skipping expired logins. */
-void gb_login_store_load(struct gb_daemon *daemon);
+/**
+ * What a previous glassboxd saved (login-store.h), less the expired logins
+ * and those @check refuses: NULL when there is nothing to restore.
+ */
+GPtrArray *gb_login_store_load(struct gb_daemon *daemon, gb_login_store_check check, void *data,
+                               unsigned *skipped);
+/** <runtime_dir>/logins (g_free it). */
+char *gb_login_store_path(struct gb_daemon *daemon);
 void gb_login_store_fini(struct gb_daemon *daemon);
+/** Restore the logins a previous glassboxd saved (auth.c). */
+void gb_auth_restore_logins(struct gb_daemon *daemon);
 
 /* relay.c */
 /** GET /api/session, the signalling WebSocket (gb_http_add_route()). */
 void gb_relay_add_routes(struct gb_daemon *daemon);
-/** The session is running: connect to its signal socket and flush. */
-void gb_relay_connect(struct gb_relay *relay);
-/** Tell the viewer the session is gone and close its WebSocket. */
-void gb_relay_end(struct gb_relay *relay, const char *reason, gushort code);
-/** Close every WebSocket opened with this login (logout). */
-void gb_relays_close_login(struct gb_daemon *daemon, const char *login_key);
-/** Close every WebSocket opened with this login, which was revoked: 1008 and @reason. */
-void gb_relays_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason);
+/** Closes the WebSockets of a login that ended; register it with the daemon as data. */
+extern const struct gb_events_listener gb_relay_events;
 /** After the main loop: free the viewers whose close did not complete. */
 void gb_relays_destroy_all(struct gb_daemon *daemon);
 

@@ -89,3 +89,36 @@ void gb_events_emit_reload_ended(struct gb_events *events, bool applied)
 			hook->listener->reload_ended(hook->data, applied);
 	}
 }
+
+void gb_events_emit_login_made(struct gb_events *events, const char *plugin)
+{
+	for (GList *link = events->hooks, *next; link; link = next) {
+		struct gb_events_hook *hook = link->data;
+
+		next = link->next;
+		if (hook->listener->login_made)
+			hook->listener->login_made(hook->data, plugin);
+	}
+}
+
+void gb_events_emit_login_failed(struct gb_events *events, enum gb_login_failure_reason reason)
+{
+	for (GList *link = events->hooks, *next; link; link = next) {
+		struct gb_events_hook *hook = link->data;
+
+		next = link->next;
+		if (hook->listener->login_failed)
+			hook->listener->login_failed(hook->data, reason);
+	}
+}
+
+void gb_events_emit_login_ended(struct gb_events *events, const char *key, const char *reason)
+{
+	for (GList *link = events->hooks, *next; link; link = next) {
+		struct gb_events_hook *hook = link->data;
+
+		next = link->next;
+		if (hook->listener->login_ended)
+			hook->listener->login_ended(hook->data, key, reason);
+	}
+}

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTTP side of glassboxd: the listen address, TLS, the headers every
- * answer carries and the limits on request bodies. It serves the web
- * client (static.c) and whatever routes the other objects add with
+ * answer carries and the limits on request bodies. It serves whatever
+ * routes the other objects (static.c, auth.c, relay.c, ...) add with
  * gb_http_add_route() when main.c asks them to; it names none of them.
  */
 #define _GNU_SOURCE
@@ -170,8 +170,14 @@ static void early_handler(SoupServer *server, SoupServerMessage *msg, const char
 void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCallback handler,
                        gpointer data, size_t body_max)
 {
-	struct route *route = g_new0(struct route, 1);
+	struct route *route;
 
+	if (!path) {
+		/* The default route takes no body (gb_http_init()). */
+		soup_server_add_handler(daemon->server, NULL, handler, data, NULL);
+		return;
+	}
+	route = g_new0(struct route, 1);
 	route->path = g_strdup(path);
 	route->body_max = body_max;
 	soup_server_add_handler(daemon->server, path, handler, data, NULL);
@@ -239,17 +245,6 @@ static GSocket *listen_socket(GSocketAddress *address, GError **error)
 	return g_steal_pointer(&socket);
 }
 
-static void open_web_dir(struct gb_daemon *daemon)
-{
-	const char *web_dir = daemon->config->server.web_dir;
-
-	daemon->web_dir_fd = open(web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (daemon->web_dir_fd < 0)
-		gb_warning("cannot open the web client folder %s (server.web_dir): %s; only "
-		           "/api/ is served",
-		           web_dir, strerror(errno));
-}
-
 int gb_http_init(struct gb_daemon *daemon)
 {
 	const struct gb_server_config *config = &daemon->config->server;
@@ -287,9 +282,8 @@ int gb_http_init(struct gb_daemon *daemon)
 	if (!daemon->server)
 		return -ENOMEM;
 
-	open_web_dir(daemon);
+	/* Every other path: bodies are dropped as they arrive. */
 	soup_server_add_early_handler(daemon->server, NULL, early_handler, NULL, NULL);
-	soup_server_add_handler(daemon->server, NULL, gb_static_handler, daemon, NULL);
 	return 0;
 }
 
@@ -332,9 +326,5 @@ void gb_http_stop(struct gb_daemon *daemon)
 		soup_server_disconnect(daemon->server);
 		gb_connections_fini(daemon);
 		g_clear_object(&daemon->server);
-	}
-	if (daemon->web_dir_fd >= 0) {
-		close(daemon->web_dir_fd);
-		daemon->web_dir_fd = -1;
 	}
 }

@@ -252,7 +252,7 @@ int main(int argc, char *argv[])
 	char config_error[GB_CONFIG_ERROR_MAX];
 	enum gb_log_level level;
 	guint signal_sources[3] = { 0 };
-	struct gb_events_hook hooks[4];
+	struct gb_events_hook hooks[6];
 	int r;
 
 	r = parse_options(argc, argv, &options);
@@ -288,6 +288,8 @@ int main(int argc, char *argv[])
 	gb_events_add_listener(&daemon.events, &hooks[1], &audit_events, &daemon);
 	gb_events_add_listener(&daemon.events, &hooks[2], &gb_notify_events, &daemon);
 	gb_events_add_listener(&daemon.events, &hooks[3], &stop_events, &daemon);
+	gb_events_add_listener(&daemon.events, &hooks[4], &gb_metrics_events, &daemon);
+	gb_events_add_listener(&daemon.events, &hooks[5], &gb_relay_events, &daemon);
 
 	gb_host_init(&daemon.host, NULL);
 	if (load_auth_plugins(&daemon) < 0) {
@@ -298,11 +300,12 @@ int main(int argc, char *argv[])
 		goto out;
 	if (gb_metrics_init(&daemon) < 0 || gb_auth_init(&daemon) < 0)
 		goto out;
-	gb_login_store_load(&daemon);
+	gb_auth_restore_logins(&daemon);
 	if (gb_sessions_init(&daemon) < 0)
 		goto out;
 	if (gb_http_init(&daemon) < 0)
 		goto out;
+	gb_static_add_routes(&daemon);
 	gb_auth_add_routes(&daemon);
 	gb_auth_redirect_add_routes(&daemon);
 	gb_metrics_add_routes(&daemon);
@@ -321,6 +324,7 @@ int main(int argc, char *argv[])
 out:
 	gb_notify_fini(&daemon);
 	gb_http_stop(&daemon);
+	gb_static_stop(&daemon);
 	gb_dbus_stop(&daemon);
 	/* Only left when they outlived the stop's deadline. */
 	gb_sessions_destroy_all(&daemon);

@@ -79,8 +79,9 @@ struct scrape {
 
 /* --- counting ------------------------------------------------------------------------- */
 
-void gb_metrics_count_login(struct gb_daemon *daemon, const char *plugin)
+static void count_login(void *data, const char *plugin)
 {
+	struct gb_daemon *daemon = data;
 	guint64 *count;
 
 	if (!daemon->metrics || !plugin)
@@ -96,11 +97,18 @@ void gb_metrics_count_login(struct gb_daemon *daemon, const char *plugin)
 	(*count)++;
 }
 
-void gb_metrics_count_login_failure(struct gb_daemon *daemon, enum gb_login_failure_reason reason)
+static void count_login_failure(void *data, enum gb_login_failure_reason reason)
 {
+	struct gb_daemon *daemon = data;
+
 	if (daemon->metrics && reason < GB_LOGIN_FAILURE_REASONS)
 		daemon->metrics->failures[reason]++;
 }
+
+const struct gb_events_listener gb_metrics_events = {
+	.login_made = count_login,
+	.login_failed = count_login_failure,
+};
 
 /* --- the text format ------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -41,6 +42,7 @@
 #define FRAMES_PER_SECOND_MAX 1000
 
 static void relay_close(struct gb_relay *relay, gushort code, const char *reason);
+static void relay_connect(struct gb_relay *relay);
 static void disconnect_handlers(struct gb_relay *relay);
 static void detach(struct gb_relay *relay);
 
@@ -144,8 +146,8 @@ static void detach(struct gb_relay *relay)
 	if (relay->eof_timeout)
 		g_source_remove(relay->eof_timeout);
 	relay->eof_timeout = 0;
-	if (relay->session)
-		gb_session_remove_relay(relay->session, relay);
+	if (relay->in_session.session)
+		gb_session_remove_relay(relay->in_session.session, &relay->in_session);
 }
 
 /* The WebSocket's connection, which libsoup no longer counts, is done with: close and
@@ -195,7 +197,7 @@ static void relay_close(struct gb_relay *relay, gushort code, const char *reason
 		soup_websocket_connection_close(relay->ws, code, reason);
 }
 
-void gb_relay_end(struct gb_relay *relay, const char *reason, gushort code)
+static void relay_end(struct gb_relay *relay, const char *reason, gushort code)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 
@@ -211,7 +213,7 @@ void gb_relay_end(struct gb_relay *relay, const char *reason, gushort code)
 	relay_close(relay, code, code == CLOSE_NORMAL ? "the session ended" : reason);
 }
 
-void gb_relays_close_login(struct gb_daemon *daemon, const char *login_key)
+static void close_login(struct gb_daemon *daemon, const char *login_key)
 {
 	for (GList *link = daemon->relays.head; link;) {
 		struct gb_relay *relay = link->data;
@@ -222,7 +224,7 @@ void gb_relays_close_login(struct gb_daemon *daemon, const char *login_key)
 	}
 }
 
-void gb_relays_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason)
+static void revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason)
 {
 	for (GList *link = daemon->relays.head; link;) {
 		struct gb_relay *relay = link->data;
@@ -234,6 +236,19 @@ void gb_relays_revoke_login(struct gb_daemon *daemon, const char *login_key, con
 			relay_close(relay, CLOSE_POLICY, reason);
 	}
 }
+
+/* A login ended: its WebSockets close (a logout: 1000; revoked: 1008 and why). */
+static void login_ended(void *data, const char *key, const char *reason)
+{
+	if (reason)
+		revoke_login(data, key, reason);
+	else
+		close_login(data, key);
+}
+
+const struct gb_events_listener gb_relay_events = {
+	.login_ended = login_ended,
+};
 
 static void disconnect_handlers(struct gb_relay *relay)
 {
@@ -276,8 +291,7 @@ static gboolean session_writable(gint fd, GIOCondition condition, gpointer data)
 			return G_SOURCE_CONTINUE;
 		if (n < 0) {
 			relay->write_source = 0;
-			gb_relay_end(relay, "lost the connection to the session",
-			             CLOSE_SERVER_ERROR);
+			relay_end(relay, "lost the connection to the session", CLOSE_SERVER_ERROR);
 			return G_SOURCE_REMOVE;
 		}
 		g_byte_array_remove_range(relay->to_session, 0, (guint)n);
@@ -345,7 +359,8 @@ static gboolean session_readable(gint fd, GIOCondition condition, gpointer data)
 		close_session_socket(relay);
 		/* A session we are stopping gets its grace period to exit. */
 		if (!relay->eof_timeout &&
-		    !(relay->session && relay->session->state == GB_SESSION_STOPPING))
+		    !(relay->in_session.session &&
+		      relay->in_session.session->state == GB_SESSION_STOPPING))
 			relay->eof_timeout = g_timeout_add(EOF_GRACE_MS, close_after_eof, relay);
 		return G_SOURCE_REMOVE;
 	}
@@ -365,18 +380,19 @@ static gboolean retry_connect(gpointer data)
 	struct gb_relay *relay = data;
 
 	relay->connect_retry = 0;
-	gb_relay_connect(relay);
+	relay_connect(relay);
 	return G_SOURCE_REMOVE;
 }
 
-void gb_relay_connect(struct gb_relay *relay)
+static void relay_connect(struct gb_relay *relay)
 {
 	int fd;
 
-	if (relay->closing || !relay->session || relay->fd >= 0)
+	if (relay->closing || !relay->in_session.session || relay->fd >= 0)
 		return;
 	/* Checked to be the session's own socket before anything is written to it. */
-	fd = gb_session_socket_connect(relay->session, relay->session->socket_path, "signal");
+	fd = gb_session_socket_connect(relay->in_session.session,
+	                               relay->in_session.session->socket_path, "signal");
 	if (fd < 0) {
 		/* A full backlog says "later", not "never". */
 		if (fd == -EAGAIN && ++relay->connect_attempts < CONNECT_ATTEMPTS_MAX) {
@@ -386,9 +402,9 @@ void gb_relay_connect(struct gb_relay *relay)
 		}
 		if (fd != -EPERM) /* a refused peer is logged already */
 			gb_error("session %s of user '%s': cannot connect to %s: %s",
-			         relay->session->id, relay->session->user,
-			         relay->session->socket_path, strerror(-fd));
-		gb_relay_end(relay, "cannot reach the session", CLOSE_SERVER_ERROR);
+			         relay->in_session.session->id, relay->in_session.session->user,
+			         relay->in_session.session->socket_path, strerror(-fd));
+		relay_end(relay, "cannot reach the session", CLOSE_SERVER_ERROR);
 		return;
 	}
 	relay->fd = fd;
@@ -396,6 +412,27 @@ void gb_relay_connect(struct gb_relay *relay)
 	        g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, session_readable, relay);
 	flush_to_session(relay);
 }
+
+static struct gb_relay *relay_of(struct gb_session_relay *in_session)
+{
+	return (struct gb_relay *)((char *)in_session - offsetof(struct gb_relay, in_session));
+}
+
+static void session_ready(struct gb_session_relay *in_session)
+{
+	relay_connect(relay_of(in_session));
+}
+
+static void session_ended(struct gb_session_relay *in_session, const char *reason,
+                          unsigned short code)
+{
+	relay_end(relay_of(in_session), reason, code);
+}
+
+static const struct gb_session_relay_ops session_relay_ops = {
+	.ready = session_ready,
+	.ended = session_ended,
+};
 
 /* The message as one compact line, or NULL when it is not an object with a string "type". */
 static char *message_to_line(const char *text, gsize length)
@@ -542,6 +579,7 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 	relay = g_new0(struct gb_relay, 1);
 	relay->daemon = daemon;
 	relay->ws = g_object_ref(ws);
+	relay->in_session.ops = &session_relay_ops;
 	relay->fd = -1;
 	relay->login_key = g_strdup(key ? key : "");
 	relay->peer = g_strdup(gb_http_peer(msg));
@@ -596,7 +634,7 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 	gb_info("user '%s' %s session %s from %s (%u viewer%s)", login->user,
 	        joined ? "joined" : "opened", session->id, relay->peer, session->relays.length + 1,
 	        session->relays.length ? "s" : "");
-	gb_session_add_relay(session, relay);
+	gb_session_add_relay(session, &relay->in_session);
 }
 
 /*

@@ -160,8 +160,11 @@ static void end_relays(struct gb_daemon_session *session, const char *reason, gu
 {
 	GList *link;
 
-	while ((link = g_queue_peek_head_link(&session->relays)))
-		gb_relay_end(link->data, reason, code);
+	while ((link = g_queue_peek_head_link(&session->relays))) {
+		struct gb_session_relay *relay = link->data;
+
+		relay->ops->ended(relay, reason, code);
+	}
 }
 
 void gb_session_ended(struct gb_daemon_session *session, const char *how)
@@ -252,8 +255,9 @@ void gb_session_mark_ready(struct gb_daemon_session *session)
 		        session->relays.length == 1 ? "" : "s");
 	for (GList *link = session->relays.head; link;) {
 		GList *next = link->next;
+		struct gb_session_relay *relay = link->data;
 
-		gb_relay_connect(link->data);
+		relay->ops->ready(relay);
 		link = next;
 	}
 	if (session->relays.length == 0)
@@ -316,7 +320,7 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 	}
 }
 
-void gb_session_add_relay(struct gb_daemon_session *session, struct gb_relay *relay)
+void gb_session_add_relay(struct gb_daemon_session *session, struct gb_session_relay *relay)
 {
 	relay->session = session;
 	relay->link.data = relay;
@@ -328,10 +332,10 @@ void gb_session_add_relay(struct gb_daemon_session *session, struct gb_relay *re
 		session->idle_timeout = 0;
 	}
 	if (session->state == GB_SESSION_RUNNING)
-		gb_relay_connect(relay);
+		relay->ops->ready(relay);
 }
 
-void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_relay *relay)
+void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_session_relay *relay)
 {
 	g_queue_unlink(&session->relays, &relay->link);
 	relay->session = NULL;

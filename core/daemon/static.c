@@ -115,8 +115,8 @@ static bool etag_matches(const char *header, const char *etag)
 	return false;
 }
 
-void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
-                       GHashTable *query, gpointer data)
+static void handle_static(SoupServer *server, SoupServerMessage *msg, const char *path,
+                          GHashTable *query, gpointer data)
 {
 	struct gb_daemon *daemon = data;
 	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
@@ -233,4 +233,23 @@ void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *p
 	soup_message_headers_replace(headers, "Content-Type", mime_type(last));
 	soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+}
+
+void gb_static_add_routes(struct gb_daemon *daemon)
+{
+	const char *web_dir = daemon->config->server.web_dir;
+
+	daemon->web_dir_fd = open(web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (daemon->web_dir_fd < 0)
+		gb_warning("cannot open the web client folder %s (server.web_dir): %s; only "
+		           "/api/ is served",
+		           web_dir, strerror(errno));
+	gb_http_add_route(daemon, NULL, handle_static, daemon, 0);
+}
+
+void gb_static_stop(struct gb_daemon *daemon)
+{
+	if (daemon->web_dir_fd >= 0)
+		close(daemon->web_dir_fd);
+	daemon->web_dir_fd = -1;
 }
