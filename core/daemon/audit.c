@@ -20,8 +20,8 @@
 #include <systemd/sd-journal.h>
 
 #include "audit.h"
-#include "daemon.h"
 #include "log.h"
+#include "printable.h"
 
 #define ID_LOGIN_SUCCESS   "6ed9149468d14e7098d6674d18cd45f8"
 #define ID_LOGIN_FAILURE   "da7f2424a3034e0c9ce7356b7a88d337"

@@ -27,8 +27,11 @@
 #include "audit.h"
 #include "auth-private.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
 #include "http-checks.h"
 #include "log.h"
+#include "printable.h"
 
 #define METHODS_PATH       "/api/auth/methods"
 #define REDIRECT_PATH      "/api/login/redirect"

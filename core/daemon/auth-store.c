@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "auth.h"
 #include "log.h"
 #include "login-store.h"
 

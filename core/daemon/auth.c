@@ -35,7 +35,11 @@
 #include "audit.h"
 #include "auth-private.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "sessions.h"
 #include "log.h"
+#include "printable.h"
 #include "login-store.h"
 
 #define WRONG_CREDENTIALS "wrong user name or password"

@@ -49,6 +49,7 @@
 
 #include "login-limits.h"
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 
 /* Descriptors kept for everything else: sessions' sockets, the journal, D-Bus, files. */

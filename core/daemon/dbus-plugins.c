@@ -9,9 +9,11 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "reload.h"
 #include "dbus-private.h"
 #include "dropin-edit.h"
 #include "log.h"
+#include "printable.h"
 
 static int load_dropins(struct gb_daemon *daemon, struct gb_dropin_set *set, sd_bus_error *error)
 {

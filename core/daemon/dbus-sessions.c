@@ -15,6 +15,9 @@
 
 #include "dbus-private.h"
 #include "log.h"
+#include "printable.h"
+#include "auth.h"
+#include "sessions.h"
 #include "session-control.h"
 #include "spawner.h"
 

@@ -12,8 +12,10 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "auth.h"
 #include "dbus-private.h"
 #include "log.h"
+#include "printable.h"
 
 enum user_op_kind {
 	USER_LIST,

@@ -19,6 +19,7 @@
 #include "gb-build-config.h"
 #include "bus-glib.h"
 #include "daemon.h"
+#include "sessions.h"
 #include "dbus-private.h"
 #include "log.h"
 

@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "http-checks.h"
 #include "log.h"
 
@@ -220,7 +221,7 @@ static int parse_listen(const char *text, GInetAddress **address, guint16 *port)
 /*
  * The listening socket. soup_server_listen() makes every IPv6 socket
  * IPv6-only, so "[::]:PORT" would refuse IPv4 clients: we make it dual-stack
- * (IPv4 clients then arrive as ::ffff:a.b.c.d; gb_auth_address_key keys
+ * (IPv4 clients then arrive as ::ffff:a.b.c.d; gb_address_key keys
  * them by their IPv4 address). Its backlog is nginx's rather than GLib's 10,
  * so a burst of connections does not make the kernel drop others' SYNs.
  */

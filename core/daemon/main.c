@@ -18,6 +18,11 @@
 
 #include "gb-build-config.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "relay.h"
+#include "reload.h"
+#include "sessions.h"
 #include "dbus.h"
 #include "audit.h"
 #include "dropin.h"

@@ -27,6 +27,9 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "sessions.h"
 #include "gb-build-config.h"
 #include "log.h"
 #include "session-control.h"

@@ -23,6 +23,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
 #include "notify.h"
 

@@ -22,6 +22,10 @@
 
 #include "json-depth.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "relay.h"
+#include "sessions.h"
 #include "frame-limit.h"
 #include "log.h"
 #include "session-socket.h"
@@ -40,6 +44,39 @@
 #define KEEPALIVE_S          30
 /* Frames of any kind (fragments, pings) a client may send in a second. */
 #define FRAMES_PER_SECOND_MAX 1000
+
+/** One WebSocket on /api/session, relayed to one connection to the session. */
+struct gb_relay {
+	struct gb_daemon *daemon;
+	struct gb_session_relay in_session; /* its session (in_session.session), if any */
+	SoupWebsocketConnection *ws;
+	char *login_key; /* the login it was opened with */
+	char *peer;      /* client address, for logs */
+	char *user;      /* for logs, also after the session is gone */
+	char session_id[GB_SESSION_ID_LENGTH + 1];
+	gulong message_handler, closed_handler, error_handler, closing_handler;
+	bool closing;
+
+	/* the connection to the session's signal socket; -1 until it is up */
+	int fd;
+	guint read_source;
+	GByteArray *to_session;   /* lines waiting to be written, bounded */
+	GByteArray *from_session; /* a partial line, bounded */
+	/* bytes handed to the WebSocket, framing included; dropped: it did not read them */
+	guint64 queued_to_browser;
+	bool dropped;
+
+	/* rate limit on incoming messages: a one-second window */
+	gint64 window_start_us;
+	unsigned window_count;
+
+	guint connect_retry; /* the signal socket's backlog was full */
+	unsigned connect_attempts;
+	guint write_source;
+	guint eof_timeout; /* the session hung up on us: close soon */
+
+	GList all_link; /* in gb_daemon.relays */
+};
 
 static void relay_close(struct gb_relay *relay, gushort code, const char *reason);
 static void relay_connect(struct gb_relay *relay);

@@ -19,6 +19,9 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "auth.h"
+#include "reload.h"
+#include "sessions.h"
 #include "error.h"
 #include "log.h"
 #include "spawner.h"

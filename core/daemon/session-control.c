@@ -9,6 +9,7 @@
 #include <glib-unix.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "error.h"
 #include "session-control.h"
 #include "session-socket.h"

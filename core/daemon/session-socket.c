@@ -12,7 +12,9 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
+#include "text.h"
 #include "session-socket.h"
 
 #define LINK_TARGET_SHOWN 200 /* bytes of a link's target in the log */

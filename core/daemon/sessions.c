@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
 #include "spawner.h"
 

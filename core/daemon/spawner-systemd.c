@@ -38,6 +38,7 @@
 
 #include "bus-glib.h"
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
 #include "session-params.h"
 #include "spawner.h"

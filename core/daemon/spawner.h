@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "spawner-names.h"
 
 /* Where glassbox-session@.service's RuntimeDirectory=glassbox-session/%i is. */

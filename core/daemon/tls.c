@@ -18,6 +18,7 @@
 #include <gnutls/x509.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 
 #define GENERATED_CERTIFICATE "tls-certificate.pem"
