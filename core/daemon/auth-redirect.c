@@ -565,18 +565,6 @@ static struct redirect_job *new_job(enum job_kind kind, const char *plugin)
 
 /* --- handlers ------------------------------------------------------------------------------ */
 
-static bool accept_get(SoupServerMessage *msg)
-{
-	const char *method = soup_server_message_get_method(msg);
-
-	if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
-		return true;
-	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
-	                             "GET, HEAD");
-	gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
-	return false;
-}
-
 /* The query parameter @name: NULL when absent; false after 400 when too long. */
 static bool query_value(SoupServerMessage *msg, GHashTable *query, const char *name,
                         const char **value)
@@ -602,6 +590,24 @@ static bool redirect_plugin_loaded(struct gb_daemon *daemon, const char *name)
 	return plugin && is_redirect_plugin(plugin->descriptor->ops);
 }
 
+/*
+ * What the redirect and the callback check first: the client's failures,
+ * the plugin, the Host header. The callback URL (g_free it) with
+ * *@address_key (the client's, g_free it); NULL after answering.
+ */
+static char *redirect_checks(struct gb_daemon *daemon, SoupServerMessage *msg, const char *plugin,
+                             char **address_key)
+{
+	*address_key = gb_address_key(gb_http_peer(msg));
+	if (gb_auth_refuse_if_throttled(daemon, msg, *address_key, NULL))
+		return NULL;
+	if (!redirect_plugin_loaded(daemon, plugin)) {
+		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such redirect login plugin");
+		return NULL;
+	}
+	return redirect_uri(daemon, msg, plugin);
+}
+
 static void handle_methods(SoupServer *server, SoupServerMessage *msg, const char *path,
                            GHashTable *query, gpointer data)
 {
@@ -611,7 +617,7 @@ static void handle_methods(SoupServer *server, SoupServerMessage *msg, const cha
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (!accept_get(msg))
+	if (!gb_http_accept_get(msg))
 		return;
 	gb_auth_job_queue(&new_job(JOB_METHODS, NULL)->job, daemon, msg);
 }
@@ -629,16 +635,9 @@ static void handle_redirect(SoupServer *server, SoupServerMessage *msg, const ch
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (!accept_get(msg) || !query_value(msg, query, "plugin", &plugin))
+	if (!gb_http_accept_get(msg) || !query_value(msg, query, "plugin", &plugin))
 		return;
-	address_key = gb_address_key(gb_http_peer(msg));
-	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, NULL))
-		return;
-	if (!redirect_plugin_loaded(daemon, plugin)) {
-		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such redirect login plugin");
-		return;
-	}
-	uri = redirect_uri(daemon, msg, plugin);
+	uri = redirect_checks(daemon, msg, plugin, &address_key);
 	if (!uri)
 		return;
 	redirect = new_job(JOB_BEGIN, plugin);
@@ -663,17 +662,10 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (!accept_get(msg) || !query_value(msg, query, "code", &code) ||
+	if (!gb_http_accept_get(msg) || !query_value(msg, query, "code", &code) ||
 	    !query_value(msg, query, "state", &state) || !query_value(msg, query, "error", &error))
 		return;
-	address_key = gb_address_key(gb_http_peer(msg));
-	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, NULL))
-		return;
-	if (!redirect_plugin_loaded(daemon, plugin)) {
-		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such redirect login plugin");
-		return;
-	}
-	uri = redirect_uri(daemon, msg, plugin);
+	uri = redirect_checks(daemon, msg, plugin, &address_key);
 	if (!uri)
 		return;
 	binding = find_binding(daemon, msg);

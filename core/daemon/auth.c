@@ -972,7 +972,6 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
                           GHashTable *query, gpointer data)
 {
 	struct gb_daemon *daemon = data;
-	const char *method = soup_server_message_get_method(msg);
 	struct gb_login *login;
 	g_autofree char *body = NULL;
 
@@ -980,12 +979,8 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-		                             "Allow", "GET, HEAD");
-		gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+	if (!gb_http_accept_get(msg))
 		return;
-	}
 	login = gb_auth_find_login(daemon, msg);
 	if (!login) {
 		gb_http_reply_error(msg, SOUP_STATUS_UNAUTHORIZED, "not logged in");

@@ -36,20 +36,6 @@ struct screenshot {
 	GList link;                              /* in gb_dbus.screenshots */
 };
 
-static const char *session_state_name(enum gb_session_state state)
-{
-	switch (state) {
-	case GB_SESSION_STARTING:
-		return "starting";
-	case GB_SESSION_RUNNING:
-		return "running";
-	case GB_SESSION_STOPPING:
-	case GB_SESSION_EXITED:
-		break;
-	}
-	return "stopping";
-}
-
 static gint compare_sessions(gconstpointer a, gconstpointer b)
 {
 	const struct gb_daemon_session *sa = *(struct gb_daemon_session *const *)a;
@@ -85,7 +71,7 @@ int gb_dbus_list_sessions(sd_bus_message *call, void *data, sd_bus_error *error)
 
 		/* "namespace:user": the same name through two auth plugins is two people. */
 		r = sd_bus_message_append(reply, "(ssssuxs)", session->id, session->identity,
-		                          session_state_name(session->state),
+		                          gb_session_state_name(session->state),
 		                          session->unit ? session->unit : "",
 		                          (uint32_t)session->relays.length,
 		                          (int64_t)session->started_realtime_us, spawner);
@@ -106,30 +92,54 @@ static struct gb_daemon_session *find_session(struct gb_daemon *daemon, const ch
 	return session && session->state != GB_SESSION_EXITED ? session : NULL;
 }
 
+/*
+ * The session a method's one argument, an id, names: 0 with *@session (not
+ * exited) and *@uid, the caller, who is an administrator; < 0 with @error
+ * set otherwise. *@args (g_free it) is the id made printable, for the log:
+ * a refusal after the caller was identified is for the caller to log
+ * (gb_dbus_admin_done()), when *@uid is not (uid_t)-1.
+ */
+static int session_argument(sd_bus_message *call, struct gb_dbus *state, const char *method,
+                            struct gb_daemon_session **session, uid_t *uid, char **args,
+                            sd_bus_error *error)
+{
+	const char *id;
+	int r;
+
+	*session = NULL;
+	*uid = (uid_t)-1;
+	*args = NULL;
+	r = sd_bus_message_read(call, "s", &id);
+	if (r < 0)
+		return r;
+	*args = gb_printable_dup(id);
+	r = gb_dbus_require_admin(call, method, *args, uid, error);
+	if (r < 0) {
+		*uid = (uid_t)-1; /* logged already */
+		return r;
+	}
+	r = gb_dbus_check_name("session id", id, NAME_MAX_BYTES, error);
+	if (r < 0)
+		return r;
+	*session = find_session(state->daemon, id);
+	if (!*session)
+		return sd_bus_error_setf(error, ERROR_NO_SUCH_SESSION, "no session '%s'", *args);
+	return 0;
+}
+
 int gb_dbus_terminate_session(sd_bus_message *call, void *data, sd_bus_error *error)
 {
 	struct gb_dbus *state = data;
 	struct gb_daemon_session *session;
 	g_autofree char *args = NULL;
-	const char *id;
 	uid_t uid;
 	int r;
 
-	r = sd_bus_message_read(call, "s", &id);
-	if (r < 0)
+	r = session_argument(call, state, "TerminateSession", &session, &uid, &args, error);
+	if (r < 0 && uid == (uid_t)-1)
 		return r;
-	args = gb_printable_dup(id);
-	r = gb_dbus_require_admin(call, "TerminateSession", args, &uid, error);
-	if (r < 0)
-		return r;
-	r = gb_dbus_check_name("session id", id, NAME_MAX_BYTES, error);
 	if (r < 0)
 		goto out;
-	session = find_session(state->daemon, id);
-	if (!session) {
-		r = sd_bus_error_setf(error, ERROR_NO_SUCH_SESSION, "no session '%s'", args);
-		goto out;
-	}
 	/* Also the user's logins: otherwise the page's next connection, or a
 	 * reload of it, would quietly start a new session with the old cookie. */
 	gb_auth_end_logins(state->daemon, session->identity_namespace, session->user, NULL,
@@ -320,28 +330,17 @@ int gb_dbus_screenshot(sd_bus_message *call, void *data, sd_bus_error *error)
 	struct screenshot *shot;
 	g_autofree char *args = NULL;
 	g_autofree char *why = NULL;
-	const char *id;
 	uid_t uid;
 	int r;
 
-	r = sd_bus_message_read(call, "s", &id);
-	if (r < 0)
+	r = session_argument(call, state, "Screenshot", &session, &uid, &args, error);
+	if (r < 0 && uid == (uid_t)-1)
 		return r;
-	args = gb_printable_dup(id);
-	r = gb_dbus_require_admin(call, "Screenshot", args, &uid, error);
-	if (r < 0)
-		return r;
-	r = gb_dbus_check_name("session id", id, NAME_MAX_BYTES, error);
 	if (r < 0)
 		goto refused;
-	session = find_session(state->daemon, id);
-	if (!session) {
-		r = sd_bus_error_setf(error, ERROR_NO_SUCH_SESSION, "no session '%s'", args);
-		goto refused;
-	}
 	if (session->state != GB_SESSION_RUNNING) {
 		r = sd_bus_error_setf(error, ERROR_NOT_RUNNING, "session %s is %s, not running",
-		                      session->id, session_state_name(session->state));
+		                      session->id, gb_session_state_name(session->state));
 		goto refused;
 	}
 	if (state->screenshots.length >= SCREENSHOTS_MAX) {

@@ -74,6 +74,18 @@ void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *messa
 	gb_http_reply_json(msg, status, json);
 }
 
+bool gb_http_accept_get(SoupServerMessage *msg)
+{
+	const char *method = soup_server_message_get_method(msg);
+
+	if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
+		return true;
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+	                             "GET, HEAD");
+	gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+	return false;
+}
+
 const char *gb_http_peer(SoupServerMessage *msg)
 {
 	const char *host = soup_server_message_get_remote_host(msg);

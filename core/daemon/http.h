@@ -36,6 +36,8 @@ void gb_http_reply_json(SoupServerMessage *msg, guint status, const char *json);
 void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *message);
 /** True when the request has no Origin, or its Origin is ours or allowed. */
 bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bool required);
+/** True for GET and HEAD; else false after answering 405 (Allow: GET, HEAD). */
+bool gb_http_accept_get(SoupServerMessage *msg);
 /** The client's address, for logs and limits. */
 const char *gb_http_peer(SoupServerMessage *msg);
 /** True when the client's address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */

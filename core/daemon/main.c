@@ -250,6 +250,66 @@ static gboolean handle_hangup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* Who hears of what (events.h). @hooks: N_LISTENERS of them. */
+#define N_LISTENERS 6
+static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks)
+{
+	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
+	gb_events_add_listener(&daemon->events, &hooks[0], &gb_dbus_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[1], &audit_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[2], &gb_notify_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[3], &stop_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[4], &gb_metrics_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[5], &gb_relay_events, daemon);
+}
+
+/* The objects, in the order they depend on each other; 0, or < 0 after logging why. */
+static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
+{
+	gb_host_init(&daemon->host, NULL);
+	if (load_auth_plugins(daemon) < 0) {
+		gb_error("refusing to start without its auth plugins");
+		return -1;
+	}
+	if (prepare_folders(daemon) < 0)
+		return -1;
+	if (gb_metrics_init(daemon) < 0 || gb_auth_init(daemon) < 0)
+		return -1;
+	gb_auth_restore_logins(daemon);
+	if (gb_sessions_init(daemon) < 0)
+		return -1;
+	if (gb_http_init(daemon) < 0)
+		return -1;
+	gb_static_add_routes(daemon);
+	gb_auth_add_routes(daemon);
+	gb_auth_redirect_add_routes(daemon);
+	gb_metrics_add_routes(daemon);
+	gb_relay_add_routes(daemon);
+	if (gb_http_listen(daemon) < 0)
+		return -1;
+	return gb_dbus_start(daemon, dbus_mode) < 0 ? -1 : 0;
+}
+
+/* In reverse; each accepts what start_objects() did not get to. */
+static void stop_objects(struct gb_daemon *daemon)
+{
+	gb_notify_fini(daemon);
+	gb_http_stop(daemon);
+	gb_static_stop(daemon);
+	gb_dbus_stop(daemon);
+	/* Only left when they outlived the stop's deadline. */
+	gb_sessions_destroy_all(daemon);
+	gb_relays_destroy_all(daemon);
+	if (daemon->stop_timeout)
+		g_source_remove(daemon->stop_timeout);
+	if (daemon->logins)
+		gb_login_store_fini(daemon);
+	gb_auth_fini(daemon);
+	gb_metrics_fini(daemon);
+	free(daemon->auth_plugins);
+	gb_plugin_registry_clear(&daemon->registry);
+}
+
 int main(int argc, char *argv[])
 {
 	struct options options = { 0 };
@@ -257,7 +317,7 @@ int main(int argc, char *argv[])
 	char config_error[GB_CONFIG_ERROR_MAX];
 	enum gb_log_level level;
 	guint signal_sources[3] = { 0 };
-	struct gb_events_hook hooks[6];
+	struct gb_events_hook hooks[N_LISTENERS];
 	int r;
 
 	r = parse_options(argc, argv, &options);
@@ -288,60 +348,15 @@ int main(int argc, char *argv[])
 	signal_sources[1] = g_unix_signal_add(SIGINT, handle_stop_signal, &daemon);
 	signal_sources[2] = g_unix_signal_add(SIGHUP, handle_hangup, &daemon);
 
-	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
-	gb_events_add_listener(&daemon.events, &hooks[0], &gb_dbus_events, &daemon);
-	gb_events_add_listener(&daemon.events, &hooks[1], &audit_events, &daemon);
-	gb_events_add_listener(&daemon.events, &hooks[2], &gb_notify_events, &daemon);
-	gb_events_add_listener(&daemon.events, &hooks[3], &stop_events, &daemon);
-	gb_events_add_listener(&daemon.events, &hooks[4], &gb_metrics_events, &daemon);
-	gb_events_add_listener(&daemon.events, &hooks[5], &gb_relay_events, &daemon);
-
-	gb_host_init(&daemon.host, NULL);
-	if (load_auth_plugins(&daemon) < 0) {
-		gb_error("refusing to start without its auth plugins");
-		goto out;
+	add_listeners(&daemon, hooks);
+	if (start_objects(&daemon, options.dbus_mode) == 0) {
+		daemon.exit_code = 0;
+		gb_notify_init(&daemon);
+		gb_notify_ready(&daemon);
+		g_main_loop_run(daemon.loop);
+		gb_info("stopped");
 	}
-	if (prepare_folders(&daemon) < 0)
-		goto out;
-	if (gb_metrics_init(&daemon) < 0 || gb_auth_init(&daemon) < 0)
-		goto out;
-	gb_auth_restore_logins(&daemon);
-	if (gb_sessions_init(&daemon) < 0)
-		goto out;
-	if (gb_http_init(&daemon) < 0)
-		goto out;
-	gb_static_add_routes(&daemon);
-	gb_auth_add_routes(&daemon);
-	gb_auth_redirect_add_routes(&daemon);
-	gb_metrics_add_routes(&daemon);
-	gb_relay_add_routes(&daemon);
-	if (gb_http_listen(&daemon) < 0)
-		goto out;
-	if (gb_dbus_start(&daemon, options.dbus_mode) < 0)
-		goto out;
-
-	daemon.exit_code = 0;
-	gb_notify_init(&daemon);
-	gb_notify_ready(&daemon);
-	g_main_loop_run(daemon.loop);
-	gb_info("stopped");
-
-out:
-	gb_notify_fini(&daemon);
-	gb_http_stop(&daemon);
-	gb_static_stop(&daemon);
-	gb_dbus_stop(&daemon);
-	/* Only left when they outlived the stop's deadline. */
-	gb_sessions_destroy_all(&daemon);
-	gb_relays_destroy_all(&daemon);
-	if (daemon.stop_timeout)
-		g_source_remove(daemon.stop_timeout);
-	if (daemon.logins)
-		gb_login_store_fini(&daemon);
-	gb_auth_fini(&daemon);
-	gb_metrics_fini(&daemon);
-	free(daemon.auth_plugins);
-	gb_plugin_registry_clear(&daemon.registry);
+	stop_objects(&daemon);
 	for (int i = 2; i >= 0; i--)
 		if (signal_sources[i])
 			g_source_remove(signal_sources[i]);

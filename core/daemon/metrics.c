@@ -220,21 +220,6 @@ static bool latency_buckets(GHashTable *fields, guint64 counts[G_N_ELEMENTS(late
 	return i == G_N_ELEMENTS(latency_bounds_ms) && !items[i];
 }
 
-static const char *state_name(enum gb_session_state state)
-{
-	switch (state) {
-	case GB_SESSION_STARTING:
-		return "starting";
-	case GB_SESSION_RUNNING:
-		return "running";
-	case GB_SESSION_STOPPING:
-		return "stopping";
-	case GB_SESSION_EXITED:
-	default:
-		return "exited";
-	}
-}
-
 static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 {
 	struct gb_metrics *metrics = daemon->metrics;
@@ -251,7 +236,8 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	}
 	family(out, "glassbox_sessions", "gauge", "Sessions, by state.");
 	for (int state = GB_SESSION_STARTING; state <= GB_SESSION_STOPPING; state++)
-		sample_u64(out, "glassbox_sessions", "state", state_name(state), by_state[state]);
+		sample_u64(out, "glassbox_sessions", "state", gb_session_state_name(state),
+		           by_state[state]);
 	family(out, "glassbox_max_sessions", "gauge", "The configured server.max_sessions.");
 	sample_u64(out, "glassbox_max_sessions", NULL, NULL,
 	           (guint64)daemon->config->server.max_sessions);
@@ -541,18 +527,11 @@ static void scrape_request_finished(SoupServerMessage *msg, gpointer data)
 
 static bool accept_get(SoupServerMessage *msg, const char *path, const char *expected)
 {
-	const char *method = soup_server_message_get_method(msg);
-
 	if (strcmp(path, expected) != 0) {
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return false;
 	}
-	if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
-		return true;
-	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
-	                             "GET, HEAD");
-	gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
-	return false;
+	return gb_http_accept_get(msg);
 }
 
 static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -636,7 +615,7 @@ static void admin_sessions(JsonBuilder *builder, struct gb_daemon *daemon)
 		json_builder_set_member_name(builder, "identity");
 		json_builder_add_string_value(builder, session->identity);
 		json_builder_set_member_name(builder, "state");
-		json_builder_add_string_value(builder, state_name(session->state));
+		json_builder_add_string_value(builder, gb_session_state_name(session->state));
 		json_builder_set_member_name(builder, "viewers");
 		json_builder_add_int_value(builder, session->relays.length);
 		json_builder_set_member_name(builder, "started");

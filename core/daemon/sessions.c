@@ -91,6 +91,21 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon)
 	closedir(dir);
 }
 
+const char *gb_session_state_name(enum gb_session_state state)
+{
+	switch (state) {
+	case GB_SESSION_STARTING:
+		return "starting";
+	case GB_SESSION_RUNNING:
+		return "running";
+	case GB_SESSION_STOPPING:
+		return "stopping";
+	case GB_SESSION_EXITED:
+	default:
+		return "exited";
+	}
+}
+
 unsigned gb_sessions_count(struct gb_daemon *daemon)
 {
 	return daemon->sessions ? g_hash_table_size(daemon->sessions) : 0;
@@ -350,6 +365,15 @@ bool gb_sessions_survive_restart(struct gb_daemon *daemon)
 	return daemon->spawner && daemon->spawner->keeps_sessions;
 }
 
+/* No "ended" for its relays: the pages reconnect to the next glassboxd. */
+static void detach_relays(struct gb_daemon_session *session)
+{
+	GList *link;
+
+	while ((link = g_queue_peek_head_link(&session->relays)))
+		gb_session_remove_relay(session, link->data);
+}
+
 void gb_sessions_detach_relays(struct gb_daemon *daemon)
 {
 	GHashTableIter iter;
@@ -357,16 +381,10 @@ void gb_sessions_detach_relays(struct gb_daemon *daemon)
 
 	if (!daemon->sessions)
 		return;
+	/* Their WebSockets stay open until glassboxd exits and then close. */
 	g_hash_table_iter_init(&iter, daemon->sessions);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		struct gb_daemon_session *session = value;
-		GList *link;
-
-		/* Their WebSockets stay open until glassboxd exits and then close
-		 * without an "ended": the pages reconnect to the next glassboxd. */
-		while ((link = g_queue_peek_head_link(&session->relays)))
-			gb_session_remove_relay(session, link->data);
-	}
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		detach_relays(value);
 }
 
 int gb_sessions_init(struct gb_daemon *daemon)
@@ -398,13 +416,9 @@ void gb_sessions_destroy_all(struct gb_daemon *daemon)
 		struct gb_daemon_session *session = value;
 
 		if (daemon->spawner->keeps_sessions) {
-			GList *link;
-
 			gb_info("session %s of user '%s' (unit %s) keeps running", session->id,
 			        session->user, session->unit);
-			/* No "ended": the pages reconnect to the next glassboxd. */
-			while ((link = g_queue_peek_head_link(&session->relays)))
-				gb_session_remove_relay(session, link->data);
+			detach_relays(session);
 			daemon->spawner->release(session, false);
 		} else {
 			gb_warning("session %s of user '%s' is still running; killing it",

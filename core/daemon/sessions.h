@@ -73,6 +73,8 @@ struct gb_daemon_session {
  */
 struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *identity_namespace,
                                           const char *user);
+/** "starting", "running", "stopping", "exited": as /metrics, /api/admin and D-Bus say. */
+const char *gb_session_state_name(enum gb_session_state state);
 /** "namespace:user" (g_free it): namespaces are plugin names, which hold no ':'. */
 char *gb_identity_format(const char *identity_namespace, const char *user);
 /**

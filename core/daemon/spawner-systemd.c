@@ -636,6 +636,32 @@ static bool instance_in_use(struct gb_daemon *daemon, const char *unit)
 	return unit_owner(daemon, unit) != NULL;
 }
 
+/* 0 when no other session has @session's unit, else -EBUSY after logging whose it is. */
+static int unit_free_for(struct gb_daemon *daemon, const struct gb_daemon_session *session)
+{
+	struct gb_daemon_session *owner = unit_owner(daemon, session->unit);
+
+	if (!owner)
+		return 0;
+	if (!owner->identity_namespace[0])
+		gb_error("user '%s': %s was started by an older glassboxd, which did not record "
+		         "whose it is; it ends after session.idle_timeout_s, or now with "
+		         "glassboxctl session terminate %s",
+		         session->identity, session->unit, owner->id);
+	else if (strcmp(owner->identity, session->identity) != 0)
+		/* Two namespaces vouching for one system account: it runs as that
+		 * account, so only one of them may have it at a time. */
+		gb_error("user '%s': %s runs as the same system account for '%s'; refusing to "
+		         "share it (map the two auth plugins together with [plugin] namespace "
+		         "if they are the same people)",
+		         session->identity, session->unit, owner->identity);
+	else
+		gb_warning("user '%s': the previous session (%s) is still stopping; try again in "
+		           "a moment",
+		           session->identity, session->unit);
+	return -EBUSY;
+}
+
 static int systemd_start(struct gb_daemon_session *session, const struct gb_login *login)
 {
 	struct gb_daemon *daemon = session->daemon;
@@ -644,7 +670,6 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	char instance[GB_INSTANCE_NAME_MAX + 1];
 	g_autofree char *params_text = NULL;
 	g_autofree char *state = NULL;
-	struct gb_daemon_session *owner;
 	struct systemd_session *ss;
 	struct sockaddr_un address;
 	char why[256];
@@ -673,32 +698,9 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	}
 
 	ss = systemd_session_new(session, instance);
-	owner = unit_owner(daemon, session->unit);
-	if (owner && !owner->identity_namespace[0]) {
-		gb_error("user '%s': %s was started by an older glassboxd, which did not record "
-		         "whose it is; it ends after session.idle_timeout_s, or now with "
-		         "glassboxctl session terminate %s",
-		         session->identity, session->unit, owner->id);
-		r = -EBUSY;
+	r = unit_free_for(daemon, session);
+	if (r < 0)
 		goto err;
-	}
-	if (owner && strcmp(owner->identity, session->identity) != 0) {
-		/* Two namespaces vouching for one system account: it runs as that
-		 * account, so only one of them may have it at a time. */
-		gb_error("user '%s': %s runs as the same system account for '%s'; refusing to "
-		         "share it (map the two auth plugins together with [plugin] namespace "
-		         "if they are the same people)",
-		         session->identity, session->unit, owner->identity);
-		r = -EBUSY;
-		goto err;
-	}
-	if (owner) {
-		gb_warning("user '%s': the previous session (%s) is still stopping; try again in "
-		           "a moment",
-		           session->identity, session->unit);
-		r = -EBUSY;
-		goto err;
-	}
 	if (strlen(session->socket_path) >= sizeof(address.sun_path) ||
 	    strlen(session->control_path) >= sizeof(address.sun_path)) {
 		gb_error("user '%s': %s is longer than a unix socket path may be", login->user,
