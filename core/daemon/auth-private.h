@@ -12,6 +12,27 @@
 #include "daemon.h"
 #include "login-limits.h"
 
+/* The auth object's state (daemon->auth). */
+struct gb_auth {
+	struct gb_plugin_registry registry; /* the auth plugins' */
+	struct gb_plugin **plugins;         /* the loaded auth plugins, in drop-in order */
+	size_t n_plugins;
+	GThreadPool *pool; /* one thread: plugins are called one at a time */
+	/* Held around every call into an auth plugin's ops (the worker,
+	 * run_work()) and while a reload swaps them: the ABI promises a plugin
+	 * never sees two calls at once. Taken in auth.c only. */
+	GMutex lock;
+	GHashTable *logins;             /* key -> struct gb_login */
+	GHashTable *bindings;           /* redirect logins under way (auth-redirect.c) */
+	struct gb_login_limits *limits; /* failed logins (login-limits.h) */
+	unsigned pending_logins; /* HTTP jobs on the worker, at most GB_LOGINS_PENDING_MAX */
+	unsigned work_in_flight; /* everything on the worker (gb_auth_queue_work()) */
+	guint sweep_timer;
+	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
+	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
+	guint store_idle;     /* a save of the logins table is queued (auth-store.c) */
+};
+
 /*
  * One piece of work for the login worker thread: a plugin call, with the
  * request it answers paused meanwhile. Embed it first in a bigger struct.

@@ -319,7 +319,7 @@ static void prune_bindings(struct gb_daemon *daemon, const char *address_key, gi
 	gint64 oldest = G_MAXINT64, own_oldest = G_MAXINT64;
 	unsigned own = 0;
 
-	g_hash_table_iter_init(&iter, daemon->login_bindings);
+	g_hash_table_iter_init(&iter, daemon->auth->bindings);
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		struct binding *binding = value;
 
@@ -340,9 +340,9 @@ static void prune_bindings(struct gb_daemon *daemon, const char *address_key, gi
 		}
 	}
 	if (own >= BINDINGS_PER_ADDRESS_MAX && own_oldest_key)
-		g_hash_table_remove(daemon->login_bindings, own_oldest_key);
-	else if (g_hash_table_size(daemon->login_bindings) >= BINDINGS_MAX && oldest_key)
-		g_hash_table_remove(daemon->login_bindings, oldest_key);
+		g_hash_table_remove(daemon->auth->bindings, own_oldest_key);
+	else if (g_hash_table_size(daemon->auth->bindings) >= BINDINGS_MAX && oldest_key)
+		g_hash_table_remove(daemon->auth->bindings, oldest_key);
 }
 
 /* Bind this browser to the redirect: a cookie, and its hash -> (plugin, state). */
@@ -365,7 +365,7 @@ static bool bind_browser(struct gb_daemon *daemon, SoupServerMessage *msg, const
 	binding->address_key = g_strdup(address_key);
 	binding->state = url_state(url);
 	binding->created_us = g_get_monotonic_time();
-	g_hash_table_replace(daemon->login_bindings,
+	g_hash_table_replace(daemon->auth->bindings,
 	                     g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1), binding);
 	cookie = g_strdup_printf(BINDING_COOKIE "=%s; Path=" CALLBACK_PREFIX "; HttpOnly; "
 	                                        "SameSite=Lax%s; Max-Age=%d",
@@ -394,7 +394,7 @@ static struct binding *find_binding(struct gb_daemon *daemon, SoupServerMessage 
 			continue;
 		key = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
 		                                    item + strlen(BINDING_COOKIE "="), -1);
-		binding = g_hash_table_lookup(daemon->login_bindings, key);
+		binding = g_hash_table_lookup(daemon->auth->bindings, key);
 		if (binding && g_get_monotonic_time() - binding->created_us <
 		                       BINDING_LIFETIME_S * G_USEC_PER_SEC)
 			return binding;
@@ -584,7 +584,7 @@ static bool redirect_plugin_loaded(struct gb_daemon *daemon, const char *name)
 {
 	const struct gb_plugin *plugin =
 	        plugin_name_valid(name)
-	                ? find_plugin(daemon->auth_plugins, daemon->n_auth_plugins, name)
+	                ? find_plugin(daemon->auth->plugins, daemon->auth->n_plugins, name)
 	                : NULL;
 
 	return plugin && is_redirect_plugin(plugin->descriptor->ops);
@@ -700,15 +700,15 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 
 void gb_auth_redirect_init(struct gb_daemon *daemon)
 {
-	daemon->login_bindings =
+	daemon->auth->bindings =
 	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, binding_free);
 }
 
 void gb_auth_redirect_fini(struct gb_daemon *daemon)
 {
-	if (daemon->login_bindings)
-		g_hash_table_destroy(daemon->login_bindings);
-	daemon->login_bindings = NULL;
+	if (daemon->auth->bindings)
+		g_hash_table_destroy(daemon->auth->bindings);
+	daemon->auth->bindings = NULL;
 }
 
 void gb_auth_redirect_add_routes(struct gb_daemon *daemon)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "auth-private.h"
 #include "auth.h"
 #include "log.h"
 #include "login-store.h"
@@ -32,11 +33,11 @@ int gb_login_store_save(struct gb_daemon *daemon)
 	g_autofree char *text = NULL;
 	gsize length;
 
-	if (!daemon->logins || !daemon->config)
+	if (!daemon->auth->logins || !daemon->config)
 		return 0;
 	path = store_path(daemon);
-	text = gb_login_store_format(daemon->logins, g_get_monotonic_time(), g_get_real_time(),
-	                             &length);
+	text = gb_login_store_format(daemon->auth->logins, g_get_monotonic_time(),
+	                             g_get_real_time(), &length);
 	/* Atomic and 0600 from the first byte: a temporary file renamed over. */
 	if (!g_file_set_contents_full(path, text, (gssize)length, G_FILE_SET_CONTENTS_CONSISTENT,
 	                              0600, &error)) {
@@ -44,7 +45,7 @@ int gb_login_store_save(struct gb_daemon *daemon)
 		         path, error->message);
 		return -EIO;
 	}
-	gb_debug("saved %u logins to %s", g_hash_table_size(daemon->logins), path);
+	gb_debug("saved %u logins to %s", g_hash_table_size(daemon->auth->logins), path);
 	return 0;
 }
 
@@ -52,22 +53,22 @@ static gboolean save_now(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 
-	daemon->login_store_idle = 0;
+	daemon->auth->store_idle = 0;
 	gb_login_store_save(daemon);
 	return G_SOURCE_REMOVE;
 }
 
 void gb_login_store_changed(struct gb_daemon *daemon)
 {
-	if (!daemon->login_store_idle)
-		daemon->login_store_idle = g_idle_add(save_now, daemon);
+	if (!daemon->auth->store_idle)
+		daemon->auth->store_idle = g_idle_add(save_now, daemon);
 }
 
 void gb_login_store_fini(struct gb_daemon *daemon)
 {
-	if (daemon->login_store_idle) {
-		g_source_remove(daemon->login_store_idle);
-		daemon->login_store_idle = 0;
+	if (daemon->auth->store_idle) {
+		g_source_remove(daemon->auth->store_idle);
+		daemon->auth->store_idle = 0;
 	}
 	gb_login_store_save(daemon);
 }

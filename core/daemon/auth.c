@@ -38,6 +38,8 @@
 #include "auth.h"
 #include "http.h"
 #include "sessions.h"
+#include "dropin.h"
+#include "error.h"
 #include "log.h"
 #include "printable.h"
 #include "login-store.h"
@@ -106,13 +108,13 @@ static void end_login(struct gb_daemon *daemon, struct gb_login *login, GHashTab
 	if (iter)
 		g_hash_table_iter_remove(iter);
 	else
-		g_hash_table_remove(daemon->logins, login->key);
+		g_hash_table_remove(daemon->auth->logins, login->key);
 	gb_login_store_changed(daemon);
 }
 
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key)
 {
-	struct gb_login *login = key ? g_hash_table_lookup(daemon->logins, key) : NULL;
+	struct gb_login *login = key ? g_hash_table_lookup(daemon->auth->logins, key) : NULL;
 
 	if (login && login->expires_us <= g_get_monotonic_time()) {
 		gb_info("login of user '%s' expired", login->user);
@@ -129,7 +131,7 @@ unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_names
 	gpointer value;
 	unsigned ended = 0;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
@@ -152,8 +154,8 @@ unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_names
 
 bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name)
 {
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, name) == 0)
+	for (size_t i = 0; i < daemon->auth->n_plugins; i++)
+		if (strcmp(daemon->auth->plugins[i]->descriptor->name, name) == 0)
 			return true;
 	return false;
 }
@@ -183,9 +185,9 @@ static GHashTable *list_users_by_plugin(struct gb_daemon *daemon)
 	GHashTable *by_plugin = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 	                                              (GDestroyNotify)g_hash_table_unref);
 
-	g_mutex_lock(&daemon->auth_lock);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+	g_mutex_lock(&daemon->auth->lock);
+	for (size_t i = 0; i < daemon->auth->n_plugins; i++) {
+		const struct gb_plugin *plugin = daemon->auth->plugins[i];
 		const struct gb_auth_ops *ops = plugin->descriptor->ops;
 		GHashTable *users;
 
@@ -199,7 +201,7 @@ static GHashTable *list_users_by_plugin(struct gb_daemon *daemon)
 		}
 		g_hash_table_insert(by_plugin, g_strdup(plugin->descriptor->name), users);
 	}
-	g_mutex_unlock(&daemon->auth_lock);
+	g_mutex_unlock(&daemon->auth->lock);
 	return by_plugin;
 }
 
@@ -210,7 +212,7 @@ unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 	gpointer value;
 	unsigned ended = 0;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 		GHashTable *users = g_hash_table_lookup(by_plugin, login->plugin);
@@ -294,7 +296,7 @@ void gb_auth_restore_logins(struct gb_daemon *daemon)
 		}
 		/* The table owns it now. */
 		logins->pdata[i] = NULL;
-		g_hash_table_replace(daemon->logins, login->key, login);
+		g_hash_table_replace(daemon->auth->logins, login->key, login);
 		loaded++;
 	}
 	path = gb_login_store_path(daemon);
@@ -316,14 +318,14 @@ void gb_auth_schedule_expiry(struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		next = MIN(next, ((struct gb_login *)value)->expires_us);
-	if (daemon->expiry_timer && daemon->expiry_due_us <= next)
+	if (daemon->auth->expiry_timer && daemon->auth->expiry_due_us <= next)
 		return;
-	if (daemon->expiry_timer)
-		g_source_remove(daemon->expiry_timer);
-	daemon->expiry_timer = 0;
+	if (daemon->auth->expiry_timer)
+		g_source_remove(daemon->auth->expiry_timer);
+	daemon->auth->expiry_timer = 0;
 	if (next == G_MAXINT64)
 		return;
 	/* Rounded up: firing a little late is fine, early would find nothing due. */
@@ -331,8 +333,8 @@ void gb_auth_schedule_expiry(struct gb_daemon *daemon)
 	delay_ms = MIN(delay_ms, (gint64)EXPIRY_TIMER_MAX_MS);
 	/* The expiry it is for (not the rounded-up firing time), so that a
 	 * later login does not set the same timer again. */
-	daemon->expiry_due_us = MIN(next, now + delay_ms * 1000);
-	daemon->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
+	daemon->auth->expiry_due_us = MIN(next, now + delay_ms * 1000);
+	daemon->auth->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
 }
 
 static void end_expired_logins(struct gb_daemon *daemon)
@@ -341,7 +343,7 @@ static void end_expired_logins(struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
@@ -356,7 +358,7 @@ static gboolean expiry_due(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 
-	daemon->expiry_timer = 0;
+	daemon->auth->expiry_timer = 0;
 	end_expired_logins(daemon);
 	gb_auth_schedule_expiry(daemon);
 	return G_SOURCE_REMOVE;
@@ -379,7 +381,7 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *identity_nam
 	gpointer value;
 	unsigned count = 0;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
@@ -394,7 +396,7 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *identity_nam
 		gb_info("user '%s:%s' has %u logins; ending the oldest", identity_namespace, user,
 		        count);
 		gb_events_emit_login_ended(&daemon->events, oldest->key, NULL);
-		g_hash_table_remove(daemon->logins, oldest->key);
+		g_hash_table_remove(daemon->auth->logins, oldest->key);
 	}
 }
 
@@ -430,7 +432,7 @@ bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *ms
 {
 	struct gb_login_throttled throttled;
 	enum gb_login_throttle verdict = gb_login_limits_check(
-	        daemon->login_limits, address_key, user, g_get_monotonic_time(), &throttled);
+	        daemon->auth->limits, address_key, user, g_get_monotonic_time(), &throttled);
 	bool by_user = verdict != GB_LOGIN_THROTTLED_ADDRESS;
 	bool from_here = verdict == GB_LOGIN_THROTTLED_USER_HERE;
 	g_autofree char *shown = NULL;
@@ -475,7 +477,7 @@ bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *ms
 
 void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user)
 {
-	gb_login_limits_count(daemon->login_limits, address_key, user, g_get_monotonic_time());
+	gb_login_limits_count(daemon->auth->limits, address_key, user, g_get_monotonic_time());
 }
 
 void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
@@ -491,10 +493,10 @@ void gb_auth_refund_attempt(struct gb_auth_job *job)
 {
 	struct gb_daemon *daemon = job->daemon;
 
-	if (!job->charged || !daemon->login_limits)
+	if (!job->charged || !daemon->auth->limits)
 		return;
 	job->charged = false;
-	gb_login_limits_uncount(daemon->login_limits, job->address_key, job->charged_user,
+	gb_login_limits_uncount(daemon->auth->limits, job->address_key, job->charged_user,
 	                        job->charged_us);
 }
 
@@ -515,7 +517,7 @@ void gb_auth_job_finish(struct gb_auth_job *job)
 {
 	struct gb_daemon *daemon = job->daemon;
 
-	daemon->pending_logins--;
+	daemon->auth->pending_logins--;
 	if (daemon->server && !job->gone)
 		soup_server_message_unpause(job->msg);
 	job_free(job);
@@ -552,7 +554,7 @@ static gboolean work_ran(gpointer data)
 {
 	struct work *work = data;
 
-	work->daemon->work_in_flight--;
+	work->daemon->auth->work_in_flight--;
 	work->done(work->data);
 	g_free(work);
 	return G_SOURCE_REMOVE;
@@ -569,9 +571,9 @@ static void run_work(gpointer data, gpointer pool_data)
 	struct work *work = data;
 	struct gb_daemon *daemon = work->daemon;
 
-	g_mutex_lock(&daemon->auth_lock);
-	work->run(work->data, daemon->auth_plugins, daemon->n_auth_plugins);
-	g_mutex_unlock(&daemon->auth_lock);
+	g_mutex_lock(&daemon->auth->lock);
+	work->run(work->data, daemon->auth->plugins, daemon->auth->n_plugins);
+	g_mutex_unlock(&daemon->auth->lock);
 	g_idle_add(work_ran, work);
 }
 
@@ -580,15 +582,15 @@ int gb_auth_queue_work(struct gb_daemon *daemon, gb_auth_work_run run, gb_auth_w
 {
 	struct work *work;
 
-	if (!daemon->auth_pool)
+	if (!daemon->auth->pool)
 		return -ESHUTDOWN;
 	work = g_new0(struct work, 1);
 	work->daemon = daemon;
 	work->run = run;
 	work->done = done;
 	work->data = data;
-	daemon->work_in_flight++;
-	g_thread_pool_push(daemon->auth_pool, work, NULL);
+	daemon->auth->work_in_flight++;
+	g_thread_pool_push(daemon->auth->pool, work, NULL);
 	return 0;
 }
 
@@ -599,13 +601,13 @@ void gb_auth_replace_plugins(struct gb_daemon *daemon, struct gb_plugin_registry
 	struct gb_plugin **old_plugins;
 
 	/* No plugin call can be running once we hold the lock. */
-	g_mutex_lock(&daemon->auth_lock);
-	old_registry = daemon->registry;
-	old_plugins = daemon->auth_plugins;
-	daemon->registry = *registry;
-	daemon->auth_plugins = plugins;
-	daemon->n_auth_plugins = n_plugins;
-	g_mutex_unlock(&daemon->auth_lock);
+	g_mutex_lock(&daemon->auth->lock);
+	old_registry = daemon->auth->registry;
+	old_plugins = daemon->auth->plugins;
+	daemon->auth->registry = *registry;
+	daemon->auth->plugins = plugins;
+	daemon->auth->n_plugins = n_plugins;
+	g_mutex_unlock(&daemon->auth->lock);
 	gb_plugin_registry_clear(&old_registry);
 	free(old_plugins);
 }
@@ -641,7 +643,7 @@ int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupSer
 	if (!job->address_key)
 		job->address_key = gb_address_key(job->peer);
 	job->started_us = g_get_monotonic_time();
-	if (daemon->pending_logins >= GB_LOGINS_PENDING_MAX || !daemon->auth_pool) {
+	if (daemon->auth->pending_logins >= GB_LOGINS_PENDING_MAX || !daemon->auth->pool) {
 		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
 		                    "too many logins at once; try again");
 		gb_auth_refund_attempt(job); /* never checked: not a failure */
@@ -650,7 +652,7 @@ int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupSer
 	}
 	job->finished_handler =
 	        g_signal_connect(msg, "finished", G_CALLBACK(job_request_finished), job);
-	daemon->pending_logins++;
+	daemon->auth->pending_logins++;
 	soup_server_message_pause(msg);
 	gb_auth_queue_work(daemon, job_run, job_done, job);
 	return 0;
@@ -665,9 +667,9 @@ const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin)
 
 const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin)
 {
-	for (size_t i = 0; plugin && i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, plugin) == 0)
-			return gb_auth_plugin_namespace(daemon->auth_plugins[i]);
+	for (size_t i = 0; plugin && i < daemon->auth->n_plugins; i++)
+		if (strcmp(daemon->auth->plugins[i]->descriptor->name, plugin) == 0)
+			return gb_auth_plugin_namespace(daemon->auth->plugins[i]);
 	return NULL;
 }
 
@@ -711,7 +713,7 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	login->system_account = identity->has_system_account;
 	login->created_us = g_get_monotonic_time();
 	login->expires_us = login->created_us + (gint64)lifetime * G_USEC_PER_SEC;
-	g_hash_table_replace(daemon->logins, login->key, login);
+	g_hash_table_replace(daemon->auth->logins, login->key, login);
 	gb_login_store_changed(daemon);
 	gb_auth_schedule_expiry(daemon);
 
@@ -728,9 +730,9 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	if (peer) {
 		g_autofree char *address_key = gb_address_key(peer);
 
-		gb_login_limits_forget_user(daemon->login_limits, address_key, login->user);
+		gb_login_limits_forget_user(daemon->auth->limits, address_key, login->user);
 	} else {
-		gb_login_limits_forget_user(daemon->login_limits, NULL, login->user);
+		gb_login_limits_forget_user(daemon->auth->limits, NULL, login->user);
 	}
 	/*
 	 * Start the user's session now rather than when the page opens its
@@ -961,7 +963,7 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 		gb_audit_logout(login->identity_namespace, login->user, gb_http_peer(msg),
 		                "logout");
 		gb_events_emit_login_ended(&daemon->events, login->key, NULL);
-		g_hash_table_remove(daemon->logins, login->key);
+		g_hash_table_remove(daemon->auth->logins, login->key);
 		gb_login_store_changed(daemon);
 	}
 	clear_cookie(daemon, msg);
@@ -996,8 +998,117 @@ static gboolean sweep(gpointer data)
 	struct gb_daemon *daemon = data;
 	gint64 now = g_get_monotonic_time();
 
-	gb_login_limits_sweep(daemon->login_limits, now);
+	gb_login_limits_sweep(daemon->auth->limits, now);
 	return G_SOURCE_CONTINUE;
+}
+
+int gb_auth_load_plugins(const struct gb_config *config, const struct gb_host *host,
+                         struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
+                         size_t *n_plugins, char *error, size_t error_size)
+{
+	char dropin_error[GB_DROPIN_ERROR_MAX];
+	struct gb_dropin_set set = { 0 };
+	struct gb_plugin **list = NULL;
+	size_t count = 0;
+	int r;
+
+	*plugins = NULL;
+	*n_plugins = 0;
+	r = gb_plugin_registry_init(registry, host, config->plugins.plugin_dir);
+	if (r < 0) {
+		gb_error_set(error, error_size,
+		             "cannot set up the plugin registry (plugins.plugin_dir "
+		             "%s): %s",
+		             config->plugins.plugin_dir, strerror(-r));
+		return r;
+	}
+	r = gb_dropin_set_load(&set, config->plugins.vendor_dir, config->plugins.config_dir,
+	                       dropin_error);
+	if (r < 0) {
+		gb_error_set(error, error_size, "%s", dropin_error);
+		return r;
+	}
+	/* As gb_plugin_registry_load_all(), one drop-in at a time, so that the
+	 * error can name the one that failed; the loader has logged why. */
+	for (size_t i = 0; i < set.count; i++) {
+		const struct gb_dropin *dropin = &set.items[i];
+
+		if (dropin->kind != GB_PLUGIN_KIND_AUTH || !dropin->enabled)
+			continue;
+		r = gb_plugin_registry_load(registry, dropin);
+		if (r >= 0)
+			continue;
+		if (dropin->optional) {
+			gb_log_full(GB_LOG_WARNING, dropin->name,
+			            "optional plugin auth-%s skipped (drop-in %s): %s",
+			            dropin->name, dropin->path ? dropin->path : "?", strerror(-r));
+			continue;
+		}
+		gb_error_set(error, error_size,
+		             "%s: plugin auth-%s could not be loaded: %s (the "
+		             "line before says why)",
+		             dropin->path ? dropin->path : "?", dropin->name, strerror(-r));
+		goto out;
+	}
+
+	list = calloc(registry->count ? registry->count : 1, sizeof(*list));
+	if (!list) {
+		r = -ENOMEM;
+		gb_error_set(error, error_size, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < registry->count; i++)
+		if (registry->plugins[i]->descriptor->kind == GB_PLUGIN_KIND_AUTH)
+			list[count++] = registry->plugins[i];
+	if (count == 0) {
+		free(list);
+		r = -ENOENT;
+		gb_error_set(error, error_size,
+		             "no auth plugin is enabled in %s or %s: nobody could "
+		             "log in",
+		             config->plugins.vendor_dir, config->plugins.config_dir);
+		goto out;
+	}
+	*plugins = list;
+	*n_plugins = count;
+	r = 0;
+out:
+	gb_dropin_set_clear(&set);
+	return r;
+}
+
+int gb_auth_new(struct gb_daemon *daemon)
+{
+	struct gb_auth *auth = g_new0(struct gb_auth, 1);
+	char error[GB_DROPIN_ERROR_MAX];
+	int r;
+
+	g_mutex_init(&auth->lock);
+	daemon->auth = auth;
+	r = gb_auth_load_plugins(daemon->config, &daemon->host, &auth->registry, &auth->plugins,
+	                         &auth->n_plugins, error, sizeof(error));
+	if (r < 0) {
+		gb_error("%s", error);
+		gb_auth_fini(daemon);
+	}
+	return r;
+}
+
+struct gb_plugin *const *gb_auth_plugins(struct gb_daemon *daemon, size_t *n_plugins)
+{
+	*n_plugins = daemon->auth->n_plugins;
+	return daemon->auth->plugins;
+}
+
+struct gb_plugin *gb_auth_find_plugin(struct gb_daemon *daemon, enum gb_plugin_kind kind,
+                                      const char *name)
+{
+	return gb_plugin_registry_find(&daemon->auth->registry, kind, name);
+}
+
+unsigned gb_auth_login_count(struct gb_daemon *daemon)
+{
+	return daemon->auth->logins ? g_hash_table_size(daemon->auth->logins) : 0;
 }
 
 int gb_auth_init(struct gb_daemon *daemon)
@@ -1015,43 +1126,51 @@ int gb_auth_init(struct gb_daemon *daemon)
 	                                                 GB_LOGIN_FAILURE_WINDOW_S, 86400) *
 	        G_USEC_PER_SEC;
 
-	daemon->login_limits =
+	daemon->auth->limits =
 	        gb_login_limits_new(per_address, per_user, per_user_total, window_us);
-	g_mutex_init(&daemon->auth_lock);
-	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
-	                                       (GDestroyNotify)gb_login_free);
+	daemon->auth->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+	                                             (GDestroyNotify)gb_login_free);
 	gb_auth_redirect_init(daemon);
-	daemon->auth_pool = g_thread_pool_new(run_work, daemon, 1, TRUE, &error);
-	if (!daemon->auth_pool) {
+	daemon->auth->pool = g_thread_pool_new(run_work, daemon, 1, TRUE, &error);
+	if (!daemon->auth->pool) {
 		gb_error("cannot start the password-checking thread: %s", error->message);
 		return -ENOMEM;
 	}
-	daemon->sweep_timer = g_timeout_add_seconds(60, sweep, daemon);
+	daemon->auth->sweep_timer = g_timeout_add_seconds(60, sweep, daemon);
 	return 0;
 }
 
 void gb_auth_fini(struct gb_daemon *daemon)
 {
-	if (daemon->auth_pool) {
+	struct gb_auth *auth = daemon->auth;
+
+	if (!auth)
+		return;
+	if (auth->logins)
+		gb_login_store_fini(daemon);
+	if (daemon->auth->pool) {
 		/* Finish the queued jobs (at most GB_LOGINS_PENDING_MAX), then
 		 * let their answers, queued on the main loop, free them. */
-		g_thread_pool_free(daemon->auth_pool, FALSE, TRUE);
-		daemon->auth_pool = NULL;
-		for (int i = 0; daemon->work_in_flight && i < 10000; i++)
+		g_thread_pool_free(daemon->auth->pool, FALSE, TRUE);
+		daemon->auth->pool = NULL;
+		for (int i = 0; daemon->auth->work_in_flight && i < 10000; i++)
 			g_main_context_iteration(NULL, TRUE);
 	}
-	if (daemon->sweep_timer)
-		g_source_remove(daemon->sweep_timer);
-	daemon->sweep_timer = 0;
-	if (daemon->expiry_timer)
-		g_source_remove(daemon->expiry_timer);
-	daemon->expiry_timer = 0;
+	if (daemon->auth->sweep_timer)
+		g_source_remove(daemon->auth->sweep_timer);
+	daemon->auth->sweep_timer = 0;
+	if (daemon->auth->expiry_timer)
+		g_source_remove(daemon->auth->expiry_timer);
+	daemon->auth->expiry_timer = 0;
 	gb_auth_redirect_fini(daemon);
-	if (daemon->logins)
-		g_hash_table_destroy(daemon->logins);
-	gb_login_limits_free(daemon->login_limits);
-	daemon->logins = NULL;
-	daemon->login_limits = NULL;
+	if (daemon->auth->logins)
+		g_hash_table_destroy(daemon->auth->logins);
+	gb_login_limits_free(daemon->auth->limits);
+	free(auth->plugins);
+	gb_plugin_registry_clear(&auth->registry);
+	g_mutex_clear(&auth->lock);
+	g_free(auth);
+	daemon->auth = NULL;
 }
 
 void gb_auth_add_routes(struct gb_daemon *daemon)

@@ -69,6 +69,28 @@ int gb_auth_queue_work(struct gb_daemon *daemon, gb_auth_work_run run, gb_auth_w
 void gb_auth_replace_plugins(struct gb_daemon *daemon, struct gb_plugin_registry *registry,
                              struct gb_plugin **plugins, size_t n_plugins);
 
+/**
+ * Load the auth plugins that @config's plugins.d enables into @registry
+ * (zeroed or cleared) and list them in a new *@plugins array (free()). On
+ * failure the caller clears @registry; @error holds one line.
+ */
+int gb_auth_load_plugins(const struct gb_config *config, const struct gb_host *host,
+                         struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
+                         size_t *n_plugins, char *error, size_t error_size);
+
+/**
+ * The auth object, with the auth plugins plugins.d enables (logged when
+ * none could be loaded): 0, or -errno and daemon->auth NULL.
+ */
+int gb_auth_new(struct gb_daemon *daemon);
+/** The loaded auth plugins, in drop-in order; main loop only. */
+struct gb_plugin *const *gb_auth_plugins(struct gb_daemon *daemon, size_t *n_plugins);
+/** The loaded plugin of @kind and @name, or NULL. */
+struct gb_plugin *gb_auth_find_plugin(struct gb_daemon *daemon, enum gb_plugin_kind kind,
+                                      const char *name);
+/** How many logins (cookies) are valid now. */
+unsigned gb_auth_login_count(struct gb_daemon *daemon);
+
 /* auth-store.c: the logins table kept in <runtime_dir>/logins (0600), so
  * that relays reconnect with their cookie after a restart. */
 /** Save soon (from an idle callback); call whenever a login is added or removed. */

@@ -51,12 +51,12 @@ struct gb_connections;
 struct gb_spawner_ops;
 struct gb_login_limits;
 struct gb_metrics;
+struct gb_auth;
 
 struct gb_daemon {
 	char *config_path; /* absolute: handed to every session */
 	struct gb_config *config;
 	struct gb_host host;
-	struct gb_plugin_registry registry;
 	GMainLoop *loop;
 	struct gb_events events; /* listeners of sessions and relays (events.h) */
 	int exit_code;
@@ -67,23 +67,8 @@ struct gb_daemon {
 	int web_dir_fd; /* O_PATH of server.web_dir; -1 when it cannot be opened */
 	struct gb_connections *connections; /* connections.c */
 
-	/* logins (auth.c) */
-	struct gb_plugin **auth_plugins; /* the loaded auth plugins, in drop-in order */
-	size_t n_auth_plugins;
-	GThreadPool *auth_pool; /* one thread: plugins are called one at a time */
-	/* Held around every call into an auth plugin's ops, from any thread
-	 * (the login worker, D-Bus user management): the ABI promises a plugin
-	 * never sees two calls at once. */
-	GMutex auth_lock;
-	GHashTable *logins;                   /* key -> struct gb_login */
-	GHashTable *login_bindings;           /* redirect logins under way (auth-redirect.c) */
-	struct gb_login_limits *login_limits; /* failed logins (login-limits.h) */
-	struct gb_metrics *metrics;           /* metrics.c */
-	unsigned pending_logins; /* HTTP jobs on the worker, at most GB_LOGINS_PENDING_MAX */
-	unsigned work_in_flight; /* everything on the worker (gb_auth_queue_work()) */
-	guint sweep_timer;
-	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
-	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
+	struct gb_auth *auth;       /* the auth plugins, the worker, the logins (auth.h) */
+	struct gb_metrics *metrics; /* metrics.c */
 
 	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (relay.c) */
 	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
@@ -96,7 +81,6 @@ struct gb_daemon {
 	/* systemd (notify.c, reload.c, login-store.c) */
 	guint watchdog_timer;     /* WATCHDOG=1 every WATCHDOG_USEC / 2; 0 when not asked */
 	bool log_level_from_args; /* --log-level given: a reload keeps it */
-	guint login_store_idle;   /* a save of the logins table is queued */
 };
 
 /**

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "auth.h"
 #include "reload.h"
 #include "dbus-private.h"
 #include "dropin-edit.h"
@@ -45,8 +46,7 @@ int gb_dbus_list_plugins(sd_bus_message *call, void *data, sd_bus_error *error)
 		const struct gb_dropin *dropin = &set.items[i];
 		/* Only glassboxd's own (auth) plugins are loaded here; the sessions
 		 * load the others, so their version is not known to us. */
-		struct gb_plugin *plugin =
-		        gb_plugin_registry_find(&daemon->registry, dropin->kind, dropin->name);
+		struct gb_plugin *plugin = gb_auth_find_plugin(daemon, dropin->kind, dropin->name);
 		const char *version =
 		        plugin && plugin->descriptor->version ? plugin->descriptor->version : "";
 

@@ -110,19 +110,6 @@ static int parse_options(int argc, char *argv[], struct options *options)
 	return 0;
 }
 
-/* Only auth plugins belong to glassboxd; the others are the sessions'. */
-static int load_auth_plugins(struct gb_daemon *daemon)
-{
-	g_autofree char *error = NULL;
-	int r;
-
-	r = gb_daemon_load_auth_plugins(daemon->config, &daemon->host, &daemon->registry,
-	                                &daemon->auth_plugins, &daemon->n_auth_plugins, &error);
-	if (r < 0)
-		gb_error("%s", error ? error : strerror(-r));
-	return r;
-}
-
 /* A folder we own: made with @mode when missing, refused when not a folder. */
 static int ensure_folder(const char *path, mode_t mode, const char *key)
 {
@@ -267,7 +254,8 @@ static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks
 static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 {
 	gb_host_init(&daemon->host, NULL);
-	if (load_auth_plugins(daemon) < 0) {
+	/* Only auth plugins belong to glassboxd; the others are the sessions'. */
+	if (gb_auth_new(daemon) < 0) {
 		gb_error("refusing to start without its auth plugins");
 		return -1;
 	}
@@ -302,12 +290,8 @@ static void stop_objects(struct gb_daemon *daemon)
 	gb_relays_destroy_all(daemon);
 	if (daemon->stop_timeout)
 		g_source_remove(daemon->stop_timeout);
-	if (daemon->logins)
-		gb_login_store_fini(daemon);
 	gb_auth_fini(daemon);
 	gb_metrics_fini(daemon);
-	free(daemon->auth_plugins);
-	gb_plugin_registry_clear(&daemon->registry);
 }
 
 int main(int argc, char *argv[])

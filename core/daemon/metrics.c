@@ -222,6 +222,8 @@ static bool latency_buckets(GHashTable *fields, guint64 counts[G_N_ELEMENTS(late
 
 static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 {
+	struct gb_plugin *const *plugins;
+	size_t n_plugins;
 	struct gb_metrics *metrics = daemon->metrics;
 	unsigned by_state[GB_SESSION_EXITED + 1] = { 0 };
 	GHashTableIter iter;
@@ -245,13 +247,14 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	       "Signalling WebSockets open in glassboxd (browser tabs).");
 	sample_u64(out, "glassbox_websockets", NULL, NULL, daemon->relays.length);
 	family(out, "glassbox_logins", "gauge", "Logins (cookies) currently valid.");
-	sample_u64(out, "glassbox_logins", NULL, NULL, g_hash_table_size(daemon->logins));
+	sample_u64(out, "glassbox_logins", NULL, NULL, gb_auth_login_count(daemon));
 
 	family(out, "glassbox_logins_total", "counter",
 	       "Successful logins since glassboxd started, by auth plugin.");
 	/* Every loaded plugin, 0 included, then those a reload took away. */
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const char *name = daemon->auth_plugins[i]->descriptor->name;
+	plugins = gb_auth_plugins(daemon, &n_plugins);
+	for (size_t i = 0; i < n_plugins; i++) {
+		const char *name = plugins[i]->descriptor->name;
 		guint64 *count = g_hash_table_lookup(metrics->logins, name);
 
 		sample_u64(out, "glassbox_logins_total", "plugin", name, count ? *count : 0);
@@ -260,8 +263,8 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		bool loaded = false;
 
-		for (size_t i = 0; i < daemon->n_auth_plugins && !loaded; i++)
-			loaded = strcmp(daemon->auth_plugins[i]->descriptor->name, key) == 0;
+		for (size_t i = 0; i < n_plugins && !loaded; i++)
+			loaded = strcmp(plugins[i]->descriptor->name, key) == 0;
 		if (!loaded)
 			sample_u64(out, "glassbox_logins_total", "plugin", key, *(guint64 *)value);
 	}
@@ -629,9 +632,11 @@ static void admin_plugins(JsonBuilder *builder, struct gb_daemon *daemon)
 {
 	json_builder_set_member_name(builder, "plugins");
 	json_builder_begin_array(builder);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin_descriptor *descriptor =
-		        daemon->auth_plugins[i]->descriptor;
+	size_t n_plugins;
+	struct gb_plugin *const *plugins = gb_auth_plugins(daemon, &n_plugins);
+
+	for (size_t i = 0; i < n_plugins; i++) {
+		const struct gb_plugin_descriptor *descriptor = plugins[i]->descriptor;
 		const struct gb_auth_ops *ops = descriptor->ops;
 
 		json_builder_begin_object(builder);
@@ -710,7 +715,7 @@ static void handle_admin(SoupServer *server, SoupServerMessage *msg, const char 
 	json_builder_begin_object(builder);
 	admin_sessions(builder, daemon);
 	json_builder_set_member_name(builder, "logins");
-	json_builder_add_int_value(builder, g_hash_table_size(daemon->logins));
+	json_builder_add_int_value(builder, gb_auth_login_count(daemon));
 	admin_plugins(builder, daemon);
 	admin_figures(builder, daemon);
 	json_builder_end_object(builder);

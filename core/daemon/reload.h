@@ -22,13 +22,4 @@ struct gb_daemon;
  * session.* values.
  */
 int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size);
-/**
- * Load the auth plugins that @config's plugins.d enables into @registry
- * (zeroed or cleared) and list them in a new *@plugins array (free()). On
- * failure the caller clears @registry; *@error is a g_malloc'd line.
- */
-int gb_daemon_load_auth_plugins(const struct gb_config *config, const struct gb_host *host,
-                                struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
-                                size_t *n_plugins, char **error);
-
 #endif
