@@ -41,7 +41,7 @@
 #define PLUGIN_NAME_MAX    63
 #define LABEL_MAX          128
 #define URL_MAX            8192
-#define WHY_MAX            256
+#define ERROR_MAX          256
 #define BINDING_COOKIE     "glassbox_login"
 #define BINDING_LIFETIME_S 600
 #define BINDINGS_MAX       1024
@@ -64,7 +64,7 @@ struct redirect_job {
 	char *code, *state;
 	int result;
 	char url[URL_MAX];
-	char why[WHY_MAX];
+	char error[ERROR_MAX]; /* the plugin's reason for a refusal */
 	struct gb_identity identity;
 	char *methods; /* JSON, JOB_METHODS */
 };
@@ -217,8 +217,8 @@ static void run_redirect_job(struct gb_auth_job *job, struct gb_plugin *const *p
 		        (struct gb_identity){ .struct_size = sizeof(redirect->identity) };
 		redirect->result = ops->finish_login(
 		        plugin->state, redirect->redirect_uri, redirect->code, redirect->state,
-		        &redirect->identity, redirect->why, sizeof(redirect->why));
-		redirect->why[sizeof(redirect->why) - 1] = '\0';
+		        &redirect->identity, redirect->error, sizeof(redirect->error));
+		redirect->error[sizeof(redirect->error) - 1] = '\0';
 	}
 }
 
@@ -507,8 +507,8 @@ static void finish_done(struct redirect_job *redirect)
 	}
 	if (redirect->result == 0 && !identity_acceptable(&redirect->identity)) {
 		redirect->result = -EACCES;
-		g_strlcpy(redirect->why, "the plugin returned an empty or unprintable user name",
-		          sizeof(redirect->why));
+		g_strlcpy(redirect->error, "the plugin returned an empty or unprintable user name",
+		          sizeof(redirect->error));
 	}
 	if (redirect->result == 0) {
 		if (gb_auth_add_login(daemon, job->msg, &redirect->identity, redirect->plugin,
@@ -521,7 +521,7 @@ static void finish_done(struct redirect_job *redirect)
 		return;
 	}
 	callback_failed(daemon, job->msg, job->address_key, redirect->plugin, redirect->result,
-	                redirect->why[0] ? redirect->why : "(no reason given)");
+	                redirect->error[0] ? redirect->error : "(no reason given)");
 	if (redirect->result == -EACCES)
 		reply_redirect(job->msg, REFUSED_LOCATION);
 	else

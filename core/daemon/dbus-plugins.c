@@ -73,7 +73,7 @@ int gb_dbus_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_error *e
 	g_autofree char *name_text = NULL;
 	g_autofree char *target = NULL;
 	g_autofree char *previous = NULL;
-	char why[GB_DROPIN_ERROR_MAX];
+	char message[GB_DROPIN_ERROR_MAX];
 	const char *name;
 	int enabled, r;
 	uid_t uid;
@@ -116,17 +116,17 @@ int gb_dbus_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_error *e
 
 	r = gb_dropin_set_enabled(daemon->config->plugins.vendor_dir,
 	                          daemon->config->plugins.config_dir, dropin, enabled, &target,
-	                          &previous, why, sizeof(why));
+	                          &previous, message, sizeof(message));
 	if (r < 0) {
-		gb_error("D-Bus: %s", why);
-		r = sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", why);
+		gb_error("D-Bus: %s", message);
+		r = sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", message);
 		goto out;
 	}
 	gb_info("D-Bus: plugin %s %s %s: %s %s", gb_plugin_kind_to_string(dropin->kind),
 	        dropin->name, enabled ? "enabled" : "disabled",
 	        g_file_test(target, G_FILE_TEST_EXISTS) ? "wrote" : "removed", target);
 
-	r = gb_daemon_reload(daemon, why, sizeof(why));
+	r = gb_daemon_reload(daemon, message, sizeof(message));
 	if (r < 0) {
 		char undo[GB_DROPIN_ERROR_MAX];
 
@@ -136,7 +136,7 @@ int gb_dbus_set_plugin_enabled(sd_bus_message *call, void *data, sd_bus_error *e
 		else
 			gb_info("D-Bus: reload refused; %s put back as it was", target);
 		r = sd_bus_error_setf(error, ERROR_RELOAD_REFUSED, "%s (the drop-in was put back)",
-		                      why);
+		                      message);
 		goto out;
 	}
 	r = sd_bus_reply_method_return(call, NULL);
@@ -149,16 +149,16 @@ out:
 int gb_dbus_reload(sd_bus_message *call, void *data, sd_bus_error *error)
 {
 	struct gb_dbus *state = data;
-	char why[GB_DROPIN_ERROR_MAX];
+	char message[GB_DROPIN_ERROR_MAX];
 	uid_t uid;
 	int r;
 
 	r = gb_dbus_require_admin(call, "Reload", "", &uid, error);
 	if (r < 0)
 		return r;
-	r = gb_daemon_reload(state->daemon, why, sizeof(why));
+	r = gb_daemon_reload(state->daemon, message, sizeof(message));
 	if (r < 0)
-		r = sd_bus_error_setf(error, ERROR_RELOAD_REFUSED, "%s", why);
+		r = sd_bus_error_setf(error, ERROR_RELOAD_REFUSED, "%s", message);
 	else
 		r = sd_bus_reply_method_return(call, NULL);
 	gb_dbus_admin_done(uid, "Reload", "", r);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dbus-private.h"
+#include "error.h"
 #include "log.h"
 #include "printable.h"
 #include "auth.h"
@@ -287,22 +288,21 @@ static void screenshot_answered(void *data, int result, const char *line)
 
 /* Ask the session's control socket for the next frame, written to a file of its own. */
 static int screenshot_request(struct screenshot *shot, const struct gb_daemon_session *session,
-                              char **why)
+                              char *error, size_t error_size)
 {
 	unsigned char random_bytes[8];
 	g_autofree char *command = NULL;
 	g_autofree char *folder = NULL;
 	char name[2 * sizeof(random_bytes) + 1];
-	char error[512];
 	int r;
 
 	if (!session->control_path) {
-		*why = g_strdup("the session has no usable control socket");
+		gb_error_set(error, error_size, "the session has no usable control socket");
 		return -EINVAL;
 	}
 	r = gb_random_bytes(random_bytes, sizeof(random_bytes));
 	if (r < 0) {
-		*why = g_strdup_printf("getrandom: %s", strerror(-r));
+		gb_error_set(error, error_size, "getrandom: %s", strerror(-r));
 		return -EIO;
 	}
 	for (size_t i = 0; i < sizeof(random_bytes); i++)
@@ -314,12 +314,9 @@ static int screenshot_request(struct screenshot *shot, const struct gb_daemon_se
 	command = g_strdup_printf("screenshot %s\n", shot->path);
 	shot->control = gb_session_control_call(session, command, SCREENSHOT_ANSWER_MAX - 1,
 	                                        SCREENSHOT_TIMEOUT_S * 1000, screenshot_answered,
-	                                        shot, error, sizeof(error));
-	if (!shot->control) {
-		r = -errno;
-		*why = g_strdup(error);
-		return r;
-	}
+	                                        shot, error, error_size);
+	if (!shot->control)
+		return -errno;
 	return 0;
 }
 
@@ -329,7 +326,7 @@ int gb_dbus_screenshot(sd_bus_message *call, void *data, sd_bus_error *error)
 	struct gb_daemon_session *session;
 	struct screenshot *shot;
 	g_autofree char *args = NULL;
-	g_autofree char *why = NULL;
+	char message[512];
 	uid_t uid;
 	int r;
 
@@ -356,10 +353,11 @@ int gb_dbus_screenshot(sd_bus_message *call, void *data, sd_bus_error *error)
 	shot->call = sd_bus_message_ref(call);
 	g_strlcpy(shot->session_id, session->id, sizeof(shot->session_id));
 	shot->link.data = shot;
-	r = screenshot_request(shot, session, &why);
+	r = screenshot_request(shot, session, message, sizeof(message));
 	if (r < 0) {
 		screenshot_free(shot);
-		r = sd_bus_error_setf(error, ERROR_SCREENSHOT, "session %s: %s", session->id, why);
+		r = sd_bus_error_setf(error, ERROR_SCREENSHOT, "session %s: %s", session->id,
+		                      message);
 		goto refused;
 	}
 	g_queue_push_tail_link(&state->screenshots, &shot->link);

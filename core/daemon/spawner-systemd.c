@@ -39,6 +39,7 @@
 #include "bus-glib.h"
 #include "daemon.h"
 #include "sessions.h"
+#include "error.h"
 #include "log.h"
 #include "session-params.h"
 #include "spawner.h"
@@ -526,7 +527,7 @@ static char *state_json(struct gb_daemon_session *session, const char *instance)
 }
 
 /* A system account may run a session when it is a person's: not root, not a service's. */
-static int check_system_account(const char *user, char *why, size_t why_size)
+static int check_system_account(const char *user, char *error, size_t error_size)
 {
 	struct passwd entry, *found = NULL;
 	char buffer[4096];
@@ -534,15 +535,15 @@ static int check_system_account(const char *user, char *why, size_t why_size)
 
 	r = getpwnam_r(user, &entry, buffer, sizeof(buffer), &found);
 	if (r != 0 || !found) {
-		snprintf(why, why_size, "no such system account (%s)",
-		         r ? strerror(r) : "getpwnam found none");
+		gb_error_set(error, error_size, "no such system account (%s)",
+		             r ? strerror(r) : "getpwnam found none");
 		return -ENOENT;
 	}
 	if (entry.pw_uid < SESSION_UID_MIN || entry.pw_uid == NOBODY_UID) {
-		snprintf(why, why_size,
-		         "uid %u is a system service's or root's; sessions run as uid %d and "
-		         "above only",
-		         (unsigned)entry.pw_uid, SESSION_UID_MIN);
+		gb_error_set(error, error_size,
+		             "uid %u is a system service's or root's; sessions run as uid %d and "
+		             "above only",
+		             (unsigned)entry.pw_uid, SESSION_UID_MIN);
 		return -EPERM;
 	}
 	return 0;
@@ -672,7 +673,7 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	g_autofree char *state = NULL;
 	struct systemd_session *ss;
 	struct sockaddr_un address;
-	char why[256];
+	char error[256];
 	int r;
 
 	if (!spawner || !spawner->bus) {
@@ -681,11 +682,11 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 		return -ENOTCONN;
 	}
 	r = gb_spawner_instance_name(login->identity_namespace, login->user, login->system_account,
-	                             instance, why, sizeof(why));
+	                             instance, error, sizeof(error));
 	if (r == 0 && login->system_account)
-		r = check_system_account(login->user, why, sizeof(why));
+		r = check_system_account(login->user, error, sizeof(error));
 	if (r < 0) {
-		gb_error("user '%s': refusing to start a session unit: %s", login->user, why);
+		gb_error("user '%s': refusing to start a session unit: %s", login->user, error);
 		return r;
 	}
 	if (g_hash_table_contains(spawner->foreign, instance)) {
