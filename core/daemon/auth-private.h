@@ -100,8 +100,4 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
                                    const struct gb_identity *identity, const char *plugin,
                                    const char *peer);
 
-/* auth-redirect.c */
-void gb_auth_redirect_init(struct gb_daemon *daemon);
-void gb_auth_redirect_fini(struct gb_daemon *daemon);
-
 #endif

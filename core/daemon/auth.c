@@ -1130,7 +1130,6 @@ int gb_auth_init(struct gb_daemon *daemon)
 	        gb_login_limits_new(per_address, per_user, per_user_total, window_us);
 	daemon->auth->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
 	                                             (GDestroyNotify)gb_login_free);
-	gb_auth_redirect_init(daemon);
 	daemon->auth->pool = g_thread_pool_new(run_work, daemon, 1, TRUE, &error);
 	if (!daemon->auth->pool) {
 		gb_error("cannot start the password-checking thread: %s", error->message);
@@ -1162,7 +1161,6 @@ void gb_auth_fini(struct gb_daemon *daemon)
 	if (daemon->auth->expiry_timer)
 		g_source_remove(daemon->auth->expiry_timer);
 	daemon->auth->expiry_timer = 0;
-	gb_auth_redirect_fini(daemon);
 	if (daemon->auth->logins)
 		g_hash_table_destroy(daemon->auth->logins);
 	gb_login_limits_free(daemon->auth->limits);

@@ -25,6 +25,10 @@ int gb_auth_init(struct gb_daemon *daemon);
 void gb_auth_fini(struct gb_daemon *daemon);
 /** POST /api/login, POST /api/logout, GET /api/whoami (gb_http_add_route()). */
 void gb_auth_add_routes(struct gb_daemon *daemon);
+/** The redirect logins under way (auth-redirect.c): after gb_auth_init(), before gb_auth_fini().
+ */
+void gb_auth_redirect_init(struct gb_daemon *daemon);
+void gb_auth_redirect_fini(struct gb_daemon *daemon);
 /** GET /api/auth/methods, /api/login/redirect, /api/login/callback/NAME (auth-redirect.c). */
 void gb_auth_redirect_add_routes(struct gb_daemon *daemon);
 /** The login the request's cookie stands for, or NULL (none, unknown, expired). */

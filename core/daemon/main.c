@@ -263,6 +263,7 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 		return -1;
 	if (gb_metrics_init(daemon) < 0 || gb_auth_init(daemon) < 0)
 		return -1;
+	gb_auth_redirect_init(daemon);
 	gb_auth_restore_logins(daemon);
 	if (gb_sessions_init(daemon) < 0)
 		return -1;
@@ -290,6 +291,8 @@ static void stop_objects(struct gb_daemon *daemon)
 	gb_relays_destroy_all(daemon);
 	if (daemon->stop_timeout)
 		g_source_remove(daemon->stop_timeout);
+	if (daemon->auth)
+		gb_auth_redirect_fini(daemon);
 	gb_auth_fini(daemon);
 	gb_metrics_fini(daemon);
 }

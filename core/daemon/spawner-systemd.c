@@ -143,49 +143,82 @@ static void finish(struct systemd_session *ss, const char *how)
 	gb_session_ended(ss->session, how); /* frees ss through release() */
 }
 
+/* Read (or skip) the variant of the property @name; < 0 stops the walk. */
+typedef int (*property_reader)(sd_bus_message *message, const char *name, void *data);
+
+/*
+ * Walk the a{sv} at @message's position, handing each property to @read:
+ * 0, or the first error. Bounded by the message: every round consumes one
+ * entry.
+ */
+static int read_properties(sd_bus_message *message, property_reader read, void *data)
+{
+	int r = sd_bus_message_enter_container(message, 'a', "{sv}");
+
+	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+		const char *name;
+
+		r = sd_bus_message_read(message, "s", &name);
+		if (r < 0)
+			break;
+		r = read(message, name, data);
+		if (r < 0)
+			break;
+		r = sd_bus_message_exit_container(message);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* A string property into *@out (g_malloc'd). */
+static int read_string(sd_bus_message *message, char **out)
+{
+	const char *value;
+	int r = sd_bus_message_read(message, "v", "s", &value);
+
+	if (r >= 0)
+		*out = g_strdup(value);
+	return r;
+}
+
+/* How the service's main process ended. */
+struct service_end {
+	char *result;
+	int code, status;
+};
+
+static int read_service_end(sd_bus_message *message, const char *name, void *data)
+{
+	struct service_end *end = data;
+
+	if (strcmp(name, "Result") == 0)
+		return read_string(message, &end->result);
+	if (strcmp(name, "ExecMainCode") == 0)
+		return sd_bus_message_read(message, "v", "i", &end->code);
+	if (strcmp(name, "ExecMainStatus") == 0)
+		return sd_bus_message_read(message, "v", "i", &end->status);
+	return sd_bus_message_skip(message, "v");
+}
+
 static int got_service_properties(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 {
 	struct systemd_session *ss = data;
-	g_autofree char *result = NULL;
+	struct service_end end = { 0 };
 	g_autofree char *how = NULL;
-	int code = 0, status = 0, r;
+	int r;
 
 	ss->call = sd_bus_slot_unref(ss->call);
 	if (sd_bus_message_is_method_error(reply, NULL)) {
 		gb_debug("unit %s: cannot read its Result: %s", ss->session->unit,
 		         bus_error_text(reply, EIO));
-		goto done;
-	}
-	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-	/* Bounded by the message: every round consumes one entry. */
-	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-		const char *name;
-
-		r = sd_bus_message_read(reply, "s", &name);
+	} else {
+		r = read_properties(reply, read_service_end, &end);
 		if (r < 0)
-			break;
-		if (strcmp(name, "Result") == 0) {
-			const char *value;
-
-			r = sd_bus_message_read(reply, "v", "s", &value);
-			if (r >= 0)
-				result = g_strdup(value);
-		} else if (strcmp(name, "ExecMainCode") == 0) {
-			r = sd_bus_message_read(reply, "v", "i", &code);
-		} else if (strcmp(name, "ExecMainStatus") == 0) {
-			r = sd_bus_message_read(reply, "v", "i", &status);
-		} else {
-			r = sd_bus_message_skip(reply, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(reply);
+			gb_debug("unit %s: cannot parse its properties: %s", ss->session->unit,
+			         strerror(-r));
 	}
-	if (r < 0)
-		gb_debug("unit %s: cannot parse its properties: %s", ss->session->unit,
-		         strerror(-r));
-done:
-	how = describe_end(ss, ss->failed ? "failed" : "inactive", result, code, status);
+	how = describe_end(ss, ss->failed ? "failed" : "inactive", end.result, end.code,
+	                   end.status);
+	g_free(end.result);
 	finish(ss, how);
 	return 0;
 }
@@ -306,6 +339,13 @@ static void active_state_changed(struct systemd_session *ss, const char *state)
 	}
 }
 
+static int read_active_state(sd_bus_message *message, const char *name, void *data)
+{
+	if (strcmp(name, "ActiveState") == 0)
+		return read_string(message, data);
+	return sd_bus_message_skip(message, "v");
+}
+
 static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_error *ret_error)
 {
 	struct systemd_spawner *spawner = data;
@@ -320,26 +360,7 @@ static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_e
 	r = sd_bus_message_read(message, "s", &iface);
 	if (r < 0 || strcmp(iface, UNIT_IFACE) != 0)
 		return 0;
-	r = sd_bus_message_enter_container(message, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-		const char *name;
-
-		r = sd_bus_message_read(message, "s", &name);
-		if (r < 0)
-			break;
-		if (strcmp(name, "ActiveState") == 0) {
-			const char *value;
-
-			r = sd_bus_message_read(message, "v", "s", &value);
-			if (r >= 0)
-				active_state = g_strdup(value);
-		} else {
-			r = sd_bus_message_skip(message, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(message);
-	}
+	read_properties(message, read_active_state, &active_state);
 	if (active_state && !ss->ending)
 		active_state_changed(ss, active_state);
 	return 0;
