@@ -23,6 +23,7 @@
 #include "relay.h"
 #include "reload.h"
 #include "sessions.h"
+#include "spawner.h"
 #include "dbus.h"
 #include "audit.h"
 #include "dropin.h"
@@ -237,6 +238,18 @@ static gboolean handle_hangup(gpointer data)
 	return G_SOURCE_CONTINUE;
 }
 
+/* The spawner server.spawner names (spawner.h). */
+static const struct gb_spawner_ops *spawner_of(const struct gb_config *config)
+{
+	switch (config->server.spawner) {
+	case GB_SPAWNER_SYSTEMD:
+		return &gb_spawner_systemd;
+	case GB_SPAWNER_DIRECT:
+	default:
+		return &gb_spawner_direct;
+	}
+}
+
 /* Who hears of what (events.h). @hooks: N_LISTENERS of them. */
 #define N_LISTENERS 6
 static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks)
@@ -265,7 +278,7 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 		return -1;
 	gb_auth_redirect_init(daemon);
 	gb_auth_restore_logins(daemon);
-	if (gb_sessions_init(daemon) < 0)
+	if (gb_sessions_init(daemon, spawner_of(daemon->config)) < 0)
 		return -1;
 	if (gb_http_init(daemon) < 0)
 		return -1;

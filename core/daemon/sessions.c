@@ -387,17 +387,9 @@ void gb_sessions_detach_relays(struct gb_daemon *daemon)
 		detach_relays(value);
 }
 
-int gb_sessions_init(struct gb_daemon *daemon)
+int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner)
 {
-	switch (daemon->config->server.spawner) {
-	case GB_SPAWNER_SYSTEMD:
-		daemon->spawner = &gb_spawner_systemd;
-		break;
-	case GB_SPAWNER_DIRECT:
-	default:
-		daemon->spawner = &gb_spawner_direct;
-		break;
-	}
+	daemon->spawner = spawner;
 	daemon->sessions = g_hash_table_new(g_str_hash, g_str_equal);
 	gb_sessions_clean_stale(daemon);
 	gb_info("sessions are started by the %s spawner (server.spawner)", daemon->spawner->name);

@@ -17,6 +17,7 @@
 #include "session-id.h"
 
 struct gb_daemon;
+struct gb_spawner_ops;
 
 struct gb_session_relay;
 
@@ -95,9 +96,9 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon);
 /** After the main loop: kill and reap whatever session is left (direct), or
  * leave the units running for the next glassboxd (systemd). */
 void gb_sessions_destroy_all(struct gb_daemon *daemon);
-/** The spawner of server.spawner: connect, adopt the sessions a previous
- * glassboxd left running. 0 or a negative errno, logged. */
-int gb_sessions_init(struct gb_daemon *daemon);
+/** Sessions through @spawner (main.c picks server.spawner's): connect, adopt
+ * the sessions a previous glassboxd left running. 0 or a negative errno, logged. */
+int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner);
 /** True when sessions outlive glassboxd (systemd): stopping glassboxd then
  * leaves them running and only closes the WebSockets. */
 bool gb_sessions_survive_restart(struct gb_daemon *daemon);
