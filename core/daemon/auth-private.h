@@ -59,6 +59,20 @@ struct gb_auth_job {
 	void (*free)(struct gb_auth_job *job);
 };
 
+/* auth-worker.c */
+/** The worker thread (gb_auth_queue_work()); < 0 after logging why. */
+int gb_auth_worker_start(struct gb_daemon *daemon);
+/** Finish what is queued (its answers run on the main loop), then end the thread. */
+void gb_auth_worker_stop(struct gb_daemon *daemon);
+/** Free daemon->auth: the plugins, their registry, the lock. */
+void gb_auth_free(struct gb_daemon *daemon);
+/**
+ * The users of each plugin that can list them (auth-local's users file, as a
+ * reload read it again): plugin name -> (user name -> roles). A plugin that
+ * cannot list them, or fails to, has no table.
+ */
+GHashTable *gb_auth_list_users(struct gb_daemon *daemon);
+
 /**
  * Pause @msg and queue @job. Returns 0, or -EAGAIN after answering 503 when
  * GB_LOGINS_PENDING_MAX jobs are waiting already (then @job is freed).

@@ -3,7 +3,8 @@
  * The auth object: the auth plugins, the one worker thread that calls them
  * and the lock around those calls, the logins (cookies) and their saved
  * copy, and the failed-login limits. auth.c (password logins, logout,
- * whoami, the worker, expiry), auth-redirect.c (logins through a
+ * whoami, expiry), auth-worker.c (the plugins, the worker and its lock),
+ * auth-redirect.c (logins through a
  * provider), auth-store.c (the saved logins), login-limits.c (the limit
  * tables).
  */
