@@ -277,8 +277,8 @@ static char *redirect_uri(struct gb_daemon *daemon, SoupServerMessage *msg, cons
 		                    "optional port");
 		return NULL;
 	}
-	return g_strdup_printf("%s://%s" CALLBACK_PREFIX "%s", daemon->https ? "https" : "http",
-	                       host, plugin);
+	return g_strdup_printf("%s://%s" CALLBACK_PREFIX "%s",
+	                       gb_http_is_https(daemon) ? "https" : "http", host, plugin);
 }
 
 /* The provider's URL must be one the browser can go to, and one header line. */
@@ -369,7 +369,8 @@ static bool bind_browser(struct gb_daemon *daemon, SoupServerMessage *msg, const
 	                     g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1), binding);
 	cookie = g_strdup_printf(BINDING_COOKIE "=%s; Path=" CALLBACK_PREFIX "; HttpOnly; "
 	                                        "SameSite=Lax%s; Max-Age=%d",
-	                         token, daemon->https ? "; Secure" : "", BINDING_LIFETIME_S);
+	                         token, gb_http_is_https(daemon) ? "; Secure" : "",
+	                         BINDING_LIFETIME_S);
 	soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
 	                            cookie);
 	return true;
@@ -407,7 +408,7 @@ static void clear_binding_cookie(struct gb_daemon *daemon, SoupServerMessage *ms
 	g_autofree char *cookie =
 	        g_strdup_printf(BINDING_COOKIE "=; Path=" CALLBACK_PREFIX "; HttpOnly; "
 	                                       "SameSite=Lax%s; Max-Age=0",
-	                        daemon->https ? "; Secure" : "");
+	                        gb_http_is_https(daemon) ? "; Secure" : "");
 
 	soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
 	                            cookie);
@@ -534,7 +535,7 @@ static void redirect_job_done(struct gb_auth_job *job)
 {
 	struct redirect_job *redirect = (struct redirect_job *)job;
 
-	if (!job->daemon->server) {
+	if (!gb_http_serving(job->daemon)) {
 		gb_auth_job_finish(job); /* stopping: nobody to answer */
 		return;
 	}

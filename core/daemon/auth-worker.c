@@ -220,7 +220,7 @@ void gb_auth_job_finish(struct gb_auth_job *job)
 	struct gb_daemon *daemon = job->daemon;
 
 	daemon->auth->pending_logins--;
-	if (daemon->server && !job->gone)
+	if (gb_http_serving(daemon) && !job->gone)
 		soup_server_message_unpause(job->msg);
 	job_free(job);
 }
@@ -235,7 +235,7 @@ void gb_auth_job_finish_at(struct gb_auth_job *job, gint64 due_us)
 {
 	gint64 now = g_get_monotonic_time();
 
-	if (due_us > now && job->daemon->server)
+	if (due_us > now && gb_http_serving(job->daemon))
 		g_timeout_add((guint)((due_us - now) / 1000), finish_later, job);
 	else
 		gb_auth_job_finish(job);

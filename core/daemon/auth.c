@@ -500,7 +500,7 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 
 	cookie = g_strdup_printf(GB_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s; "
 	                                        "Max-Age=%d",
-	                         token, daemon->https ? "; Secure" : "", lifetime);
+	                         token, gb_http_is_https(daemon) ? "; Secure" : "", lifetime);
 	soup_message_headers_append(headers, "Set-Cookie", cookie);
 	gb_info("user '%s' logged in from %s (auth plugin %s, identity %s, roles %s)", login->user,
 	        peer, plugin, who, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
@@ -549,7 +549,7 @@ static void login_checked(struct gb_auth_job *job)
 	g_autofree char *body = NULL;
 	struct gb_login *login;
 
-	if (!daemon->server) {
+	if (!gb_http_serving(daemon)) {
 		/* Stopping: nobody to answer. */
 		gb_auth_job_finish(job);
 		return;
@@ -723,7 +723,7 @@ static void clear_cookie(struct gb_daemon *daemon, SoupServerMessage *msg)
 {
 	g_autofree char *cookie =
 	        g_strdup_printf(GB_COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict%s; Max-Age=0",
-	                        daemon->https ? "; Secure" : "");
+	                        gb_http_is_https(daemon) ? "; Secure" : "");
 
 	soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
 	                            cookie);

@@ -49,6 +49,7 @@
 
 #include "login-limits.h"
 #include "daemon.h"
+#include "http-private.h"
 #include "http.h"
 #include "log.h"
 
@@ -168,7 +169,7 @@ static void watch_message(struct connection *connection, SoupServerMessage *msg)
 
 void gb_connections_closed(struct gb_daemon *daemon, GSocket *socket)
 {
-	struct gb_connections *connections = daemon->connections;
+	struct gb_connections *connections = daemon->http->connections;
 	struct connection *connection =
 	        connections && socket ? g_hash_table_lookup(connections->by_socket, socket) : NULL;
 
@@ -436,42 +437,42 @@ int gb_connections_init(struct gb_daemon *daemon)
 	connections->per_address_max = gb_daemon_limit_from_environment(
 	        "GB_TEST_CONNECTIONS_PER_ADDRESS", GB_CONNECTIONS_PER_ADDRESS_MAX, 100000);
 	connections->fresh_per_address_max =
-	        daemon->https
+	        daemon->http->https
 	                ? MIN(GB_CONNECTIONS_NEW_PER_ADDRESS_MAX, connections->per_address_max)
 	                : connections->per_address_max;
 	connections->head_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_REQUEST_HEAD_TIMEOUT_S", GB_REQUEST_HEAD_TIMEOUT_S, 3600);
 	connections->idle_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_CONNECTION_IDLE_TIMEOUT_S", GB_CONNECTION_IDLE_TIMEOUT_S, 3600);
-	connections->started_handler = g_signal_connect(daemon->server, "request-started",
+	connections->started_handler = g_signal_connect(daemon->http->server, "request-started",
 	                                                G_CALLBACK(request_started), connections);
-	connections->read_handler = g_signal_connect(daemon->server, "request-read",
+	connections->read_handler = g_signal_connect(daemon->http->server, "request-read",
 	                                             G_CALLBACK(request_read), connections);
-	connections->finished_handler = g_signal_connect(daemon->server, "request-finished",
+	connections->finished_handler = g_signal_connect(daemon->http->server, "request-finished",
 	                                                 G_CALLBACK(request_done), connections);
-	connections->aborted_handler = g_signal_connect(daemon->server, "request-aborted",
+	connections->aborted_handler = g_signal_connect(daemon->http->server, "request-aborted",
 	                                                G_CALLBACK(request_done), connections);
 	gb_debug("connections: at most %u per client address (%u new) and %u in all; %u s for a "
 	         "request, %u s idle",
 	         connections->per_address_max, connections->fresh_per_address_max,
 	         connections->total_max, connections->head_timeout_s, connections->idle_timeout_s);
-	daemon->connections = connections;
+	daemon->http->connections = connections;
 	return 0;
 }
 
 void gb_connections_fini(struct gb_daemon *daemon)
 {
-	struct gb_connections *connections = daemon->connections;
+	struct gb_connections *connections = daemon->http->connections;
 	GHashTableIter iter;
 	gpointer key, value;
 
 	if (!connections)
 		return;
-	if (daemon->server) {
-		g_signal_handler_disconnect(daemon->server, connections->started_handler);
-		g_signal_handler_disconnect(daemon->server, connections->read_handler);
-		g_signal_handler_disconnect(daemon->server, connections->finished_handler);
-		g_signal_handler_disconnect(daemon->server, connections->aborted_handler);
+	if (daemon->http->server) {
+		g_signal_handler_disconnect(daemon->http->server, connections->started_handler);
+		g_signal_handler_disconnect(daemon->http->server, connections->read_handler);
+		g_signal_handler_disconnect(daemon->http->server, connections->finished_handler);
+		g_signal_handler_disconnect(daemon->http->server, connections->aborted_handler);
 	}
 	/* WebSockets may outlive the server: their sockets must not call back. */
 	g_hash_table_iter_init(&iter, connections->by_socket);
@@ -481,5 +482,5 @@ void gb_connections_fini(struct gb_daemon *daemon)
 	g_hash_table_destroy(connections->by_socket);
 	g_hash_table_destroy(connections->by_address);
 	g_free(connections);
-	daemon->connections = NULL;
+	daemon->http->connections = NULL;
 }

@@ -47,7 +47,7 @@
 #define GB_TOKEN_LENGTH            (GB_RANDOM_TOKEN_SIZE - 1) /* gb_random_token() */
 #define GB_COOKIE_NAME             "glassbox_session"
 
-struct gb_connections;
+struct gb_http;
 struct gb_spawner_ops;
 struct gb_login_limits;
 struct gb_metrics;
@@ -61,11 +61,7 @@ struct gb_daemon {
 	struct gb_events events; /* listeners of sessions and relays (events.h) */
 	int exit_code;
 
-	/* HTTP */
-	SoupServer *server;
-	bool https;
-	int web_dir_fd; /* O_PATH of server.web_dir; -1 when it cannot be opened */
-	struct gb_connections *connections; /* connections.c */
+	struct gb_http *http; /* the server, TLS, the connection limits (http.h) */
 
 	struct gb_auth *auth;       /* the auth plugins, the worker, the logins (auth.h) */
 	struct gb_metrics *metrics; /* metrics.c */

@@ -16,6 +16,7 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "http-private.h"
 #include "http.h"
 #include "http-checks.h"
 #include "log.h"
@@ -117,8 +118,9 @@ bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bo
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 
 	return gb_http_origin_matches(soup_message_headers_get_one(headers, "Origin"),
-	                              soup_message_headers_get_one(headers, "Host"), daemon->https,
-	                              daemon->config->server.allowed_origins, required);
+	                              soup_message_headers_get_one(headers, "Host"),
+	                              daemon->http->https, daemon->config->server.allowed_origins,
+	                              required);
 }
 
 /* A route and the request body it takes (POST to exactly its path), 0: none. */
@@ -187,15 +189,16 @@ void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCal
 
 	if (!path) {
 		/* The default route takes no body (gb_http_init()). */
-		soup_server_add_handler(daemon->server, NULL, handler, data, NULL);
+		soup_server_add_handler(daemon->http->server, NULL, handler, data, NULL);
 		return;
 	}
 	route = g_new0(struct route, 1);
 	route->path = g_strdup(path);
 	route->body_max = body_max;
-	soup_server_add_handler(daemon->server, path, handler, data, NULL);
+	soup_server_add_handler(daemon->http->server, path, handler, data, NULL);
 	/* Every route gets the body limits too. */
-	soup_server_add_early_handler(daemon->server, path, early_handler, route, route_free);
+	soup_server_add_early_handler(daemon->http->server, path, early_handler, route,
+	                              route_free);
 }
 
 /* "ADDRESS:PORT" or "[IPV6]:PORT". */
@@ -265,6 +268,7 @@ int gb_http_init(struct gb_daemon *daemon)
 	g_autoptr(GTlsCertificate) certificate = NULL;
 	guint16 port;
 
+	daemon->http = g_new0(struct gb_http, 1);
 	if (parse_listen(config->listen, &address, &port) < 0) {
 		gb_error("%s: key 'server.listen': \"%s\" is not ADDRESS:PORT (IPv4, or IPv6 in "
 		         "brackets, port 0..65535)",
@@ -278,8 +282,9 @@ int gb_http_init(struct gb_daemon *daemon)
 		return -EINVAL;
 	}
 	/* Plain HTTP only where nothing but this machine can listen in. */
-	daemon->https = !g_inet_address_get_is_loopback(address) || config->tls_certificate[0];
-	if (daemon->https) {
+	daemon->http->https =
+	        !g_inet_address_get_is_loopback(address) || config->tls_certificate[0];
+	if (daemon->http->https) {
 		if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
 			gb_error("HTTPS needs GLib's TLS backend, which is missing: install "
 			         "glib-networking");
@@ -290,13 +295,13 @@ int gb_http_init(struct gb_daemon *daemon)
 			return -EINVAL;
 	}
 
-	daemon->server =
+	daemon->http->server =
 	        soup_server_new("server-header", "glassbox", "tls-certificate", certificate, NULL);
-	if (!daemon->server)
+	if (!daemon->http->server)
 		return -ENOMEM;
 
 	/* Every other path: bodies are dropped as they arrive. */
-	soup_server_add_early_handler(daemon->server, NULL, early_handler, NULL, NULL);
+	soup_server_add_early_handler(daemon->http->server, NULL, early_handler, NULL, NULL);
 	return 0;
 }
 
@@ -317,14 +322,14 @@ int gb_http_listen(struct gb_daemon *daemon)
 		return -ENOMEM;
 	socket_address = g_inet_socket_address_new(address, port);
 	socket = listen_socket(socket_address, &error);
-	if (!socket ||
-	    !soup_server_listen_socket(daemon->server, socket,
-	                               daemon->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
+	if (!socket || !soup_server_listen_socket(
+	                       daemon->http->server, socket,
+	                       daemon->http->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
 		gb_error("cannot listen on %s (key 'server.listen' in %s): %s", config->listen,
 		         daemon->config_path, error->message);
 		return -EADDRNOTAVAIL;
 	}
-	uris = soup_server_get_uris(daemon->server);
+	uris = soup_server_get_uris(daemon->http->server);
 	for (GSList *item = uris; item; item = item->next) {
 		g_autofree char *text = g_uri_to_string(item->data);
 		gb_info("listening on %s", text);
@@ -335,9 +340,26 @@ int gb_http_listen(struct gb_daemon *daemon)
 
 void gb_http_stop(struct gb_daemon *daemon)
 {
-	if (daemon->server) {
-		soup_server_disconnect(daemon->server);
+	if (daemon->http && daemon->http->server) {
+		soup_server_disconnect(daemon->http->server);
 		gb_connections_fini(daemon);
-		g_clear_object(&daemon->server);
+		g_clear_object(&daemon->http->server);
 	}
+}
+
+bool gb_http_serving(struct gb_daemon *daemon)
+{
+	return daemon->http && daemon->http->server;
+}
+
+bool gb_http_is_https(struct gb_daemon *daemon)
+{
+	return daemon->http && daemon->http->https;
+}
+
+void gb_http_free(struct gb_daemon *daemon)
+{
+	gb_http_stop(daemon);
+	g_free(daemon->http);
+	daemon->http = NULL;
 }

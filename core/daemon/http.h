@@ -25,6 +25,12 @@ int gb_http_init(struct gb_daemon *daemon);
  */
 void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCallback handler,
                        gpointer data, size_t body_max);
+/** True from gb_http_init() until gb_http_stop(): answers may still be sent. */
+bool gb_http_serving(struct gb_daemon *daemon);
+/** True when the server speaks HTTPS (cookies get Secure, URLs https://). */
+bool gb_http_is_https(struct gb_daemon *daemon);
+/** gb_http_stop(), then forget the object (at exit). */
+void gb_http_free(struct gb_daemon *daemon);
 /** Listen on server.listen, with the connection limits (connections.c). */
 int gb_http_listen(struct gb_daemon *daemon);
 void gb_http_stop(struct gb_daemon *daemon);

@@ -308,12 +308,13 @@ static void stop_objects(struct gb_daemon *daemon)
 		gb_auth_redirect_fini(daemon);
 	gb_auth_fini(daemon);
 	gb_metrics_fini(daemon);
+	gb_http_free(daemon);
 }
 
 int main(int argc, char *argv[])
 {
 	struct options options = { 0 };
-	struct gb_daemon daemon = { .web_dir_fd = -1, .exit_code = 1 };
+	struct gb_daemon daemon = { .exit_code = 1 };
 	char config_error[GB_CONFIG_ERROR_MAX];
 	enum gb_log_level level;
 	guint signal_sources[3] = { 0 };

@@ -439,7 +439,7 @@ static void scrape_finish(struct scrape *scrape)
 	GString *out;
 
 	g_queue_unlink(&daemon->metrics->scrapes, &scrape->link);
-	if (!scrape->gone && daemon->server) {
+	if (!scrape->gone && gb_http_serving(daemon)) {
 		out = g_string_sized_new(8192);
 		render_glassboxd(out, daemon);
 		render_sessions(out, scrape);
@@ -454,7 +454,7 @@ static void scrape_finish(struct scrape *scrape)
 		                                 SOUP_MEMORY_TAKE, out->str, out->len);
 		g_string_free(out, FALSE);
 	}
-	if (scrape->paused && !scrape->gone && daemon->server)
+	if (scrape->paused && !scrape->gone && gb_http_serving(daemon))
 		soup_server_message_unpause(scrape->msg);
 	scrape_free(scrape);
 }

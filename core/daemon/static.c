@@ -22,6 +22,9 @@
 #define PATH_DEPTH_MAX  32
 #define PATH_LENGTH_MAX 1024
 
+/* O_PATH of server.web_dir; -1 when it cannot be opened. One daemon per process. */
+static int web_dir_fd = -1;
+
 static const struct {
 	const char *extension;
 	const char *type;
@@ -221,7 +224,7 @@ static void handle_static(SoupServer *server, SoupServerMessage *msg, const char
 		reply_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED);
 		return;
 	}
-	if (daemon->web_dir_fd < 0 || !path || path[0] != '/' || strlen(path) > PATH_LENGTH_MAX) {
+	if (web_dir_fd < 0 || !path || path[0] != '/' || strlen(path) > PATH_LENGTH_MAX) {
 		reply_status(msg, SOUP_STATUS_NOT_FOUND);
 		return;
 	}
@@ -231,7 +234,7 @@ static void handle_static(SoupServer *server, SoupServerMessage *msg, const char
 		return;
 	}
 
-	fd = open_beneath(daemon->web_dir_fd, relative);
+	fd = open_beneath(web_dir_fd, relative);
 	if (fd < 0) {
 		if (errno != ENOENT && errno != ENOTDIR)
 			gb_debug("GET %s: %s", path, strerror(errno));
@@ -265,8 +268,8 @@ void gb_static_add_routes(struct gb_daemon *daemon)
 {
 	const char *web_dir = daemon->config->server.web_dir;
 
-	daemon->web_dir_fd = open(web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (daemon->web_dir_fd < 0)
+	web_dir_fd = open(web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (web_dir_fd < 0)
 		gb_warning("cannot open the web client folder %s (server.web_dir): %s; only "
 		           "/api/ is served",
 		           web_dir, strerror(errno));
@@ -275,7 +278,7 @@ void gb_static_add_routes(struct gb_daemon *daemon)
 
 void gb_static_stop(struct gb_daemon *daemon)
 {
-	if (daemon->web_dir_fd >= 0)
-		close(daemon->web_dir_fd);
-	daemon->web_dir_fd = -1;
+	if (web_dir_fd >= 0)
+		close(web_dir_fd);
+	web_dir_fd = -1;
 }
