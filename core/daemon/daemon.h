@@ -66,16 +66,14 @@ struct gb_daemon {
 	struct gb_auth *auth;       /* the auth plugins, the worker, the logins (auth.h) */
 	struct gb_metrics *metrics; /* metrics.c */
 
-	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (relay.c) */
+	/* sessions (sessions.c, through a spawner: spawner.h); their relays are relay.c's */
 	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
 	void *spawner_state;
 	GHashTable *sessions; /* id -> struct gb_daemon_session, running or not */
-	GQueue relays;        /* every open WebSocket, through gb_relay.all_link */
+
+	/* main.c: a stop under way, and the options a reload keeps */
 	bool stopping;
 	guint stop_timeout;
-
-	/* systemd (notify.c, reload.c, login-store.c) */
-	guint watchdog_timer;     /* WATCHDOG=1 every WATCHDOG_USEC / 2; 0 when not asked */
 	bool log_level_from_args; /* --log-level given: a reload keeps it */
 };
 

@@ -161,7 +161,7 @@ static gboolean stop_timed_out(gpointer data)
 /* Stopping ends when every session has exited and every WebSocket has closed. */
 static void quit_if_done(struct gb_daemon *daemon)
 {
-	if (daemon->stopping && gb_sessions_count(daemon) == 0 && daemon->relays.length == 0)
+	if (daemon->stopping && gb_sessions_count(daemon) == 0 && gb_relays_count(daemon) == 0)
 		g_main_loop_quit(daemon->loop);
 }
 

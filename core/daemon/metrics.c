@@ -29,6 +29,7 @@
 #include "daemon.h"
 #include "auth.h"
 #include "http.h"
+#include "relay.h"
 #include "sessions.h"
 #include "gb-build-config.h"
 #include "log.h"
@@ -245,7 +246,7 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	           (guint64)daemon->config->server.max_sessions);
 	family(out, "glassbox_websockets", "gauge",
 	       "Signalling WebSockets open in glassboxd (browser tabs).");
-	sample_u64(out, "glassbox_websockets", NULL, NULL, daemon->relays.length);
+	sample_u64(out, "glassbox_websockets", NULL, NULL, gb_relays_count(daemon));
 	family(out, "glassbox_logins", "gauge", "Logins (cookies) currently valid.");
 	sample_u64(out, "glassbox_logins", NULL, NULL, gb_auth_login_count(daemon));
 
@@ -672,7 +673,7 @@ static void admin_figures(JsonBuilder *builder, struct gb_daemon *daemon)
 	json_builder_set_member_name(builder, "max_sessions");
 	json_builder_add_int_value(builder, daemon->config->server.max_sessions);
 	json_builder_set_member_name(builder, "websockets");
-	json_builder_add_int_value(builder, daemon->relays.length);
+	json_builder_add_int_value(builder, gb_relays_count(daemon));
 	json_builder_set_member_name(builder, "logins_total");
 	json_builder_add_int_value(builder, (gint64)logins);
 	json_builder_set_member_name(builder, "login_failures_total");

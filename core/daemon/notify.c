@@ -27,6 +27,9 @@
 #include "log.h"
 #include "notify.h"
 
+/* WATCHDOG=1 every WATCHDOG_USEC / 2; 0 when not asked. One daemon per process. */
+static guint watchdog_timer;
+
 static void notify(const char *state)
 {
 	int r = sd_notify(0, state);
@@ -109,17 +112,17 @@ void gb_notify_init(struct gb_daemon *daemon)
 	if (r <= 0 || usec == 0)
 		return;
 	/* Half the period, as sd_watchdog_enabled(3) advises; at least 1 ms. */
-	daemon->watchdog_timer = g_timeout_add(
-	        usec / 2000 ? (guint)MIN(usec / 2000, G_MAXUINT) : 1, watchdog_ping, daemon);
+	watchdog_timer = g_timeout_add(usec / 2000 ? (guint)MIN(usec / 2000, G_MAXUINT) : 1,
+	                               watchdog_ping, daemon);
 	gb_info("systemd watchdog: a keep-alive every %llu ms", (unsigned long long)usec / 2000);
 	notify("WATCHDOG=1");
 }
 
 void gb_notify_fini(struct gb_daemon *daemon)
 {
-	if (daemon->watchdog_timer)
-		g_source_remove(daemon->watchdog_timer);
-	daemon->watchdog_timer = 0;
+	if (watchdog_timer)
+		g_source_remove(watchdog_timer);
+	watchdog_timer = 0;
 }
 
 static void status_changed(void *data)

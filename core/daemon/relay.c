@@ -30,6 +30,9 @@
 #include "log.h"
 #include "session-socket.h"
 
+/* Every open WebSocket, through gb_relay.all_link. One daemon per process. */
+static GQueue relays = G_QUEUE_INIT;
+
 /* libsoup 3.2 sends only these; 1013 (try again later) it turns into 1002. */
 #define CLOSE_NORMAL       1000
 #define CLOSE_GOING_AWAY   1001
@@ -206,7 +209,7 @@ static void relay_free(struct gb_relay *relay)
 	struct gb_daemon *daemon = relay->daemon;
 
 	detach(relay);
-	g_queue_unlink(&daemon->relays, &relay->all_link);
+	g_queue_unlink(&relays, &relay->all_link);
 	disconnect_handlers(relay);
 	closed_connection(relay);
 	g_object_unref(relay->ws);
@@ -252,7 +255,7 @@ static void relay_end(struct gb_relay *relay, const char *reason, gushort code)
 
 static void close_login(struct gb_daemon *daemon, const char *login_key)
 {
-	for (GList *link = daemon->relays.head; link;) {
+	for (GList *link = relays.head; link;) {
 		struct gb_relay *relay = link->data;
 
 		link = link->next; /* a close may free the viewer at once */
@@ -263,7 +266,7 @@ static void close_login(struct gb_daemon *daemon, const char *login_key)
 
 static void revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason)
 {
-	for (GList *link = daemon->relays.head; link;) {
+	for (GList *link = relays.head; link;) {
 		struct gb_relay *relay = link->data;
 
 		link = link->next;
@@ -303,7 +306,7 @@ void gb_relays_destroy_all(struct gb_daemon *daemon)
 {
 	GList *link;
 
-	while ((link = g_queue_peek_head_link(&daemon->relays))) {
+	while ((link = g_queue_peek_head_link(&relays))) {
 		struct gb_relay *relay = link->data;
 
 		/* Nothing may call back into a viewer being freed. */
@@ -623,7 +626,7 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 	relay->to_session = g_byte_array_new();
 	relay->from_session = g_byte_array_new();
 	relay->all_link.data = relay;
-	g_queue_push_tail_link(&daemon->relays, &relay->all_link);
+	g_queue_push_tail_link(&relays, &relay->all_link);
 	soup_websocket_connection_set_max_incoming_payload_size(ws, GB_MESSAGE_MAX);
 	soup_websocket_connection_set_keepalive_interval(ws, KEEPALIVE_S);
 	relay->message_handler =
@@ -762,4 +765,9 @@ static void websocket_precheck(SoupServer *server, SoupServerMessage *msg, const
 void gb_relay_add_routes(struct gb_daemon *daemon)
 {
 	gb_http_add_route(daemon, "/api/session", websocket_precheck, daemon, 0);
+}
+
+unsigned gb_relays_count(struct gb_daemon *daemon)
+{
+	return relays.length;
 }

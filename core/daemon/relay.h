@@ -14,6 +14,8 @@ struct gb_daemon;
 void gb_relay_add_routes(struct gb_daemon *daemon);
 /** Closes the WebSockets of a login that ended; register it with the daemon as data. */
 extern const struct gb_events_listener gb_relay_events;
+/** Signalling WebSockets open now. */
+unsigned gb_relays_count(struct gb_daemon *daemon);
 /** After the main loop: free the viewers whose close did not complete. */
 void gb_relays_destroy_all(struct gb_daemon *daemon);
 
