@@ -20,6 +20,7 @@
 #include "error.h"
 #include "http.h"
 #include "log.h"
+#include "login-limits.h"
 
 #define LISTED_USERS_MAX 100000 /* more, and a reload does not check logins against them */
 
@@ -203,6 +204,33 @@ GHashTable *gb_auth_list_users(struct gb_daemon *daemon)
 }
 
 /* --- jobs on the login worker --------------------------------------------------------- */
+
+/* Attempts are counted as failures when let through, before the check, and
+ * given back when they succeed or are never checked (login-limits.h). */
+void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user)
+{
+	gb_login_limits_count(daemon->auth->limits, address_key, user, g_get_monotonic_time());
+}
+
+void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
+{
+	gb_auth_count_failure(job->daemon, job->address_key, user);
+	job->charged = true;
+	job->charged_us = g_get_monotonic_time();
+	g_free(job->charged_user);
+	job->charged_user = g_strdup(user);
+}
+
+void gb_auth_refund_attempt(struct gb_auth_job *job)
+{
+	struct gb_daemon *daemon = job->daemon;
+
+	if (!job->charged || !daemon->auth->limits)
+		return;
+	job->charged = false;
+	gb_login_limits_uncount(daemon->auth->limits, job->address_key, job->charged_user,
+	                        job->charged_us);
+}
 
 static void job_free(struct gb_auth_job *job)
 {

@@ -427,31 +427,6 @@ bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *ms
 	return true;
 }
 
-void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user)
-{
-	gb_login_limits_count(daemon->auth->limits, address_key, user, g_get_monotonic_time());
-}
-
-void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
-{
-	gb_auth_count_failure(job->daemon, job->address_key, user);
-	job->charged = true;
-	job->charged_us = g_get_monotonic_time();
-	g_free(job->charged_user);
-	job->charged_user = g_strdup(user);
-}
-
-void gb_auth_refund_attempt(struct gb_auth_job *job)
-{
-	struct gb_daemon *daemon = job->daemon;
-
-	if (!job->charged || !daemon->auth->limits)
-		return;
-	job->charged = false;
-	gb_login_limits_uncount(daemon->auth->limits, job->address_key, job->charged_user,
-	                        job->charged_us);
-}
-
 /* --- logins ------------------------------------------------------------------------------- */
 
 struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *msg,
