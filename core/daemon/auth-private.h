@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+#include <libsoup/soup.h>
+
 #include "daemon.h"
 #include "login-limits.h"
 

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * glassboxd: the manager. One GLib main loop; everything here runs on it
- * except the password checks, which run one at a time on a worker thread
- * (auth.c) so that a slow hash does not stall every viewer's signalling.
+ * glassboxd: the manager. One GLib main loop; everything runs on it except
+ * the auth plugins' calls, which run one at a time on a worker thread
+ * (auth-worker.c) so that a slow hash does not stall every relay. This is
+ * the list of objects main.c creates (README.md, "Source layout") and the
+ * limits they share.
  */
 #ifndef GB_DAEMON_H
 #define GB_DAEMON_H
@@ -12,7 +14,6 @@
 #include <sys/types.h>
 
 #include <glib.h>
-#include <libsoup/soup.h>
 
 #include <glassbox/auth.h>
 

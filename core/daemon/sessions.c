@@ -203,7 +203,7 @@ void gb_session_ended(struct gb_daemon_session *session, const char *how)
 		gb_info("session %s of user '%s' %s%s", session->id, session->user, how,
 		        started ? "" : " before it was ready");
 	/* A session that never became ready failed; one that did just ended. */
-	end_relays(session, reason, started ? 1000 : SOUP_WEBSOCKET_CLOSE_SERVER_ERROR);
+	end_relays(session, reason, started ? 1000 : 1011 /* server error */);
 
 	g_hash_table_remove(daemon->sessions, session->id);
 	gb_events_emit_session_removed(&daemon->events, session, reason);
