@@ -49,7 +49,7 @@
 #define GB_COOKIE_NAME             "glassbox_session"
 
 struct gb_http;
-struct gb_spawner_ops;
+struct gb_sessions;
 struct gb_login_limits;
 struct gb_metrics;
 struct gb_auth;
@@ -67,10 +67,7 @@ struct gb_daemon {
 	struct gb_auth *auth;       /* the auth plugins, the worker, the logins (auth.h) */
 	struct gb_metrics *metrics; /* metrics.c */
 
-	/* sessions (sessions.c, through a spawner: spawner.h); their relays are relay.c's */
-	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
-	void *spawner_state;
-	GHashTable *sessions; /* id -> struct gb_daemon_session, running or not */
+	struct gb_sessions *sessions; /* the sessions and their spawner (sessions.h) */
 
 	/* main.c: a stop under way, and the options a reload keeps */
 	bool stopping;

@@ -53,12 +53,12 @@ int gb_dbus_list_sessions(sd_bus_message *call, void *data, sd_bus_error *error)
 	struct gb_daemon *daemon = state->daemon;
 	sd_bus_message *reply = NULL;
 	g_autoptr(GPtrArray) sessions = g_ptr_array_new();
-	const char *spawner = daemon->spawner ? daemon->spawner->name : "direct";
+	const char *spawner = gb_sessions_spawner_name(daemon);
 	GHashTableIter iter;
 	gpointer value;
 	int r;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		g_ptr_array_add(sessions, value);
 	g_ptr_array_sort(sessions, compare_sessions);
@@ -88,7 +88,7 @@ int gb_dbus_list_sessions(sd_bus_message *call, void *data, sd_bus_error *error)
 /* The session with this id that has not exited, or NULL. */
 static struct gb_daemon_session *find_session(struct gb_daemon *daemon, const char *id)
 {
-	struct gb_daemon_session *session = g_hash_table_lookup(daemon->sessions, id);
+	struct gb_daemon_session *session = gb_session_lookup(daemon, id);
 
 	return session && session->state != GB_SESSION_EXITED ? session : NULL;
 }

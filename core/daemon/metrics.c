@@ -230,7 +230,7 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer key, value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		enum gb_session_state state = ((struct gb_daemon_session *)value)->state;
 
@@ -567,7 +567,7 @@ static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const cha
 	scrape->queries = g_ptr_array_new_with_free_func(query_free);
 	scrape->link.data = scrape;
 	g_queue_push_tail_link(&daemon->metrics->scrapes, &scrape->link);
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 		struct session_query *query;
@@ -606,7 +606,7 @@ static void admin_sessions(JsonBuilder *builder, struct gb_daemon *daemon)
 
 	json_builder_set_member_name(builder, "sessions");
 	json_builder_begin_array(builder);
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 		g_autofree char *started = iso_time(session->started_realtime_us);

@@ -44,9 +44,8 @@ static unsigned count_relays(struct gb_daemon *daemon)
 	gpointer value;
 	unsigned relays = 0;
 
-	if (!daemon->sessions)
+	if (!gb_sessions_iter_init(&iter, daemon))
 		return 0;
-	g_hash_table_iter_init(&iter, daemon->sessions);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		relays += ((struct gb_daemon_session *)value)->relays.length;
 	return relays;

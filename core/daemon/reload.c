@@ -58,8 +58,7 @@ static void keep_restart_only_keys(struct gb_daemon *daemon, struct gb_config *n
 	if (next->server.spawner != running->spawner) {
 		gb_warning("reload: server.spawner changed in %s; it takes effect at the next "
 		           "restart, the running spawner (%s) stays",
-		           daemon->config_path,
-		           daemon->spawner ? daemon->spawner->name : "direct");
+		           daemon->config_path, gb_sessions_spawner_name(daemon));
 		next->server.spawner = running->spawner;
 	}
 }

@@ -91,6 +91,24 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon)
 	closedir(dir);
 }
 
+const char *gb_sessions_spawner_name(struct gb_daemon *daemon)
+{
+	return daemon->sessions ? daemon->sessions->spawner->name : "direct";
+}
+
+bool gb_sessions_iter_init(GHashTableIter *iter, struct gb_daemon *daemon)
+{
+	if (!daemon->sessions)
+		return false;
+	g_hash_table_iter_init(iter, daemon->sessions->table);
+	return true;
+}
+
+struct gb_daemon_session *gb_session_lookup(struct gb_daemon *daemon, const char *id)
+{
+	return daemon->sessions ? g_hash_table_lookup(daemon->sessions->table, id) : NULL;
+}
+
 const char *gb_session_state_name(enum gb_session_state state)
 {
 	switch (state) {
@@ -108,7 +126,7 @@ const char *gb_session_state_name(enum gb_session_state state)
 
 unsigned gb_sessions_count(struct gb_daemon *daemon)
 {
-	return daemon->sessions ? g_hash_table_size(daemon->sessions) : 0;
+	return daemon->sessions ? g_hash_table_size(daemon->sessions->table) : 0;
 }
 
 char *gb_identity_format(const char *identity_namespace, const char *user)
@@ -122,7 +140,7 @@ struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
@@ -168,7 +186,7 @@ static void session_free(struct gb_daemon_session *session)
 void gb_session_discard(struct gb_daemon_session *session)
 {
 	if (session->spawner_data)
-		session->daemon->spawner->release(session, false);
+		session->daemon->sessions->spawner->release(session, false);
 	session_free(session);
 }
 
@@ -205,9 +223,9 @@ void gb_session_ended(struct gb_daemon_session *session, const char *how)
 	/* A session that never became ready failed; one that did just ended. */
 	end_relays(session, reason, started ? 1000 : 1011 /* server error */);
 
-	g_hash_table_remove(daemon->sessions, session->id);
+	g_hash_table_remove(daemon->sessions->table, session->id);
 	gb_events_emit_session_removed(&daemon->events, session, reason);
-	daemon->spawner->release(session, true);
+	daemon->sessions->spawner->release(session, true);
 	session_free(session);
 }
 
@@ -221,7 +239,7 @@ void gb_session_stop(struct gb_daemon_session *session, const char *reason)
 	if (session->idle_timeout)
 		g_source_remove(session->idle_timeout);
 	session->idle_timeout = 0;
-	session->daemon->spawner->stop(session);
+	session->daemon->sessions->spawner->stop(session);
 }
 
 void gb_sessions_stop_all(struct gb_daemon *daemon)
@@ -229,7 +247,7 @@ void gb_sessions_stop_all(struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		gb_session_stop(value, "glassboxd is stopping");
 }
@@ -299,13 +317,13 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 	}
 	session = gb_session_new(daemon, id, login->identity_namespace, login->user);
 	session->system_account = login->system_account;
-	r = daemon->spawner->start(session, login);
+	r = daemon->sessions->spawner->start(session, login);
 	if (r < 0) {
 		gb_session_discard(session);
 		errno = -r;
 		return NULL;
 	}
-	g_hash_table_insert(daemon->sessions, session->id, session);
+	g_hash_table_insert(daemon->sessions->table, session->id, session);
 	gb_events_emit_session_added(&daemon->events, session);
 	if (session->unit)
 		gb_info("session %s: starting for user '%s' (unit %s, identity %s, %u of %d "
@@ -324,7 +342,7 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 {
 	struct gb_daemon *daemon = session->daemon;
 
-	g_hash_table_insert(daemon->sessions, session->id, session);
+	g_hash_table_insert(daemon->sessions->table, session->id, session);
 	gb_events_emit_session_added(&daemon->events, session);
 	gb_info("session %s of user '%s': adopted %s unit %s (%u of %d sessions)", session->id,
 	        session->user, running ? "running" : "starting", session->unit,
@@ -362,7 +380,7 @@ void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_sessio
 
 bool gb_sessions_survive_restart(struct gb_daemon *daemon)
 {
-	return daemon->spawner && daemon->spawner->keeps_sessions;
+	return daemon->sessions && daemon->sessions->spawner->keeps_sessions;
 }
 
 /* No "ended" for its relays: the pages reconnect to the next glassboxd. */
@@ -382,18 +400,20 @@ void gb_sessions_detach_relays(struct gb_daemon *daemon)
 	if (!daemon->sessions)
 		return;
 	/* Their WebSockets stay open until glassboxd exits and then close. */
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		detach_relays(value);
 }
 
 int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner)
 {
-	daemon->spawner = spawner;
-	daemon->sessions = g_hash_table_new(g_str_hash, g_str_equal);
+	daemon->sessions = g_new0(struct gb_sessions, 1);
+	daemon->sessions->spawner = spawner;
+	daemon->sessions->table = g_hash_table_new(g_str_hash, g_str_equal);
 	gb_sessions_clean_stale(daemon);
-	gb_info("sessions are started by the %s spawner (server.spawner)", daemon->spawner->name);
-	return daemon->spawner->init ? daemon->spawner->init(daemon) : 0;
+	gb_info("sessions are started by the %s spawner (server.spawner)",
+	        daemon->sessions->spawner->name);
+	return daemon->sessions->spawner->init ? daemon->sessions->spawner->init(daemon) : 0;
 }
 
 void gb_sessions_destroy_all(struct gb_daemon *daemon)
@@ -403,27 +423,29 @@ void gb_sessions_destroy_all(struct gb_daemon *daemon)
 
 	if (!daemon->sessions)
 		return;
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
-		if (daemon->spawner->keeps_sessions) {
+		if (daemon->sessions->spawner->keeps_sessions) {
 			gb_info("session %s of user '%s' (unit %s) keeps running", session->id,
 			        session->user, session->unit);
 			detach_relays(session);
-			daemon->spawner->release(session, false);
+			daemon->sessions->spawner->release(session, false);
 		} else {
 			gb_warning("session %s of user '%s' is still running; killing it",
 			           session->id, session->user);
-			daemon->spawner->abandon(session);
+			daemon->sessions->spawner->abandon(session);
 			end_relays(session, "glassboxd stopped", 1001);
-			daemon->spawner->release(session, true);
+			daemon->sessions->spawner->release(session, true);
 		}
 		g_hash_table_iter_remove(&iter);
 		session_free(session);
 	}
-	g_hash_table_destroy(daemon->sessions);
+	g_hash_table_destroy(daemon->sessions->table);
+	daemon->sessions->table = NULL;
+	if (daemon->sessions->spawner->fini)
+		daemon->sessions->spawner->fini(daemon);
+	g_free(daemon->sessions);
 	daemon->sessions = NULL;
-	if (daemon->spawner->fini)
-		daemon->spawner->fini(daemon);
 }

@@ -74,6 +74,16 @@ struct gb_daemon_session {
  */
 struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *identity_namespace,
                                           const char *user);
+/** The name of the spawner in use ("direct", "systemd"). */
+const char *gb_sessions_spawner_name(struct gb_daemon *daemon);
+/**
+ * Walk the sessions table (id -> struct gb_daemon_session, running or not)
+ * with g_hash_table_iter_next(); false when there is none (not started, or
+ * gone at exit). Do not add or remove sessions meanwhile.
+ */
+bool gb_sessions_iter_init(GHashTableIter *iter, struct gb_daemon *daemon);
+/** The session with this id, in any state, or NULL. */
+struct gb_daemon_session *gb_session_lookup(struct gb_daemon *daemon, const char *id);
 /** "starting", "running", "stopping", "exited": as /metrics, /api/admin and D-Bus say. */
 const char *gb_session_state_name(enum gb_session_state state);
 /** "namespace:user" (g_free it): namespaces are plugin names, which hold no ':'. */

@@ -378,7 +378,7 @@ static int job_removed(sd_bus_message *message, void *data, sd_bus_error *ret_er
 		return 0;
 	if (strncmp(unit, "glassbox-session@", strlen("glassbox-session@")) != 0)
 		return 0;
-	g_hash_table_iter_init(&iter, spawner->daemon->sessions);
+	g_hash_table_iter_init(&iter, spawner->daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 		struct systemd_session *ss = systemd_of(session);
@@ -591,7 +591,7 @@ static struct systemd_session *systemd_session_new(struct gb_daemon_session *ses
 	struct systemd_session *ss = g_new0(struct systemd_session, 1);
 
 	ss->session = session;
-	ss->spawner = session->daemon->spawner_state;
+	ss->spawner = session->daemon->sessions->spawner_state;
 	g_strlcpy(ss->instance, instance, sizeof(ss->instance));
 	session->spawner_data = ss;
 	set_paths(session, ss);
@@ -643,7 +643,7 @@ static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
@@ -687,7 +687,7 @@ static int unit_free_for(struct gb_daemon *daemon, const struct gb_daemon_sessio
 static int systemd_start(struct gb_daemon_session *session, const struct gb_login *login)
 {
 	struct gb_daemon *daemon = session->daemon;
-	struct systemd_spawner *spawner = daemon->spawner_state;
+	struct systemd_spawner *spawner = daemon->sessions->spawner_state;
 	struct gb_session_params params = { 0 };
 	char instance[GB_INSTANCE_NAME_MAX + 1];
 	g_autofree char *params_text = NULL;
@@ -901,7 +901,7 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 		           path, unit, user);
 		identity_namespace = g_strdup("");
 	}
-	if (g_hash_table_contains(daemon->sessions, id) ||
+	if (g_hash_table_contains(daemon->sessions->table, id) ||
 	    gb_session_find(daemon, identity_namespace, user)) {
 		gb_warning("%s: session %s of user '%s' is known already; not adopting %s twice",
 		           path, id, user, unit);
@@ -1077,7 +1077,7 @@ static int systemd_init(struct gb_daemon *daemon)
 	spawner->daemon = daemon;
 	spawner->foreign = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	spawner->by_path = g_hash_table_new(g_str_hash, g_str_equal);
-	daemon->spawner_state = spawner;
+	daemon->sessions->spawner_state = spawner;
 
 	r = sd_bus_open_system(&spawner->bus);
 	if (r < 0) {
@@ -1121,7 +1121,7 @@ static int systemd_init(struct gb_daemon *daemon)
 
 static void systemd_fini(struct gb_daemon *daemon)
 {
-	struct systemd_spawner *spawner = daemon->spawner_state;
+	struct systemd_spawner *spawner = daemon->sessions->spawner_state;
 
 	if (!spawner)
 		return;
@@ -1135,7 +1135,7 @@ static void systemd_fini(struct gb_daemon *daemon)
 	g_hash_table_destroy(spawner->foreign);
 	g_hash_table_destroy(spawner->by_path);
 	g_free(spawner);
-	daemon->spawner_state = NULL;
+	daemon->sessions->spawner_state = NULL;
 }
 
 const struct gb_spawner_ops gb_spawner_systemd = {

@@ -44,6 +44,13 @@ struct gb_spawner_ops {
 	void (*abandon)(struct gb_daemon_session *session);
 };
 
+/* The sessions object's state (daemon->sessions), shared with the spawners. */
+struct gb_sessions {
+	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
+	void *spawner_state;                  /* the spawner's own (its init() sets it) */
+	GHashTable *table;                    /* id -> struct gb_daemon_session, running or not */
+};
+
 extern const struct gb_spawner_ops gb_spawner_direct;
 extern const struct gb_spawner_ops gb_spawner_systemd;
 
