@@ -20,6 +20,7 @@
 #include <systemd/sd-bus.h>
 
 #include "gb-build-config.h"
+#include "text.h"
 
 #define BUS_NAME        "org.glassbox.Manager1"
 #define BUS_PATH        "/org/glassbox/Manager1"
@@ -57,14 +58,13 @@ struct command {
 
 /* ---- output helpers ---- */
 
-/* Text from the bus, made safe for a terminal: control characters become '?'. */
+/* Text from the bus, made safe for a terminal: bytes that are not printable ASCII become '?'. */
 static char *safe_text(const char *text)
 {
-	char *copy = g_strdup(text ? text : "");
+	size_t size = (text ? strlen(text) : 0) + 1;
+	char *copy = g_malloc(size);
 
-	for (char *c = copy; *c; c++)
-		if ((unsigned char)*c < 0x20 || *c == 0x7f)
-			*c = '?';
+	gb_printable(copy, size, text);
 	return copy;
 }
 
@@ -853,6 +853,33 @@ static void usage(FILE *out, const char *group, const struct command *only)
 	        "user; 4 permission denied; 5 glassboxd is not running or cannot be reached.\n");
 }
 
+/*
+ * The command that @positional (at least one word) names: "status", or a
+ * group and a command in it ("session list"). *group is the group when the
+ * first word names one, even if the second names no command of it.
+ */
+static const struct command *find_command(char **positional, int n_positional, const char **group)
+{
+	const struct command *command = NULL;
+
+	*group = NULL;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		const struct command *candidate = &commands[i];
+
+		if (!candidate->group) {
+			if (strcmp(positional[0], candidate->name) == 0)
+				command = candidate;
+			continue;
+		}
+		if (strcmp(positional[0], candidate->group) != 0)
+			continue;
+		*group = candidate->group;
+		if (n_positional > 1 && strcmp(positional[1], candidate->name) == 0)
+			command = candidate;
+	}
+	return command;
+}
+
 int main(int argc, char *argv[])
 {
 	enum {
@@ -869,8 +896,8 @@ int main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	struct context context = { .bus_spec = "system" };
-	const struct command *command = NULL;
-	bool help = false, group_known = false;
+	const struct command *command;
+	bool help = false, group_known;
 	const char *group = NULL;
 	int c, status, n_positional;
 	char **positional;
@@ -904,21 +931,8 @@ int main(int argc, char *argv[])
 		usage(help ? stdout : stderr, NULL, NULL);
 		return help ? EXIT_OK : EXIT_USAGE;
 	}
-	for (size_t i = 0; i < N_COMMANDS; i++) {
-		const struct command *candidate = &commands[i];
-
-		if (!candidate->group) {
-			if (strcmp(positional[0], candidate->name) == 0)
-				command = candidate;
-			continue;
-		}
-		if (strcmp(positional[0], candidate->group) != 0)
-			continue;
-		group_known = true;
-		group = candidate->group;
-		if (n_positional > 1 && strcmp(positional[1], candidate->name) == 0)
-			command = candidate;
-	}
+	command = find_command(positional, n_positional, &group);
+	group_known = group != NULL;
 	if (!command) {
 		if (group_known && help && n_positional == 1) {
 			usage(stdout, group, NULL);

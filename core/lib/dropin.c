@@ -195,7 +195,7 @@ static int handle_plugin_key(struct parser *parser, const char *key, const char 
 {
 	struct gb_dropin *dropin = parser->dropin;
 	int *line;
-	char reason[128];
+	char problem[128];
 	bool flag;
 
 	if (strcmp(key, "kind") == 0)
@@ -244,9 +244,9 @@ static int handle_plugin_key(struct parser *parser, const char *key, const char 
 	}
 	if (line == &parser->name_line) {
 		if (!gb_plugin_name_is_valid(value)) {
-			describe_bad_name(value, reason, sizeof(reason));
+			describe_bad_name(value, problem, sizeof(problem));
 			parser_error(parser, -EINVAL, "key 'plugin.name': name '%s' %s", value,
-			             reason);
+			             problem);
 			return -EINVAL;
 		}
 		return set_string(&dropin->name, value);
@@ -254,9 +254,9 @@ static int handle_plugin_key(struct parser *parser, const char *key, const char 
 	if (line == &parser->namespace_line) {
 		/* Like a plugin's name, the namespace it replaces: "namespace:user". */
 		if (!gb_plugin_name_is_valid(value)) {
-			describe_bad_name(value, reason, sizeof(reason));
+			describe_bad_name(value, problem, sizeof(problem));
 			parser_error(parser, -EINVAL, "key 'plugin.namespace': namespace '%s' %s",
-			             value, reason);
+			             value, problem);
 			return -EINVAL;
 		}
 		return set_string(&dropin->identity_namespace, value);

@@ -6,11 +6,11 @@
 
 /**
  * Write "FILE:LINE: message" (or "FILE: message" when @line is 0) into
- * @error, @size bytes. Names and values quoted in messages come from the
+ * @error, @error_size bytes. Names and values quoted in messages come from the
  * file and may hold control characters; they are replaced with '?' so that
  * the error stays on one line. @error may be NULL.
  */
-void gb_file_error(char *error, size_t size, const char *file, int line, const char *format, ...)
-        __attribute__((format(printf, 5, 6)));
+void gb_file_error(char *error, size_t error_size, const char *file, int line, const char *format,
+                   ...) __attribute__((format(printf, 5, 6)));
 
 #endif

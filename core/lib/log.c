@@ -136,6 +136,15 @@ static void host_log(const struct gb_host *host, const char *plugin, enum gb_log
 	va_end(args);
 }
 
+static void host_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                      va_list args) __attribute__((format(printf, 3, 0)));
+
+static void host_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                      va_list args)
+{
+	gb_log_fullv(level, host->plugin_name, format, args);
+}
+
 void gb_host_init(struct gb_host *host, const char *session_id)
 {
 	memset(host, 0, sizeof(*host));
@@ -144,4 +153,7 @@ void gb_host_init(struct gb_host *host, const char *session_id)
 	host->abi_minor = GB_PLUGIN_ABI_MINOR;
 	host->session_id = session_id;
 	host->log = host_log;
+	/* The plugin loader gives each plugin a copy that carries its name. */
+	host->plugin_name = NULL;
+	host->logv = host_logv;
 }

@@ -30,7 +30,10 @@ void gb_log_fullv(enum gb_log_level level, const char *plugin, const char *forma
 #define gb_info(...)    gb_log_full(GB_LOG_INFO, NULL, __VA_ARGS__)
 #define gb_debug(...)   gb_log_full(GB_LOG_DEBUG, NULL, __VA_ARGS__)
 
-/** A struct gb_host whose log() goes through gb_log_full(). */
+/**
+ * A struct gb_host whose log() and logv() go through gb_log_full(). The
+ * plugin loader hands each plugin its own copy, with plugin_name set.
+ */
 void gb_host_init(struct gb_host *host, const char *session_id);
 
 #endif

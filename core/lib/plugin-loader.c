@@ -24,7 +24,9 @@
 #include <glassbox/auth.h>
 
 #include "log.h"
+#include "error.h"
 #include "plugin-loader.h"
+#include "text.h"
 
 #define member_end(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 
@@ -84,21 +86,13 @@ static bool kind_is_known(uint32_t kind)
 
 /*
  * Copy text we did not write (a rejected name, a plugin's idea of its own
- * name) so that it cannot break the log line: control characters become '?'
- * and long text is cut.
+ * name) so that it cannot break the log line: see gb_printable().
  */
 static const char *quote(char buffer[QUOTE_MAX], const char *text)
 {
-	size_t i;
-
 	if (!text)
 		return "(null)";
-	for (i = 0; text[i] && i < QUOTE_MAX - 4; i++)
-		buffer[i] = (unsigned char)text[i] < 0x20 || text[i] == 0x7f ? '?' : text[i];
-	if (text[i])
-		memcpy(buffer + i, "...", 4);
-	else
-		buffer[i] = '\0';
+	gb_printable(buffer, QUOTE_MAX, text);
 	return buffer;
 }
 
@@ -280,10 +274,10 @@ static bool is_whole_number_text(const char *text)
 
 /*
  * Parse @text as @option's type into @setting. String values point at @text;
- * the caller copies them. On error write the reason to @reason.
+ * the caller copies them. On failure write one line to @error.
  */
 static int parse_value(const struct gb_option *option, const char *text,
-                       struct gb_setting *setting, char *reason, size_t reason_size)
+                       struct gb_setting *setting, char *error, size_t error_size)
 {
 	char quoted[QUOTE_MAX], *end = NULL;
 
@@ -302,18 +296,18 @@ static int parse_value(const struct gb_option *option, const char *text,
 		if (is_whole_number_text(text))
 			value = strtoll(text, &end, 10);
 		if (!is_whole_number_text(text) || *end) {
-			snprintf(reason, reason_size, "'%s' is not an integer",
-			         quote(quoted, text));
+			gb_error_set(error, error_size, "'%s' is not an integer",
+			             quote(quoted, text));
 			return -EINVAL;
 		}
 		if (errno == ERANGE) {
-			snprintf(reason, reason_size, "%s is out of range", quote(quoted, text));
+			gb_error_set(error, error_size, "%s is out of range", quote(quoted, text));
 			return -ERANGE;
 		}
 		/* min > max: the plugin asked for no range check. */
 		if (option->min <= option->max && (value < option->min || value > option->max)) {
-			snprintf(reason, reason_size, "%lld is out of range %lld..%lld", value,
-			         (long long)option->min, (long long)option->max);
+			gb_error_set(error, error_size, "%lld is out of range %lld..%lld", value,
+			             (long long)option->min, (long long)option->max);
 			return -ERANGE;
 		}
 		setting->value.integer = value;
@@ -331,9 +325,9 @@ static int parse_value(const struct gb_option *option, const char *text,
 			setting->value.boolean = false;
 			return 0;
 		}
-		snprintf(reason, reason_size,
-		         "'%s' is not a boolean (true, false, yes, no, 1 or 0)",
-		         quote(quoted, text));
+		gb_error_set(error, error_size,
+		             "'%s' is not a boolean (true, false, yes, no, 1 or 0)",
+		             quote(quoted, text));
 		return -EINVAL;
 
 	case GB_VALUE_DOUBLE: {
@@ -343,8 +337,8 @@ static int parse_value(const struct gb_option *option, const char *text,
 			value = strtod(text, &end);
 		/* Overflow gives HUGE_VAL, caught as not finite; underflow to 0 is fine. */
 		if (!is_whole_number_text(text) || *end || !isfinite(value)) {
-			snprintf(reason, reason_size, "'%s' is not a finite number",
-			         quote(quoted, text));
+			gb_error_set(error, error_size, "'%s' is not a finite number",
+			             quote(quoted, text));
 			return -EINVAL;
 		}
 		setting->value.number = value;
@@ -352,7 +346,7 @@ static int parse_value(const struct gb_option *option, const char *text,
 	}
 	}
 
-	snprintf(reason, reason_size, "unknown value type %u", option->type);
+	gb_error_set(error, error_size, "unknown value type %u", option->type);
 	return -EINVAL;
 }
 
@@ -366,55 +360,53 @@ static const struct gb_dropin_setting *dropin_find_setting(const struct gb_dropi
 }
 
 /*
- * Check the plugin's option table (its bugs name the plugin file), then the
- * drop-in's [settings] against it (errors name the drop-in file and line),
- * and fill plugin->settings with one entry per option, in table order.
+ * The plugin's own option table: keys declared once, known types, and every
+ * default parseable, not only those the drop-in leaves unset: a plugin bug
+ * must not hide until an operator removes a line. Errors name the plugin file.
  */
-static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dropin,
-                            const char *label)
+static int check_option_table(const struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                              size_t n_options)
 {
 	const struct gb_option *options = plugin->descriptor->options;
-	const char *log_name = dropin->name;
-	char reason[256], quoted[QUOTE_MAX];
-	size_t n_options = 0, strings_size = 0;
+	char error[256], quoted[QUOTE_MAX];
 	struct gb_setting scratch;
-	char *p;
-	int r;
-
-	while (options && options[n_options].key)
-		n_options++;
 
 	for (size_t i = 0; i < n_options; i++) {
 		const struct gb_option *option = &options[i];
 
 		for (size_t j = 0; j < i; j++) {
 			if (strcmp(options[j].key, option->key) == 0) {
-				gb_log_full(GB_LOG_ERROR, log_name,
+				gb_log_full(GB_LOG_ERROR, dropin->name,
 				            "plugin %s: option '%s' is declared twice",
 				            plugin->path, quote(quoted, option->key));
 				return -EBADMSG;
 			}
 		}
 		if (option->type < GB_VALUE_STRING || option->type > GB_VALUE_DOUBLE) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "plugin %s: option '%s' has unknown value type %u",
 			            plugin->path, quote(quoted, option->key), option->type);
 			return -EBADMSG;
 		}
-		/*
-		 * Check every default, not only those the drop-in leaves unset:
-		 * a plugin bug must not hide until an operator removes a line.
-		 */
 		if (!option->default_value)
 			continue;
-		r = parse_value(option, option->default_value, &scratch, reason, sizeof(reason));
-		if (r < 0) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+		if (parse_value(option, option->default_value, &scratch, error, sizeof(error)) <
+		    0) {
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "plugin %s: option '%s': bad default: %s", plugin->path,
-			            quote(quoted, option->key), reason);
+			            quote(quoted, option->key), error);
 			return -EBADMSG;
 		}
 	}
+	return 0;
+}
+
+/* The drop-in's [settings]: each key declared by the plugin, and set once. */
+static int check_dropin_settings(const struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                                 const char *label, size_t n_options)
+{
+	const struct gb_option *options = plugin->descriptor->options;
+	char quoted[QUOTE_MAX];
 
 	for (size_t i = 0; i < dropin->n_settings; i++) {
 		const struct gb_dropin_setting *setting = &dropin->settings[i];
@@ -425,7 +417,7 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 			if (setting->key && strcmp(options[j].key, setting->key) == 0)
 				break;
 		if (j == n_options) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "%s:%d: key 'settings.%s': plugin %s has no such setting",
 			            dropin_file(dropin), setting->line,
 			            quote(quoted, setting->key), label);
@@ -433,19 +425,31 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 		}
 		first = dropin_find_setting(dropin, setting->key);
 		if (first != setting) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "%s:%d: key 'settings.%s': set twice (first on line %d)",
 			            dropin_file(dropin), setting->line,
 			            quote(quoted, setting->key), first->line);
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
 
-	if (n_options == 0)
-		return 0;
+/*
+ * Fill plugin->settings with one entry per option, in table order: the
+ * drop-in's value or the default. Adds to *strings_size what the string
+ * values need. -ENOMEM is left to the caller to log.
+ */
+static int type_settings(struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                         const char *label, size_t n_options, size_t *strings_size)
+{
+	const struct gb_option *options = plugin->descriptor->options;
+	char error[256];
+	int r;
+
 	plugin->settings = calloc(n_options, sizeof(*plugin->settings));
 	if (!plugin->settings)
-		goto oom;
+		return -ENOMEM;
 
 	for (size_t i = 0; i < n_options; i++) {
 		const struct gb_option *option = &options[i];
@@ -453,54 +457,91 @@ static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dr
 		const char *text = setting ? setting->value : option->default_value;
 
 		if (!text) {
-			gb_log_full(GB_LOG_ERROR, log_name,
+			gb_log_full(GB_LOG_ERROR, dropin->name,
 			            "%s: key 'settings.%s': required by plugin %s, not set",
 			            dropin_file(dropin), option->key, label);
 			return -EINVAL;
 		}
-		r = parse_value(option, text, &plugin->settings[i], reason, sizeof(reason));
+		r = parse_value(option, text, &plugin->settings[i], error, sizeof(error));
 		if (r < 0) {
-			/* Defaults were checked above: this is the drop-in's value. */
-			gb_log_full(GB_LOG_ERROR, log_name, "%s:%d: key 'settings.%s': %s",
+			/* Defaults were checked before: this is the drop-in's value. */
+			gb_log_full(GB_LOG_ERROR, dropin->name, "%s:%d: key 'settings.%s': %s",
 			            dropin_file(dropin), setting ? setting->line : 0, option->key,
-			            reason);
+			            error);
 			return r;
 		}
 		if (option->type == GB_VALUE_STRING)
-			strings_size += strlen(text) + 1;
+			*strings_size += strlen(text) + 1;
 		plugin->n_settings++;
 	}
+	return 0;
+}
 
-	/*
-	 * String values still point into the drop-in or the option table. Copy
-	 * them into one block the plugin owns until fini(): the caller may free
-	 * the drop-in set as soon as loading is done.
-	 */
-	if (strings_size > 0) {
-		plugin->strings = malloc(strings_size);
-		if (!plugin->strings)
-			goto oom;
-		p = plugin->strings;
-		for (size_t i = 0; i < plugin->n_settings; i++) {
-			struct gb_setting *setting = &plugin->settings[i];
-			size_t size;
+/*
+ * String values still point into the drop-in or the option table. Copy
+ * them into one block the plugin owns until fini(): the caller may free
+ * the drop-in set as soon as loading is done.
+ */
+static int copy_setting_strings(struct gb_plugin *plugin, size_t strings_size)
+{
+	char *p;
 
-			if (setting->type != GB_VALUE_STRING)
-				continue;
-			size = strlen(setting->value.string) + 1;
-			memcpy(p, setting->value.string, size);
-			setting->value.string = p;
-			p += size;
-		}
+	if (strings_size == 0)
+		return 0;
+	plugin->strings = malloc(strings_size);
+	if (!plugin->strings)
+		return -ENOMEM;
+	p = plugin->strings;
+	for (size_t i = 0; i < plugin->n_settings; i++) {
+		struct gb_setting *setting = &plugin->settings[i];
+		size_t size;
+
+		if (setting->type != GB_VALUE_STRING)
+			continue;
+		size = strlen(setting->value.string) + 1;
+		memcpy(p, setting->value.string, size);
+		setting->value.string = p;
+		p += size;
 	}
+	return 0;
+}
+
+/*
+ * Check the plugin's option table (its bugs name the plugin file), then the
+ * drop-in's [settings] against it (errors name the drop-in file and line),
+ * and fill plugin->settings with one entry per option, in table order.
+ */
+static int resolve_settings(struct gb_plugin *plugin, const struct gb_dropin *dropin,
+                            const char *label)
+{
+	const struct gb_option *options = plugin->descriptor->options;
+	size_t n_options = 0, strings_size = 0;
+	int r;
+
+	while (options && options[n_options].key)
+		n_options++;
+
+	r = check_option_table(plugin, dropin, n_options);
+	if (r < 0)
+		return r;
+	r = check_dropin_settings(plugin, dropin, label, n_options);
+	if (r < 0)
+		return r;
+	if (n_options == 0)
+		return 0;
+	r = type_settings(plugin, dropin, label, n_options, &strings_size);
+	if (r == 0)
+		r = copy_setting_strings(plugin, strings_size);
+	if (r == -ENOMEM) {
+		gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: out of memory typing settings",
+		            plugin->path);
+		return r;
+	}
+	if (r < 0)
+		return r;
 	plugin->settings_view.count = plugin->n_settings;
 	plugin->settings_view.items = plugin->settings;
 	return 0;
-
-oom:
-	gb_log_full(GB_LOG_ERROR, log_name, "plugin %s: out of memory typing settings",
-	            plugin->path);
-	return -ENOMEM;
 }
 
 static int refuse_small_ops(const struct gb_plugin *plugin, const char *name, const char *type,
@@ -640,25 +681,48 @@ static int check_descriptor(const struct gb_plugin *plugin, const struct gb_drop
 	return 0;
 }
 
-int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin)
+/* A host whose struct ends before logv (made by hand, not by gb_host_init()): through log(). */
+static void forward_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                         va_list args) __attribute__((format(printf, 3, 0)));
+
+static void forward_logv(const struct gb_host *host, enum gb_log_level level, const char *format,
+                         va_list args)
 {
-	const struct gb_plugin_descriptor *descriptor;
-	char label[LABEL_MAX], quoted[QUOTE_MAX];
-	struct gb_plugin *plugin = NULL, **plugins, *loaded;
-	gb_plugin_entry_func entry;
-	void *symbol;
-	char *dirs;
-	int r;
+	char message[2048];
+	int saved_errno = errno;
 
-	if (!registry || !dropin)
-		return -EINVAL;
-	if (!registry->host) {
-		gb_log_full(GB_LOG_ERROR, NULL, "drop-in %s: plugin registry not initialised",
-		            dropin_file(dropin));
-		return -EINVAL;
-	}
+	if (!host->log)
+		return;
+	vsnprintf(message, sizeof(message), format, args);
+	host->log(host, host->plugin_name, level, "%s", message);
+	errno = saved_errno;
+}
 
-	/* Before the name goes anywhere near a path. */
+/*
+ * The plugin's own copy of the registry's host, tagged with its name: its
+ * log handle. Every member of this ABI is set, so that a plugin never has
+ * to check for one; an older plugin reads only the members it knows.
+ */
+static void plugin_host_init(struct gb_plugin *plugin, const struct gb_host *host)
+{
+	size_t size = host->struct_size < sizeof(plugin->host) ? host->struct_size
+	                                                       : sizeof(plugin->host);
+
+	memset(&plugin->host, 0, sizeof(plugin->host));
+	memcpy(&plugin->host, host, size);
+	plugin->host.struct_size = sizeof(plugin->host);
+	plugin->host.abi_major = GB_PLUGIN_ABI_MAJOR;
+	plugin->host.abi_minor = GB_PLUGIN_ABI_MINOR;
+	plugin->host.plugin_name = plugin->descriptor->name;
+	if (size < member_end(struct gb_host, logv) || !plugin->host.logv)
+		plugin->host.logv = forward_logv;
+}
+
+/* What gb_plugin_registry_load() checks before the name goes anywhere near a path. */
+static int check_dropin(const struct gb_dropin *dropin)
+{
+	char quoted[QUOTE_MAX];
+
 	if (!gb_plugin_name_is_valid(dropin->name)) {
 		const char *shown = quote(quoted, dropin->name);
 
@@ -673,24 +737,30 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 		            dropin_file(dropin), (int)dropin->kind);
 		return -EINVAL;
 	}
-	snprintf(label, sizeof(label), "%s-%s", gb_plugin_kind_to_string(dropin->kind),
-	         dropin->name);
+	return 0;
+}
 
-	plugin = calloc(1, sizeof(*plugin));
-	if (!plugin) {
-		r = -ENOMEM;
-		goto oom;
-	}
+/*
+ * Set plugin->path to @label's file along the search path, and refuse a
+ * plugin that is already loaded. -ENOMEM is left to the caller to log.
+ */
+static int locate_plugin(struct gb_plugin_registry *registry, struct gb_plugin *plugin,
+                         const struct gb_dropin *dropin, const char *label)
+{
+	struct gb_plugin *loaded;
+	char *dirs;
+	int r;
+
 	r = find_plugin_file(registry, label, &plugin->path);
 	if (r == -ENOMEM)
-		goto oom;
+		return r;
 	if (r < 0) {
 		dirs = search_path_join(registry);
 		gb_log_full(GB_LOG_ERROR, dropin->name,
 		            "plugin %s.so not found in %s (drop-in %s)", label,
 		            dirs ? dirs : "(out of memory)", dropin_file(dropin));
 		free(dirs);
-		goto fail;
+		return r;
 	}
 
 	/* Before dlopen(): loading a module runs its constructors. */
@@ -699,9 +769,16 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 		gb_log_full(GB_LOG_ERROR, dropin->name,
 		            "plugin %s: %s is already loaded from %s (drop-in %s)", plugin->path,
 		            label, loaded->path, dropin_file(dropin));
-		r = -EEXIST;
-		goto fail;
+		return -EEXIST;
 	}
+	return 0;
+}
+
+/* dlopen() plugin->path and call its entry point: plugin->descriptor, still unchecked. */
+static int open_plugin(struct gb_plugin *plugin, const struct gb_dropin *dropin)
+{
+	gb_plugin_entry_func entry;
+	void *symbol;
 
 	/*
 	 * RTLD_NOW: a missing symbol fails here, with a message, not in the
@@ -714,8 +791,7 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 
 		gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: cannot load: %s", plugin->path,
 		            error ? error : "unknown dlopen() error");
-		r = -ENOEXEC;
-		goto fail;
+		return -ENOEXEC;
 	}
 	dlerror();
 	symbol = dlsym(plugin->handle, GB_PLUGIN_ENTRY_SYMBOL);
@@ -724,14 +800,72 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 		            "plugin %s: no entry symbol %s (built without GB_PLUGIN_DEFINE, or "
 		            "without -fvisibility=hidden and GB_PLUGIN_EXPORT?)",
 		            plugin->path, GB_PLUGIN_ENTRY_SYMBOL);
-		r = -ENOSYS;
-		goto fail;
+		return -ENOSYS;
 	}
 	/* ISO C has no object-to-function pointer cast; POSIX guarantees the sizes match. */
 	static_assert(sizeof(entry) == sizeof(symbol), "function and object pointers differ");
 	memcpy(&entry, &symbol, sizeof(entry));
 
 	plugin->descriptor = entry();
+	return 0;
+}
+
+/* Call the plugin's init() with its own host; on failure, log it and return the errno. */
+static int init_plugin(const struct gb_plugin_registry *registry, struct gb_plugin *plugin,
+                       const struct gb_dropin *dropin)
+{
+	int r;
+
+	plugin_host_init(plugin, registry->host);
+	if (plugin->descriptor->init) {
+		r = plugin->descriptor->init(&plugin->host, &plugin->settings_view,
+		                             &plugin->state);
+		if (r != 0) {
+			/* init() must return 0 or a negative errno; anything else is a bug. */
+			if (r > 0)
+				r = -EBADMSG;
+			gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: init failed: %s",
+			            plugin->path, strerror(-r));
+			return r;
+		}
+	}
+	plugin->initialised = true;
+	return 0;
+}
+
+int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb_dropin *dropin)
+{
+	const struct gb_plugin_descriptor *descriptor;
+	char label[LABEL_MAX], quoted[QUOTE_MAX];
+	struct gb_plugin *plugin = NULL, **plugins;
+	int r;
+
+	if (!registry || !dropin)
+		return -EINVAL;
+	if (!registry->host) {
+		gb_log_full(GB_LOG_ERROR, NULL, "drop-in %s: plugin registry not initialised",
+		            dropin_file(dropin));
+		return -EINVAL;
+	}
+	r = check_dropin(dropin);
+	if (r < 0)
+		return r;
+	snprintf(label, sizeof(label), "%s-%s", gb_plugin_kind_to_string(dropin->kind),
+	         dropin->name);
+
+	plugin = calloc(1, sizeof(*plugin));
+	if (!plugin) {
+		r = -ENOMEM;
+		goto oom;
+	}
+	r = locate_plugin(registry, plugin, dropin, label);
+	if (r == -ENOMEM)
+		goto oom;
+	if (r < 0)
+		goto fail;
+	r = open_plugin(plugin, dropin);
+	if (r < 0)
+		goto fail;
 	r = check_descriptor(plugin, dropin);
 	if (r < 0)
 		goto fail;
@@ -756,19 +890,9 @@ int gb_plugin_registry_load(struct gb_plugin_registry *registry, const struct gb
 	}
 	registry->plugins = plugins;
 
-	if (descriptor->init) {
-		r = descriptor->init(registry->host, &plugin->settings_view, &plugin->state);
-		if (r != 0) {
-			/* init() must return 0 or a negative errno; anything else is a bug. */
-			if (r > 0)
-				r = -EBADMSG;
-			gb_log_full(GB_LOG_ERROR, dropin->name, "plugin %s: init failed: %s",
-			            plugin->path, strerror(-r));
-			goto fail;
-		}
-	}
-	plugin->initialised = true;
-
+	r = init_plugin(registry, plugin, dropin);
+	if (r < 0)
+		goto fail;
 	registry->plugins[registry->count++] = plugin;
 	gb_log_full(GB_LOG_INFO, dropin->name, "loaded %s %s (ABI %u.%u) from %s", label,
 	            quote(quoted, descriptor->version ? descriptor->version : "(no version)"),

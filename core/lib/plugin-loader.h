@@ -27,6 +27,12 @@ struct gb_plugin {
 	 * points to, until fini().
 	 */
 	struct gb_settings settings_view;
+	/*
+	 * What init() receives as its host: the registry's, with the plugin's
+	 * name, so that gb_plugin_log() tags its lines. Lives as long as the
+	 * plugin.
+	 */
+	struct gb_host host;
 };
 
 struct gb_plugin_registry {
@@ -37,7 +43,8 @@ struct gb_plugin_registry {
 };
 
 /**
- * @host: handed to every plugin's init(); must outlive the registry.
+ * @host: copied for every plugin's init() (see struct gb_plugin's host);
+ * must outlive the registry, whose log() the copies call.
  * @plugin_dir: where <kind>-<name>.so live. When GLASSBOX_PLUGIN_PATH is set
  * (a colon-separated list of folders, for uninstalled builds and tests) it
  * is searched instead, in order; empty items are ignored, and a variable

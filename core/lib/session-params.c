@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "file-error.h"
+#include "session-id.h"
 #include "session-params.h"
 
 #define LINES_MAX 64
@@ -49,16 +50,6 @@ static const char *value_of(const struct gb_session_params *params, size_t i)
 	return *(char *const *)((const char *)params + keys[i].offset);
 }
 
-static bool is_session_id(const char *id)
-{
-	size_t length = strlen(id);
-
-	if (length == 0 || length > 64 || id[0] == '.')
-		return false;
-	return strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") ==
-	       length;
-}
-
 static bool has_control_characters(const char *text)
 {
 	for (const char *c = text; *c; c++)
@@ -78,9 +69,8 @@ static const char *check_value(size_t i, const char *value)
 		return "is longer than 4095 bytes";
 	switch (keys[i].kind) {
 	case VALUE_SESSION_ID:
-		if (!is_session_id(value))
-			return "is not a session id (1 to 64 of [A-Za-z0-9_.-], not starting with "
-			       "'.')";
+		if (!gb_session_id_valid(value))
+			return "is not a session id (16 lowercase hex digits)";
 		break;
 	case VALUE_PATH:
 		if (value[0] != '/')
@@ -134,7 +124,7 @@ int gb_session_params_parse(struct gb_session_params *params, const char *text, 
 		const char *equals;
 		size_t key_length, i;
 		char *value;
-		const char *why;
+		const char *problem;
 
 		line++;
 		if (line > LINES_MAX)
@@ -163,9 +153,9 @@ int gb_session_params_parse(struct gb_session_params *params, const char *text, 
 		}
 		*slot(&parsed, i) = value;
 		lines[i] = line;
-		why = check_value(i, value);
-		if (why)
-			fail(line, "key '%s': the value %s", keys[i].key, why);
+		problem = check_value(i, value);
+		if (problem)
+			fail(line, "key '%s': the value %s", keys[i].key, problem);
 	}
 	for (size_t i = 0; i < N_KEYS; i++)
 		if (!lines[i])

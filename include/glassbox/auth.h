@@ -61,15 +61,15 @@ struct gb_auth_ops {
 	 * verifier); the provider is to send the browser back to
 	 * @redirect_uri. finish_login takes the callback's `code` and `state`
 	 * parameters (either may be NULL when the browser sent none) and
-	 * returns 0 with *identity, -EACCES when the answer is refused (with a
-	 * reason for the log in @why, never shown to the browser), or another
+	 * returns 0 with *identity, -EACCES when the answer is refused (with one
+	 * line for the log in @error, never shown to the browser), or another
 	 * negative errno when the check itself failed (the provider cannot be
 	 * reached, say). Both NULL in a password plugin.
 	 */
 	int (*begin_login)(void *state, const char *redirect_uri, char *url, size_t url_size);
 	int (*finish_login)(void *state, const char *redirect_uri, const char *code,
-	                    const char *login_state, struct gb_identity *identity, char *why,
-	                    size_t why_size);
+	                    const char *login_state, struct gb_identity *identity, char *error,
+	                    size_t error_size);
 
 	/* The login page's words for this plugin ("Sign in with Example"); NULL
 	 * or a NULL member: the plugin's name. */

@@ -44,11 +44,11 @@ struct gb_encoder_ops {
 
 	/*
 	 * Can this encoder run on this machine now? Return 0, or a negative
-	 * errno and one line in @reason saying why not ("no CUDA driver:
+	 * errno and one line in @error saying why not ("no CUDA driver:
 	 * libcuda.so.1: cannot open shared object file"). May open and close a
 	 * real encoder to find out. Called on the session's main loop.
 	 */
-	int (*probe)(void *state, char *reason, size_t reason_size);
+	int (*probe)(void *state, char *error, size_t error_size);
 
 	/*
 	 * Make a new encoder: a GstBin with an always "sink" pad accepting

@@ -14,6 +14,7 @@
 #ifndef GLASSBOX_PLUGIN_H
 #define GLASSBOX_PLUGIN_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,7 +25,7 @@ extern "C" {
 #endif
 
 #define GB_PLUGIN_ABI_MAJOR 1
-#define GB_PLUGIN_ABI_MINOR 1
+#define GB_PLUGIN_ABI_MINOR 2
 
 #define GB_PLUGIN_ENTRY_SYMBOL "gb_plugin_entry"
 
@@ -86,16 +87,29 @@ struct gb_settings {
 	const struct gb_setting *items;
 };
 
-/** Services the host offers a plugin. Check struct_size before using a member. */
+/**
+ * Services the host offers a plugin. Each plugin gets its own copy, valid
+ * until fini(). A plugin built for ABI 1.N only loads in a host of 1.N or
+ * later, so it may use every member its header declares; struct_size tells
+ * a plugin that adapts to older hosts what is there.
+ */
 struct gb_host {
 	uint32_t struct_size;
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	/* NULL in glassboxd; the session id in glassbox-session. */
 	const char *session_id;
-	/* Log one line, tagged with the plugin's name. */
+	/* Log one line, tagged with @plugin. Since 1.2, prefer gb_plugin_log(). */
 	void (*log)(const struct gb_host *host, const char *plugin, enum gb_log_level level,
 	            const char *format, ...) __attribute__((format(printf, 4, 5)));
+
+	/* ---- ABI 1.2 ---- */
+
+	/* The name of the plugin this copy was made for (its descriptor's name). */
+	const char *plugin_name;
+	/* Log one line tagged with plugin_name; always set. See gb_plugin_log(). */
+	void (*logv)(const struct gb_host *host, enum gb_log_level level, const char *format,
+	             va_list args) __attribute__((format(printf, 3, 0)));
 };
 
 struct gb_plugin_descriptor {
@@ -141,6 +155,26 @@ typedef const struct gb_plugin_descriptor *(*gb_plugin_entry_func)(void);
 #define GB_PLUGIN_ABI_INIT                                                                        \
 	.abi_major = GB_PLUGIN_ABI_MAJOR, .abi_minor = GB_PLUGIN_ABI_MINOR,                       \
 	.struct_size = sizeof(struct gb_plugin_descriptor)
+
+/**
+ * Log one line through the host, tagged with the plugin's name: the
+ * plugin's log handle is the struct gb_host its init() received. Does
+ * nothing when @host is NULL (a plugin's unit test may pass none).
+ */
+static inline void gb_plugin_log(const struct gb_host *host, enum gb_log_level level,
+                                 const char *format, ...) __attribute__((format(printf, 3, 4)));
+
+static inline void gb_plugin_log(const struct gb_host *host, enum gb_log_level level,
+                                 const char *format, ...)
+{
+	va_list args;
+
+	if (!host)
+		return;
+	va_start(args, format);
+	host->logv(host, level, format, args);
+	va_end(args);
+}
 
 /** Find a setting by key; NULL when absent. */
 static inline const struct gb_setting *gb_settings_find(const struct gb_settings *settings,

@@ -14,12 +14,13 @@
 
 #include <glassbox/auth.h>
 
+#include "secret.h"
+
 struct example {
 	/* Point into the host's copy of the settings, valid until fini(). */
 	const char *user;
 	const char *password;
 	size_t user_length;
-	size_t password_length;
 	bool admin;
 };
 
@@ -38,33 +39,6 @@ static const struct gb_option example_options[] = {
 	  .help = "give the user the admin role" },
 	{ .key = NULL },
 };
-
-/*
- * Every member of struct gb_host is in ABI 1.0, but checking struct_size
- * first is the habit that keeps a plugin safe on a host older than the
- * member it wants.
- */
-static bool host_has_log(const struct gb_host *host)
-{
-	return host && host->struct_size >= offsetof(struct gb_host, log) + sizeof(host->log) &&
-	       host->log;
-}
-
-/*
- * Compare without an early exit, so that the time taken does not tell an
- * attacker how many leading characters were right. The loop runs over the
- * given text, whose length the attacker knows anyway; the secret's length
- * only enters through the final length comparison.
- */
-static bool equal_in_constant_time(const char *given, const char *secret, size_t secret_length)
-{
-	size_t given_length = strlen(given);
-	volatile unsigned char difference = given_length != secret_length;
-
-	for (size_t i = 0; i < given_length; i++)
-		difference |= (unsigned char)given[i] ^ (unsigned char)secret[i % secret_length];
-	return difference == 0;
-}
 
 static int example_init(const struct gb_host *host, const struct gb_settings *settings,
                         void **state)
@@ -85,16 +59,15 @@ static int example_init(const struct gb_host *host, const struct gb_settings *se
 	 */
 	if (!example->user || !example->password || !example->user[0] || !example->password[0] ||
 	    strlen(example->user) >= GB_IDENTITY_NAME_MAX) {
-		if (host_has_log(host))
-			host->log(host, "example", GB_LOG_ERROR,
-			          "settings.user must be 1..%d characters and settings.password "
-			          "must not be empty",
-			          GB_IDENTITY_NAME_MAX - 1);
+		/* The host's log handle: a line tagged with this plugin's name. */
+		gb_plugin_log(host, GB_LOG_ERROR,
+		              "settings.user must be 1..%d characters and settings.password "
+		              "must not be empty",
+		              GB_IDENTITY_NAME_MAX - 1);
 		free(example);
 		return -EINVAL;
 	}
 	example->user_length = strlen(example->user);
-	example->password_length = strlen(example->password);
 
 	*state = example;
 	return 0;
@@ -117,10 +90,13 @@ static int example_verify_password(void *state, const char *user, const char *pa
 	if (identity->struct_size < offsetof(struct gb_identity, roles) + sizeof(identity->roles))
 		return -EINVAL;
 
-	/* Check both, always: the caller must not learn which one was wrong. */
-	user_ok = equal_in_constant_time(user, example->user, example->user_length);
-	password_ok =
-	        equal_in_constant_time(password, example->password, example->password_length);
+	/*
+	 * Check both, always: the caller must not learn which one was wrong.
+	 * gb_equal_in_constant_time() has no early exit, so the time taken
+	 * does not tell an attacker how many leading characters were right.
+	 */
+	user_ok = gb_equal_in_constant_time(user, example->user);
+	password_ok = gb_equal_in_constant_time(password, example->password);
 	if (!(user_ok & password_ok))
 		return -EACCES;
 

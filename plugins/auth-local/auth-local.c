@@ -26,11 +26,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <glassbox/auth.h>
+
+#include "secret.h"
+#include "text.h"
 
 #define PLUGIN_NAME "local"
 
@@ -87,32 +89,6 @@ static const struct gb_option local_options[] = {
 	  .help = "the fewest characters a password set through glassboxctl may have" },
 	{ .key = NULL },
 };
-
-static void local_log(const struct local *local, enum gb_log_level level, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void local_log(const struct local *local, enum gb_log_level level, const char *format, ...)
-{
-	const struct gb_host *host = local->host;
-	char message[1024];
-	va_list args;
-
-	if (!host || host->struct_size < offsetof(struct gb_host, log) + sizeof(host->log) ||
-	    !host->log)
-		return;
-	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
-	va_end(args);
-	host->log(host, PLUGIN_NAME, level, "%s", message);
-}
-
-/* Text from the file goes into log lines: keep each error on one line. */
-static void sanitise(char *text)
-{
-	for (; *text; text++)
-		if ((unsigned char)*text < 0x20 || *text == 0x7f)
-			*text = '?';
-}
 
 static void free_users(struct local *local)
 {
@@ -186,8 +162,8 @@ static int parse_roles(const char *text, uint32_t *roles)
 	return r;
 }
 
-/* Parse one non-comment line into @user. Returns 0 or -EINVAL with @why set. */
-static int parse_user_line(char *line, struct local_user *user, const char **why)
+/* Parse one non-comment line into @user. Returns 0 or -EINVAL with @problem set. */
+static int parse_user_line(char *line, struct local_user *user, const char **problem)
 {
 	char *name = line, *hash, *roles_text = NULL, *end;
 	uint32_t roles = GB_ROLE_USER;
@@ -195,7 +171,7 @@ static int parse_user_line(char *line, struct local_user *user, const char **why
 	hash = strchr(line, ':');
 	if (!hash) {
 		/* Do not quote the line: it might be a password pasted by mistake. */
-		*why = NULL;
+		*problem = NULL;
 		return -EINVAL;
 	}
 	*hash++ = '\0';
@@ -204,20 +180,21 @@ static int parse_user_line(char *line, struct local_user *user, const char **why
 		*end = '\0';
 		roles_text = end + 1;
 	}
-	if ((*why = user_name_problem(name)))
+	if ((*problem = user_name_problem(name)))
 		return -EINVAL;
 	if (hash[0] == '\0') {
-		*why = "the hash is empty";
+		*problem = "the hash is empty";
 		return -EINVAL;
 	}
 	if (strspn(hash, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789$./=,-") !=
 	            strlen(hash) ||
 	    crypt_checksalt(hash) != CRYPT_SALT_OK) {
-		*why = "the hash is not one libcrypt accepts (make one with mkpasswd -m yescrypt)";
+		*problem = "the hash is not one libcrypt accepts (make one with mkpasswd -m "
+		           "yescrypt)";
 		return -EINVAL;
 	}
 	if (roles_text && parse_roles(roles_text, &roles) < 0) {
-		*why = "roles must be a comma-separated list of 'user' and 'admin'";
+		*problem = "roles must be a comma-separated list of 'user' and 'admin'";
 		return -EINVAL;
 	}
 	user->name = strdup(name);
@@ -226,7 +203,7 @@ static int parse_user_line(char *line, struct local_user *user, const char **why
 	if (!user->name || !user->hash) {
 		free(user->name);
 		free(user->hash);
-		*why = "out of memory";
+		*problem = "out of memory";
 		return -ENOMEM;
 	}
 	return 0;
@@ -243,7 +220,7 @@ static int parse_users(struct local *local, char *text)
 	int r;
 
 	while (line && *line) {
-		const char *why = NULL;
+		const char *problem = NULL;
 		struct local_user user = { 0 };
 		char *start;
 		size_t length;
@@ -254,8 +231,9 @@ static int parse_users(struct local *local, char *text)
 			*next++ = '\0';
 		length = strlen(line);
 		if (length > LINE_MAX_CHARS) {
-			local_log(local, GB_LOG_ERROR, "%s:%d: line is longer than %d characters",
-			          local->path, number, LINE_MAX_CHARS);
+			gb_plugin_log(local->host, GB_LOG_ERROR,
+			              "%s:%d: line is longer than %d characters", local->path,
+			              number, LINE_MAX_CHARS);
 			return -EINVAL;
 		}
 		if (length && line[length - 1] == '\r')
@@ -266,37 +244,41 @@ static int parse_users(struct local *local, char *text)
 			continue;
 		}
 		if (start != line || strpbrk(line, " \t")) {
-			local_log(local, GB_LOG_ERROR,
-			          "%s:%d: white space inside a user line; expected 'name:hash'",
-			          local->path, number);
+			gb_plugin_log(
+			        local->host, GB_LOG_ERROR,
+			        "%s:%d: white space inside a user line; expected 'name:hash'",
+			        local->path, number);
 			return -EINVAL;
 		}
 		if (local->n_users >= USERS_MAX) {
-			local_log(local, GB_LOG_ERROR, "%s:%d: more than %d users", local->path,
-			          number, USERS_MAX);
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: more than %d users",
+			              local->path, number, USERS_MAX);
 			return -EINVAL;
 		}
-		r = parse_user_line(line, &user, &why);
+		r = parse_user_line(line, &user, &problem);
 		if (r < 0) {
+			char shown[GB_IDENTITY_NAME_MAX + 4];
+
 			/* parse_user_line() cut the line at the first ':'. */
-			sanitise(line);
+			gb_printable(shown, sizeof(shown), line);
 			if (r == -ENOMEM)
-				local_log(local, GB_LOG_ERROR, "%s:%d: out of memory", local->path,
-				          number);
-			else if (!why)
-				local_log(local, GB_LOG_ERROR,
-				          "%s:%d: expected 'name:hash' or 'name:hash:roles'",
-				          local->path, number);
+				gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: out of memory",
+				              local->path, number);
+			else if (!problem)
+				gb_plugin_log(local->host, GB_LOG_ERROR,
+				              "%s:%d: expected 'name:hash' or 'name:hash:roles'",
+				              local->path, number);
 			else
-				local_log(local, GB_LOG_ERROR, "%s:%d: user '%.64s': %s",
-				          local->path, number, line, why);
+				gb_plugin_log(local->host, GB_LOG_ERROR, "%s:%d: user '%s': %s",
+				              local->path, number, shown, problem);
 			return r;
 		}
 		for (size_t i = 0; i < local->n_users; i++) {
 			if (strcmp(local->users[i].name, user.name) == 0) {
-				local_log(local, GB_LOG_ERROR,
-				          "%s:%d: user '%s' is already defined on line %d",
-				          local->path, number, user.name, local->users[i].line);
+				gb_plugin_log(local->host, GB_LOG_ERROR,
+				              "%s:%d: user '%s' is already defined on line %d",
+				              local->path, number, user.name,
+				              local->users[i].line);
 				explicit_bzero(user.hash, strlen(user.hash));
 				free(user.name);
 				free(user.hash);
@@ -338,32 +320,33 @@ static int read_users_file(struct local *local, char **text)
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			local_log(local, GB_LOG_ERROR, "%s: cannot open: %s", local->path,
-			          strerror(-r));
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot open: %s",
+			              local->path, strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "%s: cannot stat: %s", local->path, strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot stat: %s", local->path,
+		              strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		local_log(local, GB_LOG_ERROR, "%s: not a regular file", local->path);
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: not a regular file", local->path);
 		goto out;
 	}
 	/* Hashes are secrets too: an offline guesser needs only the file. */
 	if (st.st_mode & 0077) {
 		r = -EPERM;
-		local_log(local, GB_LOG_ERROR,
-		          "%s: mode %04o lets others read or change it; run chmod 600 on it",
-		          local->path, (unsigned)(st.st_mode & 07777));
+		gb_plugin_log(local->host, GB_LOG_ERROR,
+		              "%s: mode %04o lets others read or change it; run chmod 600 on it",
+		              local->path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_size > USERS_FILE_MAX) {
 		r = -EFBIG;
-		local_log(local, GB_LOG_ERROR, "%s: larger than %d bytes", local->path,
-		          USERS_FILE_MAX);
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: larger than %d bytes", local->path,
+		              USERS_FILE_MAX);
 		goto out;
 	}
 	data = malloc((size_t)st.st_size + 1);
@@ -378,8 +361,8 @@ static int read_users_file(struct local *local, char **text)
 			continue;
 		if (n < 0) {
 			r = -errno;
-			local_log(local, GB_LOG_ERROR, "%s: cannot read: %s", local->path,
-			          strerror(-r));
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot read: %s",
+			              local->path, strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -389,8 +372,8 @@ static int read_users_file(struct local *local, char **text)
 	data[done] = '\0';
 	if (strlen(data) != done) {
 		r = -EINVAL;
-		local_log(local, GB_LOG_ERROR, "%s: holds a NUL byte; not a users file",
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: holds a NUL byte; not a users file",
+		              local->path);
 		goto out;
 	}
 	*text = data;
@@ -400,22 +383,6 @@ out:
 	free(data);
 	close(fd);
 	return r;
-}
-
-static int random_bytes(void *buffer, size_t size)
-{
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = getrandom((char *)buffer + done, size - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	return 0;
 }
 
 /* A password of DEMO_PASSWORD_LENGTH characters, uniformly from the alphabet. */
@@ -430,7 +397,7 @@ static int make_password(char password[DEMO_PASSWORD_LENGTH + 1])
 
 	while (length < DEMO_PASSWORD_LENGTH) {
 		if (used == sizeof(pool)) {
-			r = random_bytes(pool, sizeof(pool));
+			r = gb_random_bytes(pool, sizeof(pool));
 			if (r < 0)
 				return r;
 			used = 0;
@@ -482,7 +449,8 @@ static int write_file_atomically(struct local *local, const char *path, const ch
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "%s: cannot create: %s", tmp, strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot create: %s", tmp,
+		              strerror(-r));
 		free(tmp);
 		return r;
 	}
@@ -531,7 +499,7 @@ static int write_file_atomically(struct local *local, const char *path, const ch
 	return 0;
 
 fail:
-	local_log(local, GB_LOG_ERROR, "%s: cannot write: %s", path, strerror(-r));
+	gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot write: %s", path, strerror(-r));
 	if (fd >= 0)
 		close(fd);
 	unlink(tmp);
@@ -552,8 +520,8 @@ static int ensure_parent_folder(struct local *local)
 		*slash = '\0';
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
 			r = -errno;
-			local_log(local, GB_LOG_ERROR, "%s: cannot create folder: %s", dir,
-			          strerror(-r));
+			gb_plugin_log(local->host, GB_LOG_ERROR, "%s: cannot create folder: %s",
+			              dir, strerror(-r));
 		}
 	}
 	free(dir);
@@ -573,13 +541,15 @@ static int create_demo_user(struct local *local, const char *old_text)
 
 	r = make_password(password);
 	if (r < 0) {
-		local_log(local, GB_LOG_ERROR, "cannot get random bytes: %s", strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "cannot get random bytes: %s",
+		              strerror(-r));
 		return r;
 	}
 	hash = hash_password(password);
 	if (!hash) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "cannot hash the demo password: %s", strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "cannot hash the demo password: %s",
+		              strerror(-r));
 		goto out;
 	}
 	if (asprintf(&text, "%s%s%s:%s\n", old_length ? old_text : "",
@@ -612,10 +582,10 @@ static int create_demo_user(struct local *local, const char *old_text)
 	hash = NULL;
 	/* The one and only time the password exists outside the user's head:
 	 * scripts grep this exact phrase (see the README's Quick start). */
-	local_log(local, GB_LOG_WARNING,
-	          "created user '" DEMO_USER "' with password '%s' (shown once; only its hash "
-	          "is kept, in %s)",
-	          password, local->path);
+	gb_plugin_log(local->host, GB_LOG_WARNING,
+	              "created user '" DEMO_USER "' with password '%s' (shown once; only its hash "
+	              "is kept, in %s)",
+	              password, local->path);
 	r = 0;
 out:
 	explicit_bzero(password, sizeof(password));
@@ -639,7 +609,8 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 
 	path = gb_settings_get_string(settings, "users_file");
 	if (!path || path[0] != '/') {
-		local_log(local, GB_LOG_ERROR, "settings.users_file must be an absolute path");
+		gb_plugin_log(local->host, GB_LOG_ERROR,
+		              "settings.users_file must be an absolute path");
 		r = -EINVAL;
 		goto fail;
 	}
@@ -667,9 +638,10 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 	}
 	if (local->n_users == 0) {
 		if (!gb_settings_get_bool(settings, "create_demo_user", true)) {
-			local_log(local, GB_LOG_ERROR,
-			          "%s: no user, and create_demo_user is off: nobody could log in",
-			          local->path);
+			gb_plugin_log(
+			        local->host, GB_LOG_ERROR,
+			        "%s: no user, and create_demo_user is off: nobody could log in",
+			        local->path);
 			r = -ENOENT;
 			goto fail;
 		}
@@ -681,11 +653,11 @@ static int local_init(const struct gb_host *host, const struct gb_settings *sett
 	local->dummy_hash = hash_password("glassbox: a user that does not exist");
 	if (!local->dummy_hash) {
 		r = -errno;
-		local_log(local, GB_LOG_ERROR, "cannot make a hash: %s", strerror(-r));
+		gb_plugin_log(local->host, GB_LOG_ERROR, "cannot make a hash: %s", strerror(-r));
 		goto fail;
 	}
-	local_log(local, GB_LOG_INFO, "%zu user%s from %s", local->n_users,
-	          local->n_users == 1 ? "" : "s", local->path);
+	gb_plugin_log(local->host, GB_LOG_INFO, "%zu user%s from %s", local->n_users,
+	              local->n_users == 1 ? "" : "s", local->path);
 	free(text);
 	*state = local;
 	return 0;
@@ -702,17 +674,6 @@ fail:
 static void local_fini(void *state)
 {
 	local_free(state);
-}
-
-/* Compare without an early exit: timing must not tell how much matched. */
-static bool equal_in_constant_time(const char *a, const char *b)
-{
-	size_t a_length = strlen(a), b_length = strlen(b);
-	volatile unsigned char difference = a_length != b_length;
-
-	for (size_t i = 0; i < a_length && b_length; i++)
-		difference |= (unsigned char)a[i] ^ (unsigned char)b[i % b_length];
-	return difference == 0;
 }
 
 static int local_verify_password(void *state, const char *user, const char *password,
@@ -740,7 +701,7 @@ static int local_verify_password(void *state, const char *user, const char *pass
 	 * so the answer takes as long as for a wrong password. */
 	result = crypt_rn(password, found ? found->hash : local->dummy_hash, data, sizeof(*data));
 	match = result && result[0] != '*' &&
-	        equal_in_constant_time(result, found ? found->hash : local->dummy_hash);
+	        gb_equal_in_constant_time(result, found ? found->hash : local->dummy_hash);
 	explicit_bzero(data, sizeof(*data));
 	free(data);
 	if (!result)
@@ -814,9 +775,10 @@ static int load_current(struct local *local, const char *user, char **text, stru
 	if (r == 0)
 		r = parse_text(current, *text);
 	if (r < 0) {
-		local_log(local, GB_LOG_ERROR,
-		          "user '%s': %s: cannot change users until the file is fixed (see above)",
-		          user, local->path);
+		gb_plugin_log(
+		        local->host, GB_LOG_ERROR,
+		        "user '%s': %s: cannot change users until the file is fixed (see above)",
+		        user, local->path);
 		free_text(*text);
 		*text = NULL;
 		return r == -ENOMEM ? r : -EIO;
@@ -903,6 +865,21 @@ static int commit(struct local *local, const char *text)
 	return 0;
 }
 
+/* A new hash of @user's new @password into *hash (malloc()ed); on failure, log why. */
+static int hash_user_password(struct local *local, const char *user, const char *password,
+                              char **hash)
+{
+	int r;
+
+	*hash = hash_password(password);
+	if (*hash)
+		return 0;
+	r = errno ? -errno : -EIO;
+	gb_plugin_log(local->host, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
+	              strerror(-r));
+	return r;
+}
+
 static bool check_name(struct local *local, const char *user, const char *operation)
 {
 	const char *problem = user_name_problem(user);
@@ -910,11 +887,9 @@ static bool check_name(struct local *local, const char *user, const char *operat
 
 	if (!problem)
 		return true;
-	snprintf(shown, sizeof(shown), "%.*s%s", GB_IDENTITY_NAME_MAX - 1, user,
-	         strlen(user) >= GB_IDENTITY_NAME_MAX ? "..." : "");
-	sanitise(shown);
-	local_log(local, GB_LOG_WARNING, "%s: user name '%s' refused: it %s", operation, shown,
-	          problem);
+	gb_printable(shown, sizeof(shown), user);
+	gb_plugin_log(local->host, GB_LOG_WARNING, "%s: user name '%s' refused: it %s", operation,
+	              shown, problem);
 	return false;
 }
 
@@ -923,16 +898,16 @@ static bool check_password(struct local *local, const char *user, const char *pa
 	size_t length = strnlen(password, PASSWORD_MAX + 1);
 
 	if (length > PASSWORD_MAX) {
-		local_log(local, GB_LOG_WARNING,
-		          "user '%s': new password refused: longer than %d bytes", user,
-		          PASSWORD_MAX);
+		gb_plugin_log(local->host, GB_LOG_WARNING,
+		              "user '%s': new password refused: longer than %d bytes", user,
+		              PASSWORD_MAX);
 		return false;
 	}
 	if ((int64_t)length < local->min_password_length) {
-		local_log(local, GB_LOG_WARNING,
-		          "user '%s': new password refused: shorter than %lld characters "
-		          "(settings.min_password_length)",
-		          user, (long long)local->min_password_length);
+		gb_plugin_log(local->host, GB_LOG_WARNING,
+		              "user '%s': new password refused: shorter than %lld characters "
+		              "(settings.min_password_length)",
+		              user, (long long)local->min_password_length);
 		return false;
 	}
 	return true;
@@ -961,8 +936,8 @@ static int local_add_user(void *state, const char *user, const char *password, u
 	if (!check_name(local, user, "add user"))
 		return -EINVAL;
 	if (roles & ~(uint32_t)(GB_ROLE_USER | GB_ROLE_ADMIN)) {
-		local_log(local, GB_LOG_WARNING, "user '%s': unknown roles 0x%x refused", user,
-		          (unsigned)roles);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "user '%s': unknown roles 0x%x refused",
+		              user, (unsigned)roles);
 		return -EINVAL;
 	}
 	if (!check_password(local, user, password))
@@ -972,18 +947,14 @@ static int local_add_user(void *state, const char *user, const char *password, u
 	if (r < 0)
 		return r;
 	if (find_user(&current, user) >= 0) {
-		local_log(local, GB_LOG_WARNING, "user '%s' already exists in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "user '%s' already exists in %s", user,
+		              local->path);
 		r = -EEXIST;
 		goto out;
 	}
-	hash = hash_password(password);
-	if (!hash) {
-		r = errno ? -errno : -EIO;
-		local_log(local, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
-		          strerror(-r));
+	r = hash_user_password(local, user, password, &hash);
+	if (r < 0)
 		goto out;
-	}
 	if (asprintf(&line, "%s:%s%s", user, hash, roles & GB_ROLE_ADMIN ? ":user,admin" : "") <
 	    0) {
 		line = NULL;
@@ -993,8 +964,8 @@ static int local_add_user(void *state, const char *user, const char *password, u
 	edited = edit_lines(text, 0, line);
 	r = edited ? commit(local, edited) : -ENOMEM;
 	if (r == 0)
-		local_log(local, GB_LOG_INFO, "added user '%s'%s to %s", user,
-		          roles & GB_ROLE_ADMIN ? " (admin)" : "", local->path);
+		gb_plugin_log(local->host, GB_LOG_INFO, "added user '%s'%s to %s", user,
+		              roles & GB_ROLE_ADMIN ? " (admin)" : "", local->path);
 out:
 	free_users(&current);
 	free_text(text);
@@ -1024,8 +995,8 @@ static int local_set_password(void *state, const char *user, const char *passwor
 		return r;
 	index = find_user(&current, user);
 	if (index < 0) {
-		local_log(local, GB_LOG_WARNING, "set password: no user '%s' in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "set password: no user '%s' in %s",
+		              user, local->path);
 		r = -ENOENT;
 		goto out;
 	}
@@ -1034,13 +1005,9 @@ static int local_set_password(void *state, const char *user, const char *passwor
 		r = -ENOMEM;
 		goto out;
 	}
-	hash = hash_password(password);
-	if (!hash) {
-		r = errno ? -errno : -EIO;
-		local_log(local, GB_LOG_ERROR, "user '%s': cannot hash the password: %s", user,
-		          strerror(-r));
+	r = hash_user_password(local, user, password, &hash);
+	if (r < 0)
 		goto out;
-	}
 	/* name:hash[:roles]: keep the roles exactly as written. */
 	roles_field = strchr(strchr(old_line, ':') + 1, ':');
 	if (asprintf(&line, "%s:%s%s", user, hash, roles_field ? roles_field : "") < 0) {
@@ -1051,8 +1018,8 @@ static int local_set_password(void *state, const char *user, const char *passwor
 	edited = edit_lines(text, current.users[index].line, line);
 	r = edited ? commit(local, edited) : -ENOMEM;
 	if (r == 0)
-		local_log(local, GB_LOG_INFO, "changed the password of user '%s' in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_INFO, "changed the password of user '%s' in %s",
+		              user, local->path);
 out:
 	free_users(&current);
 	free_text(text);
@@ -1080,16 +1047,16 @@ static int local_remove_user(void *state, const char *user)
 		return r;
 	index = find_user(&current, user);
 	if (index < 0) {
-		local_log(local, GB_LOG_WARNING, "remove user: no user '%s' in %s", user,
-		          local->path);
+		gb_plugin_log(local->host, GB_LOG_WARNING, "remove user: no user '%s' in %s", user,
+		              local->path);
 		r = -ENOENT;
 		goto out;
 	}
 	edited = edit_lines(text, current.users[index].line, NULL);
 	r = edited ? commit(local, edited) : -ENOMEM;
 	if (r == 0)
-		local_log(local, GB_LOG_INFO, "removed user '%s' from %s%s", user, local->path,
-		          local->n_users ? "" : "; it holds no user now");
+		gb_plugin_log(local->host, GB_LOG_INFO, "removed user '%s' from %s%s", user,
+		              local->path, local->n_users ? "" : "; it holds no user now");
 out:
 	free_users(&current);
 	free_text(text);

@@ -157,24 +157,6 @@ static const struct gb_option oidc_options[] = {
 	{ .key = NULL },
 };
 
-static void oidc_log(const struct oidc *oidc, enum gb_log_level level, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void oidc_log(const struct oidc *oidc, enum gb_log_level level, const char *format, ...)
-{
-	const struct gb_host *host = oidc->host;
-	char message[1024];
-	va_list args;
-
-	if (!host || host->struct_size < offsetof(struct gb_host, log) + sizeof(host->log) ||
-	    !host->log)
-		return;
-	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
-	va_end(args);
-	host->log(host, PLUGIN_NAME, level, "%s", message);
-}
-
 static int64_t monotonic_s(void)
 {
 	return g_get_monotonic_time() / G_USEC_PER_SEC;
@@ -258,33 +240,35 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 	int fd, r;
 
 	if (path[0] != '/') {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret_file '%s' is not an absolute path", path);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file '%s' is not an absolute path", path);
 		return -EINVAL;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
-		oidc_log(oidc, GB_LOG_ERROR, "settings.client_secret_file %s: cannot open: %s",
-		         path, strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: cannot open: %s", path,
+		              strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		oidc_log(oidc, GB_LOG_ERROR, "settings.client_secret_file %s: cannot stat: %s",
-		         path, strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: cannot stat: %s", path,
+		              strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = -EINVAL;
-		oidc_log(oidc, GB_LOG_ERROR, "settings.client_secret_file %s: not a regular file",
-		         path);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_mode & 0077) {
 		r = -EPERM;
-		oidc_log(
-		        oidc, GB_LOG_ERROR,
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
 		        "settings.client_secret_file %s: mode %04o lets others read or change it; "
 		        "run chmod 600 on it",
 		        path, (unsigned)(st.st_mode & 07777));
@@ -297,9 +281,9 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 			continue;
 		if (n < 0) {
 			r = -errno;
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.client_secret_file %s: cannot read: %s", path,
-			         strerror(-r));
+			gb_plugin_log(oidc->host, GB_LOG_ERROR,
+			              "settings.client_secret_file %s: cannot read: %s", path,
+			              strerror(-r));
 			goto out;
 		}
 		if (n == 0)
@@ -308,9 +292,9 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 	}
 	if (done > SECRET_FILE_MAX) {
 		r = -EFBIG;
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret_file %s: larger than %d bytes; not a secret",
-		         path, SECRET_FILE_MAX);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: larger than %d bytes; not a secret",
+		              path, SECRET_FILE_MAX);
 		goto out;
 	}
 	/* One line, as `echo SECRET > file` writes it. */
@@ -319,10 +303,10 @@ static int read_secret_file(struct oidc *oidc, const char *path, char **secret)
 	data[done] = '\0';
 	if (done == 0 || strlen(data) != done || !all_printable(data, false)) {
 		r = -EINVAL;
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret_file %s: must hold one line of printable "
-		         "characters without blanks",
-		         path);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.client_secret_file %s: must hold one line of printable "
+		              "characters without blanks",
+		              path);
 		goto out;
 	}
 	*secret = g_strdup(data);
@@ -338,54 +322,44 @@ static int check_url_setting(struct oidc *oidc, const char *key, const char *url
 	const char *problem = oidc_url_problem(url);
 
 	if (problem) {
-		oidc_log(oidc, GB_LOG_ERROR, "settings.%s '%.200s' %s", key, url, problem);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.%s '%.200s' %s", key, url,
+		              problem);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
+/* The provider and who we are to it: issuer, client id and secret, redirect URI. */
+static int read_client_settings(struct oidc *oidc, const struct gb_settings *settings)
 {
 	const char *secret = gb_settings_get_string(settings, "client_secret");
 	const char *secret_file = gb_settings_get_string(settings, "client_secret_file");
 	const char *redirect_uri = gb_settings_get_string(settings, "redirect_uri");
-	const char *label = gb_settings_get_string(settings, "label");
-	const char *ca_file = gb_settings_get_string(settings, "ca_file");
-	const char *problem, *why = NULL;
-	const char *keys[] = { "admin_groups", "user_groups" };
-	struct oidc_group_list *lists[] = { &oidc->admin_groups, &oidc->user_groups };
-	g_autoptr(GError) error = NULL;
-	GUri *uri;
 	int r;
-
-	oidc->issuer = gb_settings_get_string(settings, "issuer");
-	oidc->client_id = gb_settings_get_string(settings, "client_id");
-	oidc->scopes = gb_settings_get_string(settings, "scopes");
-	oidc->username_claim = gb_settings_get_string(settings, "username_claim");
-	oidc->groups_claim = gb_settings_get_string(settings, "groups_claim");
-	oidc->username_prefix = gb_settings_get_string(settings, "username_prefix");
-	oidc->http.timeout_s = (int)gb_settings_get_int(settings, "timeout_s", 10);
 
 	if (!oidc->issuer || check_url_setting(oidc, "issuer", oidc->issuer) < 0)
 		return -EINVAL;
 	if (strchr(oidc->issuer, '?')) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.issuer '%.200s' holds a query; an issuer is a scheme, host and "
-		         "path",
-		         oidc->issuer);
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.issuer '%.200s' holds a query; an issuer is a scheme, host and "
+		        "path",
+		        oidc->issuer);
 		return -EINVAL;
 	}
 	if (!oidc->client_id || !oidc->client_id[0] || strlen(oidc->client_id) > CLIENT_ID_MAX ||
 	    !all_printable(oidc->client_id, false)) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_id must be 1 to %d printable characters without blanks",
-		         CLIENT_ID_MAX);
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.client_id must be 1 to %d printable characters without blanks",
+		        CLIENT_ID_MAX);
 		return -EINVAL;
 	}
 	if (secret && secret[0] && secret_file && secret_file[0]) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.client_secret and settings.client_secret_file are both set; "
-		         "keep one (the file)");
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.client_secret and settings.client_secret_file are both set; "
+		        "keep one (the file)");
 		return -EINVAL;
 	}
 	if (secret_file && secret_file[0]) {
@@ -394,9 +368,10 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			return r;
 	} else if (secret && secret[0]) {
 		if (!all_printable(secret, false) || strlen(secret) > SECRET_FILE_MAX) {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.client_secret must be printable characters without "
-			         "blanks");
+			gb_plugin_log(
+			        oidc->host, GB_LOG_ERROR,
+			        "settings.client_secret must be printable characters without "
+			        "blanks");
 			return -EINVAL;
 		}
 		oidc->client_secret = g_strdup(secret);
@@ -406,21 +381,29 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 			return -EINVAL;
 		oidc->redirect_uri = redirect_uri;
 	}
+	return 0;
+}
+
+/* What we ask the provider for and how its ID token names the user. */
+static int read_claim_settings(struct oidc *oidc)
+{
+	const char *problem;
+
 	if (!oidc->scopes || strlen(oidc->scopes) > SCOPES_MAX ||
 	    !all_printable(oidc->scopes, true) || strpbrk(oidc->scopes, "\"\\") ||
 	    !has_word(oidc->scopes, "openid")) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.scopes must be scopes separated by spaces, at most %d "
-		         "characters, and include openid",
-		         SCOPES_MAX);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR,
+		              "settings.scopes must be scopes separated by spaces, at most %d "
+		              "characters, and include openid",
+		              SCOPES_MAX);
 		return -EINVAL;
 	}
 	if ((problem = claim_name_problem(oidc->username_claim ? oidc->username_claim : ""))) {
-		oidc_log(oidc, GB_LOG_ERROR, "settings.username_claim %s", problem);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.username_claim %s", problem);
 		return -EINVAL;
 	}
 	if ((problem = claim_name_problem(oidc->groups_claim ? oidc->groups_claim : ""))) {
-		oidc_log(oidc, GB_LOG_ERROR, "settings.groups_claim %s", problem);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.groups_claim %s", problem);
 		return -EINVAL;
 	}
 	if (oidc->username_prefix && oidc->username_prefix[0]) {
@@ -431,18 +414,29 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 		    strspn(oidc->username_prefix,
 		           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVW"
 		           "XYZ0123456789._-") != length) {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.username_prefix must be at most %d of A-Z a-z 0-9 . _ "
-			         "-, "
-			         "not starting with '.' or '-'",
-			         USERNAME_PREFIX_MAX);
+			gb_plugin_log(
+			        oidc->host, GB_LOG_ERROR,
+			        "settings.username_prefix must be at most %d of A-Z a-z 0-9 . _ "
+			        "-, "
+			        "not starting with '.' or '-'",
+			        USERNAME_PREFIX_MAX);
 			return -EINVAL;
 		}
 	}
+	return 0;
+}
+
+/* Who may log in (user_groups, allow_any_account) and who is an admin. */
+static int read_group_settings(struct oidc *oidc, const struct gb_settings *settings)
+{
+	const char *keys[] = { "admin_groups", "user_groups" };
+	struct oidc_group_list *lists[] = { &oidc->admin_groups, &oidc->user_groups };
+	char error[128];
+
 	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
 		if (oidc_group_list_parse(gb_settings_get_string(settings, keys[i]), lists[i],
-		                          &why) < 0) {
-			oidc_log(oidc, GB_LOG_ERROR, "settings.%s %s", keys[i], why);
+		                          error, sizeof(error)) < 0) {
+			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.%s %s", keys[i], error);
 			return -EINVAL;
 		}
 	}
@@ -451,19 +445,28 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 	 * anybody's: that must be asked for, not fallen into. */
 	oidc->allow_any_account = gb_settings_get_bool(settings, "allow_any_account", false);
 	if (oidc->user_groups.count == 0 && !oidc->allow_any_account) {
-		oidc_log(oidc, GB_LOG_ERROR,
-		         "settings.user_groups is empty, so every account the provider vouches "
-		         "for could log in; set user_groups to the groups that may (their members "
-		         "and admin_groups' log in), or set allow_any_account = true if every "
-		         "account of %.200s may",
-		         oidc->issuer);
+		gb_plugin_log(
+		        oidc->host, GB_LOG_ERROR,
+		        "settings.user_groups is empty, so every account the provider vouches "
+		        "for could log in; set user_groups to the groups that may (their members "
+		        "and admin_groups' log in), or set allow_any_account = true if every "
+		        "account of %.200s may",
+		        oidc->issuer);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The login page's words: settings.label, or "Sign in with <issuer's host>". */
+static int read_label_setting(struct oidc *oidc, const char *label)
+{
+	GUri *uri;
+
 	if (label && label[0]) {
 		if (strlen(label) > LABEL_MAX || !all_printable(label, true)) {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.label must be at most %d characters of one line",
-			         LABEL_MAX);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR,
+			              "settings.label must be at most %d characters of one line",
+			              LABEL_MAX);
 			return -EINVAL;
 		}
 		oidc->label = g_strdup(label);
@@ -474,20 +477,47 @@ static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
 		if (uri)
 			g_uri_unref(uri);
 	}
+	return 0;
+}
+
+/* The CAs the provider's certificate is checked against; none: the system's. */
+static int read_ca_file_setting(struct oidc *oidc, const char *ca_file)
+{
+	g_autoptr(GError) gerror = NULL;
+
 	if (ca_file && ca_file[0]) {
 		if (ca_file[0] != '/') {
-			oidc_log(oidc, GB_LOG_ERROR,
-			         "settings.ca_file '%s' is not an absolute path", ca_file);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR,
+			              "settings.ca_file '%s' is not an absolute path", ca_file);
 			return -EINVAL;
 		}
-		oidc->http.tls_database = g_tls_file_database_new(ca_file, &error);
+		oidc->http.tls_database = g_tls_file_database_new(ca_file, &gerror);
 		if (!oidc->http.tls_database) {
-			oidc_log(oidc, GB_LOG_ERROR, "settings.ca_file %s: %s", ca_file,
-			         error->message);
+			gb_plugin_log(oidc->host, GB_LOG_ERROR, "settings.ca_file %s: %s", ca_file,
+			              gerror->message);
 			return -EINVAL;
 		}
 	}
 	return 0;
+}
+
+static int read_settings(struct oidc *oidc, const struct gb_settings *settings)
+{
+	int r;
+
+	oidc->issuer = gb_settings_get_string(settings, "issuer");
+	oidc->client_id = gb_settings_get_string(settings, "client_id");
+	oidc->scopes = gb_settings_get_string(settings, "scopes");
+	oidc->username_claim = gb_settings_get_string(settings, "username_claim");
+	oidc->groups_claim = gb_settings_get_string(settings, "groups_claim");
+	oidc->username_prefix = gb_settings_get_string(settings, "username_prefix");
+	oidc->http.timeout_s = (int)gb_settings_get_int(settings, "timeout_s", 10);
+
+	if ((r = read_client_settings(oidc, settings)) < 0 ||
+	    (r = read_claim_settings(oidc)) < 0 || (r = read_group_settings(oidc, settings)) < 0 ||
+	    (r = read_label_setting(oidc, gb_settings_get_string(settings, "label"))) < 0)
+		return r;
+	return read_ca_file_setting(oidc, gb_settings_get_string(settings, "ca_file"));
 }
 
 static int oidc_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
@@ -504,10 +534,10 @@ static int oidc_init(const struct gb_host *host, const struct gb_settings *setti
 	refetch = getenv("GB_TEST_OIDC_KEYS_REFETCH_S");
 	if (refetch && refetch[0]) {
 		oidc->keys_refetch_min_s = CLAMP(g_ascii_strtoll(refetch, NULL, 10), 0, 3600);
-		oidc_log(oidc, GB_LOG_WARNING,
-		         "GB_TEST_OIDC_KEYS_REFETCH_S: keys fetched again after %" PRId64
-		         " s for an unknown kid; for tests only",
-		         oidc->keys_refetch_min_s);
+		gb_plugin_log(oidc->host, GB_LOG_WARNING,
+		              "GB_TEST_OIDC_KEYS_REFETCH_S: keys fetched again after %" PRId64
+		              " s for an unknown kid; for tests only",
+		              oidc->keys_refetch_min_s);
 	}
 	r = read_settings(oidc, settings);
 	if (r < 0)
@@ -515,15 +545,16 @@ static int oidc_init(const struct gb_host *host, const struct gb_settings *setti
 	r = oidc_pending_table_init(&oidc->pending, OIDC_PENDING_MAX, OIDC_PENDING_EXPIRY_S);
 	if (r < 0)
 		goto fail;
-	oidc_log(oidc, GB_LOG_INFO,
-	         "issuer %s, client '%s' (%s), user name from '%s%s', groups from '%s' (%zu admin "
-	         "group%s, %s); the provider is first asked at the first login",
-	         oidc->issuer, oidc->client_id,
-	         oidc->client_secret ? "with a secret" : "public, PKCE only",
-	         oidc->username_prefix, oidc->username_claim, oidc->groups_claim,
-	         oidc->admin_groups.count, oidc->admin_groups.count == 1 ? "" : "s",
-	         oidc->user_groups.count ? "only members of user_groups may log in"
-	                                 : "every account may log in (allow_any_account)");
+	gb_plugin_log(
+	        oidc->host, GB_LOG_INFO,
+	        "issuer %s, client '%s' (%s), user name from '%s%s', groups from '%s' (%zu admin "
+	        "group%s, %s); the provider is first asked at the first login",
+	        oidc->issuer, oidc->client_id,
+	        oidc->client_secret ? "with a secret" : "public, PKCE only", oidc->username_prefix,
+	        oidc->username_claim, oidc->groups_claim, oidc->admin_groups.count,
+	        oidc->admin_groups.count == 1 ? "" : "s",
+	        oidc->user_groups.count ? "only members of user_groups may log in"
+	                                : "every account may log in (allow_any_account)");
 	*state = oidc;
 	return 0;
 fail:
@@ -570,9 +601,9 @@ static bool json_list_has(JsonObject *object, const char *name, const char *valu
 	return false;
 }
 
-/* Parse a JSON object out of an HTTP body; NULL with @why. */
-static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *what, char *why,
-                               size_t why_size)
+/* Parse a JSON object out of an HTTP body; NULL with @error. */
+static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *what, char *error,
+                               size_t error_size)
 {
 	gsize size = 0;
 	const char *data = g_bytes_get_data(body, &size);
@@ -580,23 +611,74 @@ static JsonObject *body_object(JsonParser *parser, GBytes *body, const char *wha
 
 	if (!json_parser_load_from_data(parser, data ? data : "", (gssize)size, NULL) ||
 	    !(root = json_parser_get_root(parser)) || !JSON_NODE_HOLDS_OBJECT(root)) {
-		oidc_set_why(why, why_size, "%s is not a JSON object", what);
+		gb_error_set(error, error_size, "%s is not a JSON object", what);
 		return NULL;
 	}
 	return json_node_get_object(root);
 }
 
 /* The discovery document, from the cache while it is younger than an hour. */
-static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
+/* Check the discovery document fetched from @url and take its endpoints into @found. */
+static int read_discovery(const struct oidc *oidc, JsonObject *document, const char *url,
+                          struct discovery *found, char *error, size_t error_size)
+{
+	const char *names[] = { "authorization_endpoint", "token_endpoint", "jwks_uri" };
+	char **slots[] = { &found->authorization_endpoint, &found->token_endpoint,
+		           &found->jwks_uri };
+	const char *value, *problem;
+	bool present;
+
+	value = json_string(document, "issuer");
+	if (!value || strcmp(value, oidc->issuer) != 0) {
+		gb_error_set(error, error_size,
+		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
+		             "settings.issuer says (they must be equal, to the last '/')",
+		             url, value ? value : "(none)", oidc->issuer);
+		return -EIO;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		value = json_string(document, names[i]);
+		problem = value ? oidc_url_problem(value) : "is missing";
+		if (problem) {
+			gb_error_set(error, error_size, "discovery: %s %s", names[i], problem);
+			return -EIO;
+		}
+		*slots[i] = g_strdup(value);
+	}
+	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
+	    present) {
+		gb_error_set(
+		        error, error_size,
+		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
+		        "is required");
+		return -EIO;
+	}
+	if (!oidc->client_secret) {
+		found->token_auth = TOKEN_AUTH_NONE;
+	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
+	                         "client_secret_basic", &present) ||
+	           !present) {
+		/* Absent means client_secret_basic (Discovery 3). */
+		found->token_auth = TOKEN_AUTH_BASIC;
+	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
+	                         "client_secret_post", &present)) {
+		found->token_auth = TOKEN_AUTH_POST;
+	} else {
+		gb_error_set(error, error_size,
+		             "discovery: token_endpoint_auth_methods_supported lists neither "
+		             "client_secret_basic nor client_secret_post");
+		return -EIO;
+	}
+	return 0;
+}
+
+static int ensure_discovery(struct oidc *oidc, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	struct oidc_http_response response = { 0 };
 	struct discovery found = { 0 };
-	const char *names[] = { "authorization_endpoint", "token_endpoint", "jwks_uri" };
-	char **slots[] = { &found.authorization_endpoint, &found.token_endpoint, &found.jwks_uri };
-	const char *value, *problem;
 	JsonObject *document;
-	bool present, changed;
+	bool changed;
 	size_t length;
 	char *url;
 	int r;
@@ -608,64 +690,23 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	if (length && oidc->issuer[length - 1] == '/')
 		length--;
 	url = g_strdup_printf("%.*s/.well-known/openid-configuration", (int)length, oidc->issuer);
-	r = oidc_http_request(&oidc->http, "GET", url, NULL, NULL, &response, why, why_size);
+	r = oidc_http_request(&oidc->http, "GET", url, NULL, NULL, &response, error, error_size);
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		oidc_set_why(why, why_size, "discovery: GET %s answered %u", url, response.status);
+		gb_error_set(error, error_size, "discovery: GET %s answered %u", url,
+		             response.status);
 		r = -EIO;
 		goto out;
 	}
-	document = body_object(parser, response.body, "the discovery document", why, why_size);
+	document = body_object(parser, response.body, "the discovery document", error, error_size);
 	if (!document) {
 		r = -EIO;
 		goto out;
 	}
-	value = json_string(document, "issuer");
-	if (!value || strcmp(value, oidc->issuer) != 0) {
-		oidc_set_why(why, why_size,
-		             "discovery: the document at %s names issuer '%.200s', not '%s' as "
-		             "settings.issuer says (they must be equal, to the last '/')",
-		             url, value ? value : "(none)", oidc->issuer);
-		r = -EIO;
+	r = read_discovery(oidc, document, url, &found, error, error_size);
+	if (r < 0)
 		goto out;
-	}
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		value = json_string(document, names[i]);
-		problem = value ? oidc_url_problem(value) : "is missing";
-		if (problem) {
-			oidc_set_why(why, why_size, "discovery: %s %s", names[i], problem);
-			r = -EIO;
-			goto out;
-		}
-		*slots[i] = g_strdup(value);
-	}
-	if (!json_list_has(document, "code_challenge_methods_supported", "S256", &present) &&
-	    present) {
-		oidc_set_why(
-		        why, why_size,
-		        "discovery: code_challenge_methods_supported does not list S256; PKCE "
-		        "is required");
-		r = -EIO;
-		goto out;
-	}
-	if (!oidc->client_secret) {
-		found.token_auth = TOKEN_AUTH_NONE;
-	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
-	                         "client_secret_basic", &present) ||
-	           !present) {
-		/* Absent means client_secret_basic (Discovery 3). */
-		found.token_auth = TOKEN_AUTH_BASIC;
-	} else if (json_list_has(document, "token_endpoint_auth_methods_supported",
-	                         "client_secret_post", &present)) {
-		found.token_auth = TOKEN_AUTH_POST;
-	} else {
-		oidc_set_why(why, why_size,
-		             "discovery: token_endpoint_auth_methods_supported lists neither "
-		             "client_secret_basic nor client_secret_post");
-		r = -EIO;
-		goto out;
-	}
 	changed =
 	        !oidc->discovery.token_endpoint ||
 	        strcmp(oidc->discovery.token_endpoint, found.token_endpoint) != 0 ||
@@ -675,13 +716,13 @@ static int ensure_discovery(struct oidc *oidc, char *why, size_t why_size)
 	oidc->discovery = found;
 	memset(&found, 0, sizeof(found));
 	oidc->discovery.fetched = monotonic_s();
-	oidc_log(oidc, changed ? GB_LOG_INFO : GB_LOG_DEBUG,
-	         "discovered %s: authorization %s, token %s (%s), keys %s", oidc->issuer,
-	         oidc->discovery.authorization_endpoint, oidc->discovery.token_endpoint,
-	         oidc->discovery.token_auth == TOKEN_AUTH_BASIC  ? "client_secret_basic"
-	         : oidc->discovery.token_auth == TOKEN_AUTH_POST ? "client_secret_post"
-	                                                         : "public client",
-	         oidc->discovery.jwks_uri);
+	gb_plugin_log(oidc->host, changed ? GB_LOG_INFO : GB_LOG_DEBUG,
+	              "discovered %s: authorization %s, token %s (%s), keys %s", oidc->issuer,
+	              oidc->discovery.authorization_endpoint, oidc->discovery.token_endpoint,
+	              oidc->discovery.token_auth == TOKEN_AUTH_BASIC  ? "client_secret_basic"
+	              : oidc->discovery.token_auth == TOKEN_AUTH_POST ? "client_secret_post"
+	                                                              : "public client",
+	              oidc->discovery.jwks_uri);
 	r = 0;
 out:
 	discovery_clear(&found);
@@ -691,7 +732,7 @@ out:
 }
 
 /* The provider's keys, from the cache unless @force or older than an hour. */
-static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size)
+static int ensure_keys(struct oidc *oidc, bool force, char *error, size_t error_size)
 {
 	struct oidc_http_response response = { 0 };
 	struct oidc_keyset *keys = NULL;
@@ -704,18 +745,18 @@ static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size
 	if (!force && oidc->keys && oidc->keys_uri && strcmp(oidc->keys_uri, uri) == 0 &&
 	    monotonic_s() - oidc->keys_fetched < KEYS_TTL_S)
 		return 0;
-	r = oidc_http_request(&oidc->http, "GET", uri, NULL, NULL, &response, why, why_size);
+	r = oidc_http_request(&oidc->http, "GET", uri, NULL, NULL, &response, error, error_size);
 	/* Even a failed fetch counts: an unknown kid must not make us hammer the provider. */
 	oidc->keys_fetched = monotonic_s();
 	if (r < 0)
 		goto out;
 	if (response.status != 200) {
-		oidc_set_why(why, why_size, "keys: GET %s answered %u", uri, response.status);
+		gb_error_set(error, error_size, "keys: GET %s answered %u", uri, response.status);
 		r = -EIO;
 		goto out;
 	}
 	data = g_bytes_get_data(response.body, &size);
-	r = oidc_keyset_parse(data ? data : "", size, &keys, &skipped, why, why_size);
+	r = oidc_keyset_parse(data ? data : "", size, &keys, &skipped, error, error_size);
 	if (r < 0) {
 		r = -EIO;
 		goto out;
@@ -724,8 +765,9 @@ static int ensure_keys(struct oidc *oidc, bool force, char *why, size_t why_size
 	oidc->keys = keys;
 	g_free(oidc->keys_uri);
 	oidc->keys_uri = g_strdup(uri);
-	oidc_log(oidc, GB_LOG_INFO, "%zu signing key%s from %s (%zu skipped)",
-	         oidc_keyset_count(keys), oidc_keyset_count(keys) == 1 ? "" : "s", uri, skipped);
+	gb_plugin_log(oidc->host, GB_LOG_INFO, "%zu signing key%s from %s (%zu skipped)",
+	              oidc_keyset_count(keys), oidc_keyset_count(keys) == 1 ? "" : "s", uri,
+	              skipped);
 out:
 	oidc_http_response_clear(&response);
 	return r;
@@ -752,7 +794,7 @@ static char *basic_authorization(const char *client_id, const char *secret)
 /* Trade @code for tokens; *id_token is g_malloc()ed. -EACCES for a refused
  * code (invalid_grant), -EIO for anything else. */
 static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_pending *pending,
-                         char **id_token, char *why, size_t why_size)
+                         char **id_token, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	struct oidc_http_response response = { 0 };
@@ -778,7 +820,7 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 		}
 	}
 	r = oidc_http_request(&oidc->http, "POST", oidc->discovery.token_endpoint, authorization,
-	                      form->str, &response, why, why_size);
+	                      form->str, &response, error, error_size);
 	explicit_bzero(form->str, form->len);
 	g_string_free(form, TRUE);
 	if (authorization) {
@@ -787,18 +829,16 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 	}
 	if (r < 0)
 		return -EIO;
-	answer = body_object(parser, response.body, "the token endpoint's answer", why, why_size);
+	answer = body_object(parser, response.body, "the token endpoint's answer", error,
+	                     error_size);
 	if (response.status != 200) {
-		const char *error = answer ? json_string(answer, "error") : NULL;
+		const char *error_code = answer ? json_string(answer, "error") : NULL;
 		const char *description = answer ? json_string(answer, "error_description") : NULL;
 
-		oidc_set_why(why, why_size, "the token endpoint answered %u %.64s%s%.200s",
-		             response.status, error ? error : "(no error code)",
+		gb_error_set(error, error_size, "the token endpoint answered %u %.64s%s%.200s",
+		             response.status, error_code ? error_code : "(no error code)",
 		             description ? ": " : "", description ? description : "");
-		for (char *c = why; c && *c; c++)
-			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				*c = '?';
-		r = error && strcmp(error, "invalid_grant") == 0 ? -EACCES : -EIO;
+		r = error_code && strcmp(error_code, "invalid_grant") == 0 ? -EACCES : -EIO;
 		goto out;
 	}
 	if (!answer) {
@@ -807,7 +847,7 @@ static int exchange_code(struct oidc *oidc, const char *code, const struct oidc_
 	}
 	value = json_string(answer, "id_token");
 	if (!value) {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "the token endpoint's answer has no id_token (is openid in "
 		             "settings.scopes?)");
 		r = -EIO;
@@ -832,7 +872,7 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	struct oidc *oidc = state;
 	struct oidc_pending pending = { 0 };
 	char challenge[OIDC_RANDOM_TEXT_SIZE];
-	char why[512] = "";
+	char error[512] = "";
 	int64_t now;
 	int r;
 
@@ -841,18 +881,19 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
 	if (!redirect_uri || !redirect_uri[0] || strlen(redirect_uri) > OIDC_URL_MAX ||
 	    !all_printable(redirect_uri, false)) {
-		oidc_log(oidc, GB_LOG_ERROR, "begin_login: no usable redirect_uri");
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "begin_login: no usable redirect_uri");
 		return -EINVAL;
 	}
-	r = ensure_discovery(oidc, why, sizeof(why));
+	r = ensure_discovery(oidc, error, sizeof(error));
 	if (r < 0) {
-		oidc_log(oidc, GB_LOG_ERROR, "cannot begin a login: %s", why);
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot begin a login: %s", error);
 		return r;
 	}
-	if ((r = oidc_random_text(pending.state)) < 0 ||
-	    (r = oidc_random_text(pending.nonce)) < 0 ||
-	    (r = oidc_random_text(pending.verifier)) < 0) {
-		oidc_log(oidc, GB_LOG_ERROR, "cannot get random bytes: %s", strerror(-r));
+	if ((r = gb_random_token(pending.state, sizeof(pending.state))) < 0 ||
+	    (r = gb_random_token(pending.nonce, sizeof(pending.nonce))) < 0 ||
+	    (r = gb_random_token(pending.verifier, sizeof(pending.verifier))) < 0) {
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot get random bytes: %s",
+		              strerror(-r));
 		goto out;
 	}
 	oidc_pkce_challenge(pending.verifier, challenge);
@@ -868,8 +909,8 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	        },
 	        url, url_size);
 	if (r < 0) {
-		oidc_log(oidc, GB_LOG_ERROR, "cannot build the authorization URL: %s",
-		         strerror(-r));
+		gb_plugin_log(oidc->host, GB_LOG_ERROR, "cannot build the authorization URL: %s",
+		              strerror(-r));
 		goto out;
 	}
 	pending.redirect_uri = (char *)redirect_uri;
@@ -880,8 +921,8 @@ static int oidc_begin_login(void *state, const char *redirect_uri, char *url, si
 	if (r > 0 && now - oidc->last_eviction_log >= EVICTION_LOG_INTERVAL_S) {
 		/* A flood of begun logins: the oldest unfinished one loses. */
 		oidc->last_eviction_log = now;
-		oidc_log(
-		        oidc, GB_LOG_WARNING,
+		gb_plugin_log(
+		        oidc->host, GB_LOG_WARNING,
 		        "%d logins begun in the last %d s and not finished; the oldest is dropped "
 		        "for each new one",
 		        OIDC_PENDING_MAX, OIDC_PENDING_EXPIRY_S);
@@ -892,68 +933,18 @@ out:
 	return r;
 }
 
-static int oidc_finish_login(void *state, const char *redirect_uri, const char *code,
-                             const char *login_state, struct gb_identity *identity, char *why,
-                             size_t why_size)
+/* Check @id_token against the provider's keys and the rules of this plugin and login. */
+static int verify_id_token(struct oidc *oidc, const char *id_token, const char *nonce,
+                           struct oidc_token_result *result, char *error, size_t error_size)
 {
-	struct oidc *oidc = state;
-	struct oidc_pending pending = { 0 };
-	struct oidc_token_result result;
 	struct oidc_token_rules rules;
-	char *id_token = NULL;
 	int64_t age;
 	int r;
 
-	if (!oidc || !identity ||
-	    identity->struct_size < offsetof(struct gb_identity, roles) + sizeof(identity->roles))
-		return -EINVAL;
-	if (!login_state || !login_state[0]) {
-		oidc_set_why(why, why_size, "the callback has no state");
-		return -EACCES;
-	}
-	r = oidc_pending_take(&oidc->pending, login_state, monotonic_s(), &pending);
-	if (r == -ETIMEDOUT) {
-		oidc_set_why(why, why_size, "the login took longer than %d s at the provider",
-		             OIDC_PENDING_EXPIRY_S);
-		return -EACCES;
-	}
-	if (r < 0) {
-		oidc_set_why(why, why_size,
-		             "unknown state: not begun here, already used (a replay) or dropped");
-		return -EACCES;
-	}
-	/* From here the state is spent, whatever happens. */
-	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
-	if (!redirect_uri || strcmp(redirect_uri, pending.redirect_uri) != 0) {
-		oidc_set_why(why, why_size, "the callback's redirect_uri is not the login's");
-		r = -EACCES;
-		goto out;
-	}
-	if (!code || !code[0]) {
-		oidc_set_why(
-		        why, why_size,
-		        "the callback has no code (the user cancelled, or the provider refused)");
-		r = -EACCES;
-		goto out;
-	}
-	r = ensure_discovery(oidc, why, why_size);
-	if (r < 0)
-		goto out;
-	r = exchange_code(oidc, code, &pending, &id_token, why, why_size);
-	if (r < 0) {
-		if (r != -EACCES)
-			oidc->discovery.fetched = 0; /* the endpoint may have moved */
-		goto out;
-	}
-	r = ensure_keys(oidc, false, why, why_size);
-	if (r < 0) {
-		oidc->discovery.fetched = 0;
-		goto out;
-	}
 	rules = (struct oidc_token_rules){
 		.issuer = oidc->issuer,
 		.client_id = oidc->client_id,
-		.nonce = pending.nonce,
+		.nonce = nonce,
 		.username_claim = oidc->username_claim,
 		.groups_claim = oidc->groups_claim,
 		.username_prefix = oidc->username_prefix,
@@ -961,29 +952,89 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 		.user_groups = &oidc->user_groups,
 		.now = g_get_real_time() / G_USEC_PER_SEC,
 	};
-	r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, why, why_size);
+	r = oidc_verify_id_token(id_token, oidc->keys, &rules, result, error, error_size);
 	if (r == -ENOKEY) {
 		/* Perhaps the provider rotated its keys: fetch them again, but not
 		 * more than once a minute, whatever tokens come in. */
 		age = monotonic_s() - oidc->keys_fetched;
 		if (age < oidc->keys_refetch_min_s) {
-			size_t length = strlen(why);
+			size_t length = strlen(error);
 
-			snprintf(why + length, why_size - length,
+			snprintf(error + length, error_size - length,
 			         " (keys fetched %" PRId64 " s ago; not again before %" PRId64
 			         " s)",
 			         age, oidc->keys_refetch_min_s);
-			r = -EACCES;
-			goto out;
+			return -EACCES;
 		}
-		oidc_log(oidc, GB_LOG_INFO, "%s: fetching the provider's keys again", why);
-		r = ensure_keys(oidc, true, why, why_size);
+		gb_plugin_log(oidc->host, GB_LOG_INFO, "%s: fetching the provider's keys again",
+		              error);
+		r = ensure_keys(oidc, true, error, error_size);
 		if (r < 0)
-			goto out;
-		r = oidc_verify_id_token(id_token, oidc->keys, &rules, &result, why, why_size);
+			return r;
+		r = oidc_verify_id_token(id_token, oidc->keys, &rules, result, error, error_size);
 		if (r == -ENOKEY)
 			r = -EACCES;
 	}
+	return r;
+}
+
+static int oidc_finish_login(void *state, const char *redirect_uri, const char *code,
+                             const char *login_state, struct gb_identity *identity, char *error,
+                             size_t error_size)
+{
+	struct oidc *oidc = state;
+	struct oidc_pending pending = { 0 };
+	struct oidc_token_result result;
+	char *id_token = NULL;
+	int r;
+
+	if (!oidc || !identity ||
+	    identity->struct_size < offsetof(struct gb_identity, roles) + sizeof(identity->roles))
+		return -EINVAL;
+	if (!login_state || !login_state[0]) {
+		gb_error_set(error, error_size, "the callback has no state");
+		return -EACCES;
+	}
+	r = oidc_pending_take(&oidc->pending, login_state, monotonic_s(), &pending);
+	if (r == -ETIMEDOUT) {
+		gb_error_set(error, error_size, "the login took longer than %d s at the provider",
+		             OIDC_PENDING_EXPIRY_S);
+		return -EACCES;
+	}
+	if (r < 0) {
+		gb_error_set(error, error_size,
+		             "unknown state: not begun here, already used (a replay) or dropped");
+		return -EACCES;
+	}
+	/* From here the state is spent, whatever happens. */
+	redirect_uri = effective_redirect_uri(oidc, redirect_uri);
+	if (!redirect_uri || strcmp(redirect_uri, pending.redirect_uri) != 0) {
+		gb_error_set(error, error_size, "the callback's redirect_uri is not the login's");
+		r = -EACCES;
+		goto out;
+	}
+	if (!code || !code[0]) {
+		gb_error_set(
+		        error, error_size,
+		        "the callback has no code (the user cancelled, or the provider refused)");
+		r = -EACCES;
+		goto out;
+	}
+	r = ensure_discovery(oidc, error, error_size);
+	if (r < 0)
+		goto out;
+	r = exchange_code(oidc, code, &pending, &id_token, error, error_size);
+	if (r < 0) {
+		if (r != -EACCES)
+			oidc->discovery.fetched = 0; /* the endpoint may have moved */
+		goto out;
+	}
+	r = ensure_keys(oidc, false, error, error_size);
+	if (r < 0) {
+		oidc->discovery.fetched = 0;
+		goto out;
+	}
+	r = verify_id_token(oidc, id_token, pending.nonce, &result, error, error_size);
 	if (r < 0)
 		goto out;
 
@@ -992,9 +1043,9 @@ static int oidc_finish_login(void *state, const char *redirect_uri, const char *
 	identity->uid = 0;
 	identity->gid = 0;
 	identity->roles = result.roles;
-	oidc_log(oidc, GB_LOG_DEBUG, "user '%s' vouched for by %s (%s, kid '%s')%s", result.user,
-	         oidc->issuer, result.alg, result.kid,
-	         result.roles & GB_ROLE_ADMIN ? ", admin" : "");
+	gb_plugin_log(oidc->host, GB_LOG_DEBUG, "user '%s' vouched for by %s (%s, kid '%s')%s",
+	              result.user, oidc->issuer, result.alg, result.kid,
+	              result.roles & GB_ROLE_ADMIN ? ", admin" : "");
 	r = 0;
 out:
 	if (id_token) {

@@ -31,40 +31,41 @@ void oidc_http_response_clear(struct oidc_http_response *response)
 	response->status = 0;
 }
 
-static int error_to_errno(const GError *error)
+static int error_to_errno(const GError *gerror)
 {
-	if (g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
+	if (g_error_matches(gerror, G_IO_ERROR, G_IO_ERROR_TIMED_OUT))
 		return -ETIMEDOUT;
 	return -EIO;
 }
 
 /* Read the body, at most OIDC_BODY_MAX bytes, by @deadline (monotonic µs). */
-static int read_body(GInputStream *stream, gint64 deadline, GBytes **body, char *why,
-                     size_t why_size)
+static int read_body(GInputStream *stream, gint64 deadline, GBytes **body, char *error,
+                     size_t error_size)
 {
 	GByteArray *data = g_byte_array_new();
 	guint8 chunk[READ_CHUNK];
 	int r = 0;
 
 	for (;;) {
-		g_autoptr(GError) error = NULL;
+		g_autoptr(GError) gerror = NULL;
 		gssize n;
 
 		if (g_get_monotonic_time() > deadline) {
-			oidc_set_why(why, why_size, "the answer took too long to arrive");
+			gb_error_set(error, error_size, "the answer took too long to arrive");
 			r = -ETIMEDOUT;
 			break;
 		}
-		n = g_input_stream_read(stream, chunk, sizeof(chunk), NULL, &error);
+		n = g_input_stream_read(stream, chunk, sizeof(chunk), NULL, &gerror);
 		if (n < 0) {
-			oidc_set_why(why, why_size, "cannot read the answer: %s", error->message);
-			r = error_to_errno(error);
+			gb_error_set(error, error_size, "cannot read the answer: %s",
+			             gerror->message);
+			r = error_to_errno(gerror);
 			break;
 		}
 		if (n == 0)
 			break;
 		if (data->len + (gsize)n > OIDC_BODY_MAX) {
-			oidc_set_why(why, why_size, "the answer is larger than %d bytes",
+			gb_error_set(error, error_size, "the answer is larger than %d bytes",
 			             OIDC_BODY_MAX);
 			r = -EFBIG;
 			break;
@@ -81,9 +82,9 @@ static int read_body(GInputStream *stream, gint64 deadline, GBytes **body, char 
 
 int oidc_http_request(const struct oidc_http_options *options, const char *method, const char *url,
                       const char *authorization, const char *form,
-                      struct oidc_http_response *response, char *why, size_t why_size)
+                      struct oidc_http_response *response, char *error, size_t error_size)
 {
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) gerror = NULL;
 	SoupSession *session;
 	SoupMessage *message;
 	SoupMessageHeaders *headers;
@@ -101,7 +102,7 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		soup_session_set_tls_database(session, options->tls_database);
 	message = soup_message_new(method, url);
 	if (!message) {
-		oidc_set_why(why, why_size, "%s is not a URL libsoup accepts", url);
+		gb_error_set(error, error_size, "%s is not a URL libsoup accepts", url);
 		g_object_unref(session);
 		return -EINVAL;
 	}
@@ -120,10 +121,10 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		g_bytes_unref(bytes);
 	}
 
-	stream = soup_session_send(session, message, NULL, &error);
+	stream = soup_session_send(session, message, NULL, &gerror);
 	if (!stream) {
-		oidc_set_why(why, why_size, "%s %s: %s", method, url, error->message);
-		r = error_to_errno(error);
+		gb_error_set(error, error_size, "%s %s: %s", method, url, gerror->message);
+		r = error_to_errno(gerror);
 		goto out;
 	}
 	response->status = soup_message_get_status(message);
@@ -133,16 +134,16 @@ int oidc_http_request(const struct oidc_http_options *options, const char *metho
 		length = soup_message_headers_get_content_length(
 		        soup_message_get_response_headers(message));
 	if (length > OIDC_BODY_MAX) {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "%s %s: the answer is %" G_GOFFSET_FORMAT " bytes, more than %d",
 		             method, url, length, OIDC_BODY_MAX);
 		r = -EFBIG;
 	} else {
-		char reason[256] = "";
+		char body_error[256] = "";
 
-		r = read_body(stream, deadline, &response->body, reason, sizeof(reason));
+		r = read_body(stream, deadline, &response->body, body_error, sizeof(body_error));
 		if (r < 0)
-			oidc_set_why(why, why_size, "%s %s: %s", method, url, reason);
+			gb_error_set(error, error_size, "%s %s: %s", method, url, body_error);
 	}
 	g_input_stream_close(stream, NULL, NULL);
 	g_object_unref(stream);

@@ -17,13 +17,17 @@
 
 #include <glassbox/auth.h>
 
+#include "error.h"
+#include "secret.h"
+
 /* Allowed clock difference between us and the provider for exp, iat, nbf. */
 #define OIDC_LEEWAY_S 60
 /* Pending logins: how many, and for how long, a browser may be away at the provider. */
 #define OIDC_PENDING_MAX      1024
 #define OIDC_PENDING_EXPIRY_S 600
-/* 32 random bytes in base64url, without padding, and its NUL. */
-#define OIDC_RANDOM_TEXT_SIZE 44
+/* A state, a nonce or a code verifier: gb_random_token(), 32 random bytes in
+ * base64url without padding, and its NUL. */
+#define OIDC_RANDOM_TEXT_SIZE GB_RANDOM_TOKEN_SIZE
 /* What we read from the provider, and what we accept in an ID token. */
 #define OIDC_BODY_MAX       (1024 * 1024)
 #define OIDC_ID_TOKEN_MAX   (64 * 1024)
@@ -44,10 +48,6 @@
 const char *oidc_url_problem(const char *url);
 
 /* Percent-encode @text for a query component (RFC 3986: all but unreserved). */
-/** printf into a caller's `why` buffer (NULL or size 0: nothing). */
-void oidc_set_why(char *why, size_t why_size, const char *format, ...)
-        __attribute__((format(printf, 3, 4)));
-
 void oidc_append_encoded(GString *out, const char *text);
 
 struct oidc_authorization_request {
@@ -69,8 +69,6 @@ int oidc_authorization_url(const struct oidc_authorization_request *request, cha
 
 /* ---- random values and PKCE ---- */
 
-/* 32 bytes from getrandom() in base64url: a state, a nonce or a code verifier. */
-int oidc_random_text(char text[OIDC_RANDOM_TEXT_SIZE]);
 /* base64url(SHA-256(@verifier)), the S256 code challenge of RFC 7636. */
 void oidc_pkce_challenge(const char *verifier, char challenge[OIDC_RANDOM_TEXT_SIZE]);
 /* base64url without padding; a g_malloc()ed string. */
@@ -91,9 +89,10 @@ struct oidc_group_list {
 
 /*
  * Parse a comma-separated list of groups ("admins, ops"): blanks around
- * items are dropped, empty items refused. 0 or -EINVAL with *why.
+ * items are dropped, empty items refused. 0 or -EINVAL with one line in @error.
  */
-int oidc_group_list_parse(const char *text, struct oidc_group_list *list, const char **why);
+int oidc_group_list_parse(const char *text, struct oidc_group_list *list, char *error,
+                          size_t error_size);
 void oidc_group_list_clear(struct oidc_group_list *list);
 bool oidc_group_list_contains(const struct oidc_group_list *list, const char *name);
 
@@ -104,11 +103,11 @@ struct oidc_keyset;
 /*
  * Parse a JWK Set ({"keys":[...]}). Only public RSA keys of 2048 bits or
  * more and EC P-256 keys meant for signing are kept; others are skipped
- * (counted in *skipped when not NULL). 0, or -EINVAL with @why when the
+ * (counted in *skipped when not NULL). 0, or -EINVAL with @error when the
  * document is not a JWK Set or holds no usable key.
  */
 int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keyset,
-                      size_t *skipped, char *why, size_t why_size);
+                      size_t *skipped, char *error, size_t error_size);
 void oidc_keyset_free(struct oidc_keyset *keyset);
 size_t oidc_keyset_count(const struct oidc_keyset *keyset);
 
@@ -138,11 +137,11 @@ struct oidc_token_result {
  * PS256 only), then iss, aud (and azp), exp, iat, nbf, nonce, sub, the user
  * name claim and the groups. Returns 0 with @result, -ENOKEY when no key of
  * @keyset has the token's kid (the caller may re-fetch the keys once), or
- * -EACCES; both with the reason in @why, which never quotes the token.
+ * -EACCES; both with the reason in @error, which never quotes the token.
  */
 int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
                          const struct oidc_token_rules *rules, struct oidc_token_result *result,
-                         char *why, size_t why_size);
+                         char *error, size_t error_size);
 
 /* ---- pending logins ---- */
 
@@ -178,9 +177,6 @@ int oidc_pending_add(struct oidc_pending_table *table, const struct oidc_pending
 int oidc_pending_take(struct oidc_pending_table *table, const char *state, int64_t now,
                       struct oidc_pending *pending);
 
-/* Constant-time equality of two NUL-terminated strings. */
-bool oidc_equal_in_constant_time(const char *a, const char *b);
-
 /* ---- HTTP ---- */
 
 struct oidc_http_options {
@@ -198,11 +194,11 @@ struct oidc_http_response {
  * optional Authorization header, on the calling thread, within about twice
  * the time-out. Redirects are not followed. 0 with @response (any status;
  * free it with oidc_http_response_clear), or -EIO / -ETIMEDOUT / -EFBIG
- * with @why.
+ * with @error.
  */
 int oidc_http_request(const struct oidc_http_options *options, const char *method, const char *url,
                       const char *authorization, const char *form,
-                      struct oidc_http_response *response, char *why, size_t why_size);
+                      struct oidc_http_response *response, char *error, size_t error_size);
 void oidc_http_response_clear(struct oidc_http_response *response);
 
 #endif /* GLASSBOX_AUTH_OIDC_PRIVATE_H */

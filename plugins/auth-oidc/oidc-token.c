@@ -12,12 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <cjose/cjose.h>
 #include <json-glib/json-glib.h>
 
 #include "oidc-private.h"
+#include "text.h"
 
 #define HEADER_MAX 4096
 
@@ -33,17 +33,6 @@ struct oidc_keyset {
 	size_t count;
 };
 
-void oidc_set_why(char *why, size_t why_size, const char *format, ...)
-{
-	va_list args;
-
-	if (!why || why_size == 0)
-		return;
-	va_start(args, format);
-	vsnprintf(why, why_size, format, args);
-	va_end(args);
-}
-
 /*
  * Text from the provider (a kid, an issuer) for a log line: at most 80
  * characters, one line, printable ASCII. Each call has its own buffer, so
@@ -53,29 +42,13 @@ static const char *printable(const char *text)
 {
 	static __thread char buffers[4][84];
 	static __thread unsigned next;
-	char *out = buffers[next++ % 4];
-	size_t i;
+	char *out;
 
 	if (!text)
 		return "(none)";
-	for (i = 0; text[i] && i < 80; i++)
-		out[i] = (unsigned char)text[i] < 0x20 || (unsigned char)text[i] >= 0x7f ? '?'
-		                                                                         : text[i];
-	if (text[i])
-		memcpy(out + (i < 77 ? i : 77), "...", 4);
-	else
-		out[i] = '\0';
+	out = buffers[next++ % 4];
+	gb_printable(out, sizeof(buffers[0]), text);
 	return out;
-}
-
-bool oidc_equal_in_constant_time(const char *a, const char *b)
-{
-	size_t a_length = strlen(a), b_length = strlen(b);
-	volatile unsigned char difference = a_length != b_length;
-
-	for (size_t i = 0; i < a_length && b_length; i++)
-		difference |= (unsigned char)a[i] ^ (unsigned char)b[i % b_length];
-	return difference == 0;
 }
 
 /* ---- URLs ---- */
@@ -205,29 +178,6 @@ char *oidc_base64url_encode(const void *data, size_t size)
 	return text;
 }
 
-int oidc_random_text(char text[OIDC_RANDOM_TEXT_SIZE])
-{
-	unsigned char bytes[32];
-	size_t done = 0;
-	char *encoded;
-
-	while (done < sizeof(bytes)) {
-		ssize_t n = getrandom(bytes + done, sizeof(bytes) - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		done += (size_t)n;
-	}
-	encoded = oidc_base64url_encode(bytes, sizeof(bytes));
-	g_strlcpy(text, encoded, OIDC_RANDOM_TEXT_SIZE);
-	explicit_bzero(bytes, sizeof(bytes));
-	explicit_bzero(encoded, strlen(encoded));
-	g_free(encoded);
-	return 0;
-}
-
 void oidc_pkce_challenge(const char *verifier, char challenge[OIDC_RANDOM_TEXT_SIZE])
 {
 	GChecksum *checksum = g_checksum_new(G_CHECKSUM_SHA256);
@@ -300,7 +250,8 @@ void oidc_group_list_clear(struct oidc_group_list *list)
 	list->count = 0;
 }
 
-int oidc_group_list_parse(const char *text, struct oidc_group_list *list, const char **why)
+int oidc_group_list_parse(const char *text, struct oidc_group_list *list, char *error,
+                          size_t error_size)
 {
 	char **items;
 	size_t count;
@@ -311,7 +262,7 @@ int oidc_group_list_parse(const char *text, struct oidc_group_list *list, const 
 		return 0;
 	for (const char *c = text; *c; c++) {
 		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
-			*why = "holds a control character";
+			gb_error_set(error, error_size, "holds a control character");
 			return -EINVAL;
 		}
 	}
@@ -321,19 +272,21 @@ int oidc_group_list_parse(const char *text, struct oidc_group_list *list, const 
 	count = g_strv_length(items);
 	if (count > OIDC_GROUPS_MAX) {
 		g_strfreev(items);
-		*why = "names more than 256 groups";
+		gb_error_set(error, error_size, "names more than 256 groups");
 		return -EINVAL;
 	}
 	for (size_t i = 0; i < count; i++) {
 		g_strstrip(items[i]);
 		if (!items[i][0]) {
 			g_strfreev(items);
-			*why = "has an empty item (two commas, or one at an end)";
+			gb_error_set(error, error_size,
+			             "has an empty item (two commas, or one at an end)");
 			return -EINVAL;
 		}
 		if (strlen(items[i]) > OIDC_GROUP_NAME_MAX) {
 			g_strfreev(items);
-			*why = "names a group longer than 256 characters";
+			gb_error_set(error, error_size,
+			             "names a group longer than 256 characters");
 			return -EINVAL;
 		}
 	}
@@ -386,7 +339,7 @@ static bool import_key(JsonNode *node, struct oidc_key *key)
 	JsonObject *object = json_node_get_object(node);
 	const char *use = object_string(object, "use");
 	const char *kty = object_string(object, "kty");
-	cjose_err error;
+	cjose_err jose_error;
 	char *text;
 
 	if (!kty || (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0))
@@ -396,14 +349,15 @@ static bool import_key(JsonNode *node, struct oidc_key *key)
 	if (json_object_has_member(object, "d"))
 		return false; /* a private key published by mistake: do not touch it */
 	text = json_to_string(node, FALSE);
-	key->jwk = cjose_jwk_import(text, strlen(text), &error);
+	key->jwk = cjose_jwk_import(text, strlen(text), &jose_error);
 	g_free(text);
 	if (!key->jwk)
 		return false;
-	key->kty = cjose_jwk_get_kty(key->jwk, &error);
-	if ((key->kty == CJOSE_JWK_KTY_RSA && cjose_jwk_get_keysize(key->jwk, &error) < 2048) ||
+	key->kty = cjose_jwk_get_kty(key->jwk, &jose_error);
+	if ((key->kty == CJOSE_JWK_KTY_RSA &&
+	     cjose_jwk_get_keysize(key->jwk, &jose_error) < 2048) ||
 	    (key->kty == CJOSE_JWK_KTY_EC &&
-	     cjose_jwk_EC_get_curve(key->jwk, &error) != CJOSE_JWK_EC_P_256) ||
+	     cjose_jwk_EC_get_curve(key->jwk, &jose_error) != CJOSE_JWK_EC_P_256) ||
 	    (key->kty != CJOSE_JWK_KTY_RSA && key->kty != CJOSE_JWK_KTY_EC)) {
 		cjose_jwk_release(key->jwk);
 		key->jwk = NULL;
@@ -415,10 +369,10 @@ static bool import_key(JsonNode *node, struct oidc_key *key)
 }
 
 int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keyset,
-                      size_t *skipped, char *why, size_t why_size)
+                      size_t *skipped, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
-	g_autoptr(GError) error = NULL;
+	g_autoptr(GError) gerror = NULL;
 	struct oidc_keyset *set;
 	JsonNode *root, *keys;
 	JsonArray *array;
@@ -426,24 +380,25 @@ int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keys
 	guint n;
 
 	*keyset = NULL;
-	if (!json_parser_load_from_data(parser, json, (gssize)length, &error)) {
-		oidc_set_why(why, why_size, "the JWKS is not JSON: %s", printable(error->message));
+	if (!json_parser_load_from_data(parser, json, (gssize)length, &gerror)) {
+		gb_error_set(error, error_size, "the JWKS is not JSON: %s",
+		             printable(gerror->message));
 		return -EINVAL;
 	}
 	root = json_parser_get_root(parser);
 	if (!root || !JSON_NODE_HOLDS_OBJECT(root)) {
-		oidc_set_why(why, why_size, "the JWKS is not a JSON object");
+		gb_error_set(error, error_size, "the JWKS is not a JSON object");
 		return -EINVAL;
 	}
 	keys = json_object_get_member(json_node_get_object(root), "keys");
 	if (!keys || !JSON_NODE_HOLDS_ARRAY(keys)) {
-		oidc_set_why(why, why_size, "the JWKS has no \"keys\" list");
+		gb_error_set(error, error_size, "the JWKS has no \"keys\" list");
 		return -EINVAL;
 	}
 	array = json_node_get_array(keys);
 	n = json_array_get_length(array);
 	if (n > OIDC_JWKS_KEYS_MAX) {
-		oidc_set_why(why, why_size, "the JWKS holds %u keys, more than %d", n,
+		gb_error_set(error, error_size, "the JWKS holds %u keys, more than %d", n,
 		             OIDC_JWKS_KEYS_MAX);
 		return -EINVAL;
 	}
@@ -461,8 +416,8 @@ int oidc_keyset_parse(const char *json, size_t length, struct oidc_keyset **keys
 		*skipped = n_skipped;
 	if (set->count == 0) {
 		oidc_keyset_free(set);
-		oidc_set_why(
-		        why, why_size,
+		gb_error_set(
+		        error, error_size,
 		        "the JWKS holds no usable signing key (RSA of 2048 bits or more, or EC "
 		        "P-256; %zu skipped)",
 		        n_skipped);
@@ -525,7 +480,7 @@ static JsonObject *parse_object(JsonParser *parser, const guint8 *data, size_t s
 /* The protected header, read before cjose sees the token, so that an alg we
  * refuse is refused by name and never reaches a verifier. */
 static int read_header(const char *id_token, size_t header_length, char *alg, size_t alg_size,
-                       char *kid, size_t kid_size, bool *has_kid, char *why, size_t why_size)
+                       char *kid, size_t kid_size, bool *has_kid, char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree guint8 *data = NULL;
@@ -534,37 +489,37 @@ static int read_header(const char *id_token, size_t header_length, char *alg, si
 	size_t size;
 
 	if (header_length == 0 || header_length > HEADER_MAX) {
-		oidc_set_why(why, why_size, "the id_token's header is empty or too long");
+		gb_error_set(error, error_size, "the id_token's header is empty or too long");
 		return -EACCES;
 	}
 	data = base64url_decode(id_token, header_length, &size);
 	header = data ? parse_object(parser, data, size) : NULL;
 	if (!header) {
-		oidc_set_why(why, why_size, "the id_token's header is not base64url JSON");
+		gb_error_set(error, error_size, "the id_token's header is not base64url JSON");
 		return -EACCES;
 	}
 	value = object_string(header, "alg");
 	if (!value) {
-		oidc_set_why(why, why_size, "the id_token's header has no alg");
+		gb_error_set(error, error_size, "the id_token's header has no alg");
 		return -EACCES;
 	}
 	g_strlcpy(alg, value, alg_size);
 	if (strlen(value) >= alg_size)
 		memcpy(alg + alg_size - 4, "...", 4);
 	if (json_object_has_member(header, "crit")) {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "the id_token's header has critical extensions (crit)");
 		return -EACCES;
 	}
 	value = object_string(header, "kid");
 	*has_kid = value != NULL;
 	if (json_object_has_member(header, "kid") && !value) {
-		oidc_set_why(why, why_size, "the id_token's kid is not a string");
+		gb_error_set(error, error_size, "the id_token's kid is not a string");
 		return -EACCES;
 	}
 	g_strlcpy(kid, value ? value : "", kid_size);
 	if (value && strlen(value) >= kid_size) {
-		oidc_set_why(why, why_size, "the id_token's kid is longer than %zu characters",
+		gb_error_set(error, error_size, "the id_token's kid is longer than %zu characters",
 		             kid_size - 1);
 		return -EACCES;
 	}
@@ -573,27 +528,27 @@ static int read_header(const char *id_token, size_t header_length, char *alg, si
 
 /* Check the signature. 0, -ENOKEY or -EACCES. */
 static int verify_signature(const char *id_token, const struct oidc_keyset *keyset,
-                            const char *alg, const char *kid, bool has_kid, char *why,
-                            size_t why_size)
+                            const char *alg, const char *kid, bool has_kid, char *error,
+                            size_t error_size)
 {
 	cjose_jwk_kty_t kty;
 	cjose_jws_t *jws;
-	cjose_err error;
+	cjose_err jose_error;
 	size_t n_with_kid = 0, n_tried = 0;
 	bool verified = false;
 
 	if (!alg_allowed(alg, &kty)) {
-		oidc_set_why(
-		        why, why_size,
+		gb_error_set(
+		        error, error_size,
 		        "the id_token is signed with alg '%s'; only RS256, ES256 and PS256 are "
 		        "accepted",
 		        printable(alg));
 		return -EACCES;
 	}
-	jws = cjose_jws_import(id_token, strlen(id_token), &error);
+	jws = cjose_jws_import(id_token, strlen(id_token), &jose_error);
 	if (!jws) {
-		oidc_set_why(why, why_size, "the id_token is not a JWS cjose can read: %s",
-		             printable(error.message));
+		gb_error_set(error, error_size, "the id_token is not a JWS cjose can read: %s",
+		             printable(jose_error.message));
 		return -EACCES;
 	}
 	for (size_t i = 0; keyset && i < keyset->count && !verified; i++) {
@@ -605,29 +560,31 @@ static int verify_signature(const char *id_token, const struct oidc_keyset *keys
 		if (key->kty != kty || (key->alg && strcmp(key->alg, alg) != 0))
 			continue;
 		n_tried++;
-		verified = cjose_jws_verify(jws, key->jwk, &error);
+		verified = cjose_jws_verify(jws, key->jwk, &jose_error);
 	}
 	cjose_jws_release(jws);
 	if (verified)
 		return 0;
 	if (has_kid && n_with_kid == 0) {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "the id_token's kid '%s' is not among the provider's keys",
 		             printable(kid));
 		return -ENOKEY;
 	}
 	if (n_tried == 0) {
-		oidc_set_why(why, why_size, "no key%s%s%s of the provider is for alg %s",
+		gb_error_set(error, error_size, "no key%s%s%s of the provider is for alg %s",
 		             has_kid ? " '" : "", has_kid ? printable(kid) : "",
 		             has_kid ? "'" : "", alg);
 		return has_kid ? -EACCES : -ENOKEY;
 	}
-	oidc_set_why(why, why_size, "the id_token's signature does not verify (alg %s, kid '%s')",
-	             alg, has_kid ? printable(kid) : "(none)");
+	gb_error_set(error, error_size,
+	             "the id_token's signature does not verify (alg %s, kid '%s')", alg,
+	             has_kid ? printable(kid) : "(none)");
 	return -EACCES;
 }
 
-static int check_audience(JsonObject *claims, const char *client_id, char *why, size_t why_size)
+static int check_audience(JsonObject *claims, const char *client_id, char *error,
+                          size_t error_size)
 {
 	JsonNode *aud = json_object_get_member(claims, "aud");
 	const char *azp = object_string(claims, "azp");
@@ -649,18 +606,18 @@ static int check_audience(JsonObject *claims, const char *client_id, char *why, 
 				found = true;
 		}
 	} else {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "the id_token has no aud (or it is not a string or a list)");
 		return -EACCES;
 	}
 	if (!found) {
 		if (n == 1 && JSON_NODE_HOLDS_VALUE(aud))
-			oidc_set_why(why, why_size,
+			gb_error_set(error, error_size,
 			             "the id_token's aud '%s' is not our client_id '%s'",
 			             printable(json_node_get_string(aud)), printable(client_id));
 		else
-			oidc_set_why(
-			        why, why_size,
+			gb_error_set(
+			        error, error_size,
 			        "the id_token's aud (a list of %u) does not hold our client_id "
 			        "'%s'",
 			        n, printable(client_id));
@@ -668,38 +625,39 @@ static int check_audience(JsonObject *claims, const char *client_id, char *why, 
 	}
 	/* OpenID Connect Core 3.1.3.7, steps 4 and 5. */
 	if (n > 1 && !azp) {
-		oidc_set_why(why, why_size, "the id_token has several audiences and no azp");
+		gb_error_set(error, error_size, "the id_token has several audiences and no azp");
 		return -EACCES;
 	}
 	if (json_object_has_member(claims, "azp") && (!azp || strcmp(azp, client_id) != 0)) {
-		oidc_set_why(why, why_size, "the id_token's azp '%s' is not our client_id '%s'",
-		             printable(azp), printable(client_id));
+		gb_error_set(error, error_size,
+		             "the id_token's azp '%s' is not our client_id '%s'", printable(azp),
+		             printable(client_id));
 		return -EACCES;
 	}
 	return 0;
 }
 
-static int check_times(JsonObject *claims, int64_t now, char *why, size_t why_size)
+static int check_times(JsonObject *claims, int64_t now, char *error, size_t error_size)
 {
 	int64_t exp, iat, nbf;
 
 	if (!object_seconds(claims, "exp", &exp)) {
-		oidc_set_why(why, why_size, "the id_token has no exp (or it is not a number)");
+		gb_error_set(error, error_size, "the id_token has no exp (or it is not a number)");
 		return -EACCES;
 	}
 	if (now >= exp + OIDC_LEEWAY_S) {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "the id_token expired %" PRId64 " s ago (exp %" PRId64
 		             ", leeway %d s)",
 		             now - exp, exp, OIDC_LEEWAY_S);
 		return -EACCES;
 	}
 	if (!object_seconds(claims, "iat", &iat)) {
-		oidc_set_why(why, why_size, "the id_token has no iat (or it is not a number)");
+		gb_error_set(error, error_size, "the id_token has no iat (or it is not a number)");
 		return -EACCES;
 	}
 	if (iat > now + OIDC_LEEWAY_S) {
-		oidc_set_why(why, why_size,
+		gb_error_set(error, error_size,
 		             "the id_token's iat is %" PRId64 " s in the future (leeway %d s); is "
 		             "a clock wrong?",
 		             iat - now, OIDC_LEEWAY_S);
@@ -707,11 +665,11 @@ static int check_times(JsonObject *claims, int64_t now, char *why, size_t why_si
 	}
 	if (json_object_has_member(claims, "nbf")) {
 		if (!object_seconds(claims, "nbf", &nbf)) {
-			oidc_set_why(why, why_size, "the id_token's nbf is not a number");
+			gb_error_set(error, error_size, "the id_token's nbf is not a number");
 			return -EACCES;
 		}
 		if (nbf > now + OIDC_LEEWAY_S) {
-			oidc_set_why(why, why_size,
+			gb_error_set(error, error_size,
 			             "the id_token is not valid before %" PRId64
 			             " s from now (nbf)",
 			             nbf - now);
@@ -722,8 +680,8 @@ static int check_times(JsonObject *claims, int64_t now, char *why, size_t why_si
 }
 
 /* The groups claim: absent (no group), one string, or a list of strings. */
-static int collect_groups(JsonObject *claims, const char *name, GPtrArray *groups, char *why,
-                          size_t why_size)
+static int collect_groups(JsonObject *claims, const char *name, GPtrArray *groups, char *error,
+                          size_t error_size)
 {
 	JsonNode *node = json_object_get_member(claims, name);
 
@@ -738,7 +696,7 @@ static int collect_groups(JsonObject *claims, const char *name, GPtrArray *group
 		guint n = json_array_get_length(array);
 
 		if (n > OIDC_GROUPS_MAX) {
-			oidc_set_why(why, why_size,
+			gb_error_set(error, error_size,
 			             "the id_token's %s claim lists %u groups, more than %d",
 			             printable(name), n, OIDC_GROUPS_MAX);
 			return -EACCES;
@@ -752,13 +710,13 @@ static int collect_groups(JsonObject *claims, const char *name, GPtrArray *group
 		}
 		return 0;
 	}
-	oidc_set_why(why, why_size, "the id_token's %s claim is neither a string nor a list",
+	gb_error_set(error, error_size, "the id_token's %s claim is neither a string nor a list",
 	             printable(name));
 	return -EACCES;
 }
 
 static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules,
-                        struct oidc_token_result *result, char *why, size_t why_size)
+                        struct oidc_token_result *result, char *error, size_t error_size)
 {
 	g_autoptr(GPtrArray) groups = g_ptr_array_new();
 	const char *user = object_string(claims, rules->username_claim);
@@ -768,25 +726,27 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 	int r;
 
 	if (!user) {
-		oidc_set_why(why, why_size, "the id_token has no %s claim (or it is not a string)",
+		gb_error_set(error, error_size,
+		             "the id_token has no %s claim (or it is not a string)",
 		             printable(rules->username_claim));
 		return -EACCES;
 	}
 	problem = oidc_user_name_problem(user);
 	if (problem) {
-		oidc_set_why(why, why_size, "the id_token's %s '%s' %s",
+		gb_error_set(error, error_size, "the id_token's %s '%s' %s",
 		             printable(rules->username_claim), printable(user), problem);
 		return -EACCES;
 	}
 	if (strlen(prefix) + strlen(user) >= sizeof(result->user)) {
-		oidc_set_why(why, why_size, "the user name '%s%s' is longer than 63 characters",
+		gb_error_set(error, error_size,
+		             "the user name '%s%s' is longer than 63 characters",
 		             printable(prefix), printable(user));
 		return -EACCES;
 	}
 	g_strlcpy(result->user, prefix, sizeof(result->user));
 	g_strlcat(result->user, user, sizeof(result->user));
 
-	r = collect_groups(claims, rules->groups_claim, groups, why, why_size);
+	r = collect_groups(claims, rules->groups_claim, groups, error, error_size);
 	if (r < 0)
 		return r;
 	for (guint i = 0; i < groups->len; i++) {
@@ -798,8 +758,8 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 			member = true;
 	}
 	if (!admin && !member && rules->user_groups && rules->user_groups->count > 0) {
-		oidc_set_why(
-		        why, why_size,
+		gb_error_set(
+		        error, error_size,
 		        "user '%s' is in none of admin_groups and user_groups (%u groups in the "
 		        "%s claim)",
 		        result->user, groups->len, printable(rules->groups_claim));
@@ -811,7 +771,7 @@ static int map_identity(JsonObject *claims, const struct oidc_token_rules *rules
 
 int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
                          const struct oidc_token_rules *rules, struct oidc_token_result *result,
-                         char *why, size_t why_size)
+                         char *error, size_t error_size)
 {
 	g_autoptr(JsonParser) parser = json_parser_new();
 	g_autofree guint8 *payload = NULL;
@@ -824,27 +784,29 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 	memset(result, 0, sizeof(*result));
 	if (!id_token || !rules || !rules->issuer || !rules->client_id || !rules->nonce ||
 	    !rules->username_claim || !rules->groups_claim) {
-		oidc_set_why(why, why_size, "no id_token");
+		gb_error_set(error, error_size, "no id_token");
 		return -EACCES;
 	}
 	length = strlen(id_token);
 	if (length > OIDC_ID_TOKEN_MAX) {
-		oidc_set_why(why, why_size, "the id_token is longer than %d bytes",
+		gb_error_set(error, error_size, "the id_token is longer than %d bytes",
 		             OIDC_ID_TOKEN_MAX);
 		return -EACCES;
 	}
 	first_dot = strchr(id_token, '.');
 	second_dot = first_dot ? strchr(first_dot + 1, '.') : NULL;
 	if (!second_dot || strchr(second_dot + 1, '.')) {
-		oidc_set_why(why, why_size, "the id_token is not a compact JWS (three parts)%s",
+		gb_error_set(error, error_size,
+		             "the id_token is not a compact JWS (three parts)%s",
 		             second_dot ? "; an encrypted (JWE) id_token is not supported" : "");
 		return -EACCES;
 	}
 	r = read_header(id_token, (size_t)(first_dot - id_token), result->alg, sizeof(result->alg),
-	                result->kid, sizeof(result->kid), &has_kid, why, why_size);
+	                result->kid, sizeof(result->kid), &has_kid, error, error_size);
 	if (r < 0)
 		return r;
-	r = verify_signature(id_token, keyset, result->alg, result->kid, has_kid, why, why_size);
+	r = verify_signature(id_token, keyset, result->alg, result->kid, has_kid, error,
+	                     error_size);
 	if (r < 0)
 		return r;
 
@@ -852,36 +814,37 @@ int oidc_verify_id_token(const char *id_token, const struct oidc_keyset *keyset,
 	payload = base64url_decode(first_dot + 1, (size_t)(second_dot - first_dot - 1), &size);
 	claims = payload ? parse_object(parser, payload, size) : NULL;
 	if (!claims) {
-		oidc_set_why(why, why_size, "the id_token's claims are not a JSON object");
+		gb_error_set(error, error_size, "the id_token's claims are not a JSON object");
 		return -EACCES;
 	}
 	value = object_string(claims, "iss");
 	if (!value || strcmp(value, rules->issuer) != 0) {
-		oidc_set_why(why, why_size, "the id_token's iss '%s' is not the issuer '%s'",
+		gb_error_set(error, error_size, "the id_token's iss '%s' is not the issuer '%s'",
 		             printable(value), printable(rules->issuer));
 		return -EACCES;
 	}
-	r = check_audience(claims, rules->client_id, why, why_size);
+	r = check_audience(claims, rules->client_id, error, error_size);
 	if (r < 0)
 		return r;
-	r = check_times(claims, rules->now, why, why_size);
+	r = check_times(claims, rules->now, error, error_size);
 	if (r < 0)
 		return r;
 	value = object_string(claims, "nonce");
 	if (!value) {
-		oidc_set_why(why, why_size, "the id_token has no nonce");
+		gb_error_set(error, error_size, "the id_token has no nonce");
 		return -EACCES;
 	}
-	if (!oidc_equal_in_constant_time(value, rules->nonce)) {
-		oidc_set_why(why, why_size, "the id_token's nonce is not the one this login sent");
+	if (!gb_equal_in_constant_time(value, rules->nonce)) {
+		gb_error_set(error, error_size,
+		             "the id_token's nonce is not the one this login sent");
 		return -EACCES;
 	}
 	value = object_string(claims, "sub");
 	if (!value || !value[0]) {
-		oidc_set_why(why, why_size, "the id_token has no sub");
+		gb_error_set(error, error_size, "the id_token has no sub");
 		return -EACCES;
 	}
-	return map_identity(claims, rules, result, why, why_size);
+	return map_identity(claims, rules, result, error, error_size);
 }
 
 /* ---- pending logins ---- */
@@ -950,7 +913,7 @@ int oidc_pending_take(struct oidc_pending_table *table, const char *state, int64
 	for (size_t i = 0; state && i < table->count; i++) {
 		bool expired;
 
-		if (!oidc_equal_in_constant_time(table->entries[i].state, state))
+		if (!gb_equal_in_constant_time(state, table->entries[i].state))
 			continue;
 		*pending = table->entries[i];
 		expired = now - pending->created >= table->expiry_s;

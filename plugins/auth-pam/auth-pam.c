@@ -27,6 +27,8 @@
 
 #include <glassbox/auth.h>
 
+#include "text.h"
+
 #define PLUGIN_NAME "pam"
 
 /* What a remote user hands us is bounded before PAM sees it. */
@@ -89,40 +91,6 @@ static const struct gb_option pam_options[] = {
 	  .help = "the login page's name for this method" },
 	{ .key = NULL },
 };
-
-static void plugin_log(const struct pam_plugin *plugin, enum gb_log_level level,
-                       const char *format, ...) __attribute__((format(printf, 3, 4)));
-
-static void plugin_log(const struct pam_plugin *plugin, enum gb_log_level level,
-                       const char *format, ...)
-{
-	const struct gb_host *host = plugin ? plugin->host : NULL;
-	char message[1024];
-	va_list args;
-
-	if (!host || host->struct_size < offsetof(struct gb_host, log) + sizeof(host->log) ||
-	    !host->log)
-		return;
-	va_start(args, format);
-	vsnprintf(message, sizeof(message), format, args);
-	va_end(args);
-	host->log(host, PLUGIN_NAME, level, "%s", message);
-}
-
-/* Text a module or a client chose, made safe for one log line (at most 80). */
-static void printable(char *out, size_t size, const char *text)
-{
-	size_t i = 0;
-
-	for (; text && *text && i + 4 < size && i < 80; text++)
-		out[i++] =
-		        (unsigned char)*text >= 0x20 && (unsigned char)*text < 0x7f ? *text : '?';
-	if (text && *text && i + 4 < size) {
-		memcpy(out + i, "...", 3);
-		i += 3;
-	}
-	out[i] = '\0';
-}
 
 /*
  * A user name: ^[a-z_][a-z0-9_-]{0,31}$ (Debian's adduser default, and what
@@ -202,7 +170,7 @@ static int conversation(int count, const struct pam_message **messages,
 {
 	struct conversation_data *conversation = data;
 	struct pam_response *answers;
-	char text[100];
+	char text[84]; /* text a module or a client chose: at most 80 and "..." */
 
 	*responses = NULL;
 	if (count <= 0 || count > CONVERSATION_MESSAGES_MAX) {
@@ -225,9 +193,9 @@ static int conversation(int count, const struct pam_message **messages,
 			break;
 		case PAM_ERROR_MSG:
 		case PAM_TEXT_INFO:
-			printable(text, sizeof(text), message->msg);
-			plugin_log(conversation->plugin, GB_LOG_DEBUG, "user '%s': PAM says: %s",
-			           conversation->user, text);
+			gb_printable(text, sizeof(text), message->msg);
+			gb_plugin_log(conversation->plugin->host, GB_LOG_DEBUG,
+			              "user '%s': PAM says: %s", conversation->user, text);
 			continue;
 		default:
 			conversation->refusal =
@@ -270,33 +238,68 @@ static void plugin_free(struct pam_plugin *plugin)
 }
 
 /*
- * Look up @name in the group database: 0 with *gid, -ENOENT when there is no
- * such group, another negative errno when the lookup itself failed.
+ * Call @lookup (a getgrnam_r() or getpwnam_r() wrapper returning 0, ENOENT
+ * or an errno) with a buffer that doubles while it says ERANGE. 0, -ENOENT
+ * when there is no such entry, another negative errno when the lookup failed.
  */
-static int group_id(const char *name, gid_t *gid)
+static int nss_lookup(const char *name,
+                      int (*lookup)(const char *name, char *buffer, size_t size, void *out),
+                      void *out)
 {
-	size_t size = 16384;
-
-	while (size <= NSS_BUFFER_MAX) {
-		struct group group, *found = NULL;
+	for (size_t size = 16384; size <= NSS_BUFFER_MAX; size *= 2) {
 		char *buffer = malloc(size);
 		int e;
 
 		if (!buffer)
 			return -ENOMEM;
-		e = getgrnam_r(name, &group, buffer, size, &found);
-		if (e == 0 && found)
-			*gid = found->gr_gid;
+		e = lookup(name, buffer, size, out);
 		free(buffer);
-		if (e == ERANGE) {
-			size *= 2;
-			continue;
-		}
-		if (e != 0)
+		if (e != ERANGE)
 			return -e;
-		return found ? 0 : -ENOENT;
 	}
 	return -ENOMEM;
+}
+
+static int lookup_group(const char *name, char *buffer, size_t size, void *out)
+{
+	struct group group, *found = NULL;
+	int e = getgrnam_r(name, &group, buffer, size, &found);
+
+	if (e == 0 && !found)
+		return ENOENT;
+	if (e == 0)
+		*(gid_t *)out = found->gr_gid;
+	return e;
+}
+
+struct user_ids {
+	uid_t uid;
+	gid_t gid;
+};
+
+static int lookup_user(const char *name, char *buffer, size_t size, void *out)
+{
+	struct passwd passwd, *found = NULL;
+	struct user_ids *ids = out;
+	int e = getpwnam_r(name, &passwd, buffer, size, &found);
+
+	if (e == 0 && !found)
+		return ENOENT;
+	if (e == 0) {
+		ids->uid = found->pw_uid;
+		ids->gid = found->pw_gid;
+	}
+	return e;
+}
+
+/*
+ * Look up @name in the group database: 0 with *gid, -ENOENT when there is no
+ * such group, another negative errno when the lookup itself failed.
+ */
+static int group_id(const char *name, gid_t *gid)
+{
+	*gid = 0;
+	return nss_lookup(name, lookup_group, gid);
 }
 
 /*
@@ -305,30 +308,12 @@ static int group_id(const char *name, gid_t *gid)
  */
 static int user_ids(const char *name, uid_t *uid, gid_t *gid)
 {
-	size_t size = 16384;
+	struct user_ids ids = { 0, 0 };
+	int r = nss_lookup(name, lookup_user, &ids);
 
-	while (size <= NSS_BUFFER_MAX) {
-		struct passwd passwd, *found = NULL;
-		char *buffer = malloc(size);
-		int e;
-
-		if (!buffer)
-			return -ENOMEM;
-		e = getpwnam_r(name, &passwd, buffer, size, &found);
-		if (e == 0 && found) {
-			*uid = found->pw_uid;
-			*gid = found->pw_gid;
-		}
-		free(buffer);
-		if (e == ERANGE) {
-			size *= 2;
-			continue;
-		}
-		if (e != 0)
-			return -e;
-		return found ? 0 : -ENOENT;
-	}
-	return -ENOMEM;
+	*uid = ids.uid;
+	*gid = ids.gid;
+	return r;
 }
 
 /*
@@ -374,6 +359,19 @@ static int in_group(const char *user, gid_t gid, const char *group)
 	return r;
 }
 
+/* A group setting: empty (no group), or a group name; else log why not. */
+static int check_group_setting(const struct pam_plugin *plugin, const char *key, const char *group)
+{
+	const char *problem = group ? NULL : "is missing";
+
+	if (group && group[0])
+		problem = group_name_problem(group);
+	if (!problem)
+		return 0;
+	gb_plugin_log(plugin->host, GB_LOG_ERROR, "settings.%s: the group name %s", key, problem);
+	return -EINVAL;
+}
+
 static int pam_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
 {
 	struct pam_plugin *plugin;
@@ -394,30 +392,23 @@ static int pam_init(const struct gb_host *host, const struct gb_settings *settin
 	min_uid = gb_settings_get_int(settings, "min_uid", 1000);
 
 	if (!plugin->service || (problem = service_name_problem(plugin->service))) {
-		plugin_log(plugin, GB_LOG_ERROR, "settings.service: the PAM service name %s",
-		           plugin->service ? problem : "is missing");
+		gb_plugin_log(plugin->host, GB_LOG_ERROR,
+		              "settings.service: the PAM service name %s",
+		              plugin->service ? problem : "is missing");
 		goto invalid;
 	}
-	if (!plugin->admin_group ||
-	    (plugin->admin_group[0] && (problem = group_name_problem(plugin->admin_group)))) {
-		plugin_log(plugin, GB_LOG_ERROR, "settings.admin_group: the group name %s",
-		           plugin->admin_group ? problem : "is missing");
+	if (check_group_setting(plugin, "admin_group", plugin->admin_group) < 0 ||
+	    check_group_setting(plugin, "allowed_group", plugin->allowed_group) < 0)
 		goto invalid;
-	}
-	if (!plugin->allowed_group ||
-	    (plugin->allowed_group[0] && (problem = group_name_problem(plugin->allowed_group)))) {
-		plugin_log(plugin, GB_LOG_ERROR, "settings.allowed_group: the group name %s",
-		           plugin->allowed_group ? problem : "is missing");
-		goto invalid;
-	}
 	if (!plugin->label || (problem = label_problem(plugin->label))) {
-		plugin_log(plugin, GB_LOG_ERROR, "settings.label %s",
-		           plugin->label ? problem : "is missing");
+		gb_plugin_log(plugin->host, GB_LOG_ERROR, "settings.label %s",
+		              plugin->label ? problem : "is missing");
 		goto invalid;
 	}
 	if (min_uid < 0 || min_uid > (int64_t)UINT32_MAX - 1) {
-		plugin_log(plugin, GB_LOG_ERROR, "settings.min_uid: %lld is out of range 0..%u",
-		           (long long)min_uid, UINT32_MAX - 1);
+		gb_plugin_log(plugin->host, GB_LOG_ERROR,
+		              "settings.min_uid: %lld is out of range 0..%u", (long long)min_uid,
+		              UINT32_MAX - 1);
 		goto invalid;
 	}
 	plugin->min_uid = (uint32_t)min_uid;
@@ -425,24 +416,24 @@ static int pam_init(const struct gb_host *host, const struct gb_settings *settin
 	/* Not errors: the operator may add them after starting us. */
 	snprintf(path, sizeof(path), "/etc/pam.d/%s", plugin->service);
 	if (access(path, F_OK) < 0)
-		plugin_log(
-		        plugin, GB_LOG_WARNING,
+		gb_plugin_log(
+		        plugin->host, GB_LOG_WARNING,
 		        "%s does not exist: PAM uses the 'other' service, which usually refuses "
 		        "everybody",
 		        path);
 	if (plugin->admin_group[0] && group_id(plugin->admin_group, &gid) < 0)
-		plugin_log(plugin, GB_LOG_WARNING,
-		           "settings.admin_group: no group '%s': nobody gets the admin role",
-		           plugin->admin_group);
+		gb_plugin_log(plugin->host, GB_LOG_WARNING,
+		              "settings.admin_group: no group '%s': nobody gets the admin role",
+		              plugin->admin_group);
 	if (plugin->allowed_group[0] && group_id(plugin->allowed_group, &gid) < 0)
-		plugin_log(plugin, GB_LOG_WARNING,
-		           "settings.allowed_group: no group '%s': nobody can log in",
-		           plugin->allowed_group);
-	plugin_log(plugin, GB_LOG_INFO,
-	           "PAM service '%s', accounts from uid %u%s, admin group '%s'%s%s%s",
-	           plugin->service, plugin->min_uid, plugin->allow_root ? " and root" : "",
-	           plugin->admin_group, plugin->allowed_group[0] ? ", only members of '" : "",
-	           plugin->allowed_group, plugin->allowed_group[0] ? "'" : "");
+		gb_plugin_log(plugin->host, GB_LOG_WARNING,
+		              "settings.allowed_group: no group '%s': nobody can log in",
+		              plugin->allowed_group);
+	gb_plugin_log(plugin->host, GB_LOG_INFO,
+	              "PAM service '%s', accounts from uid %u%s, admin group '%s'%s%s%s",
+	              plugin->service, plugin->min_uid, plugin->allow_root ? " and root" : "",
+	              plugin->admin_group, plugin->allowed_group[0] ? ", only members of '" : "",
+	              plugin->allowed_group, plugin->allowed_group[0] ? "'" : "");
 	*state = plugin;
 	return 0;
 
@@ -485,28 +476,28 @@ static int make_identity(const struct pam_plugin *plugin, const char *user,
 
 	r = user_ids(user, &uid, &gid);
 	if (r < 0) {
-		plugin_log(plugin, r == -ENOENT ? GB_LOG_INFO : GB_LOG_ERROR,
-		           "user '%s': PAM accepted it, but %s%s", user,
-		           r == -ENOENT ? "there is no such account"
-		                        : "the account lookup failed: ",
-		           r == -ENOENT ? "" : strerror(-r));
+		gb_plugin_log(plugin->host, r == -ENOENT ? GB_LOG_INFO : GB_LOG_ERROR,
+		              "user '%s': PAM accepted it, but %s%s", user,
+		              r == -ENOENT ? "there is no such account"
+		                           : "the account lookup failed: ",
+		              r == -ENOENT ? "" : strerror(-r));
 		return r == -ENOENT ? -EACCES : -EIO;
 	}
 	if ((problem = uid_problem(plugin, uid))) {
-		plugin_log(plugin, GB_LOG_INFO, "user '%s' (uid %u) refused: it %s", user,
-		           (unsigned)uid, problem);
+		gb_plugin_log(plugin->host, GB_LOG_INFO, "user '%s' (uid %u) refused: it %s", user,
+		              (unsigned)uid, problem);
 		return -EACCES;
 	}
 	if (plugin->allowed_group[0]) {
 		r = in_group(user, gid, plugin->allowed_group);
 		if (r < 0) {
-			plugin_log(plugin, GB_LOG_ERROR, "user '%s': cannot read its groups: %s",
-			           user, strerror(-r));
+			gb_plugin_log(plugin->host, GB_LOG_ERROR,
+			              "user '%s': cannot read its groups: %s", user, strerror(-r));
 			return -EIO;
 		}
 		if (r == 0) {
-			plugin_log(
-			        plugin, GB_LOG_INFO,
+			gb_plugin_log(
+			        plugin->host, GB_LOG_INFO,
 			        "user '%s' refused: not a member of settings.allowed_group '%s'",
 			        user, plugin->allowed_group);
 			return -EACCES;
@@ -515,8 +506,8 @@ static int make_identity(const struct pam_plugin *plugin, const char *user,
 	if (plugin->admin_group[0]) {
 		r = in_group(user, gid, plugin->admin_group);
 		if (r < 0) {
-			plugin_log(plugin, GB_LOG_ERROR, "user '%s': cannot read its groups: %s",
-			           user, strerror(-r));
+			gb_plugin_log(plugin->host, GB_LOG_ERROR,
+			              "user '%s': cannot read its groups: %s", user, strerror(-r));
 			return -EIO;
 		}
 		if (r > 0)
@@ -539,7 +530,8 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 	const void *item = NULL;
 	const char *problem, *step;
 	pam_handle_t *handle = NULL;
-	char name[GB_IDENTITY_NAME_MAX], text[100];
+	char name[GB_IDENTITY_NAME_MAX];
+	char text[84]; /* text a module or a client chose: at most 80 and "..." */
 	/* PAM takes the function as an item pointer; ISO C has no cast for it. */
 	union {
 		void (*function)(int, unsigned, void *);
@@ -555,22 +547,24 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 		return -EINVAL;
 
 	if ((problem = user_name_problem(user))) {
-		printable(text, sizeof(text), user);
-		plugin_log(plugin, GB_LOG_INFO, "user name '%s' refused before PAM: it %s", text,
-		           problem);
+		gb_printable(text, sizeof(text), user);
+		gb_plugin_log(plugin->host, GB_LOG_INFO,
+		              "user name '%s' refused before PAM: it %s", text, problem);
 		return -EACCES;
 	}
 	if (password[0] == '\0' || strnlen(password, PASSWORD_MAX + 1) > PASSWORD_MAX) {
-		plugin_log(plugin, GB_LOG_INFO,
-		           "user '%s': password refused before PAM: empty or longer than %d bytes",
-		           user, PASSWORD_MAX);
+		gb_plugin_log(
+		        plugin->host, GB_LOG_INFO,
+		        "user '%s': password refused before PAM: empty or longer than %d bytes",
+		        user, PASSWORD_MAX);
 		return -EACCES;
 	}
 	/* Keep root and system accounts away from PAM altogether, so that
 	 * guessing at them cannot trip pam_faillock or fill the logs. */
 	if (user_ids(user, &uid, &gid) == 0 && (problem = uid_problem(plugin, uid))) {
-		plugin_log(plugin, GB_LOG_INFO, "user '%s' (uid %u) refused before PAM: it %s",
-		           user, (unsigned)uid, problem);
+		gb_plugin_log(plugin->host, GB_LOG_INFO,
+		              "user '%s' (uid %u) refused before PAM: it %s", user, (unsigned)uid,
+		              problem);
 		return -EACCES;
 	}
 
@@ -578,8 +572,9 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 	status = pam_start(plugin->service, user, &conv, &handle);
 	if (status != PAM_SUCCESS) {
 		/* No handle to ask pam_strerror with. */
-		plugin_log(plugin, GB_LOG_ERROR, "user '%s': pam_start (service '%s') failed: %d",
-		           user, plugin->service, status);
+		gb_plugin_log(plugin->host, GB_LOG_ERROR,
+		              "user '%s': pam_start (service '%s') failed: %d", user,
+		              plugin->service, status);
 		return -EIO;
 	}
 	step = "pam_set_item(PAM_FAIL_DELAY)";
@@ -601,18 +596,18 @@ static int pam_verify_password(void *state, const char *user, const char *passwo
 	}
 	if (status != PAM_SUCCESS) {
 		r = pam_error(status);
-		plugin_log(plugin, r == -EIO ? GB_LOG_ERROR : GB_LOG_INFO,
-		           "user '%s': %s (service '%s'): %s%s%s", user, step, plugin->service,
-		           pam_strerror(handle, status), data.refusal ? ": " : "",
-		           data.refusal ? data.refusal : "");
+		gb_plugin_log(plugin->host, r == -EIO ? GB_LOG_ERROR : GB_LOG_INFO,
+		              "user '%s': %s (service '%s'): %s%s%s", user, step, plugin->service,
+		              pam_strerror(handle, status), data.refusal ? ": " : "",
+		              data.refusal ? data.refusal : "");
 		pam_end(handle, status);
 		return r;
 	}
 	if ((problem = user_name_problem(item))) {
-		printable(text, sizeof(text), item);
-		plugin_log(plugin, GB_LOG_INFO,
-		           "user '%s': PAM changed the name to '%s', which is refused: it %s",
-		           user, text, problem);
+		gb_printable(text, sizeof(text), item);
+		gb_plugin_log(plugin->host, GB_LOG_INFO,
+		              "user '%s': PAM changed the name to '%s', which is refused: it %s",
+		              user, text, problem);
 		pam_end(handle, PAM_SUCCESS);
 		return -EACCES;
 	}

@@ -33,6 +33,7 @@
 #include <glassbox/capture.h>
 
 #include "colour-convert.h"
+#include "error.h"
 
 #define PLUGIN_NAME "weston"
 
@@ -104,18 +105,6 @@ static const struct gb_option capture_options[] = {
 	          "state is always pushed" },
 	{ .key = NULL },
 };
-
-static bool host_has_log(const struct gb_host *host)
-{
-	return host && host->struct_size >= offsetof(struct gb_host, log) + sizeof(host->log) &&
-	       host->log;
-}
-
-#define plugin_log(plugin, level, ...)                                                            \
-	do {                                                                                      \
-		if (host_has_log((plugin)->host))                                                 \
-			(plugin)->host->log((plugin)->host, PLUGIN_NAME, level, __VA_ARGS__);     \
-	} while (0)
 
 static uint64_t monotonic_ns(void)
 {
@@ -219,8 +208,9 @@ static int capture_configure(struct capture *capture, uint32_t width, uint32_t h
 	capture->read_format = compositor->read_format;
 	capture->y_flip = (compositor->capabilities & WESTON_CAP_CAPTURE_YFLIP) != 0;
 	capture->need_full = true;
-	plugin_log(capture->plugin, GB_LOG_INFO, "capturing %" PRIu32 "x%" PRIu32 " as I420%s",
-	           width, height, capture->y_flip ? " (rows read bottom-up)" : "");
+	gb_plugin_log(capture->plugin->host, GB_LOG_INFO,
+	              "capturing %" PRIu32 "x%" PRIu32 " as I420%s", width, height,
+	              capture->y_flip ? " (rows read bottom-up)" : "");
 	return 0;
 }
 
@@ -495,12 +485,12 @@ static void capture_frame(void *data, struct weston_output *output,
 		r = capture_configure(capture, width, height);
 		if (r < 0) {
 			if (!capture->warned_unsupported)
-				plugin_log(capture->plugin, GB_LOG_ERROR,
-				           "cannot capture a %" PRIu32 "x%" PRIu32
-				           " output read as pixman format 0x%x: %s",
-				           width, height,
-				           (unsigned)capture->target->compositor->read_format,
-				           strerror(-r));
+				gb_plugin_log(capture->plugin->host, GB_LOG_ERROR,
+				              "cannot capture a %" PRIu32 "x%" PRIu32
+				              " output read as pixman format 0x%x: %s",
+				              width, height,
+				              (unsigned)capture->target->compositor->read_format,
+				              strerror(-r));
 			capture->warned_unsupported = true;
 			capture->width = capture->height = 0;
 			return;
@@ -537,7 +527,8 @@ static void capture_frame(void *data, struct weston_output *output,
 		 * each buffer's stale region, but the renderer's pixels are
 		 * lost, so convert everything next time.
 		 */
-		plugin_log(capture->plugin, GB_LOG_DEBUG, "every capture buffer is in use");
+		gb_plugin_log(capture->plugin->host, GB_LOG_DEBUG,
+		              "every capture buffer is in use");
 		capture->need_full = true;
 		pixman_region32_fini(&aligned);
 		return;
@@ -550,8 +541,8 @@ static void capture_frame(void *data, struct weston_output *output,
 	capture->frames_converted++;
 	pixman_region32_fini(&aligned);
 	if (r < 0) {
-		plugin_log(capture->plugin, GB_LOG_WARNING, "reading the output failed: %s",
-		           strerror(-r));
+		gb_plugin_log(capture->plugin->host, GB_LOG_WARNING,
+		              "reading the output failed: %s", strerror(-r));
 		capture->need_full = true;
 		/* What was there is no longer the newest frame: it is out of date now. */
 		if (capture->newest == index)
@@ -619,13 +610,14 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	            offsetof(struct gb_capture_target, damage_all) + sizeof(target->damage_all) ||
 	    !target->compositor || !target->output || !target->add_frame_listener ||
 	    !target->remove_frame_listener || !target->damage_all) {
-		snprintf(error, error_size, "the host's capture target lacks a member");
+		gb_error_set(error, error_size, "the host's capture target lacks a member");
 		return NULL;
 	}
 	output = target->output;
 	if (!output->current_mode || !target->compositor->renderer ||
 	    !target->compositor->renderer->read_pixels) {
-		snprintf(error, error_size, "the output has no mode or the renderer cannot read");
+		gb_error_set(error, error_size,
+		             "the output has no mode or the renderer cannot read");
 		return NULL;
 	}
 
@@ -643,7 +635,8 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	capture->timestamp_caps = gst_caps_from_string(GB_CAPTURE_TIMESTAMP_CAPS);
 	capture->source = gst_element_factory_make("appsrc", NULL);
 	if (!capture->timestamp_caps || !capture->source) {
-		snprintf(error, error_size, "cannot make an appsrc (gst-plugins-base missing?)");
+		gb_error_set(error, error_size,
+		             "cannot make an appsrc (gst-plugins-base missing?)");
 		goto fail;
 	}
 	/* Ours; the host gets a second, floating, reference on success. */
@@ -656,10 +649,10 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	r = capture_configure(capture, (uint32_t)output->current_mode->width,
 	                      (uint32_t)output->current_mode->height);
 	if (r < 0) {
-		snprintf(error, error_size,
-		         "cannot capture a %dx%d output read as pixman format 0x%x: %s",
-		         output->current_mode->width, output->current_mode->height,
-		         (unsigned)target->compositor->read_format, strerror(-r));
+		gb_error_set(error, error_size,
+		             "cannot capture a %dx%d output read as pixman format 0x%x: %s",
+		             output->current_mode->width, output->current_mode->height,
+		             (unsigned)target->compositor->read_format, strerror(-r));
 		goto fail;
 	}
 
@@ -676,7 +669,7 @@ static void *capture_start(void *state, const struct gb_capture_target *target,
 	return capture;
 
 out_of_memory:
-	snprintf(error, error_size, "out of memory");
+	gb_error_set(error, error_size, "out of memory");
 fail:
 	capture_free(capture);
 	return NULL;
@@ -717,16 +710,16 @@ static void capture_stop(void *data)
 	if (!capture)
 		return;
 	if (capture->frames_converted > 0)
-		plugin_log(capture->plugin, GB_LOG_INFO,
-		           "%" PRIu64 " frames pushed (%" PRIu64 " repeats), %" PRIu64
-		           " converted in %.3f ms each on average, converting %.1f%% and "
-		           "copying %.1f%% of their pixels",
-		           capture->frames_pushed, capture->frames_repeated,
-		           capture->frames_converted,
-		           (double)capture->convert_ns / 1e6 / (double)capture->frames_converted,
-		           100.0 * (double)capture->pixels_converted /
-		                   (double)capture->pixels_total,
-		           100.0 * (double)capture->pixels_copied / (double)capture->pixels_total);
+		gb_plugin_log(
+		        capture->plugin->host, GB_LOG_INFO,
+		        "%" PRIu64 " frames pushed (%" PRIu64 " repeats), %" PRIu64
+		        " converted in %.3f ms each on average, converting %.1f%% and "
+		        "copying %.1f%% of their pixels",
+		        capture->frames_pushed, capture->frames_repeated,
+		        capture->frames_converted,
+		        (double)capture->convert_ns / 1e6 / (double)capture->frames_converted,
+		        100.0 * (double)capture->pixels_converted / (double)capture->pixels_total,
+		        100.0 * (double)capture->pixels_copied / (double)capture->pixels_total);
 	capture_free(capture);
 }
 

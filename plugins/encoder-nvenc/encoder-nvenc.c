@@ -24,6 +24,7 @@
 #include <gst/gst.h>
 
 #include "encoder-common.h"
+#include "error.h"
 
 #include <glassbox/encoder.h>
 
@@ -77,19 +78,19 @@ static void nvenc_fini(void *state)
 	free(state);
 }
 
-static int nvenc_probe(void *state, char *reason, size_t reason_size)
+static int nvenc_probe(void *state, char *error, size_t error_size)
 {
 	struct nvenc_plugin *plugin = state;
 	struct gb_nvenc_library library;
 	struct gb_nvenc_session session;
 	int r;
 
-	r = gb_nvenc_library_load(&library, reason, reason_size);
+	r = gb_nvenc_library_load(&library, error, error_size);
 	if (r < 0)
 		return r;
-	r = gb_nvenc_session_open(&session, &library, plugin->device, reason, reason_size);
+	r = gb_nvenc_session_open(&session, &library, plugin->device, error, error_size);
 	if (r == 0) {
-		r = gb_nvenc_session_low_latency_h264(&session, NULL, reason, reason_size);
+		r = gb_nvenc_session_low_latency_h264(&session, NULL, error, error_size);
 		gb_nvenc_session_close(&session);
 	}
 	gb_nvenc_library_unload(&library);
@@ -100,89 +101,48 @@ static GstElement *nvenc_create_bin(void *state, const struct gb_encoder_params 
                                     char *error, size_t error_size)
 {
 	struct nvenc_plugin *plugin = state;
-	GstElement *bin = NULL, *input = NULL, *encoder = NULL;
-	GstCaps *caps = NULL;
+	GstElement *elements[2];
 	uint32_t bitrate;
 	GType type;
 
-	if (!params || params->struct_size < offsetof(struct gb_encoder_params, bitrate_kbps) +
-	                                             sizeof(params->bitrate_kbps)) {
-		snprintf(error, error_size, "the host's encoder parameters are too small");
+	if (gb_encoder_check_params(params, error, error_size) < 0)
 		return NULL;
-	}
 	if (!gst_is_initialized()) {
-		snprintf(error, error_size, "GStreamer is not initialised");
+		gb_error_set(error, error_size, "GStreamer is not initialised");
 		return NULL;
 	}
 	type = gb_nvenc_h264_enc_get_type();
 	if (type == G_TYPE_INVALID) {
-		snprintf(error, error_size, "cannot register the GType %s",
-		         GB_NVENC_H264_ENC_TYPE_NAME);
+		gb_error_set(error, error_size, "cannot register the GType %s",
+		             GB_NVENC_H264_ENC_TYPE_NAME);
 		return NULL;
 	}
-	bitrate = plugin->bitrate_kbps ? plugin->bitrate_kbps : params->bitrate_kbps;
-	if (bitrate == 0)
-		bitrate = DEFAULT_BITRATE_KBPS;
+	bitrate = gb_encoder_start_bitrate(plugin->bitrate_kbps, params->bitrate_kbps,
+	                                   DEFAULT_BITRATE_KBPS);
 
-	bin = gst_bin_new(NULL);
-	input = gst_element_factory_make("capsfilter", NULL);
-	encoder = g_object_new(
+	elements[0] = gb_encoder_capsfilter_new("video/x-raw,format=I420");
+	elements[1] = g_object_new(
 	        type, "name", ENCODER_NAME, "bitrate", (guint)bitrate, "device",
 	        (gint)plugin->device, "max-fps",
 	        (guint)(params->max_fps >= 1 && params->max_fps <= 240 ? params->max_fps : 60),
 	        NULL);
-	caps = gst_caps_from_string("video/x-raw,format=I420");
-	if (!bin || !input || !encoder || !caps) {
-		snprintf(error, error_size, "cannot make the NVENC element or a capsfilter");
-		goto fail;
-	}
-	g_object_set(input, "caps", caps, NULL);
-	gst_bin_add_many(GST_BIN(bin), input, encoder, NULL);
-	if (!gst_element_link(input, encoder) ||
-	    !gb_encoder_add_ghost_pad(bin, input, "sink", "sink") ||
-	    !gb_encoder_add_ghost_pad(bin, encoder, "src", "src")) {
-		snprintf(error, error_size, "cannot link capsfilter ! NVENC");
-		input = encoder = NULL; /* the bin owns them */
-		goto fail;
-	}
-	gst_caps_unref(caps);
-	return bin;
-
-fail:
-	if (caps)
-		gst_caps_unref(caps);
-	if (input)
-		gst_object_unref(gst_object_ref_sink(input));
-	if (encoder)
-		gst_object_unref(gst_object_ref_sink(encoder));
-	if (bin)
-		gst_object_unref(gst_object_ref_sink(bin));
-	return NULL;
+	return gb_encoder_bin_new(elements, 2, "capsfilter ! NVENC", error, error_size);
 }
 
+static const struct gb_encoder_element nvenc_element = {
+	.name = ENCODER_NAME,
+	.type_name = GB_NVENC_H264_ENC_TYPE_NAME,
+	.bitrate_property = "bitrate",
+	.bitrate_scale = 1,
+	.max_kbps = MAX_BITRATE_KBPS,
+};
+
+/* Applied with nvEncReconfigureEncoder before the next frame. */
 static int nvenc_set_bitrate(void *state, GstElement *bin, uint32_t bitrate_kbps)
 {
-	struct nvenc_plugin *plugin = state;
-	GType type = gb_nvenc_h264_enc_get_type();
-	GstElement *encoder;
+	const struct nvenc_plugin *plugin = state;
 
-	if (plugin->bitrate_kbps)
-		return 0;
-	if (bitrate_kbps == 0 || bitrate_kbps > MAX_BITRATE_KBPS)
-		return -ERANGE;
-	if (type == G_TYPE_INVALID || !GST_IS_BIN(bin))
-		return -EINVAL;
-	encoder = gst_bin_get_by_name(GST_BIN(bin), ENCODER_NAME);
-	if (!encoder)
-		return -EINVAL;
-	if (!G_TYPE_CHECK_INSTANCE_TYPE(encoder, type)) {
-		gst_object_unref(encoder);
-		return -EINVAL;
-	}
-	/* Applied with nvEncReconfigureEncoder before the next frame. */
-	g_object_set(encoder, "bitrate", (guint)bitrate_kbps, NULL);
-	gst_object_unref(encoder);
-	return 0;
+	return gb_encoder_set_bitrate(&nvenc_element, bin, plugin->bitrate_kbps, bitrate_kbps);
 }
 
 static const struct gb_encoder_ops nvenc_ops = {

@@ -152,16 +152,16 @@ static void close_session(GbNvencH264Enc *self)
 
 static gboolean open_session(GbNvencH264Enc *self)
 {
-	char reason[256];
+	char error[256];
 	gint device;
 	int r;
 
 	GST_OBJECT_LOCK(self);
 	device = self->device;
 	GST_OBJECT_UNLOCK(self);
-	r = gb_nvenc_session_open(&self->session, &self->library, device, reason, sizeof(reason));
+	r = gb_nvenc_session_open(&self->session, &self->library, device, error, sizeof(error));
 	if (r < 0) {
-		GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("NVENC: %s", reason), (NULL));
+		GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("NVENC: %s", error), (NULL));
 		return FALSE;
 	}
 	self->session_open = true;
@@ -171,10 +171,10 @@ static gboolean open_session(GbNvencH264Enc *self)
 static gboolean nvenc_start(GstVideoEncoder *encoder)
 {
 	GbNvencH264Enc *self = GB_NVENC_H264_ENC(encoder);
-	char reason[256];
+	char error[256];
 
-	if (gb_nvenc_library_load(&self->library, reason, sizeof(reason)) < 0) {
-		GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("NVENC: %s", reason), (NULL));
+	if (gb_nvenc_library_load(&self->library, error, sizeof(error)) < 0) {
+		GST_ELEMENT_ERROR(self, LIBRARY, INIT, ("NVENC: %s", error), (NULL));
 		return FALSE;
 	}
 	self->library_loaded = true;
@@ -221,7 +221,7 @@ static gboolean initialise_encoder(GbNvencH264Enc *self, guint width, guint heig
 	NV_ENC_CREATE_INPUT_BUFFER input;
 	NV_ENC_CREATE_BITSTREAM_BUFFER output;
 	NVENCSTATUS status;
-	char reason[256];
+	char error[256];
 	guint bitrate, max_fps;
 	int r;
 
@@ -232,10 +232,9 @@ static gboolean initialise_encoder(GbNvencH264Enc *self, guint width, guint heig
 	GST_OBJECT_UNLOCK(self);
 
 	/* Start from the P1 low-latency preset, then pin what streaming needs. */
-	r = gb_nvenc_session_low_latency_h264(&self->session, &self->config, reason,
-	                                      sizeof(reason));
+	r = gb_nvenc_session_low_latency_h264(&self->session, &self->config, error, sizeof(error));
 	if (r < 0) {
-		GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("NVENC: %s", reason), (NULL));
+		GST_ELEMENT_ERROR(self, LIBRARY, SETTINGS, ("NVENC: %s", error), (NULL));
 		return FALSE;
 	}
 	self->config.version = NV_ENC_CONFIG_VER;

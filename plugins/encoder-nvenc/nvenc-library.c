@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "error.h"
 #include "nvenc-library.h"
 
 /* cuda.h's value; ffnvcodec's trimmed header does not name it. */
@@ -17,24 +18,24 @@
 
 void gb_nvenc_loader_log(void *logctx, const char *format, ...)
 {
-	struct gb_nvenc_reason *reason = logctx;
+	struct gb_nvenc_loader_error *sink = logctx;
 	const char *detail = dlerror();
 	va_list args;
 	size_t length;
 
-	if (!reason || !reason->text || reason->size == 0)
+	if (!sink || !sink->text || sink->size == 0)
 		return;
 	/* dlerror() says more ("libcuda.so.1: cannot open shared object file: ..."). */
 	if (detail) {
-		snprintf(reason->text, reason->size, "%s", detail);
+		snprintf(sink->text, sink->size, "%s", detail);
 		return;
 	}
 	va_start(args, format);
-	vsnprintf(reason->text, reason->size, format, args);
+	vsnprintf(sink->text, sink->size, format, args);
 	va_end(args);
-	length = strlen(reason->text);
-	if (length > 0 && reason->text[length - 1] == '\n')
-		reason->text[length - 1] = '\0';
+	length = strlen(sink->text);
+	if (length > 0 && sink->text[length - 1] == '\n')
+		sink->text[length - 1] = '\0';
 }
 
 const char *gb_nvenc_status_name(NVENCSTATUS status)
@@ -112,45 +113,45 @@ static const char *cuda_error_name(const struct gb_nvenc_library *library, CUres
 	return "CUDA_ERROR_(unknown)";
 }
 
-int gb_nvenc_library_load(struct gb_nvenc_library *library, char *reason, size_t reason_size)
+int gb_nvenc_library_load(struct gb_nvenc_library *library, char *error, size_t error_size)
 {
-	struct gb_nvenc_reason log = { .text = reason, .size = reason_size };
+	struct gb_nvenc_loader_error log = { .text = error, .size = error_size };
 	uint32_t driver_version = 0;
 	uint32_t needed = (NVENCAPI_MAJOR_VERSION << 4) | NVENCAPI_MINOR_VERSION;
 	NVENCSTATUS status;
 
 	memset(library, 0, sizeof(*library));
-	if (reason_size > 0)
-		reason[0] = '\0';
+	if (error_size > 0)
+		error[0] = '\0';
 
 	/* Clear any stale dlerror() so that the loader's report is about this load. */
 	(void)dlerror();
 	if (cuda_load_functions(&library->cuda, &log) < 0) {
-		if (!reason[0])
-			snprintf(reason, reason_size, "libcuda.so.1 cannot be loaded");
+		if (!error[0])
+			gb_error_set(error, error_size, "libcuda.so.1 cannot be loaded");
 		goto fail;
 	}
 	(void)dlerror();
 	if (nvenc_load_functions(&library->nvenc, &log) < 0) {
-		if (!reason[0])
-			snprintf(reason, reason_size, "libnvidia-encode.so.1 cannot be loaded");
+		if (!error[0])
+			gb_error_set(error, error_size, "libnvidia-encode.so.1 cannot be loaded");
 		goto fail;
 	}
 
 	/* A driver older than our headers refuses the session with INVALID_VERSION: say why. */
 	status = library->nvenc->NvEncodeAPIGetMaxSupportedVersion(&driver_version);
 	if (status != NV_ENC_SUCCESS) {
-		snprintf(reason, reason_size, "NvEncodeAPIGetMaxSupportedVersion failed: %s",
-		         gb_nvenc_status_name(status));
+		gb_error_set(error, error_size, "NvEncodeAPIGetMaxSupportedVersion failed: %s",
+		             gb_nvenc_status_name(status));
 		gb_nvenc_library_unload(library);
 		return gb_nvenc_status_errno(status);
 	}
 	if (driver_version < needed) {
-		snprintf(reason, reason_size,
-		         "the NVIDIA driver offers NVENC API %u.%u, this plugin needs %u.%u: "
-		         "update the driver",
-		         driver_version >> 4, driver_version & 0xf,
-		         (unsigned)NVENCAPI_MAJOR_VERSION, (unsigned)NVENCAPI_MINOR_VERSION);
+		gb_error_set(error, error_size,
+		             "the NVIDIA driver offers NVENC API %u.%u, this plugin needs %u.%u: "
+		             "update the driver",
+		             driver_version >> 4, driver_version & 0xf,
+		             (unsigned)NVENCAPI_MAJOR_VERSION, (unsigned)NVENCAPI_MINOR_VERSION);
 		gb_nvenc_library_unload(library);
 		return -ENOTSUP;
 	}
@@ -158,8 +159,8 @@ int gb_nvenc_library_load(struct gb_nvenc_library *library, char *reason, size_t
 	library->api.version = NV_ENCODE_API_FUNCTION_LIST_VER;
 	status = library->nvenc->NvEncodeAPICreateInstance(&library->api);
 	if (status != NV_ENC_SUCCESS) {
-		snprintf(reason, reason_size, "NvEncodeAPICreateInstance failed: %s",
-		         gb_nvenc_status_name(status));
+		gb_error_set(error, error_size, "NvEncodeAPICreateInstance failed: %s",
+		             gb_nvenc_status_name(status));
 		gb_nvenc_library_unload(library);
 		return gb_nvenc_status_errno(status);
 	}
@@ -194,7 +195,7 @@ void gb_nvenc_session_pop(struct gb_nvenc_session *session)
 }
 
 int gb_nvenc_session_open(struct gb_nvenc_session *session, struct gb_nvenc_library *library,
-                          int device_index, char *reason, size_t reason_size)
+                          int device_index, char *error, size_t error_size)
 {
 	CudaFunctions *cuda = library->cuda;
 	NV_ENC_OPEN_ENCODE_SESSION_EX_PARAMS params;
@@ -209,28 +210,28 @@ int gb_nvenc_session_open(struct gb_nvenc_session *session, struct gb_nvenc_libr
 
 	result = cuda->cuInit(0);
 	if ((int)result == CUDA_RESULT_NO_DEVICE) {
-		snprintf(reason, reason_size, "no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)");
+		gb_error_set(error, error_size, "no CUDA device (cuInit: CUDA_ERROR_NO_DEVICE)");
 		return -ENODEV;
 	}
 	if (result != CUDA_SUCCESS) {
-		snprintf(reason, reason_size, "cuInit failed: %s",
-		         cuda_error_name(library, result));
+		gb_error_set(error, error_size, "cuInit failed: %s",
+		             cuda_error_name(library, result));
 		return -ENODEV;
 	}
 	result = cuda->cuDeviceGetCount(&count);
 	if (result != CUDA_SUCCESS || count == 0) {
-		snprintf(reason, reason_size, "no CUDA device");
+		gb_error_set(error, error_size, "no CUDA device");
 		return -ENODEV;
 	}
 	if (device_index < 0 || device_index >= count) {
-		snprintf(reason, reason_size, "no CUDA device %d (there are %d)", device_index,
-		         count);
+		gb_error_set(error, error_size, "no CUDA device %d (there are %d)", device_index,
+		             count);
 		return -ENODEV;
 	}
 	result = cuda->cuDeviceGet(&device, device_index);
 	if (result != CUDA_SUCCESS) {
-		snprintf(reason, reason_size, "cuDeviceGet(%d) failed: %s", device_index,
-		         cuda_error_name(library, result));
+		gb_error_set(error, error_size, "cuDeviceGet(%d) failed: %s", device_index,
+		             cuda_error_name(library, result));
 		return -ENODEV;
 	}
 	if (cuda->cuDeviceGetName(session->device_name, (int)sizeof(session->device_name),
@@ -240,8 +241,8 @@ int gb_nvenc_session_open(struct gb_nvenc_session *session, struct gb_nvenc_libr
 	result = cuda->cuCtxCreate(&session->context, CU_CTX_SCHED_BLOCKING_SYNC, device);
 	if (result != CUDA_SUCCESS) {
 		session->context = NULL;
-		snprintf(reason, reason_size, "cuCtxCreate on %s failed: %s", session->device_name,
-		         cuda_error_name(library, result));
+		gb_error_set(error, error_size, "cuCtxCreate on %s failed: %s",
+		             session->device_name, cuda_error_name(library, result));
 		return -ENODEV;
 	}
 
@@ -255,8 +256,8 @@ int gb_nvenc_session_open(struct gb_nvenc_session *session, struct gb_nvenc_libr
 	cuda->cuCtxPopCurrent(&popped);
 	if (status != NV_ENC_SUCCESS) {
 		session->encoder = NULL;
-		snprintf(reason, reason_size, "NVENC session on %s failed: %s",
-		         session->device_name, gb_nvenc_status_name(status));
+		gb_error_set(error, error_size, "NVENC session on %s failed: %s",
+		             session->device_name, gb_nvenc_status_name(status));
 		gb_nvenc_session_close(session);
 		return gb_nvenc_status_errno(status);
 	}
@@ -287,7 +288,7 @@ static bool guid_equal(const GUID *a, const GUID *b)
 }
 
 int gb_nvenc_session_low_latency_h264(struct gb_nvenc_session *session, NV_ENC_CONFIG *config,
-                                      char *reason, size_t reason_size)
+                                      char *error, size_t error_size)
 {
 	NV_ENCODE_API_FUNCTION_LIST *api = &session->library->api;
 	NV_ENC_PRESET_CONFIG preset;
@@ -303,15 +304,15 @@ int gb_nvenc_session_low_latency_h264(struct gb_nvenc_session *session, NV_ENC_C
 		status = api->nvEncGetEncodeGUIDs(session->encoder, guids, count, &filled);
 	}
 	if (status != NV_ENC_SUCCESS) {
-		snprintf(reason, reason_size, "NVENC on %s lists no codecs: %s",
-		         session->device_name, gb_nvenc_status_name(status));
+		gb_error_set(error, error_size, "NVENC on %s lists no codecs: %s",
+		             session->device_name, gb_nvenc_status_name(status));
 		return gb_nvenc_status_errno(status);
 	}
 	for (uint32_t i = 0; i < filled && i < count; i++)
 		h264 |= guid_equal(&guids[i], &NV_ENC_CODEC_H264_GUID);
 	if (!h264) {
-		snprintf(reason, reason_size, "NVENC on %s cannot encode H.264",
-		         session->device_name);
+		gb_error_set(error, error_size, "NVENC on %s cannot encode H.264",
+		             session->device_name);
 		return -ENOTSUP;
 	}
 
@@ -322,9 +323,9 @@ int gb_nvenc_session_low_latency_h264(struct gb_nvenc_session *session, NV_ENC_C
 	                                           NV_ENC_PRESET_P1_GUID,
 	                                           NV_ENC_TUNING_INFO_LOW_LATENCY, &preset);
 	if (status != NV_ENC_SUCCESS) {
-		snprintf(reason, reason_size,
-		         "NVENC on %s has no low-latency P1 preset for H.264: %s",
-		         session->device_name, gb_nvenc_status_name(status));
+		gb_error_set(error, error_size,
+		             "NVENC on %s has no low-latency P1 preset for H.264: %s",
+		             session->device_name, gb_nvenc_status_name(status));
 		return gb_nvenc_status_errno(status);
 	}
 	if (config)

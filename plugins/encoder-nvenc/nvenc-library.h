@@ -15,9 +15,9 @@
 /*
  * The loader reports a library or symbol it cannot load through this
  * macro; gb_nvenc_loader_log() keeps the message (with dlerror()'s detail)
- * as the reason the caller hands back. @logctx is a struct gb_nvenc_reason.
+ * as the error the caller hands back. @logctx is a struct gb_nvenc_loader_error.
  */
-struct gb_nvenc_reason {
+struct gb_nvenc_loader_error {
 	char *text;
 	size_t size;
 };
@@ -35,7 +35,7 @@ struct gb_nvenc_library {
 };
 
 /** Load both libraries and the NVENC entry points. Undo with gb_nvenc_library_unload(). */
-int gb_nvenc_library_load(struct gb_nvenc_library *library, char *reason, size_t reason_size);
+int gb_nvenc_library_load(struct gb_nvenc_library *library, char *error, size_t error_size);
 /** Accepts a zeroed or half-loaded library. */
 void gb_nvenc_library_unload(struct gb_nvenc_library *library);
 
@@ -52,7 +52,7 @@ struct gb_nvenc_session {
  * thread: push it around CUDA calls (gb_nvenc_session_push()).
  */
 int gb_nvenc_session_open(struct gb_nvenc_session *session, struct gb_nvenc_library *library,
-                          int device_index, char *reason, size_t reason_size);
+                          int device_index, char *error, size_t error_size);
 /** Destroy the NVENC session and the context. Accepts a zeroed or half-open session. */
 void gb_nvenc_session_close(struct gb_nvenc_session *session);
 
@@ -61,7 +61,7 @@ void gb_nvenc_session_close(struct gb_nvenc_session *session);
  * On success *config holds that preset's configuration, to start from.
  */
 int gb_nvenc_session_low_latency_h264(struct gb_nvenc_session *session, NV_ENC_CONFIG *config,
-                                      char *reason, size_t reason_size);
+                                      char *error, size_t error_size);
 
 bool gb_nvenc_session_push(struct gb_nvenc_session *session);
 void gb_nvenc_session_pop(struct gb_nvenc_session *session);

@@ -91,15 +91,14 @@ static void vp8_fini(void *state)
 }
 
 /* Loading the element, not only finding it in the registry, proves libvpx loads. */
-static int vp8_probe(void *state, char *reason, size_t reason_size)
+static int vp8_probe(void *state, char *error, size_t error_size)
 {
 	int r;
 
-	r = gb_encoder_ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(error, error_size);
 	if (r < 0)
 		return r;
-	return gb_encoder_probe_element("vp8enc", "gstreamer1.0-plugins-good", reason,
-	                                reason_size);
+	return gb_encoder_probe_element("vp8enc", "gstreamer1.0-plugins-good", error, error_size);
 }
 
 /* Token partitions let the decoder (and encoder) use threads: log2, at most 8. */
@@ -118,104 +117,52 @@ static GstElement *vp8_create_bin(void *state, const struct gb_encoder_params *p
                                   size_t error_size)
 {
 	struct vp8_plugin *plugin = state;
-	GstElement *bin = NULL, *input = NULL, *encoder = NULL;
-	GstCaps *caps = NULL;
+	GstElement *elements[2];
 	uint32_t bitrate, threads;
 
-	if (!params || params->struct_size < offsetof(struct gb_encoder_params, bitrate_kbps) +
-	                                             sizeof(params->bitrate_kbps)) {
-		snprintf(error, error_size, "the host's encoder parameters are too small");
+	if (gb_encoder_check_params(params, error, error_size) < 0 ||
+	    gb_encoder_ensure_gstreamer(error, error_size) < 0)
 		return NULL;
-	}
-	if (gb_encoder_ensure_gstreamer(error, error_size) < 0)
-		return NULL;
-	bitrate = plugin->bitrate_kbps ? plugin->bitrate_kbps : params->bitrate_kbps;
-	if (bitrate == 0)
-		bitrate = DEFAULT_BITRATE_KBPS;
+	bitrate = gb_encoder_start_bitrate(plugin->bitrate_kbps, params->bitrate_kbps,
+	                                   DEFAULT_BITRATE_KBPS);
 	threads = gb_encoder_thread_count(plugin->threads, MAX_AUTO_THREADS);
 
-	bin = gst_bin_new(NULL);
-	input = gst_element_factory_make("capsfilter", NULL);
-	encoder = gst_element_factory_make("vp8enc", ENCODER_NAME);
-	caps = gst_caps_from_string("video/x-raw,format=I420");
-	if (!bin || !input || !encoder || !caps) {
-		snprintf(error, error_size, "cannot make vp8enc or capsfilter");
-		goto fail;
-	}
-	g_object_set(input, "caps", caps, NULL);
-	g_object_set(encoder, "deadline", (gint64)1, "cpu-used", (gint)plugin->cpu_used,
-	             "target-bitrate", (gint)(bitrate * 1000), "lag-in-frames", 0,
-	             "keyframe-max-dist",
-	             (gint)(plugin->keyframe_max_dist ? plugin->keyframe_max_dist
-	                                              : KEYFRAME_DISTANCE_INFINITE),
-	             "threads", (gint)threads, NULL);
-	gst_util_set_object_arg(G_OBJECT(encoder), "end-usage", "cbr");
-	/* Partitions decode independently: a lost packet spoils less. */
-	gst_util_set_object_arg(G_OBJECT(encoder), "error-resilient", "default+partitions");
-	gst_util_set_object_arg(G_OBJECT(encoder), "token-partitions", token_partitions(threads));
-	/* Only forced keyframes (and the first), unless the drop-in sets a distance. */
-	gst_util_set_object_arg(G_OBJECT(encoder), "keyframe-mode",
-	                        plugin->keyframe_max_dist ? "auto" : "disabled");
+	elements[0] = gb_encoder_capsfilter_new("video/x-raw,format=I420");
+	elements[1] = gst_element_factory_make("vp8enc", ENCODER_NAME);
+	if (elements[1]) {
+		GObject *encoder = G_OBJECT(elements[1]);
 
-	gst_bin_add_many(GST_BIN(bin), input, encoder, NULL);
-	if (!gst_element_link(input, encoder) ||
-	    !gb_encoder_add_ghost_pad(bin, input, "sink", "sink") ||
-	    !gb_encoder_add_ghost_pad(bin, encoder, "src", "src")) {
-		snprintf(error, error_size, "cannot link capsfilter ! vp8enc");
-		input = encoder = NULL; /* the bin owns them */
-		goto fail;
+		g_object_set(encoder, "deadline", (gint64)1, "cpu-used", (gint)plugin->cpu_used,
+		             "target-bitrate", (gint)(bitrate * 1000), "lag-in-frames", 0,
+		             "keyframe-max-dist",
+		             (gint)(plugin->keyframe_max_dist ? plugin->keyframe_max_dist
+		                                              : KEYFRAME_DISTANCE_INFINITE),
+		             "threads", (gint)threads, NULL);
+		gst_util_set_object_arg(encoder, "end-usage", "cbr");
+		/* Partitions decode independently: a lost packet spoils less. */
+		gst_util_set_object_arg(encoder, "error-resilient", "default+partitions");
+		gst_util_set_object_arg(encoder, "token-partitions", token_partitions(threads));
+		/* Only forced keyframes (and the first), unless the drop-in sets a distance. */
+		gst_util_set_object_arg(encoder, "keyframe-mode",
+		                        plugin->keyframe_max_dist ? "auto" : "disabled");
 	}
-	gst_caps_unref(caps);
-	return bin;
-
-fail:
-	if (caps)
-		gst_caps_unref(caps);
-	if (input)
-		gst_object_unref(gst_object_ref_sink(input));
-	if (encoder)
-		gst_object_unref(gst_object_ref_sink(encoder));
-	if (bin)
-		gst_object_unref(gst_object_ref_sink(bin));
-	return NULL;
+	return gb_encoder_bin_new(elements, 2, "capsfilter ! vp8enc", error, error_size);
 }
 
-/* The vp8enc inside a bin this plugin made; NULL for any other bin. */
-static GstElement *find_encoder(GstElement *bin)
-{
-	GstElement *encoder;
-	GstElementFactory *factory;
-
-	if (!GST_IS_BIN(bin))
-		return NULL;
-	encoder = gst_bin_get_by_name(GST_BIN(bin), ENCODER_NAME);
-	if (!encoder)
-		return NULL;
-	factory = gst_element_get_factory(encoder);
-	if (!factory || strcmp(GST_OBJECT_NAME(factory), "vp8enc") != 0) {
-		gst_object_unref(encoder);
-		return NULL;
-	}
-	return encoder;
-}
+static const struct gb_encoder_element vp8_element = {
+	.name = ENCODER_NAME,
+	.type_name = "GstVP8Enc",
+	.bitrate_property = "target-bitrate",
+	.bitrate_scale = 1000,
+	.max_kbps = MAX_BITRATE_KBPS,
+};
 
 /* vp8enc hands a new target bitrate to the running libvpx encoder. */
 static int vp8_set_bitrate(void *state, GstElement *bin, uint32_t bitrate_kbps)
 {
-	struct vp8_plugin *plugin = state;
-	GstElement *encoder;
+	const struct vp8_plugin *plugin = state;
 
-	/* A pinned bitrate in the drop-in wins over the host's adaptation. */
-	if (plugin->bitrate_kbps)
-		return 0;
-	if (bitrate_kbps == 0 || bitrate_kbps > MAX_BITRATE_KBPS)
-		return -ERANGE;
-	encoder = find_encoder(bin);
-	if (!encoder)
-		return -EINVAL;
-	g_object_set(encoder, "target-bitrate", (gint)(bitrate_kbps * 1000), NULL);
-	gst_object_unref(encoder);
-	return 0;
+	return gb_encoder_set_bitrate(&vp8_element, bin, plugin->bitrate_kbps, bitrate_kbps);
 }
 
 static const struct gb_encoder_ops vp8_ops = {

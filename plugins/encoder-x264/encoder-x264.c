@@ -106,12 +106,6 @@ static const struct gb_option x264_options[] = {
 	{ .key = NULL },
 };
 
-static bool host_has_log(const struct gb_host *host)
-{
-	return host && host->struct_size >= offsetof(struct gb_host, log) + sizeof(host->log) &&
-	       host->log;
-}
-
 static int x264_init(const struct gb_host *host, const struct gb_settings *settings, void **state)
 {
 	struct x264_plugin *plugin;
@@ -132,12 +126,11 @@ static int x264_init(const struct gb_host *host, const struct gb_settings *setti
 	for (size_t i = 0; plugin->speed_preset && i < G_N_ELEMENTS(speed_presets); i++)
 		preset_known |= strcmp(plugin->speed_preset, speed_presets[i]) == 0;
 	if (!preset_known) {
-		if (host_has_log(host))
-			host->log(host, PLUGIN_NAME, GB_LOG_ERROR,
-			          "settings.speed_preset '%s' is not an x264 preset (ultrafast, "
-			          "superfast, veryfast, faster, fast, medium, slow, slower, "
-			          "veryslow, placebo)",
-			          plugin->speed_preset ? plugin->speed_preset : "");
+		gb_plugin_log(host, GB_LOG_ERROR,
+		              "settings.speed_preset '%s' is not an x264 preset (ultrafast, "
+		              "superfast, veryfast, faster, fast, medium, slow, slower, "
+		              "veryslow, placebo)",
+		              plugin->speed_preset ? plugin->speed_preset : "");
 		free(plugin);
 		return -EINVAL;
 	}
@@ -151,56 +144,34 @@ static void x264_fini(void *state)
 }
 
 /* Loading the element, not only finding it in the registry, proves libx264 loads. */
-static int x264_probe(void *state, char *reason, size_t reason_size)
+static int x264_probe(void *state, char *error, size_t error_size)
 {
 	int r;
 
-	r = gb_encoder_ensure_gstreamer(reason, reason_size);
+	r = gb_encoder_ensure_gstreamer(error, error_size);
 	if (r < 0)
 		return r;
-	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", reason, reason_size);
+	r = gb_encoder_probe_element("x264enc", "gstreamer1.0-plugins-ugly", error, error_size);
 	if (r < 0)
 		return r;
-	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", reason,
-	                                reason_size);
-}
-
-static GstElement *make_capsfilter(const char *caps_text)
-{
-	GstElement *filter = gst_element_factory_make("capsfilter", NULL);
-	GstCaps *caps = gst_caps_from_string(caps_text);
-
-	if (!filter || !caps) {
-		if (filter)
-			gst_object_unref(gst_object_ref_sink(filter));
-		if (caps)
-			gst_caps_unref(caps);
-		return NULL;
-	}
-	g_object_set(filter, "caps", caps, NULL);
-	gst_caps_unref(caps);
-	return filter;
+	return gb_encoder_probe_element("capssetter", "gstreamer1.0-plugins-good", error,
+	                                error_size);
 }
 
 static GstElement *x264_create_bin(void *state, const struct gb_encoder_params *params,
                                    char *error, size_t error_size)
 {
 	struct x264_plugin *plugin = state;
-	GstElement *bin = NULL, *input = NULL, *rate = NULL, *encoder = NULL, *output = NULL;
-	GstCaps *rate_caps = NULL;
+	GstElement *elements[4], *rate, *encoder;
+	GstCaps *rate_caps;
 	uint32_t bitrate, fps;
 	char output_caps[160];
 
-	if (!params || params->struct_size < offsetof(struct gb_encoder_params, bitrate_kbps) +
-	                                             sizeof(params->bitrate_kbps)) {
-		snprintf(error, error_size, "the host's encoder parameters are too small");
+	if (gb_encoder_check_params(params, error, error_size) < 0 ||
+	    gb_encoder_ensure_gstreamer(error, error_size) < 0)
 		return NULL;
-	}
-	if (gb_encoder_ensure_gstreamer(error, error_size) < 0)
-		return NULL;
-	bitrate = plugin->bitrate_kbps ? plugin->bitrate_kbps : params->bitrate_kbps;
-	if (bitrate == 0)
-		bitrate = DEFAULT_BITRATE_KBPS;
+	bitrate = gb_encoder_start_bitrate(plugin->bitrate_kbps, params->bitrate_kbps,
+	                                   DEFAULT_BITRATE_KBPS);
 	fps = params->max_fps >= 1 && params->max_fps <= 240 ? params->max_fps : DEFAULT_FPS;
 
 	/* B-frames are not allowed in constrained baseline. */
@@ -208,94 +179,45 @@ static GstElement *x264_create_bin(void *state, const struct gb_encoder_params *
 	         "video/x-h264,profile=%s,stream-format=byte-stream,alignment=au",
 	         plugin->bframes > 0 ? "main" : "constrained-baseline");
 
-	bin = gst_bin_new(NULL);
-	input = make_capsfilter("video/x-raw,format=I420");
-	rate = gst_element_factory_make("capssetter", NULL);
-	encoder = gst_element_factory_make("x264enc", ENCODER_NAME);
-	output = make_capsfilter(output_caps);
-	rate_caps = gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION, (gint)fps,
-	                                1, NULL);
-	if (!bin || !input || !rate || !encoder || !output || !rate_caps) {
-		snprintf(error, error_size, "cannot make x264enc, capssetter or capsfilter");
-		goto fail;
-	}
-	g_object_set(rate, "caps", rate_caps, "join", TRUE, "replace", FALSE, NULL);
-	gst_caps_unref(rate_caps);
-	rate_caps = NULL;
-
-	g_object_set(encoder, "bitrate", (guint)bitrate, "bframes", (guint)plugin->bframes,
-	             "key-int-max",
-	             (guint)(plugin->key_int_max ? plugin->key_int_max : KEYINT_INFINITE),
-	             "threads", (guint)gb_encoder_thread_count(plugin->threads, MAX_AUTO_THREADS),
-	             "sliced-threads", (gboolean)plugin->sliced_threads, NULL);
-	gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", plugin->speed_preset);
-	gst_util_set_object_arg(G_OBJECT(encoder), "tune",
-	                        plugin->zerolatency ? "zerolatency" : "");
-
-	/* The bin takes the floating references; the pointers stay valid while it lives. */
-	gst_bin_add_many(GST_BIN(bin), input, rate, encoder, output, NULL);
-	if (!gst_element_link_many(input, rate, encoder, output, NULL) ||
-	    !gb_encoder_add_ghost_pad(bin, input, "sink", "sink") ||
-	    !gb_encoder_add_ghost_pad(bin, output, "src", "src")) {
-		snprintf(error, error_size,
-		         "cannot link capsfilter ! capssetter ! x264enc ! capsfilter");
-		input = rate = encoder = output = NULL;
-		goto fail;
-	}
-	return bin;
-
-fail:
-	if (rate_caps)
+	elements[0] = gb_encoder_capsfilter_new("video/x-raw,format=I420");
+	elements[1] = rate = gst_element_factory_make("capssetter", NULL);
+	elements[2] = encoder = gst_element_factory_make("x264enc", ENCODER_NAME);
+	elements[3] = gb_encoder_capsfilter_new(output_caps);
+	if (rate) {
+		rate_caps = gst_caps_new_simple("video/x-raw", "framerate", GST_TYPE_FRACTION,
+		                                (gint)fps, 1, NULL);
+		g_object_set(rate, "caps", rate_caps, "join", TRUE, "replace", FALSE, NULL);
 		gst_caps_unref(rate_caps);
-	if (input)
-		gst_object_unref(gst_object_ref_sink(input));
-	if (rate)
-		gst_object_unref(gst_object_ref_sink(rate));
-	if (encoder)
-		gst_object_unref(gst_object_ref_sink(encoder));
-	if (output)
-		gst_object_unref(gst_object_ref_sink(output));
-	if (bin)
-		gst_object_unref(gst_object_ref_sink(bin));
-	return NULL;
-}
-
-/* The x264enc inside a bin this plugin made; NULL for any other bin. */
-static GstElement *find_encoder(GstElement *bin)
-{
-	GstElement *encoder;
-	GstElementFactory *factory;
-
-	if (!GST_IS_BIN(bin))
-		return NULL;
-	encoder = gst_bin_get_by_name(GST_BIN(bin), ENCODER_NAME);
-	if (!encoder)
-		return NULL;
-	factory = gst_element_get_factory(encoder);
-	if (!factory || strcmp(GST_OBJECT_NAME(factory), "x264enc") != 0) {
-		gst_object_unref(encoder);
-		return NULL;
 	}
-	return encoder;
+	if (encoder) {
+		g_object_set(encoder, "bitrate", (guint)bitrate, "bframes", (guint)plugin->bframes,
+		             "key-int-max",
+		             (guint)(plugin->key_int_max ? plugin->key_int_max : KEYINT_INFINITE),
+		             "threads",
+		             (guint)gb_encoder_thread_count(plugin->threads, MAX_AUTO_THREADS),
+		             "sliced-threads", (gboolean)plugin->sliced_threads, NULL);
+		gst_util_set_object_arg(G_OBJECT(encoder), "speed-preset", plugin->speed_preset);
+		gst_util_set_object_arg(G_OBJECT(encoder), "tune",
+		                        plugin->zerolatency ? "zerolatency" : "");
+	}
+	return gb_encoder_bin_new(elements, 4, "capsfilter ! capssetter ! x264enc ! capsfilter",
+	                          error, error_size);
 }
+
+static const struct gb_encoder_element x264_element = {
+	.name = ENCODER_NAME,
+	.type_name = "GstX264Enc",
+	.bitrate_property = "bitrate",
+	.bitrate_scale = 1,
+	.max_kbps = MAX_BITRATE_KBPS,
+};
 
 /* x264enc applies a new bitrate to the running encoder (x264_encoder_reconfig). */
 static int x264_set_bitrate(void *state, GstElement *bin, uint32_t bitrate_kbps)
 {
-	struct x264_plugin *plugin = state;
-	GstElement *encoder;
+	const struct x264_plugin *plugin = state;
 
-	/* A pinned bitrate in the drop-in wins over the host's adaptation. */
-	if (plugin->bitrate_kbps)
-		return 0;
-	if (bitrate_kbps == 0 || bitrate_kbps > MAX_BITRATE_KBPS)
-		return -ERANGE;
-	encoder = find_encoder(bin);
-	if (!encoder)
-		return -EINVAL;
-	g_object_set(encoder, "bitrate", (guint)bitrate_kbps, NULL);
-	gst_object_unref(encoder);
-	return 0;
+	return gb_encoder_set_bitrate(&x264_element, bin, plugin->bitrate_kbps, bitrate_kbps);
 }
 
 static const struct gb_encoder_ops x264_ops = {

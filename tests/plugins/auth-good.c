@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A well-formed auth plugin: accepts alice / wonderland. It logs "init" and
- * "fini" through the host, so the tests can tell that each ran exactly once,
+ * A well-formed auth plugin: accepts alice / wonderland. It logs "init"
+ * through the host's 1.0 log() and "fini" through its ABI 1.2 log handle
+ * (gb_plugin_log()), so the tests can tell that each ran exactly once and
+ * that both are tagged with its name,
  * and allocates its state, so that a missed fini() shows up under ASan.
  */
 #include <errno.h>
@@ -31,7 +33,7 @@ static void good_fini(void *state)
 {
 	struct good_state *good = state;
 
-	good->host->log(good->host, "good", GB_LOG_INFO, "fini");
+	gb_plugin_log(good->host, GB_LOG_INFO, "fini");
 	free(good);
 }
 

@@ -19,15 +19,15 @@ static int redirect_begin_login(void *state, const char *redirect_uri, char *url
 }
 
 static int redirect_finish_login(void *state, const char *redirect_uri, const char *code,
-                                 const char *login_state, struct gb_identity *identity, char *why,
-                                 size_t why_size)
+                                 const char *login_state, struct gb_identity *identity,
+                                 char *error, size_t error_size)
 {
 	if (!code || !login_state || strcmp(login_state, "s1") != 0) {
-		snprintf(why, why_size, "state does not match");
+		snprintf(error, error_size, "state does not match");
 		return -EACCES;
 	}
 	if (strcmp(code, "good-code") != 0) {
-		snprintf(why, why_size, "the provider refused the code");
+		snprintf(error, error_size, "the provider refused the code");
 		return -EACCES;
 	}
 	snprintf(identity->user, sizeof(identity->user), "%s", "oidc-user");

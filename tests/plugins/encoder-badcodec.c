@@ -6,9 +6,9 @@
 
 #include <glassbox/encoder.h>
 
-static int badcodec_probe(void *state, char *reason, size_t reason_size)
+static int badcodec_probe(void *state, char *error, size_t error_size)
 {
-	snprintf(reason, reason_size, "test plugin: never available");
+	snprintf(error, error_size, "test plugin: never available");
 	return -ENODEV;
 }
 

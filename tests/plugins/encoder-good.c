@@ -4,7 +4,7 @@
 
 #include <glassbox/encoder.h>
 
-static int good_probe(void *state, char *reason, size_t reason_size)
+static int good_probe(void *state, char *error, size_t error_size)
 {
 	return 0;
 }

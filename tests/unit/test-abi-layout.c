@@ -43,7 +43,7 @@
 static void test_abi_layout__version(void)
 {
 	PIN(GB_PLUGIN_ABI_MAJOR, 1);
-	PIN(GB_PLUGIN_ABI_MINOR, 1);
+	PIN(GB_PLUGIN_ABI_MINOR, 2);
 	CU_ASSERT_STRING_EQUAL(GB_PLUGIN_ENTRY_SYMBOL, "gb_plugin_entry");
 }
 
@@ -114,12 +114,15 @@ static void test_abi_layout__gb_settings(void)
 
 static void test_abi_layout__gb_host(void)
 {
-	PIN_SIZE(struct gb_host, 32);
+	PIN_SIZE(struct gb_host, 48);
 	PIN_OFFSET(struct gb_host, struct_size, 0);
 	PIN_OFFSET(struct gb_host, abi_major, 4);
 	PIN_OFFSET(struct gb_host, abi_minor, 8);
 	PIN_OFFSET(struct gb_host, session_id, 16);
 	PIN_OFFSET(struct gb_host, log, 24);
+	/* ABI 1.2: the plugin's log handle */
+	PIN_OFFSET(struct gb_host, plugin_name, 32);
+	PIN_OFFSET(struct gb_host, logv, 40);
 }
 
 static void test_abi_layout__gb_plugin_descriptor(void)

@@ -33,19 +33,16 @@ static char log_lines[LOG_LINES_MAX][1200];
 static enum gb_log_level log_levels[LOG_LINES_MAX];
 static int n_log_lines;
 
-static void capture_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
-                        const char *format, ...) __attribute__((format(printf, 4, 5)));
+/* The plugin's log handle (struct gb_host's logv, ABI 1.2): what gb_plugin_log() calls. */
+static void capture_log(const struct gb_host *host, enum gb_log_level level, const char *format,
+                        va_list args) __attribute__((format(printf, 3, 0)));
 
-static void capture_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
-                        const char *format, ...)
+static void capture_log(const struct gb_host *host, enum gb_log_level level, const char *format,
+                        va_list args)
 {
-	va_list args;
-
 	if (n_log_lines >= LOG_LINES_MAX)
 		return;
-	va_start(args, format);
 	vsnprintf(log_lines[n_log_lines], sizeof(log_lines[0]), format, args);
-	va_end(args);
 	log_levels[n_log_lines++] = level;
 }
 
@@ -53,7 +50,8 @@ static const struct gb_host host = {
 	.struct_size = sizeof(struct gb_host),
 	.abi_major = GB_PLUGIN_ABI_MAJOR,
 	.abi_minor = GB_PLUGIN_ABI_MINOR,
-	.log = capture_log,
+	.plugin_name = "local",
+	.logv = capture_log,
 };
 
 static void setup(void)

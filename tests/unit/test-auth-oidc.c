@@ -48,26 +48,24 @@ static struct oidc_group_list admin_groups, user_groups, no_groups;
 
 /* ---- the host ---- */
 
-static void capture_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
-                        const char *format, ...) __attribute__((format(printf, 4, 5)));
+/* The plugin's log handle (struct gb_host's logv, ABI 1.2): what gb_plugin_log() calls. */
+static void capture_log(const struct gb_host *host, enum gb_log_level level, const char *format,
+                        va_list args) __attribute__((format(printf, 3, 0)));
 
-static void capture_log(const struct gb_host *host, const char *plugin, enum gb_log_level level,
-                        const char *format, ...)
+static void capture_log(const struct gb_host *host, enum gb_log_level level, const char *format,
+                        va_list args)
 {
-	va_list args;
-
 	if (n_log_lines >= LOG_LINES_MAX)
 		return;
-	va_start(args, format);
 	vsnprintf(log_lines[n_log_lines++], sizeof(log_lines[0]), format, args);
-	va_end(args);
 }
 
 static const struct gb_host host = {
 	.struct_size = sizeof(struct gb_host),
 	.abi_major = GB_PLUGIN_ABI_MAJOR,
 	.abi_minor = GB_PLUGIN_ABI_MINOR,
-	.log = capture_log,
+	.plugin_name = "oidc",
+	.logv = capture_log,
 };
 
 static int log_count(const char *text)
@@ -259,26 +257,25 @@ static struct oidc_token_rules rules(void)
 	};
 }
 
-static char why[512];
+static char verify_error[512];
 
-/* Verify @token (freed) against the test keys; the result, and why in `why`. */
+/* Verify @token (freed) against the test keys; the result, and why not in `verify_error`. */
 static int verify(char *token, const struct oidc_token_rules *r, struct oidc_token_result *result)
 {
 	int ret;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(token);
-	why[0] = '\0';
-	ret = oidc_verify_id_token(token, keyset, r, result, why, sizeof(why));
+	verify_error[0] = '\0';
+	ret = oidc_verify_id_token(token, keyset, r, result, verify_error, sizeof(verify_error));
 	/* The reason goes to a log: it must never carry the token. */
-	CU_ASSERT_PTR_NULL(strstr(why, token));
-	CU_ASSERT_PTR_NULL(strchr(why, '\n'));
+	CU_ASSERT_PTR_NULL(strstr(verify_error, token));
+	CU_ASSERT_PTR_NULL(strchr(verify_error, '\n'));
 	g_free(token);
 	return ret;
 }
 
 static int suite_init(void)
 {
-	const char *why_parse = NULL;
 	char *rsa, *ec, *pinned, *pinned_rsa, *jwks;
 	GRegex *kid_rsa;
 	char error[256];
@@ -309,8 +306,9 @@ static int suite_init(void)
 	g_free(pinned);
 	g_free(jwks);
 	if (r < 0 ||
-	    oidc_group_list_parse("glassbox-admins, ops", &admin_groups, &why_parse) < 0 ||
-	    oidc_group_list_parse("glassbox-users", &user_groups, &why_parse) < 0)
+	    oidc_group_list_parse("glassbox-admins, ops", &admin_groups, error, sizeof(error)) <
+	            0 ||
+	    oidc_group_list_parse("glassbox-users", &user_groups, error, sizeof(error)) < 0)
 		return 1;
 	return 0;
 }
@@ -596,40 +594,44 @@ static void test_auth_oidc__claims_refused(void)
 	c = good_claims();
 	c.aud = "\"someone-else\"";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token's aud 'someone-else' is not our client_id "
-	                            "'glassbox'");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token's aud 'someone-else' is not our client_id "
+	                       "'glassbox'");
 	CU_ASSERT_STRING_EQUAL(result.user, "");
 
 	c.aud = "[\"a\", \"b\"]";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "aud (a list of 2) does not hold our client_id"));
+	CU_ASSERT_PTR_NOT_NULL(
+	        strstr(verify_error, "aud (a list of 2) does not hold our client_id"));
 
 	c.aud = "[\"" CLIENT_ID "\", \"other\"]";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token has several audiences and no azp");
+	CU_ASSERT_STRING_EQUAL(verify_error, "the id_token has several audiences and no azp");
 	c.azp = "other";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "azp 'other' is not our client_id"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "azp 'other' is not our client_id"));
 
 	c = good_claims();
 	c.exp = r.now - 120;
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "the id_token expired 120 s ago"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "the id_token expired 120 s ago"));
 
 	c = good_claims();
 	c.iat = r.now + 3600;
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "iat is 3600 s in the future"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "iat is 3600 s in the future"));
 
 	c = good_claims();
 	c.nonce = "another-login";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token's nonce is not the one this login sent");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token's nonce is not the one this login sent");
 
 	c = good_claims();
 	c.iss = "https://evil.example.com";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "iss 'https://evil.example.com' is not the issuer"));
+	CU_ASSERT_PTR_NOT_NULL(
+	        strstr(verify_error, "iss 'https://evil.example.com' is not the issuer"));
 	/* Issuers compare exactly: a trailing slash is another issuer. */
 	c.iss = ISSUER "/";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
@@ -637,33 +639,35 @@ static void test_auth_oidc__claims_refused(void)
 	c = good_claims();
 	c.user = NULL;
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token has no preferred_username claim (or it is not "
-	                            "a string)");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token has no preferred_username claim (or it is not "
+	                       "a string)");
 	c.user = "42";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "no preferred_username claim"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "no preferred_username claim"));
 	c.user = "\"../etc\"";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token's preferred_username '../etc' starts with '.', "
-	                            "'-' or '@'");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token's preferred_username '../etc' starts with '.', "
+	                       "'-' or '@'");
 	c.user = "\"al ice\"";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "holds a character other than"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "holds a character other than"));
 	c.user = "\"\"";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "is empty"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "is empty"));
 	memset(long_name, 'a', 66);
 	long_name[0] = '"';
 	long_name[65] = '"';
 	c.user = long_name; /* 64 characters */
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "is longer than 63 characters"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "is longer than 63 characters"));
 	/* 60 characters, but 64 with the prefix. */
 	long_name[61] = '"';
 	long_name[62] = '\0';
 	r.username_prefix = "sso-";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "is longer than 63 characters"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "is longer than 63 characters"));
 	r.username_prefix = NULL;
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), 0);
 
@@ -672,8 +676,9 @@ static void test_auth_oidc__claims_refused(void)
 	c.groups = "[\"staff\"]";
 	r.user_groups = &user_groups;
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "user 'alice' is in none of admin_groups and user_groups (1 "
-	                            "groups in the groups claim)");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "user 'alice' is in none of admin_groups and user_groups (1 "
+	                       "groups in the groups claim)");
 	c.groups = "[\"staff\", \"glassbox-users\"]";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), 0);
 	CU_ASSERT_EQUAL(result.roles, GB_ROLE_USER);
@@ -682,7 +687,8 @@ static void test_auth_oidc__claims_refused(void)
 	CU_ASSERT_EQUAL(result.roles, GB_ROLE_USER | GB_ROLE_ADMIN);
 	c.groups = "{\"not\": \"a list\"}";
 	CU_ASSERT_EQUAL(verify(rsa_token(&c), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "groups claim is neither a string nor a list"));
+	CU_ASSERT_PTR_NOT_NULL(
+	        strstr(verify_error, "groups claim is neither a string nor a list"));
 }
 
 static void test_auth_oidc__signatures_refused(void)
@@ -700,8 +706,9 @@ static void test_auth_oidc__signatures_refused(void)
 	header = token + strlen(token) - 10;
 	*header = *header == 'A' ? 'B' : 'A';
 	CU_ASSERT_EQUAL(verify(token, &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token's signature does not verify (alg RS256, kid "
-	                            "'rsa-1')");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token's signature does not verify (alg RS256, kid "
+	                       "'rsa-1')");
 
 	/* The claims changed under a good signature. */
 	token = rsa_token(&c);
@@ -717,7 +724,7 @@ static void test_auth_oidc__signatures_refused(void)
 		*dot1 = '\0';
 		forged = g_strdup_printf("%s.%s%s", token, evil_payload, dot2);
 		CU_ASSERT_EQUAL(verify(forged, &r, &result), -EACCES);
-		CU_ASSERT_PTR_NOT_NULL(strstr(why, "signature does not verify"));
+		CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "signature does not verify"));
 		g_free(evil_json);
 		g_free(evil_payload);
 		g_free(token);
@@ -725,53 +732,58 @@ static void test_auth_oidc__signatures_refused(void)
 
 	/* Another key under a kid the provider publishes. */
 	CU_ASSERT_EQUAL(verify(sign(rsa_other, "RS256", "rsa-1", json), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "signature does not verify"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "signature does not verify"));
 
 	/* A kid the provider does not publish: the caller may fetch the keys again. */
 	CU_ASSERT_EQUAL(verify(sign(rsa_other, "RS256", "rotated-2", json), &r, &result), -ENOKEY);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token's kid 'rotated-2' is not among the provider's "
-	                            "keys");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token's kid 'rotated-2' is not among the provider's "
+	                       "keys");
 
 	/* alg none, with and without a signature part. */
 	CU_ASSERT_EQUAL(verify(unsigned_token("{\"alg\":\"none\",\"kid\":\"rsa-1\"}", json, ""),
 	                       &r, &result),
 	                -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token is signed with alg 'none'; only RS256, ES256 "
-	                            "and PS256 are accepted");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token is signed with alg 'none'; only RS256, ES256 "
+	                       "and PS256 are accepted");
 	CU_ASSERT_EQUAL(verify(unsigned_token("{\"alg\":\"none\"}", json, "e30"), &r, &result),
 	                -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "alg 'none'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "alg 'none'"));
 
 	/* HS256 with a shared secret, under a real kid: the classic confusion. */
 	secret = cjose_jwk_create_oct_random(32, NULL);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(secret);
 	CU_ASSERT_EQUAL(verify(sign(secret, "HS256", "rsa-1", json), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token is signed with alg 'HS256'; only RS256, ES256 "
-	                            "and PS256 are accepted");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "the id_token is signed with alg 'HS256'; only RS256, ES256 "
+	                       "and PS256 are accepted");
 	cjose_jwk_release(secret);
 
 	/* RS384 is a fine algorithm, but not one we accept. */
 	CU_ASSERT_EQUAL(verify(sign(rsa_key, "RS384", "rsa-1", json), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "alg 'RS384'"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "alg 'RS384'"));
 
 	/* An EC kid with an RSA alg; a key pinned to RS256 used for PS256. */
 	CU_ASSERT_EQUAL(verify(sign(rsa_key, "RS256", "ec-1", json), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "no key 'ec-1' of the provider is for alg RS256");
+	CU_ASSERT_STRING_EQUAL(verify_error, "no key 'ec-1' of the provider is for alg RS256");
 	CU_ASSERT_EQUAL(verify(sign(rsa_key, "PS256", "rsa-pinned", json), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "no key 'rsa-pinned' of the provider is for alg PS256");
+	CU_ASSERT_STRING_EQUAL(verify_error,
+	                       "no key 'rsa-pinned' of the provider is for alg PS256");
 
 	/* Not a JWS at all; an encrypted token; a critical extension. */
 	CU_ASSERT_EQUAL(verify(g_strdup("not-a-token"), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "not a compact JWS"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "not a compact JWS"));
 	CU_ASSERT_EQUAL(verify(g_strdup("a.b.c.d.e"), &r, &result), -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "an encrypted (JWE) id_token is not supported"));
+	CU_ASSERT_PTR_NOT_NULL(
+	        strstr(verify_error, "an encrypted (JWE) id_token is not supported"));
 	CU_ASSERT_EQUAL(verify(unsigned_token("{\"alg\":\"RS256\",\"crit\":[\"x\"],\"x\":1}", json,
 	                                      "AAAA"),
 	                       &r, &result),
 	                -EACCES);
-	CU_ASSERT_PTR_NOT_NULL(strstr(why, "critical extensions"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(verify_error, "critical extensions"));
 	CU_ASSERT_EQUAL(verify(g_strdup("!!!.e30.AAAA"), &r, &result), -EACCES);
-	CU_ASSERT_STRING_EQUAL(why, "the id_token's header is not base64url JSON");
+	CU_ASSERT_STRING_EQUAL(verify_error, "the id_token's header is not base64url JSON");
 	g_free(json);
 }
 
@@ -881,8 +893,8 @@ static void test_auth_oidc__pkce_and_random(void)
 	oidc_pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", challenge);
 	CU_ASSERT_STRING_EQUAL(challenge, "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
 
-	CU_ASSERT_EQUAL(oidc_random_text(a), 0);
-	CU_ASSERT_EQUAL(oidc_random_text(b), 0);
+	CU_ASSERT_EQUAL(gb_random_token(a, sizeof(a)), 0);
+	CU_ASSERT_EQUAL(gb_random_token(b, sizeof(b)), 0);
 	CU_ASSERT_EQUAL(strlen(a), 43);
 	CU_ASSERT_EQUAL(
 	        strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"), 43);
@@ -909,7 +921,7 @@ static void test_auth_oidc__url_rules(void)
 static void test_auth_oidc__user_names_and_groups(void)
 {
 	struct oidc_group_list list;
-	const char *problem = NULL;
+	char error[128];
 
 	CU_ASSERT_PTR_NULL(oidc_user_name_problem("alice"));
 	CU_ASSERT_PTR_NULL(oidc_user_name_problem("a.b_c-d@example.com"));
@@ -917,15 +929,19 @@ static void test_auth_oidc__user_names_and_groups(void)
 	CU_ASSERT_PTR_NOT_NULL(oidc_user_name_problem("a/b"));
 	CU_ASSERT_PTR_NOT_NULL(oidc_user_name_problem("caf\xc3\xa9"));
 
-	CU_ASSERT_EQUAL(oidc_group_list_parse(" admins ,ops,  x y ", &list, &problem), 0);
+	CU_ASSERT_EQUAL(oidc_group_list_parse(" admins ,ops,  x y ", &list, error, sizeof(error)),
+	                0);
 	CU_ASSERT_EQUAL(list.count, 3);
 	CU_ASSERT(oidc_group_list_contains(&list, "admins"));
 	CU_ASSERT(oidc_group_list_contains(&list, "x y"));
 	CU_ASSERT(!oidc_group_list_contains(&list, "admin"));
 	oidc_group_list_clear(&list);
-	CU_ASSERT_EQUAL(oidc_group_list_parse("   ", &list, &problem), 0);
+	CU_ASSERT_EQUAL(oidc_group_list_parse("   ", &list, error, sizeof(error)), 0);
 	CU_ASSERT_EQUAL(list.count, 0);
 	CU_ASSERT(!oidc_group_list_contains(&list, ""));
+	CU_ASSERT_EQUAL(oidc_group_list_parse("a,,b", &list, error, sizeof(error)), -EINVAL);
+	CU_ASSERT_STRING_EQUAL(error, "has an empty item (two commas, or one at an end)");
+	CU_ASSERT_EQUAL(list.count, 0);
 }
 
 /* ---- pending logins ---- */

@@ -337,6 +337,46 @@ static void test_plugin_loader__refuses_newer_abi_minor(void)
 	ASSERT_REFUSED(&dropin, -EPROTO, path, expected);
 }
 
+static void test_plugin_loader__gives_each_plugin_its_log_handle(void)
+{
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_AUTH, "good");
+	struct gb_plugin *plugin;
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	CU_ASSERT_EQUAL_FATAL(load_captured(&dropin), 0);
+	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "good");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+	/* The plugin's own copy of the host, carrying its name and every 1.2 member. */
+	CU_ASSERT_PTR_NOT_EQUAL(&plugin->host, &test_host);
+	CU_ASSERT_EQUAL(plugin->host.struct_size, sizeof(struct gb_host));
+	CU_ASSERT_EQUAL(plugin->host.abi_minor, GB_PLUGIN_ABI_MINOR);
+	CU_ASSERT_STRING_EQUAL(plugin->host.plugin_name, "good");
+	CU_ASSERT_PTR_NOT_NULL(plugin->host.logv);
+	/* test_host has no logv: the handle goes through its log(), tagged with the name. */
+	host_log[0] = '\0';
+	gb_plugin_log(&plugin->host, GB_LOG_INFO, "%s %d", "tagged", 1);
+	CU_ASSERT_STRING_EQUAL(host_log, "good: tagged 1\n");
+	/* auth-good's fini() logs through the handle. */
+	gb_plugin_registry_clear(&registry);
+	CU_ASSERT_STRING_EQUAL(host_log, "good: tagged 1\ngood: fini\n");
+}
+
+static void test_plugin_loader__loads_older_abi_minor(void)
+{
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_AUTH, "minor1");
+	char path[PATH_MAX], expected[PATH_MAX + 64];
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	CU_ASSERT_EQUAL(load_captured(&dropin), 0);
+	snprintf(expected, sizeof(expected), "loaded auth-minor1 1.1.0 (ABI %d.1) from %s",
+	         GB_PLUGIN_ABI_MAJOR, plugin_file(path, "auth-minor1.so"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, expected));
+	/* Its 1.0 log() still works on the 1.2 host it was handed. */
+	snprintf(expected, sizeof(expected), "minor1: init on a host of ABI %d.%d\n",
+	         GB_PLUGIN_ABI_MAJOR, GB_PLUGIN_ABI_MINOR);
+	CU_ASSERT_STRING_EQUAL(host_log, expected);
+}
+
 static void test_plugin_loader__refuses_kind_mismatch(void)
 {
 	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_AUTH, "kindmismatch");
@@ -478,7 +518,7 @@ static void test_plugin_loader__loads_capture_and_encoder_plugins(void)
 	const struct gb_encoder_ops *encoder_ops;
 	const struct gb_capture_ops *capture_ops;
 	struct gb_plugin *plugin;
-	char reason[64] = "";
+	char error[64] = "";
 
 	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
 	CU_ASSERT_EQUAL(load_captured(&capture), 0);
@@ -495,7 +535,7 @@ static void test_plugin_loader__loads_capture_and_encoder_plugins(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
 	encoder_ops = plugin->descriptor->ops;
 	CU_ASSERT_EQUAL(encoder_ops->codec, GB_CODEC_H264);
-	CU_ASSERT_EQUAL(encoder_ops->probe(plugin->state, reason, sizeof(reason)), 0);
+	CU_ASSERT_EQUAL(encoder_ops->probe(plugin->state, error, sizeof(error)), 0);
 }
 
 /* The vtable stops one member short of what the host calls: the boundary is exact. */
@@ -922,7 +962,7 @@ static void test_plugin_loader__auth_example_verifies_passwords(void)
 	dropin.n_settings = 3;
 	CU_ASSERT_EQUAL_FATAL(init_example_registry(), 0);
 	CU_ASSERT_EQUAL_FATAL(load_captured(&dropin), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded auth-example 1.0.0 (ABI 1.1) from "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded auth-example 1.0.0 (ABI 1.2) from "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "/plugins/auth-example/auth-example.so"));
 
 	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "example");
@@ -999,6 +1039,7 @@ static void test_plugin_loader__auth_example_exports_only_entry(void)
 	CU_ASSERT_PTR_NULL(dlsym(handle, "example_descriptor"));
 	CU_ASSERT_PTR_NULL(dlsym(handle, "example_verify_password"));
 	CU_ASSERT_PTR_NULL(dlsym(handle, "equal_in_constant_time"));
+	CU_ASSERT_PTR_NULL(dlsym(handle, "gb_equal_in_constant_time"));
 	dlclose(handle);
 }
 
@@ -1021,6 +1062,8 @@ static const struct {
 	TEST(test_plugin_loader__refuses_small_descriptor),
 	TEST(test_plugin_loader__refuses_abi_major_mismatch),
 	TEST(test_plugin_loader__refuses_newer_abi_minor),
+	TEST(test_plugin_loader__gives_each_plugin_its_log_handle),
+	TEST(test_plugin_loader__loads_older_abi_minor),
 	TEST(test_plugin_loader__refuses_kind_mismatch),
 	TEST(test_plugin_loader__refuses_name_mismatch),
 	TEST(test_plugin_loader__refuses_duplicate),
