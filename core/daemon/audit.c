@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "log.h"
+#include "printable.h"
 
 #define ID_LOGIN_SUCCESS   "6ed9149468d14e7098d6674d18cd45f8"
 #define ID_LOGIN_FAILURE   "da7f2424a3034e0c9ce7356b7a88d337"
@@ -32,11 +33,10 @@
 #define ID_SOCKET_REFUSED  "8780e433c2194bf89410e3f765748a2e"
 
 /* Bounds on what a remote user chose (a user name) and on the rest. */
-#define VALUE_MAX    256
-#define MESSAGE_TEXT 64
-#define ARGS_MAX     1024
-#define IDENTIFIER   "SYSLOG_IDENTIFIER=glassboxd"
-#define MAYBE(text)  ((text) ? (text) : "")
+#define VALUE_MAX   256
+#define ARGS_MAX    1024
+#define IDENTIFIER  "SYSLOG_IDENTIFIER=glassboxd"
+#define MAYBE(text) ((text) ? (text) : "")
 
 static bool journal_failed;
 
@@ -55,20 +55,6 @@ static char *bounded(const char *text, size_t limit)
 		while (length > 0 && (text[length] & 0xc0) == 0x80)
 			length--;
 	return g_strndup(text, length);
-}
-
-/* Text a remote user chose, made safe for a MESSAGE line. */
-static char *printable(const char *text)
-{
-	GString *out = g_string_new(NULL);
-
-	if (!text)
-		return g_string_free(out, FALSE);
-	for (size_t i = 0; text[i] && i < MESSAGE_TEXT; i++)
-		g_string_append_c(out, g_ascii_isprint(text[i]) ? text[i] : '?');
-	if (strlen(text) > MESSAGE_TEXT)
-		g_string_append(out, "...");
-	return g_string_free(out, FALSE);
 }
 
 static void sent(int r)
@@ -107,8 +93,8 @@ void gb_audit_login(enum gb_audit_login result, const char *user, const char *re
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
 	g_autofree char *reason_value = bounded(reason, VALUE_MAX);
-	g_autofree char *user_text = printable(user);
-	g_autofree char *reason_text = printable(reason);
+	g_autofree char *user_text = gb_printable_dup(user);
+	g_autofree char *reason_text = gb_printable_dup(reason);
 	g_autofree char *message = NULL;
 	const char *id, *event;
 	int priority;
@@ -135,7 +121,7 @@ void gb_audit_logout(const char *identity_namespace, const char *user, const cha
                      const char *reason)
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
-	g_autofree char *user_text = printable(user);
+	g_autofree char *user_text = gb_printable_dup(user);
 	g_autofree char *message =
 	        g_strdup_printf("user '%s:%s' logged out from %s", MAYBE(identity_namespace),
 	                        user_text, MAYBE(remote_address));
@@ -151,7 +137,7 @@ void gb_audit_session_start(const char *session_id, const char *identity_namespa
                             const char *user)
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
-	g_autofree char *user_text = printable(user);
+	g_autofree char *user_text = gb_printable_dup(user);
 	g_autofree char *message =
 	        g_strdup_printf("session %s started for user '%s:%s'", MAYBE(session_id),
 	                        MAYBE(identity_namespace), user_text);
@@ -168,7 +154,7 @@ void gb_audit_session_stop(const char *session_id, const char *identity_namespac
 {
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
 	g_autofree char *reason_value = bounded(reason ? reason : "exited", VALUE_MAX);
-	g_autofree char *user_text = printable(user);
+	g_autofree char *user_text = gb_printable_dup(user);
 	g_autofree char *message =
 	        g_strdup_printf("session %s of user '%s:%s' ended: %s", MAYBE(session_id),
 	                        MAYBE(identity_namespace), user_text, reason_value);
@@ -207,7 +193,7 @@ void gb_audit_socket_refused(const char *session_id, const char *user, const cha
 	g_autofree char *user_value = bounded(user, VALUE_MAX);
 	g_autofree char *path_value = bounded(path, VALUE_MAX);
 	g_autofree char *reason_value = bounded(reason, VALUE_MAX);
-	g_autofree char *user_text = printable(user);
+	g_autofree char *user_text = gb_printable_dup(user);
 	g_autofree char *message =
 	        g_strdup_printf("session %s of user '%s': refused its socket %s: %s",
 	                        MAYBE(session_id), user_text, path_value, reason_value);

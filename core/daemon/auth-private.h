@@ -9,7 +9,31 @@
 
 #include <stdbool.h>
 
+#include <libsoup/soup.h>
+
 #include "daemon.h"
+#include "login-limits.h"
+
+/* The auth object's state (daemon->auth). */
+struct gb_auth {
+	struct gb_plugin_registry registry; /* the auth plugins' */
+	struct gb_plugin **plugins;         /* the loaded auth plugins, in drop-in order */
+	size_t n_plugins;
+	GThreadPool *pool; /* one thread: plugins are called one at a time */
+	/* Held around every call into an auth plugin's ops (the worker,
+	 * run_work()) and while a reload swaps them: the ABI promises a plugin
+	 * never sees two calls at once. Taken in auth.c only. */
+	GMutex lock;
+	GHashTable *logins;             /* key -> struct gb_login */
+	GHashTable *bindings;           /* redirect logins under way (auth-redirect.c) */
+	struct gb_login_limits *limits; /* failed logins (login-limits.h) */
+	unsigned pending_logins; /* HTTP jobs on the worker, at most GB_LOGINS_PENDING_MAX */
+	unsigned work_in_flight; /* everything on the worker (gb_auth_queue_work()) */
+	guint sweep_timer;
+	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
+	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
+	guint store_idle;     /* a save of the logins table is queued (auth-store.c) */
+};
 
 /*
  * One piece of work for the login worker thread: a plugin call, with the
@@ -28,15 +52,28 @@ struct gb_auth_job {
 	gint64 charged_us;
 	char *charged_user; /* may be NULL: the address only */
 
-	/* On the worker thread. Take daemon->auth_lock around every plugin call
-	 * and read daemon->auth_plugins only under it (a reload swaps them). */
-	void (*run)(struct gb_auth_job *job);
+	/* On the worker thread, with the lock held: the plugins are these. */
+	void (*run)(struct gb_auth_job *job, struct gb_plugin *const *plugins, size_t n_plugins);
 	/* Back on the main loop, also while stopping (daemon->server NULL: do
 	 * not answer). Ends with gb_auth_job_finish() or _finish_at(). */
 	void (*done)(struct gb_auth_job *job);
 	/* Frees what the bigger struct holds, not the job's own members. */
 	void (*free)(struct gb_auth_job *job);
 };
+
+/* auth-worker.c */
+/** The worker thread (gb_auth_queue_work()); < 0 after logging why. */
+int gb_auth_worker_start(struct gb_daemon *daemon);
+/** Finish what is queued (its answers run on the main loop), then end the thread. */
+void gb_auth_worker_stop(struct gb_daemon *daemon);
+/** Free daemon->auth: the plugins, their registry, the lock. */
+void gb_auth_free(struct gb_daemon *daemon);
+/**
+ * The users of each plugin that can list them (auth-local's users file, as a
+ * reload read it again): plugin name -> (user name -> roles). A plugin that
+ * cannot list them, or fails to, has no table.
+ */
+GHashTable *gb_auth_list_users(struct gb_daemon *daemon);
 
 /**
  * Pause @msg and queue @job. Returns 0, or -EAGAIN after answering 503 when
@@ -68,9 +105,6 @@ void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, co
 void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user);
 /** Take the charge back: the attempt succeeded or was never checked. */
 void gb_auth_refund_attempt(struct gb_auth_job *job);
-/** The per-address key of a client address: itself, the /64 of an IPv6 one, or the
- * IPv4 address of an IPv4-mapped one (::ffff:a.b.c.d). */
-char *gb_auth_address_key(const char *peer);
 
 /**
  * Make a login for @identity (checked by @plugin): the cookie goes on @msg's
@@ -81,13 +115,5 @@ char *gb_auth_address_key(const char *peer);
 struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *msg,
                                    const struct gb_identity *identity, const char *plugin,
                                    const char *peer);
-
-/** Text a remote user chose, made printable for one log line (g_free it). */
-char *gb_auth_printable(const char *text);
-
-/* auth-redirect.c */
-void gb_auth_redirect_add_handlers(struct gb_daemon *daemon);
-void gb_auth_redirect_init(struct gb_daemon *daemon);
-void gb_auth_redirect_fini(struct gb_daemon *daemon);
 
 #endif

@@ -8,7 +8,7 @@
  *   GET /api/login/callback/NAME?code&state the provider sends the browser back:
  *                                           finish_login, the cookie, 302 to "/"
  *
- * Every plugin call runs on the login worker (auth.c) under auth_lock, as
+ * Every plugin call runs on the auth worker (gb_auth_queue_work()), as
  * the password checks do: the provider's token endpoint is slow too.
  *
  * The browser that comes back must be the one that left: the redirect sets
@@ -21,15 +21,17 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <json-glib/json-glib.h>
 
 #include "audit.h"
 #include "auth-private.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "http-checks.h"
 #include "log.h"
-#include "metrics.h"
+#include "printable.h"
 
 #define METHODS_PATH       "/api/auth/methods"
 #define REDIRECT_PATH      "/api/login/redirect"
@@ -39,11 +41,11 @@
 #define PLUGIN_NAME_MAX    63
 #define LABEL_MAX          128
 #define URL_MAX            8192
-#define WHY_MAX            256
+#define ERROR_MAX          256
 #define BINDING_COOKIE     "glassbox_login"
 #define BINDING_LIFETIME_S 600
 #define BINDINGS_MAX       1024
-/* Redirects under way from one client address (its key, gb_auth_address_key):
+/* Redirects under way from one client address (its key, gb_address_key):
  * a flood from one address pushes out only its own. */
 #define BINDINGS_PER_ADDRESS_MAX 16
 #define REFUSED_LOCATION         "/?login_error=refused"
@@ -62,7 +64,7 @@ struct redirect_job {
 	char *code, *state;
 	int result;
 	char url[URL_MAX];
-	char why[WHY_MAX];
+	char error[ERROR_MAX]; /* the plugin's reason for a refusal */
 	struct gb_identity identity;
 	char *methods; /* JSON, JOB_METHODS */
 };
@@ -105,12 +107,13 @@ static bool is_redirect_plugin(const struct gb_auth_ops *ops)
 	return GB_AUTH_OPS_HAS(ops, begin_login) && GB_AUTH_OPS_HAS(ops, finish_login);
 }
 
-/* The loaded plugin called @name; only under auth_lock, or on the main loop. */
-static const struct gb_plugin *find_plugin(struct gb_daemon *daemon, const char *name)
+/* The plugin called @name in @plugins, or NULL. */
+static const struct gb_plugin *find_plugin(struct gb_plugin *const *plugins, size_t n_plugins,
+                                           const char *name)
 {
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, name) == 0)
-			return daemon->auth_plugins[i];
+	for (size_t i = 0; i < n_plugins; i++)
+		if (strcmp(plugins[i]->descriptor->name, name) == 0)
+			return plugins[i];
 	return NULL;
 }
 
@@ -159,7 +162,8 @@ static void add_method(JsonBuilder *builder, const char *plugin, const char *met
 
 /* --- jobs: on the worker ------------------------------------------------------------ */
 
-static void list_methods(struct redirect_job *job, struct gb_daemon *daemon)
+static void list_methods(struct redirect_job *job, struct gb_plugin *const *plugins,
+                         size_t n_plugins)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	g_autoptr(JsonGenerator) generator = json_generator_new();
@@ -168,8 +172,8 @@ static void list_methods(struct redirect_job *job, struct gb_daemon *daemon)
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "methods");
 	json_builder_begin_array(builder);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+	for (size_t i = 0; i < n_plugins; i++) {
+		const struct gb_plugin *plugin = plugins[i];
 		const struct gb_auth_ops *ops = plugin->descriptor->ops;
 		const char *name = plugin->descriptor->name;
 		g_autofree char *label = clean_label(
@@ -187,21 +191,20 @@ static void list_methods(struct redirect_job *job, struct gb_daemon *daemon)
 	job->methods = json_generator_to_data(generator, NULL);
 }
 
-static void run_redirect_job(struct gb_auth_job *job)
+/* On the worker, with the lock held. */
+static void run_redirect_job(struct gb_auth_job *job, struct gb_plugin *const *plugins,
+                             size_t n_plugins)
 {
 	struct redirect_job *redirect = (struct redirect_job *)job;
-	struct gb_daemon *daemon = job->daemon;
 	const struct gb_plugin *plugin;
 	const struct gb_auth_ops *ops;
 
-	g_mutex_lock(&daemon->auth_lock);
 	if (redirect->kind == JOB_METHODS) {
-		list_methods(redirect, daemon);
-		g_mutex_unlock(&daemon->auth_lock);
+		list_methods(redirect, plugins, n_plugins);
 		return;
 	}
 	/* Looked up again here: a reload may have changed the plugins since. */
-	plugin = find_plugin(daemon, redirect->plugin);
+	plugin = find_plugin(plugins, n_plugins, redirect->plugin);
 	ops = plugin ? plugin->descriptor->ops : NULL;
 	if (!ops || !is_redirect_plugin(ops)) {
 		redirect->result = -ENOENT;
@@ -214,10 +217,9 @@ static void run_redirect_job(struct gb_auth_job *job)
 		        (struct gb_identity){ .struct_size = sizeof(redirect->identity) };
 		redirect->result = ops->finish_login(
 		        plugin->state, redirect->redirect_uri, redirect->code, redirect->state,
-		        &redirect->identity, redirect->why, sizeof(redirect->why));
-		redirect->why[sizeof(redirect->why) - 1] = '\0';
+		        &redirect->identity, redirect->error, sizeof(redirect->error));
+		redirect->error[sizeof(redirect->error) - 1] = '\0';
 	}
-	g_mutex_unlock(&daemon->auth_lock);
 }
 
 /* --- answers ------------------------------------------------------------------------------ */
@@ -275,8 +277,8 @@ static char *redirect_uri(struct gb_daemon *daemon, SoupServerMessage *msg, cons
 		                    "optional port");
 		return NULL;
 	}
-	return g_strdup_printf("%s://%s" CALLBACK_PREFIX "%s", daemon->https ? "https" : "http",
-	                       host, plugin);
+	return g_strdup_printf("%s://%s" CALLBACK_PREFIX "%s",
+	                       gb_http_is_https(daemon) ? "https" : "http", host, plugin);
 }
 
 /* The provider's URL must be one the browser can go to, and one header line. */
@@ -305,26 +307,6 @@ static char *url_state(const char *url)
 	return g_strdup(state ? state : "");
 }
 
-static char *random_token(void)
-{
-	unsigned char bytes[32];
-	char *token;
-
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return NULL;
-	token = g_base64_encode(bytes, sizeof(bytes));
-	explicit_bzero(bytes, sizeof(bytes));
-	for (char *c = token; *c; c++) {
-		if (*c == '+')
-			*c = '-';
-		else if (*c == '/')
-			*c = '_';
-		else if (*c == '=')
-			*c = '\0';
-	}
-	return token;
-}
-
 /*
  * Make room for a binding of @address_key: forget bindings older than their
  * cookie; an address at BINDINGS_PER_ADDRESS_MAX loses its own oldest one;
@@ -337,7 +319,7 @@ static void prune_bindings(struct gb_daemon *daemon, const char *address_key, gi
 	gint64 oldest = G_MAXINT64, own_oldest = G_MAXINT64;
 	unsigned own = 0;
 
-	g_hash_table_iter_init(&iter, daemon->login_bindings);
+	g_hash_table_iter_init(&iter, daemon->auth->bindings);
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		struct binding *binding = value;
 
@@ -358,32 +340,37 @@ static void prune_bindings(struct gb_daemon *daemon, const char *address_key, gi
 		}
 	}
 	if (own >= BINDINGS_PER_ADDRESS_MAX && own_oldest_key)
-		g_hash_table_remove(daemon->login_bindings, own_oldest_key);
-	else if (g_hash_table_size(daemon->login_bindings) >= BINDINGS_MAX && oldest_key)
-		g_hash_table_remove(daemon->login_bindings, oldest_key);
+		g_hash_table_remove(daemon->auth->bindings, own_oldest_key);
+	else if (g_hash_table_size(daemon->auth->bindings) >= BINDINGS_MAX && oldest_key)
+		g_hash_table_remove(daemon->auth->bindings, oldest_key);
 }
 
 /* Bind this browser to the redirect: a cookie, and its hash -> (plugin, state). */
 static bool bind_browser(struct gb_daemon *daemon, SoupServerMessage *msg, const char *plugin,
                          const char *url, const char *address_key)
 {
-	g_autofree char *token = random_token();
+	char token[GB_RANDOM_TOKEN_SIZE];
 	g_autofree char *cookie = NULL;
 	struct binding *binding;
+	int r;
 
-	if (!token)
+	r = gb_random_token(token, sizeof(token));
+	if (r < 0) {
+		errno = -r;
 		return false;
+	}
 	prune_bindings(daemon, address_key, g_get_monotonic_time());
 	binding = g_new0(struct binding, 1);
 	binding->plugin = g_strdup(plugin);
 	binding->address_key = g_strdup(address_key);
 	binding->state = url_state(url);
 	binding->created_us = g_get_monotonic_time();
-	g_hash_table_replace(daemon->login_bindings,
+	g_hash_table_replace(daemon->auth->bindings,
 	                     g_compute_checksum_for_string(G_CHECKSUM_SHA256, token, -1), binding);
 	cookie = g_strdup_printf(BINDING_COOKIE "=%s; Path=" CALLBACK_PREFIX "; HttpOnly; "
 	                                        "SameSite=Lax%s; Max-Age=%d",
-	                         token, daemon->https ? "; Secure" : "", BINDING_LIFETIME_S);
+	                         token, gb_http_is_https(daemon) ? "; Secure" : "",
+	                         BINDING_LIFETIME_S);
 	soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
 	                            cookie);
 	return true;
@@ -408,7 +395,7 @@ static struct binding *find_binding(struct gb_daemon *daemon, SoupServerMessage 
 			continue;
 		key = g_compute_checksum_for_string(G_CHECKSUM_SHA256,
 		                                    item + strlen(BINDING_COOKIE "="), -1);
-		binding = g_hash_table_lookup(daemon->login_bindings, key);
+		binding = g_hash_table_lookup(daemon->auth->bindings, key);
 		if (binding && g_get_monotonic_time() - binding->created_us <
 		                       BINDING_LIFETIME_S * G_USEC_PER_SEC)
 			return binding;
@@ -421,7 +408,7 @@ static void clear_binding_cookie(struct gb_daemon *daemon, SoupServerMessage *ms
 	g_autofree char *cookie =
 	        g_strdup_printf(BINDING_COOKIE "=; Path=" CALLBACK_PREFIX "; HttpOnly; "
 	                                       "SameSite=Lax%s; Max-Age=0",
-	                        daemon->https ? "; Secure" : "");
+	                        gb_http_is_https(daemon) ? "; Secure" : "");
 
 	soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
 	                            cookie);
@@ -439,7 +426,7 @@ static void callback_failed(struct gb_daemon *daemon, SoupServerMessage *msg,
 		gb_warning("redirect login through auth plugin %s from %s refused: %s", plugin,
 		           peer, why);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, NULL, peer, plugin, why);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_REFUSED);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_REFUSED);
 	} else {
 		g_autofree char *reason =
 		        g_strdup_printf("%s%s%s", strerror(-result), why[0] ? ": " : "", why);
@@ -447,7 +434,7 @@ static void callback_failed(struct gb_daemon *daemon, SoupServerMessage *msg,
 		gb_error("redirect login through auth plugin %s from %s failed: %s", plugin, peer,
 		         reason);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, NULL, peer, plugin, reason);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_ERROR);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_ERROR);
 	}
 }
 
@@ -521,8 +508,8 @@ static void finish_done(struct redirect_job *redirect)
 	}
 	if (redirect->result == 0 && !identity_acceptable(&redirect->identity)) {
 		redirect->result = -EACCES;
-		g_strlcpy(redirect->why, "the plugin returned an empty or unprintable user name",
-		          sizeof(redirect->why));
+		g_strlcpy(redirect->error, "the plugin returned an empty or unprintable user name",
+		          sizeof(redirect->error));
 	}
 	if (redirect->result == 0) {
 		if (gb_auth_add_login(daemon, job->msg, &redirect->identity, redirect->plugin,
@@ -535,7 +522,7 @@ static void finish_done(struct redirect_job *redirect)
 		return;
 	}
 	callback_failed(daemon, job->msg, job->address_key, redirect->plugin, redirect->result,
-	                redirect->why[0] ? redirect->why : "(no reason given)");
+	                redirect->error[0] ? redirect->error : "(no reason given)");
 	if (redirect->result == -EACCES)
 		reply_redirect(job->msg, REFUSED_LOCATION);
 	else
@@ -548,7 +535,7 @@ static void redirect_job_done(struct gb_auth_job *job)
 {
 	struct redirect_job *redirect = (struct redirect_job *)job;
 
-	if (!job->daemon->server) {
+	if (!gb_http_serving(job->daemon)) {
 		gb_auth_job_finish(job); /* stopping: nobody to answer */
 		return;
 	}
@@ -579,18 +566,6 @@ static struct redirect_job *new_job(enum job_kind kind, const char *plugin)
 
 /* --- handlers ------------------------------------------------------------------------------ */
 
-static bool accept_get(SoupServerMessage *msg)
-{
-	const char *method = soup_server_message_get_method(msg);
-
-	if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
-		return true;
-	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
-	                             "GET, HEAD");
-	gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
-	return false;
-}
-
 /* The query parameter @name: NULL when absent; false after 400 when too long. */
 static bool query_value(SoupServerMessage *msg, GHashTable *query, const char *name,
                         const char **value)
@@ -609,9 +584,29 @@ static bool query_value(SoupServerMessage *msg, GHashTable *query, const char *n
 static bool redirect_plugin_loaded(struct gb_daemon *daemon, const char *name)
 {
 	const struct gb_plugin *plugin =
-	        plugin_name_valid(name) ? find_plugin(daemon, name) : NULL;
+	        plugin_name_valid(name)
+	                ? find_plugin(daemon->auth->plugins, daemon->auth->n_plugins, name)
+	                : NULL;
 
 	return plugin && is_redirect_plugin(plugin->descriptor->ops);
+}
+
+/*
+ * What the redirect and the callback check first: the client's failures,
+ * the plugin, the Host header. The callback URL (g_free it) with
+ * *@address_key (the client's, g_free it); NULL after answering.
+ */
+static char *redirect_checks(struct gb_daemon *daemon, SoupServerMessage *msg, const char *plugin,
+                             char **address_key)
+{
+	*address_key = gb_address_key(gb_http_peer(msg));
+	if (gb_auth_refuse_if_throttled(daemon, msg, *address_key, NULL))
+		return NULL;
+	if (!redirect_plugin_loaded(daemon, plugin)) {
+		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such redirect login plugin");
+		return NULL;
+	}
+	return redirect_uri(daemon, msg, plugin);
 }
 
 static void handle_methods(SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -623,7 +618,7 @@ static void handle_methods(SoupServer *server, SoupServerMessage *msg, const cha
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (!accept_get(msg))
+	if (!gb_http_accept_get(msg))
 		return;
 	gb_auth_job_queue(&new_job(JOB_METHODS, NULL)->job, daemon, msg);
 }
@@ -641,16 +636,9 @@ static void handle_redirect(SoupServer *server, SoupServerMessage *msg, const ch
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (!accept_get(msg) || !query_value(msg, query, "plugin", &plugin))
+	if (!gb_http_accept_get(msg) || !query_value(msg, query, "plugin", &plugin))
 		return;
-	address_key = gb_auth_address_key(gb_http_peer(msg));
-	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, NULL))
-		return;
-	if (!redirect_plugin_loaded(daemon, plugin)) {
-		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such redirect login plugin");
-		return;
-	}
-	uri = redirect_uri(daemon, msg, plugin);
+	uri = redirect_checks(daemon, msg, plugin, &address_key);
 	if (!uri)
 		return;
 	redirect = new_job(JOB_BEGIN, plugin);
@@ -675,17 +663,10 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (!accept_get(msg) || !query_value(msg, query, "code", &code) ||
+	if (!gb_http_accept_get(msg) || !query_value(msg, query, "code", &code) ||
 	    !query_value(msg, query, "state", &state) || !query_value(msg, query, "error", &error))
 		return;
-	address_key = gb_auth_address_key(gb_http_peer(msg));
-	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, NULL))
-		return;
-	if (!redirect_plugin_loaded(daemon, plugin)) {
-		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such redirect login plugin");
-		return;
-	}
-	uri = redirect_uri(daemon, msg, plugin);
+	uri = redirect_checks(daemon, msg, plugin, &address_key);
 	if (!uri)
 		return;
 	binding = find_binding(daemon, msg);
@@ -703,7 +684,7 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 	if (error) {
 		/* The provider's own refusal (access_denied, ...): the plugin still
 		 * decides, and says why, with no code. */
-		provider_error = gb_auth_printable(error);
+		provider_error = gb_printable_dup(error);
 		gb_info("redirect login through auth plugin %s from %s: the provider answered "
 		        "error=%s",
 		        plugin, gb_http_peer(msg), provider_error);
@@ -720,20 +701,20 @@ static void handle_callback(SoupServer *server, SoupServerMessage *msg, const ch
 
 void gb_auth_redirect_init(struct gb_daemon *daemon)
 {
-	daemon->login_bindings =
+	daemon->auth->bindings =
 	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, binding_free);
 }
 
 void gb_auth_redirect_fini(struct gb_daemon *daemon)
 {
-	if (daemon->login_bindings)
-		g_hash_table_destroy(daemon->login_bindings);
-	daemon->login_bindings = NULL;
+	if (daemon->auth->bindings)
+		g_hash_table_destroy(daemon->auth->bindings);
+	daemon->auth->bindings = NULL;
 }
 
-void gb_auth_redirect_add_handlers(struct gb_daemon *daemon)
+void gb_auth_redirect_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, METHODS_PATH, handle_methods, daemon, NULL);
-	soup_server_add_handler(daemon->server, REDIRECT_PATH, handle_redirect, daemon, NULL);
-	soup_server_add_handler(daemon->server, CALLBACK_PATH, handle_callback, daemon, NULL);
+	gb_http_add_route(daemon, METHODS_PATH, handle_methods, daemon, 0);
+	gb_http_add_route(daemon, REDIRECT_PATH, handle_redirect, daemon, 0);
+	gb_http_add_route(daemon, CALLBACK_PATH, handle_callback, daemon, 0);
 }

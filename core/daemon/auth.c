@@ -11,7 +11,8 @@
  * cookie away.
  *
  * Password hashes are slow on purpose, so the plugins run on one worker
- * thread, one job at a time, while the main loop keeps relaying. A failed
+ * thread (auth-worker.c), one job at a time, while the main loop keeps
+ * relaying. A failed
  * login is answered GB_LOGIN_FAILURE_DELAY_MS after it arrived, whatever
  * the reason. Failures are counted in fixed windows, per client address
  * (GB_LOGIN_FAILURES_MAX), per user name tried from one address
@@ -29,26 +30,22 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
 #include <json-glib/json-glib.h>
 
 #include "audit.h"
 #include "auth-private.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "sessions.h"
 #include "log.h"
-#include "metrics.h"
+#include "printable.h"
+#include "login-store.h"
 
 #define WRONG_CREDENTIALS "wrong user name or password"
 #define USER_NAME_MAX     256
 #define PASSWORD_MAX      1024
-#define LISTED_USERS_MAX  100000 /* more, and a reload does not check logins against them */
-
-struct login_failures {
-	gint64 window_start_us;
-	unsigned count;
-	bool logged; /* the throttling was logged in this window */
-};
 
 struct login_request {
 	struct gb_auth_job job; /* first */
@@ -59,25 +56,6 @@ struct login_request {
 	char plugin_name[64];
 	struct gb_identity identity;
 };
-
-static void login_free(gpointer data)
-{
-	struct gb_login *login = data;
-
-	g_free(login->key);
-	g_free(login);
-}
-
-char *gb_auth_printable(const char *text)
-{
-	GString *out = g_string_new(NULL);
-
-	for (size_t i = 0; text && text[i] && i < 64; i++)
-		g_string_append_c(out, g_ascii_isprint(text[i]) ? text[i] : '?');
-	if (text && strlen(text) > 64)
-		g_string_append(out, "...");
-	return g_string_free(out, FALSE);
-}
 
 static char *token_key(const char *token)
 {
@@ -124,17 +102,17 @@ static void end_login(struct gb_daemon *daemon, struct gb_login *login, GHashTab
                       const char *reason)
 {
 	gb_audit_logout(login->identity_namespace, login->user, NULL, reason);
-	gb_viewers_revoke_login(daemon, login->key, reason);
+	gb_events_emit_login_ended(&daemon->events, login->key, reason);
 	if (iter)
 		g_hash_table_iter_remove(iter);
 	else
-		g_hash_table_remove(daemon->logins, login->key);
+		g_hash_table_remove(daemon->auth->logins, login->key);
 	gb_login_store_changed(daemon);
 }
 
 struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key)
 {
-	struct gb_login *login = key ? g_hash_table_lookup(daemon->logins, key) : NULL;
+	struct gb_login *login = key ? g_hash_table_lookup(daemon->auth->logins, key) : NULL;
 
 	if (login && login->expires_us <= g_get_monotonic_time()) {
 		gb_info("login of user '%s' expired", login->user);
@@ -151,7 +129,7 @@ unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_names
 	gpointer value;
 	unsigned ended = 0;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
@@ -172,14 +150,6 @@ unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_names
 	return ended;
 }
 
-bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name)
-{
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, name) == 0)
-			return true;
-	return false;
-}
-
 /* Only the roles this host knows; an identity with none is a user. */
 static uint32_t login_roles(uint32_t roles)
 {
@@ -187,52 +157,14 @@ static uint32_t login_roles(uint32_t roles)
 	return roles ? roles : GB_ROLE_USER;
 }
 
-static void collect_user(void *data, const char *user, uint32_t roles)
-{
-	GHashTable *users = data;
-
-	if (user && g_hash_table_size(users) < LISTED_USERS_MAX)
-		g_hash_table_insert(users, g_strdup(user), GUINT_TO_POINTER(roles));
-}
-
-/*
- * The users of each plugin that can list them (auth-local's users file, as
- * the reload read it again): name -> roles, in a table per plugin name. A
- * plugin that cannot list them, or fails to, has no table: its logins stay.
- */
-static GHashTable *list_users_by_plugin(struct gb_daemon *daemon)
-{
-	GHashTable *by_plugin = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	                                              (GDestroyNotify)g_hash_table_unref);
-
-	g_mutex_lock(&daemon->auth_lock);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin *plugin = daemon->auth_plugins[i];
-		const struct gb_auth_ops *ops = plugin->descriptor->ops;
-		GHashTable *users;
-
-		if (!ops || !GB_AUTH_OPS_HAS(ops, list_users))
-			continue;
-		users = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-		if (ops->list_users(plugin->state, collect_user, users) < 0 ||
-		    g_hash_table_size(users) >= LISTED_USERS_MAX) {
-			g_hash_table_unref(users);
-			continue;
-		}
-		g_hash_table_insert(by_plugin, g_strdup(plugin->descriptor->name), users);
-	}
-	g_mutex_unlock(&daemon->auth_lock);
-	return by_plugin;
-}
-
 unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 {
-	g_autoptr(GHashTable) by_plugin = list_users_by_plugin(daemon);
+	g_autoptr(GHashTable) by_plugin = gb_auth_list_users(daemon);
 	GHashTableIter iter;
 	gpointer value;
 	unsigned ended = 0;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 		GHashTable *users = g_hash_table_lookup(by_plugin, login->plugin);
@@ -274,6 +206,57 @@ unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon)
 	return ended;
 }
 
+/* --- logins kept across restarts (auth-store.c) ------------------------------------------ */
+
+/*
+ * Why a restored login no longer stands for who it was, or NULL: the
+ * operator may have disabled its plugin or moved it to another namespace.
+ */
+static const char *no_longer_valid(void *data, const struct gb_login *login)
+{
+	struct gb_daemon *daemon = data;
+	const char *now = gb_auth_namespace_of(daemon, login->plugin);
+
+	if (!now)
+		return "its auth plugin is not enabled now";
+	if (strcmp(now, login->identity_namespace) != 0)
+		return "its auth plugin's namespace changed";
+	return NULL;
+}
+
+void gb_auth_restore_logins(struct gb_daemon *daemon)
+{
+	const gint64 lifetime_us =
+	        (gint64)daemon->config->server.login_lifetime_s * G_USEC_PER_SEC;
+	gint64 now = g_get_monotonic_time();
+	unsigned loaded = 0, skipped = 0;
+	g_autoptr(GPtrArray) logins =
+	        gb_login_store_load(daemon, no_longer_valid, daemon, &skipped);
+	g_autofree char *path = NULL;
+
+	if (!logins)
+		return;
+	for (guint i = 0; i < logins->len; i++) {
+		struct gb_login *login = logins->pdata[i];
+
+		/* A shorter login_lifetime_s since then applies to the old logins too. */
+		if (login->expires_us - login->created_us > lifetime_us)
+			login->expires_us = login->created_us + lifetime_us;
+		if (login->expires_us <= now) {
+			skipped++;
+			continue;
+		}
+		/* The table owns it now. */
+		logins->pdata[i] = NULL;
+		g_hash_table_replace(daemon->auth->logins, login->key, login);
+		loaded++;
+	}
+	path = gb_login_store_path(daemon);
+	gb_info("restored %u login%s from %s (%u expired or skipped)", loaded,
+	        loaded == 1 ? "" : "s", path, skipped);
+	gb_auth_schedule_expiry(daemon);
+}
+
 /* --- expiry -------------------------------------------------------------------------------- */
 
 /* A timer a day away at most: it simply fires, finds nothing, and is set again. */
@@ -287,14 +270,14 @@ void gb_auth_schedule_expiry(struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		next = MIN(next, ((struct gb_login *)value)->expires_us);
-	if (daemon->expiry_timer && daemon->expiry_due_us <= next)
+	if (daemon->auth->expiry_timer && daemon->auth->expiry_due_us <= next)
 		return;
-	if (daemon->expiry_timer)
-		g_source_remove(daemon->expiry_timer);
-	daemon->expiry_timer = 0;
+	if (daemon->auth->expiry_timer)
+		g_source_remove(daemon->auth->expiry_timer);
+	daemon->auth->expiry_timer = 0;
 	if (next == G_MAXINT64)
 		return;
 	/* Rounded up: firing a little late is fine, early would find nothing due. */
@@ -302,8 +285,8 @@ void gb_auth_schedule_expiry(struct gb_daemon *daemon)
 	delay_ms = MIN(delay_ms, (gint64)EXPIRY_TIMER_MAX_MS);
 	/* The expiry it is for (not the rounded-up firing time), so that a
 	 * later login does not set the same timer again. */
-	daemon->expiry_due_us = MIN(next, now + delay_ms * 1000);
-	daemon->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
+	daemon->auth->expiry_due_us = MIN(next, now + delay_ms * 1000);
+	daemon->auth->expiry_timer = g_timeout_add((guint)delay_ms, expiry_due, daemon);
 }
 
 static void end_expired_logins(struct gb_daemon *daemon)
@@ -312,7 +295,7 @@ static void end_expired_logins(struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
@@ -327,7 +310,7 @@ static gboolean expiry_due(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 
-	daemon->expiry_timer = 0;
+	daemon->auth->expiry_timer = 0;
 	end_expired_logins(daemon);
 	gb_auth_schedule_expiry(daemon);
 	return G_SOURCE_REMOVE;
@@ -341,35 +324,6 @@ struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage 
 	return gb_auth_lookup_key(daemon, key);
 }
 
-static char *new_token(void)
-{
-	unsigned char bytes[32];
-	size_t done = 0;
-	char *token;
-
-	while (done < sizeof(bytes)) {
-		ssize_t n = getrandom(bytes + done, sizeof(bytes) - done, 0);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return NULL;
-		done += (size_t)n;
-	}
-	token = g_base64_encode(bytes, sizeof(bytes));
-	explicit_bzero(bytes, sizeof(bytes));
-	/* base64 to base64url, without the padding */
-	for (char *c = token; *c; c++) {
-		if (*c == '+')
-			*c = '-';
-		else if (*c == '/')
-			*c = '_';
-		else if (*c == '=')
-			*c = '\0';
-	}
-	return token;
-}
-
 /* Keep at most GB_LOGINS_PER_USER_MAX logins per identity: the oldest goes. */
 static void limit_user_logins(struct gb_daemon *daemon, const char *identity_namespace,
                               const char *user)
@@ -379,7 +333,7 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *identity_nam
 	gpointer value;
 	unsigned count = 0;
 
-	g_hash_table_iter_init(&iter, daemon->logins);
+	g_hash_table_iter_init(&iter, daemon->auth->logins);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_login *login = value;
 
@@ -393,8 +347,8 @@ static void limit_user_logins(struct gb_daemon *daemon, const char *identity_nam
 	if (count >= GB_LOGINS_PER_USER_MAX && oldest) {
 		gb_info("user '%s:%s' has %u logins; ending the oldest", identity_namespace, user,
 		        count);
-		gb_viewers_close_login(daemon, oldest->key);
-		g_hash_table_remove(daemon->logins, oldest->key);
+		gb_events_emit_login_ended(&daemon->events, oldest->key, NULL);
+		g_hash_table_remove(daemon->auth->logins, oldest->key);
 	}
 }
 
@@ -425,311 +379,55 @@ static char *json_user(const char *user, const uint32_t *roles)
 
 /* --- failure limits ---------------------------------------------------------------------- */
 
-/*
- * Failures are counted per address; IPv6 per /64, which one client holds.
- * An IPv4 client of a dual-stack listener arrives as ::ffff:a.b.c.d: it is
- * counted as a.b.c.d, or every IPv4 client would share one bucket.
- */
-char *gb_auth_address_key(const char *peer)
-{
-	static const guint8 v4_mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
-	g_autoptr(GInetAddress) address = g_inet_address_new_from_string(peer);
-	const guint8 *bytes;
-
-	if (!address || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
-		return g_strdup(peer);
-	bytes = g_inet_address_to_bytes(address);
-	if (memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0)
-		return g_strdup_printf("%u.%u.%u.%u", bytes[12], bytes[13], bytes[14], bytes[15]);
-	return g_strdup_printf("%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64", bytes[0], bytes[1],
-	                       bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7]);
-}
-
-/* User names are counted without case: a plugin may not care about it either. */
-static char *user_key(const char *user)
-{
-	return user ? g_ascii_strdown(user, -1) : NULL; /* bounded: USER_NAME_MAX */
-}
-
-/* (user name, address): the address first, which has no space in it. */
-static char *user_address_key(const char *user, const char *address_key)
-{
-	g_autofree char *key = user_key(user);
-
-	return key && address_key ? g_strconcat(address_key, " ", key, NULL) : NULL;
-}
-
-/* The failures of @key in its current window, or NULL (none, or the window is over). */
-static struct login_failures *current_failures(struct gb_daemon *daemon, GHashTable *table,
-                                               const char *key, gint64 now)
-{
-	struct login_failures *failures = key ? g_hash_table_lookup(table, key) : NULL;
-
-	if (!failures || now - failures->window_start_us >= daemon->login_limits.window_us)
-		return NULL;
-	return failures;
-}
-
-/* Seconds left before @failures' window ends, rounded up, at least 1. */
-static unsigned seconds_left(struct gb_daemon *daemon, const struct login_failures *failures,
-                             gint64 now)
-{
-	gint64 left = failures->window_start_us + daemon->login_limits.window_us - now;
-
-	return left <= 0 ? 1 : (unsigned)((left + G_USEC_PER_SEC - 1) / G_USEC_PER_SEC);
-}
-
 bool gb_auth_refuse_if_throttled(struct gb_daemon *daemon, SoupServerMessage *msg,
                                  const char *address_key, const char *user)
 {
-	const gint64 now = g_get_monotonic_time();
-	g_autofree char *key = user_key(user);
-	g_autofree char *pair_key = user_address_key(user, address_key);
-	g_autofree char *shown = gb_auth_printable(user);
+	struct gb_login_throttled throttled;
+	enum gb_login_throttle verdict = gb_login_limits_check(
+	        daemon->auth->limits, address_key, user, g_get_monotonic_time(), &throttled);
+	bool by_user = verdict != GB_LOGIN_THROTTLED_ADDRESS;
+	bool from_here = verdict == GB_LOGIN_THROTTLED_USER_HERE;
+	g_autofree char *shown = NULL;
 	g_autofree char *message = NULL;
 	g_autofree char *retry = NULL;
-	struct login_failures *failures;
-	unsigned seconds;
-	bool by_user = true, from_here = false;
 
-	failures = current_failures(daemon, daemon->failures, address_key, now);
-	if (failures && failures->count >= daemon->login_limits.per_address) {
-		by_user = false;
-	} else {
-		failures = current_failures(daemon, daemon->user_address_failures, pair_key, now);
-		from_here = failures && failures->count >= daemon->login_limits.per_user;
-		if (!from_here) {
-			failures = current_failures(daemon, daemon->user_failures, key, now);
-			if (!failures || failures->count < daemon->login_limits.per_user_total)
-				return false;
-		}
-	}
-	seconds = seconds_left(daemon, failures, now);
+	if (verdict == GB_LOGIN_ALLOWED)
+		return false;
+	shown = gb_printable_dup(user);
 	if (by_user)
 		message = g_strdup_printf("too many failed logins for user '%s'%s; try again in "
 		                          "%u s",
-		                          shown, from_here ? " from this address" : "", seconds);
+		                          shown, from_here ? " from this address" : "",
+		                          throttled.seconds_left);
 	else
 		message = g_strdup_printf("too many failed logins from this address; try again in "
 		                          "%u s",
-		                          seconds);
-	retry = g_strdup_printf("%u", seconds);
+		                          throttled.seconds_left);
+	retry = g_strdup_printf("%u", throttled.seconds_left);
 	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Retry-After",
 	                             retry);
 	gb_http_reply_error(msg, 429 /* Too Many Requests */, message);
-	gb_metrics_count_login_failure(daemon, by_user ? GB_LOGIN_FAILURE_THROTTLED_USER
-	                                               : GB_LOGIN_FAILURE_THROTTLED_ADDRESS);
+	gb_events_emit_login_failed(&daemon->events, by_user ? GB_LOGIN_FAILURE_THROTTLED_USER
+	                                                     : GB_LOGIN_FAILURE_THROTTLED_ADDRESS);
 	/* Once per window: a client hammering away must not flood the log. */
-	if (!failures->logged) {
-		failures->logged = true;
-		if (by_user)
-			gb_warning(
-			        "logins for user '%s'%s%s refused for %u s: %u failed logins "
-			        "(last from %s); further refusals in this window are not logged",
-			        shown, from_here ? " from " : "", from_here ? address_key : "",
-			        seconds, failures->count, gb_http_peer(msg));
-		else
-			gb_warning("logins from %s refused for %u s: %u failed logins; further "
-			           "refusals in this window are not logged",
-			           gb_http_peer(msg), seconds, failures->count);
-		gb_audit_login(GB_AUDIT_LOGIN_THROTTLED, user, gb_http_peer(msg), NULL,
-		               by_user ? "too many failed logins for this user name"
-		                       : "too many failed logins from this address");
-	}
+	if (!throttled.first)
+		return true;
+	if (by_user)
+		gb_warning("logins for user '%s'%s%s refused for %u s: %u failed logins "
+		           "(last from %s); further refusals in this window are not logged",
+		           shown, from_here ? " from " : "", from_here ? address_key : "",
+		           throttled.seconds_left, throttled.failures, gb_http_peer(msg));
+	else
+		gb_warning("logins from %s refused for %u s: %u failed logins; further "
+		           "refusals in this window are not logged",
+		           gb_http_peer(msg), throttled.seconds_left, throttled.failures);
+	gb_audit_login(GB_AUDIT_LOGIN_THROTTLED, user, gb_http_peer(msg), NULL,
+	               by_user ? "too many failed logins for this user name"
+	                       : "too many failed logins from this address");
 	return true;
 }
 
-/* Make room in a full table: forget ended windows, else the oldest one. */
-static bool make_room(struct gb_daemon *daemon, GHashTable *table, gint64 now)
-{
-	GHashTableIter iter;
-	gpointer key, value, oldest_key = NULL;
-	gint64 oldest = G_MAXINT64;
-
-	if (g_hash_table_size(table) < GB_LOGIN_FAILURE_TABLE_MAX)
-		return true;
-	g_hash_table_iter_init(&iter, table);
-	while (g_hash_table_iter_next(&iter, &key, &value)) {
-		struct login_failures *failures = value;
-
-		if (now - failures->window_start_us >= daemon->login_limits.window_us) {
-			g_hash_table_iter_remove(&iter);
-		} else if (failures->window_start_us < oldest) {
-			oldest = failures->window_start_us;
-			oldest_key = key;
-		}
-	}
-	if (g_hash_table_size(table) >= GB_LOGIN_FAILURE_TABLE_MAX && oldest_key)
-		g_hash_table_remove(table, oldest_key);
-	return g_hash_table_size(table) < GB_LOGIN_FAILURE_TABLE_MAX;
-}
-
-static void count_in(struct gb_daemon *daemon, GHashTable *table, const char *key, gint64 now)
-{
-	struct login_failures *failures = g_hash_table_lookup(table, key);
-
-	if (!failures) {
-		if (!make_room(daemon, table, now))
-			return;
-		failures = g_new0(struct login_failures, 1);
-		g_hash_table_insert(table, g_strdup(key), failures);
-	}
-	if (now - failures->window_start_us >= daemon->login_limits.window_us) {
-		failures->window_start_us = now;
-		failures->count = 0;
-		failures->logged = false;
-	}
-	failures->count++;
-}
-
-void gb_auth_count_failure(struct gb_daemon *daemon, const char *address_key, const char *user)
-{
-	const gint64 now = g_get_monotonic_time();
-	g_autofree char *key = user_key(user);
-	g_autofree char *pair_key = user_address_key(user, address_key);
-
-	if (address_key)
-		count_in(daemon, daemon->failures, address_key, now);
-	if (key)
-		count_in(daemon, daemon->user_failures, key, now);
-	if (pair_key)
-		count_in(daemon, daemon->user_address_failures, pair_key, now);
-}
-
-/* Take back one failure counted at @since_us, unless its window has restarted since. */
-static void count_out(GHashTable *table, const char *key, gint64 since_us)
-{
-	struct login_failures *failures = key ? g_hash_table_lookup(table, key) : NULL;
-
-	if (failures && failures->count > 0 && failures->window_start_us <= since_us)
-		failures->count--;
-}
-
-void gb_auth_charge_attempt(struct gb_auth_job *job, const char *user)
-{
-	gb_auth_count_failure(job->daemon, job->address_key, user);
-	job->charged = true;
-	job->charged_us = g_get_monotonic_time();
-	g_free(job->charged_user);
-	job->charged_user = g_strdup(user);
-}
-
-void gb_auth_refund_attempt(struct gb_auth_job *job)
-{
-	struct gb_daemon *daemon = job->daemon;
-	g_autofree char *key = user_key(job->charged_user);
-	g_autofree char *pair_key = user_address_key(job->charged_user, job->address_key);
-
-	if (!job->charged || !daemon->failures)
-		return;
-	job->charged = false;
-	count_out(daemon->failures, job->address_key, job->charged_us);
-	count_out(daemon->user_failures, key, job->charged_us);
-	count_out(daemon->user_address_failures, pair_key, job->charged_us);
-}
-
-/* --- jobs on the login worker --------------------------------------------------------- */
-
-static void job_free(struct gb_auth_job *job)
-{
-	if (job->finished_handler)
-		g_signal_handler_disconnect(job->msg, job->finished_handler);
-	g_object_unref(job->msg);
-	g_free(job->peer);
-	g_free(job->address_key);
-	g_free(job->charged_user);
-	job->free(job);
-}
-
-void gb_auth_job_finish(struct gb_auth_job *job)
-{
-	struct gb_daemon *daemon = job->daemon;
-
-	daemon->pending_logins--;
-	if (daemon->server && !job->gone)
-		soup_server_message_unpause(job->msg);
-	job_free(job);
-}
-
-static gboolean finish_later(gpointer data)
-{
-	gb_auth_job_finish(data);
-	return G_SOURCE_REMOVE;
-}
-
-void gb_auth_job_finish_at(struct gb_auth_job *job, gint64 due_us)
-{
-	gint64 now = g_get_monotonic_time();
-
-	if (due_us > now && job->daemon->server)
-		g_timeout_add((guint)((due_us - now) / 1000), finish_later, job);
-	else
-		gb_auth_job_finish(job);
-}
-
-/* Back on the main loop. */
-static gboolean job_ran(gpointer data)
-{
-	struct gb_auth_job *job = data;
-
-	job->done(job);
-	return G_SOURCE_REMOVE;
-}
-
-/* The worker thread: one job at a time. */
-static void run_job(gpointer data, gpointer pool_data)
-{
-	struct gb_auth_job *job = data;
-
-	job->run(job);
-	g_idle_add(job_ran, job);
-}
-
-static void job_request_finished(SoupServerMessage *msg, gpointer data)
-{
-	struct gb_auth_job *job = data;
-
-	job->gone = true;
-}
-
-int gb_auth_job_queue(struct gb_auth_job *job, struct gb_daemon *daemon, SoupServerMessage *msg)
-{
-	job->daemon = daemon;
-	job->msg = g_object_ref(msg);
-	if (!job->peer)
-		job->peer = g_strdup(gb_http_peer(msg));
-	if (!job->address_key)
-		job->address_key = gb_auth_address_key(job->peer);
-	job->started_us = g_get_monotonic_time();
-	if (daemon->pending_logins >= GB_LOGINS_PENDING_MAX || !daemon->auth_pool) {
-		gb_http_reply_error(msg, SOUP_STATUS_SERVICE_UNAVAILABLE,
-		                    "too many logins at once; try again");
-		gb_auth_refund_attempt(job); /* never checked: not a failure */
-		job_free(job);
-		return -EAGAIN;
-	}
-	job->finished_handler =
-	        g_signal_connect(msg, "finished", G_CALLBACK(job_request_finished), job);
-	daemon->pending_logins++;
-	soup_server_message_pause(msg);
-	g_thread_pool_push(daemon->auth_pool, job, NULL);
-	return 0;
-}
-
 /* --- logins ------------------------------------------------------------------------------- */
-
-const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin)
-{
-	return plugin->identity_namespace ? plugin->identity_namespace : plugin->descriptor->name;
-}
-
-const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin)
-{
-	for (size_t i = 0; plugin && i < daemon->n_auth_plugins; i++)
-		if (strcmp(daemon->auth_plugins[i]->descriptor->name, plugin) == 0)
-			return gb_auth_plugin_namespace(daemon->auth_plugins[i]);
-	return NULL;
-}
 
 struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *msg,
                                    const struct gb_identity *identity, const char *plugin,
@@ -737,16 +435,19 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 {
 	const int lifetime = daemon->config->server.login_lifetime_s;
 	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
-	g_autofree char *token = new_token();
+	char token[GB_RANDOM_TOKEN_SIZE];
 	g_autofree char *cookie = NULL;
 	g_autofree char *key = NULL;
 	g_autofree char *who = NULL;
 	/* NULL when a reload took the plugin away while its check ran. */
 	const char *identity_namespace = gb_auth_namespace_of(daemon, plugin);
 	struct gb_login *login;
+	int r;
 
-	if (!token) {
-		gb_error("cannot get random bytes for a cookie: %s", strerror(errno));
+	r = gb_random_token(token, sizeof(token));
+	if (r < 0) {
+		gb_error("cannot get random bytes for a cookie: %s", strerror(-r));
+		errno = -r;
 		return NULL;
 	}
 	if (!identity_namespace) {
@@ -768,27 +469,26 @@ struct gb_login *gb_auth_add_login(struct gb_daemon *daemon, SoupServerMessage *
 	login->system_account = identity->has_system_account;
 	login->created_us = g_get_monotonic_time();
 	login->expires_us = login->created_us + (gint64)lifetime * G_USEC_PER_SEC;
-	g_hash_table_replace(daemon->logins, login->key, login);
+	g_hash_table_replace(daemon->auth->logins, login->key, login);
 	gb_login_store_changed(daemon);
 	gb_auth_schedule_expiry(daemon);
 
 	cookie = g_strdup_printf(GB_COOKIE_NAME "=%s; Path=/; HttpOnly; SameSite=Strict%s; "
 	                                        "Max-Age=%d",
-	                         token, daemon->https ? "; Secure" : "", lifetime);
+	                         token, gb_http_is_https(daemon) ? "; Secure" : "", lifetime);
 	soup_message_headers_append(headers, "Set-Cookie", cookie);
 	gb_info("user '%s' logged in from %s (auth plugin %s, identity %s, roles %s)", login->user,
 	        peer, plugin, who, login->roles & GB_ROLE_ADMIN ? "admin,user" : "user");
 	gb_audit_login(GB_AUDIT_LOGIN_SUCCESS, login->user, peer, plugin, NULL);
-	gb_metrics_count_login(daemon, plugin);
+	gb_events_emit_login_made(&daemon->events, plugin);
 	/* The user got in: their name's failures no longer matter, from anywhere or
 	 * from here (the address's do, and the name's from other addresses). */
-	key = user_key(login->user);
-	g_hash_table_remove(daemon->user_failures, key);
 	if (peer) {
-		g_autofree char *address_key = gb_auth_address_key(peer);
-		g_autofree char *pair_key = user_address_key(login->user, address_key);
+		g_autofree char *address_key = gb_address_key(peer);
 
-		g_hash_table_remove(daemon->user_address_failures, pair_key);
+		gb_login_limits_forget_user(daemon->auth->limits, address_key, login->user);
+	} else {
+		gb_login_limits_forget_user(daemon->auth->limits, NULL, login->user);
 	}
 	/*
 	 * Start the user's session now rather than when the page opens its
@@ -820,11 +520,11 @@ static void login_checked(struct gb_auth_job *job)
 {
 	struct login_request *request = (struct login_request *)job;
 	struct gb_daemon *daemon = job->daemon;
-	g_autofree char *user = gb_auth_printable(request->user);
+	g_autofree char *user = gb_printable_dup(request->user);
 	g_autofree char *body = NULL;
 	struct gb_login *login;
 
-	if (!daemon->server) {
+	if (!gb_http_serving(daemon)) {
 		/* Stopping: nobody to answer. */
 		gb_auth_job_finish(job);
 		return;
@@ -847,7 +547,7 @@ static void login_checked(struct gb_auth_job *job)
 		gb_warning("failed login for user '%s' from %s", user, job->peer);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, request->user, job->peer, NULL,
 		               WRONG_CREDENTIALS);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_WRONG_CREDENTIALS);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_WRONG_CREDENTIALS);
 	} else {
 		g_autofree char *reason = g_strdup_printf("auth plugin %s: %s",
 		                                          request->plugin ? request->plugin : "?",
@@ -856,7 +556,7 @@ static void login_checked(struct gb_auth_job *job)
 		gb_error("failed login for user '%s' from %s: %s", user, job->peer, reason);
 		gb_audit_login(GB_AUDIT_LOGIN_FAILURE, request->user, job->peer, request->plugin,
 		               reason);
-		gb_metrics_count_login_failure(daemon, GB_LOGIN_FAILURE_ERROR);
+		gb_events_emit_login_failed(&daemon->events, GB_LOGIN_FAILURE_ERROR);
 	}
 	/* Counted already, when it was let through (gb_auth_charge_attempt). */
 	gb_http_reply_error(job->msg, SOUP_STATUS_UNAUTHORIZED, WRONG_CREDENTIALS);
@@ -864,15 +564,14 @@ static void login_checked(struct gb_auth_job *job)
 }
 
 /* On the worker thread: each enabled password plugin in turn. */
-static void check_password(struct gb_auth_job *job)
+static void check_password(struct gb_auth_job *job, struct gb_plugin *const *plugins,
+                           size_t n_plugins)
 {
 	struct login_request *request = (struct login_request *)job;
-	struct gb_daemon *daemon = job->daemon;
 
 	request->result = -EACCES;
-	g_mutex_lock(&daemon->auth_lock);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin *plugin = daemon->auth_plugins[i];
+	for (size_t i = 0; i < n_plugins; i++) {
+		const struct gb_plugin *plugin = plugins[i];
 		const struct gb_auth_ops *ops = plugin->descriptor->ops;
 		struct gb_identity identity = { .struct_size = sizeof(identity) };
 		int r;
@@ -900,7 +599,6 @@ static void check_password(struct gb_auth_job *job)
 			request->plugin = request->plugin_name;
 		}
 	}
-	g_mutex_unlock(&daemon->auth_lock);
 	explicit_bzero(request->password, strlen(request->password));
 }
 
@@ -976,7 +674,7 @@ static void handle_login(SoupServer *server, SoupServerMessage *msg, const char 
 		                    "expected {\"username\":\"...\",\"password\":\"...\"}");
 		return;
 	}
-	address_key = gb_auth_address_key(gb_http_peer(msg));
+	address_key = gb_address_key(gb_http_peer(msg));
 	if (gb_auth_refuse_if_throttled(daemon, msg, address_key, user)) {
 		explicit_bzero(password, strlen(password));
 		g_free(password);
@@ -1000,7 +698,7 @@ static void clear_cookie(struct gb_daemon *daemon, SoupServerMessage *msg)
 {
 	g_autofree char *cookie =
 	        g_strdup_printf(GB_COOKIE_NAME "=; Path=/; HttpOnly; SameSite=Strict%s; Max-Age=0",
-	                        daemon->https ? "; Secure" : "");
+	                        gb_http_is_https(daemon) ? "; Secure" : "");
 
 	soup_message_headers_append(soup_server_message_get_response_headers(msg), "Set-Cookie",
 	                            cookie);
@@ -1020,8 +718,8 @@ static void handle_logout(SoupServer *server, SoupServerMessage *msg, const char
 		        gb_http_peer(msg), login->identity_namespace);
 		gb_audit_logout(login->identity_namespace, login->user, gb_http_peer(msg),
 		                "logout");
-		gb_viewers_close_login(daemon, login->key);
-		g_hash_table_remove(daemon->logins, login->key);
+		gb_events_emit_login_ended(&daemon->events, login->key, NULL);
+		g_hash_table_remove(daemon->auth->logins, login->key);
 		gb_login_store_changed(daemon);
 	}
 	clear_cookie(daemon, msg);
@@ -1032,7 +730,6 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
                           GHashTable *query, gpointer data)
 {
 	struct gb_daemon *daemon = data;
-	const char *method = soup_server_message_get_method(msg);
 	struct gb_login *login;
 	g_autofree char *body = NULL;
 
@@ -1040,12 +737,8 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return;
 	}
-	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-		soup_message_headers_replace(soup_server_message_get_response_headers(msg),
-		                             "Allow", "GET, HEAD");
-		gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+	if (!gb_http_accept_get(msg))
 		return;
-	}
 	login = gb_auth_find_login(daemon, msg);
 	if (!login) {
 		gb_http_reply_error(msg, SOUP_STATUS_UNAUTHORIZED, "not logged in");
@@ -1055,119 +748,63 @@ static void handle_whoami(SoupServer *server, SoupServerMessage *msg, const char
 	gb_http_reply_json(msg, SOUP_STATUS_OK, body);
 }
 
-static void sweep_failures(struct gb_daemon *daemon, GHashTable *table, gint64 now)
-{
-	GHashTableIter iter;
-	gpointer value;
-
-	g_hash_table_iter_init(&iter, table);
-	while (g_hash_table_iter_next(&iter, NULL, &value))
-		if (now - ((struct login_failures *)value)->window_start_us >=
-		    daemon->login_limits.window_us)
-			g_hash_table_iter_remove(&iter);
-}
-
 /* Forget old failure counts, once a minute (logins end on their own timer). */
 static gboolean sweep(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 	gint64 now = g_get_monotonic_time();
 
-	sweep_failures(daemon, daemon->failures, now);
-	sweep_failures(daemon, daemon->user_failures, now);
-	sweep_failures(daemon, daemon->user_address_failures, now);
+	gb_login_limits_sweep(daemon->auth->limits, now);
 	return G_SOURCE_CONTINUE;
-}
-
-/*
- * The limits, which tests may lower through the environment (never set
- * these in production: the unit file does not).
- */
-unsigned gb_daemon_limit_from_environment(const char *name, unsigned value, unsigned max)
-{
-	const char *text = getenv(name);
-	char *end;
-	unsigned long parsed;
-
-	if (!text || !text[0])
-		return value;
-	errno = 0;
-	parsed = strtoul(text, &end, 10);
-	if (errno || *end || parsed < 1 || parsed > max) {
-		gb_warning("%s=%s is not a number 1..%u; ignored", name, text, max);
-		return value;
-	}
-	gb_warning("%s=%lu: limit changed for testing", name, parsed);
-	return (unsigned)parsed;
 }
 
 int gb_auth_init(struct gb_daemon *daemon)
 {
-	g_autoptr(GError) error = NULL;
-
-	daemon->login_limits.per_address = gb_daemon_limit_from_environment(
+	unsigned per_address = gb_daemon_limit_from_environment(
 	        "GB_TEST_LOGIN_FAILURES_PER_ADDRESS", GB_LOGIN_FAILURES_MAX, 100000);
-	daemon->login_limits.per_user = gb_daemon_limit_from_environment(
-	        "GB_TEST_LOGIN_FAILURES_PER_USER", GB_USER_FAILURES_MAX, 100000);
-	daemon->login_limits.per_user_total = gb_daemon_limit_from_environment(
+	unsigned per_user = gb_daemon_limit_from_environment("GB_TEST_LOGIN_FAILURES_PER_USER",
+	                                                     GB_USER_FAILURES_MAX, 100000);
+	unsigned per_user_total = gb_daemon_limit_from_environment(
 	        "GB_TEST_LOGIN_FAILURES_PER_USER_TOTAL", GB_USER_FAILURES_CEILING, 100000);
-	daemon->login_limits.window_us =
+	gint64 window_us =
 	        (gint64)gb_daemon_limit_from_environment("GB_TEST_LOGIN_FAILURE_WINDOW_S",
 	                                                 GB_LOGIN_FAILURE_WINDOW_S, 86400) *
 	        G_USEC_PER_SEC;
-	g_mutex_init(&daemon->auth_lock);
-	daemon->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, login_free);
-	daemon->failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	daemon->user_failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	daemon->user_address_failures =
-	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	gb_auth_redirect_init(daemon);
-	if (gb_metrics_init(daemon) < 0)
+
+	daemon->auth->limits =
+	        gb_login_limits_new(per_address, per_user, per_user_total, window_us);
+	daemon->auth->logins = g_hash_table_new_full(g_str_hash, g_str_equal, NULL,
+	                                             (GDestroyNotify)gb_login_free);
+	if (gb_auth_worker_start(daemon) < 0)
 		return -ENOMEM;
-	daemon->auth_pool = g_thread_pool_new(run_job, daemon, 1, TRUE, &error);
-	if (!daemon->auth_pool) {
-		gb_error("cannot start the password-checking thread: %s", error->message);
-		return -ENOMEM;
-	}
-	daemon->sweep_timer = g_timeout_add_seconds(60, sweep, daemon);
+	daemon->auth->sweep_timer = g_timeout_add_seconds(60, sweep, daemon);
 	return 0;
 }
 
 void gb_auth_fini(struct gb_daemon *daemon)
 {
-	if (daemon->auth_pool) {
-		/* Finish the queued jobs (at most GB_LOGINS_PENDING_MAX), then
-		 * let their answers, queued on the main loop, free them. */
-		g_thread_pool_free(daemon->auth_pool, FALSE, TRUE);
-		daemon->auth_pool = NULL;
-		for (int i = 0; daemon->pending_logins && i < 10000; i++)
-			g_main_context_iteration(NULL, TRUE);
-	}
-	if (daemon->sweep_timer)
-		g_source_remove(daemon->sweep_timer);
-	daemon->sweep_timer = 0;
-	if (daemon->expiry_timer)
-		g_source_remove(daemon->expiry_timer);
-	daemon->expiry_timer = 0;
-	gb_auth_redirect_fini(daemon);
-	gb_metrics_fini(daemon);
-	if (daemon->logins)
-		g_hash_table_destroy(daemon->logins);
-	if (daemon->failures)
-		g_hash_table_destroy(daemon->failures);
-	if (daemon->user_failures)
-		g_hash_table_destroy(daemon->user_failures);
-	if (daemon->user_address_failures)
-		g_hash_table_destroy(daemon->user_address_failures);
-	daemon->logins = daemon->failures = daemon->user_failures = NULL;
-	daemon->user_address_failures = NULL;
+	struct gb_auth *auth = daemon->auth;
+
+	if (!auth)
+		return;
+	if (auth->logins)
+		gb_login_store_fini(daemon);
+	gb_auth_worker_stop(daemon);
+	if (daemon->auth->sweep_timer)
+		g_source_remove(daemon->auth->sweep_timer);
+	daemon->auth->sweep_timer = 0;
+	if (daemon->auth->expiry_timer)
+		g_source_remove(daemon->auth->expiry_timer);
+	daemon->auth->expiry_timer = 0;
+	if (daemon->auth->logins)
+		g_hash_table_destroy(daemon->auth->logins);
+	gb_login_limits_free(daemon->auth->limits);
+	gb_auth_free(daemon);
 }
 
-void gb_auth_add_handlers(struct gb_daemon *daemon)
+void gb_auth_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, "/api/login", handle_login, daemon, NULL);
-	soup_server_add_handler(daemon->server, "/api/logout", handle_logout, daemon, NULL);
-	soup_server_add_handler(daemon->server, "/api/whoami", handle_whoami, daemon, NULL);
-	gb_auth_redirect_add_handlers(daemon);
-	gb_metrics_add_handlers(daemon);
+	gb_http_add_route(daemon, "/api/login", handle_login, daemon, GB_LOGIN_BODY_MAX);
+	gb_http_add_route(daemon, "/api/logout", handle_logout, daemon, 0);
+	gb_http_add_route(daemon, "/api/whoami", handle_whoami, daemon, 0);
 }

@@ -3,7 +3,7 @@
  * Limits on the TCP connections glassboxd serves, HTTP and WebSocket alike:
  *
  * - at most GB_CONNECTIONS_PER_ADDRESS_MAX open at once per client address
- *   (its key, gb_auth_address_key: IPv6 per /64), and at most a total left
+ *   (its key, gb_address_key: IPv6 per /64), and at most a total left
  *   by RLIMIT_NOFILE, so that one client cannot use up the file
  *   descriptors everyone needs;
  * - over HTTPS, at most GB_CONNECTIONS_NEW_PER_ADDRESS_MAX per address that
@@ -36,7 +36,7 @@
  * and we close it (at low priority, after libsoup's own source has seen it).
  *
  * A connection ends for us when its current message says "disconnected"
- * with the socket closed, when we close it, when viewer.c says it closed a
+ * with the socket closed, when we close it, when relay.c says it closed a
  * WebSocket's (gb_connections_closed), or when the GSocket is finalised,
  * whichever comes first.
  */
@@ -47,8 +47,10 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 
-#include "auth-private.h"
+#include "login-limits.h"
 #include "daemon.h"
+#include "http-private.h"
+#include "http.h"
 #include "log.h"
 
 /* Descriptors kept for everything else: sessions' sockets, the journal, D-Bus, files. */
@@ -167,7 +169,7 @@ static void watch_message(struct connection *connection, SoupServerMessage *msg)
 
 void gb_connections_closed(struct gb_daemon *daemon, GSocket *socket)
 {
-	struct gb_connections *connections = daemon->connections;
+	struct gb_connections *connections = daemon->http->connections;
 	struct connection *connection =
 	        connections && socket ? g_hash_table_lookup(connections->by_socket, socket) : NULL;
 
@@ -290,7 +292,7 @@ static unsigned in_use(struct gb_connections *connections, const char *key, unsi
 static struct connection *accept_connection(struct gb_connections *connections, GSocket *socket,
                                             const char *peer)
 {
-	g_autofree char *key = gb_auth_address_key(peer);
+	g_autofree char *key = gb_address_key(peer);
 	struct address *address = g_hash_table_lookup(connections->by_address, key);
 	struct connection *connection;
 
@@ -346,7 +348,10 @@ static void request_started(SoupServer *server, SoupServerMessage *msg, gpointer
 		return;
 	connection = g_hash_table_lookup(connections->by_socket, socket);
 	if (!connection)
-		connection = accept_connection(connections, socket, gb_http_peer(msg));
+		connection = accept_connection(connections, socket,
+		                               soup_server_message_get_remote_host(msg)
+		                                       ? soup_server_message_get_remote_host(msg)
+		                                       : "(unknown)");
 	if (!connection)
 		return;
 	watch_message(connection, msg);
@@ -432,42 +437,42 @@ int gb_connections_init(struct gb_daemon *daemon)
 	connections->per_address_max = gb_daemon_limit_from_environment(
 	        "GB_TEST_CONNECTIONS_PER_ADDRESS", GB_CONNECTIONS_PER_ADDRESS_MAX, 100000);
 	connections->fresh_per_address_max =
-	        daemon->https
+	        daemon->http->https
 	                ? MIN(GB_CONNECTIONS_NEW_PER_ADDRESS_MAX, connections->per_address_max)
 	                : connections->per_address_max;
 	connections->head_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_REQUEST_HEAD_TIMEOUT_S", GB_REQUEST_HEAD_TIMEOUT_S, 3600);
 	connections->idle_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_CONNECTION_IDLE_TIMEOUT_S", GB_CONNECTION_IDLE_TIMEOUT_S, 3600);
-	connections->started_handler = g_signal_connect(daemon->server, "request-started",
+	connections->started_handler = g_signal_connect(daemon->http->server, "request-started",
 	                                                G_CALLBACK(request_started), connections);
-	connections->read_handler = g_signal_connect(daemon->server, "request-read",
+	connections->read_handler = g_signal_connect(daemon->http->server, "request-read",
 	                                             G_CALLBACK(request_read), connections);
-	connections->finished_handler = g_signal_connect(daemon->server, "request-finished",
+	connections->finished_handler = g_signal_connect(daemon->http->server, "request-finished",
 	                                                 G_CALLBACK(request_done), connections);
-	connections->aborted_handler = g_signal_connect(daemon->server, "request-aborted",
+	connections->aborted_handler = g_signal_connect(daemon->http->server, "request-aborted",
 	                                                G_CALLBACK(request_done), connections);
 	gb_debug("connections: at most %u per client address (%u new) and %u in all; %u s for a "
 	         "request, %u s idle",
 	         connections->per_address_max, connections->fresh_per_address_max,
 	         connections->total_max, connections->head_timeout_s, connections->idle_timeout_s);
-	daemon->connections = connections;
+	daemon->http->connections = connections;
 	return 0;
 }
 
 void gb_connections_fini(struct gb_daemon *daemon)
 {
-	struct gb_connections *connections = daemon->connections;
+	struct gb_connections *connections = daemon->http->connections;
 	GHashTableIter iter;
 	gpointer key, value;
 
 	if (!connections)
 		return;
-	if (daemon->server) {
-		g_signal_handler_disconnect(daemon->server, connections->started_handler);
-		g_signal_handler_disconnect(daemon->server, connections->read_handler);
-		g_signal_handler_disconnect(daemon->server, connections->finished_handler);
-		g_signal_handler_disconnect(daemon->server, connections->aborted_handler);
+	if (daemon->http->server) {
+		g_signal_handler_disconnect(daemon->http->server, connections->started_handler);
+		g_signal_handler_disconnect(daemon->http->server, connections->read_handler);
+		g_signal_handler_disconnect(daemon->http->server, connections->finished_handler);
+		g_signal_handler_disconnect(daemon->http->server, connections->aborted_handler);
 	}
 	/* WebSockets may outlive the server: their sockets must not call back. */
 	g_hash_table_iter_init(&iter, connections->by_socket);
@@ -477,5 +482,5 @@ void gb_connections_fini(struct gb_daemon *daemon)
 	g_hash_table_destroy(connections->by_socket);
 	g_hash_table_destroy(connections->by_address);
 	g_free(connections);
-	daemon->connections = NULL;
+	daemon->http->connections = NULL;
 }

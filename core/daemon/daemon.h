@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * glassboxd: the manager. One GLib main loop; everything here runs on it
- * except the password checks, which run one at a time on a worker thread
- * (auth.c) so that a slow hash does not stall every viewer's signalling.
+ * glassboxd: the manager. One GLib main loop; everything runs on it except
+ * the auth plugins' calls, which run one at a time on a worker thread
+ * (auth-worker.c) so that a slow hash does not stall every relay. This is
+ * the list of objects main.c creates (README.md, "Source layout") and the
+ * limits they share.
  */
 #ifndef GB_DAEMON_H
 #define GB_DAEMON_H
@@ -12,30 +14,30 @@
 #include <sys/types.h>
 
 #include <glib.h>
-#include <libsoup/soup.h>
 
 #include <glassbox/auth.h>
 
 #include "config.h"
+#include "events.h"
 #include "plugin-loader.h"
+#include "secret.h"
 
 /* Limits on what a remote user controls. */
-#define GB_LOGIN_BODY_MAX          4096          /* POST /api/login body */
-#define GB_MESSAGE_MAX             65536         /* one WebSocket message or relayed line */
-#define GB_MESSAGES_PER_SECOND     100           /* WebSocket messages from one viewer */
-#define GB_JSON_DEPTH_MAX          32            /* nesting accepted in a WebSocket message */
-#define GB_TO_SESSION_BUFFER_MAX   (1024 * 1024) /* bytes queued for a session, per viewer */
-#define GB_LOGINS_PER_USER_MAX     32            /* a 33rd login pushes out the oldest */
-#define GB_LOGINS_PENDING_MAX      64            /* password checks waiting at once */
-#define GB_LOGIN_FAILURES_MAX      10            /* failed logins per client address per minute */
-#define GB_USER_FAILURES_MAX       5             /* per user name and address per minute */
-#define GB_LOGIN_FAILURE_WINDOW_S  60
-#define GB_LOGIN_FAILURE_TABLE_MAX 10000 /* client addresses remembered */
-#define GB_LOGIN_FAILURE_DELAY_MS  700   /* a failed login answers this long after it came */
+#define GB_LOGIN_BODY_MAX         4096          /* POST /api/login body */
+#define GB_MESSAGE_MAX            65536         /* one WebSocket message or relayed line */
+#define GB_MESSAGES_PER_SECOND    100           /* WebSocket messages from one viewer */
+#define GB_JSON_DEPTH_MAX         32            /* nesting accepted in a WebSocket message */
+#define GB_TO_SESSION_BUFFER_MAX  (1024 * 1024) /* bytes queued for a session, per viewer */
+#define GB_LOGINS_PER_USER_MAX    32            /* a 33rd login pushes out the oldest */
+#define GB_LOGINS_PENDING_MAX     64            /* password checks waiting at once */
+#define GB_LOGIN_FAILURES_MAX     10            /* failed logins per client address per minute */
+#define GB_USER_FAILURES_MAX      5             /* per user name and address per minute */
+#define GB_LOGIN_FAILURE_WINDOW_S 60
+#define GB_LOGIN_FAILURE_DELAY_MS 700 /* a failed login answers this long after it came */
 
 /* Failed logins per user name, from all addresses together, per minute. */
 #define GB_USER_FAILURES_CEILING 100
-/* Connections (connections.c) and what waits for a browser (viewer.c). */
+/* Connections (connections.c) and what waits for a browser (relay.c). */
 #define GB_CONNECTIONS_PER_ADDRESS_MAX     64 /* open HTTP/WebSocket connections per address */
 #define GB_CONNECTIONS_NEW_PER_ADDRESS_MAX 6  /* HTTPS: of which without a complete request */
 #define GB_REQUEST_HEAD_TIMEOUT_S          10 /* a new connection's first request, head and body */
@@ -43,320 +45,40 @@
 #define GB_TO_BROWSER_BUFFER_MAX           (1024 * 1024) /* bytes queued for a viewer's WebSocket */
 
 #define GB_SESSION_READY_TIMEOUT_S 10
-#define GB_SESSION_ID_LENGTH       16 /* hex characters */
-#define GB_TOKEN_LENGTH            43 /* base64url of 32 random bytes, no padding */
+#define GB_TOKEN_LENGTH            (GB_RANDOM_TOKEN_SIZE - 1) /* gb_random_token() */
 #define GB_COOKIE_NAME             "glassbox_session"
 
-/* An auth plugin's name, or the [plugin] namespace of its drop-in, with the NUL. */
-#define GB_NAMESPACE_MAX 65
-
-struct gb_connections;
-struct gb_daemon_session;
-struct gb_spawner_ops;
-
-/**
- * One successful login: what the cookie stands for. The identity is the
- * pair (identity_namespace, user): the namespace is the name of the auth
- * plugin that vouched for the user, unless its drop-in maps it into a
- * shared one ([plugin] namespace = ...). Sessions, unit instances and homes
- * are keyed by the pair, never by the bare user name.
- */
-struct gb_login {
-	char *key; /* SHA-256 of the token, hex: the token itself is never kept */
-	char user[GB_IDENTITY_NAME_MAX];
-	char plugin[GB_NAMESPACE_MAX];             /* the auth plugin that vouched for the user */
-	char identity_namespace[GB_NAMESPACE_MAX]; /* its namespace: the plugin's name by default
-	                                            */
-	uint32_t roles;
-	bool system_account; /* identity.has_system_account: the session runs as that user */
-	gint64 created_us;   /* g_get_monotonic_time() */
-	gint64 expires_us;
-};
-
-/** One WebSocket on /api/session, relayed to one connection to the session. */
-struct gb_viewer {
-	struct gb_daemon *daemon;
-	struct gb_daemon_session *session; /* NULL once detached */
-	SoupWebsocketConnection *ws;
-	char *login_key; /* the login it was opened with */
-	char *peer;      /* client address, for logs */
-	char *user;      /* for logs, also after the session is gone */
-	char session_id[GB_SESSION_ID_LENGTH + 1];
-	gulong message_handler, closed_handler, error_handler, closing_handler;
-	bool closing;
-
-	/* the connection to the session's signal socket; -1 until it is up */
-	int fd;
-	guint read_source;
-	GByteArray *to_session;   /* lines waiting to be written, bounded */
-	GByteArray *from_session; /* a partial line, bounded */
-	/* bytes handed to the WebSocket, framing included; dropped: it did not read them */
-	guint64 queued_to_browser;
-	bool dropped;
-
-	/* rate limit on incoming messages: a one-second window */
-	gint64 window_start_us;
-	unsigned window_count;
-
-	guint connect_retry; /* the signal socket's backlog was full */
-	unsigned connect_attempts;
-	guint write_source;
-	guint eof_timeout; /* the session hung up on us: close soon */
-
-	GList link;     /* in gb_daemon_session.viewers */
-	GList all_link; /* in gb_daemon.viewers */
-};
-
-enum gb_session_state {
-	GB_SESSION_STARTING, /* spawned (or its unit started), waiting for READY */
-	GB_SESSION_RUNNING,
-	GB_SESSION_STOPPING, /* SIGTERM sent, or StopUnit */
-	GB_SESSION_EXITED,
-};
-
-/** One glassbox-session process (or unit): one per user. */
-struct gb_daemon_session {
-	struct gb_daemon *daemon;
-	char id[GB_SESSION_ID_LENGTH + 1];
-	char *user;                 /* the user name, for people: "alice" */
-	char *identity_namespace;   /* whose "alice" (struct gb_login) */
-	char *identity;             /* "namespace:user", for logs, D-Bus and audit */
-	bool system_account;        /* it runs as the user's own account (systemd spawner) */
-	char *dir;                  /* direct: <runtime_dir>/sessions/<id>, 0700; else NULL */
-	char *unit;                 /* systemd: glassbox-session@<instance>.service; else NULL */
-	char *socket_path;          /* the session's signal socket */
-	char *control_path;         /* the session's control socket (stats, screenshot) */
-	gint64 started_realtime_us; /* g_get_real_time() at start */
-	enum gb_session_state state;
-	bool was_ready; /* it said READY at some point */
-	bool viewed;    /* a viewer has joined it: the next one "joins" */
-	GPid pid;       /* direct: the child; systemd: the unit's MainPID once known, else 0 */
-	uid_t uid;      /* the uid pid runs as; (uid_t)-1: not known (session-socket.h) */
-	guint idle_timeout;
-	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
-	GQueue viewers;          /* struct gb_viewer, through link */
-	void *spawner_data;      /* the spawner's own per-session state (spawner.h) */
-};
+struct gb_http;
+struct gb_sessions;
+struct gb_login_limits;
+struct gb_metrics;
+struct gb_auth;
 
 struct gb_daemon {
 	char *config_path; /* absolute: handed to every session */
 	struct gb_config *config;
 	struct gb_host host;
-	struct gb_plugin_registry registry;
 	GMainLoop *loop;
+	struct gb_events events; /* listeners of sessions and relays (events.h) */
 	int exit_code;
 
-	/* HTTP */
-	SoupServer *server;
-	bool https;
-	int web_dir_fd; /* O_PATH of server.web_dir; -1 when it cannot be opened */
-	struct gb_connections *connections; /* connections.c */
+	struct gb_http *http; /* the server, TLS, the connection limits (http.h) */
 
-	/* logins (auth.c) */
-	struct gb_plugin **auth_plugins; /* the loaded auth plugins, in drop-in order */
-	size_t n_auth_plugins;
-	GThreadPool *auth_pool; /* one thread: plugins are called one at a time */
-	/* Held around every call into an auth plugin's ops, from any thread
-	 * (the login worker, D-Bus user management): the ABI promises a plugin
-	 * never sees two calls at once. */
-	GMutex auth_lock;
-	GHashTable *logins;         /* key -> struct gb_login */
-	GHashTable *failures;       /* client address -> struct login_failures */
-	GHashTable *user_failures;  /* user name tried -> struct login_failures */
-	GHashTable *login_bindings; /* redirect logins under way (auth-redirect.c) */
-	/* (address, user name tried) -> struct login_failures */
-	GHashTable *user_address_failures;
-	struct {
-		unsigned per_address; /* failed logins per client address per window */
-		unsigned per_user;    /* failed logins per user name per window */
-		/* and per user name from all addresses (per_user: from one) */
-		unsigned per_user_total;
-		gint64 window_us;
-	} login_limits;
+	struct gb_auth *auth;       /* the auth plugins, the worker, the logins (auth.h) */
 	struct gb_metrics *metrics; /* metrics.c */
-	unsigned pending_logins;
-	guint sweep_timer;
-	guint expiry_timer;   /* at the next login's expiry (gb_auth_schedule_expiry) */
-	gint64 expiry_due_us; /* the expiry expiry_timer is set for */
 
-	/* sessions (sessions.c, through a spawner: spawner.h) and their viewers (viewer.c) */
-	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
-	void *spawner_state;
-	GHashTable *sessions; /* id -> struct gb_daemon_session, running or not */
-	GQueue viewers;       /* every open WebSocket, through gb_viewer.all_link */
+	struct gb_sessions *sessions; /* the sessions and their spawner (sessions.h) */
+
+	/* main.c: a stop under way, and the options a reload keeps */
 	bool stopping;
 	guint stop_timeout;
-
-	/* systemd (notify.c, reload.c, login-store.c) */
-	guint watchdog_timer;     /* WATCHDOG=1 every WATCHDOG_USEC / 2; 0 when not asked */
 	bool log_level_from_args; /* --log-level given: a reload keeps it */
-	guint login_store_idle;   /* a save of the logins table is queued */
 };
-
-/* main.c */
-void gb_daemon_quit_if_done(struct gb_daemon *daemon);
-
-/* reload.c */
-/**
- * Re-read glassbox.conf and plugins.d (SIGHUP, `systemctl reload`, D-Bus
- * Reload). All or nothing: on failure nothing changes, "reload refused: ..."
- * is logged, and -errno is returned with *@error (when @error is not NULL) a
- * g_malloc'd one-line reason naming the file, line and key. Running
- * sessions are untouched; new ones get the new session.* values.
- */
-int gb_daemon_reload(struct gb_daemon *daemon, char **error);
-/**
- * Load the auth plugins that @config's plugins.d enables into @registry
- * (zeroed or cleared) and list them in a new *@plugins array (free()). On
- * failure the caller clears @registry; *@error is a g_malloc'd line.
- */
-int gb_daemon_load_auth_plugins(const struct gb_config *config, const struct gb_host *host,
-                                struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
-                                size_t *n_plugins, char **error);
-
-/* events.c: one place that tells every interested part (D-Bus signals,
- * sd_notify STATUS, audit, metrics) that something happened. */
-void gb_events_session_added(struct gb_daemon *daemon, struct gb_daemon_session *session);
-void gb_events_session_removed(struct gb_daemon *daemon, struct gb_daemon_session *session,
-                               const char *reason);
-void gb_events_viewers_changed(struct gb_daemon *daemon);
-
-/* http.c */
-int gb_http_start(struct gb_daemon *daemon);
-void gb_http_stop(struct gb_daemon *daemon);
-/** Security and caching headers every answer carries. */
-void gb_http_add_common_headers(SoupServerMessage *msg);
-/** Answer with a JSON body (may be NULL: no body). */
-void gb_http_reply_json(SoupServerMessage *msg, guint status, const char *json);
-/** Answer {"error": @message}. */
-void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *message);
-/** True when the request has no Origin, or its Origin is ours or allowed. */
-bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bool required);
-/** The client's address, for logs and limits. */
-const char *gb_http_peer(SoupServerMessage *msg);
-/** True when the client's address is a loopback one (127.0.0.0/8, ::1, ::ffff:127.x). */
-bool gb_http_peer_is_loopback(SoupServerMessage *msg);
-/** A Host header we may build a URL from: a host name or IP literal, optional port, <= 255. */
-bool gb_http_host_valid(const char *host);
-
-/* connections.c: per-address and total limits on open connections, and
- * time-outs for a request's head and for idle kept-alive connections. */
-int gb_connections_init(struct gb_daemon *daemon);
-void gb_connections_fini(struct gb_daemon *daemon);
-/** A connection libsoup gave up (a WebSocket's) is closed: it no longer counts. */
-void gb_connections_closed(struct gb_daemon *daemon, GSocket *socket);
 
 /**
  * @value, or the environment variable @name when it holds a number 1..@max
  * (tests lower limits this way; a warning is logged). Never set in production.
  */
 unsigned gb_daemon_limit_from_environment(const char *name, unsigned value, unsigned max);
-
-/* tls.c */
-/**
- * The certificate to serve: the configured pair, or a self-signed one made
- * (and kept, 0600) in state_dir on first use. NULL after logging an error
- * that names the file.
- */
-GTlsCertificate *gb_tls_load_certificate(const struct gb_config *config,
-                                         GInetAddress *listen_address);
-
-/* auth.c */
-int gb_auth_init(struct gb_daemon *daemon);
-void gb_auth_fini(struct gb_daemon *daemon);
-void gb_auth_add_handlers(struct gb_daemon *daemon);
-/** The login the request's cookie stands for, or NULL (none, unknown, expired). */
-struct gb_login *gb_auth_find_login(struct gb_daemon *daemon, SoupServerMessage *msg);
-struct gb_login *gb_auth_lookup_key(struct gb_daemon *daemon, const char *key);
-/** The identity namespace of the auth plugin @plugin: its drop-in's, or its name. */
-const char *gb_auth_plugin_namespace(const struct gb_plugin *plugin);
-/** The namespace of the enabled auth plugin named @plugin now, or NULL (none such). */
-const char *gb_auth_namespace_of(struct gb_daemon *daemon, const char *plugin);
-/**
- * Revoke: end every login of @user (NULL: anyone's) in @identity_namespace
- * (NULL: any) that auth plugin @plugin (NULL: any) vouched for, close their
- * WebSockets with @reason (short: it goes in the close frame) and save the
- * logins table. Returns how many.
- */
-unsigned gb_auth_end_logins(struct gb_daemon *daemon, const char *identity_namespace,
-                            const char *user, const char *plugin, const char *reason);
-/** True when auth plugin @name is loaded (enabled in plugins.d). */
-bool gb_auth_plugin_is_enabled(struct gb_daemon *daemon, const char *name);
-/** After a reload: end the logins whose auth plugin is no longer enabled. */
-unsigned gb_auth_end_orphaned_logins(struct gb_daemon *daemon);
-/** Arm the timer that ends logins (and closes their WebSockets) at expiry. */
-void gb_auth_schedule_expiry(struct gb_daemon *daemon);
-
-/* static.c */
-void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
-                       GHashTable *query, gpointer data);
-
-/* sessions.c */
-/**
- * The session of the identity (@identity_namespace, @user) that is starting
- * or running (not stopping), or NULL. A bare user name never finds one: the
- * same name from two namespaces is two people.
- */
-struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *identity_namespace,
-                                          const char *user);
-/** "namespace:user" (g_free it): namespaces are plugin names, which hold no ':'. */
-char *gb_identity_format(const char *identity_namespace, const char *user);
-/**
- * Start a session for the user of @login, through the configured spawner;
- * NULL with errno (EAGAIN: max_sessions reached; EBUSY: the user's previous
- * session is still stopping).
- */
-struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struct gb_login *login);
-void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
-void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer);
-/** Direct: SIGTERM now, SIGKILL after session.stop_grace_ms. systemd: StopUnit. */
-void gb_session_stop(struct gb_daemon_session *session, const char *reason);
-void gb_sessions_stop_all(struct gb_daemon *daemon);
-unsigned gb_sessions_count(struct gb_daemon *daemon);
-/** Remove session folders a previous glassboxd left in runtime_dir/sessions. */
-void gb_sessions_clean_stale(struct gb_daemon *daemon);
-/** After the main loop: kill and reap whatever session is left (direct), or
- * leave the units running for the next glassboxd (systemd). */
-void gb_sessions_destroy_all(struct gb_daemon *daemon);
-/** The spawner of server.spawner: connect, adopt the sessions a previous
- * glassboxd left running. 0 or a negative errno, logged. */
-int gb_sessions_init(struct gb_daemon *daemon);
-/** True when sessions outlive glassboxd (systemd): stopping glassboxd then
- * leaves them running and only closes the WebSockets. */
-bool gb_sessions_survive_restart(struct gb_daemon *daemon);
-/** Viewers of every session detached, for a stop that keeps the sessions. */
-void gb_sessions_detach_viewers(struct gb_daemon *daemon);
-
-/* notify.c: sd_notify(3) READY, STATUS, WATCHDOG, RELOADING, STOPPING. All
- * are no-ops when glassboxd was not started by systemd (no NOTIFY_SOCKET). */
-void gb_notify_init(struct gb_daemon *daemon);
-void gb_notify_fini(struct gb_daemon *daemon);
-void gb_notify_ready(struct gb_daemon *daemon);
-void gb_notify_status(struct gb_daemon *daemon);
-void gb_notify_reloading(struct gb_daemon *daemon);
-void gb_notify_stopping(struct gb_daemon *daemon);
-
-/* login-store.c: the logins table kept in <runtime_dir>/logins (0600), so
- * that viewers reconnect with their cookie after a restart. */
-/** Save soon (from an idle callback); call whenever a login is added or removed. */
-void gb_login_store_changed(struct gb_daemon *daemon);
-/** Save now; 0 or a negative errno (logged). */
-int gb_login_store_save(struct gb_daemon *daemon);
-/** Load what a previous glassboxd saved, skipping expired logins. */
-void gb_login_store_load(struct gb_daemon *daemon);
-void gb_login_store_fini(struct gb_daemon *daemon);
-
-/* viewer.c */
-void gb_viewer_add_handlers(struct gb_daemon *daemon);
-/** The session is running: connect to its signal socket and flush. */
-void gb_viewer_connect(struct gb_viewer *viewer);
-/** Tell the viewer the session is gone and close its WebSocket. */
-void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code);
-/** Close every WebSocket opened with this login (logout). */
-void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key);
-/** Close every WebSocket opened with this login, which was revoked: 1008 and @reason. */
-void gb_viewers_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason);
-/** After the main loop: free the viewers whose close did not complete. */
-void gb_viewers_destroy_all(struct gb_daemon *daemon);
 
 #endif

@@ -33,11 +33,11 @@ int gb_dbus_start(struct gb_daemon *daemon, enum gb_dbus_mode mode);
 /** Release the name and close the bus; answers pending calls. Safe to call twice. */
 void gb_dbus_stop(struct gb_daemon *daemon);
 
-/* Called from events.c; each does nothing without a bus. */
-void gb_dbus_session_added(struct gb_daemon *daemon, struct gb_daemon_session *session);
-void gb_dbus_session_removed(struct gb_daemon *daemon, struct gb_daemon_session *session,
-                             const char *reason);
-/** MaxSessions may have changed (after a reload). */
-void gb_dbus_config_changed(struct gb_daemon *daemon);
+/**
+ * The signals SessionNew and SessionRemoved, and PropertiesChanged of
+ * SessionCount and MaxSessions; register it with the daemon as data. Does
+ * nothing without a bus.
+ */
+extern const struct gb_events_listener gb_dbus_events;
 
 #endif

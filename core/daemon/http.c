@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The HTTP side of glassboxd: the listen address, TLS, the headers every
- * answer carries and the limits on request bodies. The handlers themselves
- * live in static.c (the web client), auth.c (/api/login, logout, whoami),
- * auth-redirect.c (/api/auth/methods, /api/login/redirect and callback),
- * metrics.c (/metrics, /api/admin) and viewer.c (/api/session).
+ * answer carries and the limits on request bodies. It serves whatever
+ * routes the other objects (static.c, auth.c, relay.c, ...) add with
+ * gb_http_add_route() when main.c asks them to; it names none of them.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +16,9 @@
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "http-private.h"
+#include "http.h"
+#include "http-checks.h"
 #include "log.h"
 
 /*
@@ -73,6 +75,18 @@ void gb_http_reply_error(SoupServerMessage *msg, guint status, const char *messa
 	gb_http_reply_json(msg, status, json);
 }
 
+bool gb_http_accept_get(SoupServerMessage *msg)
+{
+	const char *method = soup_server_message_get_method(msg);
+
+	if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
+		return true;
+	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
+	                             "GET, HEAD");
+	gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
+	return false;
+}
+
 const char *gb_http_peer(SoupServerMessage *msg)
 {
 	const char *host = soup_server_message_get_remote_host(msg);
@@ -99,126 +113,45 @@ bool gb_http_peer_is_loopback(SoupServerMessage *msg)
 	return memcmp(bytes, v4_mapped, sizeof(v4_mapped)) == 0 && bytes[12] == 127;
 }
 
-static bool port_valid(const char *text)
-{
-	size_t length = strlen(text);
-	unsigned long value = 0;
-
-	if (length < 1 || length > 5)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		if (!g_ascii_isdigit(text[i]))
-			return false;
-		value = value * 10 + (unsigned long)(text[i] - '0');
-	}
-	return value >= 1 && value <= 65535;
-}
-
-/* Labels of letters, digits and '-' (not at either end), 1..63 each, dots between. */
-static bool host_name_valid(const char *name, size_t length)
-{
-	size_t label = 0;
-
-	if (length == 0)
-		return false;
-	for (size_t i = 0; i < length; i++) {
-		char c = name[i];
-
-		if (c == '.') {
-			if (label == 0 || name[i - 1] == '-')
-				return false;
-			label = 0;
-		} else if (g_ascii_isalnum(c) || (c == '-' && label > 0)) {
-			if (++label > 63)
-				return false;
-		} else {
-			return false;
-		}
-	}
-	return label > 0 && name[length - 1] != '-';
-}
-
-bool gb_http_host_valid(const char *host)
-{
-	const char *port = NULL;
-	size_t length = host ? strlen(host) : 0;
-
-	if (length == 0 || length > 255)
-		return false;
-	if (host[0] == '[') {
-		const char *close = strchr(host, ']');
-		g_autofree char *literal = NULL;
-		g_autoptr(GInetAddress) address = NULL;
-
-		if (!close || (close[1] && close[1] != ':'))
-			return false;
-		literal = g_strndup(host + 1, (gsize)(close - host - 1));
-		address = g_inet_address_new_from_string(literal);
-		if (!address || g_inet_address_get_family(address) != G_SOCKET_FAMILY_IPV6)
-			return false;
-		return close[1] == '\0' || port_valid(close + 2);
-	}
-	port = strchr(host, ':');
-	if (port && !port_valid(port + 1))
-		return false;
-	return host_name_valid(host, port ? (size_t)(port - host) : length);
-}
-
-/* "http://host:80" and "http://host" are the same origin. */
-static char *normalise_origin(const char *origin)
-{
-	char *lower = g_ascii_strdown(origin, -1);
-	size_t length = strlen(lower);
-
-	if (g_str_has_prefix(lower, "http://") && g_str_has_suffix(lower, ":80"))
-		lower[length - 3] = '\0';
-	else if (g_str_has_prefix(lower, "https://") && g_str_has_suffix(lower, ":443"))
-		lower[length - 4] = '\0';
-	return lower;
-}
-
 bool gb_http_origin_allowed(struct gb_daemon *daemon, SoupServerMessage *msg, bool required)
 {
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
-	const char *origin = soup_message_headers_get_one(headers, "Origin");
-	const char *host = soup_message_headers_get_one(headers, "Host");
-	g_autofree char *given = NULL;
-	char **allowed = daemon->config->server.allowed_origins;
 
-	if (!origin)
-		return !required;
-	given = normalise_origin(origin);
-	if (host && host[0]) {
-		g_autofree char *own_text =
-		        g_strdup_printf("%s://%s", daemon->https ? "https" : "http", host);
-		g_autofree char *own = normalise_origin(own_text);
+	return gb_http_origin_matches(soup_message_headers_get_one(headers, "Origin"),
+	                              soup_message_headers_get_one(headers, "Host"),
+	                              daemon->http->https, daemon->config->server.allowed_origins,
+	                              required);
+}
 
-		if (strcmp(given, own) == 0)
-			return true;
-	}
-	for (size_t i = 0; allowed && allowed[i]; i++) {
-		g_autofree char *listed = normalise_origin(allowed[i]);
+/* A route and the request body it takes (POST to exactly its path), 0: none. */
+struct route {
+	char *path;
+	size_t body_max;
+};
 
-		if (strcmp(given, listed) == 0)
-			return true;
-	}
-	return false;
+static void route_free(gpointer data)
+{
+	struct route *route = data;
+
+	g_free(route->path);
+	g_free(route);
 }
 
 /*
  * libsoup reads a whole request body into memory before a handler sees it,
- * whatever its size. Only POST /api/login takes a body: everywhere else it is
- * dropped as it arrives, and for the login it is kept up to
- * GB_LOGIN_BODY_MAX, after which it is dropped and the request marked.
+ * whatever its size. Only a route that takes a body (POST /api/login) keeps
+ * one, up to its body_max, after which it is dropped and the request marked
+ * "gb-body-too-big"; everywhere else a body is dropped as it arrives.
  */
 static void count_body_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
 {
+	const struct route *route = data;
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
 	gsize total = GPOINTER_TO_SIZE(g_object_get_data(G_OBJECT(msg), "gb-body-size"));
 
 	total += g_bytes_get_size(chunk);
 	g_object_set_data(G_OBJECT(msg), "gb-body-size", GSIZE_TO_POINTER(total));
-	if (total > GB_LOGIN_BODY_MAX) {
+	if (total > route->body_max) {
 		soup_message_body_set_accumulate(body, FALSE);
 		soup_message_body_truncate(body);
 		g_object_set_data(G_OBJECT(msg), "gb-body-too-big", GINT_TO_POINTER(1));
@@ -228,22 +161,44 @@ static void count_body_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer dat
 static void early_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
                           GHashTable *query, gpointer data)
 {
+	const struct route *route = data;
 	SoupMessageBody *body = soup_server_message_get_request_body(msg);
 	SoupMessageHeaders *headers = soup_server_message_get_request_headers(msg);
 
-	if (soup_server_message_get_method(msg) == SOUP_METHOD_POST &&
-	    strcmp(path, "/api/login") == 0) {
+	if (route && route->body_max && soup_server_message_get_method(msg) == SOUP_METHOD_POST &&
+	    strcmp(path, route->path) == 0) {
 		if (soup_message_headers_get_encoding(headers) == SOUP_ENCODING_CONTENT_LENGTH &&
-		    soup_message_headers_get_content_length(headers) > GB_LOGIN_BODY_MAX) {
+		    soup_message_headers_get_content_length(headers) > (goffset)route->body_max) {
+			g_autofree char *message = g_strdup_printf(
+			        "the request body is larger than %zu KiB", route->body_max / 1024);
+
 			soup_message_body_set_accumulate(body, FALSE);
-			gb_http_reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE,
-			                    "the request body is larger than 4 KiB");
+			gb_http_reply_error(msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, message);
 			return;
 		}
-		g_signal_connect(msg, "got-chunk", G_CALLBACK(count_body_chunk), NULL);
+		g_signal_connect(msg, "got-chunk", G_CALLBACK(count_body_chunk), (gpointer)route);
 		return;
 	}
 	soup_message_body_set_accumulate(body, FALSE);
+}
+
+void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCallback handler,
+                       gpointer data, size_t body_max)
+{
+	struct route *route;
+
+	if (!path) {
+		/* The default route takes no body (gb_http_init()). */
+		soup_server_add_handler(daemon->http->server, NULL, handler, data, NULL);
+		return;
+	}
+	route = g_new0(struct route, 1);
+	route->path = g_strdup(path);
+	route->body_max = body_max;
+	soup_server_add_handler(daemon->http->server, path, handler, data, NULL);
+	/* Every route gets the body limits too. */
+	soup_server_add_early_handler(daemon->http->server, path, early_handler, route,
+	                              route_free);
 }
 
 /* "ADDRESS:PORT" or "[IPV6]:PORT". */
@@ -281,7 +236,7 @@ static int parse_listen(const char *text, GInetAddress **address, guint16 *port)
 /*
  * The listening socket. soup_server_listen() makes every IPv6 socket
  * IPv6-only, so "[::]:PORT" would refuse IPv4 clients: we make it dual-stack
- * (IPv4 clients then arrive as ::ffff:a.b.c.d; gb_auth_address_key keys
+ * (IPv4 clients then arrive as ::ffff:a.b.c.d; gb_address_key keys
  * them by their IPv4 address). Its backlog is nginx's rather than GLib's 10,
  * so a burst of connections does not make the kernel drop others' SYNs.
  */
@@ -306,28 +261,14 @@ static GSocket *listen_socket(GSocketAddress *address, GError **error)
 	return g_steal_pointer(&socket);
 }
 
-static void open_web_dir(struct gb_daemon *daemon)
-{
-	const char *web_dir = daemon->config->server.web_dir;
-
-	daemon->web_dir_fd = open(web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (daemon->web_dir_fd < 0)
-		gb_warning("cannot open the web client folder %s (server.web_dir): %s; only "
-		           "/api/ is served",
-		           web_dir, strerror(errno));
-}
-
-int gb_http_start(struct gb_daemon *daemon)
+int gb_http_init(struct gb_daemon *daemon)
 {
 	const struct gb_server_config *config = &daemon->config->server;
 	g_autoptr(GInetAddress) address = NULL;
-	g_autoptr(GSocketAddress) socket_address = NULL;
-	g_autoptr(GSocket) socket = NULL;
 	g_autoptr(GTlsCertificate) certificate = NULL;
-	g_autoptr(GError) error = NULL;
-	GSList *uris;
 	guint16 port;
 
+	daemon->http = g_new0(struct gb_http, 1);
 	if (parse_listen(config->listen, &address, &port) < 0) {
 		gb_error("%s: key 'server.listen': \"%s\" is not ADDRESS:PORT (IPv4, or IPv6 in "
 		         "brackets, port 0..65535)",
@@ -341,8 +282,9 @@ int gb_http_start(struct gb_daemon *daemon)
 		return -EINVAL;
 	}
 	/* Plain HTTP only where nothing but this machine can listen in. */
-	daemon->https = !g_inet_address_get_is_loopback(address) || config->tls_certificate[0];
-	if (daemon->https) {
+	daemon->http->https =
+	        !g_inet_address_get_is_loopback(address) || config->tls_certificate[0];
+	if (daemon->http->https) {
 		if (!g_tls_backend_supports_tls(g_tls_backend_get_default())) {
 			gb_error("HTTPS needs GLib's TLS backend, which is missing: install "
 			         "glib-networking");
@@ -353,37 +295,41 @@ int gb_http_start(struct gb_daemon *daemon)
 			return -EINVAL;
 	}
 
-	daemon->server =
+	daemon->http->server =
 	        soup_server_new("server-header", "glassbox", "tls-certificate", certificate, NULL);
-	if (!daemon->server)
+	if (!daemon->http->server)
 		return -ENOMEM;
 
-	open_web_dir(daemon);
-	soup_server_add_early_handler(daemon->server, NULL, early_handler, daemon, NULL);
-	soup_server_add_handler(daemon->server, NULL, gb_static_handler, daemon, NULL);
-	gb_auth_add_handlers(daemon);
-	gb_viewer_add_handlers(daemon);
-	/* Every handler path gets the body limits too. */
-	for (const char *const *p =
-	             (const char *const[]){ "/api/login", "/api/logout", "/api/whoami",
-	                                    "/api/session", "/api/auth/methods",
-	                                    "/api/login/redirect", "/api/login/callback",
-	                                    "/api/admin", "/metrics", NULL };
-	     *p; p++)
-		soup_server_add_early_handler(daemon->server, *p, early_handler, daemon, NULL);
+	/* Every other path: bodies are dropped as they arrive. */
+	soup_server_add_early_handler(daemon->http->server, NULL, early_handler, NULL, NULL);
+	return 0;
+}
 
+int gb_http_listen(struct gb_daemon *daemon)
+{
+	const struct gb_server_config *config = &daemon->config->server;
+	g_autoptr(GInetAddress) address = NULL;
+	g_autoptr(GSocketAddress) socket_address = NULL;
+	g_autoptr(GSocket) socket = NULL;
+	g_autoptr(GError) error = NULL;
+	GSList *uris;
+	guint16 port;
+
+	/* Checked by gb_http_init() already. */
+	if (parse_listen(config->listen, &address, &port) < 0)
+		return -EINVAL;
 	if (gb_connections_init(daemon) < 0)
 		return -ENOMEM;
 	socket_address = g_inet_socket_address_new(address, port);
 	socket = listen_socket(socket_address, &error);
-	if (!socket ||
-	    !soup_server_listen_socket(daemon->server, socket,
-	                               daemon->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
+	if (!socket || !soup_server_listen_socket(
+	                       daemon->http->server, socket,
+	                       daemon->http->https ? SOUP_SERVER_LISTEN_HTTPS : 0, &error)) {
 		gb_error("cannot listen on %s (key 'server.listen' in %s): %s", config->listen,
 		         daemon->config_path, error->message);
 		return -EADDRNOTAVAIL;
 	}
-	uris = soup_server_get_uris(daemon->server);
+	uris = soup_server_get_uris(daemon->http->server);
 	for (GSList *item = uris; item; item = item->next) {
 		g_autofree char *text = g_uri_to_string(item->data);
 		gb_info("listening on %s", text);
@@ -394,13 +340,26 @@ int gb_http_start(struct gb_daemon *daemon)
 
 void gb_http_stop(struct gb_daemon *daemon)
 {
-	if (daemon->server) {
-		soup_server_disconnect(daemon->server);
+	if (daemon->http && daemon->http->server) {
+		soup_server_disconnect(daemon->http->server);
 		gb_connections_fini(daemon);
-		g_clear_object(&daemon->server);
+		g_clear_object(&daemon->http->server);
 	}
-	if (daemon->web_dir_fd >= 0) {
-		close(daemon->web_dir_fd);
-		daemon->web_dir_fd = -1;
-	}
+}
+
+bool gb_http_serving(struct gb_daemon *daemon)
+{
+	return daemon->http && daemon->http->server;
+}
+
+bool gb_http_is_https(struct gb_daemon *daemon)
+{
+	return daemon->http && daemon->http->https;
+}
+
+void gb_http_free(struct gb_daemon *daemon)
+{
+	gb_http_stop(daemon);
+	g_free(daemon->http);
+	daemon->http = NULL;
 }

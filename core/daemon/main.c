@@ -18,9 +18,18 @@
 
 #include "gb-build-config.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "relay.h"
+#include "reload.h"
+#include "sessions.h"
+#include "spawner.h"
 #include "dbus.h"
+#include "audit.h"
 #include "dropin.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 
 struct options {
 	const char *config_path;
@@ -102,19 +111,6 @@ static int parse_options(int argc, char *argv[], struct options *options)
 	return 0;
 }
 
-/* Only auth plugins belong to glassboxd; the others are the sessions'. */
-static int load_auth_plugins(struct gb_daemon *daemon)
-{
-	g_autofree char *error = NULL;
-	int r;
-
-	r = gb_daemon_load_auth_plugins(daemon->config, &daemon->host, &daemon->registry,
-	                                &daemon->auth_plugins, &daemon->n_auth_plugins, &error);
-	if (r < 0)
-		gb_error("%s", error ? error : strerror(-r));
-	return r;
-}
-
 /* A folder we own: made with @mode when missing, refused when not a folder. */
 static int ensure_folder(const char *path, mode_t mode, const char *key)
 {
@@ -163,11 +159,44 @@ static gboolean stop_timed_out(gpointer data)
 }
 
 /* Stopping ends when every session has exited and every WebSocket has closed. */
-void gb_daemon_quit_if_done(struct gb_daemon *daemon)
+static void quit_if_done(struct gb_daemon *daemon)
 {
-	if (daemon->stopping && gb_sessions_count(daemon) == 0 && daemon->viewers.length == 0)
+	if (daemon->stopping && gb_sessions_count(daemon) == 0 && gb_relays_count(daemon) == 0)
 		g_main_loop_quit(daemon->loop);
 }
+
+static void session_gone(void *data, const struct gb_daemon_session *session, const char *reason)
+{
+	quit_if_done(data);
+}
+
+static void relay_gone(void *data)
+{
+	quit_if_done(data);
+}
+
+/* main.c's own interest in the events: the end of a stop. */
+static const struct gb_events_listener stop_events = {
+	.session_removed = session_gone,
+	.relay_gone = relay_gone,
+};
+
+static void audit_session_added(void *data, const struct gb_daemon_session *session)
+{
+	gb_audit_session_start(session->id, session->identity_namespace, session->user);
+}
+
+static void audit_session_removed(void *data, const struct gb_daemon_session *session,
+                                  const char *reason)
+{
+	gb_audit_session_stop(session->id, session->identity_namespace, session->user, reason);
+}
+
+/* The audit trail's sessions (audit.h knows no session objects). */
+static const struct gb_events_listener audit_events = {
+	.session_added = audit_session_added,
+	.session_removed = audit_session_removed,
+};
 
 static gboolean handle_stop_signal(gpointer data)
 {
@@ -185,7 +214,7 @@ static gboolean handle_stop_signal(gpointer data)
 		gb_info("stopping: %u session%s keep running for the next glassboxd",
 		        gb_sessions_count(daemon), gb_sessions_count(daemon) == 1 ? "" : "s");
 		gb_http_stop(daemon);
-		gb_sessions_detach_viewers(daemon);
+		gb_sessions_detach_relays(daemon);
 		g_main_loop_quit(daemon->loop);
 		return G_SOURCE_CONTINUE;
 	}
@@ -196,7 +225,7 @@ static gboolean handle_stop_signal(gpointer data)
 	/* The sessions get their grace period, SIGKILL, and a little more. */
 	daemon->stop_timeout = g_timeout_add(daemon->config->session.stop_grace_ms + 5000,
 	                                     stop_timed_out, daemon);
-	gb_daemon_quit_if_done(daemon);
+	quit_if_done(daemon);
 	return G_SOURCE_CONTINUE;
 }
 
@@ -205,17 +234,91 @@ static gboolean handle_hangup(gpointer data)
 {
 	struct gb_daemon *daemon = data;
 
-	gb_daemon_reload(daemon, NULL);
+	gb_daemon_reload(daemon, NULL, 0);
 	return G_SOURCE_CONTINUE;
+}
+
+/* The spawner server.spawner names (spawner.h). */
+static const struct gb_spawner_ops *spawner_of(const struct gb_config *config)
+{
+	switch (config->server.spawner) {
+	case GB_SPAWNER_SYSTEMD:
+		return &gb_spawner_systemd;
+	case GB_SPAWNER_DIRECT:
+	default:
+		return &gb_spawner_direct;
+	}
+}
+
+/* Who hears of what (events.h). @hooks: N_LISTENERS of them. */
+#define N_LISTENERS 6
+static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks)
+{
+	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
+	gb_events_add_listener(&daemon->events, &hooks[0], &gb_dbus_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[1], &audit_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[2], &gb_notify_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[3], &stop_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[4], &gb_metrics_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[5], &gb_relay_events, daemon);
+}
+
+/* The objects, in the order they depend on each other; 0, or < 0 after logging why. */
+static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
+{
+	gb_host_init(&daemon->host, NULL);
+	/* Only auth plugins belong to glassboxd; the others are the sessions'. */
+	if (gb_auth_new(daemon) < 0) {
+		gb_error("refusing to start without its auth plugins");
+		return -1;
+	}
+	if (prepare_folders(daemon) < 0)
+		return -1;
+	if (gb_metrics_init(daemon) < 0 || gb_auth_init(daemon) < 0)
+		return -1;
+	gb_auth_redirect_init(daemon);
+	gb_auth_restore_logins(daemon);
+	if (gb_sessions_init(daemon, spawner_of(daemon->config)) < 0)
+		return -1;
+	if (gb_http_init(daemon) < 0)
+		return -1;
+	gb_static_add_routes(daemon);
+	gb_auth_add_routes(daemon);
+	gb_auth_redirect_add_routes(daemon);
+	gb_metrics_add_routes(daemon);
+	gb_relay_add_routes(daemon);
+	if (gb_http_listen(daemon) < 0)
+		return -1;
+	return gb_dbus_start(daemon, dbus_mode) < 0 ? -1 : 0;
+}
+
+/* In reverse; each accepts what start_objects() did not get to. */
+static void stop_objects(struct gb_daemon *daemon)
+{
+	gb_notify_fini(daemon);
+	gb_http_stop(daemon);
+	gb_static_stop(daemon);
+	gb_dbus_stop(daemon);
+	/* Only left when they outlived the stop's deadline. */
+	gb_sessions_destroy_all(daemon);
+	gb_relays_destroy_all(daemon);
+	if (daemon->stop_timeout)
+		g_source_remove(daemon->stop_timeout);
+	if (daemon->auth)
+		gb_auth_redirect_fini(daemon);
+	gb_auth_fini(daemon);
+	gb_metrics_fini(daemon);
+	gb_http_free(daemon);
 }
 
 int main(int argc, char *argv[])
 {
 	struct options options = { 0 };
-	struct gb_daemon daemon = { .web_dir_fd = -1, .exit_code = 1 };
+	struct gb_daemon daemon = { .exit_code = 1 };
 	char config_error[GB_CONFIG_ERROR_MAX];
 	enum gb_log_level level;
 	guint signal_sources[3] = { 0 };
+	struct gb_events_hook hooks[N_LISTENERS];
 	int r;
 
 	r = parse_options(argc, argv, &options);
@@ -246,46 +349,19 @@ int main(int argc, char *argv[])
 	signal_sources[1] = g_unix_signal_add(SIGINT, handle_stop_signal, &daemon);
 	signal_sources[2] = g_unix_signal_add(SIGHUP, handle_hangup, &daemon);
 
-	gb_host_init(&daemon.host, NULL);
-	if (load_auth_plugins(&daemon) < 0) {
-		gb_error("refusing to start without its auth plugins");
-		goto out;
+	add_listeners(&daemon, hooks);
+	if (start_objects(&daemon, options.dbus_mode) == 0) {
+		daemon.exit_code = 0;
+		gb_notify_init(&daemon);
+		gb_notify_ready(&daemon);
+		g_main_loop_run(daemon.loop);
+		gb_info("stopped");
 	}
-	if (prepare_folders(&daemon) < 0)
-		goto out;
-	if (gb_auth_init(&daemon) < 0)
-		goto out;
-	gb_login_store_load(&daemon);
-	if (gb_sessions_init(&daemon) < 0)
-		goto out;
-	if (gb_http_start(&daemon) < 0)
-		goto out;
-	if (gb_dbus_start(&daemon, options.dbus_mode) < 0)
-		goto out;
-
-	daemon.exit_code = 0;
-	gb_notify_init(&daemon);
-	gb_notify_ready(&daemon);
-	g_main_loop_run(daemon.loop);
-	gb_info("stopped");
-
-out:
-	gb_notify_fini(&daemon);
-	gb_http_stop(&daemon);
-	gb_dbus_stop(&daemon);
-	/* Only left when they outlived the stop's deadline. */
-	gb_sessions_destroy_all(&daemon);
-	gb_viewers_destroy_all(&daemon);
-	if (daemon.stop_timeout)
-		g_source_remove(daemon.stop_timeout);
-	if (daemon.logins)
-		gb_login_store_fini(&daemon);
-	gb_auth_fini(&daemon);
-	free(daemon.auth_plugins);
-	gb_plugin_registry_clear(&daemon.registry);
+	stop_objects(&daemon);
 	for (int i = 2; i >= 0; i--)
 		if (signal_sources[i])
 			g_source_remove(signal_sources[i]);
+	gb_events_clear(&daemon.events);
 	g_main_loop_unref(daemon.loop);
 	g_free(daemon.config_path);
 	gb_config_free(daemon.config);

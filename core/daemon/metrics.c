@@ -22,17 +22,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-#include <glib-unix.h>
 #include <json-glib/json-glib.h>
 
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "relay.h"
+#include "sessions.h"
 #include "gb-build-config.h"
 #include "log.h"
-#include "session-socket.h"
+#include "session-control.h"
 #include "metrics.h"
 
 #define SCRAPE_TIMEOUT_MS 1000
@@ -63,11 +64,9 @@ struct gb_metrics {
 struct session_query {
 	struct scrape *scrape;
 	char id[GB_SESSION_ID_LENGTH + 1];
-	int fd;
-	guint source;
+	struct gb_session_control_call *call; /* NULL once it ended */
 	char answer[ANSWER_MAX];
-	size_t length;
-	bool answered; /* a whole "ok ..." line came */
+	bool answered; /* a whole line came */
 };
 
 struct scrape {
@@ -84,8 +83,9 @@ struct scrape {
 
 /* --- counting ------------------------------------------------------------------------- */
 
-void gb_metrics_count_login(struct gb_daemon *daemon, const char *plugin)
+static void count_login(void *data, const char *plugin)
 {
+	struct gb_daemon *daemon = data;
 	guint64 *count;
 
 	if (!daemon->metrics || !plugin)
@@ -101,11 +101,18 @@ void gb_metrics_count_login(struct gb_daemon *daemon, const char *plugin)
 	(*count)++;
 }
 
-void gb_metrics_count_login_failure(struct gb_daemon *daemon, enum gb_login_failure_reason reason)
+static void count_login_failure(void *data, enum gb_login_failure_reason reason)
 {
+	struct gb_daemon *daemon = data;
+
 	if (daemon->metrics && reason < GB_LOGIN_FAILURE_REASONS)
 		daemon->metrics->failures[reason]++;
 }
+
+const struct gb_events_listener gb_metrics_events = {
+	.login_made = count_login,
+	.login_failed = count_login_failure,
+};
 
 /* --- the text format ------------------------------------------------------------------- */
 
@@ -214,29 +221,16 @@ static bool latency_buckets(GHashTable *fields, guint64 counts[G_N_ELEMENTS(late
 	return i == G_N_ELEMENTS(latency_bounds_ms) && !items[i];
 }
 
-static const char *state_name(enum gb_session_state state)
-{
-	switch (state) {
-	case GB_SESSION_STARTING:
-		return "starting";
-	case GB_SESSION_RUNNING:
-		return "running";
-	case GB_SESSION_STOPPING:
-		return "stopping";
-	case GB_SESSION_EXITED:
-	default:
-		return "exited";
-	}
-}
-
 static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 {
+	struct gb_plugin *const *plugins;
+	size_t n_plugins;
 	struct gb_metrics *metrics = daemon->metrics;
 	unsigned by_state[GB_SESSION_EXITED + 1] = { 0 };
 	GHashTableIter iter;
 	gpointer key, value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		enum gb_session_state state = ((struct gb_daemon_session *)value)->state;
 
@@ -245,21 +239,23 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	}
 	family(out, "glassbox_sessions", "gauge", "Sessions, by state.");
 	for (int state = GB_SESSION_STARTING; state <= GB_SESSION_STOPPING; state++)
-		sample_u64(out, "glassbox_sessions", "state", state_name(state), by_state[state]);
+		sample_u64(out, "glassbox_sessions", "state", gb_session_state_name(state),
+		           by_state[state]);
 	family(out, "glassbox_max_sessions", "gauge", "The configured server.max_sessions.");
 	sample_u64(out, "glassbox_max_sessions", NULL, NULL,
 	           (guint64)daemon->config->server.max_sessions);
 	family(out, "glassbox_websockets", "gauge",
 	       "Signalling WebSockets open in glassboxd (browser tabs).");
-	sample_u64(out, "glassbox_websockets", NULL, NULL, daemon->viewers.length);
+	sample_u64(out, "glassbox_websockets", NULL, NULL, gb_relays_count(daemon));
 	family(out, "glassbox_logins", "gauge", "Logins (cookies) currently valid.");
-	sample_u64(out, "glassbox_logins", NULL, NULL, g_hash_table_size(daemon->logins));
+	sample_u64(out, "glassbox_logins", NULL, NULL, gb_auth_login_count(daemon));
 
 	family(out, "glassbox_logins_total", "counter",
 	       "Successful logins since glassboxd started, by auth plugin.");
 	/* Every loaded plugin, 0 included, then those a reload took away. */
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const char *name = daemon->auth_plugins[i]->descriptor->name;
+	plugins = gb_auth_plugins(daemon, &n_plugins);
+	for (size_t i = 0; i < n_plugins; i++) {
+		const char *name = plugins[i]->descriptor->name;
 		guint64 *count = g_hash_table_lookup(metrics->logins, name);
 
 		sample_u64(out, "glassbox_logins_total", "plugin", name, count ? *count : 0);
@@ -268,8 +264,8 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 	while (g_hash_table_iter_next(&iter, &key, &value)) {
 		bool loaded = false;
 
-		for (size_t i = 0; i < daemon->n_auth_plugins && !loaded; i++)
-			loaded = strcmp(daemon->auth_plugins[i]->descriptor->name, key) == 0;
+		for (size_t i = 0; i < n_plugins && !loaded; i++)
+			loaded = strcmp(plugins[i]->descriptor->name, key) == 0;
 		if (!loaded)
 			sample_u64(out, "glassbox_logins_total", "plugin", key, *(guint64 *)value);
 	}
@@ -417,12 +413,8 @@ static void render_process(GString *out, struct gb_daemon *daemon)
 
 static void query_close(struct session_query *query)
 {
-	if (query->source)
-		g_source_remove(query->source);
-	query->source = 0;
-	if (query->fd >= 0)
-		close(query->fd);
-	query->fd = -1;
+	gb_session_control_cancel(query->call);
+	query->call = NULL;
 }
 
 static void query_free(gpointer data)
@@ -448,7 +440,7 @@ static void scrape_finish(struct scrape *scrape)
 	GString *out;
 
 	g_queue_unlink(&daemon->metrics->scrapes, &scrape->link);
-	if (!scrape->gone && daemon->server) {
+	if (!scrape->gone && gb_http_serving(daemon)) {
 		out = g_string_sized_new(8192);
 		render_glassboxd(out, daemon);
 		render_sessions(out, scrape);
@@ -463,7 +455,7 @@ static void scrape_finish(struct scrape *scrape)
 		                                 SOUP_MEMORY_TAKE, out->str, out->len);
 		g_string_free(out, FALSE);
 	}
-	if (scrape->paused && !scrape->gone && daemon->server)
+	if (scrape->paused && !scrape->gone && gb_http_serving(daemon))
 		soup_server_message_unpause(scrape->msg);
 	scrape_free(scrape);
 }
@@ -477,35 +469,21 @@ static void query_done(struct session_query *query)
 		scrape_finish(scrape);
 }
 
-static gboolean query_readable(gint fd, GIOCondition condition, gpointer data)
+static void query_answered(void *data, int result, const char *line)
 {
 	struct session_query *query = data;
-	ssize_t n;
-	char *newline;
 
-	n = recv(fd, query->answer + query->length, sizeof(query->answer) - 1 - query->length,
-	         MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return G_SOURCE_CONTINUE;
-	if (n > 0) {
-		query->length += (size_t)n;
-		query->answer[query->length] = '\0';
-		newline = strchr(query->answer, '\n');
-		if (newline) {
-			*newline = '\0';
-			query->answered = true;
-		} else if (query->length < sizeof(query->answer) - 1) {
-			return G_SOURCE_CONTINUE;
-		}
-	}
-	if (!query->answered)
+	query->call = NULL; /* freed after this returns */
+	if (result == 0) {
+		g_strlcpy(query->answer, line, sizeof(query->answer));
+		query->answered = true;
+	} else {
 		gb_debug("metrics: session %s: no stats answer (%s)", query->id,
-		         n < 0    ? strerror(errno)
-		         : n == 0 ? "closed"
-		                  : "too long");
-	query->source = 0; /* removed by returning G_SOURCE_REMOVE */
+		         result == -EPIPE      ? "closed"
+		         : result == -EMSGSIZE ? "too long"
+		                               : strerror(-result));
+	}
 	query_done(query);
-	return G_SOURCE_REMOVE;
 }
 
 static gboolean scrape_timed_out(gpointer data)
@@ -517,7 +495,7 @@ static gboolean scrape_timed_out(gpointer data)
 	for (unsigned i = 0; i < scrape->queries->len; i++) {
 		struct session_query *query = g_ptr_array_index(scrape->queries, i);
 
-		if (query->fd >= 0) {
+		if (query->call) {
 			gb_warning("metrics: session %s did not answer `stats` within %d ms",
 			           query->id, SCRAPE_TIMEOUT_MS);
 			query_close(query);
@@ -532,26 +510,15 @@ static gboolean scrape_timed_out(gpointer data)
 /* Connect and ask; false when the session cannot be asked now. */
 static bool query_start(struct session_query *query, const struct gb_daemon_session *session)
 {
-	static const char command[] = "stats\n";
-	const char *path = session->control_path;
+	char error[256];
 
-	/* Checked to be the session's own socket before "stats" is written. */
-	query->fd = gb_session_socket_connect(session, path, "control");
-	if (query->fd < 0) {
-		gb_debug("metrics: session %s: cannot ask %s: %s", query->id,
-		         path ? path : "(no control socket)", strerror(-query->fd));
-		query->fd = -1;
+	/* The scrape has its own clock (scrape_timed_out): no time-out per query. */
+	query->call = gb_session_control_call(session, "stats\n", sizeof(query->answer) - 1, 0,
+	                                      query_answered, query, error, sizeof(error));
+	if (!query->call) {
+		gb_debug("metrics: session %s: cannot ask: %s", query->id, error);
 		return false;
 	}
-	if (send(query->fd, command, sizeof(command) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) !=
-	    (ssize_t)(sizeof(command) - 1)) {
-		gb_debug("metrics: session %s: cannot ask %s: %s", query->id, path,
-		         strerror(errno));
-		query_close(query);
-		return false;
-	}
-	query->source =
-	        g_unix_fd_add(query->fd, G_IO_IN | G_IO_HUP | G_IO_ERR, query_readable, query);
 	return true;
 }
 
@@ -564,18 +531,11 @@ static void scrape_request_finished(SoupServerMessage *msg, gpointer data)
 
 static bool accept_get(SoupServerMessage *msg, const char *path, const char *expected)
 {
-	const char *method = soup_server_message_get_method(msg);
-
 	if (strcmp(path, expected) != 0) {
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND, "no such API");
 		return false;
 	}
-	if (method == SOUP_METHOD_GET || method == SOUP_METHOD_HEAD)
-		return true;
-	soup_message_headers_replace(soup_server_message_get_response_headers(msg), "Allow",
-	                             "GET, HEAD");
-	gb_http_reply_error(msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "use GET");
-	return false;
+	return gb_http_accept_get(msg);
 }
 
 static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const char *path,
@@ -607,7 +567,7 @@ static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const cha
 	scrape->queries = g_ptr_array_new_with_free_func(query_free);
 	scrape->link.data = scrape;
 	g_queue_push_tail_link(&daemon->metrics->scrapes, &scrape->link);
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 		struct session_query *query;
@@ -616,7 +576,6 @@ static void handle_metrics(SoupServer *server, SoupServerMessage *msg, const cha
 			continue;
 		query = g_new0(struct session_query, 1);
 		query->scrape = scrape;
-		query->fd = -1;
 		g_strlcpy(query->id, session->id, sizeof(query->id));
 		g_ptr_array_add(scrape->queries, query);
 		if (query_start(query, session))
@@ -647,7 +606,7 @@ static void admin_sessions(JsonBuilder *builder, struct gb_daemon *daemon)
 
 	json_builder_set_member_name(builder, "sessions");
 	json_builder_begin_array(builder);
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	gb_sessions_iter_init(&iter, daemon);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 		g_autofree char *started = iso_time(session->started_realtime_us);
@@ -660,9 +619,9 @@ static void admin_sessions(JsonBuilder *builder, struct gb_daemon *daemon)
 		json_builder_set_member_name(builder, "identity");
 		json_builder_add_string_value(builder, session->identity);
 		json_builder_set_member_name(builder, "state");
-		json_builder_add_string_value(builder, state_name(session->state));
+		json_builder_add_string_value(builder, gb_session_state_name(session->state));
 		json_builder_set_member_name(builder, "viewers");
-		json_builder_add_int_value(builder, session->viewers.length);
+		json_builder_add_int_value(builder, session->relays.length);
 		json_builder_set_member_name(builder, "started");
 		json_builder_add_string_value(builder, started);
 		json_builder_end_object(builder);
@@ -674,9 +633,11 @@ static void admin_plugins(JsonBuilder *builder, struct gb_daemon *daemon)
 {
 	json_builder_set_member_name(builder, "plugins");
 	json_builder_begin_array(builder);
-	for (size_t i = 0; i < daemon->n_auth_plugins; i++) {
-		const struct gb_plugin_descriptor *descriptor =
-		        daemon->auth_plugins[i]->descriptor;
+	size_t n_plugins;
+	struct gb_plugin *const *plugins = gb_auth_plugins(daemon, &n_plugins);
+
+	for (size_t i = 0; i < n_plugins; i++) {
+		const struct gb_plugin_descriptor *descriptor = plugins[i]->descriptor;
 		const struct gb_auth_ops *ops = descriptor->ops;
 
 		json_builder_begin_object(builder);
@@ -712,7 +673,7 @@ static void admin_figures(JsonBuilder *builder, struct gb_daemon *daemon)
 	json_builder_set_member_name(builder, "max_sessions");
 	json_builder_add_int_value(builder, daemon->config->server.max_sessions);
 	json_builder_set_member_name(builder, "websockets");
-	json_builder_add_int_value(builder, daemon->viewers.length);
+	json_builder_add_int_value(builder, gb_relays_count(daemon));
 	json_builder_set_member_name(builder, "logins_total");
 	json_builder_add_int_value(builder, (gint64)logins);
 	json_builder_set_member_name(builder, "login_failures_total");
@@ -755,7 +716,7 @@ static void handle_admin(SoupServer *server, SoupServerMessage *msg, const char 
 	json_builder_begin_object(builder);
 	admin_sessions(builder, daemon);
 	json_builder_set_member_name(builder, "logins");
-	json_builder_add_int_value(builder, g_hash_table_size(daemon->logins));
+	json_builder_add_int_value(builder, gb_auth_login_count(daemon));
 	admin_plugins(builder, daemon);
 	admin_figures(builder, daemon);
 	json_builder_end_object(builder);
@@ -797,8 +758,8 @@ void gb_metrics_fini(struct gb_daemon *daemon)
 	daemon->metrics = NULL;
 }
 
-void gb_metrics_add_handlers(struct gb_daemon *daemon)
+void gb_metrics_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, "/metrics", handle_metrics, daemon, NULL);
-	soup_server_add_handler(daemon->server, "/api/admin", handle_admin, daemon, NULL);
+	gb_http_add_route(daemon, "/metrics", handle_metrics, daemon, 0);
+	gb_http_add_route(daemon, "/api/admin", handle_admin, daemon, 0);
 }

@@ -23,7 +23,12 @@
 #include <systemd/sd-daemon.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
+#include "notify.h"
+
+/* WATCHDOG=1 every WATCHDOG_USEC / 2; 0 when not asked. One daemon per process. */
+static guint watchdog_timer;
 
 static void notify(const char *state)
 {
@@ -33,30 +38,29 @@ static void notify(const char *state)
 		gb_debug("sd_notify(\"%s\"): %s", state, strerror(-r));
 }
 
-static unsigned count_viewers(struct gb_daemon *daemon)
+static unsigned count_relays(struct gb_daemon *daemon)
 {
 	GHashTableIter iter;
 	gpointer value;
-	unsigned viewers = 0;
+	unsigned relays = 0;
 
-	if (!daemon->sessions)
+	if (!gb_sessions_iter_init(&iter, daemon))
 		return 0;
-	g_hash_table_iter_init(&iter, daemon->sessions);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
-		viewers += ((struct gb_daemon_session *)value)->viewers.length;
-	return viewers;
+		relays += ((struct gb_daemon_session *)value)->relays.length;
+	return relays;
 }
 
 static char *status_line(struct gb_daemon *daemon)
 {
 	unsigned sessions = gb_sessions_count(daemon);
-	unsigned viewers = count_viewers(daemon);
+	unsigned relays = count_relays(daemon);
 
 	return g_strdup_printf("STATUS=%u session%s, %u viewer%s", sessions,
-	                       sessions == 1 ? "" : "s", viewers, viewers == 1 ? "" : "s");
+	                       sessions == 1 ? "" : "s", relays, relays == 1 ? "" : "s");
 }
 
-void gb_notify_status(struct gb_daemon *daemon)
+static void notify_status(struct gb_daemon *daemon)
 {
 	g_autofree char *status = status_line(daemon);
 
@@ -71,7 +75,7 @@ void gb_notify_ready(struct gb_daemon *daemon)
 	notify(state);
 }
 
-void gb_notify_reloading(struct gb_daemon *daemon)
+static void notify_reloading(struct gb_daemon *daemon)
 {
 	struct timespec now;
 	g_autofree char *state = NULL;
@@ -107,15 +111,49 @@ void gb_notify_init(struct gb_daemon *daemon)
 	if (r <= 0 || usec == 0)
 		return;
 	/* Half the period, as sd_watchdog_enabled(3) advises; at least 1 ms. */
-	daemon->watchdog_timer = g_timeout_add(
-	        usec / 2000 ? (guint)MIN(usec / 2000, G_MAXUINT) : 1, watchdog_ping, daemon);
+	watchdog_timer = g_timeout_add(usec / 2000 ? (guint)MIN(usec / 2000, G_MAXUINT) : 1,
+	                               watchdog_ping, daemon);
 	gb_info("systemd watchdog: a keep-alive every %llu ms", (unsigned long long)usec / 2000);
 	notify("WATCHDOG=1");
 }
 
 void gb_notify_fini(struct gb_daemon *daemon)
 {
-	if (daemon->watchdog_timer)
-		g_source_remove(daemon->watchdog_timer);
-	daemon->watchdog_timer = 0;
+	if (watchdog_timer)
+		g_source_remove(watchdog_timer);
+	watchdog_timer = 0;
 }
+
+static void status_changed(void *data)
+{
+	notify_status(data);
+}
+
+static void session_added(void *data, const struct gb_daemon_session *session)
+{
+	notify_status(data);
+}
+
+static void session_removed(void *data, const struct gb_daemon_session *session,
+                            const char *reason)
+{
+	notify_status(data);
+}
+
+static void reload_started(void *data)
+{
+	notify_reloading(data);
+}
+
+static void reload_ended(void *data, bool applied)
+{
+	gb_notify_ready(data);
+}
+
+const struct gb_events_listener gb_notify_events = {
+	.session_added = session_added,
+	.session_removed = session_removed,
+	.relays_changed = status_changed,
+	.reload_started = reload_started,
+	.reload_ended = reload_ended,
+};

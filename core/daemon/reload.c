@@ -4,9 +4,9 @@
  * the D-Bus Reload method. glassbox.conf and plugins.d are read again into
  * a new configuration and a new set of auth plugins, built aside; only when
  * both are complete are they swapped in, so a broken file costs one log
- * line and nothing else. The login worker calls the plugins under
- * daemon->auth_lock, so the swap takes that lock and the old plugins are
- * unloaded once no call can be in them.
+ * line and nothing else. The auth worker calls the plugins under its lock,
+ * so the swap (gb_auth_replace_plugins()) takes that lock and the old
+ * plugins are unloaded once no call can be in them.
  *
  * Running sessions are left alone: a session reads glassbox.conf itself
  * when it starts, so new sessions get the new session.* values. Logins
@@ -19,82 +19,12 @@
 #include <string.h>
 
 #include "daemon.h"
-#include "dbus.h"
+#include "auth.h"
+#include "reload.h"
+#include "sessions.h"
+#include "error.h"
 #include "log.h"
 #include "spawner.h"
-
-int gb_daemon_load_auth_plugins(const struct gb_config *config, const struct gb_host *host,
-                                struct gb_plugin_registry *registry, struct gb_plugin ***plugins,
-                                size_t *n_plugins, char **error)
-{
-	char dropin_error[GB_DROPIN_ERROR_MAX];
-	struct gb_dropin_set set = { 0 };
-	struct gb_plugin **list = NULL;
-	size_t count = 0;
-	int r;
-
-	*plugins = NULL;
-	*n_plugins = 0;
-	r = gb_plugin_registry_init(registry, host, config->plugins.plugin_dir);
-	if (r < 0) {
-		*error = g_strdup_printf("cannot set up the plugin registry (plugins.plugin_dir "
-		                         "%s): %s",
-		                         config->plugins.plugin_dir, strerror(-r));
-		return r;
-	}
-	r = gb_dropin_set_load(&set, config->plugins.vendor_dir, config->plugins.config_dir,
-	                       dropin_error);
-	if (r < 0) {
-		*error = g_strdup(dropin_error);
-		return r;
-	}
-	/* As gb_plugin_registry_load_all(), one drop-in at a time, so that the
-	 * error can name the one that failed; the loader has logged why. */
-	for (size_t i = 0; i < set.count; i++) {
-		const struct gb_dropin *dropin = &set.items[i];
-
-		if (dropin->kind != GB_PLUGIN_KIND_AUTH || !dropin->enabled)
-			continue;
-		r = gb_plugin_registry_load(registry, dropin);
-		if (r >= 0)
-			continue;
-		if (dropin->optional) {
-			gb_log_full(GB_LOG_WARNING, dropin->name,
-			            "optional plugin auth-%s skipped (drop-in %s): %s",
-			            dropin->name, dropin->path ? dropin->path : "?", strerror(-r));
-			continue;
-		}
-		*error = g_strdup_printf("%s: plugin auth-%s could not be loaded: %s (the "
-		                         "line before says why)",
-		                         dropin->path ? dropin->path : "?", dropin->name,
-		                         strerror(-r));
-		goto out;
-	}
-
-	list = calloc(registry->count ? registry->count : 1, sizeof(*list));
-	if (!list) {
-		r = -ENOMEM;
-		*error = g_strdup("out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < registry->count; i++)
-		if (registry->plugins[i]->descriptor->kind == GB_PLUGIN_KIND_AUTH)
-			list[count++] = registry->plugins[i];
-	if (count == 0) {
-		free(list);
-		r = -ENOENT;
-		*error = g_strdup_printf("no auth plugin is enabled in %s or %s: nobody could "
-		                         "log in",
-		                         config->plugins.vendor_dir, config->plugins.config_dir);
-		goto out;
-	}
-	*plugins = list;
-	*n_plugins = count;
-	r = 0;
-out:
-	gb_dropin_set_clear(&set);
-	return r;
-}
 
 static bool same_string(const char *a, const char *b)
 {
@@ -128,21 +58,19 @@ static void keep_restart_only_keys(struct gb_daemon *daemon, struct gb_config *n
 	if (next->server.spawner != running->spawner) {
 		gb_warning("reload: server.spawner changed in %s; it takes effect at the next "
 		           "restart, the running spawner (%s) stays",
-		           daemon->config_path,
-		           daemon->spawner ? daemon->spawner->name : "direct");
+		           daemon->config_path, gb_sessions_spawner_name(daemon));
 		next->server.spawner = running->spawner;
 	}
 }
 
-static int refuse(char **error, const char *reason, int r)
+static int refuse(const char *reason, int r, char *error, size_t error_size)
 {
 	gb_error("reload refused: %s; the configuration in force is unchanged", reason);
-	if (error)
-		*error = g_strdup(reason);
+	gb_error_set(error, error_size, "%s", reason);
 	return r < 0 ? r : -EINVAL;
 }
 
-static char *plugin_names(struct gb_plugin **plugins, size_t n)
+static char *plugin_names(struct gb_plugin *const *plugins, size_t n)
 {
 	GString *names = g_string_new(NULL);
 
@@ -151,29 +79,28 @@ static char *plugin_names(struct gb_plugin **plugins, size_t n)
 	return g_string_free(names, FALSE);
 }
 
-int gb_daemon_reload(struct gb_daemon *daemon, char **error)
+int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size)
 {
 	char config_error[GB_CONFIG_ERROR_MAX];
-	struct gb_plugin_registry registry = { 0 }, old_registry;
-	struct gb_plugin **plugins = NULL, **old_plugins;
+	struct gb_plugin_registry registry = { 0 };
+	struct gb_plugin **plugins = NULL;
 	struct gb_config *config, *old_config;
-	g_autofree char *plugin_error = NULL;
+	char plugin_error[GB_DROPIN_ERROR_MAX];
 	g_autofree char *names = NULL;
 	size_t n_plugins = 0;
 	bool check;
 	int r;
 
-	if (error)
-		*error = NULL;
+	gb_error_set(error, error_size, "reload refused");
 	if (daemon->stopping)
-		return refuse(error, "glassboxd is stopping", -EBUSY);
+		return refuse("glassboxd is stopping", -EBUSY, error, error_size);
 	gb_info("reloading %s and the plugin drop-ins", daemon->config_path);
-	gb_notify_reloading(daemon);
+	gb_events_emit_reload_started(&daemon->events);
 
 	config = gb_config_load(daemon->config_path, config_error);
 	if (!config) {
-		r = refuse(error, config_error, -errno);
-		gb_notify_ready(daemon);
+		r = refuse(config_error, -errno, error, error_size);
+		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
 	keep_restart_only_keys(daemon, config);
@@ -182,47 +109,37 @@ int gb_daemon_reload(struct gb_daemon *daemon, char **error)
 	        !config->server.runtime_dir || !config->server.web_dir;
 	if (check) {
 		gb_config_free(config);
-		r = refuse(error, "out of memory", -ENOMEM);
-		gb_notify_ready(daemon);
+		r = refuse("out of memory", -ENOMEM, error, error_size);
+		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
 
-	r = gb_daemon_load_auth_plugins(config, &daemon->host, &registry, &plugins, &n_plugins,
-	                                &plugin_error);
+	r = gb_auth_load_plugins(config, &daemon->host, &registry, &plugins, &n_plugins,
+	                         plugin_error, sizeof(plugin_error));
 	if (r < 0) {
 		gb_plugin_registry_clear(&registry);
 		free(plugins);
 		gb_config_free(config);
-		r = refuse(error, plugin_error ? plugin_error : "the auth plugins did not load",
-		           r);
-		gb_notify_ready(daemon);
+		r = refuse(plugin_error, r, error, error_size);
+		gb_events_emit_reload_ended(&daemon->events, false);
 		return r;
 	}
 
-	/* The swap: no plugin call can be running once we hold the lock. */
-	g_mutex_lock(&daemon->auth_lock);
-	old_registry = daemon->registry;
-	old_plugins = daemon->auth_plugins;
+	/* The swap: the plugins under auth's lock, the configuration (which the
+	 * worker does not read) on the main loop. */
+	gb_auth_replace_plugins(daemon, &registry, plugins, n_plugins);
 	old_config = daemon->config;
-	daemon->registry = registry;
-	daemon->auth_plugins = plugins;
-	daemon->n_auth_plugins = n_plugins;
 	daemon->config = config;
-	g_mutex_unlock(&daemon->auth_lock);
-
-	gb_plugin_registry_clear(&old_registry);
-	free(old_plugins);
 	gb_config_free(old_config);
 
 	if (!daemon->log_level_from_args)
 		gb_log_set_level(daemon->config->log_level);
-	names = plugin_names(daemon->auth_plugins, daemon->n_auth_plugins);
+	names = plugin_names(gb_auth_plugins(daemon, &n_plugins), n_plugins);
 	gb_info("reloaded %s: auth plugins %s; %u running session%s kept as they are",
 	        daemon->config_path, names, gb_sessions_count(daemon),
 	        gb_sessions_count(daemon) == 1 ? "" : "s");
 	/* A plugin that is gone vouches for nobody any more. */
 	gb_auth_end_orphaned_logins(daemon);
-	gb_dbus_config_changed(daemon);
-	gb_notify_ready(daemon);
+	gb_events_emit_reload_ended(&daemon->events, true);
 	return 0;
 }

@@ -12,7 +12,9 @@
 
 #include "audit.h"
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
+#include "text.h"
 #include "session-socket.h"
 
 #define LINK_TARGET_SHOWN 200 /* bytes of a link's target in the log */
@@ -20,16 +22,14 @@
 /* Where the link open as @link_fd (O_PATH | O_NOFOLLOW) points, printable, for the log. */
 static char *link_target(int link_fd)
 {
-	char target[LINK_TARGET_SHOWN + 1];
+	char target[LINK_TARGET_SHOWN + 1], shown[LINK_TARGET_SHOWN + 1];
 	ssize_t n = readlinkat(link_fd, "", target, sizeof(target) - 1);
 
 	if (n < 0)
 		return g_strdup("?");
 	target[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
-		if (!g_ascii_isprint(target[i]))
-			target[i] = '?';
-	return g_strdup(target);
+	gb_printable(shown, sizeof(shown), target);
+	return g_strdup(shown);
 }
 
 /*

@@ -16,10 +16,10 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
 #include "spawner.h"
 
@@ -60,18 +60,14 @@ void gb_remove_tree(const char *path)
 		remove_tree_at(AT_FDCWD, path, 0);
 }
 
-bool gb_session_id_is_valid(const char *name)
-{
-	return strlen(name) == GB_SESSION_ID_LENGTH &&
-	       strspn(name, "0123456789abcdef") == GB_SESSION_ID_LENGTH;
-}
-
 int gb_session_make_id(char id[GB_SESSION_ID_LENGTH + 1])
 {
 	unsigned char bytes[GB_SESSION_ID_LENGTH / 2];
 
-	if (getrandom(bytes, sizeof(bytes), 0) != (ssize_t)sizeof(bytes))
-		return -errno;
+	int r = gb_random_bytes(bytes, sizeof(bytes));
+
+	if (r < 0)
+		return r;
 	for (size_t i = 0; i < sizeof(bytes); i++)
 		snprintf(id + 2 * i, 3, "%02x", bytes[i]);
 	return 0;
@@ -87,7 +83,7 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon)
 	if (!dir)
 		return;
 	while ((entry = readdir(dir))) {
-		if (!gb_session_id_is_valid(entry->d_name))
+		if (!gb_session_id_valid(entry->d_name))
 			continue;
 		gb_info("removing %s/%s, left by an earlier glassboxd", path, entry->d_name);
 		remove_tree_at(dirfd(dir), entry->d_name, 0);
@@ -95,9 +91,42 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon)
 	closedir(dir);
 }
 
+const char *gb_sessions_spawner_name(struct gb_daemon *daemon)
+{
+	return daemon->sessions ? daemon->sessions->spawner->name : "direct";
+}
+
+bool gb_sessions_iter_init(GHashTableIter *iter, struct gb_daemon *daemon)
+{
+	if (!daemon->sessions)
+		return false;
+	g_hash_table_iter_init(iter, daemon->sessions->table);
+	return true;
+}
+
+struct gb_daemon_session *gb_session_lookup(struct gb_daemon *daemon, const char *id)
+{
+	return daemon->sessions ? g_hash_table_lookup(daemon->sessions->table, id) : NULL;
+}
+
+const char *gb_session_state_name(enum gb_session_state state)
+{
+	switch (state) {
+	case GB_SESSION_STARTING:
+		return "starting";
+	case GB_SESSION_RUNNING:
+		return "running";
+	case GB_SESSION_STOPPING:
+		return "stopping";
+	case GB_SESSION_EXITED:
+	default:
+		return "exited";
+	}
+}
+
 unsigned gb_sessions_count(struct gb_daemon *daemon)
 {
-	return daemon->sessions ? g_hash_table_size(daemon->sessions) : 0;
+	return daemon->sessions ? g_hash_table_size(daemon->sessions->table) : 0;
 }
 
 char *gb_identity_format(const char *identity_namespace, const char *user)
@@ -111,7 +140,7 @@ struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
@@ -136,7 +165,7 @@ struct gb_daemon_session *gb_session_new(struct gb_daemon *daemon, const char *i
 	session->identity = gb_identity_format(identity_namespace, user);
 	session->state = GB_SESSION_STARTING;
 	session->started_realtime_us = g_get_real_time();
-	g_queue_init(&session->viewers);
+	g_queue_init(&session->relays);
 	return session;
 }
 
@@ -157,16 +186,19 @@ static void session_free(struct gb_daemon_session *session)
 void gb_session_discard(struct gb_daemon_session *session)
 {
 	if (session->spawner_data)
-		session->daemon->spawner->release(session, false);
+		session->daemon->sessions->spawner->release(session, false);
 	session_free(session);
 }
 
-static void end_viewers(struct gb_daemon_session *session, const char *reason, gushort code)
+static void end_relays(struct gb_daemon_session *session, const char *reason, gushort code)
 {
 	GList *link;
 
-	while ((link = g_queue_peek_head_link(&session->viewers)))
-		gb_viewer_end(link->data, reason, code);
+	while ((link = g_queue_peek_head_link(&session->relays))) {
+		struct gb_session_relay *relay = link->data;
+
+		relay->ops->ended(relay, reason, code);
+	}
 }
 
 void gb_session_ended(struct gb_daemon_session *session, const char *how)
@@ -189,13 +221,12 @@ void gb_session_ended(struct gb_daemon_session *session, const char *how)
 		gb_info("session %s of user '%s' %s%s", session->id, session->user, how,
 		        started ? "" : " before it was ready");
 	/* A session that never became ready failed; one that did just ended. */
-	end_viewers(session, reason, started ? 1000 : SOUP_WEBSOCKET_CLOSE_SERVER_ERROR);
+	end_relays(session, reason, started ? 1000 : 1011 /* server error */);
 
-	g_hash_table_remove(daemon->sessions, session->id);
-	gb_events_session_removed(daemon, session, reason);
-	daemon->spawner->release(session, true);
+	g_hash_table_remove(daemon->sessions->table, session->id);
+	gb_events_emit_session_removed(&daemon->events, session, reason);
+	daemon->sessions->spawner->release(session, true);
 	session_free(session);
-	gb_daemon_quit_if_done(daemon);
 }
 
 void gb_session_stop(struct gb_daemon_session *session, const char *reason)
@@ -208,7 +239,7 @@ void gb_session_stop(struct gb_daemon_session *session, const char *reason)
 	if (session->idle_timeout)
 		g_source_remove(session->idle_timeout);
 	session->idle_timeout = 0;
-	session->daemon->spawner->stop(session);
+	session->daemon->sessions->spawner->stop(session);
 }
 
 void gb_sessions_stop_all(struct gb_daemon *daemon)
@@ -216,7 +247,7 @@ void gb_sessions_stop_all(struct gb_daemon *daemon)
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value))
 		gb_session_stop(value, "glassboxd is stopping");
 }
@@ -250,19 +281,20 @@ void gb_session_mark_ready(struct gb_daemon_session *session)
 	session->was_ready = true;
 	if (session->unit)
 		gb_info("session %s of user '%s' is ready (unit %s, %u viewer%s)", session->id,
-		        session->user, session->unit, session->viewers.length,
-		        session->viewers.length == 1 ? "" : "s");
+		        session->user, session->unit, session->relays.length,
+		        session->relays.length == 1 ? "" : "s");
 	else
 		gb_info("session %s of user '%s' is ready (pid %d, %u viewer%s)", session->id,
-		        session->user, (int)session->pid, session->viewers.length,
-		        session->viewers.length == 1 ? "" : "s");
-	for (GList *link = session->viewers.head; link;) {
+		        session->user, (int)session->pid, session->relays.length,
+		        session->relays.length == 1 ? "" : "s");
+	for (GList *link = session->relays.head; link;) {
 		GList *next = link->next;
+		struct gb_session_relay *relay = link->data;
 
-		gb_viewer_connect(link->data);
+		relay->ops->ready(relay);
 		link = next;
 	}
-	if (session->viewers.length == 0)
+	if (session->relays.length == 0)
 		start_idle_timer(session);
 }
 
@@ -285,14 +317,14 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 	}
 	session = gb_session_new(daemon, id, login->identity_namespace, login->user);
 	session->system_account = login->system_account;
-	r = daemon->spawner->start(session, login);
+	r = daemon->sessions->spawner->start(session, login);
 	if (r < 0) {
 		gb_session_discard(session);
 		errno = -r;
 		return NULL;
 	}
-	g_hash_table_insert(daemon->sessions, session->id, session);
-	gb_events_session_added(daemon, session);
+	g_hash_table_insert(daemon->sessions->table, session->id, session);
+	gb_events_emit_session_added(&daemon->events, session);
 	if (session->unit)
 		gb_info("session %s: starting for user '%s' (unit %s, identity %s, %u of %d "
 		        "sessions)",
@@ -310,8 +342,8 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 {
 	struct gb_daemon *daemon = session->daemon;
 
-	g_hash_table_insert(daemon->sessions, session->id, session);
-	gb_events_session_added(daemon, session);
+	g_hash_table_insert(daemon->sessions->table, session->id, session);
+	gb_events_emit_session_added(&daemon->events, session);
 	gb_info("session %s of user '%s': adopted %s unit %s (%u of %d sessions)", session->id,
 	        session->user, running ? "running" : "starting", session->unit,
 	        gb_sessions_count(daemon), daemon->config->server.max_sessions);
@@ -322,69 +354,66 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 	}
 }
 
-void gb_session_add_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer)
+void gb_session_add_relay(struct gb_daemon_session *session, struct gb_session_relay *relay)
 {
-	viewer->session = session;
-	viewer->link.data = viewer;
-	g_queue_push_tail_link(&session->viewers, &viewer->link);
+	relay->session = session;
+	relay->link.data = relay;
+	g_queue_push_tail_link(&session->relays, &relay->link);
 	session->viewed = true;
-	gb_events_viewers_changed(session->daemon);
+	gb_events_emit_relays_changed(&session->daemon->events);
 	if (session->idle_timeout) {
 		g_source_remove(session->idle_timeout);
 		session->idle_timeout = 0;
 	}
 	if (session->state == GB_SESSION_RUNNING)
-		gb_viewer_connect(viewer);
+		relay->ops->ready(relay);
 }
 
-void gb_session_remove_viewer(struct gb_daemon_session *session, struct gb_viewer *viewer)
+void gb_session_remove_relay(struct gb_daemon_session *session, struct gb_session_relay *relay)
 {
-	g_queue_unlink(&session->viewers, &viewer->link);
-	viewer->session = NULL;
-	gb_events_viewers_changed(session->daemon);
-	if (session->viewers.length == 0)
+	g_queue_unlink(&session->relays, &relay->link);
+	relay->session = NULL;
+	gb_events_emit_relays_changed(&session->daemon->events);
+	if (session->relays.length == 0)
 		start_idle_timer(session);
 }
 
 bool gb_sessions_survive_restart(struct gb_daemon *daemon)
 {
-	return daemon->spawner && daemon->spawner->keeps_sessions;
+	return daemon->sessions && daemon->sessions->spawner->keeps_sessions;
 }
 
-void gb_sessions_detach_viewers(struct gb_daemon *daemon)
+/* No "ended" for its relays: the pages reconnect to the next glassboxd. */
+static void detach_relays(struct gb_daemon_session *session)
+{
+	GList *link;
+
+	while ((link = g_queue_peek_head_link(&session->relays)))
+		gb_session_remove_relay(session, link->data);
+}
+
+void gb_sessions_detach_relays(struct gb_daemon *daemon)
 {
 	GHashTableIter iter;
 	gpointer value;
 
 	if (!daemon->sessions)
 		return;
-	g_hash_table_iter_init(&iter, daemon->sessions);
-	while (g_hash_table_iter_next(&iter, NULL, &value)) {
-		struct gb_daemon_session *session = value;
-		GList *link;
-
-		/* Their WebSockets stay open until glassboxd exits and then close
-		 * without an "ended": the pages reconnect to the next glassboxd. */
-		while ((link = g_queue_peek_head_link(&session->viewers)))
-			gb_session_remove_viewer(session, link->data);
-	}
+	/* Their WebSockets stay open until glassboxd exits and then close. */
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
+	while (g_hash_table_iter_next(&iter, NULL, &value))
+		detach_relays(value);
 }
 
-int gb_sessions_init(struct gb_daemon *daemon)
+int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner)
 {
-	switch (daemon->config->server.spawner) {
-	case GB_SPAWNER_SYSTEMD:
-		daemon->spawner = &gb_spawner_systemd;
-		break;
-	case GB_SPAWNER_DIRECT:
-	default:
-		daemon->spawner = &gb_spawner_direct;
-		break;
-	}
-	daemon->sessions = g_hash_table_new(g_str_hash, g_str_equal);
+	daemon->sessions = g_new0(struct gb_sessions, 1);
+	daemon->sessions->spawner = spawner;
+	daemon->sessions->table = g_hash_table_new(g_str_hash, g_str_equal);
 	gb_sessions_clean_stale(daemon);
-	gb_info("sessions are started by the %s spawner (server.spawner)", daemon->spawner->name);
-	return daemon->spawner->init ? daemon->spawner->init(daemon) : 0;
+	gb_info("sessions are started by the %s spawner (server.spawner)",
+	        daemon->sessions->spawner->name);
+	return daemon->sessions->spawner->init ? daemon->sessions->spawner->init(daemon) : 0;
 }
 
 void gb_sessions_destroy_all(struct gb_daemon *daemon)
@@ -394,31 +423,29 @@ void gb_sessions_destroy_all(struct gb_daemon *daemon)
 
 	if (!daemon->sessions)
 		return;
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
-		if (daemon->spawner->keeps_sessions) {
-			GList *link;
-
+		if (daemon->sessions->spawner->keeps_sessions) {
 			gb_info("session %s of user '%s' (unit %s) keeps running", session->id,
 			        session->user, session->unit);
-			/* No "ended": the pages reconnect to the next glassboxd. */
-			while ((link = g_queue_peek_head_link(&session->viewers)))
-				gb_session_remove_viewer(session, link->data);
-			daemon->spawner->release(session, false);
+			detach_relays(session);
+			daemon->sessions->spawner->release(session, false);
 		} else {
 			gb_warning("session %s of user '%s' is still running; killing it",
 			           session->id, session->user);
-			daemon->spawner->abandon(session);
-			end_viewers(session, "glassboxd stopped", 1001);
-			daemon->spawner->release(session, true);
+			daemon->sessions->spawner->abandon(session);
+			end_relays(session, "glassboxd stopped", 1001);
+			daemon->sessions->spawner->release(session, true);
 		}
 		g_hash_table_iter_remove(&iter);
 		session_free(session);
 	}
-	g_hash_table_destroy(daemon->sessions);
+	g_hash_table_destroy(daemon->sessions->table);
+	daemon->sessions->table = NULL;
+	if (daemon->sessions->spawner->fini)
+		daemon->sessions->spawner->fini(daemon);
+	g_free(daemon->sessions);
 	daemon->sessions = NULL;
-	if (daemon->spawner->fini)
-		daemon->spawner->fini(daemon);
 }

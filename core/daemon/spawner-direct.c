@@ -34,6 +34,7 @@
 #include <glib-unix.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "log.h"
 #include "spawner.h"
 

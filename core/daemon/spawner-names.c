@@ -17,6 +17,7 @@
 
 #include <glib.h>
 
+#include "error.h"
 #include "spawner-names.h"
 #include "config.h"
 
@@ -41,32 +42,33 @@ bool gb_spawner_instance_is_valid(const char *instance)
 }
 
 int gb_spawner_instance_name(const char *identity_namespace, const char *user, bool system_account,
-                             char instance[GB_INSTANCE_NAME_MAX + 1], char *why, size_t why_size)
+                             char instance[GB_INSTANCE_NAME_MAX + 1], char *error,
+                             size_t error_size)
 {
 	g_autofree char *digest = NULL;
 	g_autofree char *identity = NULL;
 
 	if (!user || !user[0]) {
-		snprintf(why, why_size, "the user name is empty");
+		gb_error_set(error, error_size, "the user name is empty");
 		return -EINVAL;
 	}
 	/* Namespaces are plugin names: no ':', so "namespace:user" is one pair only. */
 	if (!identity_namespace || !identity_namespace[0] || strchr(identity_namespace, ':')) {
-		snprintf(why, why_size, "the identity namespace is empty or holds ':'");
+		gb_error_set(error, error_size, "the identity namespace is empty or holds ':'");
 		return -EINVAL;
 	}
 	if (system_account) {
 		if (!is_system_user_name(user)) {
-			snprintf(why, why_size,
-			         "the system account name is not of the form "
-			         "[a-z_][a-z0-9_-]{0,31}, which a unit instance needs");
+			gb_error_set(error, error_size,
+			             "the system account name is not of the form "
+			             "[a-z_][a-z0-9_-]{0,31}, which a unit instance needs");
 			return -EINVAL;
 		}
 		/* A system account named like our hashed names would share their units. */
 		if (is_hashed_name(user)) {
-			snprintf(why, why_size,
-			         "the system account name looks like a Glassbox dynamic user "
-			         "(gb- and 16 hex digits)");
+			gb_error_set(error, error_size,
+			             "the system account name looks like a Glassbox dynamic user "
+			             "(gb- and 16 hex digits)");
 			return -EINVAL;
 		}
 		snprintf(instance, GB_INSTANCE_NAME_MAX + 1, "%s", user);
@@ -75,7 +77,7 @@ int gb_spawner_instance_name(const char *identity_namespace, const char *user, b
 	identity = g_strdup_printf("%s:%s", identity_namespace, user);
 	digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, identity, -1);
 	if (!digest) {
-		snprintf(why, why_size, "cannot hash the user name");
+		gb_error_set(error, error_size, "cannot hash the user name");
 		return -ENOMEM;
 	}
 	snprintf(instance, GB_INSTANCE_NAME_MAX + 1, "gb-%.16s", digest);

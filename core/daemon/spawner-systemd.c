@@ -38,6 +38,8 @@
 
 #include "bus-glib.h"
 #include "daemon.h"
+#include "sessions.h"
+#include "error.h"
 #include "log.h"
 #include "session-params.h"
 #include "spawner.h"
@@ -141,49 +143,82 @@ static void finish(struct systemd_session *ss, const char *how)
 	gb_session_ended(ss->session, how); /* frees ss through release() */
 }
 
+/* Read (or skip) the variant of the property @name; < 0 stops the walk. */
+typedef int (*property_reader)(sd_bus_message *message, const char *name, void *data);
+
+/*
+ * Walk the a{sv} at @message's position, handing each property to @read:
+ * 0, or the first error. Bounded by the message: every round consumes one
+ * entry.
+ */
+static int read_properties(sd_bus_message *message, property_reader read, void *data)
+{
+	int r = sd_bus_message_enter_container(message, 'a', "{sv}");
+
+	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
+		const char *name;
+
+		r = sd_bus_message_read(message, "s", &name);
+		if (r < 0)
+			break;
+		r = read(message, name, data);
+		if (r < 0)
+			break;
+		r = sd_bus_message_exit_container(message);
+	}
+	return r < 0 ? r : 0;
+}
+
+/* A string property into *@out (g_malloc'd). */
+static int read_string(sd_bus_message *message, char **out)
+{
+	const char *value;
+	int r = sd_bus_message_read(message, "v", "s", &value);
+
+	if (r >= 0)
+		*out = g_strdup(value);
+	return r;
+}
+
+/* How the service's main process ended. */
+struct service_end {
+	char *result;
+	int code, status;
+};
+
+static int read_service_end(sd_bus_message *message, const char *name, void *data)
+{
+	struct service_end *end = data;
+
+	if (strcmp(name, "Result") == 0)
+		return read_string(message, &end->result);
+	if (strcmp(name, "ExecMainCode") == 0)
+		return sd_bus_message_read(message, "v", "i", &end->code);
+	if (strcmp(name, "ExecMainStatus") == 0)
+		return sd_bus_message_read(message, "v", "i", &end->status);
+	return sd_bus_message_skip(message, "v");
+}
+
 static int got_service_properties(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 {
 	struct systemd_session *ss = data;
-	g_autofree char *result = NULL;
+	struct service_end end = { 0 };
 	g_autofree char *how = NULL;
-	int code = 0, status = 0, r;
+	int r;
 
 	ss->call = sd_bus_slot_unref(ss->call);
 	if (sd_bus_message_is_method_error(reply, NULL)) {
 		gb_debug("unit %s: cannot read its Result: %s", ss->session->unit,
 		         bus_error_text(reply, EIO));
-		goto done;
-	}
-	r = sd_bus_message_enter_container(reply, 'a', "{sv}");
-	/* Bounded by the message: every round consumes one entry. */
-	while (r >= 0 && (r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
-		const char *name;
-
-		r = sd_bus_message_read(reply, "s", &name);
+	} else {
+		r = read_properties(reply, read_service_end, &end);
 		if (r < 0)
-			break;
-		if (strcmp(name, "Result") == 0) {
-			const char *value;
-
-			r = sd_bus_message_read(reply, "v", "s", &value);
-			if (r >= 0)
-				result = g_strdup(value);
-		} else if (strcmp(name, "ExecMainCode") == 0) {
-			r = sd_bus_message_read(reply, "v", "i", &code);
-		} else if (strcmp(name, "ExecMainStatus") == 0) {
-			r = sd_bus_message_read(reply, "v", "i", &status);
-		} else {
-			r = sd_bus_message_skip(reply, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(reply);
+			gb_debug("unit %s: cannot parse its properties: %s", ss->session->unit,
+			         strerror(-r));
 	}
-	if (r < 0)
-		gb_debug("unit %s: cannot parse its properties: %s", ss->session->unit,
-		         strerror(-r));
-done:
-	how = describe_end(ss, ss->failed ? "failed" : "inactive", result, code, status);
+	how = describe_end(ss, ss->failed ? "failed" : "inactive", end.result, end.code,
+	                   end.status);
+	g_free(end.result);
 	finish(ss, how);
 	return 0;
 }
@@ -304,6 +339,13 @@ static void active_state_changed(struct systemd_session *ss, const char *state)
 	}
 }
 
+static int read_active_state(sd_bus_message *message, const char *name, void *data)
+{
+	if (strcmp(name, "ActiveState") == 0)
+		return read_string(message, data);
+	return sd_bus_message_skip(message, "v");
+}
+
 static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_error *ret_error)
 {
 	struct systemd_spawner *spawner = data;
@@ -318,26 +360,7 @@ static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_e
 	r = sd_bus_message_read(message, "s", &iface);
 	if (r < 0 || strcmp(iface, UNIT_IFACE) != 0)
 		return 0;
-	r = sd_bus_message_enter_container(message, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-		const char *name;
-
-		r = sd_bus_message_read(message, "s", &name);
-		if (r < 0)
-			break;
-		if (strcmp(name, "ActiveState") == 0) {
-			const char *value;
-
-			r = sd_bus_message_read(message, "v", "s", &value);
-			if (r >= 0)
-				active_state = g_strdup(value);
-		} else {
-			r = sd_bus_message_skip(message, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(message);
-	}
+	read_properties(message, read_active_state, &active_state);
 	if (active_state && !ss->ending)
 		active_state_changed(ss, active_state);
 	return 0;
@@ -355,7 +378,7 @@ static int job_removed(sd_bus_message *message, void *data, sd_bus_error *ret_er
 		return 0;
 	if (strncmp(unit, "glassbox-session@", strlen("glassbox-session@")) != 0)
 		return 0;
-	g_hash_table_iter_init(&iter, spawner->daemon->sessions);
+	g_hash_table_iter_init(&iter, spawner->daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 		struct systemd_session *ss = systemd_of(session);
@@ -525,7 +548,7 @@ static char *state_json(struct gb_daemon_session *session, const char *instance)
 }
 
 /* A system account may run a session when it is a person's: not root, not a service's. */
-static int check_system_account(const char *user, char *why, size_t why_size)
+static int check_system_account(const char *user, char *error, size_t error_size)
 {
 	struct passwd entry, *found = NULL;
 	char buffer[4096];
@@ -533,15 +556,15 @@ static int check_system_account(const char *user, char *why, size_t why_size)
 
 	r = getpwnam_r(user, &entry, buffer, sizeof(buffer), &found);
 	if (r != 0 || !found) {
-		snprintf(why, why_size, "no such system account (%s)",
-		         r ? strerror(r) : "getpwnam found none");
+		gb_error_set(error, error_size, "no such system account (%s)",
+		             r ? strerror(r) : "getpwnam found none");
 		return -ENOENT;
 	}
 	if (entry.pw_uid < SESSION_UID_MIN || entry.pw_uid == NOBODY_UID) {
-		snprintf(why, why_size,
-		         "uid %u is a system service's or root's; sessions run as uid %d and "
-		         "above only",
-		         (unsigned)entry.pw_uid, SESSION_UID_MIN);
+		gb_error_set(error, error_size,
+		             "uid %u is a system service's or root's; sessions run as uid %d and "
+		             "above only",
+		             (unsigned)entry.pw_uid, SESSION_UID_MIN);
 		return -EPERM;
 	}
 	return 0;
@@ -568,7 +591,7 @@ static struct systemd_session *systemd_session_new(struct gb_daemon_session *ses
 	struct systemd_session *ss = g_new0(struct systemd_session, 1);
 
 	ss->session = session;
-	ss->spawner = session->daemon->spawner_state;
+	ss->spawner = session->daemon->sessions->spawner_state;
 	g_strlcpy(ss->instance, instance, sizeof(ss->instance));
 	session->spawner_data = ss;
 	set_paths(session, ss);
@@ -620,7 +643,7 @@ static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char
 	GHashTableIter iter;
 	gpointer value;
 
-	g_hash_table_iter_init(&iter, daemon->sessions);
+	g_hash_table_iter_init(&iter, daemon->sessions->table);
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
@@ -635,18 +658,43 @@ static bool instance_in_use(struct gb_daemon *daemon, const char *unit)
 	return unit_owner(daemon, unit) != NULL;
 }
 
+/* 0 when no other session has @session's unit, else -EBUSY after logging whose it is. */
+static int unit_free_for(struct gb_daemon *daemon, const struct gb_daemon_session *session)
+{
+	struct gb_daemon_session *owner = unit_owner(daemon, session->unit);
+
+	if (!owner)
+		return 0;
+	if (!owner->identity_namespace[0])
+		gb_error("user '%s': %s was started by an older glassboxd, which did not record "
+		         "whose it is; it ends after session.idle_timeout_s, or now with "
+		         "glassboxctl session terminate %s",
+		         session->identity, session->unit, owner->id);
+	else if (strcmp(owner->identity, session->identity) != 0)
+		/* Two namespaces vouching for one system account: it runs as that
+		 * account, so only one of them may have it at a time. */
+		gb_error("user '%s': %s runs as the same system account for '%s'; refusing to "
+		         "share it (map the two auth plugins together with [plugin] namespace "
+		         "if they are the same people)",
+		         session->identity, session->unit, owner->identity);
+	else
+		gb_warning("user '%s': the previous session (%s) is still stopping; try again in "
+		           "a moment",
+		           session->identity, session->unit);
+	return -EBUSY;
+}
+
 static int systemd_start(struct gb_daemon_session *session, const struct gb_login *login)
 {
 	struct gb_daemon *daemon = session->daemon;
-	struct systemd_spawner *spawner = daemon->spawner_state;
+	struct systemd_spawner *spawner = daemon->sessions->spawner_state;
 	struct gb_session_params params = { 0 };
 	char instance[GB_INSTANCE_NAME_MAX + 1];
 	g_autofree char *params_text = NULL;
 	g_autofree char *state = NULL;
-	struct gb_daemon_session *owner;
 	struct systemd_session *ss;
 	struct sockaddr_un address;
-	char why[256];
+	char error[256];
 	int r;
 
 	if (!spawner || !spawner->bus) {
@@ -655,11 +703,11 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 		return -ENOTCONN;
 	}
 	r = gb_spawner_instance_name(login->identity_namespace, login->user, login->system_account,
-	                             instance, why, sizeof(why));
+	                             instance, error, sizeof(error));
 	if (r == 0 && login->system_account)
-		r = check_system_account(login->user, why, sizeof(why));
+		r = check_system_account(login->user, error, sizeof(error));
 	if (r < 0) {
-		gb_error("user '%s': refusing to start a session unit: %s", login->user, why);
+		gb_error("user '%s': refusing to start a session unit: %s", login->user, error);
 		return r;
 	}
 	if (g_hash_table_contains(spawner->foreign, instance)) {
@@ -672,32 +720,9 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	}
 
 	ss = systemd_session_new(session, instance);
-	owner = unit_owner(daemon, session->unit);
-	if (owner && !owner->identity_namespace[0]) {
-		gb_error("user '%s': %s was started by an older glassboxd, which did not record "
-		         "whose it is; it ends after session.idle_timeout_s, or now with "
-		         "glassboxctl session terminate %s",
-		         session->identity, session->unit, owner->id);
-		r = -EBUSY;
+	r = unit_free_for(daemon, session);
+	if (r < 0)
 		goto err;
-	}
-	if (owner && strcmp(owner->identity, session->identity) != 0) {
-		/* Two namespaces vouching for one system account: it runs as that
-		 * account, so only one of them may have it at a time. */
-		gb_error("user '%s': %s runs as the same system account for '%s'; refusing to "
-		         "share it (map the two auth plugins together with [plugin] namespace "
-		         "if they are the same people)",
-		         session->identity, session->unit, owner->identity);
-		r = -EBUSY;
-		goto err;
-	}
-	if (owner) {
-		gb_warning("user '%s': the previous session (%s) is still stopping; try again in "
-		           "a moment",
-		           session->identity, session->unit);
-		r = -EBUSY;
-		goto err;
-	}
 	if (strlen(session->socket_path) >= sizeof(address.sun_path) ||
 	    strlen(session->control_path) >= sizeof(address.sun_path)) {
 		gb_error("user '%s': %s is longer than a unix socket path may be", login->user,
@@ -859,7 +884,7 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 	signal_socket = json_string(object, "signal_socket");
 	control = json_string(object, "control");
 	if (json_object_get_int_member_with_default(object, "version", 0) != STATE_VERSION ||
-	    !id || !gb_session_id_is_valid(id) || !user || strlen(user) >= GB_IDENTITY_NAME_MAX ||
+	    !id || !gb_session_id_valid(id) || !user || strlen(user) >= GB_IDENTITY_NAME_MAX ||
 	    !state_unit || strcmp(state_unit, unit) != 0 || !signal_socket ||
 	    signal_socket[0] != '/' || !control || control[0] != '/') {
 		gb_warning("%s does not describe %s (version, id, user, unit, sockets)", path,
@@ -876,7 +901,7 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 		           path, unit, user);
 		identity_namespace = g_strdup("");
 	}
-	if (g_hash_table_contains(daemon->sessions, id) ||
+	if (g_hash_table_contains(daemon->sessions->table, id) ||
 	    gb_session_find(daemon, identity_namespace, user)) {
 		gb_warning("%s: session %s of user '%s' is known already; not adopting %s twice",
 		           path, id, user, unit);
@@ -1052,7 +1077,7 @@ static int systemd_init(struct gb_daemon *daemon)
 	spawner->daemon = daemon;
 	spawner->foreign = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	spawner->by_path = g_hash_table_new(g_str_hash, g_str_equal);
-	daemon->spawner_state = spawner;
+	daemon->sessions->spawner_state = spawner;
 
 	r = sd_bus_open_system(&spawner->bus);
 	if (r < 0) {
@@ -1096,7 +1121,7 @@ static int systemd_init(struct gb_daemon *daemon)
 
 static void systemd_fini(struct gb_daemon *daemon)
 {
-	struct systemd_spawner *spawner = daemon->spawner_state;
+	struct systemd_spawner *spawner = daemon->sessions->spawner_state;
 
 	if (!spawner)
 		return;
@@ -1110,7 +1135,7 @@ static void systemd_fini(struct gb_daemon *daemon)
 	g_hash_table_destroy(spawner->foreign);
 	g_hash_table_destroy(spawner->by_path);
 	g_free(spawner);
-	daemon->spawner_state = NULL;
+	daemon->sessions->spawner_state = NULL;
 }
 
 const struct gb_spawner_ops gb_spawner_systemd = {

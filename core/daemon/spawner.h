@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "daemon.h"
+#include "sessions.h"
 #include "spawner-names.h"
 
 /* Where glassbox-session@.service's RuntimeDirectory=glassbox-session/%i is. */
@@ -43,6 +44,13 @@ struct gb_spawner_ops {
 	void (*abandon)(struct gb_daemon_session *session);
 };
 
+/* The sessions object's state (daemon->sessions), shared with the spawners. */
+struct gb_sessions {
+	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
+	void *spawner_state;                  /* the spawner's own (its init() sets it) */
+	GHashTable *table;                    /* id -> struct gb_daemon_session, running or not */
+};
+
 extern const struct gb_spawner_ops gb_spawner_direct;
 extern const struct gb_spawner_ops gb_spawner_systemd;
 
@@ -65,6 +73,5 @@ void gb_session_discard(struct gb_daemon_session *session);
 void gb_remove_tree(const char *path);
 /** 16 random hex digits. */
 int gb_session_make_id(char id[GB_SESSION_ID_LENGTH + 1]);
-bool gb_session_id_is_valid(const char *id);
 
 #endif

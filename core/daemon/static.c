@@ -16,10 +16,14 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 
 #define PATH_DEPTH_MAX  32
 #define PATH_LENGTH_MAX 1024
+
+/* O_PATH of server.web_dir; -1 when it cannot be opened. One daemon per process. */
+static int web_dir_fd = -1;
 
 static const struct {
 	const char *extension;
@@ -115,91 +119,24 @@ static bool etag_matches(const char *header, const char *etag)
 	return false;
 }
 
-void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
-                       GHashTable *query, gpointer data)
+/* Answer with the regular file open as @fd (closed here), or 304 when the client has it. */
+static void serve_file(struct gb_daemon *daemon, SoupServerMessage *msg, int fd,
+                       const struct stat *st, const char *relative, const char *last)
 {
-	struct gb_daemon *daemon = data;
 	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
-	const char *method = soup_server_message_get_method(msg);
-	g_autoptr(GString) relative = g_string_new(NULL);
-	g_auto(GStrv) components = NULL;
 	g_autoptr(GMappedFile) mapped = NULL;
 	g_autoptr(GBytes) bytes = NULL;
 	g_autoptr(GDateTime) modified = NULL;
 	g_autofree char *etag = NULL;
 	g_autofree char *last_modified = NULL;
-	const char *last = NULL;
-	struct stat st;
-	int depth = 0, fd;
-
-	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
-		soup_message_headers_replace(headers, "Allow", "GET, HEAD");
-		reply_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED);
-		return;
-	}
-	if (daemon->web_dir_fd < 0 || !path || path[0] != '/' || strlen(path) > PATH_LENGTH_MAX) {
-		reply_status(msg, SOUP_STATUS_NOT_FOUND);
-		return;
-	}
-
-	components = g_strsplit(path, "/", PATH_DEPTH_MAX + 2);
-	for (size_t i = 0; components[i]; i++) {
-		const char *component = components[i];
-
-		if (component[0] == '\0')
-			continue;
-		/* "..", "." and hidden files alike: nothing to serve there. */
-		/* '/' only survives in the unsplit rest of a path too deep to serve. */
-		if (component[0] == '.' || strpbrk(component, "/\\") || ++depth > PATH_DEPTH_MAX) {
-			reply_status(msg, SOUP_STATUS_NOT_FOUND);
-			return;
-		}
-		if (relative->len)
-			g_string_append_c(relative, '/');
-		g_string_append(relative, component);
-		last = component;
-	}
-	if (g_str_has_suffix(path, "/") || relative->len == 0) {
-		if (relative->len)
-			g_string_append_c(relative, '/');
-		g_string_append(relative, "index.html");
-		last = "index.html";
-	}
-
-	fd = open_beneath(daemon->web_dir_fd, relative->str);
-	if (fd < 0) {
-		if (errno != ENOENT && errno != ENOTDIR)
-			gb_debug("GET %s: %s", path, strerror(errno));
-		reply_status(msg, SOUP_STATUS_NOT_FOUND);
-		return;
-	}
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		reply_status(msg, SOUP_STATUS_NOT_FOUND);
-		return;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		/* Rebuilt from the checked components: never an open redirect. */
-		g_autofree char *location = g_strdup_printf("/%s/", relative->str);
-
-		close(fd);
-		soup_message_headers_replace(headers, "Location", location);
-		reply_status(msg, SOUP_STATUS_MOVED_PERMANENTLY);
-		return;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		close(fd);
-		reply_status(msg, SOUP_STATUS_NOT_FOUND);
-		return;
-	}
 
 	/*
 	 * The client's files are not fingerprinted, so browsers keep them but
 	 * ask every time (no-cache); the ETag makes that a cheap 304.
 	 */
-	etag = g_strdup_printf("\"%llx-%llx-%lx\"", (unsigned long long)st.st_size,
-	                       (unsigned long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec);
-	modified = g_date_time_new_from_unix_utc(st.st_mtim.tv_sec);
+	etag = g_strdup_printf("\"%llx-%llx-%lx\"", (unsigned long long)st->st_size,
+	                       (unsigned long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec);
+	modified = g_date_time_new_from_unix_utc(st->st_mtim.tv_sec);
 	last_modified = modified ? soup_date_time_to_string(modified, SOUP_DATE_HTTP) : NULL;
 	gb_http_add_common_headers(msg);
 	soup_message_headers_replace(headers, "Cache-Control", "no-cache");
@@ -214,13 +151,13 @@ void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *p
 		return;
 	}
 
-	if (st.st_size > 0) {
+	if (st->st_size > 0) {
 		g_autoptr(GError) error = NULL;
 
 		mapped = g_mapped_file_new_from_fd(fd, FALSE, &error);
 		if (!mapped) {
 			gb_warning("cannot read %s/%s: %s", daemon->config->server.web_dir,
-			           relative->str, error->message);
+			           relative, error->message);
 			close(fd);
 			reply_status(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR);
 			return;
@@ -233,4 +170,115 @@ void gb_static_handler(SoupServer *server, SoupServerMessage *msg, const char *p
 	soup_message_headers_replace(headers, "Content-Type", mime_type(last));
 	soup_message_body_append_bytes(soup_server_message_get_response_body(msg), bytes);
 	soup_server_message_set_status(msg, SOUP_STATUS_OK, NULL);
+}
+
+/*
+ * The file @path names under the web folder, relative to it (g_free it), and
+ * in *@name its last component (for its type); NULL when nothing may be
+ * served there: a hidden component ("..", "." and hidden files alike), or a
+ * path too deep. A folder's path gets its index.html.
+ */
+static char *relative_path(const char *path, char **name)
+{
+	g_autoptr(GString) relative = g_string_new(NULL);
+	g_auto(GStrv) components = g_strsplit(path, "/", PATH_DEPTH_MAX + 2);
+	const char *last = NULL;
+	int depth = 0;
+
+	for (size_t i = 0; components[i]; i++) {
+		const char *component = components[i];
+
+		if (component[0] == '\0')
+			continue;
+		/* '/' only survives in the unsplit rest of a path too deep to serve. */
+		if (component[0] == '.' || strpbrk(component, "/\\") || ++depth > PATH_DEPTH_MAX)
+			return NULL;
+		if (relative->len)
+			g_string_append_c(relative, '/');
+		g_string_append(relative, component);
+		last = component;
+	}
+	if (g_str_has_suffix(path, "/") || relative->len == 0) {
+		if (relative->len)
+			g_string_append_c(relative, '/');
+		g_string_append(relative, "index.html");
+		last = "index.html";
+	}
+	*name = g_strdup(last);
+	return g_string_free(g_steal_pointer(&relative), FALSE);
+}
+
+static void handle_static(SoupServer *server, SoupServerMessage *msg, const char *path,
+                          GHashTable *query, gpointer data)
+{
+	struct gb_daemon *daemon = data;
+	SoupMessageHeaders *headers = soup_server_message_get_response_headers(msg);
+	const char *method = soup_server_message_get_method(msg);
+	g_autofree char *relative = NULL;
+	g_autofree char *last = NULL;
+	struct stat st;
+	int fd;
+
+	if (method != SOUP_METHOD_GET && method != SOUP_METHOD_HEAD) {
+		soup_message_headers_replace(headers, "Allow", "GET, HEAD");
+		reply_status(msg, SOUP_STATUS_METHOD_NOT_ALLOWED);
+		return;
+	}
+	if (web_dir_fd < 0 || !path || path[0] != '/' || strlen(path) > PATH_LENGTH_MAX) {
+		reply_status(msg, SOUP_STATUS_NOT_FOUND);
+		return;
+	}
+	relative = relative_path(path, &last);
+	if (!relative) {
+		reply_status(msg, SOUP_STATUS_NOT_FOUND);
+		return;
+	}
+
+	fd = open_beneath(web_dir_fd, relative);
+	if (fd < 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			gb_debug("GET %s: %s", path, strerror(errno));
+		reply_status(msg, SOUP_STATUS_NOT_FOUND);
+		return;
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		reply_status(msg, SOUP_STATUS_NOT_FOUND);
+		return;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		/* Rebuilt from the checked components: never an open redirect. */
+		g_autofree char *location = g_strdup_printf("/%s/", relative);
+
+		close(fd);
+		soup_message_headers_replace(headers, "Location", location);
+		reply_status(msg, SOUP_STATUS_MOVED_PERMANENTLY);
+		return;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		reply_status(msg, SOUP_STATUS_NOT_FOUND);
+		return;
+	}
+
+	serve_file(daemon, msg, fd, &st, relative, last);
+}
+
+void gb_static_add_routes(struct gb_daemon *daemon)
+{
+	const char *web_dir = daemon->config->server.web_dir;
+
+	web_dir_fd = open(web_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (web_dir_fd < 0)
+		gb_warning("cannot open the web client folder %s (server.web_dir): %s; only "
+		           "/api/ is served",
+		           web_dir, strerror(errno));
+	gb_http_add_route(daemon, NULL, handle_static, daemon, 0);
+}
+
+void gb_static_stop(struct gb_daemon *daemon)
+{
+	if (web_dir_fd >= 0)
+		close(web_dir_fd);
+	web_dir_fd = -1;
 }

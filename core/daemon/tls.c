@@ -11,7 +11,6 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include <gnutls/x509.h>
 
 #include "daemon.h"
+#include "http.h"
 #include "log.h"
 
 #define GENERATED_CERTIFICATE "tls-certificate.pem"
@@ -138,8 +138,9 @@ static bool generate_pair(const char *certificate_path, const char *key_path,
 	bool ok = false;
 	int r;
 
-	if (getrandom(serial, sizeof(serial), 0) != (ssize_t)sizeof(serial)) {
-		gb_error("cannot get random bytes for a certificate serial: %s", strerror(errno));
+	r = gb_random_bytes(serial, sizeof(serial));
+	if (r < 0) {
+		gb_error("cannot get random bytes for a certificate serial: %s", strerror(-r));
 		return false;
 	}
 	serial[0] &= 0x7f; /* a positive INTEGER */

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -21,9 +22,16 @@
 
 #include "json-depth.h"
 #include "daemon.h"
+#include "auth.h"
+#include "http.h"
+#include "relay.h"
+#include "sessions.h"
 #include "frame-limit.h"
 #include "log.h"
 #include "session-socket.h"
+
+/* Every open WebSocket, through gb_relay.all_link. One daemon per process. */
+static GQueue relays = G_QUEUE_INIT;
 
 /* libsoup 3.2 sends only these; 1013 (try again later) it turns into 1002. */
 #define CLOSE_NORMAL       1000
@@ -40,18 +48,52 @@
 /* Frames of any kind (fragments, pings) a client may send in a second. */
 #define FRAMES_PER_SECOND_MAX 1000
 
-static void viewer_close(struct gb_viewer *viewer, gushort code, const char *reason);
-static void disconnect_handlers(struct gb_viewer *viewer);
-static void detach(struct gb_viewer *viewer);
+/** One WebSocket on /api/session, relayed to one connection to the session. */
+struct gb_relay {
+	struct gb_daemon *daemon;
+	struct gb_session_relay in_session; /* its session (in_session.session), if any */
+	SoupWebsocketConnection *ws;
+	char *login_key; /* the login it was opened with */
+	char *peer;      /* client address, for logs */
+	char *user;      /* for logs, also after the session is gone */
+	char session_id[GB_SESSION_ID_LENGTH + 1];
+	gulong message_handler, closed_handler, error_handler, closing_handler;
+	bool closing;
 
-static const char *viewer_user(const struct gb_viewer *viewer)
+	/* the connection to the session's signal socket; -1 until it is up */
+	int fd;
+	guint read_source;
+	GByteArray *to_session;   /* lines waiting to be written, bounded */
+	GByteArray *from_session; /* a partial line, bounded */
+	/* bytes handed to the WebSocket, framing included; dropped: it did not read them */
+	guint64 queued_to_browser;
+	bool dropped;
+
+	/* rate limit on incoming messages: a one-second window */
+	gint64 window_start_us;
+	unsigned window_count;
+
+	guint connect_retry; /* the signal socket's backlog was full */
+	unsigned connect_attempts;
+	guint write_source;
+	guint eof_timeout; /* the session hung up on us: close soon */
+
+	GList all_link; /* in gb_daemon.relays */
+};
+
+static void relay_close(struct gb_relay *relay, gushort code, const char *reason);
+static void relay_connect(struct gb_relay *relay);
+static void disconnect_handlers(struct gb_relay *relay);
+static void detach(struct gb_relay *relay);
+
+static const char *relay_user(const struct gb_relay *relay)
 {
-	return viewer->user ? viewer->user : "?";
+	return relay->user ? relay->user : "?";
 }
 
-static const char *viewer_session_id(const struct gb_viewer *viewer)
+static const char *relay_session_id(const struct gb_relay *relay)
 {
-	return viewer->session_id[0] ? viewer->session_id : "-";
+	return relay->session_id[0] ? relay->session_id : "-";
 }
 
 /*
@@ -61,32 +103,32 @@ static const char *viewer_session_id(const struct gb_viewer *viewer)
  * GB_TO_BROWSER_BUFFER_MAX waiting, the connection is shut down (a close
  * frame could not get through either) and the viewer ends as it closes.
  */
-static void send_text(struct gb_viewer *viewer, const char *text)
+static void send_text(struct gb_relay *relay, const char *text)
 {
-	GIOStream *stream = soup_websocket_connection_get_io_stream(viewer->ws);
+	GIOStream *stream = soup_websocket_connection_get_io_stream(relay->ws);
 	gsize length = strlen(text);
 	guint64 written = gb_frame_limit_stream_bytes_written(stream);
 	guint64 waiting;
 	GSocket *socket;
 
-	if (viewer->dropped ||
-	    soup_websocket_connection_get_state(viewer->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+	if (relay->dropped ||
+	    soup_websocket_connection_get_state(relay->ws) != SOUP_WEBSOCKET_STATE_OPEN)
 		return;
 	/* A server frame's header: 2 bytes, 4 past 125 bytes, 10 past 65535. */
-	viewer->queued_to_browser += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
+	relay->queued_to_browser += length + (length < 126 ? 2 : length < 65536 ? 4 : 10);
 	/* libsoup's own frames (pings, pongs) are written but not counted here. */
-	waiting = viewer->queued_to_browser > written ? viewer->queued_to_browser - written : 0;
+	waiting = relay->queued_to_browser > written ? relay->queued_to_browser - written : 0;
 	if (waiting <= GB_TO_BROWSER_BUFFER_MAX) {
-		soup_websocket_connection_send_text(viewer->ws, text);
+		soup_websocket_connection_send_text(relay->ws, text);
 		return;
 	}
-	viewer->dropped = true;
+	relay->dropped = true;
 	gb_warning("user '%s' from %s (session %s) does not read its WebSocket: %" G_GUINT64_FORMAT
 	           " bytes waiting, more than %d; dropping the connection",
-	           viewer_user(viewer), viewer->peer, viewer_session_id(viewer), waiting,
+	           relay_user(relay), relay->peer, relay_session_id(relay), waiting,
 	           GB_TO_BROWSER_BUFFER_MAX);
-	detach(viewer);
-	viewer->closing = true;
+	detach(relay);
+	relay->closing = true;
 	/* The socket itself: the stream we handed libsoup wraps the one stolen from it. */
 	socket = stream ? g_object_get_data(G_OBJECT(stream), "GSocket") : NULL;
 	if (socket)
@@ -96,20 +138,20 @@ static void send_text(struct gb_viewer *viewer, const char *text)
 }
 
 /* Send one JSON object built from @builder. */
-static void send_builder(struct gb_viewer *viewer, JsonBuilder *builder)
+static void send_builder(struct gb_relay *relay, JsonBuilder *builder)
 {
 	g_autoptr(JsonGenerator) generator = json_generator_new();
 	g_autoptr(JsonNode) root = json_builder_get_root(builder);
 	g_autofree char *text = NULL;
 
-	if (soup_websocket_connection_get_state(viewer->ws) != SOUP_WEBSOCKET_STATE_OPEN)
+	if (soup_websocket_connection_get_state(relay->ws) != SOUP_WEBSOCKET_STATE_OPEN)
 		return;
 	json_generator_set_root(generator, root);
 	text = json_generator_to_data(generator, NULL);
-	send_text(viewer, text);
+	send_text(relay, text);
 }
 
-static void send_error(struct gb_viewer *viewer, const char *message)
+static void send_error(struct gb_relay *relay, const char *message)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 
@@ -119,156 +161,168 @@ static void send_error(struct gb_viewer *viewer, const char *message)
 	json_builder_set_member_name(builder, "message");
 	json_builder_add_string_value(builder, message);
 	json_builder_end_object(builder);
-	send_builder(viewer, builder);
+	send_builder(relay, builder);
 }
 
-static void close_session_socket(struct gb_viewer *viewer)
+static void close_session_socket(struct gb_relay *relay)
 {
-	if (viewer->read_source)
-		g_source_remove(viewer->read_source);
-	viewer->read_source = 0;
-	if (viewer->write_source)
-		g_source_remove(viewer->write_source);
-	viewer->write_source = 0;
-	if (viewer->connect_retry)
-		g_source_remove(viewer->connect_retry);
-	viewer->connect_retry = 0;
-	if (viewer->fd >= 0)
-		close(viewer->fd);
-	viewer->fd = -1;
+	if (relay->read_source)
+		g_source_remove(relay->read_source);
+	relay->read_source = 0;
+	if (relay->write_source)
+		g_source_remove(relay->write_source);
+	relay->write_source = 0;
+	if (relay->connect_retry)
+		g_source_remove(relay->connect_retry);
+	relay->connect_retry = 0;
+	if (relay->fd >= 0)
+		close(relay->fd);
+	relay->fd = -1;
 }
 
-static void detach(struct gb_viewer *viewer)
+static void detach(struct gb_relay *relay)
 {
-	close_session_socket(viewer);
-	if (viewer->eof_timeout)
-		g_source_remove(viewer->eof_timeout);
-	viewer->eof_timeout = 0;
-	if (viewer->session)
-		gb_session_remove_viewer(viewer->session, viewer);
+	close_session_socket(relay);
+	if (relay->eof_timeout)
+		g_source_remove(relay->eof_timeout);
+	relay->eof_timeout = 0;
+	if (relay->in_session.session)
+		gb_session_remove_relay(relay->in_session.session, &relay->in_session);
 }
 
 /* The WebSocket's connection, which libsoup no longer counts, is done with: close and
  * uncount it (connections.c). */
-static void closed_connection(struct gb_viewer *viewer)
+static void closed_connection(struct gb_relay *relay)
 {
-	GIOStream *stream = soup_websocket_connection_get_io_stream(viewer->ws);
+	GIOStream *stream = soup_websocket_connection_get_io_stream(relay->ws);
 	GSocket *socket = stream ? g_object_get_data(G_OBJECT(stream), "GSocket") : NULL;
 
 	if (!socket)
 		return;
 	if (!g_socket_is_closed(socket))
 		g_socket_close(socket, NULL);
-	gb_connections_closed(viewer->daemon, socket);
+	gb_connections_closed(relay->daemon, socket);
 }
 
-static void viewer_free(struct gb_viewer *viewer)
+static void relay_free(struct gb_relay *relay)
 {
-	struct gb_daemon *daemon = viewer->daemon;
+	struct gb_daemon *daemon = relay->daemon;
 
-	detach(viewer);
-	g_queue_unlink(&daemon->viewers, &viewer->all_link);
-	disconnect_handlers(viewer);
-	closed_connection(viewer);
-	g_object_unref(viewer->ws);
-	g_byte_array_unref(viewer->to_session);
-	g_byte_array_unref(viewer->from_session);
-	g_free(viewer->login_key);
-	g_free(viewer->peer);
-	g_free(viewer->user);
-	g_free(viewer);
-	gb_daemon_quit_if_done(daemon);
+	detach(relay);
+	g_queue_unlink(&relays, &relay->all_link);
+	disconnect_handlers(relay);
+	closed_connection(relay);
+	g_object_unref(relay->ws);
+	g_byte_array_unref(relay->to_session);
+	g_byte_array_unref(relay->from_session);
+	g_free(relay->login_key);
+	g_free(relay->peer);
+	g_free(relay->user);
+	g_free(relay);
+	gb_events_emit_relay_gone(&daemon->events);
 }
 
-static void viewer_close(struct gb_viewer *viewer, gushort code, const char *reason)
+static void relay_close(struct gb_relay *relay, gushort code, const char *reason)
 {
-	SoupWebsocketState state = soup_websocket_connection_get_state(viewer->ws);
+	SoupWebsocketState state = soup_websocket_connection_get_state(relay->ws);
 
-	if (viewer->closing)
+	if (relay->closing)
 		return;
-	viewer->closing = true;
+	relay->closing = true;
 	if (code != CLOSE_NORMAL && code != CLOSE_GOING_AWAY)
 		gb_info("closing the WebSocket of user '%s' (session %s, %s): %u %s",
-		        viewer_user(viewer), viewer_session_id(viewer), viewer->peer, code,
-		        reason);
-	detach(viewer);
+		        relay_user(relay), relay_session_id(relay), relay->peer, code, reason);
+	detach(relay);
 	if (state == SOUP_WEBSOCKET_STATE_OPEN)
-		soup_websocket_connection_close(viewer->ws, code, reason);
+		soup_websocket_connection_close(relay->ws, code, reason);
 }
 
-void gb_viewer_end(struct gb_viewer *viewer, const char *reason, gushort code)
+static void relay_end(struct gb_relay *relay, const char *reason, gushort code)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 
-	detach(viewer);
+	detach(relay);
 	json_builder_begin_object(builder);
 	json_builder_set_member_name(builder, "type");
 	json_builder_add_string_value(builder, "ended");
 	json_builder_set_member_name(builder, "reason");
 	json_builder_add_string_value(builder, reason);
 	json_builder_end_object(builder);
-	if (!viewer->closing)
-		send_builder(viewer, builder);
-	viewer_close(viewer, code, code == CLOSE_NORMAL ? "the session ended" : reason);
+	if (!relay->closing)
+		send_builder(relay, builder);
+	relay_close(relay, code, code == CLOSE_NORMAL ? "the session ended" : reason);
 }
 
-void gb_viewers_close_login(struct gb_daemon *daemon, const char *login_key)
+static void close_login(struct gb_daemon *daemon, const char *login_key)
 {
-	for (GList *link = daemon->viewers.head; link;) {
-		struct gb_viewer *viewer = link->data;
+	for (GList *link = relays.head; link;) {
+		struct gb_relay *relay = link->data;
 
 		link = link->next; /* a close may free the viewer at once */
-		if (strcmp(viewer->login_key, login_key) == 0)
-			viewer_close(viewer, CLOSE_NORMAL, "logged out");
+		if (strcmp(relay->login_key, login_key) == 0)
+			relay_close(relay, CLOSE_NORMAL, "logged out");
 	}
 }
 
-void gb_viewers_revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason)
+static void revoke_login(struct gb_daemon *daemon, const char *login_key, const char *reason)
 {
-	for (GList *link = daemon->viewers.head; link;) {
-		struct gb_viewer *viewer = link->data;
+	for (GList *link = relays.head; link;) {
+		struct gb_relay *relay = link->data;
 
 		link = link->next;
 		/* No "ended" message: the page asks /api/whoami, gets 401 and
 		 * shows the login form, rather than a final "session ended". */
-		if (strcmp(viewer->login_key, login_key) == 0)
-			viewer_close(viewer, CLOSE_POLICY, reason);
+		if (strcmp(relay->login_key, login_key) == 0)
+			relay_close(relay, CLOSE_POLICY, reason);
 	}
 }
 
-static void disconnect_handlers(struct gb_viewer *viewer)
+/* A login ended: its WebSockets close (a logout: 1000; revoked: 1008 and why). */
+static void login_ended(void *data, const char *key, const char *reason)
 {
-	gulong *handlers[] = { &viewer->message_handler, &viewer->closed_handler,
-		               &viewer->error_handler, &viewer->closing_handler };
+	if (reason)
+		revoke_login(data, key, reason);
+	else
+		close_login(data, key);
+}
+
+const struct gb_events_listener gb_relay_events = {
+	.login_ended = login_ended,
+};
+
+static void disconnect_handlers(struct gb_relay *relay)
+{
+	gulong *handlers[] = { &relay->message_handler, &relay->closed_handler,
+		               &relay->error_handler, &relay->closing_handler };
 
 	for (size_t i = 0; i < G_N_ELEMENTS(handlers); i++) {
 		if (*handlers[i])
-			g_signal_handler_disconnect(viewer->ws, *handlers[i]);
+			g_signal_handler_disconnect(relay->ws, *handlers[i]);
 		*handlers[i] = 0;
 	}
 }
 
-void gb_viewers_destroy_all(struct gb_daemon *daemon)
+void gb_relays_destroy_all(struct gb_daemon *daemon)
 {
 	GList *link;
 
-	while ((link = g_queue_peek_head_link(&daemon->viewers))) {
-		struct gb_viewer *viewer = link->data;
+	while ((link = g_queue_peek_head_link(&relays))) {
+		struct gb_relay *relay = link->data;
 
 		/* Nothing may call back into a viewer being freed. */
-		disconnect_handlers(viewer);
-		viewer_close(viewer, CLOSE_GOING_AWAY, "glassboxd stopped");
-		viewer_free(viewer);
+		disconnect_handlers(relay);
+		relay_close(relay, CLOSE_GOING_AWAY, "glassboxd stopped");
+		relay_free(relay);
 	}
 }
 
 /* Session side: write what is queued; stop watching for room once it is all out. */
 static gboolean session_writable(gint fd, GIOCondition condition, gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 
-	while (viewer->to_session->len) {
-		ssize_t n = send(fd, viewer->to_session->data, viewer->to_session->len,
+	while (relay->to_session->len) {
+		ssize_t n = send(fd, relay->to_session->data, relay->to_session->len,
 		                 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
@@ -276,37 +330,36 @@ static gboolean session_writable(gint fd, GIOCondition condition, gpointer data)
 		if (n < 0 && errno == EAGAIN)
 			return G_SOURCE_CONTINUE;
 		if (n < 0) {
-			viewer->write_source = 0;
-			gb_viewer_end(viewer, "lost the connection to the session",
-			              CLOSE_SERVER_ERROR);
+			relay->write_source = 0;
+			relay_end(relay, "lost the connection to the session", CLOSE_SERVER_ERROR);
 			return G_SOURCE_REMOVE;
 		}
-		g_byte_array_remove_range(viewer->to_session, 0, (guint)n);
+		g_byte_array_remove_range(relay->to_session, 0, (guint)n);
 	}
-	viewer->write_source = 0;
+	relay->write_source = 0;
 	return G_SOURCE_REMOVE;
 }
 
-static void flush_to_session(struct gb_viewer *viewer)
+static void flush_to_session(struct gb_relay *relay)
 {
-	if (viewer->fd < 0 || viewer->write_source || viewer->to_session->len == 0)
+	if (relay->fd < 0 || relay->write_source || relay->to_session->len == 0)
 		return;
-	viewer->write_source = g_unix_fd_add(viewer->fd, G_IO_OUT, session_writable, viewer);
+	relay->write_source = g_unix_fd_add(relay->fd, G_IO_OUT, session_writable, relay);
 }
 
 static gboolean close_after_eof(gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 
-	viewer->eof_timeout = 0;
-	viewer_close(viewer, CLOSE_NORMAL, "the session closed the connection");
+	relay->eof_timeout = 0;
+	relay_close(relay, CLOSE_NORMAL, "the session closed the connection");
 	return G_SOURCE_REMOVE;
 }
 
 /* Relay each complete line from the session as one text message. */
-static bool relay_lines(struct gb_viewer *viewer)
+static bool relay_lines(struct gb_relay *relay)
 {
-	GByteArray *buffer = viewer->from_session;
+	GByteArray *buffer = relay->from_session;
 	guint8 *newline;
 
 	while ((newline = memchr(buffer->data, '\n', buffer->len))) {
@@ -317,10 +370,10 @@ static bool relay_lines(struct gb_viewer *viewer)
 			return false;
 		if (length && g_utf8_validate((const char *)buffer->data, (gssize)length, NULL)) {
 			line = g_strndup((const char *)buffer->data, length);
-			send_text(viewer, line);
+			send_text(relay, line);
 		} else if (length) {
 			gb_warning("session %s sent a line that is not UTF-8; dropped",
-			           viewer_session_id(viewer));
+			           relay_session_id(relay));
 		}
 		g_byte_array_remove_range(buffer, 0, (guint)length + 1);
 	}
@@ -329,7 +382,7 @@ static bool relay_lines(struct gb_viewer *viewer)
 
 static gboolean session_readable(gint fd, GIOCondition condition, gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 	guint8 chunk[READ_CHUNK];
 	ssize_t n;
 
@@ -342,20 +395,21 @@ static gboolean session_readable(gint fd, GIOCondition condition, gpointer data)
 		 * "error" message) or it is ending. Give its exit a moment to
 		 * arrive so the viewer hears "ended" rather than a bare close.
 		 */
-		viewer->read_source = 0;
-		close_session_socket(viewer);
+		relay->read_source = 0;
+		close_session_socket(relay);
 		/* A session we are stopping gets its grace period to exit. */
-		if (!viewer->eof_timeout &&
-		    !(viewer->session && viewer->session->state == GB_SESSION_STOPPING))
-			viewer->eof_timeout = g_timeout_add(EOF_GRACE_MS, close_after_eof, viewer);
+		if (!relay->eof_timeout &&
+		    !(relay->in_session.session &&
+		      relay->in_session.session->state == GB_SESSION_STOPPING))
+			relay->eof_timeout = g_timeout_add(EOF_GRACE_MS, close_after_eof, relay);
 		return G_SOURCE_REMOVE;
 	}
-	g_byte_array_append(viewer->from_session, chunk, (guint)n);
-	if (!relay_lines(viewer)) {
-		viewer->read_source = 0;
+	g_byte_array_append(relay->from_session, chunk, (guint)n);
+	if (!relay_lines(relay)) {
+		relay->read_source = 0;
 		gb_warning("session %s sent a line longer than %d bytes; closing its viewer",
-		           viewer_session_id(viewer), GB_MESSAGE_MAX);
-		viewer_close(viewer, CLOSE_SERVER_ERROR, "the session sent a message too long");
+		           relay_session_id(relay), GB_MESSAGE_MAX);
+		relay_close(relay, CLOSE_SERVER_ERROR, "the session sent a message too long");
 		return G_SOURCE_REMOVE;
 	}
 	return G_SOURCE_CONTINUE;
@@ -363,40 +417,62 @@ static gboolean session_readable(gint fd, GIOCondition condition, gpointer data)
 
 static gboolean retry_connect(gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 
-	viewer->connect_retry = 0;
-	gb_viewer_connect(viewer);
+	relay->connect_retry = 0;
+	relay_connect(relay);
 	return G_SOURCE_REMOVE;
 }
 
-void gb_viewer_connect(struct gb_viewer *viewer)
+static void relay_connect(struct gb_relay *relay)
 {
 	int fd;
 
-	if (viewer->closing || !viewer->session || viewer->fd >= 0)
+	if (relay->closing || !relay->in_session.session || relay->fd >= 0)
 		return;
 	/* Checked to be the session's own socket before anything is written to it. */
-	fd = gb_session_socket_connect(viewer->session, viewer->session->socket_path, "signal");
+	fd = gb_session_socket_connect(relay->in_session.session,
+	                               relay->in_session.session->socket_path, "signal");
 	if (fd < 0) {
 		/* A full backlog says "later", not "never". */
-		if (fd == -EAGAIN && ++viewer->connect_attempts < CONNECT_ATTEMPTS_MAX) {
-			viewer->connect_retry =
-			        g_timeout_add(CONNECT_RETRY_MS, retry_connect, viewer);
+		if (fd == -EAGAIN && ++relay->connect_attempts < CONNECT_ATTEMPTS_MAX) {
+			relay->connect_retry =
+			        g_timeout_add(CONNECT_RETRY_MS, retry_connect, relay);
 			return;
 		}
 		if (fd != -EPERM) /* a refused peer is logged already */
 			gb_error("session %s of user '%s': cannot connect to %s: %s",
-			         viewer->session->id, viewer->session->user,
-			         viewer->session->socket_path, strerror(-fd));
-		gb_viewer_end(viewer, "cannot reach the session", CLOSE_SERVER_ERROR);
+			         relay->in_session.session->id, relay->in_session.session->user,
+			         relay->in_session.session->socket_path, strerror(-fd));
+		relay_end(relay, "cannot reach the session", CLOSE_SERVER_ERROR);
 		return;
 	}
-	viewer->fd = fd;
-	viewer->read_source =
-	        g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, session_readable, viewer);
-	flush_to_session(viewer);
+	relay->fd = fd;
+	relay->read_source =
+	        g_unix_fd_add(fd, G_IO_IN | G_IO_HUP | G_IO_ERR, session_readable, relay);
+	flush_to_session(relay);
 }
+
+static struct gb_relay *relay_of(struct gb_session_relay *in_session)
+{
+	return (struct gb_relay *)((char *)in_session - offsetof(struct gb_relay, in_session));
+}
+
+static void session_ready(struct gb_session_relay *in_session)
+{
+	relay_connect(relay_of(in_session));
+}
+
+static void session_ended(struct gb_session_relay *in_session, const char *reason,
+                          unsigned short code)
+{
+	relay_end(relay_of(in_session), reason, code);
+}
+
+static const struct gb_session_relay_ops session_relay_ops = {
+	.ready = session_ready,
+	.ended = session_ended,
+};
 
 /* The message as one compact line, or NULL when it is not an object with a string "type". */
 static char *message_to_line(const char *text, gsize length)
@@ -427,61 +503,60 @@ static char *message_to_line(const char *text, gsize length)
 static void websocket_message(SoupWebsocketConnection *ws, gint type, GBytes *message,
                               gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 	gint64 now = g_get_monotonic_time();
 	g_autofree char *line = NULL;
 	gsize length;
 	const char *text = g_bytes_get_data(message, &length);
 
-	if (viewer->closing)
+	if (relay->closing)
 		return;
-	if (now - viewer->window_start_us >= G_USEC_PER_SEC) {
-		viewer->window_start_us = now;
-		viewer->window_count = 0;
+	if (now - relay->window_start_us >= G_USEC_PER_SEC) {
+		relay->window_start_us = now;
+		relay->window_count = 0;
 	}
-	if (++viewer->window_count > GB_MESSAGES_PER_SECOND) {
-		viewer_close(viewer, CLOSE_POLICY, "more than 100 messages in a second");
+	if (++relay->window_count > GB_MESSAGES_PER_SECOND) {
+		relay_close(relay, CLOSE_POLICY, "more than 100 messages in a second");
 		return;
 	}
 	if (length > GB_MESSAGE_MAX) {
-		viewer_close(viewer, CLOSE_TOO_BIG, "message larger than 64 KiB");
+		relay_close(relay, CLOSE_TOO_BIG, "message larger than 64 KiB");
 		return;
 	}
 	if (type != SOUP_WEBSOCKET_DATA_TEXT || !(line = message_to_line(text, length))) {
-		viewer_close(viewer, CLOSE_POLICY,
-		             "expected a JSON object with a string \"type\"");
+		relay_close(relay, CLOSE_POLICY, "expected a JSON object with a string \"type\"");
 		return;
 	}
-	if (viewer->to_session->len + strlen(line) > GB_TO_SESSION_BUFFER_MAX) {
-		viewer_close(viewer, CLOSE_POLICY, "the session is not keeping up");
+	if (relay->to_session->len + strlen(line) > GB_TO_SESSION_BUFFER_MAX) {
+		relay_close(relay, CLOSE_POLICY, "the session is not keeping up");
 		return;
 	}
-	g_byte_array_append(viewer->to_session, (const guint8 *)line, (guint)strlen(line));
-	flush_to_session(viewer);
+	g_byte_array_append(relay->to_session, (const guint8 *)line, (guint)strlen(line));
+	flush_to_session(relay);
 }
 
 /* The browser started the close: it stops counting as a viewer now. */
 static void websocket_closing(SoupWebsocketConnection *ws, gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 
-	viewer->closing = true;
-	detach(viewer);
+	relay->closing = true;
+	detach(relay);
 }
 
 static void websocket_closed(SoupWebsocketConnection *ws, gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 
-	gb_info("user '%s' left session %s from %s (close code %u)", viewer_user(viewer),
-	        viewer_session_id(viewer), viewer->peer,
+	gb_info("user '%s' left session %s from %s (close code %u)", relay_user(relay),
+	        relay_session_id(relay), relay->peer,
 	        soup_websocket_connection_get_close_code(ws));
-	viewer_free(viewer);
+	relay_free(relay);
 }
 
 static void websocket_error(SoupWebsocketConnection *ws, GError *error, gpointer data)
 {
-	struct gb_viewer *viewer = data;
+	struct gb_relay *relay = data;
 
 	const char *reason = NULL;
 	unsigned short code = gb_frame_limit_stream_violation(
@@ -496,15 +571,15 @@ static void websocket_error(SoupWebsocketConnection *ws, GError *error, gpointer
 		code = CLOSE_TOO_BIG;
 		reason = "message larger than 64 KiB";
 	}
-	if (code && !viewer->closing) {
-		viewer_close(viewer, code, reason);
+	if (code && !relay->closing) {
+		relay_close(relay, code, reason);
 		return;
 	}
-	gb_debug("WebSocket of user '%s' (%s): %s", viewer_user(viewer), viewer->peer,
+	gb_debug("WebSocket of user '%s' (%s): %s", relay_user(relay), relay->peer,
 	         error->message);
 }
 
-static void send_session_message(struct gb_viewer *viewer, const struct gb_daemon_session *session,
+static void send_session_message(struct gb_relay *relay, const struct gb_daemon_session *session,
                                  bool joined)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
@@ -522,7 +597,7 @@ static void send_session_message(struct gb_viewer *viewer, const struct gb_daemo
 	json_builder_set_member_name(builder, "joined");
 	json_builder_add_boolean_value(builder, joined);
 	json_builder_end_object(builder);
-	send_builder(viewer, builder);
+	send_builder(relay, builder);
 }
 
 static char *full_message(struct gb_daemon *daemon)
@@ -538,32 +613,33 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 	const char *key = g_object_get_data(G_OBJECT(msg), "gb-login-key");
 	struct gb_login *login = gb_auth_lookup_key(daemon, key);
 	struct gb_daemon_session *session;
-	struct gb_viewer *viewer;
+	struct gb_relay *relay;
 	bool joined;
 
-	viewer = g_new0(struct gb_viewer, 1);
-	viewer->daemon = daemon;
-	viewer->ws = g_object_ref(ws);
-	viewer->fd = -1;
-	viewer->login_key = g_strdup(key ? key : "");
-	viewer->peer = g_strdup(gb_http_peer(msg));
-	viewer->to_session = g_byte_array_new();
-	viewer->from_session = g_byte_array_new();
-	viewer->all_link.data = viewer;
-	g_queue_push_tail_link(&daemon->viewers, &viewer->all_link);
+	relay = g_new0(struct gb_relay, 1);
+	relay->daemon = daemon;
+	relay->ws = g_object_ref(ws);
+	relay->in_session.ops = &session_relay_ops;
+	relay->fd = -1;
+	relay->login_key = g_strdup(key ? key : "");
+	relay->peer = g_strdup(gb_http_peer(msg));
+	relay->to_session = g_byte_array_new();
+	relay->from_session = g_byte_array_new();
+	relay->all_link.data = relay;
+	g_queue_push_tail_link(&relays, &relay->all_link);
 	soup_websocket_connection_set_max_incoming_payload_size(ws, GB_MESSAGE_MAX);
 	soup_websocket_connection_set_keepalive_interval(ws, KEEPALIVE_S);
-	viewer->message_handler =
-	        g_signal_connect(ws, "message", G_CALLBACK(websocket_message), viewer);
-	viewer->closed_handler =
-	        g_signal_connect(ws, "closed", G_CALLBACK(websocket_closed), viewer);
-	viewer->error_handler = g_signal_connect(ws, "error", G_CALLBACK(websocket_error), viewer);
-	viewer->closing_handler =
-	        g_signal_connect(ws, "closing", G_CALLBACK(websocket_closing), viewer);
+	relay->message_handler =
+	        g_signal_connect(ws, "message", G_CALLBACK(websocket_message), relay);
+	relay->closed_handler =
+	        g_signal_connect(ws, "closed", G_CALLBACK(websocket_closed), relay);
+	relay->error_handler = g_signal_connect(ws, "error", G_CALLBACK(websocket_error), relay);
+	relay->closing_handler =
+	        g_signal_connect(ws, "closing", G_CALLBACK(websocket_closing), relay);
 
 	if (!login || daemon->stopping) {
-		viewer_close(viewer, CLOSE_POLICY,
-		             login ? "glassboxd is stopping" : "not logged in");
+		relay_close(relay, CLOSE_POLICY,
+		            login ? "glassboxd is stopping" : "not logged in");
 		return;
 	}
 	session = gb_session_find(daemon, login->identity_namespace, login->user);
@@ -577,28 +653,28 @@ static void websocket_opened(struct gb_daemon *daemon, SoupServerMessage *msg,
 
 			if (is_full)
 				gb_warning("user '%s' from %s: no room for a session (%d running)",
-				           login->user, viewer->peer,
+				           login->user, relay->peer,
 				           daemon->config->server.max_sessions);
-			send_error(viewer, is_full ? full : "cannot start a session; see the log");
-			viewer_close(viewer, is_full ? CLOSE_POLICY : CLOSE_SERVER_ERROR,
-			             is_full ? "no room for a session" : "cannot start a session");
+			send_error(relay, is_full ? full : "cannot start a session; see the log");
+			relay_close(relay, is_full ? CLOSE_POLICY : CLOSE_SERVER_ERROR,
+			            is_full ? "no room for a session" : "cannot start a session");
 			return;
 		}
-	} else if (session->viewers.length >= (guint)daemon->config->session.max_viewers) {
+	} else if (session->relays.length >= (guint)daemon->config->session.max_viewers) {
 		gb_warning("user '%s' from %s: session %s already has %u viewers", login->user,
-		           viewer->peer, session->id, session->viewers.length);
-		send_error(viewer, "too many viewers of this session");
-		viewer_close(viewer, CLOSE_POLICY, "too many viewers");
+		           relay->peer, session->id, session->relays.length);
+		send_error(relay, "too many viewers of this session");
+		relay_close(relay, CLOSE_POLICY, "too many viewers");
 		return;
 	}
-	viewer->user = g_strdup(login->user);
-	g_strlcpy(viewer->session_id, session->id, sizeof(viewer->session_id));
+	relay->user = g_strdup(login->user);
+	g_strlcpy(relay->session_id, session->id, sizeof(relay->session_id));
 	/* First, as the protocol says; adding the viewer may already end it. */
-	send_session_message(viewer, session, joined);
+	send_session_message(relay, session, joined);
 	gb_info("user '%s' %s session %s from %s (%u viewer%s)", login->user,
-	        joined ? "joined" : "opened", session->id, viewer->peer,
-	        session->viewers.length + 1, session->viewers.length ? "s" : "");
-	gb_session_add_viewer(session, viewer);
+	        joined ? "joined" : "opened", session->id, relay->peer, session->relays.length + 1,
+	        session->relays.length ? "s" : "");
+	gb_session_add_relay(session, &relay->in_session);
 }
 
 /*
@@ -686,7 +762,12 @@ static void websocket_precheck(SoupServer *server, SoupServerMessage *msg, const
 	g_signal_connect(msg, "wrote-informational", G_CALLBACK(complete_upgrade), daemon);
 }
 
-void gb_viewer_add_handlers(struct gb_daemon *daemon)
+void gb_relay_add_routes(struct gb_daemon *daemon)
 {
-	soup_server_add_handler(daemon->server, "/api/session", websocket_precheck, daemon, NULL);
+	gb_http_add_route(daemon, "/api/session", websocket_precheck, daemon, 0);
+}
+
+unsigned gb_relays_count(struct gb_daemon *daemon)
+{
+	return relays.length;
 }
