@@ -45,7 +45,7 @@ int gb_auth_load_plugins(const struct gb_config *config, const struct gb_host *h
 		return r;
 	}
 	r = gb_dropin_set_load(&set, config->plugins.vendor_dir, config->plugins.config_dir,
-	                       dropin_error);
+	                       dropin_error, sizeof(dropin_error));
 	if (r < 0) {
 		gb_error_set(error, error_size, "%s", dropin_error);
 		return r;

@@ -22,7 +22,8 @@ static int load_dropins(struct gb_daemon *daemon, struct gb_dropin_set *set, sd_
 	char message[GB_DROPIN_ERROR_MAX];
 	int r;
 
-	r = gb_dropin_set_load(set, plugins->vendor_dir, plugins->config_dir, message);
+	r = gb_dropin_set_load(set, plugins->vendor_dir, plugins->config_dir, message,
+	                       sizeof(message));
 	if (r < 0)
 		return sd_bus_error_setf(error, SD_BUS_ERROR_FAILED, "%s", message);
 	return 0;

@@ -332,7 +332,7 @@ int main(int argc, char *argv[])
 		return 2;
 	}
 
-	daemon.config = gb_config_load(options.config_path, config_error);
+	daemon.config = gb_config_load(options.config_path, config_error, sizeof(config_error));
 	if (!daemon.config) {
 		gb_error("%s", config_error);
 		gb_error("refusing to start with a broken configuration");

@@ -97,7 +97,7 @@ int gb_daemon_reload(struct gb_daemon *daemon, char *error, size_t error_size)
 	gb_info("reloading %s and the plugin drop-ins", daemon->config_path);
 	gb_events_emit_reload_started(&daemon->events);
 
-	config = gb_config_load(daemon->config_path, config_error);
+	config = gb_config_load(daemon->config_path, config_error, sizeof(config_error));
 	if (!config) {
 		r = refuse(config_error, -errno, error, error_size);
 		gb_events_emit_reload_ended(&daemon->events, false);

@@ -158,12 +158,13 @@ static const struct schema_key schema[] = {
 struct parser {
 	const char *name; /* the file, as given, for errors */
 	const config_t *cf;
-	char *error; /* GB_CONFIG_ERROR_MAX bytes, or NULL */
+	char *error; /* or NULL */
+	size_t error_size;
 	struct gb_config *config;
 };
 
-#define set_error(error, file, line, ...)                                                         \
-	gb_file_error(error, GB_CONFIG_ERROR_MAX, file, line, __VA_ARGS__)
+#define set_error(error, error_size, file, line, ...)                                             \
+	gb_file_error(error, error_size, file, line, __VA_ARGS__)
 
 /*
  * The file a setting or a parse error comes from: NULL from libconfig means
@@ -195,7 +196,7 @@ setting_error(struct parser *parser, const config_setting_t *setting, const char
 	vsnprintf(message, sizeof(message), format, args);
 	va_end(args);
 
-	set_error(parser->error,
+	set_error(parser->error, parser->error_size,
 	          source_name(parser->cf, config_setting_source_file(setting), parser->name, file,
 	                      sizeof(file)),
 	          (int)config_setting_source_line(setting), "key '%s': %s", path, message);
@@ -710,9 +711,12 @@ void gb_config_free(struct gb_config *config)
  * set of defaults. The result is built aside and only returned when the whole
  * file is valid, so that nothing is half-applied.
  */
-static struct gb_config *load(config_t *cf, int read_ok, const char *name, char *error)
+static struct gb_config *load(config_t *cf, int read_ok, const char *name, char *error,
+                              size_t error_size)
 {
-	struct parser parser = { .name = name, .cf = cf, .error = error };
+	struct parser parser = {
+		.name = name, .cf = cf, .error = error, .error_size = error_size
+	};
 	struct gb_config *config;
 	char buffer[GB_CONFIG_ERROR_MAX];
 	int r;
@@ -722,9 +726,11 @@ static struct gb_config *load(config_t *cf, int read_ok, const char *name, char 
 		        source_name(cf, config_error_file(cf), name, buffer, sizeof(buffer));
 
 		if (config_error_type(cf) == CONFIG_ERR_FILE_IO)
-			set_error(error, file, 0, "cannot read: %s", config_error_text(cf));
+			set_error(error, error_size, file, 0, "cannot read: %s",
+			          config_error_text(cf));
 		else
-			set_error(error, file, config_error_line(cf), "%s", config_error_text(cf));
+			set_error(error, error_size, file, config_error_line(cf), "%s",
+			          config_error_text(cf));
 		errno = EINVAL;
 		return NULL;
 	}
@@ -753,12 +759,12 @@ err_config:
 	gb_config_free(config);
 err:
 	if (r == -ENOMEM)
-		set_error(error, name, 0, "out of memory");
+		set_error(error, error_size, name, 0, "out of memory");
 	errno = -r;
 	return NULL;
 }
 
-struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MAX])
+struct gb_config *gb_config_load(const char *path, char *error, size_t error_size)
 {
 	struct gb_config *config;
 	struct stat st;
@@ -768,7 +774,7 @@ struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MA
 	int r;
 
 	if (!path) {
-		set_error(error, "(null)", 0, "no configuration file given");
+		set_error(error, error_size, "(null)", 0, "no configuration file given");
 		errno = EINVAL;
 		return NULL;
 	}
@@ -776,7 +782,7 @@ struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MA
 	file = fopen(path, "re");
 	if (!file) {
 		r = -errno;
-		set_error(error, path, 0, "cannot open: %s", strerror(-r));
+		set_error(error, error_size, path, 0, "cannot open: %s", strerror(-r));
 		errno = -r;
 		return NULL;
 	}
@@ -787,7 +793,7 @@ struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MA
 	else if (S_ISDIR(st.st_mode))
 		r = -EISDIR;
 	if (r < 0) {
-		set_error(error, path, 0, "cannot read: %s", strerror(-r));
+		set_error(error, error_size, path, 0, "cannot read: %s", strerror(-r));
 		fclose(file);
 		errno = -r;
 		return NULL;
@@ -799,14 +805,14 @@ struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MA
 	if (!dir) {
 		config_destroy(&cf);
 		fclose(file);
-		set_error(error, path, 0, "out of memory");
+		set_error(error, error_size, path, 0, "out of memory");
 		errno = ENOMEM;
 		return NULL;
 	}
 	config_set_include_dir(&cf, dirname(dir));
 	free(dir);
 
-	config = load(&cf, config_read(&cf, file), path, error);
+	config = load(&cf, config_read(&cf, file), path, error, error_size);
 	r = config ? 0 : errno;
 	config_destroy(&cf);
 	fclose(file);
@@ -814,8 +820,8 @@ struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MA
 	return config;
 }
 
-struct gb_config *gb_config_load_string(const char *text, const char *name,
-                                        char error[GB_CONFIG_ERROR_MAX])
+struct gb_config *gb_config_load_string(const char *text, const char *name, char *error,
+                                        size_t error_size)
 {
 	struct gb_config *config;
 	config_t cf;
@@ -824,13 +830,13 @@ struct gb_config *gb_config_load_string(const char *text, const char *name,
 	if (!name)
 		name = "<string>";
 	if (!text) {
-		set_error(error, name, 0, "no configuration text given");
+		set_error(error, error_size, name, 0, "no configuration text given");
 		errno = EINVAL;
 		return NULL;
 	}
 
 	config_init(&cf);
-	config = load(&cf, config_read_string(&cf, text), name, error);
+	config = load(&cf, config_read_string(&cf, text), name, error, error_size);
 	r = config ? 0 : errno;
 	config_destroy(&cf);
 	errno = r;

@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <glassbox/plugin.h>
 
-#define GB_CONFIG_ERROR_MAX 512
+#define GB_CONFIG_ERROR_MAX 512 /* enough for any error text below */
 
 enum gb_renderer {
 	GB_RENDERER_PIXMAN = 0,
@@ -102,11 +102,11 @@ struct gb_config *gb_config_new_defaults(void);
  * Read @path. On failure return NULL, set errno and write one line to
  * @error ("FILE:LINE: key 'session.width': ...").
  */
-struct gb_config *gb_config_load(const char *path, char error[GB_CONFIG_ERROR_MAX]);
+struct gb_config *gb_config_load(const char *path, char *error, size_t error_size);
 
 /** Same as gb_config_load() on text in memory; @name stands for the file in errors. */
-struct gb_config *gb_config_load_string(const char *text, const char *name,
-                                        char error[GB_CONFIG_ERROR_MAX]);
+struct gb_config *gb_config_load_string(const char *text, const char *name, char *error,
+                                        size_t error_size);
 
 void gb_config_free(struct gb_config *config);
 

@@ -142,7 +142,7 @@ static int check_read_back(const char *vendor_dir, const char *config_dir,
 	char message[GB_DROPIN_ERROR_MAX];
 	int r;
 
-	r = gb_dropin_set_load(&check, vendor_dir, config_dir, message);
+	r = gb_dropin_set_load(&check, vendor_dir, config_dir, message, sizeof(message));
 	now = r == 0 ? find_exact(&check, dropin->kind, dropin->name) : NULL;
 	if (r < 0) {
 		gb_error_set(error, error_size,
@@ -181,7 +181,7 @@ int gb_dropin_set_enabled(const char *vendor_dir, const char *config_dir,
 	        enabled ? "true" : "false");
 	/* Where the drop-in itself says so already, no override is needed:
 	 * ours goes, so that a later edit of the drop-in is not overruled. */
-	r = gb_dropin_load_file(&own, dropin->path, message);
+	r = gb_dropin_load_file(&own, dropin->path, message, sizeof(message));
 	if (r < 0) {
 		gb_error_set(error, error_size, "%s", message);
 		return r;

@@ -30,6 +30,7 @@ struct parser {
 	FILE *file;
 	int line; /* physical line last handed to inih */
 	char *error;
+	size_t error_size;
 	int error_line; /* line of the first error; 0 when none or not tied to a line */
 	int r;          /* first error, a negative errno; 0 while all is well */
 	struct gb_dropin *dropin;
@@ -43,8 +44,8 @@ struct parser {
 	bool override; /* a .conf in NAME.ini.d: only plugin.enabled */
 };
 
-#define set_error(error, file, line, ...)                                                         \
-	gb_file_error(error, GB_DROPIN_ERROR_MAX, file, line, __VA_ARGS__)
+#define set_error(error, error_size, file, line, ...)                                             \
+	gb_file_error(error, error_size, file, line, __VA_ARGS__)
 
 /* Record an error on the current line; only the first one of a file is kept. */
 static void __attribute__((format(printf, 3, 4)))
@@ -62,7 +63,7 @@ parser_error(struct parser *parser, int r, const char *format, ...)
 
 	parser->r = r;
 	parser->error_line = parser->line;
-	set_error(parser->error, parser->path, parser->line, "%s", message);
+	set_error(parser->error, parser->error_size, parser->path, parser->line, "%s", message);
 }
 
 static bool section_is_known(const char *name, size_t len)
@@ -375,12 +376,13 @@ void gb_dropin_clear(struct gb_dropin *dropin)
  * override file: only plugin.enabled, no kind or name, and *@name_line is
  * the line of "enabled =" (0: none).
  */
-static int load_file(struct gb_dropin *dropin, const char *path, char *error, int *name_line,
-                     bool override)
+static int load_file(struct gb_dropin *dropin, const char *path, char *error, size_t error_size,
+                     int *name_line, bool override)
 {
 	struct parser parser = {
 		.path = path,
 		.error = error,
+		.error_size = error_size,
 		.dropin = dropin,
 		.override = override,
 	};
@@ -392,7 +394,7 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 
 	dropin->path = strdup(path);
 	if (!dropin->path) {
-		set_error(error, path, 0, "out of memory");
+		set_error(error, error_size, path, 0, "out of memory");
 		r = -ENOMEM;
 		goto err;
 	}
@@ -400,7 +402,7 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 	parser.file = fopen(path, "re");
 	if (!parser.file) {
 		r = -errno;
-		set_error(error, path, 0, "cannot open: %s", strerror(-r));
+		set_error(error, error_size, path, 0, "cannot open: %s", strerror(-r));
 		goto err;
 	}
 
@@ -408,13 +410,13 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 	fclose(parser.file);
 
 	if (syntax_line == -2) {
-		set_error(error, path, 0, "out of memory");
+		set_error(error, error_size, path, 0, "out of memory");
 		r = -ENOMEM;
 		goto err;
 	}
 	/* An earlier line inih could not parse wins over a later error of ours. */
 	if (syntax_line > 0 && (parser.r == 0 || syntax_line < parser.error_line)) {
-		set_error(error, path, syntax_line,
+		set_error(error, error_size, path, syntax_line,
 		          "syntax error (expected '[section]', 'key = value' or a comment)");
 		r = -EINVAL;
 		goto err;
@@ -429,14 +431,14 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 	}
 
 	if (!dropin->kind_name) {
-		set_error(error, path, 0,
+		set_error(error, error_size, path, 0,
 		          "key 'plugin.kind': missing (every drop-in needs [plugin] kind = "
 		          "one of " KIND_LIST ")");
 		r = -EINVAL;
 		goto err;
 	}
 	if (!dropin->name) {
-		set_error(error, path, 0,
+		set_error(error, error_size, path, 0,
 		          "key 'plugin.name': missing (every drop-in needs [plugin] name = "
 		          "the plugin to load)");
 		r = -EINVAL;
@@ -444,7 +446,7 @@ static int load_file(struct gb_dropin *dropin, const char *path, char *error, in
 	}
 
 	if (dropin->identity_namespace && dropin->kind != GB_PLUGIN_KIND_AUTH) {
-		set_error(error, path, parser.namespace_line,
+		set_error(error, error_size, path, parser.namespace_line,
 		          "key 'plugin.namespace': only auth plugins vouch for identities; remove "
 		          "it from this %s plugin",
 		          dropin->kind_name);
@@ -461,14 +463,13 @@ err:
 	return r;
 }
 
-int gb_dropin_load_file(struct gb_dropin *dropin, const char *path,
-                        char error[GB_DROPIN_ERROR_MAX])
+int gb_dropin_load_file(struct gb_dropin *dropin, const char *path, char *error, size_t error_size)
 {
 	if (!dropin || !path) {
-		set_error(error, path ? path : "(null)", 0, "invalid arguments");
+		set_error(error, error_size, path ? path : "(null)", 0, "invalid arguments");
 		return -EINVAL;
 	}
-	return load_file(dropin, path, error, NULL, false);
+	return load_file(dropin, path, error, error_size, NULL, false);
 }
 
 struct dropin_file {
@@ -547,7 +548,8 @@ static bool is_dropin_name(const char *name, const char *suffix)
 }
 
 /* The files named *@suffix in @dir, into @list by file name. */
-static int list_dir(struct file_list *list, const char *dir, const char *suffix, char *error)
+static int list_dir(struct file_list *list, const char *dir, const char *suffix, char *error,
+                    size_t error_size)
 {
 	struct dirent *entry;
 	struct stat st;
@@ -563,7 +565,7 @@ static int list_dir(struct file_list *list, const char *dir, const char *suffix,
 		if (errno == ENOENT)
 			return 0;
 		r = -errno;
-		set_error(error, dir, 0, "cannot open: %s", strerror(-r));
+		set_error(error, error_size, dir, 0, "cannot open: %s", strerror(-r));
 		return r;
 	}
 
@@ -573,7 +575,8 @@ static int list_dir(struct file_list *list, const char *dir, const char *suffix,
 		if (!entry) {
 			if (errno) {
 				r = -errno;
-				set_error(error, dir, 0, "cannot read: %s", strerror(-r));
+				set_error(error, error_size, dir, 0, "cannot read: %s",
+				          strerror(-r));
 			}
 			break;
 		}
@@ -585,7 +588,7 @@ static int list_dir(struct file_list *list, const char *dir, const char *suffix,
 			if (errno == ENOENT) /* a dangling link, or removed meanwhile */
 				continue;
 			r = -errno;
-			set_error(error, dir, 0, "cannot read '%s': %s", entry->d_name,
+			set_error(error, error_size, dir, 0, "cannot read '%s': %s", entry->d_name,
 			          strerror(-r));
 			break;
 		}
@@ -594,7 +597,7 @@ static int list_dir(struct file_list *list, const char *dir, const char *suffix,
 
 		r = file_list_put(list, dir, entry->d_name);
 		if (r < 0) {
-			set_error(error, dir, 0, "out of memory");
+			set_error(error, error_size, dir, 0, "out of memory");
 			break;
 		}
 	}
@@ -618,7 +621,8 @@ static int compare_file_names(const void *a, const void *b)
  * (or copying, with its secrets) the drop-in itself.
  */
 static int apply_overrides(struct gb_dropin *dropin, const char *vendor_dir,
-                           const char *config_dir, const char *file_name, char *error)
+                           const char *config_dir, const char *file_name, char *error,
+                           size_t error_size)
 {
 	const char *dirs[] = { vendor_dir, config_dir };
 	struct file_list files = { 0 };
@@ -633,12 +637,12 @@ static int apply_overrides(struct gb_dropin *dropin, const char *vendor_dir,
 		size = strlen(dirs[i]) + 1 + strlen(file_name) + strlen(".d") + 1;
 		dir = malloc(size);
 		if (!dir) {
-			set_error(error, file_name, 0, "out of memory");
+			set_error(error, error_size, file_name, 0, "out of memory");
 			r = -ENOMEM;
 			break;
 		}
 		snprintf(dir, size, "%s/%s.d", dirs[i], file_name);
-		r = list_dir(&files, dir, ".conf", error);
+		r = list_dir(&files, dir, ".conf", error, error_size);
 		free(dir);
 	}
 	if (r < 0 || files.count == 0)
@@ -648,7 +652,8 @@ static int apply_overrides(struct gb_dropin *dropin, const char *vendor_dir,
 		struct gb_dropin override;
 		int enabled_line = 0;
 
-		r = load_file(&override, files.items[i].path, error, &enabled_line, true);
+		r = load_file(&override, files.items[i].path, error, error_size, &enabled_line,
+		              true);
 		if (r < 0)
 			goto out;
 		if (enabled_line) {
@@ -657,7 +662,8 @@ static int apply_overrides(struct gb_dropin *dropin, const char *vendor_dir,
 			dropin->enabled_by = strdup(files.items[i].path);
 			if (!dropin->enabled_by) {
 				gb_dropin_clear(&override);
-				set_error(error, files.items[i].path, 0, "out of memory");
+				set_error(error, error_size, files.items[i].path, 0,
+				          "out of memory");
 				r = -ENOMEM;
 				goto out;
 			}
@@ -690,7 +696,7 @@ void gb_dropin_set_clear(struct gb_dropin_set *set)
  * one is read into a separate struct.
  */
 int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const char *config_dir,
-                       char error[GB_DROPIN_ERROR_MAX])
+                       char *error, size_t error_size)
 {
 	struct file_list files = { 0 };
 	struct gb_dropin *items = NULL;
@@ -699,17 +705,17 @@ int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const 
 	int r;
 
 	if (!set) {
-		set_error(error, "plugins.d", 0, "invalid arguments");
+		set_error(error, error_size, "plugins.d", 0, "invalid arguments");
 		return -EINVAL;
 	}
 	set->count = 0;
 	set->items = NULL;
 
 	/* Vendor first: an /etc file of the same name then replaces its entry. */
-	r = list_dir(&files, vendor_dir, ".ini", error);
+	r = list_dir(&files, vendor_dir, ".ini", error, error_size);
 	if (r < 0)
 		goto out;
-	r = list_dir(&files, config_dir, ".ini", error);
+	r = list_dir(&files, config_dir, ".ini", error, error_size);
 	if (r < 0)
 		goto out;
 	if (files.count == 0)
@@ -720,18 +726,18 @@ int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const 
 	items = calloc(files.count, sizeof(*items));
 	name_lines = calloc(files.count, sizeof(*name_lines));
 	if (!items || !name_lines) {
-		set_error(error, files.items[0].path, 0, "out of memory");
+		set_error(error, error_size, files.items[0].path, 0, "out of memory");
 		r = -ENOMEM;
 		goto out;
 	}
 
 	for (; loaded < files.count; loaded++) {
-		r = load_file(&items[loaded], files.items[loaded].path, error, &name_lines[loaded],
-		              false);
+		r = load_file(&items[loaded], files.items[loaded].path, error, error_size,
+		              &name_lines[loaded], false);
 		if (r < 0)
 			goto out;
 		r = apply_overrides(&items[loaded], vendor_dir, config_dir,
-		                    files.items[loaded].file_name, error);
+		                    files.items[loaded].file_name, error, error_size);
 		if (r < 0) {
 			gb_dropin_clear(&items[loaded]);
 			goto out;
@@ -744,7 +750,7 @@ int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const 
 			if (items[i].kind != items[j].kind ||
 			    strcmp(items[i].name, items[j].name) != 0)
 				continue;
-			set_error(error, items[i].path, name_lines[i],
+			set_error(error, error_size, items[i].path, name_lines[i],
 			          "key 'plugin.name': plugin %s '%s' is already configured in "
 			          "%s:%d",
 			          items[i].kind_name, items[i].name, items[j].path, name_lines[j]);

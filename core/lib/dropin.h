@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <glassbox/plugin.h>
 
-#define GB_DROPIN_ERROR_MAX 512
+#define GB_DROPIN_ERROR_MAX 512 /* enough for any error text below */
 
 struct gb_dropin_setting {
 	char *key;
@@ -65,11 +65,11 @@ struct gb_dropin_set {
  * the same plugin are errors.
  */
 int gb_dropin_set_load(struct gb_dropin_set *set, const char *vendor_dir, const char *config_dir,
-                       char error[GB_DROPIN_ERROR_MAX]);
+                       char *error, size_t error_size);
 
 /** Parse one file into @dropin. Same errors as above. */
-int gb_dropin_load_file(struct gb_dropin *dropin, const char *path,
-                        char error[GB_DROPIN_ERROR_MAX]);
+int gb_dropin_load_file(struct gb_dropin *dropin, const char *path, char *error,
+                        size_t error_size);
 
 void gb_dropin_set_clear(struct gb_dropin_set *set);
 void gb_dropin_clear(struct gb_dropin *dropin);

@@ -946,7 +946,7 @@ int gb_plugin_registry_load_dropins(struct gb_plugin_registry *registry, const c
 	struct gb_dropin_set ours = { 0 };
 	int r;
 
-	r = gb_dropin_set_load(&all, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&all, vendor_dir, config_dir, error, sizeof(error));
 	if (r < 0) {
 		gb_error("%s", error);
 		return r;

@@ -93,7 +93,7 @@ void gb_session_params_clear(struct gb_session_params *params)
 }
 
 int gb_session_params_parse(struct gb_session_params *params, const char *text, size_t length,
-                            const char *name, char error[GB_SESSION_PARAMS_ERROR_MAX])
+                            const char *name, char *error, size_t error_size)
 {
 	struct gb_session_params parsed = { 0 };
 	int lines[N_KEYS] = { 0 };
@@ -103,7 +103,7 @@ int gb_session_params_parse(struct gb_session_params *params, const char *text, 
 
 #define fail(at, ...)                                                                             \
 	do {                                                                                      \
-		gb_file_error(error, GB_SESSION_PARAMS_ERROR_MAX, name, at, __VA_ARGS__);         \
+		gb_file_error(error, error_size, name, at, __VA_ARGS__);                          \
 		goto err;                                                                         \
 	} while (0)
 
@@ -170,8 +170,8 @@ err:
 	return r;
 }
 
-int gb_session_params_load(struct gb_session_params *params, const char *path,
-                           char error[GB_SESSION_PARAMS_ERROR_MAX])
+int gb_session_params_load(struct gb_session_params *params, const char *path, char *error,
+                           size_t error_size)
 {
 	char *text = NULL;
 	size_t length = 0;
@@ -181,19 +181,17 @@ int gb_session_params_load(struct gb_session_params *params, const char *path,
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		r = -errno;
-		gb_file_error(error, GB_SESSION_PARAMS_ERROR_MAX, path, 0, "cannot open: %s",
-		              strerror(-r));
+		gb_file_error(error, error_size, path, 0, "cannot open: %s", strerror(-r));
 		return r;
 	}
 	if (fstat(fd, &st) < 0) {
 		r = -errno;
-		gb_file_error(error, GB_SESSION_PARAMS_ERROR_MAX, path, 0, "cannot read: %s",
-		              strerror(-r));
+		gb_file_error(error, error_size, path, 0, "cannot read: %s", strerror(-r));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		r = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
-		gb_file_error(error, GB_SESSION_PARAMS_ERROR_MAX, path, 0, "not a regular file");
+		gb_file_error(error, error_size, path, 0, "not a regular file");
 		goto out;
 	}
 	text = malloc(GB_SESSION_PARAMS_SIZE_MAX + 1);
@@ -209,15 +207,14 @@ int gb_session_params_load(struct gb_session_params *params, const char *path,
 			continue;
 		if (n < 0) {
 			r = -errno;
-			gb_file_error(error, GB_SESSION_PARAMS_ERROR_MAX, path, 0,
-			              "cannot read: %s", strerror(-r));
+			gb_file_error(error, error_size, path, 0, "cannot read: %s", strerror(-r));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		length += (size_t)n;
 	}
-	r = gb_session_params_parse(params, text, length, path, error);
+	r = gb_session_params_parse(params, text, length, path, error, error_size);
 out:
 	free(text);
 	close(fd);

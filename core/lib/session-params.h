@@ -18,7 +18,7 @@
 
 #include <stddef.h>
 
-#define GB_SESSION_PARAMS_ERROR_MAX 512
+#define GB_SESSION_PARAMS_ERROR_MAX 512   /* enough for any error text below */
 #define GB_SESSION_PARAMS_SIZE_MAX  16384 /* bytes in a params file */
 
 struct gb_session_params {
@@ -35,12 +35,12 @@ struct gb_session_params {
  * to @error: "FILE:LINE: key 'config': ...".
  */
 int gb_session_params_parse(struct gb_session_params *params, const char *text, size_t length,
-                            const char *name, char error[GB_SESSION_PARAMS_ERROR_MAX]);
+                            const char *name, char *error, size_t error_size);
 
 /** Read and parse @path (at most GB_SESSION_PARAMS_SIZE_MAX bytes). Same errors, and
  * the open/read errno. */
-int gb_session_params_load(struct gb_session_params *params, const char *path,
-                           char error[GB_SESSION_PARAMS_ERROR_MAX]);
+int gb_session_params_load(struct gb_session_params *params, const char *path, char *error,
+                           size_t error_size);
 
 /**
  * The file's text for @params (malloc'd), or NULL with errno: EINVAL when a

@@ -254,7 +254,7 @@ static int load_config(struct setup *setup)
 	struct gb_config *config;
 	enum gb_log_level level;
 
-	config = gb_config_load(options->config_path, config_error);
+	config = gb_config_load(options->config_path, config_error, sizeof(config_error));
 	if (!config) {
 		gb_error("%s", config_error);
 		gb_error("refusing to start with a broken configuration");

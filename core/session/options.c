@@ -218,7 +218,8 @@ static int take_params(struct options *options, bool placed)
 		                "-i, --control or --signal-socket\n");
 		return -1;
 	}
-	if (gb_session_params_load(&options->params, options->params_path, params_error) < 0) {
+	if (gb_session_params_load(&options->params, options->params_path, params_error,
+	                           sizeof(params_error)) < 0) {
 		fprintf(stderr, "glassbox-session: --params: %s\n", params_error);
 		return -1;
 	}

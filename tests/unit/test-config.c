@@ -28,7 +28,7 @@ static void check_refused(const char *text, const char *prefix, const char *deta
 
 	memset(error, 0, sizeof(error));
 	errno = 0;
-	config = gb_config_load_string(text, NAME, error);
+	config = gb_config_load_string(text, NAME, error, sizeof(error));
 	CU_ASSERT_PTR_NULL(config);
 	gb_config_free(config);
 	CU_ASSERT_EQUAL(errno, EINVAL);
@@ -41,7 +41,7 @@ static void check_refused(const char *text, const char *prefix, const char *deta
 
 static void test_config__full_file_parses_to_values(void)
 {
-	struct gb_config *config = gb_config_load("data/config/full.conf", error);
+	struct gb_config *config = gb_config_load("data/config/full.conf", error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->path, "data/config/full.conf");
@@ -137,7 +137,7 @@ static void test_config__new_defaults_has_every_default(void)
 
 static void test_config__empty_file_gives_defaults(void)
 {
-	struct gb_config *config = gb_config_load_string("", NAME, error);
+	struct gb_config *config = gb_config_load_string("", NAME, error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->path, NAME);
@@ -146,7 +146,7 @@ static void test_config__empty_file_gives_defaults(void)
 
 	/* Empty groups are fine too. */
 	config = gb_config_load_string("log = {};\nsession = { keyboard = {}; };\nplugins = {};\n",
-	                               NAME, error);
+	                               NAME, error, sizeof(error));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	check_defaults(config);
 	gb_config_free(config);
@@ -156,7 +156,7 @@ static void test_config__absent_keys_keep_defaults(void)
 {
 	struct gb_config *config = gb_config_load_string(
 	        "session = {\n  width = 800;\n  keyboard = { layout = \"fr\"; };\n};\n", NAME,
-	        error);
+	        error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_EQUAL(config->session.width, 800);
@@ -172,7 +172,7 @@ static void test_config__accepts_list_and_64_bit_literals(void)
 {
 	struct gb_config *config = gb_config_load_string(
 	        "session = { command = ( \"sh\", \"-c\", \"exec foot\" ); width = 2048L; };\n",
-	        NAME, error);
+	        NAME, error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->session.command[2], "exec foot");
@@ -184,8 +184,8 @@ static void test_config__accepts_list_and_64_bit_literals(void)
 static void test_config__range_bounds_are_inclusive(void)
 {
 	struct gb_config *config = gb_config_load_string(
-	        "session = { width = 64; height = 4320; stop_grace_ms = 600000; };\n", NAME,
-	        error);
+	        "session = { width = 64; height = 4320; stop_grace_ms = 600000; };\n", NAME, error,
+	        sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_EQUAL(config->session.width, 64);
@@ -261,7 +261,7 @@ static void test_config__out_of_range_in_file_names_file_and_line(void)
 	struct gb_config *config;
 
 	errno = 0;
-	config = gb_config_load("data/config/out-of-range.conf", error);
+	config = gb_config_load("data/config/out-of-range.conf", error, sizeof(error));
 	CU_ASSERT_PTR_NULL(config);
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	CU_ASSERT_STRING_EQUAL(error, "data/config/out-of-range.conf:4: key 'session.height': "
@@ -273,7 +273,7 @@ static void test_config__included_file_is_named_in_errors(void)
 	struct gb_config *config;
 
 	errno = 0;
-	config = gb_config_load("data/config/include-main.conf", error);
+	config = gb_config_load("data/config/include-main.conf", error, sizeof(error));
 	CU_ASSERT_PTR_NULL(config);
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	CU_ASSERT_STRING_EQUAL(error, "data/config/include-session.conf:3: key 'session.width': "
@@ -308,7 +308,7 @@ static void test_config__syntax_error_names_line(void)
 	              NAME ":3: ", "duplicate");
 
 	errno = 0;
-	config = gb_config_load("data/config/syntax-error.conf", error);
+	config = gb_config_load("data/config/syntax-error.conf", error, sizeof(error));
 	CU_ASSERT_PTR_NULL(config);
 	CU_ASSERT_EQUAL(errno, EINVAL);
 	CU_ASSERT_STRING_EQUAL(error, "data/config/syntax-error.conf:4: syntax error");
@@ -326,8 +326,8 @@ static void test_config__empty_command_list_is_refused(void)
 
 static void test_config__string_list_may_be_empty(void)
 {
-	struct gb_config *config =
-	        gb_config_load_string("webrtc = {\n  ice_addresses = [ ];\n};\n", NAME, error);
+	struct gb_config *config = gb_config_load_string(
+	        "webrtc = {\n  ice_addresses = [ ];\n};\n", NAME, error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_PTR_NULL(config->webrtc.ice_addresses[0]);
@@ -343,14 +343,14 @@ static void test_config__missing_file_is_enoent(void)
 	struct gb_config *config;
 
 	errno = 0;
-	config = gb_config_load("data/config/does-not-exist.conf", error);
+	config = gb_config_load("data/config/does-not-exist.conf", error, sizeof(error));
 	CU_ASSERT_PTR_NULL(config);
 	CU_ASSERT_EQUAL(errno, ENOENT);
 	CU_ASSERT_STRING_EQUAL(error, "data/config/does-not-exist.conf: cannot open: "
 	                              "No such file or directory");
 
 	errno = 0;
-	config = gb_config_load("data/config", error);
+	config = gb_config_load("data/config", error, sizeof(error));
 	CU_ASSERT_PTR_NULL(config);
 	CU_ASSERT_EQUAL(errno, EISDIR);
 	CU_ASSERT_STRING_EQUAL(error, "data/config: cannot read: Is a directory");
@@ -363,7 +363,7 @@ static void test_config__shipped_config_parses(void)
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/config/glassbox.conf", root ? root : "../..");
-	config = gb_config_load(path, error);
+	config = gb_config_load(path, error, sizeof(error));
 	if (!config)
 		fprintf(stderr, "\n    %s\n", error);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
@@ -393,8 +393,8 @@ static void test_config__shipped_config_parses(void)
 
 static void test_config__spawner_is_direct_or_systemd(void)
 {
-	struct gb_config *config =
-	        gb_config_load_string("server = { spawner = \"systemd\"; };\n", NAME, error);
+	struct gb_config *config = gb_config_load_string("server = { spawner = \"systemd\"; };\n",
+	                                                 NAME, error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_EQUAL(config->server.spawner, GB_SPAWNER_SYSTEMD);
@@ -406,20 +406,22 @@ static void test_config__spawner_is_direct_or_systemd(void)
 
 static void test_config__session_user_is_a_user_name(void)
 {
-	struct gb_config *config =
-	        gb_config_load_string("session = { user = \"glassbox-demo\"; };\n", NAME, error);
+	struct gb_config *config = gb_config_load_string(
+	        "session = { user = \"glassbox-demo\"; };\n", NAME, error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->session.user, "glassbox-demo");
 	gb_config_free(config);
 
-	config = gb_config_load_string("session = { user = \"_gb0\"; };\n", NAME, error);
+	config = gb_config_load_string("session = { user = \"_gb0\"; };\n", NAME, error,
+	                               sizeof(error));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->session.user, "_gb0");
 	gb_config_free(config);
 
 	/* "" is the default: glassboxd's own account. */
-	config = gb_config_load_string("session = { user = \"\"; };\n", NAME, error);
+	config =
+	        gb_config_load_string("session = { user = \"\"; };\n", NAME, error, sizeof(error));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_STRING_EQUAL(config->session.user, "");
 	gb_config_free(config);
@@ -447,7 +449,7 @@ static void test_config__resource_limits_parse(void)
 	struct gb_config *config = gb_config_load_string(
 	        "session = { memory_max = \"4G\"; cpu_quota_percent = 100000; "
 	        "tasks_max = 4194304; };\n",
-	        NAME, error);
+	        NAME, error, sizeof(error));
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_EQUAL(config->session.memory_max, UINT64_C(4) << 30);
@@ -455,7 +457,8 @@ static void test_config__resource_limits_parse(void)
 	CU_ASSERT_EQUAL(config->session.tasks_max, 4194304);
 	gb_config_free(config);
 
-	config = gb_config_load_string("session = { memory_max = \"\"; };\n", NAME, error);
+	config = gb_config_load_string("session = { memory_max = \"\"; };\n", NAME, error,
+	                               sizeof(error));
 	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
 	CU_ASSERT_EQUAL(config->session.memory_max, 0);
 	gb_config_free(config);

@@ -74,7 +74,8 @@ static void load(struct scratch *scratch, struct gb_dropin_set *set)
 {
 	char error[GB_DROPIN_ERROR_MAX];
 
-	CU_ASSERT_EQUAL_FATAL(gb_dropin_set_load(set, scratch->vendor, scratch->etc, error), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	        gb_dropin_set_load(set, scratch->vendor, scratch->etc, error, sizeof(error)), 0);
 }
 
 static void test_dropin_edit__names_find_their_drop_in(void)

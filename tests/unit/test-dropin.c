@@ -73,7 +73,7 @@ static void check_refused(const char *text, const char *expected)
 
 	memset(error, 0, sizeof(error));
 	memset(&dropin, 0xaa, sizeof(dropin));
-	r = gb_dropin_load_file(&dropin, path, error);
+	r = gb_dropin_load_file(&dropin, path, error, sizeof(error));
 	CU_ASSERT_EQUAL(r, -EINVAL);
 	CU_ASSERT_STRING_EQUAL(error, want);
 	if (strcmp(error, want) != 0)
@@ -100,7 +100,7 @@ static void test_dropin__good_file_parses(void)
 	struct gb_dropin dropin;
 	int r;
 
-	r = gb_dropin_load_file(&dropin, "data/dropin/good.ini", error);
+	r = gb_dropin_load_file(&dropin, "data/dropin/good.ini", error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_STRING_EQUAL(dropin.path, "data/dropin/good.ini");
 	CU_ASSERT_STRING_EQUAL(dropin.kind_name, "encoder");
@@ -134,7 +134,7 @@ static void test_dropin__defaults_and_indented_keys(void)
 	write_file(tmp, "a.ini",
 	           "# comment\n\n[plugin]\n  kind = auth\n\tname = local\n[settings]\n"
 	           "  users_file = /etc/glassbox/users\n    rounds = 5\n");
-	r = gb_dropin_load_file(&dropin, file_path, error);
+	r = gb_dropin_load_file(&dropin, file_path, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_EQUAL(dropin.kind, GB_PLUGIN_KIND_AUTH);
 	CU_ASSERT_STRING_EQUAL(dropin.kind_name, "auth");
@@ -167,7 +167,8 @@ static void test_dropin__bool_spellings(void)
 		snprintf(text, sizeof(text), "%senabled = %s\noptional = %s\n",
 		         plugin_text("capture", "weston"), cases[i].text, cases[i].text);
 		write_file(tmp, "b.ini", text);
-		CU_ASSERT_EQUAL_FATAL(gb_dropin_load_file(&dropin, file_path, error), 0);
+		CU_ASSERT_EQUAL_FATAL(
+		        gb_dropin_load_file(&dropin, file_path, error, sizeof(error)), 0);
 		CU_ASSERT_EQUAL(dropin.enabled, cases[i].value);
 		CU_ASSERT_EQUAL(dropin.optional, cases[i].value);
 		gb_dropin_clear(&dropin);
@@ -209,13 +210,13 @@ static void test_dropin__identity_namespace(void)
 	/* Unset: NULL, and the plugin's own name counts (the daemon's default). */
 	make_dirs();
 	write_file(tmp, "a.ini", "[plugin]\nkind = auth\nname = local\n");
-	r = gb_dropin_load_file(&dropin, file_path, error);
+	r = gb_dropin_load_file(&dropin, file_path, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_PTR_NULL(dropin.identity_namespace);
 	gb_dropin_clear(&dropin);
 	/* Set on an auth plugin, anywhere in [plugin]. */
 	write_file(tmp, "b.ini", "[plugin]\nnamespace = staff\nkind = auth\nname = pam\n");
-	r = gb_dropin_load_file(&dropin, file_path, error);
+	r = gb_dropin_load_file(&dropin, file_path, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_STRING_EQUAL(dropin.identity_namespace, "staff");
 	gb_dropin_clear(&dropin);
@@ -311,7 +312,8 @@ static void test_dropin__missing_file_is_enoent(void)
 {
 	struct gb_dropin dropin;
 
-	CU_ASSERT_EQUAL(gb_dropin_load_file(&dropin, "data/dropin/nope.ini", error), -ENOENT);
+	CU_ASSERT_EQUAL(gb_dropin_load_file(&dropin, "data/dropin/nope.ini", error, sizeof(error)),
+	                -ENOENT);
 	CU_ASSERT_STRING_EQUAL(error,
 	                       "data/dropin/nope.ini: cannot open: No such file or directory");
 	CU_ASSERT_PTR_NULL(dropin.path);
@@ -331,7 +333,7 @@ static void test_dropin__set_sorts_across_both_dirs(void)
 	/* strcmp order: digits sort before uppercase letters. */
 	write_file(config_dir, "A-pam.ini", plugin_text("auth", "pam"));
 
-	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_EQUAL_FATAL(set.count, 6);
 	CU_ASSERT_STRING_EQUAL(set.items[0].name, "weston");
@@ -362,7 +364,7 @@ static void test_dropin__etc_replaces_vendor_of_same_name(void)
 	write_file(vendor_dir, "60-nvenc.ini", "this is not a drop-in\n");
 	write_file(config_dir, "60-nvenc.ini", plugin_text("encoder", "nvenc"));
 
-	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_EQUAL_FATAL(set.count, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(set.items[0].path, "/etc/50-x264.ini"));
@@ -402,7 +404,7 @@ static void test_dropin__override_switches_enabled(void)
 	write_file(vendor_dir, "60-vp8.ini.d/50-off.conf", "[plugin]\nenabled = false\n");
 	write_file(config_dir, "60-vp8.ini.d/50-off.conf", "; emptied by the operator\n");
 
-	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_EQUAL_FATAL(set.count, 2);
 	CU_ASSERT_STRING_EQUAL(set.items[0].name, "x264");
@@ -445,7 +447,9 @@ static void test_dropin__override_may_only_set_enabled(void)
 		make_subdir(config_dir, "50-x264.ini.d");
 		path = write_file(config_dir, "50-x264.ini.d/50-bad.conf", cases[i].text);
 		snprintf(want, sizeof(want), "%s:%s", path, cases[i].expected);
-		CU_ASSERT_EQUAL(gb_dropin_set_load(&set, vendor_dir, config_dir, error), -EINVAL);
+		CU_ASSERT_EQUAL(
+		        gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error)),
+		        -EINVAL);
 		CU_ASSERT_STRING_EQUAL(error, want);
 		CU_ASSERT_EQUAL(set.count, 0);
 		remove_dirs();
@@ -467,7 +471,7 @@ static void test_dropin__duplicate_plugin_is_refused(void)
 	write_file(config_dir, "90-x264-auth.ini", plugin_text("auth", "x264"));
 
 	set.count = 99;
-	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error));
 	CU_ASSERT_EQUAL(r, -EINVAL);
 	snprintf(want, sizeof(want),
 	         "%s/80-my-x264.ini:4: key 'plugin.name': plugin encoder 'x264' is already "
@@ -492,7 +496,7 @@ static void test_dropin__bad_file_empties_set_and_names_it(void)
 	write_file(config_dir, "20-bad.ini", "[plugin]\nkind = encoder\nname = a/../b\n");
 	write_file(vendor_dir, "30-x264.ini", plugin_text("encoder", "x264"));
 
-	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error));
 	CU_ASSERT_EQUAL(r, -EINVAL);
 	snprintf(want, sizeof(want),
 	         "%s/20-bad.ini:3: key 'plugin.name': name 'a/../b' must not contain '/' or '..'",
@@ -527,7 +531,7 @@ static void test_dropin__non_ini_files_are_ignored(void)
 	snprintf(path, sizeof(path), "%s/70-vp8.ini", config_dir);
 	CU_ASSERT_EQUAL(symlink(target, path), 0);
 
-	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error);
+	r = gb_dropin_set_load(&set, vendor_dir, config_dir, error, sizeof(error));
 	CU_ASSERT_EQUAL_FATAL(r, 0);
 	CU_ASSERT_EQUAL_FATAL(set.count, 2);
 	CU_ASSERT_STRING_EQUAL(set.items[0].name, "weston");
@@ -543,15 +547,15 @@ static void test_dropin__missing_dirs_give_empty_set(void)
 
 	make_dirs();
 	snprintf(missing, sizeof(missing), "%s/no-such-dir", tmp);
-	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, missing, NULL, error), 0);
+	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, missing, NULL, error, sizeof(error)), 0);
 	CU_ASSERT_EQUAL(set.count, 0);
 	CU_ASSERT_PTR_NULL(set.items);
-	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, NULL, NULL, error), 0);
+	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, NULL, NULL, error, sizeof(error)), 0);
 	CU_ASSERT_EQUAL(set.count, 0);
 
 	/* Only the vendor folder exists. */
 	write_file(vendor_dir, "10-weston.ini", plugin_text("capture", "weston"));
-	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, vendor_dir, missing, error), 0);
+	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, vendor_dir, missing, error, sizeof(error)), 0);
 	CU_ASSERT_EQUAL(set.count, 1);
 	gb_dropin_set_clear(&set);
 	remove_dirs();
@@ -565,7 +569,8 @@ static void test_dropin__unreadable_dir_is_an_error(void)
 
 	make_dirs();
 	not_a_dir = write_file(tmp, "plugins.d", "a file, not a folder\n");
-	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, vendor_dir, not_a_dir, error), -ENOTDIR);
+	CU_ASSERT_EQUAL(gb_dropin_set_load(&set, vendor_dir, not_a_dir, error, sizeof(error)),
+	                -ENOTDIR);
 	snprintf(want, sizeof(want), "%s: cannot open: Not a directory", not_a_dir);
 	CU_ASSERT_STRING_EQUAL(error, want);
 	CU_ASSERT_EQUAL(set.count, 0);

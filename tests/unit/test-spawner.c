@@ -165,7 +165,8 @@ static void check_params_refused(const char *text, const char *expected)
 	struct gb_session_params params = { 0 };
 
 	memset(error, 0, sizeof(error));
-	CU_ASSERT_EQUAL(gb_session_params_parse(&params, text, strlen(text), "x.params", error),
+	CU_ASSERT_EQUAL(gb_session_params_parse(&params, text, strlen(text), "x.params", error,
+	                                        sizeof(error)),
 	                -EINVAL);
 	CU_ASSERT_PTR_NULL(params.session_id);
 	CU_ASSERT_PTR_NULL(params.config);
@@ -180,7 +181,9 @@ static void test_spawner__params_round_trip(void)
 	struct gb_session_params params = { 0 }, back = { 0 };
 	char *text;
 
-	CU_ASSERT_EQUAL_FATAL(gb_session_params_parse(&params, GOOD, strlen(GOOD), "x", error), 0);
+	CU_ASSERT_EQUAL_FATAL(
+	        gb_session_params_parse(&params, GOOD, strlen(GOOD), "x", error, sizeof(error)),
+	        0);
 	CU_ASSERT_STRING_EQUAL(params.session_id, "0123456789abcdef");
 	CU_ASSERT_STRING_EQUAL(params.config, "/etc/glassbox/glassbox.conf");
 	CU_ASSERT_STRING_EQUAL(params.signal_socket, "/run/glassbox-session/alice/signal.sock");
@@ -190,7 +193,8 @@ static void test_spawner__params_round_trip(void)
 	text = gb_session_params_format(&params);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	CU_ASSERT_STRING_EQUAL(text, GOOD);
-	CU_ASSERT_EQUAL(gb_session_params_parse(&back, text, strlen(text), "x", error), 0);
+	CU_ASSERT_EQUAL(
+	        gb_session_params_parse(&back, text, strlen(text), "x", error, sizeof(error)), 0);
 	CU_ASSERT_STRING_EQUAL(back.user, "alice");
 	free(text);
 	gb_session_params_clear(&back);
@@ -200,7 +204,8 @@ static void test_spawner__params_round_trip(void)
 	params.user = strdup("Élise = admin");
 	text = gb_session_params_format(&params);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-	CU_ASSERT_EQUAL(gb_session_params_parse(&back, text, strlen(text), "x", error), 0);
+	CU_ASSERT_EQUAL(
+	        gb_session_params_parse(&back, text, strlen(text), "x", error, sizeof(error)), 0);
 	CU_ASSERT_STRING_EQUAL(back.user, "Élise = admin");
 	free(text);
 	gb_session_params_clear(&back);
@@ -259,7 +264,7 @@ static void test_spawner__params_errors_name_file_line_and_key(void)
 		struct gb_session_params params = { 0 };
 
 		CU_ASSERT_EQUAL(gb_session_params_parse(&params, with_nul, sizeof(with_nul) - 1,
-		                                        "x", error),
+		                                        "x", error, sizeof(error)),
 		                -EINVAL);
 		CU_ASSERT_PTR_NOT_NULL(strstr(error, "NUL"));
 	}
@@ -275,7 +280,7 @@ static void test_spawner__params_load_reads_a_file(void)
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(write(fd, GOOD, strlen(GOOD)), (ssize_t)strlen(GOOD));
 	close(fd);
-	CU_ASSERT_EQUAL(gb_session_params_load(&params, path, error), 0);
+	CU_ASSERT_EQUAL(gb_session_params_load(&params, path, error, sizeof(error)), 0);
 	CU_ASSERT_STRING_EQUAL(params.signal_socket, "/run/glassbox-session/alice/signal.sock");
 	gb_session_params_clear(&params);
 
@@ -290,13 +295,13 @@ static void test_spawner__params_load_reads_a_file(void)
 	                GB_SESSION_PARAMS_SIZE_MAX + 100);
 	close(fd);
 	free(big);
-	CU_ASSERT_EQUAL(gb_session_params_load(&params, path, error), -EINVAL);
+	CU_ASSERT_EQUAL(gb_session_params_load(&params, path, error, sizeof(error)), -EINVAL);
 	CU_ASSERT_PTR_NOT_NULL(strstr(error, "larger than"));
 	unlink(path);
 
-	CU_ASSERT_EQUAL(gb_session_params_load(&params, path, error), -ENOENT);
+	CU_ASSERT_EQUAL(gb_session_params_load(&params, path, error, sizeof(error)), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(error, "cannot open"));
-	CU_ASSERT_EQUAL(gb_session_params_load(&params, "/tmp", error), -EISDIR);
+	CU_ASSERT_EQUAL(gb_session_params_load(&params, "/tmp", error, sizeof(error)), -EISDIR);
 }
 
 #define TEST(name)                                                                                \
