@@ -21,46 +21,10 @@
 #include "daemon.h"
 #include "sessions.h"
 #include "log.h"
+#include "remove-tree.h"
 #include "spawner.h"
 
-#define TREE_DEPTH_MAX 8
-
-static void remove_tree_at(int dir_fd, const char *name, int depth)
-{
-	DIR *dir;
-	struct dirent *entry;
-	int fd;
-
-	if (unlinkat(dir_fd, name, 0) == 0 || errno == ENOENT)
-		return;
-	if (errno != EISDIR || depth > TREE_DEPTH_MAX)
-		goto remove_dir;
-	fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		goto remove_dir;
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		goto remove_dir;
-	}
-	while ((entry = readdir(dir))) {
-		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
-			continue;
-		remove_tree_at(dirfd(dir), entry->d_name, depth + 1);
-	}
-	closedir(dir);
-remove_dir:
-	if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		gb_warning("cannot remove %s: %s", name, strerror(errno));
-}
-
-void gb_remove_tree(const char *path)
-{
-	if (path)
-		remove_tree_at(AT_FDCWD, path, 0);
-}
-
-int gb_session_make_id(char id[GB_SESSION_ID_LENGTH + 1])
+static int make_id(char id[GB_SESSION_ID_LENGTH + 1])
 {
 	unsigned char bytes[GB_SESSION_ID_LENGTH / 2];
 
@@ -86,7 +50,7 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon)
 		if (!gb_session_id_valid(entry->d_name))
 			continue;
 		gb_info("removing %s/%s, left by an earlier glassboxd", path, entry->d_name);
-		remove_tree_at(dirfd(dir), entry->d_name, 0);
+		gb_remove_tree_at(dirfd(dir), entry->d_name);
 	}
 	closedir(dir);
 }
@@ -153,8 +117,8 @@ struct gb_daemon_session *gb_session_find(struct gb_daemon *daemon, const char *
 	return NULL;
 }
 
-struct gb_daemon_session *gb_session_new(struct gb_daemon *daemon, const char *id,
-                                         const char *identity_namespace, const char *user)
+static struct gb_daemon_session *session_new(struct gb_daemon *daemon, const char *id,
+                                             const char *identity_namespace, const char *user)
 {
 	struct gb_daemon_session *session = g_new0(struct gb_daemon_session, 1);
 
@@ -183,7 +147,7 @@ static void session_free(struct gb_daemon_session *session)
 	g_free(session);
 }
 
-void gb_session_discard(struct gb_daemon_session *session)
+static void session_discard(struct gb_daemon_session *session)
 {
 	if (session->spawner_data)
 		session->daemon->sessions->spawner->release(session, false);
@@ -201,7 +165,7 @@ static void end_relays(struct gb_daemon_session *session, const char *reason, gu
 	}
 }
 
-void gb_session_ended(struct gb_daemon_session *session, const char *how)
+static void session_ended(struct gb_daemon_session *session, const char *how)
 {
 	struct gb_daemon *daemon = session->daemon;
 	bool started = session->was_ready;
@@ -273,7 +237,7 @@ static void start_idle_timer(struct gb_daemon_session *session)
 	session->idle_timeout = g_timeout_add_seconds((guint)timeout, idle_expired, session);
 }
 
-void gb_session_mark_ready(struct gb_daemon_session *session)
+static void mark_ready(struct gb_daemon_session *session)
 {
 	if (session->state != GB_SESSION_STARTING)
 		return;
@@ -308,18 +272,18 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 		errno = EAGAIN;
 		return NULL;
 	}
-	r = gb_session_make_id(id);
+	r = make_id(id);
 	if (r < 0) {
 		gb_error("user '%s': cannot get random bytes for a session id: %s", login->user,
 		         strerror(-r));
 		errno = -r;
 		return NULL;
 	}
-	session = gb_session_new(daemon, id, login->identity_namespace, login->user);
+	session = session_new(daemon, id, login->identity_namespace, login->user);
 	session->system_account = login->system_account;
 	r = daemon->sessions->spawner->start(session, login);
 	if (r < 0) {
-		gb_session_discard(session);
+		session_discard(session);
 		errno = -r;
 		return NULL;
 	}
@@ -338,7 +302,7 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 	return session;
 }
 
-void gb_session_adopted(struct gb_daemon_session *session, bool running)
+static void session_adopted(struct gb_daemon_session *session, bool running)
 {
 	struct gb_daemon *daemon = session->daemon;
 
@@ -350,7 +314,7 @@ void gb_session_adopted(struct gb_daemon_session *session, bool running)
 	if (running) {
 		/* It was ready before we came: it has been viewed, its viewers rejoin. */
 		session->viewed = true;
-		gb_session_mark_ready(session);
+		mark_ready(session);
 	}
 }
 
@@ -405,10 +369,37 @@ void gb_sessions_detach_relays(struct gb_daemon *daemon)
 		detach_relays(value);
 }
 
+static struct gb_daemon_session *adopt(struct gb_daemon *daemon, const char *id,
+                                       const char *identity_namespace, const char *user)
+{
+	if (g_hash_table_contains(daemon->sessions->table, id) ||
+	    gb_session_find(daemon, identity_namespace, user)) {
+		gb_warning("session %s of user '%s' is known already; not adopting it twice", id,
+		           user);
+		return NULL;
+	}
+	return session_new(daemon, id, identity_namespace, user);
+}
+
+static void session_failed(struct gb_daemon_session *session, const char *reason)
+{
+	gb_session_stop(session, reason);
+}
+
+static const struct gb_spawner_events spawner_events = {
+	.ready = mark_ready,
+	.ended = session_ended,
+	.failed = session_failed,
+	.adopt = adopt,
+	.adopted = session_adopted,
+	.discard = session_discard,
+};
+
 int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner)
 {
 	daemon->sessions = g_new0(struct gb_sessions, 1);
 	daemon->sessions->spawner = spawner;
+	daemon->sessions->events = &spawner_events;
 	daemon->sessions->table = g_hash_table_new(g_str_hash, g_str_equal);
 	gb_sessions_clean_stale(daemon);
 	gb_info("sessions are started by the %s spawner (server.spawner)",

@@ -36,6 +36,7 @@
 #include "daemon.h"
 #include "sessions.h"
 #include "log.h"
+#include "remove-tree.h"
 #include "spawner.h"
 
 #define READY_FD 3
@@ -127,7 +128,7 @@ static void child_exited(GPid pid, gint status, gpointer data)
 	direct->child_watch = 0; /* removed by GLib after this call */
 	g_spawn_close_pid(pid);
 	stop_watching_ready(direct);
-	gb_session_ended(direct->session, how);
+	gb_spawner_events(direct->session->daemon)->ended(direct->session, how);
 }
 
 static gboolean kill_now(gpointer data)
@@ -175,13 +176,14 @@ static gboolean ready_readable(gint fd, GIOCondition condition, gpointer data)
 		direct->ready_buffer[direct->ready_length] = '\0';
 		if (strncmp(direct->ready_buffer, "READY\n", direct->ready_length) != 0) {
 			direct->ready_source = 0;
-			gb_session_stop(session, "the session wrote something other than READY");
+			gb_spawner_events(session->daemon)
+			        ->failed(session, "the session wrote something other than READY");
 			return G_SOURCE_REMOVE;
 		}
 		if (strcmp(direct->ready_buffer, "READY\n") == 0) {
 			direct->ready_source = 0;
 			stop_watching_ready(direct);
-			gb_session_mark_ready(session);
+			gb_spawner_events(session->daemon)->ready(session);
 			return G_SOURCE_REMOVE;
 		}
 		return G_SOURCE_CONTINUE;
@@ -202,7 +204,7 @@ static gboolean ready_timed_out(gpointer data)
 	direct->ready_timeout = 0;
 	gb_error("session %s of user '%s' was not ready within %d s", session->id, session->user,
 	         GB_SESSION_READY_TIMEOUT_S);
-	gb_session_stop(session, "the session did not start in time");
+	gb_spawner_events(session->daemon)->failed(session, "the session did not start in time");
 	return G_SOURCE_REMOVE;
 }
 

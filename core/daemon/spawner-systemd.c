@@ -140,7 +140,8 @@ static char *describe_end(struct systemd_session *ss, const char *active_state, 
 
 static void finish(struct systemd_session *ss, const char *how)
 {
-	gb_session_ended(ss->session, how); /* frees ss through release() */
+	gb_spawner_events(ss->session->daemon)
+	        ->ended(ss->session, how); /* frees ss through release() */
 }
 
 /* Read (or skip) the variant of the property @name; < 0 stops the walk. */
@@ -288,14 +289,15 @@ static int got_main_pid(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 		gb_warning("session %s of user '%s': unit %s has no main process that glassboxd "
 		           "could check its sockets against; stopping it",
 		           session->id, session->user, session->unit);
-		gb_session_stop(session, "the session's process could not be identified");
+		gb_spawner_events(session->daemon)
+		        ->failed(session, "the session's process could not be identified");
 		return 0;
 	}
 	session->pid = (pid_t)pid;
 	session->uid = uid == UINT32_MAX ? (uid_t)-1 : (uid_t)uid;
 	gb_debug("unit %s: MainPID=%u UID=%d", session->unit, pid,
 	         uid == UINT32_MAX ? -1 : (int)uid);
-	gb_session_mark_ready(session);
+	gb_spawner_events(session->daemon)->ready(session);
 	return 0;
 }
 
@@ -308,7 +310,7 @@ static void ready_with_main_pid(struct systemd_session *ss)
 	if (ss->ending || session->state != GB_SESSION_STARTING || ss->pid_call)
 		return;
 	if (session->pid > 0) {
-		gb_session_mark_ready(session);
+		gb_spawner_events(session->daemon)->ready(session);
 		return;
 	}
 	r = sd_bus_call_method_async(ss->spawner->bus, &ss->pid_call, SYSTEMD_SERVICE,
@@ -318,7 +320,8 @@ static void ready_with_main_pid(struct systemd_session *ss)
 		gb_warning("session %s of user '%s': cannot ask systemd for the MainPID of %s: "
 		           "%s; stopping it",
 		           session->id, session->user, session->unit, strerror(-r));
-		gb_session_stop(session, "the session's process could not be identified");
+		gb_spawner_events(session->daemon)
+		        ->failed(session, "the session's process could not be identified");
 	}
 }
 
@@ -762,7 +765,7 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	return 0;
 
 err:
-	/* gb_session_discard() releases the rest. */
+	/* The discard event releases the rest. */
 	if (ss->wrote_files) {
 		unlink(ss->params_path);
 		unlink(ss->state_path);
@@ -901,13 +904,11 @@ static struct gb_daemon_session *read_state(struct systemd_spawner *spawner, con
 		           path, unit, user);
 		identity_namespace = g_strdup("");
 	}
-	if (g_hash_table_contains(daemon->sessions->table, id) ||
-	    gb_session_find(daemon, identity_namespace, user)) {
-		gb_warning("%s: session %s of user '%s' is known already; not adopting %s twice",
-		           path, id, user, unit);
+	session = gb_spawner_events(daemon)->adopt(daemon, id, identity_namespace, user);
+	if (!session) {
+		gb_warning("%s: not adopting %s", path, unit);
 		return NULL;
 	}
-	session = gb_session_new(daemon, id, identity_namespace, user);
 	session->system_account =
 	        json_object_get_boolean_member_with_default(object, "system_account", FALSE);
 	session->started_realtime_us =
@@ -1036,12 +1037,13 @@ static int adopt_running_units(struct systemd_spawner *spawner)
 		}
 		if (watch_unit(systemd_of(session)) < 0) {
 			gb_warning("cannot follow unit %s; leaving it alone", name);
-			gb_session_discard(session);
+			gb_spawner_events(session->daemon)->discard(session);
 			g_hash_table_add(spawner->foreign, g_strdup(instance));
 			continue;
 		}
-		gb_session_adopted(session, strcmp(active_state, "active") == 0 &&
-		                                    adopt_main_pid(spawner, session));
+		gb_spawner_events(session->daemon)
+		        ->adopted(session, strcmp(active_state, "active") == 0 &&
+		                                   adopt_main_pid(spawner, session));
 		query_active_state(systemd_of(session));
 	}
 	if (r < 0)

@@ -3,7 +3,8 @@
  * Spawners: how glassboxd starts and stops a session's process. sessions.c
  * keeps what every spawner shares (the table, READY, viewers, the idle
  * timer, the end and why); a spawner only makes the process run and tells
- * sessions.c when it is ready and when it ended.
+ * its owner, through the struct gb_spawner_events sessions.c sets, when it
+ * is ready and when it ended. A spawner never calls sessions.c by name.
  *
  *   direct   fork/exec of glassbox-session (spawner-direct.c)
  *   systemd  StartUnit of glassbox-session@<instance>.service over sd-bus
@@ -30,12 +31,11 @@ struct gb_spawner_ops {
 	int (*init)(struct gb_daemon *daemon);
 	void (*fini)(struct gb_daemon *daemon);
 	/*
-	 * Make @session run. 0, and later gb_session_mark_ready() and
-	 * gb_session_ended(); or a negative errno after logging why, and then
-	 * neither is called.
+	 * Make @session run. 0, and later the events ready() and ended(); or a
+	 * negative errno after logging why, and then neither is called.
 	 */
 	int (*start)(struct gb_daemon_session *session, const struct gb_login *login);
-	/* Ask it to end; gb_session_ended() follows. */
+	/* Ask it to end; the event ended() follows. */
 	void (*stop)(struct gb_daemon_session *session);
 	/* The session is over (or glassboxd leaves it running): free spawner_data. */
 	void (*release)(struct gb_daemon_session *session, bool ended);
@@ -44,34 +44,48 @@ struct gb_spawner_ops {
 	void (*abandon)(struct gb_daemon_session *session);
 };
 
+/**
+ * What a spawner tells the sessions object that owns it. sessions.c sets
+ * them (struct gb_sessions.events) before the spawner's init().
+ */
+struct gb_spawner_events {
+	/* @session said READY. */
+	void (*ready)(struct gb_daemon_session *session);
+	/*
+	 * @session's process is gone. @how completes "the session ...": "exited
+	 * with status 3", "unit glassbox-session@alice.service failed
+	 * (Result=core-dump)". Tells the viewers, removes it from the table, frees it.
+	 */
+	void (*ended)(struct gb_daemon_session *session, const char *how);
+	/* @session cannot go on: stop it, logging @reason (a string constant). */
+	void (*failed)(struct gb_daemon_session *session, const char *reason);
+	/*
+	 * A session an earlier glassboxd left running: a new record, not yet in
+	 * the table, or NULL (logged) when its id or identity is known already.
+	 */
+	struct gb_daemon_session *(*adopt)(struct gb_daemon *daemon, const char *id,
+	                                   const char *identity_namespace, const char *user);
+	/* Put an adopt()ed session in the table, RUNNING when @running. */
+	void (*adopted)(struct gb_daemon_session *session, bool running);
+	/* Free an adopt()ed session that never made it into the table. */
+	void (*discard)(struct gb_daemon_session *session);
+};
+
 /* The sessions object's state (daemon->sessions), shared with the spawners. */
 struct gb_sessions {
-	const struct gb_spawner_ops *spawner; /* fixed at start: server.spawner */
-	void *spawner_state;                  /* the spawner's own (its init() sets it) */
-	GHashTable *table;                    /* id -> struct gb_daemon_session, running or not */
+	const struct gb_spawner_ops *spawner;   /* fixed at start: server.spawner */
+	const struct gb_spawner_events *events; /* what the spawner tells sessions.c */
+	void *spawner_state;                    /* the spawner's own (its init() sets it) */
+	GHashTable *table;                      /* id -> struct gb_daemon_session */
 };
+
+/** How the spawner of @daemon reports to its owner. */
+static inline const struct gb_spawner_events *gb_spawner_events(const struct gb_daemon *daemon)
+{
+	return daemon->sessions->events;
+}
 
 extern const struct gb_spawner_ops gb_spawner_direct;
 extern const struct gb_spawner_ops gb_spawner_systemd;
-
-/* sessions.c, for the spawners */
-/** A new session in the table, STARTING (or RUNNING when @running), with no process yet. */
-struct gb_daemon_session *gb_session_new(struct gb_daemon *daemon, const char *id,
-                                         const char *identity_namespace, const char *user);
-void gb_session_mark_ready(struct gb_daemon_session *session);
-/**
- * The session's process is gone. @how completes "the session ...": "exited
- * with status 3", "unit glassbox-session@alice.service failed (Result=core-dump)".
- * Tells the viewers, removes it from the table and frees it.
- */
-void gb_session_ended(struct gb_daemon_session *session, const char *how);
-/** Put an adopted session (a unit left running by an earlier glassboxd) in the table. */
-void gb_session_adopted(struct gb_daemon_session *session, bool running);
-/** Free a session that never made it into the table. */
-void gb_session_discard(struct gb_daemon_session *session);
-/** rm -rf of a folder glassboxd made; never follows a link out of it. */
-void gb_remove_tree(const char *path);
-/** 16 random hex digits. */
-int gb_session_make_id(char id[GB_SESSION_ID_LENGTH + 1]);
 
 #endif
