@@ -22,6 +22,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include <glassbox/auth.h>
 #include <glassbox/capture.h>
 #include <glassbox/encoder.h>
@@ -215,54 +217,28 @@ static void test_abi_layout__gb_capture_ops(void)
 	PIN_OFFSET(struct gb_capture_ops, stop, 32);
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
-
-static const struct {
-	const char *name;
-	CU_TestFunc function;
-} tests[] = {
-	TEST(test_abi_layout__version),
-	TEST(test_abi_layout__enums),
-	TEST(test_abi_layout__gb_option),
-	TEST(test_abi_layout__gb_setting),
-	TEST(test_abi_layout__gb_settings),
-	TEST(test_abi_layout__gb_host),
-	TEST(test_abi_layout__gb_plugin_descriptor),
-	TEST(test_abi_layout__gb_identity),
-	TEST(test_abi_layout__gb_auth_ops),
-	TEST(test_abi_layout__gb_encoder_params),
-	TEST(test_abi_layout__gb_encoder_ops),
-	TEST(test_abi_layout__gb_capture_target),
-	TEST(test_abi_layout__gb_capture_ops),
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_abi_layout__version),
+	GB_UNIT_TEST(test_abi_layout__enums),
+	GB_UNIT_TEST(test_abi_layout__gb_option),
+	GB_UNIT_TEST(test_abi_layout__gb_setting),
+	GB_UNIT_TEST(test_abi_layout__gb_settings),
+	GB_UNIT_TEST(test_abi_layout__gb_host),
+	GB_UNIT_TEST(test_abi_layout__gb_plugin_descriptor),
+	GB_UNIT_TEST(test_abi_layout__gb_identity),
+	GB_UNIT_TEST(test_abi_layout__gb_auth_ops),
+	GB_UNIT_TEST(test_abi_layout__gb_encoder_params),
+	GB_UNIT_TEST(test_abi_layout__gb_encoder_ops),
+	GB_UNIT_TEST(test_abi_layout__gb_capture_target),
+	GB_UNIT_TEST(test_abi_layout__gb_capture_ops),
 };
 
 int main(void)
 {
-	unsigned int failures;
-	CU_pSuite suite;
-
 #if !defined(__x86_64__) || !defined(__LP64__)
 	/* The pinned numbers are x86_64's; elsewhere there is nothing to compare with. */
 	fprintf(stderr, "ABI layout is pinned for x86_64 only: skipped\n");
 	return 77;
 #endif
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("abi-layout", NULL, NULL);
-	for (size_t i = 0; suite && i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].function))
-			suite = NULL;
-	if (!suite) {
-		CU_cleanup_registry();
-		return 1;
-	}
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures == 0 && CU_get_error() == CUE_SUCCESS ? 0 : 1;
+	return GB_UNIT_RUN("abi-layout", NULL, NULL, tests);
 }

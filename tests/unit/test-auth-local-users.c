@@ -25,6 +25,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include <glassbox/auth.h>
 
 const struct gb_plugin_descriptor *gb_plugin_entry(void);
@@ -554,44 +556,21 @@ static void test_auth_local_users__failed_write_changes_nothing(void)
 	stop(state);
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_auth_local_users__ops_present),
+	GB_UNIT_TEST(test_auth_local_users__list),
+	GB_UNIT_TEST(test_auth_local_users__add),
+	GB_UNIT_TEST(test_auth_local_users__add_to_missing_file),
+	GB_UNIT_TEST(test_auth_local_users__add_duplicate_refused),
+	GB_UNIT_TEST(test_auth_local_users__bad_input_refused),
+	GB_UNIT_TEST(test_auth_local_users__set_password),
+	GB_UNIT_TEST(test_auth_local_users__remove),
+	GB_UNIT_TEST(test_auth_local_users__changes_survive_restart),
+	GB_UNIT_TEST(test_auth_local_users__broken_file_refused),
+	GB_UNIT_TEST(test_auth_local_users__failed_write_changes_nothing),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-#define TEST(name) { #name, name }
-		TEST(test_auth_local_users__ops_present),
-		TEST(test_auth_local_users__list),
-		TEST(test_auth_local_users__add),
-		TEST(test_auth_local_users__add_to_missing_file),
-		TEST(test_auth_local_users__add_duplicate_refused),
-		TEST(test_auth_local_users__bad_input_refused),
-		TEST(test_auth_local_users__set_password),
-		TEST(test_auth_local_users__remove),
-		TEST(test_auth_local_users__changes_survive_restart),
-		TEST(test_auth_local_users__broken_file_refused),
-		TEST(test_auth_local_users__failed_write_changes_nothing),
-#undef TEST
-	};
-	unsigned failures;
-	CU_pSuite suite;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("auth-local-users", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return (int)failures;
+	return GB_UNIT_RUN("auth-local-users", NULL, NULL, tests);
 }

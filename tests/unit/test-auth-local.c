@@ -21,6 +21,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include <glassbox/auth.h>
 
 const struct gb_plugin_descriptor *gb_plugin_entry(void);
@@ -438,45 +440,22 @@ static void test_auth_local__relative_path_refused(void)
 	teardown();
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_auth_local__descriptor),
+	GB_UNIT_TEST(test_auth_local__round_trip),
+	GB_UNIT_TEST(test_auth_local__wrong_password_refused),
+	GB_UNIT_TEST(test_auth_local__malformed_lines_refused),
+	GB_UNIT_TEST(test_auth_local__overlong_line_refused),
+	GB_UNIT_TEST(test_auth_local__duplicate_users_refused),
+	GB_UNIT_TEST(test_auth_local__overlong_names_refused),
+	GB_UNIT_TEST(test_auth_local__demo_user_created_when_missing),
+	GB_UNIT_TEST(test_auth_local__demo_user_created_when_empty),
+	GB_UNIT_TEST(test_auth_local__demo_user_in_missing_folder),
+	GB_UNIT_TEST(test_auth_local__no_demo_when_disabled),
+	GB_UNIT_TEST(test_auth_local__relative_path_refused),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-#define TEST(name) { #name, name }
-		TEST(test_auth_local__descriptor),
-		TEST(test_auth_local__round_trip),
-		TEST(test_auth_local__wrong_password_refused),
-		TEST(test_auth_local__malformed_lines_refused),
-		TEST(test_auth_local__overlong_line_refused),
-		TEST(test_auth_local__duplicate_users_refused),
-		TEST(test_auth_local__overlong_names_refused),
-		TEST(test_auth_local__demo_user_created_when_missing),
-		TEST(test_auth_local__demo_user_created_when_empty),
-		TEST(test_auth_local__demo_user_in_missing_folder),
-		TEST(test_auth_local__no_demo_when_disabled),
-		TEST(test_auth_local__relative_path_refused),
-#undef TEST
-	};
-	unsigned failures;
-	CU_pSuite suite;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("auth-local", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return (int)failures;
+	return GB_UNIT_RUN("auth-local", NULL, NULL, tests);
 }

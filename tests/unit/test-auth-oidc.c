@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit-test.h"
 #include <cjose/cjose.h>
 #include <glib.h>
 
@@ -1000,48 +1002,25 @@ static void test_auth_oidc__pending_table_bounded(void)
 	CU_ASSERT_EQUAL(table.count, 0);
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_auth_oidc__descriptor),
+	GB_UNIT_TEST(test_auth_oidc__minimal_settings_accepted),
+	GB_UNIT_TEST(test_auth_oidc__no_group_rule_refused),
+	GB_UNIT_TEST(test_auth_oidc__bad_settings_refused),
+	GB_UNIT_TEST(test_auth_oidc__secret_file_checked),
+	GB_UNIT_TEST(test_auth_oidc__finish_without_begin_refused),
+	GB_UNIT_TEST(test_auth_oidc__good_tokens_accepted),
+	GB_UNIT_TEST(test_auth_oidc__claims_refused),
+	GB_UNIT_TEST(test_auth_oidc__signatures_refused),
+	GB_UNIT_TEST(test_auth_oidc__jwks_parsed_strictly),
+	GB_UNIT_TEST(test_auth_oidc__authorization_url),
+	GB_UNIT_TEST(test_auth_oidc__pkce_and_random),
+	GB_UNIT_TEST(test_auth_oidc__url_rules),
+	GB_UNIT_TEST(test_auth_oidc__user_names_and_groups),
+	GB_UNIT_TEST(test_auth_oidc__pending_table_bounded),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-#define TEST(name) { #name, name }
-		TEST(test_auth_oidc__descriptor),
-		TEST(test_auth_oidc__minimal_settings_accepted),
-		TEST(test_auth_oidc__no_group_rule_refused),
-		TEST(test_auth_oidc__bad_settings_refused),
-		TEST(test_auth_oidc__secret_file_checked),
-		TEST(test_auth_oidc__finish_without_begin_refused),
-		TEST(test_auth_oidc__good_tokens_accepted),
-		TEST(test_auth_oidc__claims_refused),
-		TEST(test_auth_oidc__signatures_refused),
-		TEST(test_auth_oidc__jwks_parsed_strictly),
-		TEST(test_auth_oidc__authorization_url),
-		TEST(test_auth_oidc__pkce_and_random),
-		TEST(test_auth_oidc__url_rules),
-		TEST(test_auth_oidc__user_names_and_groups),
-		TEST(test_auth_oidc__pending_table_bounded),
-#undef TEST
-	};
-	unsigned failures;
-	CU_pSuite suite;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("auth-oidc", suite_init, suite_cleanup);
-	if (!suite)
-		goto error;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto error;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-error:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return (int)failures;
+	return GB_UNIT_RUN("auth-oidc", suite_init, suite_cleanup, tests);
 }

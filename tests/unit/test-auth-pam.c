@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #define LOG_LINES_MAX 32
 
 static char log_lines[LOG_LINES_MAX][1200];
@@ -437,42 +439,19 @@ static void test_auth_pam__conversation_refuses_unexpected(void)
 	free_responses(responses, CONVERSATION_MESSAGES_MAX);
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_auth_pam__descriptor),
+	GB_UNIT_TEST(test_auth_pam__defaults_accepted),
+	GB_UNIT_TEST(test_auth_pam__missing_groups_warned),
+	GB_UNIT_TEST(test_auth_pam__bad_settings_refused),
+	GB_UNIT_TEST(test_auth_pam__user_names),
+	GB_UNIT_TEST(test_auth_pam__refused_before_pam),
+	GB_UNIT_TEST(test_auth_pam__uid_rules),
+	GB_UNIT_TEST(test_auth_pam__conversation_answers),
+	GB_UNIT_TEST(test_auth_pam__conversation_refuses_unexpected),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-#define TEST(name) { #name, name }
-		TEST(test_auth_pam__descriptor),
-		TEST(test_auth_pam__defaults_accepted),
-		TEST(test_auth_pam__missing_groups_warned),
-		TEST(test_auth_pam__bad_settings_refused),
-		TEST(test_auth_pam__user_names),
-		TEST(test_auth_pam__refused_before_pam),
-		TEST(test_auth_pam__uid_rules),
-		TEST(test_auth_pam__conversation_answers),
-		TEST(test_auth_pam__conversation_refuses_unexpected),
-#undef TEST
-	};
-	unsigned failures;
-	CU_pSuite suite;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("auth-pam", NULL, NULL);
-	if (!suite)
-		goto fail;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto fail;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-fail:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return (int)failures;
+	return GB_UNIT_RUN("auth-pam", NULL, NULL, tests);
 }

@@ -16,6 +16,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "colour-convert.h"
 
 /* A frame with its own storage, strides wider than the picture to catch stride mix-ups. */
@@ -491,48 +493,19 @@ static void test_colour_convert__align_to_chroma(void)
 	}
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_colour_convert__known_colours),
+	GB_UNIT_TEST(test_colour_convert__every_colour_within_one_step),
+	GB_UNIT_TEST(test_colour_convert__round_trip_within_two),
+	GB_UNIT_TEST(test_colour_convert__odd_edges_and_sizes),
+	GB_UNIT_TEST(test_colour_convert__blocks_match_scalar_edges),
+	GB_UNIT_TEST(test_colour_convert__rect_changes_only_its_pixels),
+	GB_UNIT_TEST(test_colour_convert__bottom_up_rows),
+	GB_UNIT_TEST(test_colour_convert__bad_rects_are_refused),
+	GB_UNIT_TEST(test_colour_convert__align_to_chroma),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_colour_convert__known_colours),
-		TEST(test_colour_convert__every_colour_within_one_step),
-		TEST(test_colour_convert__round_trip_within_two),
-		TEST(test_colour_convert__odd_edges_and_sizes),
-		TEST(test_colour_convert__blocks_match_scalar_edges),
-		TEST(test_colour_convert__rect_changes_only_its_pixels),
-		TEST(test_colour_convert__bottom_up_rows),
-		TEST(test_colour_convert__bad_rects_are_refused),
-		TEST(test_colour_convert__align_to_chroma),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("colour-convert", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("colour-convert", NULL, NULL, tests);
 }

@@ -11,6 +11,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "config.h"
 #include "gb-build-config.h"
 
@@ -518,63 +520,34 @@ static void test_config__free_accepts_null(void)
 	CU_PASS("gb_config_free(NULL) returned");
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_config__full_file_parses_to_values),
+	GB_UNIT_TEST(test_config__new_defaults_has_every_default),
+	GB_UNIT_TEST(test_config__empty_file_gives_defaults),
+	GB_UNIT_TEST(test_config__absent_keys_keep_defaults),
+	GB_UNIT_TEST(test_config__accepts_list_and_64_bit_literals),
+	GB_UNIT_TEST(test_config__range_bounds_are_inclusive),
+	GB_UNIT_TEST(test_config__unknown_key_names_line),
+	GB_UNIT_TEST(test_config__unknown_group_names_line),
+	GB_UNIT_TEST(test_config__wrong_type_names_line),
+	GB_UNIT_TEST(test_config__out_of_range_names_line),
+	GB_UNIT_TEST(test_config__out_of_range_in_file_names_file_and_line),
+	GB_UNIT_TEST(test_config__included_file_is_named_in_errors),
+	GB_UNIT_TEST(test_config__bad_enum_lists_allowed_values),
+	GB_UNIT_TEST(test_config__error_stays_one_line),
+	GB_UNIT_TEST(test_config__syntax_error_names_line),
+	GB_UNIT_TEST(test_config__empty_command_list_is_refused),
+	GB_UNIT_TEST(test_config__string_list_may_be_empty),
+	GB_UNIT_TEST(test_config__missing_file_is_enoent),
+	GB_UNIT_TEST(test_config__shipped_config_parses),
+	GB_UNIT_TEST(test_config__spawner_is_direct_or_systemd),
+	GB_UNIT_TEST(test_config__session_user_is_a_user_name),
+	GB_UNIT_TEST(test_config__resource_limits_parse),
+	GB_UNIT_TEST(test_config__parse_bytes),
+	GB_UNIT_TEST(test_config__free_accepts_null),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_config__full_file_parses_to_values),
-		TEST(test_config__new_defaults_has_every_default),
-		TEST(test_config__empty_file_gives_defaults),
-		TEST(test_config__absent_keys_keep_defaults),
-		TEST(test_config__accepts_list_and_64_bit_literals),
-		TEST(test_config__range_bounds_are_inclusive),
-		TEST(test_config__unknown_key_names_line),
-		TEST(test_config__unknown_group_names_line),
-		TEST(test_config__wrong_type_names_line),
-		TEST(test_config__out_of_range_names_line),
-		TEST(test_config__out_of_range_in_file_names_file_and_line),
-		TEST(test_config__included_file_is_named_in_errors),
-		TEST(test_config__bad_enum_lists_allowed_values),
-		TEST(test_config__error_stays_one_line),
-		TEST(test_config__syntax_error_names_line),
-		TEST(test_config__empty_command_list_is_refused),
-		TEST(test_config__string_list_may_be_empty),
-		TEST(test_config__missing_file_is_enoent),
-		TEST(test_config__shipped_config_parses),
-		TEST(test_config__spawner_is_direct_or_systemd),
-		TEST(test_config__session_user_is_a_user_name),
-		TEST(test_config__resource_limits_parse),
-		TEST(test_config__parse_bytes),
-		TEST(test_config__free_accepts_null),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("config", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("config", NULL, NULL, tests);
 }

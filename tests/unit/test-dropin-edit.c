@@ -14,6 +14,8 @@
 #include <unistd.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit-test.h"
 #include <glib.h>
 #include <glib/gstdio.h>
 
@@ -197,36 +199,13 @@ static void test_dropin_edit__a_later_override_wins_and_the_change_is_undone(voi
 	scratch_remove(&scratch);
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_dropin_edit__names_find_their_drop_in),
+	GB_UNIT_TEST(test_dropin_edit__override_switches_and_goes_again),
+	GB_UNIT_TEST(test_dropin_edit__a_later_override_wins_and_the_change_is_undone),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*func)(void);
-	} tests[] = {
-#define TEST(f) { #f, f }
-		TEST(test_dropin_edit__names_find_their_drop_in),
-		TEST(test_dropin_edit__override_switches_and_goes_again),
-		TEST(test_dropin_edit__a_later_override_wins_and_the_change_is_undone),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("dropin-edit", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("dropin-edit", NULL, NULL, tests);
 }

@@ -15,6 +15,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "dropin.h"
 
 static char error[GB_DROPIN_ERROR_MAX];
@@ -577,63 +579,34 @@ static void test_dropin__unreadable_dir_is_an_error(void)
 	remove_dirs();
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_dropin__good_file_parses),
+	GB_UNIT_TEST(test_dropin__defaults_and_indented_keys),
+	GB_UNIT_TEST(test_dropin__bool_spellings),
+	GB_UNIT_TEST(test_dropin__bad_bool_names_line),
+	GB_UNIT_TEST(test_dropin__unknown_kind_names_line),
+	GB_UNIT_TEST(test_dropin__unknown_key_names_line),
+	GB_UNIT_TEST(test_dropin__unknown_section_names_line),
+	GB_UNIT_TEST(test_dropin__key_outside_section_names_line),
+	GB_UNIT_TEST(test_dropin__repeated_key_names_both_lines),
+	GB_UNIT_TEST(test_dropin__syntax_error_names_line),
+	GB_UNIT_TEST(test_dropin__long_line_names_line),
+	GB_UNIT_TEST(test_dropin__missing_kind_or_name),
+	GB_UNIT_TEST(test_dropin__bad_name_is_refused),
+	GB_UNIT_TEST(test_dropin__missing_file_is_enoent),
+	GB_UNIT_TEST(test_dropin__set_sorts_across_both_dirs),
+	GB_UNIT_TEST(test_dropin__etc_replaces_vendor_of_same_name),
+	GB_UNIT_TEST(test_dropin__override_switches_enabled),
+	GB_UNIT_TEST(test_dropin__override_may_only_set_enabled),
+	GB_UNIT_TEST(test_dropin__duplicate_plugin_is_refused),
+	GB_UNIT_TEST(test_dropin__identity_namespace),
+	GB_UNIT_TEST(test_dropin__bad_file_empties_set_and_names_it),
+	GB_UNIT_TEST(test_dropin__non_ini_files_are_ignored),
+	GB_UNIT_TEST(test_dropin__missing_dirs_give_empty_set),
+	GB_UNIT_TEST(test_dropin__unreadable_dir_is_an_error),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_dropin__good_file_parses),
-		TEST(test_dropin__defaults_and_indented_keys),
-		TEST(test_dropin__bool_spellings),
-		TEST(test_dropin__bad_bool_names_line),
-		TEST(test_dropin__unknown_kind_names_line),
-		TEST(test_dropin__unknown_key_names_line),
-		TEST(test_dropin__unknown_section_names_line),
-		TEST(test_dropin__key_outside_section_names_line),
-		TEST(test_dropin__repeated_key_names_both_lines),
-		TEST(test_dropin__syntax_error_names_line),
-		TEST(test_dropin__long_line_names_line),
-		TEST(test_dropin__missing_kind_or_name),
-		TEST(test_dropin__bad_name_is_refused),
-		TEST(test_dropin__missing_file_is_enoent),
-		TEST(test_dropin__set_sorts_across_both_dirs),
-		TEST(test_dropin__etc_replaces_vendor_of_same_name),
-		TEST(test_dropin__override_switches_enabled),
-		TEST(test_dropin__override_may_only_set_enabled),
-		TEST(test_dropin__duplicate_plugin_is_refused),
-		TEST(test_dropin__identity_namespace),
-		TEST(test_dropin__bad_file_empties_set_and_names_it),
-		TEST(test_dropin__non_ini_files_are_ignored),
-		TEST(test_dropin__missing_dirs_give_empty_set),
-		TEST(test_dropin__unreadable_dir_is_an_error),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("dropin", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("dropin", NULL, NULL, tests);
 }

@@ -4,6 +4,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "error.h"
 
 static void test_error__set_formats(void)
@@ -39,43 +41,14 @@ static void test_error__set_without_buffer_is_a_no_op(void)
 	CU_ASSERT_STRING_EQUAL(error, "xyz");
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_error__set_formats),
+	GB_UNIT_TEST(test_error__set_truncates),
+	GB_UNIT_TEST(test_error__set_keeps_one_line),
+	GB_UNIT_TEST(test_error__set_without_buffer_is_a_no_op),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_error__set_formats),
-		TEST(test_error__set_truncates),
-		TEST(test_error__set_keeps_one_line),
-		TEST(test_error__set_without_buffer_is_a_no_op),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("error", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("error", NULL, NULL, tests);
 }

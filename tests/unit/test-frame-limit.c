@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit-test.h"
 #include <gio/gio.h>
 
 #include "frame-limit.h"
@@ -149,31 +151,17 @@ static void test_frame_limit__bytes_written_are_counted(void)
 	CU_ASSERT_EQUAL(gb_frame_limit_stream_violation(base, NULL), 0);
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_frame_limit__message_within_limit_reads_through),
+	GB_UNIT_TEST(test_frame_limit__fragments_are_summed_against_the_limit),
+	GB_UNIT_TEST(test_frame_limit__control_frames_do_not_add_to_a_message),
+	GB_UNIT_TEST(test_frame_limit__control_frames_do_not_end_a_message),
+	GB_UNIT_TEST(test_frame_limit__extended_length_counts),
+	GB_UNIT_TEST(test_frame_limit__frames_over_the_rate_fail),
+	GB_UNIT_TEST(test_frame_limit__bytes_written_are_counted),
+};
+
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("frame-limit", NULL, NULL);
-	CU_add_test(suite, "test_frame_limit__message_within_limit_reads_through",
-	            test_frame_limit__message_within_limit_reads_through);
-	CU_add_test(suite, "test_frame_limit__fragments_are_summed_against_the_limit",
-	            test_frame_limit__fragments_are_summed_against_the_limit);
-	CU_add_test(suite, "test_frame_limit__control_frames_do_not_add_to_a_message",
-	            test_frame_limit__control_frames_do_not_add_to_a_message);
-	CU_add_test(suite, "test_frame_limit__control_frames_do_not_end_a_message",
-	            test_frame_limit__control_frames_do_not_end_a_message);
-	CU_add_test(suite, "test_frame_limit__extended_length_counts",
-	            test_frame_limit__extended_length_counts);
-	CU_add_test(suite, "test_frame_limit__frames_over_the_rate_fail",
-	            test_frame_limit__frames_over_the_rate_fail);
-	CU_add_test(suite, "test_frame_limit__bytes_written_are_counted",
-	            test_frame_limit__bytes_written_are_counted);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return GB_UNIT_RUN("frame-limit", NULL, NULL, tests);
 }

@@ -10,6 +10,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "http-checks.h"
 
 static void test_http_checks__host_names_and_literals_are_valid(void)
@@ -107,38 +109,15 @@ static void test_http_checks__missing_origin_only_where_not_required(void)
 	CU_ASSERT_FALSE(gb_http_origin_matches(NULL, "box.example", true, NULL, true));
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_http_checks__host_names_and_literals_are_valid),
+	GB_UNIT_TEST(test_http_checks__bad_hosts_are_refused),
+	GB_UNIT_TEST(test_http_checks__own_origin_matches),
+	GB_UNIT_TEST(test_http_checks__allowed_origins_match),
+	GB_UNIT_TEST(test_http_checks__missing_origin_only_where_not_required),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*func)(void);
-	} tests[] = {
-#define TEST(f) { #f, f }
-		TEST(test_http_checks__host_names_and_literals_are_valid),
-		TEST(test_http_checks__bad_hosts_are_refused),
-		TEST(test_http_checks__own_origin_matches),
-		TEST(test_http_checks__allowed_origins_match),
-		TEST(test_http_checks__missing_origin_only_where_not_required),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("http-checks", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("http-checks", NULL, NULL, tests);
 }

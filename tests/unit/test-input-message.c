@@ -17,6 +17,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "input-message.h"
 
 /* Stubs of the session functions the viewer calls, recording each call. */
@@ -560,55 +562,26 @@ static void test_input_message__create_needs_session(void)
 	CU_ASSERT_EQUAL(errno, EINVAL);
 }
 
-#define TEST(f)                                                                                   \
-	{                                                                                         \
-#f, f                                                                             \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_input_message__key),
+	GB_UNIT_TEST(test_input_message__move),
+	GB_UNIT_TEST(test_input_message__button),
+	GB_UNIT_TEST(test_input_message__wheel_release_all_resize),
+	GB_UNIT_TEST(test_input_message__malformed_refused),
+	GB_UNIT_TEST(test_input_message__size_limit),
+	GB_UNIT_TEST(test_input_message__embedded_nul),
+	GB_UNIT_TEST(test_input_message__deep_nesting),
+	GB_UNIT_TEST(test_input_message__strerror),
+	GB_UNIT_TEST(test_input_message__viewer_applies_each_type),
+	GB_UNIT_TEST(test_input_message__viewer_drops_and_counts),
+	GB_UNIT_TEST(test_input_message__viewer_releases_what_it_holds),
+	GB_UNIT_TEST(test_input_message__release_all_message),
+	GB_UNIT_TEST(test_input_message__viewers_share_keys),
+	GB_UNIT_TEST(test_input_message__rate_limit),
+	GB_UNIT_TEST(test_input_message__create_needs_session),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_input_message__key),
-		TEST(test_input_message__move),
-		TEST(test_input_message__button),
-		TEST(test_input_message__wheel_release_all_resize),
-		TEST(test_input_message__malformed_refused),
-		TEST(test_input_message__size_limit),
-		TEST(test_input_message__embedded_nul),
-		TEST(test_input_message__deep_nesting),
-		TEST(test_input_message__strerror),
-		TEST(test_input_message__viewer_applies_each_type),
-		TEST(test_input_message__viewer_drops_and_counts),
-		TEST(test_input_message__viewer_releases_what_it_holds),
-		TEST(test_input_message__release_all_message),
-		TEST(test_input_message__viewers_share_keys),
-		TEST(test_input_message__rate_limit),
-		TEST(test_input_message__create_needs_session),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("input-message", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("input-message", NULL, NULL, tests);
 }

@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "keymap.h"
 
 static void test_keymap__table_sorted_without_duplicates(void)
@@ -196,45 +198,16 @@ static void test_keymap__unknown_codes_refused(void)
 	CU_ASSERT_EQUAL(gb_keymap_code_to_evdev(NULL), -ENOENT);
 }
 
-#define TEST(f)                                                                                   \
-	{                                                                                         \
-#f, f                                                                             \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_keymap__table_sorted_without_duplicates),
+	GB_UNIT_TEST(test_keymap__every_entry_round_trips),
+	GB_UNIT_TEST(test_keymap__every_value_is_a_keyboard_key),
+	GB_UNIT_TEST(test_keymap__common_codes),
+	GB_UNIT_TEST(test_keymap__letters_and_digits_all_there),
+	GB_UNIT_TEST(test_keymap__unknown_codes_refused),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_keymap__table_sorted_without_duplicates),
-		TEST(test_keymap__every_entry_round_trips),
-		TEST(test_keymap__every_value_is_a_keyboard_key),
-		TEST(test_keymap__common_codes),
-		TEST(test_keymap__letters_and_digits_all_there),
-		TEST(test_keymap__unknown_codes_refused),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("keymap", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("keymap", NULL, NULL, tests);
 }

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit-test.h"
 #include <glib.h>
 
 #include "login-limits.h"
@@ -181,40 +183,17 @@ static void test_login_limits__address_keys(void)
 	g_free(key);
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_login_limits__user_from_one_address_is_locked_out),
+	GB_UNIT_TEST(test_login_limits__address_ceiling_covers_every_name),
+	GB_UNIT_TEST(test_login_limits__user_ceiling_spans_addresses),
+	GB_UNIT_TEST(test_login_limits__window_expires),
+	GB_UNIT_TEST(test_login_limits__refusal_is_reported_once_per_window),
+	GB_UNIT_TEST(test_login_limits__refund_and_success_give_back),
+	GB_UNIT_TEST(test_login_limits__address_keys),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*func)(void);
-	} tests[] = {
-#define TEST(f) { #f, f }
-		TEST(test_login_limits__user_from_one_address_is_locked_out),
-		TEST(test_login_limits__address_ceiling_covers_every_name),
-		TEST(test_login_limits__user_ceiling_spans_addresses),
-		TEST(test_login_limits__window_expires),
-		TEST(test_login_limits__refusal_is_reported_once_per_window),
-		TEST(test_login_limits__refund_and_success_give_back),
-		TEST(test_login_limits__address_keys),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("login-limits", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("login-limits", NULL, NULL, tests);
 }

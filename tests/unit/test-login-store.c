@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include <CUnit/Basic.h>
+
+#include "unit-test.h"
 #include <glib.h>
 
 #include "login-store.h"
@@ -181,38 +183,15 @@ static void test_login_store__other_files_are_not_read(void)
 		                                        S(10), S(100), NULL, NULL, &skipped));
 }
 
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_login_store__round_trip_keeps_the_identity),
+	GB_UNIT_TEST(test_login_store__expired_logins_are_left_out),
+	GB_UNIT_TEST(test_login_store__refused_logins_are_skipped),
+	GB_UNIT_TEST(test_login_store__broken_entries_are_skipped),
+	GB_UNIT_TEST(test_login_store__other_files_are_not_read),
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		void (*func)(void);
-	} tests[] = {
-#define TEST(f) { #f, f }
-		TEST(test_login_store__round_trip_keeps_the_identity),
-		TEST(test_login_store__expired_logins_are_left_out),
-		TEST(test_login_store__refused_logins_are_skipped),
-		TEST(test_login_store__broken_entries_are_skipped),
-		TEST(test_login_store__other_files_are_not_read),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("login-store", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("login-store", NULL, NULL, tests);
 }

@@ -5,6 +5,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "secret.h"
 
 static void test_secret__random_bytes_fills_buffer(void)
@@ -60,44 +62,15 @@ static void test_secret__equal_in_constant_time_null_equals_nothing(void)
 	CU_ASSERT_FALSE(gb_equal_in_constant_time(NULL, NULL));
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_secret__random_bytes_fills_buffer),
+	GB_UNIT_TEST(test_secret__random_token_is_43_base64url_characters),
+	GB_UNIT_TEST(test_secret__random_token_refuses_small_buffer),
+	GB_UNIT_TEST(test_secret__equal_in_constant_time_compares),
+	GB_UNIT_TEST(test_secret__equal_in_constant_time_null_equals_nothing),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_secret__random_bytes_fills_buffer),
-		TEST(test_secret__random_token_is_43_base64url_characters),
-		TEST(test_secret__random_token_refuses_small_buffer),
-		TEST(test_secret__equal_in_constant_time_compares),
-		TEST(test_secret__equal_in_constant_time_null_equals_nothing),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("secret", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("secret", NULL, NULL, tests);
 }

@@ -13,6 +13,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "session-params.h"
 #include "spawner-names.h"
 
@@ -304,46 +306,19 @@ static void test_spawner__params_load_reads_a_file(void)
 	CU_ASSERT_EQUAL(gb_session_params_load(&params, "/tmp", error, sizeof(error)), -EISDIR);
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_spawner__system_account_is_its_own_instance),
+	GB_UNIT_TEST(test_spawner__bad_system_account_names_are_refused),
+	GB_UNIT_TEST(test_spawner__other_identities_are_hashed),
+	GB_UNIT_TEST(test_spawner__the_pair_not_the_name_makes_the_instance),
+	GB_UNIT_TEST(test_spawner__instance_from_unit),
+	GB_UNIT_TEST(test_spawner__params_round_trip),
+	GB_UNIT_TEST(test_spawner__params_format_refuses_what_would_not_parse),
+	GB_UNIT_TEST(test_spawner__params_errors_name_file_line_and_key),
+	GB_UNIT_TEST(test_spawner__params_load_reads_a_file),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_spawner__system_account_is_its_own_instance),
-		TEST(test_spawner__bad_system_account_names_are_refused),
-		TEST(test_spawner__other_identities_are_hashed),
-		TEST(test_spawner__the_pair_not_the_name_makes_the_instance),
-		TEST(test_spawner__instance_from_unit),
-		TEST(test_spawner__params_round_trip),
-		TEST(test_spawner__params_format_refuses_what_would_not_parse),
-		TEST(test_spawner__params_errors_name_file_line_and_key),
-		TEST(test_spawner__params_load_reads_a_file),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-	suite = CU_add_suite("spawner", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("spawner", NULL, NULL, tests);
 }

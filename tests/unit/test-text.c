@@ -4,6 +4,8 @@
 
 #include <CUnit/Basic.h>
 
+#include "unit-test.h"
+
 #include "text.h"
 
 static void test_text__printable_copies_plain_text(void)
@@ -61,45 +63,16 @@ static void test_text__printable_tiny_buffers(void)
 	CU_ASSERT_STRING_EQUAL(out, "ab");
 }
 
-#define TEST(name)                                                                                \
-	{                                                                                         \
-#name, name                                                                       \
-	}
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_text__printable_copies_plain_text),
+	GB_UNIT_TEST(test_text__printable_replaces_control_and_high_bytes),
+	GB_UNIT_TEST(test_text__printable_null_is_empty),
+	GB_UNIT_TEST(test_text__printable_cuts_with_dots),
+	GB_UNIT_TEST(test_text__printable_exact_fit_is_not_cut),
+	GB_UNIT_TEST(test_text__printable_tiny_buffers),
+};
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc func;
-	} tests[] = {
-		TEST(test_text__printable_copies_plain_text),
-		TEST(test_text__printable_replaces_control_and_high_bytes),
-		TEST(test_text__printable_null_is_empty),
-		TEST(test_text__printable_cuts_with_dots),
-		TEST(test_text__printable_exact_fit_is_not_cut),
-		TEST(test_text__printable_tiny_buffers),
-	};
-	CU_pSuite suite;
-	unsigned failures;
-
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return CU_get_error();
-
-	suite = CU_add_suite("text", NULL, NULL);
-	if (!suite)
-		goto err;
-	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
-		if (!CU_add_test(suite, tests[i].name, tests[i].func))
-			goto err;
-
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
-
-err:
-	failures = (unsigned)CU_get_error();
-	CU_cleanup_registry();
-	return failures ? (int)failures : 1;
+	return GB_UNIT_RUN("text", NULL, NULL, tests);
 }
