@@ -128,6 +128,8 @@ static struct gb_daemon_session *session_new(struct gb_daemon *daemon, const cha
 	session->identity_namespace = g_strdup(identity_namespace);
 	session->identity = gb_identity_format(identity_namespace, user);
 	session->state = GB_SESSION_STARTING;
+	session->uid = (uid_t)-1;
+	session->gid = (gid_t)-1;
 	session->started_realtime_us = g_get_real_time();
 	g_queue_init(&session->relays);
 	return session;
@@ -144,6 +146,7 @@ static void session_free(struct gb_daemon_session *session)
 	g_free(session->unit);
 	g_free(session->socket_path);
 	g_free(session->control_path);
+	g_free(session->home);
 	g_free(session);
 }
 

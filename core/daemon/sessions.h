@@ -61,6 +61,8 @@ struct gb_daemon_session {
 	bool viewed;    /* a viewer has joined it: the next one "joins" */
 	GPid pid;       /* direct: the child; systemd: the unit's MainPID once known, else 0 */
 	uid_t uid;      /* the uid pid runs as; (uid_t)-1: not known (session-socket.h) */
+	gid_t gid;      /* its primary group; (gid_t)-1: not known */
+	char *home;     /* its HOME, absolute; NULL: not known */
 	guint idle_timeout;
 	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
 	GQueue relays;           /* struct gb_session_relay, through link */

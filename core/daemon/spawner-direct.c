@@ -451,6 +451,8 @@ static int spawn(struct gb_daemon_session *session, struct direct_session *direc
 	close(pipe_fds[1]);
 	/* The uid its sockets and its process have: session.user, or ours. */
 	session->uid = account->switch_user ? account->uid : geteuid();
+	session->gid = account->switch_user ? account->gid : getegid();
+	session->home = g_strdup(account->name ? account->home : g_get_home_dir());
 	direct->ready_fd = pipe_fds[0];
 	g_unix_set_fd_nonblocking(direct->ready_fd, TRUE, NULL);
 	direct->ready_source = g_unix_fd_add(direct->ready_fd, G_IO_IN | G_IO_HUP | G_IO_ERR,

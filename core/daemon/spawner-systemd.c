@@ -586,6 +586,9 @@ static void set_paths(struct gb_daemon_session *session, struct systemd_session 
 		session->control_path = g_build_filename(base, "control.sock", NULL);
 	ss->params_path = g_strdup_printf("%s/sessions/%s.params", runtime_dir, ss->instance);
 	ss->state_path = g_strdup_printf("%s/sessions/%s.json", runtime_dir, ss->instance);
+	/* The unit's StateDirectory=glassbox-homes/%i, its HOME. */
+	if (!session->home)
+		session->home = g_strdup_printf("/var/lib/glassbox-homes/%s", ss->instance);
 }
 
 static struct systemd_session *systemd_session_new(struct gb_daemon_session *session,
