@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include <glassbox/auth.h>
+#include <glassbox/storage.h>
 
 #include "log.h"
 #include "error.h"
@@ -35,6 +36,8 @@
 
 /* The last auth vtable member this host calls. */
 #define AUTH_OPS_SIZE_NEEDED member_end(struct gb_auth_ops, verify_password)
+/* Storage has a vtable since ABI 1.3; a 1.0-1.2 storage plugin has none and gives no mounts. */
+#define STORAGE_OPS_SIZE_NEEDED member_end(struct gb_storage_ops, free_mounts)
 
 /*
  * The capture and encoder vtables as ABI 1.0 lays them out. Their headers
@@ -597,6 +600,29 @@ static int check_encoder_ops(const struct gb_plugin *plugin, const char *name)
 	return 0;
 }
 
+static int check_storage_ops(const struct gb_plugin *plugin, const char *name)
+{
+	const struct gb_plugin_descriptor *descriptor = plugin->descriptor;
+	const struct gb_storage_ops *ops = descriptor->ops;
+
+	if (descriptor->abi_minor < 3)
+		return 0;
+	if (!ops || ops->struct_size < STORAGE_OPS_SIZE_NEEDED) {
+		gb_log_full(GB_LOG_ERROR, name,
+		            "plugin %s: ops (struct gb_storage_ops) are %u bytes, host needs at "
+		            "least %zu",
+		            plugin->path, ops ? ops->struct_size : 0, STORAGE_OPS_SIZE_NEEDED);
+		return -EBADMSG;
+	}
+	if (!ops->mounts || !ops->status || !ops->free_mounts) {
+		gb_log_full(GB_LOG_ERROR, name,
+		            "plugin %s: ops mounts, status and free_mounts must all be set",
+		            plugin->path);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
 /* Checks on the descriptor: everything here is read before any plugin code but the entry runs. */
 static int check_descriptor(const struct gb_plugin *plugin, const struct gb_dropin *dropin)
 {
@@ -652,6 +678,8 @@ static int check_descriptor(const struct gb_plugin *plugin, const struct gb_drop
 		return check_capture_ops(plugin, name);
 	if (descriptor->kind == GB_PLUGIN_KIND_ENCODER)
 		return check_encoder_ops(plugin, name);
+	if (descriptor->kind == GB_PLUGIN_KIND_STORAGE)
+		return check_storage_ops(plugin, name);
 	if (descriptor->kind == GB_PLUGIN_KIND_AUTH) {
 		const struct gb_auth_ops *ops = descriptor->ops;
 

@@ -25,7 +25,7 @@ extern "C" {
 #endif
 
 #define GB_PLUGIN_ABI_MAJOR 1
-#define GB_PLUGIN_ABI_MINOR 2
+#define GB_PLUGIN_ABI_MINOR 3
 
 #define GB_PLUGIN_ENTRY_SYMBOL "gb_plugin_entry"
 

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A storage plugin with no vtable, init or fini. ABI 1.0 defines no storage
- * vtable yet, so the host must accept it as it is.
+ * A storage plugin built for ABI 1.2, before storage had a vtable: no ops,
+ * no init or fini. The host still accepts it; it gives no mounts.
  */
 #include <glassbox/plugin.h>
 
 static const struct gb_plugin_descriptor any_descriptor = {
-	GB_PLUGIN_ABI_INIT,
+	.abi_major = GB_PLUGIN_ABI_MAJOR,
+	.abi_minor = 2,
+	.struct_size = sizeof(struct gb_plugin_descriptor),
 	.kind = GB_PLUGIN_KIND_STORAGE,
 	.name = "any",
 	.version = "0.0.1",

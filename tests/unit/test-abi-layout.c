@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pins the layout of every public struct in include/glassbox/ (plugin.h,
- * auth.h, capture.h, encoder.h), the values of every public enum and the ABI version, so that an
+ * auth.h, capture.h, encoder.h, storage.h), the values of every public enum and the ABI version, so that an
  * accidental ABI break fails here instead of in a plugin built against the
  * previous header.
  *
@@ -28,6 +28,7 @@
 #include <glassbox/capture.h>
 #include <glassbox/encoder.h>
 #include <glassbox/plugin.h>
+#include <glassbox/storage.h>
 
 /* Say which number moved, so that whoever broke it knows what to fix. */
 #define PIN(expression, expected)                                                                 \
@@ -45,7 +46,7 @@
 static void test_abi_layout__version(void)
 {
 	PIN(GB_PLUGIN_ABI_MAJOR, 1);
-	PIN(GB_PLUGIN_ABI_MINOR, 2);
+	PIN(GB_PLUGIN_ABI_MINOR, 3);
 	CU_ASSERT_STRING_EQUAL(GB_PLUGIN_ENTRY_SYMBOL, "gb_plugin_entry");
 }
 
@@ -174,6 +175,62 @@ static void test_abi_layout__gb_auth_ops(void)
 	PIN(GB_AUTH_METHOD_REDIRECT, 2);
 }
 
+/* ABI 1.3: storage.h */
+static void test_abi_layout__gb_storage(void)
+{
+	PIN(GB_STORAGE_NAME_MAX, 32);
+	PIN(GB_STORAGE_SECRETS_MAX, 4);
+	PIN(GB_STORAGE_MESSAGE_MAX, 256);
+	PIN(sizeof(enum gb_storage_state), 4);
+	PIN(GB_STORAGE_STARTING, 1);
+	PIN(GB_STORAGE_READY, 2);
+	PIN(GB_STORAGE_FAILED, 3);
+
+	PIN_SIZE(struct gb_storage_remote, 40);
+	PIN_OFFSET(struct gb_storage_remote, name, 0);
+	PIN_OFFSET(struct gb_storage_remote, type, 8);
+	PIN_OFFSET(struct gb_storage_remote, n_params, 16);
+	PIN_OFFSET(struct gb_storage_remote, keys, 24);
+	PIN_OFFSET(struct gb_storage_remote, values, 32);
+
+	PIN_SIZE(struct gb_storage_user, 64);
+	PIN_OFFSET(struct gb_storage_user, struct_size, 0);
+	PIN_OFFSET(struct gb_storage_user, identity_namespace, 8);
+	PIN_OFFSET(struct gb_storage_user, user, 16);
+	PIN_OFFSET(struct gb_storage_user, identity, 24);
+	PIN_OFFSET(struct gb_storage_user, home, 32);
+	PIN_OFFSET(struct gb_storage_user, uid, 40);
+	PIN_OFFSET(struct gb_storage_user, gid, 44);
+	PIN_OFFSET(struct gb_storage_user, n_remotes, 48);
+	PIN_OFFSET(struct gb_storage_user, remotes, 56);
+
+	PIN_SIZE(struct gb_storage_mount, 112);
+	PIN_OFFSET(struct gb_storage_mount, struct_size, 0);
+	PIN_OFFSET(struct gb_storage_mount, name, 4);
+	PIN(sizeof(((struct gb_storage_mount *)0)->name), 33);
+	PIN_OFFSET(struct gb_storage_mount, problem, 40);
+	PIN_OFFSET(struct gb_storage_mount, target, 48);
+	PIN_OFFSET(struct gb_storage_mount, argv, 56);
+	PIN_OFFSET(struct gb_storage_mount, n_secrets, 64);
+	PIN_OFFSET(struct gb_storage_mount, secrets, 72);
+	PIN_OFFSET(struct gb_storage_mount, data, 104);
+
+	PIN_SIZE(struct gb_storage_status, 296);
+	PIN_OFFSET(struct gb_storage_status, struct_size, 0);
+	PIN_OFFSET(struct gb_storage_status, state, 4);
+	PIN_OFFSET(struct gb_storage_status, files_queued, 8);
+	PIN_OFFSET(struct gb_storage_status, files_uploading, 16);
+	PIN_OFFSET(struct gb_storage_status, bytes_uploading, 24);
+	PIN_OFFSET(struct gb_storage_status, upload_errors, 32);
+	PIN_OFFSET(struct gb_storage_status, message, 40);
+
+	PIN_SIZE(struct gb_storage_ops, 32);
+	PIN_OFFSET(struct gb_storage_ops, struct_size, 0);
+	PIN_OFFSET(struct gb_storage_ops, mounts, 8);
+	PIN_OFFSET(struct gb_storage_ops, status, 16);
+	PIN_OFFSET(struct gb_storage_ops, free_mounts, 24);
+}
+
 static void test_abi_layout__gb_encoder_params(void)
 {
 	PIN_SIZE(struct gb_encoder_params, 20);
@@ -227,6 +284,7 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_abi_layout__gb_plugin_descriptor),
 	GB_UNIT_TEST(test_abi_layout__gb_identity),
 	GB_UNIT_TEST(test_abi_layout__gb_auth_ops),
+	GB_UNIT_TEST(test_abi_layout__gb_storage),
 	GB_UNIT_TEST(test_abi_layout__gb_encoder_params),
 	GB_UNIT_TEST(test_abi_layout__gb_encoder_ops),
 	GB_UNIT_TEST(test_abi_layout__gb_capture_target),

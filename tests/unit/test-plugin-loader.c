@@ -500,6 +500,19 @@ static void test_plugin_loader__refuses_option_declared_twice(void)
 	               "option 'fps' is declared twice");
 }
 
+static void test_plugin_loader__refuses_storage_without_vtable(void)
+{
+	struct gb_dropin noops = make_dropin(GB_PLUGIN_KIND_STORAGE, "noops");
+	struct gb_dropin nullstatus = make_dropin(GB_PLUGIN_KIND_STORAGE, "nullstatus");
+	char path[PATH_MAX];
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	ASSERT_REFUSED(&noops, -EBADMSG, plugin_file(path, "storage-noops.so"),
+	               "ops (struct gb_storage_ops) are 0 bytes");
+	ASSERT_REFUSED(&nullstatus, -EBADMSG, plugin_file(path, "storage-nullstatus.so"),
+	               "ops mounts, status and free_mounts must all be set");
+}
+
 static void test_plugin_loader__accepts_other_kinds_without_ops(void)
 {
 	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_STORAGE, "any");
@@ -962,7 +975,7 @@ static void test_plugin_loader__auth_example_verifies_passwords(void)
 	dropin.n_settings = 3;
 	CU_ASSERT_EQUAL_FATAL(init_example_registry(), 0);
 	CU_ASSERT_EQUAL_FATAL(load_captured(&dropin), 0);
-	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded auth-example 1.0.0 (ABI 1.2) from "));
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded auth-example 1.0.0 (ABI 1.3) from "));
 	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "/plugins/auth-example/auth-example.so"));
 
 	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_AUTH, "example");
@@ -1073,6 +1086,7 @@ static const struct {
 	TEST(test_plugin_loader__loads_redirect_only_auth_plugin),
 	TEST(test_plugin_loader__refuses_begin_login_without_finish_login),
 	TEST(test_plugin_loader__refuses_option_declared_twice),
+	TEST(test_plugin_loader__refuses_storage_without_vtable),
 	TEST(test_plugin_loader__accepts_other_kinds_without_ops),
 	TEST(test_plugin_loader__loads_capture_and_encoder_plugins),
 	TEST(test_plugin_loader__refuses_small_capture_and_encoder_vtables),
