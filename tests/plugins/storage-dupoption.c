@@ -9,8 +9,14 @@ static const struct gb_option dupoption_options[] = {
 };
 
 static const struct gb_plugin_descriptor dupoption_descriptor = {
-	GB_PLUGIN_ABI_INIT, .kind = GB_PLUGIN_KIND_STORAGE, .name = "dupoption",
-	.version = "1.0.0", .options = dupoption_options,
+	/* ABI 1.2, before storage had a vtable: the duplicate is what refuses it. */
+	.abi_major = GB_PLUGIN_ABI_MAJOR,
+	.abi_minor = 2,
+	.struct_size = sizeof(struct gb_plugin_descriptor),
+	.kind = GB_PLUGIN_KIND_STORAGE,
+	.name = "dupoption",
+	.version = "1.0.0",
+	.options = dupoption_options,
 };
 
 GB_PLUGIN_DEFINE(dupoption_descriptor)
