@@ -57,6 +57,17 @@ void gb_events_emit_relays_changed(struct gb_events *events)
 	}
 }
 
+void gb_events_emit_storage_idle(struct gb_events *events)
+{
+	for (GList *link = events->hooks, *next; link; link = next) {
+		struct gb_events_hook *hook = link->data;
+
+		next = link->next;
+		if (hook->listener->storage_idle)
+			hook->listener->storage_idle(hook->data);
+	}
+}
+
 void gb_events_emit_relay_gone(struct gb_events *events)
 {
 	for (GList *link = events->hooks, *next; link; link = next) {

@@ -50,6 +50,8 @@ struct gb_events_listener {
 	 * was revoked (expiry, an administrator, a plugin gone), NULL for a
 	 * logout of the user's own. */
 	void (*login_ended)(void *data, const char *key, const char *reason);
+	/* The last mount of an ended session has stopped (storage.h). */
+	void (*storage_idle)(void *data);
 };
 
 /** The listener list; zero-initialised is empty. */
@@ -75,6 +77,7 @@ void gb_events_emit_session_added(struct gb_events *events,
 void gb_events_emit_session_removed(struct gb_events *events,
                                     const struct gb_daemon_session *session, const char *reason);
 void gb_events_emit_relays_changed(struct gb_events *events);
+void gb_events_emit_storage_idle(struct gb_events *events);
 void gb_events_emit_relay_gone(struct gb_events *events);
 void gb_events_emit_reload_started(struct gb_events *events);
 void gb_events_emit_reload_ended(struct gb_events *events, bool applied);

@@ -23,6 +23,7 @@
 #include "relay.h"
 #include "reload.h"
 #include "sessions.h"
+#include "storage.h"
 #include "spawner.h"
 #include "dbus.h"
 #include "audit.h"
@@ -161,7 +162,8 @@ static gboolean stop_timed_out(gpointer data)
 /* Stopping ends when every session has exited and every WebSocket has closed. */
 static void quit_if_done(struct gb_daemon *daemon)
 {
-	if (daemon->stopping && gb_sessions_count(daemon) == 0 && gb_relays_count(daemon) == 0)
+	if (daemon->stopping && gb_sessions_count(daemon) == 0 && gb_relays_count(daemon) == 0 &&
+	    !gb_storage_busy(daemon))
 		g_main_loop_quit(daemon->loop);
 }
 
@@ -175,10 +177,21 @@ static void relay_gone(void *data)
 	quit_if_done(data);
 }
 
+static void storage_idle(void *data)
+{
+	quit_if_done(data);
+}
+
 /* main.c's own interest in the events: the end of a stop. */
 static const struct gb_events_listener stop_events = {
 	.session_removed = session_gone,
 	.relay_gone = relay_gone,
+	.storage_idle = storage_idle,
+};
+
+/* sessions.c's hooks: a session's mounts before its process (storage.h). */
+static const struct gb_session_hooks session_hooks = {
+	.prepare = gb_storage_prepare,
 };
 
 static void audit_session_added(void *data, const struct gb_daemon_session *session)
@@ -222,8 +235,10 @@ static gboolean handle_stop_signal(gpointer data)
 	        gb_sessions_count(daemon) == 1 ? "" : "s");
 	gb_http_stop(daemon);
 	gb_sessions_stop_all(daemon);
-	/* The sessions get their grace period, SIGKILL, and a little more. */
-	daemon->stop_timeout = g_timeout_add(daemon->config->session.stop_grace_ms + 5000,
+	/* The sessions get their grace period, SIGKILL, and a little more; their
+	 * mounts, the time to upload what was written. */
+	daemon->stop_timeout = g_timeout_add(daemon->config->session.stop_grace_ms + 5000 +
+	                                             GB_STORAGE_FLUSH_TIMEOUT_S * 1000,
 	                                     stop_timed_out, daemon);
 	quit_if_done(daemon);
 	return G_SOURCE_CONTINUE;
@@ -251,7 +266,7 @@ static const struct gb_spawner_ops *spawner_of(const struct gb_config *config)
 }
 
 /* Who hears of what (events.h). @hooks: N_LISTENERS of them. */
-#define N_LISTENERS 6
+#define N_LISTENERS 7
 static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks)
 {
 	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
@@ -261,6 +276,8 @@ static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks
 	gb_events_add_listener(&daemon->events, &hooks[3], &stop_events, daemon);
 	gb_events_add_listener(&daemon->events, &hooks[4], &gb_metrics_events, daemon);
 	gb_events_add_listener(&daemon->events, &hooks[5], &gb_relay_events, daemon);
+	/* After the relays: a session's viewers hear of its end before its mounts flush. */
+	gb_events_add_listener(&daemon->events, &hooks[6], &gb_storage_events, daemon);
 }
 
 /* The objects, in the order they depend on each other; 0, or < 0 after logging why. */
@@ -278,8 +295,11 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 		return -1;
 	gb_auth_redirect_init(daemon);
 	gb_auth_restore_logins(daemon);
+	if (gb_storage_init(daemon) < 0)
+		return -1;
 	if (gb_sessions_init(daemon, spawner_of(daemon->config)) < 0)
 		return -1;
+	gb_sessions_set_hooks(daemon, &session_hooks, daemon);
 	if (gb_http_init(daemon) < 0)
 		return -1;
 	gb_static_add_routes(daemon);
@@ -287,6 +307,7 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 	gb_auth_redirect_add_routes(daemon);
 	gb_metrics_add_routes(daemon);
 	gb_relay_add_routes(daemon);
+	gb_storage_add_routes(daemon);
 	if (gb_http_listen(daemon) < 0)
 		return -1;
 	return gb_dbus_start(daemon, dbus_mode) < 0 ? -1 : 0;
@@ -302,6 +323,7 @@ static void stop_objects(struct gb_daemon *daemon)
 	/* Only left when they outlived the stop's deadline. */
 	gb_sessions_destroy_all(daemon);
 	gb_relays_destroy_all(daemon);
+	gb_storage_fini(daemon);
 	if (daemon->stop_timeout)
 		g_source_remove(daemon->stop_timeout);
 	if (daemon->auth)

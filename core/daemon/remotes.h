@@ -17,9 +17,9 @@ struct gb_daemon;
 
 /** One remote of a user, decrypted. */
 struct gb_user_remote {
-	char *name;       /* [a-z0-9_-], 1..GB_STORAGE_NAME_MAX */
-	char *type;       /* "webdav", "sftp", "s3" */
-	GPtrArray *keys;  /* char *: "url", "user", "pass", ... */
+	char *name;        /* [a-z0-9_-], 1..GB_STORAGE_NAME_MAX */
+	char *type;        /* "webdav", "sftp", "s3" */
+	GPtrArray *keys;   /* char *: "url", "user", "pass", ... */
 	GPtrArray *values; /* char *: the same count, secrets among them */
 };
 

@@ -147,6 +147,7 @@ static void session_free(struct gb_daemon_session *session)
 	g_free(session->socket_path);
 	g_free(session->control_path);
 	g_free(session->home);
+	gb_login_free(session->login);
 	g_free(session);
 }
 
@@ -206,6 +207,11 @@ void gb_session_stop(struct gb_daemon_session *session, const char *reason)
 	if (session->idle_timeout)
 		g_source_remove(session->idle_timeout);
 	session->idle_timeout = 0;
+	if (session->preparing) {
+		/* No process yet: it ends here; its mounts stop when it leaves the table. */
+		session_ended(session, "was stopped before it started");
+		return;
+	}
 	session->daemon->sessions->spawner->stop(session);
 }
 
@@ -265,8 +271,67 @@ static void mark_ready(struct gb_daemon_session *session)
 		start_idle_timer(session);
 }
 
+static void log_starting(struct gb_daemon_session *session)
+{
+	struct gb_daemon *daemon = session->daemon;
+
+	if (session->preparing)
+		gb_info("session %s: preparing for user '%s' (its mounts first; identity %s, %u "
+		        "of %d sessions)",
+		        session->id, session->user, session->identity, gb_sessions_count(daemon),
+		        daemon->config->server.max_sessions);
+	else if (session->unit)
+		gb_info("session %s: starting for user '%s' (unit %s, identity %s, %u of %d "
+		        "sessions)",
+		        session->id, session->user, session->unit, session->identity,
+		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
+	else
+		gb_info("session %s: starting for user '%s' (pid %d, identity %s, %u of %d "
+		        "sessions)",
+		        session->id, session->user, (int)session->pid, session->identity,
+		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
+}
+
+void gb_sessions_set_hooks(struct gb_daemon *daemon, const struct gb_session_hooks *hooks,
+                           void *data)
+{
+	daemon->sessions->hooks = hooks;
+	daemon->sessions->hooks_data = data;
+}
+
+void gb_session_prepared(struct gb_daemon_session *session)
+{
+	struct gb_login *login = session->login;
+	int r;
+
+	if (!session->preparing)
+		return;
+	session->preparing = false;
+	session->login = NULL;
+	r = session->daemon->sessions->spawner->start(session, login);
+	gb_login_free(login);
+	if (r < 0) {
+		g_autofree char *how = g_strdup_printf("could not be started (%s)", strerror(-r));
+
+		session_ended(session, how);
+		return;
+	}
+	log_starting(session);
+}
+
+/* A copy of @login for a session that starts later; the token's hash is not kept. */
+static struct gb_login *login_copy(const struct gb_login *login)
+{
+	struct gb_login *copy = g_new0(struct gb_login, 1);
+
+	*copy = *login;
+	copy->key = NULL;
+	return copy;
+}
+
 struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struct gb_login *login)
 {
+	struct gb_sessions *sessions = daemon->sessions;
 	struct gb_daemon_session *session;
 	char id[GB_SESSION_ID_LENGTH + 1];
 	int r;
@@ -284,24 +349,33 @@ struct gb_daemon_session *gb_session_start(struct gb_daemon *daemon, const struc
 	}
 	session = session_new(daemon, id, login->identity_namespace, login->user);
 	session->system_account = login->system_account;
-	r = daemon->sessions->spawner->start(session, login);
+	r = sessions->spawner->account ? sessions->spawner->account(session, login) : 0;
+	if (r == 0 && sessions->hooks && sessions->hooks->prepare) {
+		/* In the table first: prepare() may find it there. */
+		g_hash_table_insert(sessions->table, session->id, session);
+		session->preparing = true;
+		session->login = login_copy(login);
+		if (!sessions->hooks->prepare(sessions->hooks_data, session)) {
+			g_hash_table_steal(sessions->table, session->id);
+			session->preparing = false;
+			gb_login_free(session->login);
+			session->login = NULL;
+		} else {
+			gb_events_emit_session_added(&daemon->events, session);
+			log_starting(session);
+			return session;
+		}
+	}
+	if (r == 0)
+		r = sessions->spawner->start(session, login);
 	if (r < 0) {
 		session_discard(session);
 		errno = -r;
 		return NULL;
 	}
-	g_hash_table_insert(daemon->sessions->table, session->id, session);
+	g_hash_table_insert(sessions->table, session->id, session);
 	gb_events_emit_session_added(&daemon->events, session);
-	if (session->unit)
-		gb_info("session %s: starting for user '%s' (unit %s, identity %s, %u of %d "
-		        "sessions)",
-		        session->id, session->user, session->unit, session->identity,
-		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
-	else
-		gb_info("session %s: starting for user '%s' (pid %d, identity %s, %u of %d "
-		        "sessions)",
-		        session->id, session->user, (int)session->pid, session->identity,
-		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
+	log_starting(session);
 	return session;
 }
 

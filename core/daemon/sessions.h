@@ -66,8 +66,26 @@ struct gb_daemon_session {
 	guint idle_timeout;
 	const char *stop_reason; /* why we stopped it; NULL when it ended by itself */
 	GQueue relays;           /* struct gb_session_relay, through link */
-	void *spawner_data;      /* the spawner's own per-session state (spawner.h) */
+	bool preparing; /* waiting for its hooks' prepare (its mounts) before the spawner */
+	struct gb_login *login; /* while preparing: what the spawner will start it for */
+	void *spawner_data;     /* the spawner's own per-session state (spawner.h) */
 };
+
+/**
+ * What runs before a session's process starts: main.c sets them (storage's
+ * mounts). prepare() returns true when it has work, and then calls
+ * gb_session_prepared() once done (the session waits, STARTING, meanwhile);
+ * false to let the spawner start the session at once.
+ */
+struct gb_session_hooks {
+	bool (*prepare)(void *data, struct gb_daemon_session *session);
+};
+
+/** Set the hooks (before the first session). */
+void gb_sessions_set_hooks(struct gb_daemon *daemon, const struct gb_session_hooks *hooks,
+                           void *data);
+/** What prepare() started is done: the spawner starts @session now. */
+void gb_session_prepared(struct gb_daemon_session *session);
 
 /**
  * The session of the identity (@identity_namespace, @user) that is starting

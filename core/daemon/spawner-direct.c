@@ -452,6 +452,7 @@ static int spawn(struct gb_daemon_session *session, struct direct_session *direc
 	/* The uid its sockets and its process have: session.user, or ours. */
 	session->uid = account->switch_user ? account->uid : geteuid();
 	session->gid = account->switch_user ? account->gid : getegid();
+	g_free(session->home);
 	session->home = g_strdup(account->name ? account->home : g_get_home_dir());
 	direct->ready_fd = pipe_fds[0];
 	g_unix_set_fd_nonblocking(direct->ready_fd, TRUE, NULL);
@@ -460,6 +461,24 @@ static int spawn(struct gb_daemon_session *session, struct direct_session *direc
 	direct->ready_timeout =
 	        g_timeout_add_seconds(GB_SESSION_READY_TIMEOUT_S, ready_timed_out, direct);
 	direct->child_watch = g_child_watch_add(session->pid, child_exited, direct);
+	return 0;
+}
+
+/* Who the session will run as: session.user's account, or glassboxd's own. */
+static int direct_account(struct gb_daemon_session *session, const struct gb_login *login)
+{
+	struct direct_account account;
+	int r = account_resolve(session->daemon->config, &account);
+
+	if (r < 0) {
+		gb_error("session for user '%s' not started", login->user);
+		return r;
+	}
+	session->uid = account.switch_user ? account.uid : geteuid();
+	session->gid = account.switch_user ? account.gid : getegid();
+	g_free(session->home);
+	session->home = g_strdup(account.name ? account.home : g_get_home_dir());
+	account_clear(&account);
 	return 0;
 }
 
@@ -622,6 +641,7 @@ const struct gb_spawner_ops gb_spawner_direct = {
 	.name = "direct",
 	.keeps_sessions = false,
 	.init = direct_init,
+	.account = direct_account,
 	.start = direct_start,
 	.stop = direct_stop,
 	.release = direct_release,

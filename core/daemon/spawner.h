@@ -31,6 +31,12 @@ struct gb_spawner_ops {
 	int (*init)(struct gb_daemon *daemon);
 	void (*fini)(struct gb_daemon *daemon);
 	/*
+	 * Who @session will run as, before it starts: set session->uid, gid and
+	 * home when the spawner knows them now (storage mounts its folders
+	 * first). 0, or a negative errno after logging why. May be NULL.
+	 */
+	int (*account)(struct gb_daemon_session *session, const struct gb_login *login);
+	/*
 	 * Make @session run. 0, and later the events ready() and ended(); or a
 	 * negative errno after logging why, and then neither is called.
 	 */
@@ -77,6 +83,8 @@ struct gb_sessions {
 	const struct gb_spawner_events *events; /* what the spawner tells sessions.c */
 	void *spawner_state;                    /* the spawner's own (its init() sets it) */
 	GHashTable *table;                      /* id -> struct gb_daemon_session */
+	const struct gb_session_hooks *hooks;   /* main.c's (storage), or NULL */
+	void *hooks_data;
 };
 
 /** How the spawner of @daemon reports to its owner. */

@@ -216,10 +216,10 @@ static void streaming_stop(struct streaming *streaming, struct gb_session *sessi
 	streaming->handoff = NULL;
 }
 
-/* The plugins a session hosts; auth plugins belong to glassboxd. */
+/* The plugins a session hosts; auth and storage plugins belong to glassboxd
+ * (storage holds credentials the session's user must not read). */
 #define SESSION_PLUGIN_KINDS                                                                      \
-	(GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_CAPTURE) |                                             \
-	 GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_ENCODER) | GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_STORAGE))
+	(GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_CAPTURE) | GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_ENCODER))
 
 /* What main() sets up, in this order, and takes down in the reverse one. */
 struct setup {

@@ -6,8 +6,8 @@
  * mounts(), which folders of the session's home it serves and how. Each
  * mount is a sidecar: a command the host runs as the session's user before
  * the application starts, which mounts a file system at the target (rclone
- * mount, for storage-rclone). The host starts it with every secret on a
- * pipe (never in its command line or environment), waits until status()
+ * mount, for storage-rclone). The host starts it with every secret in a
+ * sealed memory file on an fd (never in its command line or environment), waits until status()
  * says it is ready and the target is a mount, and at the end of the session
  * waits until status() says nothing is left to upload before it stops it.
  */
@@ -20,8 +20,8 @@
 extern "C" {
 #endif
 
-#define GB_STORAGE_NAME_MAX    32 /* a mount's or a remote's name: [a-z0-9_-], 1..32 */
-#define GB_STORAGE_SECRETS_MAX 4  /* secret pipes a sidecar gets: fds 3..6 */
+#define GB_STORAGE_NAME_MAX    32          /* a mount's or a remote's name: [a-z0-9_-], 1..32 */
+#define GB_STORAGE_SECRETS_MAX 4           /* secret files a sidecar gets: fds 3..6 */
 #define GB_STORAGE_SECRET_MAX  (60 * 1024) /* bytes in one secret */
 #define GB_STORAGE_MESSAGE_MAX 256
 
@@ -64,7 +64,8 @@ struct gb_storage_mount {
 	/*
 	 * The sidecar: argv[0] absolute, NULL-terminated. It runs as
 	 * user->uid/gid in user->home, with the environment HOME, USER, PATH
-	 * and LANG only, and secrets[i] readable once on fd 3 + i.
+	 * and LANG only, and secrets[i] on fd 3 + i: a sealed, read-only memory
+	 * file it may open again as /dev/fd/<3 + i> and seek in.
 	 */
 	char **argv;
 	size_t n_secrets; /* up to GB_STORAGE_SECRETS_MAX */
@@ -85,7 +86,7 @@ struct gb_storage_status {
 	uint64_t files_queued;    /* written and closed, waiting to be uploaded */
 	uint64_t files_uploading; /* being uploaded now */
 	uint64_t bytes_uploading; /* bytes of the uploads under way not yet sent */
-	uint64_t upload_errors;   /* files whose last upload failed (retried later) */
+	uint64_t upload_errors; /* files whose last upload failed: retried later, still waiting */
 	char message[GB_STORAGE_MESSAGE_MAX];
 };
 

@@ -29,11 +29,8 @@ static const struct gb_storage_ops nullstatus_ops = {
 };
 
 static const struct gb_plugin_descriptor nullstatus_descriptor = {
-	GB_PLUGIN_ABI_INIT,
-	.kind = GB_PLUGIN_KIND_STORAGE,
-	.name = "nullstatus",
-	.version = "0.0.1",
-	.ops = &nullstatus_ops,
+	GB_PLUGIN_ABI_INIT, .kind = GB_PLUGIN_KIND_STORAGE, .name = "nullstatus",
+	.version = "0.0.1", .ops = &nullstatus_ops,
 };
 
 GB_PLUGIN_DEFINE(nullstatus_descriptor)

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Pins the layout of every public struct in include/glassbox/ (plugin.h,
- * auth.h, capture.h, encoder.h, storage.h), the values of every public enum and the ABI version, so that an
- * accidental ABI break fails here instead of in a plugin built against the
- * previous header.
+ * auth.h, capture.h, encoder.h, storage.h), the values of every public enum and the ABI version,
+ * so that an accidental ABI break fails here instead of in a plugin built against the previous
+ * header.
  *
  * The numbers are x86_64 (LP64, System V), computed once and written down by
  * hand: they are what plugins already built were compiled against.

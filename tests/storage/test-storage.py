@@ -1,0 +1,412 @@
+#!/usr/bin/env python3
+"""Storage suite (issue 10): a session's cloud folders through storage-rclone's
+sidecars, against real remotes on 127.0.0.1: OpenSSH's sshd (SFTP) and Apache
+with mod_dav (WebDAV), in a network namespace with only loopback.
+
+The session runs as an unprivileged account (session.user, the direct
+spawner); its application is a script that writes, renames and deletes under
+~/Cloud/<mount>, then draws a window. Checked on the remote afterwards, by
+SHA-256:
+  - a normal end: every file (100 MB included) is there, renames and deletes too,
+    and the mounts are gone once everything is uploaded;
+  - kill -9 of the session: the sidecar still uploads;
+  - kill -9 of the sidecar: glassboxd restarts it and what was written uploads;
+  - the remote down while writing: the application keeps working from the cache,
+    the upload resumes when the remote is back;
+  - the remote down at the end: the bounded wait runs out, the log and the
+    user's next page say what stayed in the cache, and the next session
+    uploads it;
+  - a file changed on the remote: the remote's version is what the next open reads;
+  - bad settings (unknown backend, unreachable remote, missing credentials):
+    the session starts without those mounts and the log and the page say why;
+  - no credential in a sidecar's command line or environment, nor in the session's.
+"""
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
+import gbdaemon  # noqa: E402
+from gbtest import check, finish  # noqa: E402
+
+if os.geteuid() != 0:
+    print("SKIP: needs root (useradd, sshd, and glassboxd switching users)")
+    sys.exit(77)
+if not shutil.which("rclone") or not os.path.exists("/dev/fuse"):
+    print("SKIP: needs rclone and /dev/fuse")
+    sys.exit(77)
+
+import storage_servers as servers  # noqa: E402
+
+servers.enter_namespaces()
+
+SESSION_START = re.compile(r"session ([0-9a-f]{16}): starting for user 'demo' \(pid (\d+)")
+BIG_MB = 100
+
+suffix = os.getpid() % 100000
+work = tempfile.TemporaryDirectory(prefix="gb-storage-")
+os.chmod(work.name, 0o711)
+account = servers.Account("gbstore%d" % suffix, os.path.join(work.name, "home"),
+                          shell="/usr/sbin/nologin")
+remote_account = servers.Account("gbremote%d" % suffix, os.path.join(work.name, "remote"))
+sftp = servers.Sftp(work.name, remote_account)
+dav = servers.WebDav(work.name, remote_account)
+check(sftp.start(), "sshd serves SFTP on 127.0.0.1:%d" % sftp.port)
+check(dav.start(), "Apache serves WebDAV on 127.0.0.1:%d" % dav.port)
+SFTP_ROOT = os.path.join(remote_account.home, "users", "demo")
+DAV_ROOT = os.path.join(dav.root, "demo")
+
+# What the account runs, out of a build tree it may not be able to read.
+bin_dir = os.path.join(work.name, "bin")
+plugin_dir = os.path.join(work.name, "plugins")
+os.mkdir(bin_dir, 0o755)
+os.mkdir(plugin_dir, 0o755)
+session_binary = shutil.copy(gbdaemon.SESSION, bin_dir)
+client = shutil.copy(gbdaemon.CLIENT, bin_dir)
+for folder in gbdaemon.PLUGIN_PATH.split(":"):
+    for name in os.listdir(folder):
+        if name.endswith(".so"):
+            os.chmod(shutil.copy(os.path.join(folder, name), plugin_dir), 0o644)
+gbdaemon.PLUGIN_PATH = plugin_dir
+app = os.path.join(bin_dir, "storage-app")
+with open(app, "w") as f:
+    f.write("#!/bin/sh\n# The test's application: what ~/scenario.sh says, then a window.\n"
+            "if [ -x \"$HOME/scenario.sh\" ]; then\n"
+            "  \"$HOME/scenario.sh\" > \"$HOME/scenario.log\" 2>&1 &\nfi\n"
+            "exec %s --color 204080\n" % client)
+for path in (session_binary, client, app):
+    os.chmod(path, 0o755)
+
+# The operator's remotes: root's, 0600. Credentials only here and on the sidecars' fd 3.
+remotes_file = os.path.join(work.name, "remotes.conf")
+DAV_OBSCURED = servers.obscure(dav.password)
+with open(remotes_file, "w") as f:
+    f.write(sftp.section("org") + dav.section("dav", DAV_OBSCURED)
+            + "[bad]\ntype = nosuchbackend\n"
+            + "[down]\ntype = sftp\nhost = 127.0.0.1\nport = %d\nuser = nobody\n"
+            % servers.free_port()
+            + "[nocreds]\ntype = sftp\nhost = 127.0.0.1\nport = %d\nuser = %s\n"
+            % (sftp.port, remote_account.name))
+os.chmod(remotes_file, 0o600)
+SECRETS = [sftp.key_pem.split("\\n")[1], DAV_OBSCURED, dav.password]
+
+
+def make_daemon(mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2):
+    d = gbdaemon.Daemon(session_binary=session_binary, command=app,
+                        session_extra='idle_timeout_s = 1; user = "%s";' % account.name,
+                        server_extra='spawner = "direct";')
+    for path in (d.root, d.runtime):
+        os.chmod(path, 0o711)
+    with open(os.path.join(d.dropins, "70-storage-rclone.ini"), "w") as f:
+        f.write("[plugin]\nkind = storage\nname = rclone\n\n[settings]\n"
+                "remotes_file = %s\nmounts = %s\nwrite_back_s = %d\ndir_cache_time_s = %d\n"
+                "cache_max_size_mb = 1024\n"
+                % (remotes_file, mounts, write_back_s, dir_cache_time_s))
+    os.chmod(d.dropins, 0o755)
+    for name in os.listdir(d.dropins):
+        os.chmod(os.path.join(d.dropins, name), 0o644)
+    os.chmod(d.config, 0o644)
+    for key, value in (extra_env or {}).items():
+        os.environ[key] = value
+    ok = d.start()
+    for key in (extra_env or {}):
+        del os.environ[key]
+    check(ok, "glassboxd starts with storage-rclone (%s)" % d.log_text()[-300:])
+    return d
+
+
+def scenario(text):
+    """The application's next actions; it touches ~/scenario.done at the end."""
+    for name in ("scenario.done", "scenario.log", "go"):
+        try:
+            os.unlink(os.path.join(account.home, name))
+        except FileNotFoundError:
+            pass
+    path = os.path.join(account.home, "scenario.sh")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\nset -e\n" + text + "\ntouch \"$HOME/scenario.done\"\n")
+    os.chmod(path, 0o755)
+    os.chown(path, account.uid, account.gid)
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
+def scenario_done(timeout=120):
+    done = wait_for(lambda: os.path.exists(os.path.join(account.home, "scenario.done")), timeout)
+    if not done:
+        try:
+            with open(os.path.join(account.home, "scenario.log")) as f:
+                print("scenario.log:", f.read()[-800:])
+        except OSError:
+            pass
+    return done
+
+
+def wait_new(d, pattern, mark, timeout):
+    """The first match of @pattern in the log written after @mark (len(log_text()))."""
+    regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+    deadline = time.monotonic() + timeout
+    while True:
+        match = regex.search(d.log_text()[mark:])
+        if match or time.monotonic() > deadline:
+            return match
+        time.sleep(0.05)
+
+
+def start_session(d, what):
+    mark = len(d.log_text())
+    status, token, _, _ = d.login()
+    ws = d.websocket(cookie=token)
+    first = ws.recv_json(timeout=60) if ws.status == 101 else None
+    started = wait_new(d, SESSION_START, mark, 60)
+    ready = wait_new(d, r"session \S+ of user 'demo' is ready", mark, 60)
+    check(status == 200 and first is not None and started is not None and ready is not None,
+          "%s: the session starts after its mounts (%s)" % (what, d.log_text()[-3000:]))
+    if started is None:
+        finish()
+    return token, ws, started.group(1), int(started.group(2))
+
+
+def end_session(d, ws, session_id, what, timeout=120):
+    ws.close()
+    stopped = wait_new(d, r"storage: the mounts of session %s are all stopped" % session_id,
+                       0, timeout)
+    check(stopped is not None, "%s: the mounts flush and stop after the session (%s)"
+          % (what, d.log_text()[-600:]))
+
+
+def sha256(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def sums():
+    result = {}
+    with open(os.path.join(account.home, "scenario.sums")) as f:
+        for line in f:
+            digest, name = line.split()
+            result[name] = digest
+    return result
+
+
+def mounted(target):
+    with open("/proc/self/mountinfo") as f:
+        return any(line.split()[4] == target for line in f)
+
+
+def sidecar_pids(target):
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if len(argv) > 3 and argv[1] == b"mount" and argv[3] == target.encode():
+            pids.append(int(entry))
+    return pids
+
+
+def status_api(d, token):
+    status, _, body = d.request("GET", "/api/storage/status", cookie=token)
+    try:
+        return status, json.loads(body)
+    except ValueError:
+        return status, None
+
+
+CLOUD = os.path.join(account.home, "Cloud")
+ORG, DAV = os.path.join(CLOUD, "org"), os.path.join(CLOUD, "dav")
+WRITE = ("cd \"$HOME/Cloud/{m}\"\nhead -c {big}M /dev/urandom > big-{m}.bin\n"
+         "printf hello > small.txt\nprintf renamed > before.txt\nmv before.txt after.txt\n"
+         "printf gone > deleted.txt\nrm deleted.txt\nmkdir -p sub\nprintf nested > sub/nested.txt\n"
+         "sha256sum big-{m}.bin small.txt after.txt sub/nested.txt | "
+         "sed 's|  |  {m}/|' >> \"$HOME/scenario.sums\"\n")
+
+# ---- 1. a normal session: write, rename, delete; everything on both remotes ----
+d = make_daemon("org=org:users/%u, dav=dav:%u")
+try:
+    scenario("rm -f \"$HOME/scenario.sums\"\n" + WRITE.format(m="org", big=BIG_MB)
+             + WRITE.format(m="dav", big=10))
+    token, ws, sid, pid = start_session(d, "normal")
+    check(mounted(ORG) and mounted(DAV), "~/Cloud/org and ~/Cloud/dav are mounted before the "
+          "application starts")
+    pids = sidecar_pids(ORG) + sidecar_pids(DAV)
+    check(len(pids) == 2, "one sidecar per mount (%r)" % pids)
+    for p in pids:
+        with open("/proc/%d/status" % p) as f:
+            uid_line = [line for line in f if line.startswith("Uid:")][0].split()[1:]
+        check(uid_line == [str(account.uid)] * 4, "sidecar %d runs as the session's account" % p)
+        with open("/proc/%d/cmdline" % p, "rb") as f:
+            cmdline = f.read().decode(errors="replace")
+        with open("/proc/%d/environ" % p, "rb") as f:
+            environ = f.read().decode(errors="replace")
+        check(not any(s in cmdline or s in environ for s in SECRETS),
+              "sidecar %d: no credential in its command line or environment" % p)
+        check("--config=/dev/fd/3" in cmdline, "sidecar %d reads its config from a pipe" % p)
+    with open("/proc/%d/environ" % pid, "rb") as f:
+        environ = f.read().decode(errors="replace")
+    check(not any(s in environ for s in SECRETS), "no credential in the session's environment")
+    status, body = status_api(d, token)
+    check(status == 200 and body and sorted(m["name"] for m in body["mounts"]) == ["dav", "org"]
+          and all(m["state"] == "ready" for m in body["mounts"]),
+          "/api/storage/status lists both mounts, ready (%r)" % body)
+    check(scenario_done(), "the application wrote, renamed and deleted its files")
+    written = sums()
+    end_session(d, ws, sid, "normal")
+    check(not mounted(ORG) and not mounted(DAV) and not sidecar_pids(ORG),
+          "after the session the mounts and their sidecars are gone")
+    for name, digest in written.items():
+        mount, rel = name.split("/", 1)
+        root = SFTP_ROOT if mount == "org" else DAV_ROOT
+        path = os.path.join(root, rel)
+        check(os.path.exists(path) and sha256(path) == digest,
+              "%s is on the %s remote, byte-identical (SHA-256)" % (name, mount))
+    for root, what in ((SFTP_ROOT, "SFTP"), (DAV_ROOT, "WebDAV")):
+        check(not os.path.exists(os.path.join(root, "deleted.txt"))
+              and not os.path.exists(os.path.join(root, "before.txt")),
+              "the %s remote has the rename and the delete too" % what)
+
+    # ---- 2. kill -9 of the session: the sidecar still uploads ----
+    scenario("head -c 4M /dev/urandom > \"$HOME/Cloud/org/session-killed.bin\"\n"
+             "sha256sum \"$HOME/Cloud/org/session-killed.bin\" > \"$HOME/scenario.sums\"\n")
+    token, ws, sid, pid = start_session(d, "kill -9 of the session")
+    check(scenario_done(), "the application wrote its file")
+    digest = open(os.path.join(account.home, "scenario.sums")).read().split()[0]
+    os.kill(pid, signal.SIGKILL)
+    end_session(d, ws, sid, "kill -9 of the session")
+    path = os.path.join(SFTP_ROOT, "session-killed.bin")
+    check(os.path.exists(path) and sha256(path) == digest,
+          "after kill -9 of glassbox-session the file is on the remote")
+
+    # ---- 3. a file changed on the remote: the remote's version is read ----
+    scenario("while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\nsleep 3\n"
+             "cat \"$HOME/Cloud/org/small.txt\" > \"$HOME/scenario.read\"\n")
+    token, ws, sid, pid = start_session(d, "changed on the remote")
+    with open(os.path.join(SFTP_ROOT, "small.txt"), "w") as f:
+        f.write("changed on the server")
+    open(os.path.join(account.home, "go"), "w").close()
+    check(scenario_done(), "the application read the file again")
+    with open(os.path.join(account.home, "scenario.read")) as f:
+        check(f.read() == "changed on the server",
+              "after the listing's cache time the application reads the remote's version")
+    end_session(d, ws, sid, "changed on the remote")
+finally:
+    d.close()
+
+# ---- 4. kill -9 of the sidecar inside the write-back delay, and the remote down ----
+# With the remote down rclone answers from its listing cache only while that is
+# fresh (then EIO): these sessions keep listings for 5 minutes, rclone's default.
+d = make_daemon("org=org:users/%u", write_back_s=4, dir_cache_time_s=300)
+try:
+    scenario("head -c 8M /dev/urandom > \"$HOME/Cloud/org/sidecar-killed.bin\"\n"
+             "sha256sum \"$HOME/Cloud/org/sidecar-killed.bin\" > \"$HOME/scenario.sums\"\n")
+    token, ws, sid, pid = start_session(d, "kill -9 of the sidecar")
+    check(scenario_done(), "the application wrote its file")
+    digest = open(os.path.join(account.home, "scenario.sums")).read().split()[0]
+    mark = len(d.log_text())
+    killed = sidecar_pids(ORG)
+    for p in killed:
+        os.kill(p, signal.SIGKILL)
+    check(len(killed) == 1 and wait_new(d, r"sidecar of mount 'org' of \S+ was killed by signal 9"
+                                        r".*restarting it", mark, 15) is not None,
+          "glassboxd restarts a sidecar killed with -9")
+    path = os.path.join(SFTP_ROOT, "sidecar-killed.bin")
+    check(wait_for(lambda: os.path.exists(path) and sha256(path) == digest, 60),
+          "the file written before the kill is uploaded by the restarted sidecar")
+
+    # The remote goes down while the application writes.
+    scenario("while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
+             "head -c 2M /dev/urandom > \"$HOME/Cloud/org/while-down.bin\"\n"
+             "sha256sum \"$HOME/Cloud/org/while-down.bin\" > \"$HOME/scenario.sums\"\n")
+    # The scenario runs at the application's start only: a new session.
+    end_session(d, ws, sid, "kill -9 of the sidecar")
+    token, ws, sid, pid = start_session(d, "remote down while writing")
+    sftp.stop()
+    open(os.path.join(account.home, "go"), "w").close()
+    check(scenario_done(60), "with the remote down the application still writes (the cache)")
+    digest = open(os.path.join(account.home, "scenario.sums")).read().split()[0]
+    path = os.path.join(SFTP_ROOT, "while-down.bin")
+    time.sleep(3)
+    check(not os.path.exists(path), "nothing reached the remote while it was down")
+    check(sftp.start(), "the remote comes back")
+    check(wait_for(lambda: os.path.exists(path) and sha256(path) == digest, 90),
+          "the upload resumes once the remote is back")
+    end_session(d, ws, sid, "remote down while writing")
+finally:
+    d.close()
+
+# ---- 5. the remote down at the end: a bounded wait, then the user hears of it ----
+d = make_daemon("org=org:users/%u", extra_env={"GB_TEST_STORAGE_FLUSH_TIMEOUT_S": "4"},
+                write_back_s=2, dir_cache_time_s=300)
+try:
+    scenario("while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
+             "head -c 1M /dev/urandom > \"$HOME/Cloud/org/kept.bin\"\n"
+             "sha256sum \"$HOME/Cloud/org/kept.bin\" > \"$HOME/scenario.sums\"\n")
+    token, ws, sid, pid = start_session(d, "remote down at the end")
+    sftp.stop()
+    open(os.path.join(account.home, "go"), "w").close()
+    check(scenario_done(60), "the application wrote its file with the remote down")
+    digest = open(os.path.join(account.home, "scenario.sums")).read().split()[0]
+    end_session(d, ws, sid, "remote down at the end", timeout=60)
+    check(wait_new(d, r"mount 'org' of \S+: 1 file\(s\) not yet uploaded after 4 s", 0, 5)
+          is not None, "the log says how many files stayed in the cache")
+    status, body = status_api(d, token)
+    check(status == 200 and body and any("1 file(s) of ~/org not yet uploaded" in n
+                                         for n in body["notices"]),
+          "the user's page hears of it (%r)" % body)
+    check(sftp.start(), "the remote comes back")
+    scenario("true\n")
+    token, ws, sid, pid = start_session(d, "the next session")
+    path = os.path.join(SFTP_ROOT, "kept.bin")
+    check(wait_for(lambda: os.path.exists(path) and sha256(path) == digest, 60),
+          "the next session uploads what the cache kept")
+    end_session(d, ws, sid, "the next session")
+finally:
+    d.close()
+
+# ---- 6. bad settings: the session starts without those mounts, and says why ----
+d = make_daemon("org=org:users/%u, bad=bad:x, down=down:x, nocreds=nocreds:x",
+                extra_env={"GB_TEST_STORAGE_READY_TIMEOUT_S": "15"})
+try:
+    scenario("true\n")
+    token, ws, sid, pid = start_session(d, "bad settings")
+    check(mounted(ORG), "the good mount is there")
+    log = d.log_text()
+    for name, why in (("bad", r"didn't find backend called \"nosuchbackend\""),
+                      ("down", r"connection refused|couldn't connect"),
+                      ("nocreds", r"unable to authenticate|no supported methods|"
+                                  r"couldn't connect")):
+        check(re.search(r"mount '%s' of local:demo \(session \S+\) is not available: .*(%s)"
+                        % (name, why), log) is not None,
+              "the log says why mount '%s' is missing" % name)
+    status, body = status_api(d, token)
+    failed = {m["name"]: m.get("problem", "") for m in (body or {}).get("mounts", [])
+              if m["state"] == "failed"}
+    check(sorted(failed) == ["bad", "down", "nocreds"] and all(failed.values()),
+          "/api/storage/status names each failed mount with its reason (%r)" % failed)
+    end_session(d, ws, sid, "bad settings")
+finally:
+    d.close()
+
+finish()
