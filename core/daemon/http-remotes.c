@@ -172,6 +172,24 @@ static bool accept_change(struct request *request)
 	return false;
 }
 
+/*
+ * json-glib takes "\u0000" and hands back the string cut before it: "a\u0000b"
+ * would be stored as "a", not refused. A NUL, raw or escaped, is refused here.
+ */
+static bool has_nul(const char *data, size_t size)
+{
+	for (size_t i = 0; i < size; i++) {
+		if (data[i] == '\0')
+			return true;
+		if (data[i] != '\\' || i + 1 >= size)
+			continue;
+		i++; /* the escaped character, so "\\u0000" is no NUL */
+		if (data[i] == 'u' && i + 4 < size && memcmp(data + i + 1, "0000", 4) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* {"name":..., "type":..., "params":{KEY: "VALUE", ...}} into a remote, or NULL and @error. */
 static struct gb_user_remote *parse_body(SoupServerMessage *msg, const struct gb_config *config,
                                          guint *status, char *error, size_t error_size)
@@ -189,7 +207,8 @@ static struct gb_user_remote *parse_body(SoupServerMessage *msg, const struct gb
 	*status = SOUP_STATUS_BAD_REQUEST;
 	g_strlcpy(error, "expected {\"name\":\"...\",\"type\":\"...\",\"params\":{...}}",
 	          error_size);
-	if (!data || !json_parser_load_from_data(parser, data, (gssize)size, NULL) ||
+	if (!data || has_nul(data, size) ||
+	    !json_parser_load_from_data(parser, data, (gssize)size, NULL) ||
 	    !JSON_NODE_HOLDS_OBJECT(json_parser_get_root(parser)))
 		return NULL;
 	object = json_node_get_object(json_parser_get_root(parser));
