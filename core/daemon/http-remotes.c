@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "http.h"
 #include "log.h"
+#include "printable.h"
 #include "remotes-check.h"
 #include "remotes.h"
 
@@ -33,7 +34,8 @@ struct request {
 	struct gb_daemon *daemon;
 	SoupServerMessage *msg;
 	const struct gb_login *login;
-	char *identity;
+	char *identity;         /* "namespace:user": the file's key */
+	char *identity_printed; /* the same, for the log */
 };
 
 static void add_string_list(JsonBuilder *builder, char *const *strings)
@@ -121,7 +123,7 @@ static GPtrArray *read_or_reply(struct request *request)
 
 	if (gb_remotes_read(request->daemon, request->identity, &remotes, error, sizeof(error)) <
 	    0) {
-		gb_error("storage remotes of %s: %s", request->identity, error);
+		gb_error("storage remotes of %s: %s", request->identity_printed, error);
 		gb_http_reply_error(request->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, UNREADABLE);
 		return NULL;
 	}
@@ -134,7 +136,7 @@ static bool save_or_reply(struct request *request, GPtrArray *remotes)
 
 	if (gb_remotes_save(request->daemon, request->identity, remotes, error, sizeof(error)) <
 	    0) {
-		gb_error("storage remotes of %s: %s", request->identity, error);
+		gb_error("storage remotes of %s: %s", request->identity_printed, error);
 		gb_http_reply_error(request->msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
 		                    "your remotes could not be stored; ask the operator");
 		return false;
@@ -263,7 +265,7 @@ static int find_remote(GPtrArray *remotes, const char *name)
 static void audit_change(struct request *request, const char *action,
                          const struct gb_user_remote *remote)
 {
-	gb_info("user '%s' from %s: %s of storage remote '%s' (%s)", request->identity,
+	gb_info("user '%s' from %s: %s of storage remote '%s' (%s)", request->identity_printed,
 	        gb_http_peer(request->msg), action, remote->name, remote->type);
 	gb_audit_user_remote(request->login->identity_namespace, request->login->user,
 	                     gb_http_peer(request->msg), action, remote->name, remote->type);
@@ -383,6 +385,7 @@ static void handle_remotes(SoupServer *server, SoupServerMessage *msg, const cha
 	else
 		handle_list(&request);
 	g_free(request.identity);
+	g_free(request.identity_printed);
 }
 
 void gb_remotes_add_routes(struct gb_daemon *daemon)

@@ -24,6 +24,7 @@
 
 #include "daemon.h"
 #include "log.h"
+#include "printable.h"
 #include "remotes-check.h"
 #include "remotes-seal.h"
 #include "remotes.h"
@@ -421,9 +422,11 @@ int gb_remotes_load_from(const char *state_dir, const char *const *allowed_types
 
 		if (type_allowed(allowed_types, remote->type))
 			continue;
+		g_autofree char *who = gb_printable_dup(identity);
+
 		gb_info("remote '%s' of %s is of type %s, which storage.user_remote_types no "
 		        "longer allows: not mounted (it stays stored)",
-		        remote->name, identity, remote->type);
+		        remote->name, who, remote->type);
 		g_ptr_array_remove_index(all, i - 1);
 	}
 	*remotes = all;
@@ -604,20 +607,19 @@ bool gb_remotes_charge_change(struct gb_daemon *daemon, const char *identity, un
 {
 	struct gb_remotes *remotes = daemon->remotes;
 	gint64 now = g_get_monotonic_time();
-	struct change_window *window;
+	struct change_window *window = g_hash_table_lookup(remotes->changes, identity);
 
-	if (g_hash_table_size(remotes->changes) >= IDENTITIES_MAX)
-		g_hash_table_foreach_remove(remotes->changes, window_ended, &now);
-	window = g_hash_table_lookup(remotes->changes, identity);
-	if (!window || window->start_us + CHANGE_WINDOW <= now) {
-		if (!window) {
-			/* Full of users changing their remotes this very minute: the limit
-			 * then is everyone's, which is still a limit. */
-			if (g_hash_table_size(remotes->changes) >= IDENTITIES_MAX)
-				g_hash_table_remove_all(remotes->changes);
-			window = g_new0(struct change_window, 1);
-			g_hash_table_insert(remotes->changes, g_strdup(identity), window);
-		}
+	if (!window) {
+		/* Bounded: ended windows go first; if every one is running, all go (the
+		 * table only ever holds logged-in users, so this is a flood of logins). */
+		if (g_hash_table_size(remotes->changes) >= IDENTITIES_MAX)
+			g_hash_table_foreach_remove(remotes->changes, window_ended, &now);
+		if (g_hash_table_size(remotes->changes) >= IDENTITIES_MAX)
+			g_hash_table_remove_all(remotes->changes);
+		window = g_new0(struct change_window, 1);
+		window->start_us = now;
+		g_hash_table_insert(remotes->changes, g_strdup(identity), window);
+	} else if (window->start_us + CHANGE_WINDOW <= now) {
 		window->start_us = now;
 		window->count = 0;
 	}

@@ -467,6 +467,10 @@ def main():
         check_corrupt(d, alice)
         check_change_limit(d, bob)
         check_reload_disallows(d, alice)
+        status = d.stop()
+        check(status == 0, "glassboxd stops cleanly (%r; leaks fail under ASan)" % status)
+        if status != 0:
+            print(d.log_text()[-4000:])
     finally:
         d.close()
     finish()
