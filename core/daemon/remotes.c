@@ -104,7 +104,7 @@ static char *file_name(const char *identity)
 static int open_folder(const char *state_dir, bool create, char *error, size_t error_size)
 {
 	g_autofree char *path = g_build_filename(state_dir, FOLDER, NULL);
-	struct stat st;
+	struct stat st = { 0 };
 	int fd;
 
 	if (create && mkdir(path, 0700) < 0 && errno != EEXIST) {
@@ -131,6 +131,18 @@ static int open_folder(const char *state_dir, bool create, char *error, size_t e
 	return fd;
 }
 
+/* So that a new name survives a crash. */
+static void fsync_folder_of(const char *path)
+{
+	g_autofree char *folder = g_path_get_dirname(path);
+	int fd = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+}
+
 /* Make state_dir/remotes.key: 32 random bytes, 0600, whole or not at all. */
 static int create_key(const char *path, uint8_t key[GB_SEAL_KEY_SIZE], char *error,
                       size_t error_size)
@@ -151,6 +163,7 @@ static int create_key(const char *path, uint8_t key[GB_SEAL_KEY_SIZE], char *err
 		goto err;
 	}
 	r = 0;
+	errno = 0;
 	if (write(fd, key, GB_SEAL_KEY_SIZE) != GB_SEAL_KEY_SIZE || fsync(fd) < 0)
 		r = errno ? -errno : -EIO;
 	if (close(fd) < 0 && r == 0)
@@ -161,6 +174,7 @@ static int create_key(const char *path, uint8_t key[GB_SEAL_KEY_SIZE], char *err
 	unlink(temporary);
 	if (r < 0)
 		goto err;
+	fsync_folder_of(path);
 	gb_info("made the key of the users' remotes, %s", path);
 	return 0;
 
@@ -175,7 +189,7 @@ err:
 static int read_key_file(const char *path, uint8_t key[GB_SEAL_KEY_SIZE], char *error,
                          size_t error_size)
 {
-	struct stat st;
+	struct stat st = { 0 };
 	ssize_t n;
 	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	int r = 0;
