@@ -226,9 +226,13 @@ static struct gb_user_remote *parse_body(SoupServerMessage *msg, const struct gb
 		return NULL;
 	}
 	if (!gb_remote_type_is_known(type) || !type_allowed(config, type)) {
+		g_autofree char *allowed = g_strjoinv(", ", config->storage.user_remote_types);
+
 		*status = SOUP_STATUS_FORBIDDEN;
-		g_strlcpy(error, "this server does not let users add remotes of that type",
-		          error_size);
+		/* The type is the user's: named only when it is one we know. */
+		g_snprintf(error, error_size,
+		           "this server does not let users add remotes of type %s; it allows %s",
+		           gb_remote_type_is_known(type) ? type : "that", allowed);
 		return NULL;
 	}
 	params = json_object_get_object_member(object, "params");
