@@ -31,6 +31,7 @@
 #define ID_SESSION_STOP    "d0cc147dc339432e954e788f205f6019"
 #define ID_ADMIN_ACTION    "3356dda4df114153b1cad01fd2919fac"
 #define ID_SOCKET_REFUSED  "8780e433c2194bf89410e3f765748a2e"
+#define ID_USER_REMOTE     "3834d95e094a43e3bc723ee21ee69c6f"
 
 /* Bounds on what a remote user chose (a user name) and on the rest. */
 #define VALUE_MAX   256
@@ -185,6 +186,26 @@ void gb_audit_admin(uid_t uid, const char *method, const char *args, int result)
 	                     "GLASSBOX_METHOD=%s", method_value, "GLASSBOX_ARGS=%s", args_value,
 	                     "GLASSBOX_RESULT=%s", outcome, "GLASSBOX_ERRNO=%d",
 	                     result < 0 ? -result : 0, NULL));
+}
+
+void gb_audit_user_remote(const char *identity_namespace, const char *user,
+                          const char *remote_address, const char *action, const char *remote_name,
+                          const char *remote_type)
+{
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *name_value = bounded(remote_name, VALUE_MAX);
+	g_autofree char *user_text = gb_printable_dup(user);
+	g_autofree char *name_text = gb_printable_dup(remote_name);
+	g_autofree char *message = g_strdup_printf(
+	        "user '%s:%s' from %s: %s of storage remote '%s' (%s)", MAYBE(identity_namespace),
+	        user_text, MAYBE(remote_address), MAYBE(action), name_text, MAYBE(remote_type));
+
+	sent(sd_journal_send(
+	        "MESSAGE=%s", message, "MESSAGE_ID=%s", ID_USER_REMOTE, "PRIORITY=%d", LOG_NOTICE,
+	        IDENTIFIER, "GLASSBOX_EVENT=user-remote", "GLASSBOX_USER=%s", user_value,
+	        "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace), "GLASSBOX_REMOTE_ADDR=%s",
+	        MAYBE(remote_address), "GLASSBOX_ACTION=%s", MAYBE(action), "GLASSBOX_REMOTE=%s",
+	        name_value, "GLASSBOX_REMOTE_TYPE=%s", MAYBE(remote_type), NULL));
 }
 
 void gb_audit_socket_refused(const char *session_id, const char *user, const char *path,

@@ -54,6 +54,15 @@ void gb_audit_session_stop(const char *session_id, const char *identity_namespac
 void gb_audit_admin(uid_t uid, const char *method, const char *args, int result);
 
 /**
+ * A user changed their own storage remotes from the web client: @action
+ * "add", "replace" or "delete" of the remote @remote_name (@remote_type:
+ * "webdav", "sftp", "s3"). Never a parameter of the remote: those hold secrets.
+ */
+void gb_audit_user_remote(const char *identity_namespace, const char *user,
+                          const char *remote_address, const char *action, const char *remote_name,
+                          const char *remote_type);
+
+/**
  * glassboxd refused to talk to one of a session's sockets (@path) because
  * someone other than the session's process serves it (@reason: who, and
  * whom it expected): its user may have replaced it to reach another session.

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "remotes.h"
 
 struct options {
 	const char *config_path;
@@ -291,7 +292,7 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 	}
 	if (prepare_folders(daemon) < 0)
 		return -1;
-	if (gb_metrics_init(daemon) < 0 || gb_auth_init(daemon) < 0)
+	if (gb_metrics_init(daemon) < 0 || gb_auth_init(daemon) < 0 || gb_remotes_init(daemon) < 0)
 		return -1;
 	gb_auth_redirect_init(daemon);
 	gb_auth_restore_logins(daemon);
@@ -308,6 +309,7 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 	gb_metrics_add_routes(daemon);
 	gb_relay_add_routes(daemon);
 	gb_storage_add_routes(daemon);
+	gb_remotes_add_routes(daemon);
 	if (gb_http_listen(daemon) < 0)
 		return -1;
 	return gb_dbus_start(daemon, dbus_mode) < 0 ? -1 : 0;
@@ -328,6 +330,7 @@ static void stop_objects(struct gb_daemon *daemon)
 		g_source_remove(daemon->stop_timeout);
 	if (daemon->auth)
 		gb_auth_redirect_fini(daemon);
+	gb_remotes_fini(daemon);
 	gb_auth_fini(daemon);
 	gb_metrics_fini(daemon);
 	gb_http_free(daemon);

@@ -24,14 +24,15 @@
 #define KEY_PATH_MAX 256
 
 enum schema_type {
-	SCHEMA_INT,    /* int field, range-checked */
-	SCHEMA_BOOL,   /* bool field */
-	SCHEMA_STRING, /* char * field, owned */
-	SCHEMA_ENUM,   /* int-sized enum field, from one of a list of strings */
-	SCHEMA_ARGV,   /* char ** field: a list or array of >= 1 non-empty strings */
-	SCHEMA_LIST,   /* char ** field: a list or array of >= 0 non-empty strings */
-	SCHEMA_BYTES,  /* uint64_t field, from a string: "" or NUMBER[K|M|G|T] */
-	SCHEMA_USER,   /* char * field: "" or a user name, [a-z_][a-z0-9_-]{0,31} */
+	SCHEMA_INT,     /* int field, range-checked */
+	SCHEMA_BOOL,    /* bool field */
+	SCHEMA_STRING,  /* char * field, owned */
+	SCHEMA_ENUM,    /* int-sized enum field, from one of a list of strings */
+	SCHEMA_ARGV,    /* char ** field: a list or array of >= 1 non-empty strings */
+	SCHEMA_LIST,    /* char ** field: a list or array of >= 0 non-empty strings */
+	SCHEMA_BYTES,   /* uint64_t field, from a string: "" or NUMBER[K|M|G|T] */
+	SCHEMA_USER,    /* char * field: "" or a user name, [a-z_][a-z0-9_-]{0,31} */
+	SCHEMA_CHOICES, /* char ** field: a list of >= 0 distinct strings, each one of values */
 };
 
 struct schema_enum_value {
@@ -70,6 +71,7 @@ struct schema_key {
 #define KEY_LIST(path, field)          { path, SCHEMA_LIST, 0, 0, NULL, FIELD(field, char **) }
 #define KEY_BYTES(path, field)         { path, SCHEMA_BYTES, 0, 0, NULL, FIELD(field, uint64_t) }
 #define KEY_USER(path, field)          { path, SCHEMA_USER, 0, 0, NULL, FIELD(field, char *) }
+#define KEY_CHOICES(path, field, values) { path, SCHEMA_CHOICES, 0, 0, values, FIELD(field, char **) }
 /* clang-format on */
 
 static const struct schema_enum_value log_levels[] = {
@@ -96,6 +98,14 @@ static const struct schema_enum_value codecs[] = {
 static const struct schema_enum_value renderers[] = {
 	{ "pixman", GB_RENDERER_PIXMAN },
 	{ "gl", GB_RENDERER_GL },
+	{ NULL, 0 },
+};
+
+/* The values are not used: the strings are kept. */
+static const struct schema_enum_value remote_types[] = {
+	{ "webdav", 0 },
+	{ "sftp", 0 },
+	{ "s3", 0 },
 	{ NULL, 0 },
 };
 
@@ -151,6 +161,9 @@ static const struct schema_key schema[] = {
 	KEY_STRING("plugins.vendor_dir", plugins.vendor_dir),
 	KEY_STRING("plugins.config_dir", plugins.config_dir),
 	KEY_STRING("plugins.plugin_dir", plugins.plugin_dir),
+
+	KEY_CHOICES("storage.user_remote_types", storage.user_remote_types, remote_types),
+	KEY_INT("storage.max_user_remotes", storage.max_user_remotes, 1, 64),
 };
 
 #define SCHEMA_COUNT (sizeof(schema) / sizeof(schema[0]))
@@ -241,6 +254,7 @@ static const char *schema_type_name(enum schema_type type)
 		return "a string (a size such as \"2G\", or \"\")";
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
+	case SCHEMA_CHOICES:
 		return "a list of strings";
 	}
 	return "?";
@@ -335,12 +349,25 @@ static int apply_int(struct parser *parser, const struct schema_key *key,
 	return 0;
 }
 
+/* The names of @values, comma separated, for errors. */
+static void list_values(const struct schema_enum_value *values, char *out, size_t size)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (const struct schema_enum_value *v = values; v->name; v++) {
+		int n = snprintf(out + used, size - used, "%s%s", used ? ", " : "", v->name);
+		if (n < 0 || (size_t)n >= size - used)
+			return;
+		used += (size_t)n;
+	}
+}
+
 static int apply_enum(struct parser *parser, const struct schema_key *key,
                       const config_setting_t *setting)
 {
 	const char *text = config_setting_get_string(setting);
 	char allowed[GB_CONFIG_ERROR_MAX];
-	size_t used = 0;
 
 	for (const struct schema_enum_value *v = key->values; v->name; v++) {
 		if (strcmp(v->name, text) == 0) {
@@ -349,14 +376,7 @@ static int apply_enum(struct parser *parser, const struct schema_key *key,
 		}
 	}
 
-	allowed[0] = '\0';
-	for (const struct schema_enum_value *v = key->values; v->name; v++) {
-		int n = snprintf(allowed + used, sizeof(allowed) - used, "%s%s", used ? ", " : "",
-		                 v->name);
-		if (n < 0 || (size_t)n >= sizeof(allowed) - used)
-			break;
-		used += (size_t)n;
-	}
+	list_values(key->values, allowed, sizeof(allowed));
 	setting_error(parser, setting, key->path, "value '%s' is not one of %s", text, allowed);
 	return -EINVAL;
 }
@@ -516,6 +536,40 @@ static int apply_user(struct parser *parser, const struct schema_key *key,
 	return apply_string(parser, key, setting);
 }
 
+/* A list of strings, each one of key->values and each once. */
+static int apply_choices(struct parser *parser, const struct schema_key *key,
+                         const config_setting_t *setting)
+{
+	int count = config_setting_length(setting);
+	char allowed[GB_CONFIG_ERROR_MAX];
+
+	list_values(key->values, allowed, sizeof(allowed));
+	for (int i = 0; i < count; i++) {
+		const config_setting_t *element = config_setting_get_elem(setting, (unsigned)i);
+		const config_setting_t *where =
+		        config_setting_source_line(element) ? element : setting;
+		const char *text = config_setting_get_string(element);
+		bool known = false;
+
+		for (const struct schema_enum_value *v = key->values; text && v->name; v++)
+			known = known || strcmp(v->name, text) == 0;
+		if (!known) {
+			setting_error(parser, where, key->path,
+			              "element %d is not one of %s (a list of strings)", i + 1,
+			              allowed);
+			return -EINVAL;
+		}
+		for (int j = 0; j < i; j++) {
+			if (strcmp(config_setting_get_string_elem(setting, j), text) == 0) {
+				setting_error(parser, where, key->path,
+				              "element %d ('%s') is listed twice", i + 1, text);
+				return -EINVAL;
+			}
+		}
+	}
+	return apply_argv(parser, key, setting);
+}
+
 static bool type_matches(enum schema_type expected, int type)
 {
 	switch (expected) {
@@ -530,6 +584,7 @@ static bool type_matches(enum schema_type expected, int type)
 		return type == CONFIG_TYPE_STRING;
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
+	case SCHEMA_CHOICES:
 		return type == CONFIG_TYPE_LIST || type == CONFIG_TYPE_ARRAY;
 	}
 	return false;
@@ -566,6 +621,8 @@ static int apply_key(struct parser *parser, const struct schema_key *key,
 		return apply_bytes(parser, key, setting);
 	case SCHEMA_USER:
 		return apply_user(parser, key, setting);
+	case SCHEMA_CHOICES:
+		return apply_choices(parser, key, setting);
 	}
 	return -EINVAL;
 }
@@ -659,6 +716,8 @@ struct gb_config *gb_config_new_defaults(void)
 	config->plugins.vendor_dir = strdup(GB_VENDOR_DROPIN_DIR);
 	config->plugins.config_dir = strdup(GB_ETC_DIR "/plugins.d");
 	config->plugins.plugin_dir = strdup(GB_PLUGIN_DIR);
+	config->storage.user_remote_types = calloc(1, sizeof(char *));
+	config->storage.max_user_remotes = 8;
 
 	if (!config->session.keyboard_layout || !config->session.keyboard_variant ||
 	    !config->session.keyboard_model || !config->session.keyboard_options ||
@@ -668,7 +727,8 @@ struct gb_config *gb_config_new_defaults(void)
 	    !config->server.state_dir || !config->server.runtime_dir || !config->server.web_dir ||
 	    !config->server.session_binary || !config->server.allowed_origins ||
 	    !config->webrtc.ice_addresses || !config->webrtc.stun_server ||
-	    !config->webrtc.turn_servers || !config->webrtc.encoder) {
+	    !config->webrtc.turn_servers || !config->webrtc.encoder ||
+	    !config->storage.user_remote_types) {
 		gb_config_free(config);
 		errno = ENOMEM;
 		return NULL;
@@ -703,6 +763,7 @@ void gb_config_free(struct gb_config *config)
 	free(config->plugins.vendor_dir);
 	free(config->plugins.config_dir);
 	free(config->plugins.plugin_dir);
+	free_argv(config->storage.user_remote_types);
 	free(config);
 }
 

@@ -86,6 +86,12 @@ struct gb_plugins_config {
 	char *plugin_dir; /* default GB_PLUGIN_DIR */
 };
 
+/* The users' own storage remotes (glassboxd: /api/storage/remotes). */
+struct gb_storage_config {
+	char **user_remote_types; /* of "webdav", "sftp", "s3"; default none: users add none */
+	int max_user_remotes;     /* per user, 1..64, default 8 */
+};
+
 struct gb_config {
 	char *path;                  /* the file this came from; NULL for defaults */
 	enum gb_log_level log_level; /* log.level, default info */
@@ -93,6 +99,7 @@ struct gb_config {
 	struct gb_session_config session;
 	struct gb_webrtc_config webrtc;
 	struct gb_plugins_config plugins;
+	struct gb_storage_config storage;
 };
 
 /** A configuration holding every default. NULL with errno on allocation failure. */

@@ -58,6 +58,18 @@ check(backoffDelay(1000, { random: () => 1 }) === 10000, 'backoffDelay: no overf
 check(same(requestedSize(1280.7, 719.2), { width: 1280, height: 719 }), 'requestedSize: whole CSS pixels');
 check(requestedSize(0, 100) === null, 'requestedSize: nothing for an empty area');
 
+// The storage panel's params: empty fields left out, a PEM key on one line
+// (the server refuses every real line break), secrets never trimmed.
+const { remoteParams } = await import(path.join(web, 'js', 'storage.js'));
+check(same(remoteParams('sftp', {
+	host: ' h.example ', port: '', user: 'u', pass: ' p ',
+	key_pem: '-----BEGIN KEY-----\r\nAAA\nBBB\n-----END KEY-----\n',
+}), { host: 'h.example', user: 'u', pass: ' p ', key_pem: '-----BEGIN KEY-----\\nAAA\\nBBB\\n-----END KEY-----' }),
+	'remoteParams: trims what is no secret, PEM line breaks become \\n, empty fields left out');
+check(same(remoteParams('webdav', { url: 'https://h/', type: 'local', other: 'x' }), { url: 'https://h/' }),
+	'remoteParams: only the keys of the type');
+check(same(remoteParams('local', { url: 'x' }), {}), 'remoteParams: an unknown type has no params');
+
 // CSP: scripts only from files, no inline handlers, nothing from elsewhere.
 const files = [];
 const walk = (dir) => {

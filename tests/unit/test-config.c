@@ -125,6 +125,10 @@ static void check_defaults(const struct gb_config *config)
 	CU_ASSERT_STRING_EQUAL(config->plugins.vendor_dir, GB_VENDOR_DROPIN_DIR);
 	CU_ASSERT_STRING_EQUAL(config->plugins.config_dir, GB_ETC_DIR "/plugins.d");
 	CU_ASSERT_STRING_EQUAL(config->plugins.plugin_dir, GB_PLUGIN_DIR);
+	/* Users add no remotes of their own unless the operator says which. */
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config->storage.user_remote_types);
+	CU_ASSERT_PTR_NULL(config->storage.user_remote_types[0]);
+	CU_ASSERT_EQUAL(config->storage.max_user_remotes, 8);
 }
 
 static void test_config__new_defaults_has_every_default(void)
@@ -207,14 +211,14 @@ static void test_config__unknown_key_names_line(void)
 	              "(expected layout, variant, model, options)");
 	/* A top-level scalar is an unknown key too. */
 	check_refused("\nverbose = true;\n", NAME ":2: key 'verbose': unknown key",
-	              "(expected log, server, session, webrtc, plugins)");
+	              "(expected log, server, session, webrtc, plugins, storage)");
 }
 
 static void test_config__unknown_group_names_line(void)
 {
 	check_refused("log = {};\n\nhttp = {\n  port = 8443;\n};\n",
 	              NAME ":3: key 'http': unknown group",
-	              "(expected log, server, session, webrtc, plugins)");
+	              "(expected log, server, session, webrtc, plugins, storage)");
 	check_refused("session = {\n  mouse = { accel = 1; };\n};\n",
 	              NAME ":2: key 'session.mouse': unknown group", "keyboard");
 }
@@ -340,6 +344,38 @@ static void test_config__string_list_may_be_empty(void)
 	              NAME ":2: key 'webrtc.ice_addresses'", "expected a list of strings");
 }
 
+static void test_config__storage_user_remotes(void)
+{
+	struct gb_config *config = gb_config_load_string(
+	        "storage = {\n  user_remote_types = [ \"webdav\", \"s3\" ];\n"
+	        "  max_user_remotes = 64;\n};\n",
+	        NAME, error, sizeof(error));
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->storage.user_remote_types[0], "webdav");
+	CU_ASSERT_STRING_EQUAL(config->storage.user_remote_types[1], "s3");
+	CU_ASSERT_PTR_NULL(config->storage.user_remote_types[2]);
+	CU_ASSERT_EQUAL(config->storage.max_user_remotes, 64);
+	gb_config_free(config);
+
+	check_refused("storage = {\n  user_remote_types = [ \"webdav\",\n    \"local\" ];\n};\n",
+	              NAME ":3: key 'storage.user_remote_types'",
+	              "element 2 is not one of webdav, sftp, s3");
+	check_refused("storage = {\n  user_remote_types = [ \"sftp\", \"sftp\" ];\n};\n",
+	              NAME ":2: key 'storage.user_remote_types'",
+	              "element 2 ('sftp') is listed twice");
+	check_refused("storage = {\n  user_remote_types = [ 1 ];\n};\n",
+	              NAME ":2: key 'storage.user_remote_types'", "element 1 is not one of");
+	check_refused("storage = {\n  user_remote_types = \"webdav\";\n};\n",
+	              NAME ":2: key 'storage.user_remote_types'", "expected a list of strings");
+	check_refused("storage = {\n\n  max_user_remotes = 0;\n};\n",
+	              NAME ":3: key 'storage.max_user_remotes'", "value 0 is out of range 1..64");
+	check_refused("storage = { max_user_remotes = 65; };\n",
+	              NAME ":1: key 'storage.max_user_remotes'", "value 65 is out of range 1..64");
+	check_refused("storage = {\n  remotes = 1;\n};\n", NAME ":2: key 'storage.remotes'",
+	              "unknown key (expected user_remote_types, max_user_remotes)");
+}
+
 static void test_config__missing_file_is_enoent(void)
 {
 	struct gb_config *config;
@@ -372,6 +408,8 @@ static void test_config__shipped_config_parses(void)
 
 	/* The shipped file documents the defaults; it must not change them. */
 	CU_ASSERT_EQUAL(config->log_level, GB_LOG_INFO);
+	CU_ASSERT_PTR_NULL(config->storage.user_remote_types[0]);
+	CU_ASSERT_EQUAL(config->storage.max_user_remotes, 8);
 	CU_ASSERT_EQUAL(config->session.width, 1280);
 	CU_ASSERT_EQUAL(config->session.height, 720);
 	CU_ASSERT_EQUAL(config->session.renderer, GB_RENDERER_PIXMAN);
@@ -538,6 +576,7 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_config__syntax_error_names_line),
 	GB_UNIT_TEST(test_config__empty_command_list_is_refused),
 	GB_UNIT_TEST(test_config__string_list_may_be_empty),
+	GB_UNIT_TEST(test_config__storage_user_remotes),
 	GB_UNIT_TEST(test_config__missing_file_is_enoent),
 	GB_UNIT_TEST(test_config__shipped_config_parses),
 	GB_UNIT_TEST(test_config__spawner_is_direct_or_systemd),

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The HTTP half of docs/streaming-protocol.md: login methods, login, logout, whoami.
 
-async function errorText(response, fallback) {
+/** The server's {"error": ...} text of @response, or @fallback. */
+export async function errorText(response, fallback) {
 	try {
 		const body = await response.json();
 		if (typeof body?.error === 'string' && body.error !== '')

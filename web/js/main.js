@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { Connection } from './connection.js';
 import { InputCapture } from './input.js';
 import { StatsCollector, formatStats } from './stats.js';
+import { StoragePanel } from './storage.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,6 +24,7 @@ const statsToggle = $('stats-toggle');
 const statusBox = $('status');
 const statusText = $('status-text');
 const statusRetry = $('status-retry');
+const storage = new StoragePanel($('storage-toggle'), $('storage'));
 
 const statsCollector = new StatsCollector();
 let statsTimer = 0;
@@ -30,8 +32,10 @@ let sessionInfo = null;
 let lastHelloSize = null;
 
 const input = new InputCapture(video, {
-	// The toolbar and the status box are the page's own, not the application's.
-	ignore: (event) => toolbar.contains(event.target) || statusBox.contains(event.target),
+	// The toolbar, the status box and the storage panel are the page's own,
+	// not the application's.
+	ignore: (event) => toolbar.contains(event.target) || statusBox.contains(event.target) ||
+		storage.panel.contains(event.target),
 });
 
 const connection = new Connection(video, {
@@ -101,6 +105,7 @@ function focusLogin() {
 function showLogin(message = '') {
 	connection.stop();
 	input.setActive(false);
+	storage.hide();
 	stopStatsTimer();
 	video.srcObject = null;
 	streamView.hidden = true;
@@ -137,6 +142,7 @@ function showStream() {
 	statsCollector.reset();
 	startStatsTimer();
 	connection.start();
+	storage.refresh();
 }
 
 async function stats() {
