@@ -53,6 +53,7 @@ struct gb_sessions;
 struct gb_login_limits;
 struct gb_metrics;
 struct gb_auth;
+struct gb_transfer;
 
 struct gb_daemon {
 	char *config_path; /* absolute: handed to every session */
@@ -68,6 +69,7 @@ struct gb_daemon {
 	struct gb_metrics *metrics; /* metrics.c */
 
 	struct gb_sessions *sessions; /* the sessions and their spawner (sessions.h) */
+	struct gb_transfer *transfer; /* files in the browser (transfer.h) */
 
 	/* main.c: a stop under way, and the options a reload keeps */
 	bool stopping;

@@ -30,6 +30,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "transfer.h"
 
 struct options {
 	const char *config_path;
@@ -287,6 +288,9 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 	gb_auth_redirect_add_routes(daemon);
 	gb_metrics_add_routes(daemon);
 	gb_relay_add_routes(daemon);
+	if (gb_transfer_init(daemon) < 0)
+		return -1;
+	gb_transfer_add_routes(daemon);
 	if (gb_http_listen(daemon) < 0)
 		return -1;
 	return gb_dbus_start(daemon, dbus_mode) < 0 ? -1 : 0;
@@ -302,6 +306,7 @@ static void stop_objects(struct gb_daemon *daemon)
 	/* Only left when they outlived the stop's deadline. */
 	gb_sessions_destroy_all(daemon);
 	gb_relays_destroy_all(daemon);
+	gb_transfer_fini(daemon);
 	if (daemon->stop_timeout)
 		g_source_remove(daemon->stop_timeout);
 	if (daemon->auth)
