@@ -225,13 +225,11 @@ void gb_audit_transfer(enum gb_audit_transfer direction, const char *session_id,
 	        MAYBE(session_id), MAYBE(identity_namespace), user_text, MAYBE(remote_address),
 	        bytes, result_value);
 
-	sent(sd_journal_send("MESSAGE=%s", message, "MESSAGE_ID=%s",
-	                     upload ? ID_FILE_UPLOAD : ID_FILE_DOWNLOAD, "PRIORITY=%d",
-	                     ok ? LOG_INFO : LOG_WARNING, IDENTIFIER, "GLASSBOX_EVENT=%s",
-	                     upload ? "file-upload" : "file-download", "GLASSBOX_SESSION=%s",
-	                     MAYBE(session_id), "GLASSBOX_USER=%s", user_value,
-	                     "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace),
-	                     "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address), "GLASSBOX_FILE=%s",
-	                     name_value, "GLASSBOX_BYTES=%llu", bytes, "GLASSBOX_RESULT=%s",
-	                     result_value, NULL));
+	sent(sd_journal_send(
+	        "MESSAGE=%s", message, "MESSAGE_ID=%s", upload ? ID_FILE_UPLOAD : ID_FILE_DOWNLOAD,
+	        "PRIORITY=%d", ok ? LOG_INFO : LOG_WARNING, IDENTIFIER, "GLASSBOX_EVENT=%s",
+	        upload ? "file-upload" : "file-download", "GLASSBOX_SESSION=%s", MAYBE(session_id),
+	        "GLASSBOX_USER=%s", user_value, "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace),
+	        "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address), "GLASSBOX_FILE=%s", name_value,
+	        "GLASSBOX_BYTES=%llu", bytes, "GLASSBOX_RESULT=%s", result_value, NULL));
 }

@@ -21,10 +21,10 @@
 
 #include "transfer-child.h"
 
-#define PIPE_SIZE    (1024 * 1024) /* fewer wake-ups on a fast upload */
-#define COPY_BUFFER  (64 * 1024)
-#define MAX_NUMBERED 1000  /* "name (999).ext" at most */
-#define MAX_SCANNED  100000 /* folder entries a list looks at */
+#define PIPE_SIZE     (1024 * 1024) /* fewer wake-ups on a fast upload */
+#define COPY_BUFFER   (64 * 1024)
+#define MAX_NUMBERED  1000   /* "name (999).ext" at most */
+#define MAX_SCANNED   100000 /* folder entries a list looks at */
 #define RESOLVE_FLAGS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
 
 /* The child's own copy of memory: no allocation after fork(). */
@@ -160,14 +160,16 @@ static int rename_into_place(int folder_fd, const struct gb_transfer_job *job,
                              struct gb_transfer_result *result)
 {
 	for (unsigned number = 0; number < MAX_NUMBERED; number++) {
-		int r = gb_file_name_numbered(job->name, number, result->name, sizeof(result->name));
+		int r = gb_file_name_numbered(job->name, number, result->name,
+		                              sizeof(result->name));
 
 		if (r < 0)
 			return r;
 		r = (int)syscall(SYS_renameat2, folder_fd, job->part_name, folder_fd, result->name,
 		                 RENAME_NOREPLACE);
 		if (r < 0 && (errno == EINVAL || errno == ENOSYS)) {
-			/* A file system without RENAME_NOREPLACE: link(2) never replaces either. */
+			/* A file system without RENAME_NOREPLACE: link(2) never replaces either.
+			 */
 			r = linkat(folder_fd, job->part_name, folder_fd, result->name, 0);
 			if (r == 0)
 				unlinkat(folder_fd, job->part_name, 0);
@@ -428,8 +430,8 @@ child_main(const struct gb_transfer_job *job, int status_fd, int data_fd)
 int gb_transfer_child_start(const struct gb_transfer_job *job, struct gb_transfer_child *child)
 {
 	int status[2], data[2] = { -1, -1 };
-	bool has_data = job->operation == GB_TRANSFER_UPLOAD ||
-	                job->operation == GB_TRANSFER_DOWNLOAD;
+	bool has_data =
+	        job->operation == GB_TRANSFER_UPLOAD || job->operation == GB_TRANSFER_DOWNLOAD;
 	bool upload = job->operation == GB_TRANSFER_UPLOAD;
 	pid_t pid;
 

@@ -46,8 +46,8 @@ enum gb_transfer_stage {
 
 struct gb_transfer_job {
 	enum gb_transfer_operation operation;
-	int home_fd;           /* the session's home, a folder glassboxd opened */
-	uid_t uid;             /* whom the child runs as */
+	int home_fd; /* the session's home, a folder glassboxd opened */
+	uid_t uid;   /* whom the child runs as */
 	gid_t gid;
 	const char *folder;    /* relative to the home (files.uploads_dir, ...) */
 	bool create_folder;    /* make missing components (0700) */

@@ -40,9 +40,9 @@
 
 #define UPLOADS_PATH            "/api/files/uploads"
 #define DOWNLOADS_PATH          "/api/files/downloads"
-#define TRANSFERS_PER_LOGIN_MAX 4              /* uploads, downloads, lists under way per login */
-#define LIST_ENTRIES_MAX        1000           /* files a download list shows */
-#define STATUS_MAX              (1024 * 1024)  /* what a child may say (a list) */
+#define TRANSFERS_PER_LOGIN_MAX 4             /* uploads, downloads, lists under way per login */
+#define LIST_ENTRIES_MAX        1000          /* files a download list shows */
+#define STATUS_MAX              (1024 * 1024) /* what a child may say (a list) */
 #define DOWNLOAD_PIECE          (64 * 1024)
 #define JOB_KEY                 "gb-transfer-job"
 
@@ -157,7 +157,8 @@ static void job_audit(struct job *job, uint64_t bytes, const char *result)
 	    job->operation == GB_TRANSFER_PART_SIZE)
 		return;
 	job->audited = true;
-	gb_audit_transfer(job->operation == GB_TRANSFER_UPLOAD ? GB_AUDIT_UPLOAD : GB_AUDIT_DOWNLOAD,
+	gb_audit_transfer(job->operation == GB_TRANSFER_UPLOAD ? GB_AUDIT_UPLOAD
+	                                                       : GB_AUDIT_DOWNLOAD,
 	                  job->session_id, job->identity_namespace, job->user, job->peer,
 	                  job->name, (unsigned long long)bytes, result);
 }
@@ -372,30 +373,36 @@ static char *failure_message(const struct job *job, const struct gb_transfer_res
 			                       job->name, result->value, job->offset);
 		}
 		if (job->operation == GB_TRANSFER_DOWNLOAD &&
-		    (result->error == ENOENT || result->error == ELOOP || result->error == EINVAL)) {
+		    (result->error == ENOENT || result->error == ELOOP ||
+		     result->error == EINVAL)) {
 			*status = SOUP_STATUS_NOT_FOUND;
-			return g_strdup_printf("there is no file '%s' in ~/%s", job->name, job->folder);
+			return g_strdup_printf("there is no file '%s' in ~/%s", job->name,
+			                       job->folder);
 		}
 		if (result->error == ELOOP || result->error == EISDIR || result->error == EEXIST) {
 			*status = SOUP_STATUS_CONFLICT;
 			return g_strdup_printf("~/%s/%s is in the way (a link or a folder)",
 			                       job->folder, job->name);
 		}
-		return g_strdup_printf("cannot open '%s' in ~/%s: %s", job->name, job->folder, error);
+		return g_strdup_printf("cannot open '%s' in ~/%s: %s", job->name, job->folder,
+		                       error);
 	case GB_TRANSFER_STAGE_WRITE:
 		if (result->error == ENOSPC || result->error == EDQUOT) {
 			*status = SOUP_STATUS_INSUFFICIENT_STORAGE;
-			return g_strdup_printf("%s writing '%s' into ~/%s; the partial file was removed",
-			                       result->error == ENOSPC ? "no space left on the device"
-			                                               : "over the disk quota",
-			                       job->name, job->folder);
+			return g_strdup_printf(
+			        "%s writing '%s' into ~/%s; the partial file was removed",
+			        result->error == ENOSPC ? "no space left on the device"
+			                                : "over the disk quota",
+			        job->name, job->folder);
 		}
-		return g_strdup_printf("cannot write '%s' into ~/%s (the partial file was removed): %s",
-		                       job->name, job->folder, error);
+		return g_strdup_printf(
+		        "cannot write '%s' into ~/%s (the partial file was removed): %s",
+		        job->name, job->folder, error);
 	case GB_TRANSFER_STAGE_RENAME:
 		*status = result->error == EEXIST ? SOUP_STATUS_CONFLICT : *status;
-		return g_strdup_printf("cannot name the file '%s' in ~/%s: %s", job->name, job->folder,
-		                       result->error == EEXIST ? "too many files of that name" : error);
+		return g_strdup_printf(
+		        "cannot name the file '%s' in ~/%s: %s", job->name, job->folder,
+		        result->error == EEXIST ? "too many files of that name" : error);
 	case GB_TRANSFER_STAGE_DATA:
 		*status = SOUP_STATUS_BAD_REQUEST;
 		return g_strdup_printf("the upload of '%s' ended early; send the rest from byte "
@@ -576,8 +583,8 @@ static struct gb_login *check_request(struct gb_transfer *transfer, SoupServerMe
 	if (name && (operation == GB_TRANSFER_UPLOAD || operation == GB_TRANSFER_DOWNLOAD)) {
 		g_autofree char *shown = gb_printable_dup(name);
 
-		gb_warning("user '%s:%s' from %s: %s of '%s' refused: %s", login->identity_namespace,
-		           login->user, gb_http_peer(msg),
+		gb_warning("user '%s:%s' from %s: %s of '%s' refused: %s",
+		           login->identity_namespace, login->user, gb_http_peer(msg),
 		           operation == GB_TRANSFER_UPLOAD ? "upload" : "download", shown, reason);
 		gb_audit_transfer(operation == GB_TRANSFER_UPLOAD ? GB_AUDIT_UPLOAD
 		                                                  : GB_AUDIT_DOWNLOAD,
@@ -626,9 +633,10 @@ static guint upload_extent(struct gb_transfer *transfer, SoupServerMessage *msg,
 		return SOUP_STATUS_BAD_REQUEST;
 	}
 	if (max && job->total > max) {
-		*message = g_strdup_printf("'%s' is %" G_GUINT64_FORMAT " bytes, over the limit of "
-		                           "%" G_GUINT64_FORMAT " bytes per file",
-		                           job->name, job->total, max);
+		*message =
+		        g_strdup_printf("'%s' is %" G_GUINT64_FORMAT " bytes, over the limit of "
+		                        "%" G_GUINT64_FORMAT " bytes per file",
+		                        job->name, job->total, max);
 		return SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE;
 	}
 	return 0;
@@ -758,7 +766,8 @@ static void uploads_handler(SoupServer *server, SoupServerMessage *msg, const ch
 		gb_http_reply_error(msg, SOUP_STATUS_NOT_FOUND,
 		                    "name the file: PUT " UPLOADS_PATH "/NAME");
 	} else if (!job) {
-		gb_http_reply_error(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR, "the upload did not start");
+		gb_http_reply_error(msg, SOUP_STATUS_INTERNAL_SERVER_ERROR,
+		                    "the upload did not start");
 	} else {
 		/* The whole body is in: the child sees the end of its pipe. */
 		job->body_done = true;
@@ -778,7 +787,8 @@ static gint compare_newest_first(gconstpointer a, gconstpointer b)
 {
 	JsonObject *x = json_node_get_object(*(JsonNode *const *)a);
 	JsonObject *y = json_node_get_object(*(JsonNode *const *)b);
-	gint64 mx = json_object_get_int_member(x, "mtime"), my = json_object_get_int_member(y, "mtime");
+	gint64 mx = json_object_get_int_member(x, "mtime"),
+	       my = json_object_get_int_member(y, "mtime");
 
 	if (mx != my)
 		return mx > my ? -1 : 1;
@@ -789,7 +799,8 @@ static gint compare_newest_first(gconstpointer a, gconstpointer b)
 /* The child's entries, newest first; names that are no valid file names are left out. */
 static JsonNode *list_entries(struct job *job, const struct gb_transfer_result *result)
 {
-	g_autoptr(GPtrArray) entries = g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+	g_autoptr(GPtrArray) entries =
+	        g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
 	size_t end = job->status->len - sizeof(*result), at = 0;
 	JsonArray *array = json_array_new();
 	JsonNode *node = json_node_new(JSON_NODE_ARRAY);
@@ -852,8 +863,8 @@ static char *content_disposition(const char *name)
 	g_autofree char *encoded = g_uri_escape_string(name, NULL, FALSE);
 
 	for (char *c = ascii; *c; c++)
-		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e || *c == '"' || *c == '\\' ||
-		    *c == '%')
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e || *c == '"' ||
+		    *c == '\\' || *c == '%')
 			*c = '_';
 	return g_strdup_printf("attachment; filename=\"%s\"; filename*=UTF-8''%s", ascii, encoded);
 }
@@ -936,7 +947,8 @@ static void download_answer(struct job *job)
 	soup_message_body_set_accumulate(body, FALSE);
 	soup_server_message_set_status(job->msg, SOUP_STATUS_OK, NULL);
 	job->answered = true;
-	job->wrote_handler = g_signal_connect(job->msg, "wrote-chunk", G_CALLBACK(download_wrote), job);
+	job->wrote_handler =
+	        g_signal_connect(job->msg, "wrote-chunk", G_CALLBACK(download_wrote), job);
 	if (job->size == 0) {
 		soup_message_body_complete(body);
 		close_fd(&job->child.data_fd);
