@@ -3,6 +3,7 @@
 
 import * as api from './api.js';
 import { Connection } from './connection.js';
+import { FilesPanel } from './files.js';
 import { InputCapture } from './input.js';
 import { StatsCollector, formatStats } from './stats.js';
 
@@ -23,6 +24,7 @@ const statsToggle = $('stats-toggle');
 const statusBox = $('status');
 const statusText = $('status-text');
 const statusRetry = $('status-retry');
+const filesPanel = $('files-panel');
 
 const statsCollector = new StatsCollector();
 let statsTimer = 0;
@@ -31,7 +33,23 @@ let lastHelloSize = null;
 
 const input = new InputCapture(video, {
 	// The toolbar and the status box are the page's own, not the application's.
-	ignore: (event) => toolbar.contains(event.target) || statusBox.contains(event.target),
+	ignore: (event) =>
+		toolbar.contains(event.target) || statusBox.contains(event.target) ||
+		filesPanel.contains(event.target),
+});
+
+const files = new FilesPanel({
+	panel: filesPanel,
+	toggle: $('files-toggle'),
+	dropTarget: streamView,
+	dropZone: $('drop-zone'),
+	uploadButton: $('upload-button'),
+	uploadInput: $('upload-input'),
+	progress: $('upload-progress'),
+	uploadStatus: $('upload-status'),
+	list: $('downloads-list'),
+	refresh: $('downloads-refresh'),
+	listStatus: $('downloads-status'),
 });
 
 const connection = new Connection(video, {
@@ -230,6 +248,10 @@ window.glassbox = {
 	},
 	sdp() {
 		return { offer: connection.offerSdp, answer: connection.answerSdp };
+	},
+	files: {
+		uploaded: () => [...files.uploaded],
+		refresh: () => files.refresh(),
 	},
 	input: {
 		sent: () => input.sent,
