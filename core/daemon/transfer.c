@@ -62,11 +62,11 @@ struct job {
 	gulong finished_handler, chunk_handler, wrote_handler;
 	char *login_key, *identity_namespace, *user, *session_id, *peer, *upload_key;
 	char name[GB_FILE_NAME_MAX + 1];
-	const char *folder; /* files.uploads_dir or downloads_dir, for messages */
+	char *folder; /* files.uploads_dir or downloads_dir (a copy: a reload frees the config) */
 	struct gb_transfer_child child;
 	GByteArray *status;
 	guint status_watch, data_watch;
-	bool status_done, body_done, paused, answered, audited, finished, data_broken;
+	bool status_done, body_done, paused, answered, audited, finished, data_broken, waited;
 	uint64_t offset, length, total, received; /* upload */
 	GBytes *pending;                          /* upload: what the pipe did not take yet */
 	uint64_t size, sent;                      /* download */
@@ -206,6 +206,7 @@ static void job_free(struct job *job)
 	g_free(job->session_id);
 	g_free(job->peer);
 	g_free(job->upload_key);
+	g_free(job->folder);
 	g_free(job);
 }
 
@@ -243,9 +244,10 @@ static struct job *job_new(struct gb_transfer *owner, SoupServerMessage *msg,
 	job->session_id = g_strdup(session->id);
 	job->peer = g_strdup(gb_http_peer(msg));
 	g_strlcpy(job->name, name ? name : "", sizeof(job->name));
-	job->folder = operation == GB_TRANSFER_UPLOAD || operation == GB_TRANSFER_PART_SIZE
-	                      ? owner->daemon->config->files.uploads_dir
-	                      : owner->daemon->config->files.downloads_dir;
+	job->folder =
+	        g_strdup(operation == GB_TRANSFER_UPLOAD || operation == GB_TRANSFER_PART_SIZE
+	                         ? owner->daemon->config->files.uploads_dir
+	                         : owner->daemon->config->files.downloads_dir);
 	job->status = g_byte_array_new();
 	job->child.status_fd = job->child.data_fd = -1;
 	g_object_set_data(G_OBJECT(msg), JOB_KEY, job);
@@ -529,6 +531,11 @@ static void upload_chunk(SoupServerMessage *msg, GBytes *chunk, gpointer data)
 	if (!job->pending)
 		return;
 	/* The child is behind: read no more of the request until it caught up. */
+	if (!job->waited)
+		gb_debug("session %s: the upload waits for the disk (%" G_GUINT64_FORMAT
+		         " bytes in); reading paused",
+		         job->session_id, job->received);
+	job->waited = true;
 	job->paused = true;
 	soup_server_message_pause(msg);
 	job->data_watch = g_unix_fd_add(job->child.data_fd, G_IO_OUT | G_IO_ERR | G_IO_HUP,

@@ -15,10 +15,12 @@ is 413 with no file left; a full disk is 507 with the partial file
 removed; an upload resumes with Content-Range; the download list holds
 regular files only (no link, FIFO or folder), a download is byte-identical
 with its Content-Disposition, a link or FIFO is not served; another user's
-login reaches none of it. Runs as root in a network namespace with only
+login reaches none of it; every upload and download is audited to the
+journal (a socket the test binds in place of journald's). Runs as root in a network namespace with only
 loopback and a private mount namespace (the small tmpfs of the full-disk
 case)."""
 
+import array
 import atexit
 import ctypes
 import hashlib
@@ -27,9 +29,13 @@ import os
 import pwd
 import re
 import shutil
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import urllib.parse
 
 import gbdaemon
@@ -49,11 +55,85 @@ if libc.unshare(CLONE_NEWNS) != 0:
     sys.exit(77)
 subprocess.run(["mount", "--make-rprivate", "/"], check=True)
 
+# The audit trail: a folder of our own over /run/systemd/journal (in this
+# mount namespace only) and a socket there standing in for journald's.
+JOURNAL = "/run/systemd/journal"
+for folder in (JOURNAL, "/run/systemd", "/run"):
+    if os.path.isdir(folder):
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "gb-test-journal", folder],
+                       check=True)
+        break
+os.makedirs(JOURNAL, exist_ok=True)
+
+
+def parse_native(data):
+    """The journal's native protocol: KEY=VALUE\\n, or KEY\\n<le64 size><data>\\n."""
+    fields, i = {}, 0
+    for _ in range(1000):
+        if i >= len(data):
+            break
+        newline = data.index(b"\n", i)
+        line = data[i:newline]
+        if b"=" in line:
+            key, value = line.split(b"=", 1)
+            i = newline + 1
+        else:
+            key = line
+            size = struct.unpack("<Q", data[newline + 1:newline + 9])[0]
+            value = data[newline + 9:newline + 9 + size]
+            i = newline + 10 + size
+        fields[key.decode()] = value.decode("utf-8", "replace")
+    return fields
+
+
+class Journal:
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(os.path.join(JOURNAL, "socket"))
+        self.entries = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        while True:
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
+            except OSError:
+                return
+            for level, kind, payload in ancillary:  # a big entry comes as a memfd
+                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                    fds = array.array("i")
+                    fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+                    for fd in fds:
+                        with os.fdopen(fd, "rb") as f:
+                            f.seek(0)
+                            data = f.read(1 << 24)
+            try:
+                entry = parse_native(data)
+            except (ValueError, struct.error):
+                continue
+            with self.lock:
+                self.entries.append(entry)
+
+    def wait(self, event, predicate, timeout=10.0):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                found = [e for e in self.entries
+                         if e.get("GLASSBOX_EVENT") == event and predicate(e)]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        return None
+
+
+journal = Journal()
+
 ACCOUNT = "gbtest-xfer%d" % (os.getpid() % 100000)
 work = tempfile.TemporaryDirectory(prefix="gb-transfer-")
 HOME = os.path.join(work.name, "home")
 OUTSIDE = os.path.join(work.name, "outside")
-MAX_UPLOAD = 1024 * 1024
+MAX_UPLOAD = 8 * 1024 * 1024
 
 
 def remove_account():
@@ -100,7 +180,7 @@ def make_daemon(tmp):
     for name in os.listdir(d.dropins):
         os.chmod(os.path.join(d.dropins, name), 0o644)
     with open(d.config, "a") as f:
-        f.write('files = { max_upload_size = "1M"; };\n')
+        f.write('files = { max_upload_size = "8M"; };\n')
     os.chmod(d.config, 0o644)
     return d
 
@@ -184,6 +264,13 @@ try:
           "the file belongs to the session's user, not root (uid %d gid %d)"
           % (info.st_uid, info.st_gid))
     check(os.stat(UPLOADS).st_uid == UID, "~/Uploads was made by the session's user")
+    big = os.urandom(MAX_UPLOAD)
+    status, answer = upload(d, "exactly the limit.bin", big, cookie)
+    check(status == 201 and sha(open(os.path.join(UPLOADS, "exactly the limit.bin"), "rb").read())
+          == sha(big), "a file of exactly files.max_upload_size (8 MiB): 201, byte-identical "
+          "(%d)" % status)
+    print("info: the upload paused its reading for the disk: %s"
+          % bool(re.search(r"the upload waits for the disk", d.log_text())))
     status, answer = upload(d, "hello wörld.bin", b"second", cookie)
     check(status == 201 and answer.get("name") == "hello wörld (1).bin",
           "the same name again: 'hello wörld (1).bin' (%d %r)" % (status, answer))
@@ -276,8 +363,8 @@ try:
     with open(d.config, "a") as f:
         f.write("")
     # Uploads go into files.uploads_dir; this one points at the small folder.
-    text = open(d.config).read().replace('max_upload_size = "1M";',
-                                         'max_upload_size = "1M"; uploads_dir = "Uploads/small";')
+    text = open(d.config).read().replace('max_upload_size = "8M";',
+                                         'max_upload_size = "8M"; uploads_dir = "Uploads/small";')
     with open(d.config, "w") as f:
         f.write(text)
     d.proc.send_signal(1)
@@ -370,6 +457,30 @@ try:
     status, _, body = d.request("GET", "/api/files/downloads/report.pdf", cookie=alice)
     check(status == 409 and sha(body) != sha(report), "nor download them (%d)" % status)
     check(tree(HOME) == before, "alice wrote nothing")
+
+    # ---- the audit trail ----
+    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "hello wörld.bin"
+                         and e.get("GLASSBOX_RESULT") == "ok")
+    check(entry is not None and entry.get("GLASSBOX_USER") == "demo"
+          and entry.get("GLASSBOX_NAMESPACE") == "local"
+          and entry.get("GLASSBOX_BYTES") == str(300 * 1024 + 7)
+          and entry.get("MESSAGE_ID") == "2619aa7d78a94d5c8d7422eb401a51c9"
+          and re.fullmatch(r"[0-9a-f]{16}", entry.get("GLASSBOX_SESSION", "")) is not None,
+          "an upload is audited: identity, session, file, bytes, result (%r)" % entry)
+    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "big.bin")
+    check(entry is not None and "over the limit" in entry.get("GLASSBOX_RESULT", "")
+          and entry.get("PRIORITY") == "4", "a refused upload is audited with why (%r)" % entry)
+    entry = journal.wait("file-download", lambda e: e.get("GLASSBOX_FILE") == "report.pdf")
+    check(entry is not None and entry.get("GLASSBOX_RESULT") == "ok"
+          and entry.get("GLASSBOX_BYTES") == str(len(report))
+          and entry.get("MESSAGE_ID") == "26a26c8e09f6425ea81e6d81045fdc93",
+          "a download is audited with its bytes (%r)" % entry)
+    entry = journal.wait("file-download", lambda e: e.get("GLASSBOX_FILE") == "leak")
+    check(entry is not None and entry.get("GLASSBOX_RESULT", "").startswith("there is no file"),
+          "a refused download is audited (%r)" % entry)
+    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_USER") == "alice")
+    check(entry is not None and entry.get("GLASSBOX_RESULT") == "you have no session running",
+          "another user's refused upload is audited (%r)" % entry)
 
     log = d.log_text(whole=True)
     check(re.search(r"uploaded 'hello w\?\?rld\.bin' into ~/Uploads", log) is not None,
