@@ -445,6 +445,43 @@ try:
     os.unlink(DOWNLOADS)
     os.rename(DOWNLOADS + ".real", DOWNLOADS)
 
+    # ---- transfers under way per login ----
+    held = []
+    for i in range(4):
+        sock = socket.create_connection((d.host, d.port), timeout=10)
+        sock.sendall(("PUT /api/files/uploads/slow%d HTTP/1.1\r\nHost: %s:%d\r\n"
+                      "Origin: %s\r\nCookie: glassbox_session=%s\r\n"
+                      "Content-Length: 100000\r\n\r\n" % (i, d.host, d.port, d.origin(), cookie))
+                     .encode() + b"s" * 1000)
+        held.append(sock)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len(
+            [n for n in os.listdir(UPLOADS) if n.endswith(".part")]) < 4:
+        time.sleep(0.05)
+    status, answer = upload(d, "fifth.txt", b"5", cookie)
+    check(status == 429, "a fifth transfer while 4 are under way: 429 (%d %r)" % (status, answer))
+    for sock in held:
+        sock.close()
+    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "slow0")
+    check(entry is not None and entry.get("GLASSBOX_RESULT", "").startswith("cut short"),
+          "an upload cut short is audited so (%r)" % entry)
+    deadline = time.monotonic() + 10
+    status = None
+    while time.monotonic() < deadline:
+        status, answer = upload(d, "fifth.txt", b"5", cookie)
+        if status != 429:
+            break
+        time.sleep(0.1)
+    check(status == 201, "once they are gone, the next upload goes through (%d)" % status)
+    deadline = time.monotonic() + 5  # the child may still be writing what it had
+    while True:
+        status, _, answer = get_json(d, "/api/files/uploads/slow1", cookie)
+        if (status == 200 and answer.get("offset") == 1000) or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    check(status == 200 and answer.get("offset") == 1000,
+          "a cut upload keeps what came, to resume from (%d %r)" % (status, answer))
+
     # ---- another user's login ----
     status, alice, _, _ = d.login(user="alice")
     check(status == 200 and alice, "alice logs in (%d)" % status)
