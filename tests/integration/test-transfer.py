@@ -28,7 +28,6 @@ import json
 import os
 import pwd
 import re
-import shutil
 import socket
 import struct
 import subprocess
@@ -152,21 +151,8 @@ os.chown(HOME, UID, GID)
 os.mkdir(OUTSIDE, 0o777)
 os.chmod(OUTSIDE, 0o777)
 
-# What the account needs to run a session (as test-root-sessions.py does).
-os.chmod(work.name, 0o711)
-bin_dir = os.path.join(work.name, "bin")
-plugin_dir = os.path.join(work.name, "plugins")
-os.mkdir(bin_dir, 0o755)
-os.mkdir(plugin_dir, 0o755)
-session_binary = shutil.copy(gbdaemon.SESSION, bin_dir)
-client = shutil.copy(gbdaemon.CLIENT, bin_dir)
-for folder in gbdaemon.PLUGIN_PATH.split(":"):
-    for name in os.listdir(folder):
-        if name.endswith(".so"):
-            os.chmod(shutil.copy(os.path.join(folder, name), plugin_dir), 0o644)
-for path in (session_binary, client):
-    os.chmod(path, 0o755)
-gbdaemon.PLUGIN_PATH = plugin_dir
+# What the account needs to run a session, out of the build tree.
+session_binary, client = gbdaemon.copy_for_account(work.name)
 os.environ["GB_TEST_ALLOW_ROOT_SESSIONS"] = "0"
 
 
