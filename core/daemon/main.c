@@ -252,7 +252,7 @@ static const struct gb_spawner_ops *spawner_of(const struct gb_config *config)
 }
 
 /* Who hears of what (events.h). @hooks: N_LISTENERS of them. */
-#define N_LISTENERS 6
+#define N_LISTENERS 7
 static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks)
 {
 	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
@@ -262,6 +262,7 @@ static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks
 	gb_events_add_listener(&daemon->events, &hooks[3], &stop_events, daemon);
 	gb_events_add_listener(&daemon->events, &hooks[4], &gb_metrics_events, daemon);
 	gb_events_add_listener(&daemon->events, &hooks[5], &gb_relay_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[6], &gb_transfer_events, daemon);
 }
 
 /* The objects, in the order they depend on each other; 0, or < 0 after logging why. */

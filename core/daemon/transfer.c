@@ -1031,6 +1031,58 @@ static void job_status_done(struct job *job)
 	}
 }
 
+/* ---- logins that end ---- */
+
+/* Cut @job now: its login ended. The part file of an upload stays, for a resume. */
+static void job_cut(struct job *job, const char *why)
+{
+	GSocket *socket = soup_server_message_get_socket(job->msg);
+	g_autofree char *result = g_strdup_printf("cut short: %s", why);
+	char shown[GB_PRINTABLE_SIZE];
+
+	gb_printable(shown, sizeof(shown), job->name);
+	gb_info("session %s of user '%s:%s': cutting the transfer of '%s': %s", job->session_id,
+	        job->identity_namespace, job->user, shown, why);
+	job_audit(job, job->operation == GB_TRANSFER_UPLOAD ? job->received : job->sent, result);
+	if (job->data_watch) {
+		g_source_remove(job->data_watch);
+		job->data_watch = 0;
+	}
+	if (job->operation == GB_TRANSFER_UPLOAD)
+		upload_broken(job);
+	close_fd(&job->child.data_fd);
+	if (socket)
+		g_socket_shutdown(socket, TRUE, TRUE, NULL);
+	if (!job->answered) {
+		g_autofree char *json = error_json("your login ended", -1);
+
+		job_answer(job, SOUP_STATUS_UNAUTHORIZED, json);
+	} else if (job->operation == GB_TRANSFER_DOWNLOAD) {
+		/* libsoup waits for the next piece: none comes, the answer ends short. */
+		soup_message_body_complete(soup_server_message_get_response_body(job->msg));
+		soup_server_message_unpause(job->msg);
+	}
+}
+
+/* A login ended (logout, revocation, expiry): its transfers under way are cut too. */
+static void login_ended(void *data, const char *key, const char *reason)
+{
+	struct gb_daemon *daemon = data;
+	GList *link = daemon->transfer ? daemon->transfer->jobs.head : NULL;
+
+	while (link) {
+		struct job *job = link->data;
+
+		link = link->next;
+		if (strcmp(job->login_key, key) == 0)
+			job_cut(job, reason ? reason : "the user logged out");
+	}
+}
+
+const struct gb_events_listener gb_transfer_events = {
+	.login_ended = login_ended,
+};
+
 /* ---- the object ---- */
 
 int gb_transfer_init(struct gb_daemon *daemon)

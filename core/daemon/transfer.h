@@ -9,6 +9,7 @@
 #ifndef GB_TRANSFER_H
 #define GB_TRANSFER_H
 
+#include "events.h"
 #include "login.h"
 #include "sessions.h"
 
@@ -26,6 +27,10 @@ struct gb_daemon;
  */
 int gb_transfer_may(const struct gb_login *login, const struct gb_daemon_session *session,
                     const char **reason);
+
+/** What the transfers hear (main.c registers it, data: the daemon): a login
+ * that ends cuts its transfers under way. */
+extern const struct gb_events_listener gb_transfer_events;
 
 /** The transfer object (daemon->transfer) and its routes under /api/files/. */
 int gb_transfer_init(struct gb_daemon *daemon);

@@ -481,6 +481,29 @@ try:
     check(status == 409 and sha(body) != sha(report), "nor download them (%d)" % status)
     check(tree(HOME) == before, "alice wrote nothing")
 
+    # ---- a login that ends cuts its transfers ----
+    sock = socket.create_connection((d.host, d.port), timeout=10)
+    sock.sendall(("PUT /api/files/uploads/held HTTP/1.1\r\nHost: %s:%d\r\nOrigin: %s\r\n"
+                  "Cookie: glassbox_session=%s\r\nContent-Length: 100000\r\n\r\n"
+                  % (d.host, d.port, d.origin(), cookie)).encode() + b"h" * 500)
+    deadline = time.monotonic() + 10
+    part = ".glassbox-upload-%s.part" % hashlib.sha256(b"held").hexdigest()[:16]
+    while time.monotonic() < deadline and not os.path.exists(os.path.join(UPLOADS, part)):
+        time.sleep(0.05)
+    status, _, _ = d.request("POST", "/api/logout", headers={"Origin": d.origin()}, cookie=cookie)
+    check(status == 204, "demo logs out (%d)" % status)
+    sock.settimeout(5)
+    try:
+        reply = sock.recv(4096)
+    except OSError:
+        reply = b""
+    check(reply == b"" or reply.startswith(b"HTTP/1.1 401"),
+          "the upload under way is cut at once (%r)" % reply[:40])
+    sock.close()
+    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "held")
+    check(entry is not None and entry.get("GLASSBOX_RESULT") == "cut short: the user logged out",
+          "and audited so (%r)" % (entry or {}).get("GLASSBOX_RESULT"))
+
     # ---- the audit trail ----
     entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "hello wörld.bin"
                          and e.get("GLASSBOX_RESULT") == "ok")
