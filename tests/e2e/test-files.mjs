@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // End to end: files in the browser (issue 10). Through the page in
-// Chromium: an upload through the button (setInputFiles) and one dropped
-// onto the stream (a synthetic drop with a DataTransfer), each with the
+// Chromium: an upload through the button (setInputFiles), one in pieces
+// (Content-Range), and one dropped onto the stream (a synthetic drop with
+// a DataTransfer), each with the
 // progress bar at 100 % and the file in ~/Uploads byte-identical; a name
 // with '../' refused with nothing written outside; a file the application
 // saved into ~/Downloads listed and downloaded byte-identical
@@ -105,6 +106,25 @@ async function run() {
 	const dropped = path.join(uploads, 'dropped.dat');
 	check(fs.existsSync(dropped) && sha(fs.readFileSync(dropped)) === sha(second),
 		'the dropped file is in ~/Uploads, byte-identical');
+
+	// ---- in pieces (Content-Range), as a file over 32 MiB goes ----
+	await page.evaluate(() => window.glassbox.files.setPieceSize(256 * 1024));
+	const pieces = crypto.randomBytes(900 * 1024 + 1);
+	let putCount = 0;
+	const countPuts = (request) => {
+		if (request.method() === 'PUT' && request.url().includes('/api/files/uploads/'))
+			putCount++;
+	};
+	page.on('request', countPuts);
+	await page.setInputFiles('#upload-input', { name: 'in pieces.bin',
+		mimeType: 'application/octet-stream', buffer: pieces });
+	status = await uploadStatus(page, status);
+	page.off('request', countPuts);
+	check(status === "Uploaded in pieces.bin into the session's uploads." && putCount === 4,
+		`a file in 4 pieces of 256 KiB is reported done ("${status}", ${putCount} PUTs)`);
+	const piecesOnDisk = path.join(uploads, 'in pieces.bin');
+	check(fs.existsSync(piecesOnDisk) && sha(fs.readFileSync(piecesOnDisk)) === sha(pieces),
+		'the file sent in pieces is byte-identical');
 
 	// ---- a name with ../ ----
 	const before = tree(daemon.tmp);

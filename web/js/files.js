@@ -6,8 +6,14 @@
 // /api/files/uploads/NAME (where a cut upload resumes), GET
 // /api/files/downloads (the list) and GET /api/files/downloads/NAME.
 
-const PIECE = 32 * 1024 * 1024; // a larger file goes in pieces: a cut one resumes
 const RETRIES = 3;
+// A larger file goes in pieces of this size: a cut one resumes from the last.
+let pieceSize = 32 * 1024 * 1024;
+
+/** For automation: smaller pieces, so that a test sees several (at least 1 KiB). */
+export function setPieceSize(bytes) {
+	pieceSize = Math.max(1024, Math.floor(bytes));
+}
 
 function fileUrl(folder, name) {
 	return `/api/files/${folder}/${encodeURIComponent(name)}`;
@@ -69,7 +75,7 @@ export async function uploadFile(file, onProgress) {
 	let retries = 0;
 	onProgress(0);
 	for (;;) {
-		const end = file.size <= PIECE ? file.size : Math.min(offset + PIECE, file.size);
+		const end = file.size <= pieceSize ? file.size : Math.min(offset + pieceSize, file.size);
 		let result;
 		try {
 			result = await putPiece(file, offset, end, (sent) => onProgress(offset + sent));

@@ -3,7 +3,7 @@
 
 import * as api from './api.js';
 import { Connection } from './connection.js';
-import { FilesPanel } from './files.js';
+import { FilesPanel, setPieceSize } from './files.js';
 import { InputCapture } from './input.js';
 import { StatsCollector, formatStats } from './stats.js';
 
@@ -252,6 +252,7 @@ window.glassbox = {
 	files: {
 		uploaded: () => [...files.uploaded],
 		refresh: () => files.refresh(),
+		setPieceSize: (bytes) => setPieceSize(bytes),
 	},
 	input: {
 		sent: () => input.sent,
