@@ -32,6 +32,8 @@
 #define ID_ADMIN_ACTION    "3356dda4df114153b1cad01fd2919fac"
 #define ID_SOCKET_REFUSED  "8780e433c2194bf89410e3f765748a2e"
 #define ID_USER_REMOTE     "3834d95e094a43e3bc723ee21ee69c6f"
+#define ID_FILE_UPLOAD     "2619aa7d78a94d5c8d7422eb401a51c9"
+#define ID_FILE_DOWNLOAD   "26a26c8e09f6425ea81e6d81045fdc93"
 
 /* Bounds on what a remote user chose (a user name) and on the rest. */
 #define VALUE_MAX   256
@@ -224,4 +226,31 @@ void gb_audit_socket_refused(const char *session_id, const char *user, const cha
 	        LOG_WARNING, IDENTIFIER, "GLASSBOX_EVENT=session-socket-refused",
 	        "GLASSBOX_SESSION=%s", MAYBE(session_id), "GLASSBOX_USER=%s", user_value,
 	        "GLASSBOX_SOCKET=%s", path_value, "GLASSBOX_REASON=%s", reason_value, NULL));
+}
+
+void gb_audit_transfer(enum gb_audit_transfer direction, const char *session_id,
+                       const char *identity_namespace, const char *user,
+                       const char *remote_address, const char *name, unsigned long long bytes,
+                       const char *result)
+{
+	bool upload = direction == GB_AUDIT_UPLOAD;
+	bool ok = result && strcmp(result, "ok") == 0;
+	g_autofree char *user_value = bounded(user, VALUE_MAX);
+	g_autofree char *name_value = bounded(name, VALUE_MAX);
+	g_autofree char *result_value = bounded(result ? result : "ok", VALUE_MAX);
+	g_autofree char *user_text = gb_printable_dup(user);
+	g_autofree char *name_text = gb_printable_dup(name);
+	g_autofree char *message = g_strdup_printf(
+	        "%s of '%s' %s session %s of user '%s:%s' from %s: %llu bytes, %s",
+	        upload ? "upload" : "download", name_text, upload ? "into" : "from",
+	        MAYBE(session_id), MAYBE(identity_namespace), user_text, MAYBE(remote_address),
+	        bytes, result_value);
+
+	sent(sd_journal_send(
+	        "MESSAGE=%s", message, "MESSAGE_ID=%s", upload ? ID_FILE_UPLOAD : ID_FILE_DOWNLOAD,
+	        "PRIORITY=%d", ok ? LOG_INFO : LOG_WARNING, IDENTIFIER, "GLASSBOX_EVENT=%s",
+	        upload ? "file-upload" : "file-download", "GLASSBOX_SESSION=%s", MAYBE(session_id),
+	        "GLASSBOX_USER=%s", user_value, "GLASSBOX_NAMESPACE=%s", MAYBE(identity_namespace),
+	        "GLASSBOX_REMOTE_ADDR=%s", MAYBE(remote_address), "GLASSBOX_FILE=%s", name_value,
+	        "GLASSBOX_BYTES=%llu", bytes, "GLASSBOX_RESULT=%s", result_value, NULL));
 }

@@ -70,4 +70,19 @@ void gb_audit_user_remote(const char *identity_namespace, const char *user,
 void gb_audit_socket_refused(const char *session_id, const char *user, const char *path,
                              const char *reason);
 
+enum gb_audit_transfer {
+	GB_AUDIT_UPLOAD,   /* file-upload */
+	GB_AUDIT_DOWNLOAD, /* file-download */
+};
+
+/**
+ * A file sent from or to the browser (transfer.c): the identity, the
+ * session, the file's name as asked (shown printable), the bytes moved and
+ * @result: "ok", or why it failed or was refused.
+ */
+void gb_audit_transfer(enum gb_audit_transfer direction, const char *session_id,
+                       const char *identity_namespace, const char *user,
+                       const char *remote_address, const char *name, unsigned long long bytes,
+                       const char *result);
+
 #endif

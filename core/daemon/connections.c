@@ -389,6 +389,20 @@ static void request_read(SoupServer *server, SoupServerMessage *msg, gpointer da
 	}
 }
 
+void gb_connections_request_progress(struct gb_daemon *daemon, SoupServerMessage *msg)
+{
+	struct gb_connections *connections = daemon->http ? daemon->http->connections : NULL;
+	GSocket *socket = soup_server_message_get_socket(msg);
+	struct connection *connection =
+	        connections && socket ? g_hash_table_lookup(connections->by_socket, socket) : NULL;
+
+	if (!connection || !connection->timer || connection->between_requests)
+		return;
+	g_source_remove(connection->timer);
+	connection->timer =
+	        g_timeout_add_seconds(connections->head_timeout_s, timed_out, connection);
+}
+
 /* A response went out (or the request failed): wait for the next one, for so long. */
 static void request_done(SoupServer *server, SoupServerMessage *msg, gpointer data)
 {

@@ -55,6 +55,7 @@ struct gb_metrics;
 struct gb_auth;
 struct gb_storage;
 struct gb_remotes;
+struct gb_transfer;
 
 struct gb_daemon {
 	char *config_path; /* absolute: handed to every session */
@@ -72,6 +73,7 @@ struct gb_daemon {
 	struct gb_sessions *sessions; /* the sessions and their spawner (sessions.h) */
 	struct gb_storage *storage;   /* the sessions' mounts and sidecars (storage.h) */
 	struct gb_remotes *remotes;   /* the users' own storage remotes (remotes.h) */
+	struct gb_transfer *transfer; /* files in the browser (transfer.h) */
 
 	/* main.c: a stop under way, and the options a reload keeps */
 	bool stopping;

@@ -201,6 +201,35 @@ void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCal
 	                              route_free);
 }
 
+/* A streaming route's early handler and its data (gb_http_add_streaming_route()). */
+struct streaming_route {
+	SoupServerCallback early;
+	gpointer data;
+};
+
+static void streaming_early_handler(SoupServer *server, SoupServerMessage *msg, const char *path,
+                                    GHashTable *query, gpointer data)
+{
+	const struct streaming_route *route = data;
+
+	/* Never the whole body in memory: the route takes it piece by piece. */
+	soup_message_body_set_accumulate(soup_server_message_get_request_body(msg), FALSE);
+	route->early(server, msg, path, query, route->data);
+}
+
+void gb_http_add_streaming_route(struct gb_daemon *daemon, const char *path,
+                                 SoupServerCallback early, SoupServerCallback handler,
+                                 gpointer data)
+{
+	struct streaming_route *route = g_new0(struct streaming_route, 1);
+
+	route->early = early;
+	route->data = data;
+	soup_server_add_handler(daemon->http->server, path, handler, data, NULL);
+	soup_server_add_early_handler(daemon->http->server, path, streaming_early_handler, route,
+	                              g_free);
+}
+
 /* "ADDRESS:PORT" or "[IPV6]:PORT". */
 static int parse_listen(const char *text, GInetAddress **address, guint16 *port)
 {

@@ -25,6 +25,17 @@ int gb_http_init(struct gb_daemon *daemon);
  */
 void gb_http_add_route(struct gb_daemon *daemon, const char *path, SoupServerCallback handler,
                        gpointer data, size_t body_max);
+/**
+ * Serve @path (and below) with @handler, for requests whose body is
+ * streamed (uploads): as soon as a request's head is in, its body is set
+ * not to accumulate and @early is called, which may answer at once (a
+ * refusal) or connect to "got-chunk" and take the body as it arrives;
+ * @handler runs once the whole body is in. Call
+ * gb_connections_request_progress() for each piece taken.
+ */
+void gb_http_add_streaming_route(struct gb_daemon *daemon, const char *path,
+                                 SoupServerCallback early, SoupServerCallback handler,
+                                 gpointer data);
 /** True from gb_http_init() until gb_http_stop(): answers may still be sent. */
 bool gb_http_serving(struct gb_daemon *daemon);
 /** True when the server speaks HTTPS (cookies get Secure, URLs https://). */
@@ -53,6 +64,12 @@ bool gb_http_peer_is_loopback(SoupServerMessage *msg);
  * time-outs for a request's head and for idle kept-alive connections. */
 int gb_connections_init(struct gb_daemon *daemon);
 void gb_connections_fini(struct gb_daemon *daemon);
+/**
+ * A streamed request body (gb_http_add_streaming_route()) made progress: its
+ * connection gets GB_REQUEST_HEAD_TIMEOUT_S again for the next piece, so a
+ * large upload may take as long as it keeps moving, a stalled one not.
+ */
+void gb_connections_request_progress(struct gb_daemon *daemon, SoupServerMessage *msg);
 /** A connection libsoup gave up (a WebSocket's) is closed: it no longer counts. */
 void gb_connections_closed(struct gb_daemon *daemon, GSocket *socket);
 

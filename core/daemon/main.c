@@ -32,6 +32,7 @@
 #include "metrics.h"
 #include "notify.h"
 #include "remotes.h"
+#include "transfer.h"
 
 struct options {
 	const char *config_path;
@@ -267,7 +268,7 @@ static const struct gb_spawner_ops *spawner_of(const struct gb_config *config)
 }
 
 /* Who hears of what (events.h). @hooks: N_LISTENERS of them. */
-#define N_LISTENERS 7
+#define N_LISTENERS 8
 static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks)
 {
 	/* In this order: D-Bus signals first, then the audit trail, then STATUS=. */
@@ -279,6 +280,7 @@ static void add_listeners(struct gb_daemon *daemon, struct gb_events_hook *hooks
 	gb_events_add_listener(&daemon->events, &hooks[5], &gb_relay_events, daemon);
 	/* After the relays: a session's viewers hear of its end before its mounts flush. */
 	gb_events_add_listener(&daemon->events, &hooks[6], &gb_storage_events, daemon);
+	gb_events_add_listener(&daemon->events, &hooks[7], &gb_transfer_events, daemon);
 }
 
 /* The objects, in the order they depend on each other; 0, or < 0 after logging why. */
@@ -310,6 +312,9 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 	gb_relay_add_routes(daemon);
 	gb_storage_add_routes(daemon);
 	gb_remotes_add_routes(daemon);
+	if (gb_transfer_init(daemon) < 0)
+		return -1;
+	gb_transfer_add_routes(daemon);
 	if (gb_http_listen(daemon) < 0)
 		return -1;
 	return gb_dbus_start(daemon, dbus_mode) < 0 ? -1 : 0;
@@ -326,6 +331,7 @@ static void stop_objects(struct gb_daemon *daemon)
 	gb_sessions_destroy_all(daemon);
 	gb_relays_destroy_all(daemon);
 	gb_storage_fini(daemon);
+	gb_transfer_fini(daemon);
 	if (daemon->stop_timeout)
 		g_source_remove(daemon->stop_timeout);
 	if (daemon->auth)

@@ -17,6 +17,7 @@
 #include <libconfig.h>
 
 #include "file-error.h"
+#include "file-name.h"
 #include "config.h"
 #include "gb-build-config.h"
 
@@ -33,6 +34,7 @@ enum schema_type {
 	SCHEMA_BYTES,   /* uint64_t field, from a string: "" or NUMBER[K|M|G|T] */
 	SCHEMA_USER,    /* char * field: "" or a user name, [a-z_][a-z0-9_-]{0,31} */
 	SCHEMA_CHOICES, /* char ** field: a list of >= 0 distinct strings, each one of values */
+	SCHEMA_FOLDER,  /* char * field: a folder inside a home (gb_folder_path_is_valid) */
 };
 
 struct schema_enum_value {
@@ -72,6 +74,7 @@ struct schema_key {
 #define KEY_BYTES(path, field)         { path, SCHEMA_BYTES, 0, 0, NULL, FIELD(field, uint64_t) }
 #define KEY_USER(path, field)          { path, SCHEMA_USER, 0, 0, NULL, FIELD(field, char *) }
 #define KEY_CHOICES(path, field, values) { path, SCHEMA_CHOICES, 0, 0, values, FIELD(field, char **) }
+#define KEY_FOLDER(path, field)        { path, SCHEMA_FOLDER, 0, 0, NULL, FIELD(field, char *) }
 /* clang-format on */
 
 static const struct schema_enum_value log_levels[] = {
@@ -157,6 +160,10 @@ static const struct schema_key schema[] = {
 	KEY_INT("webrtc.max_fps", webrtc.max_fps, 1, 240),
 	KEY_INT("webrtc.idle_refresh_ms", webrtc.idle_refresh_ms, 100, 10000),
 	KEY_BOOL("webrtc.playout_delay", webrtc.playout_delay),
+
+	KEY_FOLDER("files.uploads_dir", files.uploads_dir),
+	KEY_FOLDER("files.downloads_dir", files.downloads_dir),
+	KEY_BYTES("files.max_upload_size", files.max_upload_size),
 
 	KEY_STRING("plugins.vendor_dir", plugins.vendor_dir),
 	KEY_STRING("plugins.config_dir", plugins.config_dir),
@@ -250,6 +257,8 @@ static const char *schema_type_name(enum schema_type type)
 		return "a string";
 	case SCHEMA_USER:
 		return "a string (a user name, or \"\")";
+	case SCHEMA_FOLDER:
+		return "a string (a folder inside the home, such as \"Uploads\")";
 	case SCHEMA_BYTES:
 		return "a string (a size such as \"2G\", or \"\")";
 	case SCHEMA_ARGV:
@@ -570,6 +579,21 @@ static int apply_choices(struct parser *parser, const struct schema_key *key,
 	return apply_argv(parser, key, setting);
 }
 
+static int apply_folder(struct parser *parser, const struct schema_key *key,
+                        const config_setting_t *setting)
+{
+	const char *text = config_setting_get_string(setting);
+
+	if (!gb_folder_path_is_valid(text)) {
+		setting_error(parser, setting, key->path,
+		              "'%s' is not a folder inside the home: expected a relative path "
+		              "such as \"Uploads\", without '.', '..', empty or hidden components",
+		              text);
+		return -EINVAL;
+	}
+	return apply_string(parser, key, setting);
+}
+
 static bool type_matches(enum schema_type expected, int type)
 {
 	switch (expected) {
@@ -581,6 +605,7 @@ static bool type_matches(enum schema_type expected, int type)
 	case SCHEMA_ENUM:
 	case SCHEMA_BYTES:
 	case SCHEMA_USER:
+	case SCHEMA_FOLDER:
 		return type == CONFIG_TYPE_STRING;
 	case SCHEMA_ARGV:
 	case SCHEMA_LIST:
@@ -623,6 +648,8 @@ static int apply_key(struct parser *parser, const struct schema_key *key,
 		return apply_user(parser, key, setting);
 	case SCHEMA_CHOICES:
 		return apply_choices(parser, key, setting);
+	case SCHEMA_FOLDER:
+		return apply_folder(parser, key, setting);
 	}
 	return -EINVAL;
 }
@@ -713,6 +740,9 @@ struct gb_config *gb_config_new_defaults(void)
 	config->webrtc.max_fps = 60;
 	config->webrtc.idle_refresh_ms = 1000;
 	config->webrtc.playout_delay = true;
+	config->files.uploads_dir = strdup("Uploads");
+	config->files.downloads_dir = strdup("Downloads");
+	config->files.max_upload_size = 2ULL << 30;
 	config->plugins.vendor_dir = strdup(GB_VENDOR_DROPIN_DIR);
 	config->plugins.config_dir = strdup(GB_ETC_DIR "/plugins.d");
 	config->plugins.plugin_dir = strdup(GB_PLUGIN_DIR);
@@ -728,7 +758,8 @@ struct gb_config *gb_config_new_defaults(void)
 	    !config->server.session_binary || !config->server.allowed_origins ||
 	    !config->webrtc.ice_addresses || !config->webrtc.stun_server ||
 	    !config->webrtc.turn_servers || !config->webrtc.encoder ||
-	    !config->storage.user_remote_types) {
+	    !config->storage.user_remote_types ||
+	    !config->files.uploads_dir || !config->files.downloads_dir) {
 		gb_config_free(config);
 		errno = ENOMEM;
 		return NULL;
@@ -760,6 +791,8 @@ void gb_config_free(struct gb_config *config)
 	free(config->session.keyboard_model);
 	free(config->session.keyboard_options);
 	free(config->session.user);
+	free(config->files.uploads_dir);
+	free(config->files.downloads_dir);
 	free(config->plugins.vendor_dir);
 	free(config->plugins.config_dir);
 	free(config->plugins.plugin_dir);

@@ -80,6 +80,13 @@ struct gb_session_config {
 	char *user;
 };
 
+/* Files in the browser (glassboxd's transfer.c): folders inside the session's home. */
+struct gb_files_config {
+	char *uploads_dir;        /* where uploads land, default "Uploads" */
+	char *downloads_dir;      /* what is offered for download, default "Downloads" */
+	uint64_t max_upload_size; /* bytes per file, default 2 GiB; 0 ("" in the file): no limit */
+};
+
 struct gb_plugins_config {
 	char *vendor_dir; /* default GB_VENDOR_DROPIN_DIR */
 	char *config_dir; /* default GB_ETC_DIR "/plugins.d" */
@@ -98,6 +105,7 @@ struct gb_config {
 	struct gb_server_config server;
 	struct gb_session_config session;
 	struct gb_webrtc_config webrtc;
+	struct gb_files_config files;
 	struct gb_plugins_config plugins;
 	struct gb_storage_config storage;
 };

@@ -12,6 +12,7 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import ssl
@@ -44,6 +45,30 @@ def enter_network_namespace():
         sys.stdout.flush()
         os.execvpe(unshare[0], unshare + ["--", sys.executable] + sys.argv, env)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+def copy_for_account(folder):
+    """Copy what a session needs (the session program, the test client, the
+    plugin modules) out of the build tree, which may sit where only root can
+    read, into @folder (made searchable): for sessions run as an
+    unprivileged account. PLUGIN_PATH then names the copies. Returns
+    (session_binary, client)."""
+    global PLUGIN_PATH
+    os.chmod(folder, 0o711)
+    bin_dir = os.path.join(folder, "bin")
+    plugin_dir = os.path.join(folder, "plugins")
+    os.mkdir(bin_dir, 0o755)
+    os.mkdir(plugin_dir, 0o755)
+    session_binary = shutil.copy(SESSION, bin_dir)
+    client = shutil.copy(CLIENT, bin_dir)
+    for source in PLUGIN_PATH.split(":"):
+        for name in os.listdir(source):
+            if name.endswith(".so"):
+                os.chmod(shutil.copy(os.path.join(source, name), plugin_dir), 0o644)
+    for path in (session_binary, client):
+        os.chmod(path, 0o755)
+    PLUGIN_PATH = plugin_dir
+    return session_binary, client
 
 
 class Daemon:

@@ -12,7 +12,6 @@ socket. Runs as root, in a network namespace with only loopback."""
 import atexit
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -55,20 +54,7 @@ os.chown(HOME, account.pw_uid, account.pw_gid)
 # client and the plugin modules, copied out of the build tree (which may sit
 # in a folder only root can read, such as /root); the configuration and the
 # drop-ins readable, the folders above them searchable.
-os.chmod(work.name, 0o711)
-bin_dir = os.path.join(work.name, "bin")
-plugin_dir = os.path.join(work.name, "plugins")
-os.mkdir(bin_dir, 0o755)
-os.mkdir(plugin_dir, 0o755)
-session_binary = shutil.copy(gbdaemon.SESSION, bin_dir)
-client = shutil.copy(gbdaemon.CLIENT, bin_dir)
-for folder in gbdaemon.PLUGIN_PATH.split(":"):
-    for name in os.listdir(folder):
-        if name.endswith(".so"):
-            os.chmod(shutil.copy(os.path.join(folder, name), plugin_dir), 0o644)
-for path in (session_binary, client):
-    os.chmod(path, 0o755)
-gbdaemon.PLUGIN_PATH = plugin_dir
+session_binary, client = gbdaemon.copy_for_account(work.name)
 
 os.environ[MARKER] = "1"
 os.environ[ALLOW_ROOT] = "0"  # what tests/meson.build and gbdaemon.py allow, taken back

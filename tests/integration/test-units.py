@@ -148,7 +148,7 @@ try:
           "glassbox.service: ExecStart runs glassboxd")
     caps = (one(g, "Service", "CapabilityBoundingSet") or "").split()
     check(sorted(caps) == ["CAP_AUDIT_WRITE", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH",
-                           "CAP_NET_BIND_SERVICE"],
+                           "CAP_NET_BIND_SERVICE", "CAP_SETGID", "CAP_SETUID"],
           "glassbox.service: the capability bounding set (%r)" % caps)
     check(all(any(cap in c for c in g[1]) for cap in caps),
           "glassbox.service: a comment justifies each capability")
@@ -158,7 +158,8 @@ try:
                        ("StateDirectory", "glassbox"), ("RuntimeDirectory", "glassbox"),
                        ("RuntimeDirectoryPreserve", "yes"),
                        ("ConfigurationDirectory", "glassbox glassbox/plugins.d"),
-                       ("ReadWritePaths", "-/etc/glassbox/plugins.d")):
+                       ("ReadWritePaths",
+                        "-/etc/glassbox/plugins.d -/var/lib/private/glassbox-homes")):
         check(one(g, "Service", key) == value, "glassbox.service: %s=%s" % (key, value))
     check(set((one(g, "Service", "RestrictAddressFamilies") or "").split()) <=
           {"AF_UNIX", "AF_INET", "AF_INET6", "AF_NETLINK"},

@@ -211,14 +211,14 @@ static void test_config__unknown_key_names_line(void)
 	              "(expected layout, variant, model, options)");
 	/* A top-level scalar is an unknown key too. */
 	check_refused("\nverbose = true;\n", NAME ":2: key 'verbose': unknown key",
-	              "(expected log, server, session, webrtc, plugins, storage)");
+	              "(expected log, server, session, webrtc, files, plugins, storage)");
 }
 
 static void test_config__unknown_group_names_line(void)
 {
 	check_refused("log = {};\n\nhttp = {\n  port = 8443;\n};\n",
 	              NAME ":3: key 'http': unknown group",
-	              "(expected log, server, session, webrtc, plugins, storage)");
+	              "(expected log, server, session, webrtc, files, plugins, storage)");
 	check_refused("session = {\n  mouse = { accel = 1; };\n};\n",
 	              NAME ":2: key 'session.mouse': unknown group", "keyboard");
 }
@@ -484,6 +484,38 @@ static void test_config__session_user_is_a_user_name(void)
 	              "unknown key");
 }
 
+static void test_config__files_folders_and_upload_size(void)
+{
+	struct gb_config *config = gb_config_new_defaults();
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->files.uploads_dir, "Uploads");
+	CU_ASSERT_STRING_EQUAL(config->files.downloads_dir, "Downloads");
+	CU_ASSERT_EQUAL(config->files.max_upload_size, UINT64_C(2) << 30);
+	gb_config_free(config);
+
+	config = gb_config_load_string("files = { uploads_dir = \"In/From browser\"; "
+	                               "downloads_dir = \"Out\"; max_upload_size = \"10M\"; };\n",
+	                               NAME, error, sizeof(error));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(config);
+	CU_ASSERT_STRING_EQUAL(config->files.uploads_dir, "In/From browser");
+	CU_ASSERT_STRING_EQUAL(config->files.downloads_dir, "Out");
+	CU_ASSERT_EQUAL(config->files.max_upload_size, UINT64_C(10) << 20);
+	gb_config_free(config);
+
+	check_refused("files = {\n  uploads_dir = \"../etc\";\n};\n",
+	              NAME ":2: key 'files.uploads_dir'",
+	              "'../etc' is not a folder inside the home");
+	check_refused("files = { downloads_dir = \"/tmp\"; };\n",
+	              NAME ":1: key 'files.downloads_dir'", "is not a folder inside the home");
+	check_refused("files = { downloads_dir = \".ssh\"; };\n",
+	              NAME ":1: key 'files.downloads_dir'", "is not a folder inside the home");
+	check_refused("files = { uploads_dir = \"\"; };\n", NAME ":1: key 'files.uploads_dir'",
+	              "is not a folder inside the home");
+	check_refused("files = { max_upload_size = \"lots\"; };\n",
+	              NAME ":1: key 'files.max_upload_size'", "is not a size");
+}
+
 static void test_config__resource_limits_parse(void)
 {
 	struct gb_config *config = gb_config_load_string(
@@ -582,6 +614,7 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_config__spawner_is_direct_or_systemd),
 	GB_UNIT_TEST(test_config__session_user_is_a_user_name),
 	GB_UNIT_TEST(test_config__resource_limits_parse),
+	GB_UNIT_TEST(test_config__files_folders_and_upload_size),
 	GB_UNIT_TEST(test_config__parse_bytes),
 	GB_UNIT_TEST(test_config__free_accepts_null),
 };

@@ -3,6 +3,7 @@
 
 import * as api from './api.js';
 import { Connection } from './connection.js';
+import { FilesPanel, setPieceSize } from './files.js';
 import { InputCapture } from './input.js';
 import { StatsCollector, formatStats } from './stats.js';
 import { StoragePanel } from './storage.js';
@@ -25,6 +26,7 @@ const statusBox = $('status');
 const statusText = $('status-text');
 const statusRetry = $('status-retry');
 const storage = new StoragePanel($('storage-toggle'), $('storage'));
+const filesPanel = $('files-panel');
 
 const statsCollector = new StatsCollector();
 let statsTimer = 0;
@@ -32,10 +34,25 @@ let sessionInfo = null;
 let lastHelloSize = null;
 
 const input = new InputCapture(video, {
-	// The toolbar, the status box and the storage panel are the page's own,
-	// not the application's.
-	ignore: (event) => toolbar.contains(event.target) || statusBox.contains(event.target) ||
-		storage.panel.contains(event.target),
+	// The toolbar, the status box and the panels are the page's own, not the
+	// application's.
+	ignore: (event) =>
+		toolbar.contains(event.target) || statusBox.contains(event.target) ||
+		storage.panel.contains(event.target) || filesPanel.contains(event.target),
+});
+
+const files = new FilesPanel({
+	panel: filesPanel,
+	toggle: $('files-toggle'),
+	dropTarget: streamView,
+	dropZone: $('drop-zone'),
+	uploadButton: $('upload-button'),
+	uploadInput: $('upload-input'),
+	progress: $('upload-progress'),
+	uploadStatus: $('upload-status'),
+	list: $('downloads-list'),
+	refresh: $('downloads-refresh'),
+	listStatus: $('downloads-status'),
 });
 
 const connection = new Connection(video, {
@@ -236,6 +253,11 @@ window.glassbox = {
 	},
 	sdp() {
 		return { offer: connection.offerSdp, answer: connection.answerSdp };
+	},
+	files: {
+		uploaded: () => [...files.uploaded],
+		refresh: () => files.refresh(),
+		setPieceSize: (bytes) => setPieceSize(bytes),
 	},
 	input: {
 		sent: () => input.sent,
