@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -328,12 +329,94 @@ static char *format_time_iso(int64_t microseconds)
 	return time ? g_date_time_format_iso8601(time) : g_strdup("");
 }
 
+/* One session's mounts, from ListMounts. */
+struct session_mounts {
+	GString *cell;   /* "work ready, dav failed" */
+	GPtrArray *json; /* JsonNode * objects */
+};
+
+static void session_mounts_free(gpointer data)
+{
+	struct session_mounts *mounts = data;
+
+	g_string_free(mounts->cell, TRUE);
+	g_ptr_array_unref(mounts->json);
+	g_free(mounts);
+}
+
+static JsonNode *mount_json(const char *name, const char *state, const char *target,
+                            const char *problem, uint64_t waiting, uint64_t bytes, uint64_t errors)
+{
+	g_autoptr(JsonBuilder) builder = json_builder_new();
+
+	json_builder_begin_object(builder);
+	json_builder_set_member_name(builder, "name");
+	json_builder_add_string_value(builder, name);
+	json_builder_set_member_name(builder, "state");
+	json_builder_add_string_value(builder, state);
+	json_builder_set_member_name(builder, "target");
+	json_builder_add_string_value(builder, target);
+	json_builder_set_member_name(builder, "problem");
+	json_builder_add_string_value(builder, problem);
+	json_builder_set_member_name(builder, "files_waiting");
+	json_builder_add_int_value(builder, (gint64)waiting);
+	json_builder_set_member_name(builder, "bytes_uploading");
+	json_builder_add_int_value(builder, (gint64)bytes);
+	json_builder_set_member_name(builder, "upload_errors");
+	json_builder_add_int_value(builder, (gint64)errors);
+	json_builder_end_object(builder);
+	return json_builder_get_root(builder);
+}
+
+/*
+ * Session id -> struct session_mounts, from ListMounts; empty when the
+ * caller may not ask (it is for administrators) or glassboxd is older.
+ */
+static GHashTable *list_mounts(struct context *context)
+{
+	GHashTable *table =
+	        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, session_mounts_free);
+	sd_bus_error error = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	const char *id, *identity, *name, *state, *target, *problem;
+	uint64_t waiting, bytes, errors;
+	int r;
+
+	r = sd_bus_call_method(context->bus, BUS_NAME, BUS_PATH, BUS_INTERFACE, "ListMounts",
+	                       &error, &reply, "");
+	sd_bus_error_free(&error);
+	if (r < 0)
+		return table;
+	r = sd_bus_message_enter_container(reply, 'a', "(ssssssttt)");
+	while (r >= 0 && sd_bus_message_read(reply, "(ssssssttt)", &id, &identity, &name, &state,
+	                                     &target, &problem, &waiting, &bytes, &errors) > 0) {
+		struct session_mounts *mounts = g_hash_table_lookup(table, id);
+
+		if (!mounts) {
+			mounts = g_new0(struct session_mounts, 1);
+			mounts->cell = g_string_new(NULL);
+			mounts->json =
+			        g_ptr_array_new_with_free_func((GDestroyNotify)json_node_unref);
+			g_hash_table_insert(table, g_strdup(id), mounts);
+		}
+		g_string_append_printf(mounts->cell, "%s%s %s", mounts->cell->len ? ", " : "",
+		                       name, state);
+		if (waiting)
+			g_string_append_printf(mounts->cell, " (%" PRIu64 " waiting)", waiting);
+		g_ptr_array_add(mounts->json,
+		                mount_json(name, state, target, problem, waiting, bytes, errors));
+	}
+	sd_bus_message_unref(reply);
+	return table;
+}
+
 static int run_session_list(struct context *context)
 {
 	g_autoptr(JsonBuilder) builder = json_builder_new();
 	sd_bus_message *reply = NULL;
 	const char *id, *user, *state, *unit, *spawner;
-	const char *headers[] = { "ID", "USER", "STATE", "VIEWERS", "STARTED", "UNIT" };
+	const char *headers[] = { "ID", "USER", "STATE", "VIEWERS", "STARTED", "UNIT", "MOUNTS" };
+	g_autoptr(GHashTable) all_mounts = NULL;
 	struct table table;
 	uint32_t viewers;
 	int64_t started;
@@ -342,7 +425,8 @@ static int run_session_list(struct context *context)
 	status = call_method(context, "ListSessions", &reply, NULL);
 	if (status != EXIT_OK)
 		return status;
-	table_init(&table, 6, headers);
+	all_mounts = list_mounts(context);
+	table_init(&table, 7, headers);
 	json_builder_begin_array(builder);
 	r = sd_bus_message_enter_container(reply, 'a', "(ssssuxs)");
 	while (r >= 0 && (r = sd_bus_message_read(reply, "(ssssuxs)", &id, &user, &state, &unit,
@@ -351,7 +435,10 @@ static int run_session_list(struct context *context)
 		g_autofree char *count = g_strdup_printf("%u", viewers);
 		g_autofree char *where =
 		        unit[0] ? g_strdup(unit) : g_strdup_printf("(%s)", spawner);
-		const char *cells[] = { id, user, state, count, when, where };
+		struct session_mounts *mounts = g_hash_table_lookup(all_mounts, id);
+		const char *cells[] = {
+			id, user, state, count, when, where, mounts ? mounts->cell->str : "-"
+		};
 
 		table_add(&table, cells);
 		json_builder_begin_object(builder);
@@ -375,6 +462,11 @@ static int run_session_list(struct context *context)
 		}
 		json_builder_set_member_name(builder, "spawner");
 		json_builder_add_string_value(builder, spawner);
+		json_builder_set_member_name(builder, "mounts");
+		json_builder_begin_array(builder);
+		for (guint i = 0; mounts && i < mounts->json->len; i++)
+			json_builder_add_value(builder, json_node_copy(mounts->json->pdata[i]));
+		json_builder_end_array(builder);
 		json_builder_end_object(builder);
 	}
 	json_builder_end_array(builder);

@@ -68,6 +68,8 @@ int gb_dbus_list_users(sd_bus_message *call, void *data, sd_bus_error *error);
 int gb_dbus_add_user(sd_bus_message *call, void *data, sd_bus_error *error);
 int gb_dbus_set_password(sd_bus_message *call, void *data, sd_bus_error *error);
 int gb_dbus_remove_user(sd_bus_message *call, void *data, sd_bus_error *error);
+/* dbus-storage.c */
+int gb_dbus_list_mounts(sd_bus_message *call, void *data, sd_bus_error *error);
 
 /* dbus-users.c: answer the user management calls still out at stop. */
 void gb_dbus_users_stop(struct gb_dbus *state);

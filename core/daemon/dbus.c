@@ -138,6 +138,8 @@ static const sd_bus_vtable manager_vtable[] = {
 	                         "", , gb_dbus_set_password, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_METHOD_WITH_NAMES("RemoveUser", "s", SD_BUS_PARAM(user), "", , gb_dbus_remove_user,
 	                         SD_BUS_VTABLE_UNPRIVILEGED),
+	SD_BUS_METHOD_WITH_NAMES("ListMounts", "", , "a(ssssssttt)", SD_BUS_PARAM(mounts),
+	                         gb_dbus_list_mounts, SD_BUS_VTABLE_UNPRIVILEGED),
 	SD_BUS_SIGNAL_WITH_NAMES("SessionNew", "ss", SD_BUS_PARAM(id) SD_BUS_PARAM(user), 0),
 	SD_BUS_SIGNAL_WITH_NAMES("SessionRemoved", "sss",
 	                         SD_BUS_PARAM(id) SD_BUS_PARAM(user) SD_BUS_PARAM(reason), 0),

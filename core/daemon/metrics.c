@@ -31,6 +31,7 @@
 #include "http.h"
 #include "relay.h"
 #include "sessions.h"
+#include "storage.h"
 #include "gb-build-config.h"
 #include "log.h"
 #include "session-control.h"
@@ -276,6 +277,47 @@ static void render_glassboxd(GString *out, struct gb_daemon *daemon)
 		           metrics->failures[i]);
 }
 
+struct storage_totals {
+	guint64 by_state[GB_MOUNT_STATES];
+	guint64 files_waiting;
+	guint64 bytes_uploading;
+	guint64 upload_errors;
+};
+
+static void add_mount(void *data, const struct gb_mount_info *mount)
+{
+	struct storage_totals *totals = data;
+
+	if (mount->state < GB_MOUNT_STATES)
+		totals->by_state[mount->state]++;
+	totals->files_waiting += mount->files_waiting;
+	totals->bytes_uploading += mount->bytes_uploading;
+	totals->upload_errors += mount->upload_errors;
+}
+
+/* The sessions' mounts (storage.h), as of their last status. */
+static void render_storage(GString *out, struct gb_daemon *daemon)
+{
+	struct storage_totals totals = { 0 };
+
+	gb_storage_foreach_mount(daemon, NULL, add_mount, &totals);
+	family(out, "glassbox_storage_mounts", "gauge",
+	       "Storage mounts of the sessions (and of ended sessions still uploading), by "
+	       "state.");
+	for (int state = 0; state < GB_MOUNT_STATES; state++)
+		sample_u64(out, "glassbox_storage_mounts", "state", gb_mount_state_name(state),
+		           totals.by_state[state]);
+	family(out, "glassbox_storage_files_waiting", "gauge",
+	       "Files written through the mounts and not yet on their remotes.");
+	sample_u64(out, "glassbox_storage_files_waiting", NULL, NULL, totals.files_waiting);
+	family(out, "glassbox_storage_bytes_uploading", "gauge",
+	       "Bytes of the uploads under way not yet sent.");
+	sample_u64(out, "glassbox_storage_bytes_uploading", NULL, NULL, totals.bytes_uploading);
+	family(out, "glassbox_storage_upload_errors", "gauge",
+	       "Files whose last upload failed (retried later).");
+	sample_u64(out, "glassbox_storage_upload_errors", NULL, NULL, totals.upload_errors);
+}
+
 static void render_sessions(GString *out, struct scrape *scrape)
 {
 	const size_t n = scrape->queries->len;
@@ -443,6 +485,7 @@ static void scrape_finish(struct scrape *scrape)
 	if (!scrape->gone && gb_http_serving(daemon)) {
 		out = g_string_sized_new(8192);
 		render_glassboxd(out, daemon);
+		render_storage(out, daemon);
 		render_sessions(out, scrape);
 		render_process(out, daemon);
 		gb_http_add_common_headers(scrape->msg);

@@ -90,8 +90,9 @@ struct record {
 	gid_t gid;
 	struct gb_daemon_session *session; /* NULL once it left the table */
 	bool preparing;                    /* gb_session_prepared() is due */
-	GArray *results;                   /* struct plugin_mounts */
-	GPtrArray *sidecars;               /* struct sidecar * */
+	bool waiting;        /* for the same identity's previous mounts to stop: same targets */
+	GArray *results;     /* struct plugin_mounts */
+	GPtrArray *sidecars; /* struct sidecar * */
 };
 
 static struct gb_storage *storage_of(struct gb_daemon *daemon)
@@ -213,9 +214,12 @@ static void record_unref(struct record *record)
 }
 
 /* Every sidecar of a session that left the table has stopped: forget it. */
+static void start_waiting(struct gb_storage *storage, const char *identity);
+
 static void record_maybe_done(struct record *record)
 {
 	struct gb_storage *storage = record->storage;
+	g_autofree char *identity = NULL;
 
 	if (record->session)
 		return;
@@ -225,8 +229,10 @@ static void record_maybe_done(struct record *record)
 		if (!sidecar->gone)
 			return;
 	}
+	identity = g_strdup(record->identity);
 	gb_debug("storage: the mounts of session %s are all stopped", record->id);
 	g_hash_table_remove(storage->records, record->id); /* drops the table's reference */
+	start_waiting(storage, identity);
 	if (g_hash_table_size(storage->records) == 0)
 		gb_events_emit_storage_idle(&storage->daemon->events);
 }
@@ -619,8 +625,11 @@ static void storage_session_removed(void *data, const struct gb_daemon_session *
 	flush(record);
 }
 
+static void storage_reload_ended(void *data, bool applied);
+
 const struct gb_events_listener gb_storage_events = {
 	.session_removed = storage_session_removed,
+	.reload_ended = storage_reload_ended,
 };
 
 /* ---- asking the plugins, on a task thread ---- */
@@ -752,14 +761,71 @@ static bool has_mount_plugins(const struct plugin_set *set)
 	return false;
 }
 
+/* A record of @identity whose session has ended and whose mounts still flush. */
+static struct record *flushing_record(struct gb_storage *storage, const char *identity)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, storage->records);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct record *record = value;
+
+		if (!record->session && strcmp(record->identity, identity) == 0)
+			return record;
+	}
+	return NULL;
+}
+
+/* Ask the plugins for @record's mounts, on a task thread; mounts_done() follows. */
+static void start_mounts(struct record *record)
+{
+	struct gb_storage *storage = record->storage;
+	char error[512] = "";
+	struct mounts_job *job = g_new0(struct mounts_job, 1);
+	g_autoptr(GTask) task = NULL;
+
+	job->record = record_ref(record);
+	job->results = g_array_new(FALSE, TRUE, sizeof(struct plugin_mounts));
+	if (gb_remotes_load(storage->daemon, record->identity, &job->remotes, error,
+	                    sizeof(error)) < 0) {
+		gb_error("storage: the remotes of %s are not mounted: %s", record->identity,
+		         error);
+		add_notice(storage, record->identity, "your own remotes are not mounted: %s",
+		           error);
+		job->remotes = NULL;
+	}
+	if (job->remotes)
+		job->abi_remotes = abi_remotes(job->remotes);
+	task = g_task_new(NULL, NULL, mounts_done, NULL);
+	g_task_set_task_data(task, job, mounts_job_free);
+	g_task_run_in_thread(task, mounts_in_thread);
+}
+
+/* The previous mounts of @identity are gone: a session that waited for them mounts now. */
+static void start_waiting(struct gb_storage *storage, const char *identity)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	if (flushing_record(storage, identity))
+		return;
+	g_hash_table_iter_init(&iter, storage->records);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct record *record = value;
+
+		if (record->waiting && strcmp(record->identity, identity) == 0) {
+			record->waiting = false;
+			start_mounts(record);
+		}
+	}
+}
+
 bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
 {
 	struct gb_daemon *daemon = data;
 	struct gb_storage *storage = storage_of(daemon);
-	char error[512] = "";
-	struct mounts_job *job;
 	struct record *record;
-	g_autoptr(GTask) task = NULL;
 
 	if (!storage || !has_mount_plugins(storage->plugins))
 		return false;
@@ -788,21 +854,15 @@ bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
 	record->sidecars = g_ptr_array_new_with_free_func((GDestroyNotify)sidecar_free);
 	g_hash_table_insert(storage->records, record->id, record);
 
-	job = g_new0(struct mounts_job, 1);
-	job->record = record_ref(record);
-	job->results = g_array_new(FALSE, TRUE, sizeof(struct plugin_mounts));
-	if (gb_remotes_load(daemon, session->identity, &job->remotes, error, sizeof(error)) < 0) {
-		gb_error("storage: the remotes of %s are not mounted: %s", session->identity,
-		         error);
-		add_notice(storage, session->identity, "your own remotes are not mounted: %s",
-		           error);
-		job->remotes = NULL;
+	if (flushing_record(storage, record->identity)) {
+		/* Its folders are still the previous session's mounts, uploading. */
+		record->waiting = true;
+		gb_info("session %s of %s waits until the mounts of the user's previous session "
+		        "have uploaded what was written",
+		        record->id, record->identity);
+		return true;
 	}
-	if (job->remotes)
-		job->abi_remotes = abi_remotes(job->remotes);
-	task = g_task_new(NULL, NULL, mounts_done, NULL);
-	g_task_set_task_data(task, job, mounts_job_free);
-	g_task_run_in_thread(task, mounts_in_thread);
+	start_mounts(record);
 	return true;
 }
 
@@ -851,12 +911,52 @@ void gb_storage_foreach_mount(struct gb_daemon *daemon, const char *session_id, 
 
 /* ---- start and stop ---- */
 
-int gb_storage_init(struct gb_daemon *daemon)
+/* The storage plugins of the drop-ins, loaded now: a new set, or NULL (logged). */
+static struct plugin_set *load_plugins(struct gb_daemon *daemon)
 {
 	const struct gb_config *config = daemon->config;
-	struct gb_storage *storage = g_new0(struct gb_storage, 1);
 	struct plugin_set *set = g_new0(struct plugin_set, 1);
 	int r;
+
+	set->refs = 1;
+	g_mutex_init(&set->lock);
+	r = gb_plugin_registry_init(&set->registry, &daemon->host, config->plugins.plugin_dir);
+	if (r == 0)
+		r = gb_plugin_registry_load_dropins(&set->registry, config->plugins.vendor_dir,
+		                                    config->plugins.config_dir,
+		                                    GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_STORAGE));
+	if (r < 0) {
+		plugin_set_unref(set);
+		return NULL;
+	}
+	if (has_mount_plugins(set))
+		gb_info("storage: %zu plugin%s; sessions get their mounts before they start",
+		        set->registry.count, set->registry.count == 1 ? "" : "s");
+	return set;
+}
+
+/* A reload reads the storage drop-ins again; running sessions keep their mounts. */
+static void storage_reload_ended(void *data, bool applied)
+{
+	struct gb_daemon *daemon = data;
+	struct gb_storage *storage = storage_of(daemon);
+	struct plugin_set *set;
+
+	if (!storage || !applied)
+		return;
+	set = load_plugins(daemon);
+	if (!set) {
+		gb_error("storage: the storage plugins were not reloaded (the line before says "
+		         "why); the previous ones stay for new sessions");
+		return;
+	}
+	plugin_set_unref(storage->plugins);
+	storage->plugins = set;
+}
+
+int gb_storage_init(struct gb_daemon *daemon)
+{
+	struct gb_storage *storage = g_new0(struct gb_storage, 1);
 
 	storage->daemon = daemon;
 	storage->records =
@@ -868,21 +968,11 @@ int gb_storage_init(struct gb_daemon *daemon)
 	storage->flush_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_STORAGE_FLUSH_TIMEOUT_S", GB_STORAGE_FLUSH_TIMEOUT_S, 86400);
 	daemon->storage = storage;
-	set->refs = 1;
-	g_mutex_init(&set->lock);
-	storage->plugins = set;
-	r = gb_plugin_registry_init(&set->registry, &daemon->host, config->plugins.plugin_dir);
-	if (r == 0)
-		r = gb_plugin_registry_load_dropins(&set->registry, config->plugins.vendor_dir,
-		                                    config->plugins.config_dir,
-		                                    GB_PLUGIN_KIND_BIT(GB_PLUGIN_KIND_STORAGE));
-	if (r < 0) {
+	storage->plugins = load_plugins(daemon);
+	if (!storage->plugins) {
 		gb_error("a storage plugin failed to load; the line before says why");
-		return r;
+		return -EINVAL;
 	}
-	if (has_mount_plugins(set))
-		gb_info("storage: %zu plugin%s; sessions get their mounts before they start",
-		        set->registry.count, set->registry.count == 1 ? "" : "s");
 	return 0;
 }
 

@@ -758,8 +758,8 @@ struct gb_config *gb_config_new_defaults(void)
 	    !config->server.session_binary || !config->server.allowed_origins ||
 	    !config->webrtc.ice_addresses || !config->webrtc.stun_server ||
 	    !config->webrtc.turn_servers || !config->webrtc.encoder ||
-	    !config->storage.user_remote_types ||
-	    !config->files.uploads_dir || !config->files.downloads_dir) {
+	    !config->storage.user_remote_types || !config->files.uploads_dir ||
+	    !config->files.downloads_dir) {
 		gb_config_free(config);
 		errno = ENOMEM;
 		return NULL;

@@ -125,7 +125,7 @@ def make_daemon(mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2):
 
 def scenario(text):
     """The application's next actions; it touches ~/scenario.done at the end."""
-    for name in ("scenario.done", "scenario.log", "go"):
+    for name in ("scenario.done", "scenario.log", "go", "listed"):
         try:
             os.unlink(os.path.join(account.home, name))
         except FileNotFoundError:
@@ -336,12 +336,16 @@ try:
           "the file written before the kill is uploaded by the restarted sidecar")
 
     # The remote goes down while the application writes.
-    scenario("while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
+    # The application has been working in its folder (listed) when the remote goes.
+    scenario("ls \"$HOME/Cloud/org\" > /dev/null\ntouch \"$HOME/listed\"\n"
+             "while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
              "head -c 2M /dev/urandom > \"$HOME/Cloud/org/while-down.bin\"\n"
              "sha256sum \"$HOME/Cloud/org/while-down.bin\" > \"$HOME/scenario.sums\"\n")
     # The scenario runs at the application's start only: a new session.
     end_session(d, ws, sid, "kill -9 of the sidecar")
     token, ws, sid, pid = start_session(d, "remote down while writing")
+    check(wait_for(lambda: os.path.exists(os.path.join(account.home, "listed")), 30),
+          "the application has listed its folder")
     sftp.stop()
     open(os.path.join(account.home, "go"), "w").close()
     check(scenario_done(60), "with the remote down the application still writes (the cache)")
@@ -360,10 +364,13 @@ finally:
 d = make_daemon("org=org:users/%u", extra_env={"GB_TEST_STORAGE_FLUSH_TIMEOUT_S": "4"},
                 write_back_s=2, dir_cache_time_s=300)
 try:
-    scenario("while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
+    scenario("ls \"$HOME/Cloud/org\" > /dev/null\ntouch \"$HOME/listed\"\n"
+             "while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
              "head -c 1M /dev/urandom > \"$HOME/Cloud/org/kept.bin\"\n"
              "sha256sum \"$HOME/Cloud/org/kept.bin\" > \"$HOME/scenario.sums\"\n")
     token, ws, sid, pid = start_session(d, "remote down at the end")
+    check(wait_for(lambda: os.path.exists(os.path.join(account.home, "listed")), 30),
+          "the application has listed its folder")
     sftp.stop()
     open(os.path.join(account.home, "go"), "w").close()
     check(scenario_done(60), "the application wrote its file with the remote down")

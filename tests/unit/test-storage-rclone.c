@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * storage-rclone's text work (plugins/storage-rclone/rclone-config.c) and
+ * its reading of the sidecar's remote control (rc-client.c): the operator's
+ * remotes file, the mounts setting, %u substitution, the sections written
+ * for a user's own remotes (no injection), and vfs/stats.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <CUnit/Basic.h>
+
+#include "rc-client.h"
+#include "rclone-config.h"
+#include "unit-test.h"
+
+static void test_storage_rclone__names(void)
+{
+	CU_ASSERT_TRUE(gb_rclone_name_valid("work"));
+	CU_ASSERT_TRUE(gb_rclone_name_valid("a-b_c9"));
+	CU_ASSERT_FALSE(gb_rclone_name_valid(""));
+	CU_ASSERT_FALSE(gb_rclone_name_valid("Work"));
+	CU_ASSERT_FALSE(gb_rclone_name_valid("../x"));
+	CU_ASSERT_FALSE(gb_rclone_name_valid("a b"));
+	CU_ASSERT_FALSE(gb_rclone_name_valid("abcdefghijklmnopqrstuvwxyz0123456")); /* 33 */
+	CU_ASSERT_TRUE(gb_rclone_name_valid("abcdefghijklmnopqrstuvwxyz012345"));
+}
+
+static void test_storage_rclone__remotes_file(void)
+{
+	struct gb_rclone_remotes remotes;
+	char error[256] = "";
+	const struct gb_rclone_section *org;
+
+	CU_ASSERT_EQUAL_FATAL(
+	        gb_rclone_remotes_parse(&remotes, "r.conf",
+	                                "# operator's remotes\n\n[org]\ntype = sftp\n"
+	                                "host = 127.0.0.1\n; note\n[dav.x]\n"
+	                                "type=webdav\nurl = http://h/\n",
+	                                error, sizeof(error)),
+	        0);
+	CU_ASSERT_EQUAL(remotes.count, 2);
+	org = gb_rclone_remotes_find(&remotes, "org");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(org);
+	CU_ASSERT_STRING_EQUAL(org->type, "sftp");
+	CU_ASSERT_STRING_EQUAL(org->text, "[org]\ntype = sftp\nhost = 127.0.0.1\n");
+	CU_ASSERT_STRING_EQUAL(gb_rclone_remotes_find(&remotes, "dav.x")->type, "webdav");
+	CU_ASSERT_PTR_NULL(gb_rclone_remotes_find(&remotes, "other"));
+	gb_rclone_remotes_clear(&remotes);
+}
+
+static void check_remotes_refused(const char *text, const char *expected)
+{
+	struct gb_rclone_remotes remotes;
+	char error[256] = "";
+
+	CU_ASSERT_EQUAL(gb_rclone_remotes_parse(&remotes, "r.conf", text, error, sizeof(error)),
+	                -EINVAL);
+	if (!strstr(error, expected))
+		fprintf(stderr, "\n    error '%s' lacks '%s'\n", error, expected);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, expected));
+	CU_ASSERT_EQUAL(remotes.count, 0);
+}
+
+static void test_storage_rclone__remotes_file_errors_name_the_line(void)
+{
+	check_remotes_refused("type = sftp\n", "r.conf:1: a line before the first [section]");
+	check_remotes_refused("[a]\ntype = x\n[a]\n", "r.conf:3: remote 'a' is defined twice");
+	check_remotes_refused("\n[a b]\n", "r.conf:2: a section is '[name]'");
+	check_remotes_refused("[a]\njust words\n", "r.conf:2: expected 'key = value'");
+}
+
+static void test_storage_rclone__mount_specs(void)
+{
+	struct gb_rclone_mount_specs specs;
+	char error[256] = "";
+
+	CU_ASSERT_EQUAL_FATAL(gb_rclone_mount_specs_parse(&specs,
+	                                                  " work=org:users/%u , dav = dav:%n/%u,",
+	                                                  error, sizeof(error)),
+	                      0);
+	CU_ASSERT_EQUAL_FATAL(specs.count, 2);
+	CU_ASSERT_STRING_EQUAL(specs.items[0].name, "work");
+	CU_ASSERT_STRING_EQUAL(specs.items[0].remote, "org");
+	CU_ASSERT_STRING_EQUAL(specs.items[0].path, "users/%u");
+	CU_ASSERT_STRING_EQUAL(specs.items[1].name, "dav");
+	CU_ASSERT_STRING_EQUAL(specs.items[1].path, "%n/%u");
+	gb_rclone_mount_specs_clear(&specs);
+
+	CU_ASSERT_EQUAL(gb_rclone_mount_specs_parse(&specs, "", error, sizeof(error)), 0);
+	CU_ASSERT_EQUAL(specs.count, 0);
+
+	CU_ASSERT_EQUAL(gb_rclone_mount_specs_parse(&specs, "work", error, sizeof(error)),
+	                -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "'work' is not 'name=remote:path'"));
+	CU_ASSERT_EQUAL(gb_rclone_mount_specs_parse(&specs, "Work=org:x", error, sizeof(error)),
+	                -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "mount name 'Work'"));
+	CU_ASSERT_EQUAL(
+	        gb_rclone_mount_specs_parse(&specs, "a=org:x, a=org:y", error, sizeof(error)),
+	        -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "mount 'a' is named twice"));
+	CU_ASSERT_EQUAL(specs.count, 0);
+}
+
+static void test_storage_rclone__substitution(void)
+{
+	char error[256] = "";
+	char *path;
+
+	path = gb_rclone_substitute("users/%n/%u/100%%", "local", "alice", error, sizeof(error));
+	CU_ASSERT_STRING_EQUAL(path, "users/local/alice/100%");
+	free(path);
+	path = gb_rclone_substitute("u/%u", "oidc", "bob@example.com", error, sizeof(error));
+	CU_ASSERT_STRING_EQUAL(path, "u/bob@example.com");
+	free(path);
+
+	/* A user name must not leave its folder. */
+	CU_ASSERT_PTR_NULL(gb_rclone_substitute("u/%u", "local", "../root", error, sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "cannot be part of a path"));
+	CU_ASSERT_PTR_NULL(gb_rclone_substitute("u/%u", "local", "a/b", error, sizeof(error)));
+	CU_ASSERT_PTR_NULL(gb_rclone_substitute("u/%u", "local", ".hidden", error, sizeof(error)));
+	CU_ASSERT_PTR_NULL(gb_rclone_substitute("u/%u", "local", "a\nb", error, sizeof(error)));
+	CU_ASSERT_PTR_NULL(gb_rclone_substitute("u/%u", "local", "", error, sizeof(error)));
+	CU_ASSERT_PTR_NULL(gb_rclone_substitute("u/%x", "local", "alice", error, sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "only %u (user), %n (namespace) and %% may follow"));
+}
+
+static char *fake_obscure(void *data, const char *value, char *error, size_t error_size)
+{
+	char *out = malloc(strlen(value) + 6);
+
+	(void)data;
+	(void)error;
+	(void)error_size;
+	sprintf(out, "OBS(%s)", value);
+	return out;
+}
+
+static void test_storage_rclone__user_sections(void)
+{
+	const char *keys[] = { "url", "user", "pass" };
+	const char *values[] = { "https://dav.example.com/", "alice", "s3cret" };
+	struct gb_storage_remote remote = {
+		.name = "mine",
+		.type = "webdav",
+		.n_params = 3,
+		.keys = keys,
+		.values = values,
+	};
+	char error[256] = "";
+	char *text;
+
+	text = gb_rclone_user_section(&remote, "user-mine", fake_obscure, NULL, error,
+	                              sizeof(error));
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	CU_ASSERT_STRING_EQUAL(text, "[user-mine]\ntype = webdav\nurl = https://dav.example.com/\n"
+	                             "user = alice\npass = OBS(s3cret)\n");
+	free(text);
+
+	/* No way out of the section: a line break in a value is refused. */
+	values[1] = "alice\n[evil]\ntype = local";
+	CU_ASSERT_PTR_NULL(gb_rclone_user_section(&remote, "user-mine", fake_obscure, NULL, error,
+	                                          sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "setting 'user' holds a control character"));
+	values[1] = "alice";
+
+	keys[1] = "type";
+	CU_ASSERT_PTR_NULL(gb_rclone_user_section(&remote, "user-mine", fake_obscure, NULL, error,
+	                                          sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "a webdav remote has no setting 'type'"));
+	keys[1] = "user";
+
+	remote.type = "local";
+	CU_ASSERT_PTR_NULL(gb_rclone_user_section(&remote, "user-mine", fake_obscure, NULL, error,
+	                                          sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "type 'local' is not one this plugin mounts"));
+}
+
+static void test_storage_rclone__status_from_rc(void)
+{
+	struct gb_storage_status status;
+	char error[256] = "";
+	const char *vfs = "{\"diskCache\":{\"bytesUsed\":10,\"erroredFiles\":1,\"files\":4,"
+	                  "\"outOfSpace\":false,\"uploadsInProgress\":2,\"uploadsQueued\":3},"
+	                  "\"fs\":\"org:users/alice\"}";
+	const char *core = "{\"transferring\":[{\"name\":\"a\",\"size\":1000,\"bytes\":400},"
+	                   "{\"name\":\"b\",\"size\":50,\"bytes\":50}]}";
+
+	memset(&status, 0, sizeof(status));
+	CU_ASSERT_EQUAL(gb_rc_parse_status(vfs, core, &status, error, sizeof(error)), 0);
+	CU_ASSERT_EQUAL(status.state, GB_STORAGE_READY);
+	CU_ASSERT_EQUAL(status.files_queued, 3);
+	CU_ASSERT_EQUAL(status.files_uploading, 2);
+	CU_ASSERT_EQUAL(status.upload_errors, 1);
+	CU_ASSERT_EQUAL(status.bytes_uploading, 600);
+
+	CU_ASSERT_EQUAL(gb_rc_parse_status("{\"diskCache\":{\"outOfSpace\":true}}", NULL, &status,
+	                                   error, sizeof(error)),
+	                0);
+	CU_ASSERT_EQUAL(status.state, GB_STORAGE_FAILED);
+	CU_ASSERT_PTR_NOT_NULL(strstr(status.message, "out of space"));
+
+	CU_ASSERT_EQUAL(gb_rc_parse_status("{\"fs\":\"x\"}", NULL, &status, error, sizeof(error)),
+	                -EIO);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "vfs/stats has no diskCache"));
+	CU_ASSERT_EQUAL(gb_rc_parse_status("not json", NULL, &status, error, sizeof(error)), -EIO);
+}
+
+static void test_storage_rclone__rc_call_refused_without_server(void)
+{
+	char error[256] = "";
+	char *body = NULL;
+
+	/* Port 1 on loopback: nobody listens there in the test's namespace. */
+	CU_ASSERT_EQUAL(gb_rc_call(1, "glassbox", "x", "vfs/stats", &body, error, sizeof(error)),
+	                -ECONNREFUSED);
+	CU_ASSERT_PTR_NULL(body);
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "rc on 127.0.0.1:1"));
+}
+
+static const struct gb_unit_test tests[] = {
+	GB_UNIT_TEST(test_storage_rclone__names),
+	GB_UNIT_TEST(test_storage_rclone__remotes_file),
+	GB_UNIT_TEST(test_storage_rclone__remotes_file_errors_name_the_line),
+	GB_UNIT_TEST(test_storage_rclone__mount_specs),
+	GB_UNIT_TEST(test_storage_rclone__substitution),
+	GB_UNIT_TEST(test_storage_rclone__user_sections),
+	GB_UNIT_TEST(test_storage_rclone__status_from_rc),
+	GB_UNIT_TEST(test_storage_rclone__rc_call_refused_without_server),
+};
+
+int main(void)
+{
+	return GB_UNIT_RUN("storage-rclone", NULL, NULL, tests);
+}
