@@ -22,6 +22,7 @@ SHA-256:
   - no credential in a sidecar's command line or environment, nor in the session's.
 """
 
+import atexit
 import hashlib
 import json
 import os
@@ -48,6 +49,15 @@ import storage_servers as servers  # noqa: E402
 
 servers.enter_namespaces()
 
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return predicate()
+
+
 SESSION_START = re.compile(r"session ([0-9a-f]{16}): starting for user 'demo' \(pid (\d+)")
 BIG_MB = 100
 
@@ -57,6 +67,14 @@ os.chmod(work.name, 0o711)
 account = servers.Account("gbstore%d" % suffix, os.path.join(work.name, "home"),
                           shell="/usr/sbin/nologin")
 remote_account = servers.Account("gbremote%d" % suffix, os.path.join(work.name, "remote"))
+other = servers.Account("gbother%d" % suffix, os.path.join(work.name, "other"))
+
+
+def as_other(command):
+    """@command as another user of the box, with a shell of their own."""
+    return subprocess.run(["setpriv", "--reuid", str(other.uid), "--regid", str(other.gid),
+                           "--clear-groups"] + command, capture_output=True, text=True,
+                          timeout=30)
 sftp = servers.Sftp(work.name, remote_account)
 dav = servers.WebDav(work.name, remote_account)
 check(sftp.start(), "sshd serves SFTP on 127.0.0.1:%d" % sftp.port)
@@ -98,6 +116,16 @@ with open(remotes_file, "w") as f:
 os.chmod(remotes_file, 0o600)
 SECRETS = [sftp.key_pem.split("\\n")[1], DAV_OBSCURED, dav.password]
 
+# A private bus for glassboxd's D-Bus API (glassboxctl session list).
+GLASSBOXCTL = os.path.join(gbdaemon.BUILD, "core", "ctl", "glassboxctl")
+BUS_SOCKET = os.path.join(work.name, "bus.socket")
+bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile",
+                        "--address=unix:path=" + BUS_SOCKET], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+atexit.register(bus.kill)
+check(wait_for(lambda: os.path.exists(BUS_SOCKET), 10), "a private D-Bus for glassboxctl")
+os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + BUS_SOCKET
+
 
 def make_daemon(mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2):
     d = gbdaemon.Daemon(session_binary=session_binary, command=app,
@@ -135,15 +163,6 @@ def scenario(text):
         f.write("#!/bin/sh\nset -e\n" + text + "\ntouch \"$HOME/scenario.done\"\n")
     os.chmod(path, 0o755)
     os.chown(path, account.uid, account.gid)
-
-
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
 
 
 def scenario_done(timeout=120):
@@ -267,10 +286,39 @@ try:
     with open("/proc/%d/environ" % pid, "rb") as f:
         environ = f.read().decode(errors="replace")
     check(not any(s in environ for s in SECRETS), "no credential in the session's environment")
+    # Another user of the box, with a shell of their own: nothing of this
+    # user's mounts, caches or credentials is within reach.
+    for p in pids:
+        with open("/proc/%d/cmdline" % p, "rb") as f:
+            port = re.search(rb"--rc-addr=127\.0\.0\.1:(\d+)", f.read()).group(1).decode()
+        for what, command in (
+                ("the mount", ["ls", ORG]),
+                ("the cache", ["ls", os.path.join(account.home, ".cache", "glassbox-storage")]),
+                ("the sidecar's config (fd 3)", ["cat", "/proc/%d/fd/3" % p]),
+                ("the sidecar's environment", ["cat", "/proc/%d/environ" % p]),
+                ("the operator's remotes file", ["cat", remotes_file])):
+            done = as_other(command)
+            check(done.returncode != 0 and not any(x in done.stdout for x in SECRETS),
+                  "another account cannot read %s of sidecar %d (%s)"
+                  % (what, p, done.stderr.strip()[-120:]))
+        done = as_other(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST",
+                         "-u", "glassbox:guess", "http://127.0.0.1:%s/vfs/stats" % port])
+        check(done.stdout == "401", "another account gets 401 from sidecar %d's remote control "
+              "(%r)" % (p, done.stdout))
     status, body = status_api(d, token)
     check(status == 200 and body and sorted(m["name"] for m in body["mounts"]) == ["dav", "org"]
           and all(m["state"] == "ready" for m in body["mounts"]),
           "/api/storage/status lists both mounts, ready (%r)" % body)
+    listed = subprocess.run([GLASSBOXCTL, "--bus", "unix:path=" + BUS_SOCKET, "session", "list"],
+                            capture_output=True, text=True, timeout=30)
+    check(listed.returncode == 0 and re.search(r"^%s .*(org ready, dav ready|dav ready, org ready)$"
+                                               % sid, listed.stdout, re.M) is not None,
+          "glassboxctl session list shows the mounts (%r)" % listed.stdout)
+    status, _, metrics = d.request("GET", "/metrics")
+    metrics = metrics.decode(errors="replace")
+    check(status == 200 and 'glassbox_storage_mounts{state="ready"} 2' in metrics
+          and "glassbox_storage_files_waiting " in metrics,
+          "/metrics counts the mounts by state")
     check(scenario_done(), "the application wrote, renamed and deleted its files")
     written = sums()
     end_session(d, ws, sid, "normal")
@@ -389,6 +437,31 @@ try:
     check(wait_for(lambda: os.path.exists(path) and sha256(path) == digest, 60),
           "the next session uploads what the cache kept")
     end_session(d, ws, sid, "the next session")
+
+    # A new session while the previous one still uploads: it waits for those
+    # mounts to stop (the same folders), then mounts and starts.
+    scenario("head -c 30M /dev/urandom > \"$HOME/Cloud/org/last.bin\"\n"
+             "sha256sum \"$HOME/Cloud/org/last.bin\" > \"$HOME/scenario.sums\"\n")
+    token, ws, sid, pid = start_session(d, "a session that ends while uploading")
+    check(scenario_done(), "the application wrote its file")
+    digest = open(os.path.join(account.home, "scenario.sums")).read().split()[0]
+    mark = len(d.log_text())
+    ws.close()
+    check(wait_new(d, r"session %s ended; mount 'org' of \S+ uploads what is left" % sid, mark,
+                   15) is not None, "the session ends and its mount flushes")
+    scenario("true\n")
+    token, ws, sid2, pid = start_session(d, "the session after it")
+    log = d.log_text()[mark:]
+    waited = re.search(r"session %s of local:demo waits until the mounts of the user's "
+                       r"previous session have uploaded" % sid2, log)
+    stopped = log.find("storage: the mounts of session %s are all stopped" % sid)
+    mounted_again = log.find("storage: mount 'org' of local:demo (session %s) is ready" % sid2)
+    check(waited is not None and 0 <= stopped < mounted_again,
+          "the next session waited for the previous mounts to stop before mounting")
+    path = os.path.join(SFTP_ROOT, "last.bin")
+    check(os.path.exists(path) and sha256(path) == digest,
+          "the file of the session before is on the remote")
+    end_session(d, ws, sid2, "the session after it")
 finally:
     d.close()
 
