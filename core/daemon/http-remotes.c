@@ -382,6 +382,7 @@ static void handle_remotes(SoupServer *server, SoupServerMessage *msg, const cha
 	}
 	request.identity =
 	        g_strdup_printf("%s:%s", request.login->identity_namespace, request.login->user);
+	request.identity_printed = gb_printable_dup(request.identity);
 	if (name)
 		handle_delete(&request, name);
 	else if (method == SOUP_METHOD_POST)

@@ -795,8 +795,11 @@ static void start_mounts(struct record *record)
 		           error);
 		job->remotes = NULL;
 	}
-	if (job->remotes)
+	if (job->remotes) {
 		job->abi_remotes = abi_remotes(job->remotes);
+		gb_debug("storage: %s has %u remote%s of their own", record->identity,
+		         job->remotes->len, job->remotes->len == 1 ? "" : "s");
+	}
 	task = g_task_new(NULL, NULL, mounts_done, NULL);
 	g_task_set_task_data(task, job, mounts_job_free);
 	g_task_run_in_thread(task, mounts_in_thread);

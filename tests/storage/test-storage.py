@@ -127,10 +127,12 @@ check(wait_for(lambda: os.path.exists(BUS_SOCKET), 10), "a private D-Bus for gla
 os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + BUS_SOCKET
 
 
-def make_daemon(mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2):
+def make_daemon(mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2, conf_extra=""):
     d = gbdaemon.Daemon(session_binary=session_binary, command=app,
                         session_extra='idle_timeout_s = 1; user = "%s";' % account.name,
                         server_extra='spawner = "direct";')
+    with open(d.config, "a") as f:
+        f.write(conf_extra)
     for path in (d.root, d.runtime):
         os.chmod(path, 0o711)
     with open(os.path.join(d.dropins, "70-storage-rclone.ini"), "w") as f:
@@ -465,7 +467,42 @@ try:
 finally:
     d.close()
 
-# ---- 6. bad settings: the session starts without those mounts, and says why ----
+# ---- 6. a remote the user added from the web client, mounted beside the operator's ----
+d = make_daemon("org=org:users/%u",
+                conf_extra='storage = { user_remote_types = [ "webdav" ]; };\n')
+try:
+    status, token, _, _ = d.login()
+    body = json.dumps({"name": "mydav", "type": "webdav",
+                       "params": {"url": "http://127.0.0.1:%d/dav" % dav.port, "vendor": "other",
+                                  "user": dav.user, "pass": dav.password}})
+    status, _, answer = d.request("POST", "/api/storage/remotes", body.encode(),
+                                  {"Origin": d.origin(), "Content-Type": "application/json"},
+                                  token)
+    check(status in (200, 201), "the user adds a WebDAV remote of their own (%s %r)"
+          % (status, answer))
+    # The login started a session already (no viewer: it ends after 1 s); the
+    # remote is mounted from the next one.
+    check(wait_new(d, r"storage: the mounts of session \S+ are all stopped", 0, 30) is not None,
+          "the session the login started ends without a viewer")
+    scenario("printf mine > \"$HOME/Cloud/mydav/mine.txt\"\n")
+    token, ws, sid, pid = start_session(d, "a user's own remote")
+    check(mounted(os.path.join(CLOUD, "mydav")) and mounted(ORG),
+          "the user's remote is at ~/Cloud/mydav, beside the operator's ~/Cloud/org (%s)"
+          % d.log_text()[-2500:])
+    p = sidecar_pids(os.path.join(CLOUD, "mydav"))
+    with open("/proc/%d/cmdline" % p[0], "rb") as f:
+        cmdline = f.read().decode(errors="replace")
+    check(dav.password not in cmdline and "127.0.0.1:%d" % dav.port not in cmdline,
+          "its URL and password are not on the sidecar's command line")
+    check(scenario_done(), "the application wrote into the user's own remote")
+    end_session(d, ws, sid, "a user's own remote")
+    path = os.path.join(DAV_ROOT, "..", "mine.txt")
+    check(os.path.exists(path) and open(path).read() == "mine",
+          "the file is on the user's own WebDAV remote")
+finally:
+    d.close()
+
+# ---- 7. bad settings: the session starts without those mounts, and says why ----
 d = make_daemon("org=org:users/%u, bad=bad:x, down=down:x, nocreds=nocreds:x",
                 extra_env={"GB_TEST_STORAGE_READY_TIMEOUT_S": "15"})
 try:
