@@ -2,7 +2,8 @@
 /*
  * GET /api/storage/status: what the logged-in user's session has mounted,
  * what failed and why, and what the user should hear from earlier sessions
- * ("3 files not yet uploaded, kept in the cache"). The page shows it.
+ * ("3 files not yet uploaded, kept in the cache"), each told once. The page
+ * shows it.
  */
 #include <string.h>
 
@@ -55,7 +56,7 @@ static char *status_json(struct gb_daemon *daemon, const struct gb_login *login)
 	json_builder_end_array(builder);
 	json_builder_set_member_name(builder, "notices");
 	json_builder_begin_array(builder);
-	notices = gb_storage_notices(daemon, identity);
+	notices = gb_storage_take_notices(daemon, identity);
 	for (size_t i = 0; notices[i]; i++)
 		json_builder_add_string_value(builder, notices[i]);
 	json_builder_end_array(builder);

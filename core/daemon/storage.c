@@ -155,7 +155,7 @@ static void add_notice(struct gb_storage *storage, const char *identity, const c
 	va_end(args);
 }
 
-char **gb_storage_notices(struct gb_daemon *daemon, const char *identity)
+char **gb_storage_take_notices(struct gb_daemon *daemon, const char *identity)
 {
 	struct gb_storage *storage = storage_of(daemon);
 	GPtrArray *list = storage ? g_hash_table_lookup(storage->notices, identity) : NULL;
@@ -164,7 +164,20 @@ char **gb_storage_notices(struct gb_daemon *daemon, const char *identity)
 	for (guint i = 0; list && i < list->len; i++)
 		g_ptr_array_add(copy, g_strdup(list->pdata[i]));
 	g_ptr_array_add(copy, NULL);
+	if (list)
+		g_hash_table_remove(storage->notices, identity);
 	return (char **)g_ptr_array_free(copy, FALSE);
+}
+
+/* "~/Cloud/work": the mount's folder as its user knows it. */
+static char *shown_path(const struct record *record, const struct gb_storage_mount *mount)
+{
+	size_t length = strlen(record->home);
+
+	if (mount->target && strncmp(mount->target, record->home, length) == 0 &&
+	    mount->target[length] == '/')
+		return g_strdup_printf("~%s", mount->target + length);
+	return g_strdup(mount->name);
 }
 
 /* ---- records ---- */
@@ -331,6 +344,7 @@ static void sidecar_exited(GPid pid, gint status, gpointer data)
 	struct record *record = sidecar->record;
 	struct gb_sidecar_account account;
 	g_autofree char *how = describe_exit(status);
+	g_autofree char *shown = NULL;
 
 	sidecar->child_watch = 0;
 	gb_sidecar_close(&sidecar->process);
@@ -361,6 +375,7 @@ static void sidecar_exited(GPid pid, gint status, gpointer data)
 		sidecar_fail(sidecar);
 		break;
 	case GB_MOUNT_FLUSHING:
+		shown = shown_path(record, sidecar->mount);
 		if (sidecar->status_known && sidecar->status.files_queued +
 		                                             sidecar->status.files_uploading +
 		                                             sidecar->status.upload_errors >
@@ -445,8 +460,10 @@ static void sidecar_fail(struct sidecar *sidecar)
 	gb_error("storage: mount '%s' of %s (session %s) is not available: %s",
 	         sidecar->mount->name, record->identity, record->id,
 	         sidecar->problem ? sidecar->problem : "unknown");
-	add_notice(record->storage, record->identity, "~/%s is not available: %s",
-	           sidecar->mount->name, sidecar->problem ? sidecar->problem : "unknown");
+	g_autofree char *shown = shown_path(record, sidecar->mount);
+
+	add_notice(record->storage, record->identity, "%s is not available: %s", shown,
+	           sidecar->problem ? sidecar->problem : "unknown");
 	sidecar_stop(sidecar);
 	maybe_prepared(record);
 }
@@ -572,10 +589,12 @@ static void flush_check(struct sidecar *sidecar, const struct poll_job *job)
 		         sidecar->mount->name, record->identity, (unsigned long long)waiting,
 		         record->storage->flush_timeout_s,
 		         (unsigned long long)job->status.upload_errors, record->home);
+		g_autofree char *shown = shown_path(record, sidecar->mount);
+
 		add_notice(record->storage, record->identity,
-		           "%llu file(s) of ~/%s not yet uploaded, kept in the cache; they upload "
-		           "at your next session",
-		           (unsigned long long)waiting, sidecar->mount->name);
+		           "%llu file(s) of %s not yet uploaded, kept in the cache; they upload at "
+		           "your next session",
+		           (unsigned long long)waiting, shown);
 	} else {
 		gb_error("storage: mount '%s' of %s: its sidecar has not answered for %u s; "
 		         "stopping it; what it had not uploaded stays in the cache",

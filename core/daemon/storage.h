@@ -76,7 +76,10 @@ void gb_storage_foreach_mount(struct gb_daemon *daemon, const char *session_id, 
                               void *data);
 /** GET /api/storage/status (storage-http.c). */
 void gb_storage_add_routes(struct gb_daemon *daemon);
-/** What the user of @identity should hear: a NULL-terminated list (g_strfreev). */
-char **gb_storage_notices(struct gb_daemon *daemon, const char *identity);
+/**
+ * What the user of @identity should hear (a mount that failed, files left in
+ * a cache): a NULL-terminated list (g_strfreev), each told once.
+ */
+char **gb_storage_take_notices(struct gb_daemon *daemon, const char *identity);
 
 #endif

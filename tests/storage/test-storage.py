@@ -429,9 +429,11 @@ try:
     check(wait_new(d, r"mount 'org' of \S+: 1 file\(s\) not yet uploaded after 4 s", 0, 5)
           is not None, "the log says how many files stayed in the cache")
     status, body = status_api(d, token)
-    check(status == 200 and body and any("1 file(s) of ~/org not yet uploaded" in n
+    check(status == 200 and body and any("1 file(s) of ~/Cloud/org not yet uploaded" in n
                                          for n in body["notices"]),
           "the user's page hears of it (%r)" % body)
+    status, body = status_api(d, token)
+    check(status == 200 and body and body["notices"] == [], "and hears of it once (%r)" % body)
     check(sftp.start(), "the remote comes back")
     scenario("true\n")
     token, ws, sid, pid = start_session(d, "the next session")

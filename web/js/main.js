@@ -25,7 +25,7 @@ const statsToggle = $('stats-toggle');
 const statusBox = $('status');
 const statusText = $('status-text');
 const statusRetry = $('status-retry');
-const storage = new StoragePanel($('storage-toggle'), $('storage'));
+const storage = new StoragePanel($('storage-toggle'), $('storage'), $('storage-notices'));
 const filesPanel = $('files-panel');
 
 const statsCollector = new StatsCollector();
@@ -38,7 +38,8 @@ const input = new InputCapture(video, {
 	// application's.
 	ignore: (event) =>
 		toolbar.contains(event.target) || statusBox.contains(event.target) ||
-		storage.panel.contains(event.target) || filesPanel.contains(event.target),
+		storage.panel.contains(event.target) || filesPanel.contains(event.target) ||
+		storage.noticesBox.contains(event.target),
 });
 
 const files = new FilesPanel({
@@ -59,6 +60,9 @@ const connection = new Connection(video, {
 	onStatus(state, text) {
 		statusText.textContent = text;
 		statusBox.hidden = state === 'connected';
+		// The session runs: its mounts are ready or have failed, and why.
+		if (state === 'connected')
+			storage.refreshStatus();
 		statusRetry.hidden = state !== 'final' && state !== 'waiting';
 	},
 	onSession(message) {

@@ -2,11 +2,13 @@
 // The "Cloud storage" panel: the user's own remotes (GET, POST
 // /api/storage/remotes, DELETE /api/storage/remotes/NAME). The server never
 // sends a secret back: the list shows which are set, and a remote is
-// replaced whole by saving it again under its name.
+// replaced whole by saving it again under its name. Also the box that says
+// which mounts failed and what stayed in a cache (GET /api/storage/status).
 
 import { errorText } from './api.js';
 
 const API = '/api/storage/remotes';
+const STATUS_API = '/api/storage/status';
 
 // The fields of each type, as glassboxd takes them (core/daemon/remotes-check.c).
 export const FIELDS = {
@@ -74,10 +76,19 @@ async function call(method, path, body) {
 }
 
 export class StoragePanel {
-	/** @toggle: the toolbar button; @panel: the section holding the rest (index.html). */
-	constructor(toggle, panel) {
+	/**
+	 * @toggle: the toolbar button; @panel: the section holding the rest;
+	 * @noticesBox: where what the mounts have to say shows (index.html).
+	 */
+	constructor(toggle, panel, noticesBox) {
 		this.toggle = toggle;
 		this.panel = panel;
+		this.noticesBox = noticesBox;
+		this.notices = noticesBox.querySelector('ul');
+		noticesBox.querySelector('button').addEventListener('click', (event) => {
+			event.currentTarget.blur();
+			this.noticesBox.hidden = true;
+		});
 		this.list = panel.querySelector('#storage-list');
 		this.form = panel.querySelector('#storage-form');
 		this.name = panel.querySelector('#storage-name');
@@ -116,9 +127,36 @@ export class StoragePanel {
 		}
 	}
 
+	/**
+	 * What the session's mounts have to say (GET /api/storage/status): those
+	 * that failed and why, and what earlier sessions left in a cache. The
+	 * server tells each notice once; the box stays until dismissed.
+	 */
+	async refreshStatus() {
+		let answer;
+		try {
+			answer = await call('GET', STATUS_API);
+		} catch {
+			return; // Not worth a message of its own: the stream says more.
+		}
+		const lines = [...(answer.notices ?? [])];
+		for (const mount of answer.mounts ?? []) {
+			const line = `${mount.name} is not available: ${mount.problem ?? 'unknown'}`;
+			if (mount.state === 'failed' && !lines.some((text) => text.endsWith(mount.problem ?? line)))
+				lines.push(line);
+		}
+		if (lines.length === 0)
+			return;
+		this.notices.append(...lines.map((text) =>
+			Object.assign(document.createElement('li'), { textContent: text })));
+		this.noticesBox.hidden = false;
+	}
+
 	hide() {
 		this.panel.hidden = true;
 		this.toggle.hidden = true;
+		this.noticesBox.hidden = true;
+		this.notices.replaceChildren();
 	}
 
 	say(text, isError = false) {
