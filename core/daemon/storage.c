@@ -591,10 +591,11 @@ static void flush_check(struct sidecar *sidecar, const struct poll_job *job)
 		         (unsigned long long)job->status.upload_errors, record->home);
 		g_autofree char *shown = shown_path(record, sidecar->mount);
 
-		add_notice(record->storage, record->identity,
-		           "%llu file(s) of %s not yet uploaded, kept in the cache; they upload at "
-		           "your next session",
-		           (unsigned long long)waiting, shown);
+		add_notice(
+		        record->storage, record->identity,
+		        "%llu file(s) of %s not yet uploaded, kept in the cache; they upload at "
+		        "your next session",
+		        (unsigned long long)waiting, shown);
 	} else {
 		gb_error("storage: mount '%s' of %s: its sidecar has not answered for %u s; "
 		         "stopping it; what it had not uploaded stays in the cache",

@@ -22,8 +22,6 @@ SHA-256:
   - no credential in a sidecar's command line or environment, nor in the session's.
 """
 
-import atexit
-import hashlib
 import json
 import os
 import re
@@ -31,11 +29,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "integration"))
-import gbdaemon  # noqa: E402
 from gbtest import check, finish  # noqa: E402
 
 if os.geteuid() != 0:
@@ -48,213 +44,18 @@ if not shutil.which("rclone") or not os.path.exists("/dev/fuse"):
 import storage_servers as servers  # noqa: E402
 
 servers.enter_namespaces()
+import storage_box  # noqa: E402
+from storage_box import mounted, sha256, sidecar_pids, status_api, wait_for, wait_new  # noqa
 
-def wait_for(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return predicate()
-
-
-SESSION_START = re.compile(r"session ([0-9a-f]{16}): starting for user 'demo' \(pid (\d+)")
 BIG_MB = 100
 
-suffix = os.getpid() % 100000
-work = tempfile.TemporaryDirectory(prefix="gb-storage-")
-os.chmod(work.name, 0o711)
-account = servers.Account("gbstore%d" % suffix, os.path.join(work.name, "home"),
-                          shell="/usr/sbin/nologin")
-remote_account = servers.Account("gbremote%d" % suffix, os.path.join(work.name, "remote"))
-other = servers.Account("gbother%d" % suffix, os.path.join(work.name, "other"))
-
-
-def as_other(command):
-    """@command as another user of the box, with a shell of their own."""
-    return subprocess.run(["setpriv", "--reuid", str(other.uid), "--regid", str(other.gid),
-                           "--clear-groups"] + command, capture_output=True, text=True,
-                          timeout=30)
-sftp = servers.Sftp(work.name, remote_account)
-dav = servers.WebDav(work.name, remote_account)
-check(sftp.start(), "sshd serves SFTP on 127.0.0.1:%d" % sftp.port)
-check(dav.start(), "Apache serves WebDAV on 127.0.0.1:%d" % dav.port)
-SFTP_ROOT = os.path.join(remote_account.home, "users", "demo")
-DAV_ROOT = os.path.join(dav.root, "demo")
-
-# What the account runs, out of a build tree it may not be able to read.
-bin_dir = os.path.join(work.name, "bin")
-plugin_dir = os.path.join(work.name, "plugins")
-os.mkdir(bin_dir, 0o755)
-os.mkdir(plugin_dir, 0o755)
-session_binary = shutil.copy(gbdaemon.SESSION, bin_dir)
-client = shutil.copy(gbdaemon.CLIENT, bin_dir)
-for folder in gbdaemon.PLUGIN_PATH.split(":"):
-    for name in os.listdir(folder):
-        if name.endswith(".so"):
-            os.chmod(shutil.copy(os.path.join(folder, name), plugin_dir), 0o644)
-gbdaemon.PLUGIN_PATH = plugin_dir
-app = os.path.join(bin_dir, "storage-app")
-with open(app, "w") as f:
-    f.write("#!/bin/sh\n# The test's application: what ~/scenario.sh says, then a window.\n"
-            "if [ -x \"$HOME/scenario.sh\" ]; then\n"
-            "  \"$HOME/scenario.sh\" > \"$HOME/scenario.log\" 2>&1 &\nfi\n"
-            "exec %s --color 204080\n" % client)
-for path in (session_binary, client, app):
-    os.chmod(path, 0o755)
-
-# The operator's remotes: root's, 0600. Credentials only here and on the sidecars' fd 3.
-remotes_file = os.path.join(work.name, "remotes.conf")
-DAV_OBSCURED = servers.obscure(dav.password)
-with open(remotes_file, "w") as f:
-    f.write(sftp.section("org") + dav.section("dav", DAV_OBSCURED)
-            + "[bad]\ntype = nosuchbackend\n"
-            + "[down]\ntype = sftp\nhost = 127.0.0.1\nport = %d\nuser = nobody\n"
-            % servers.free_port()
-            + "[nocreds]\ntype = sftp\nhost = 127.0.0.1\nport = %d\nuser = %s\n"
-            % (sftp.port, remote_account.name))
-os.chmod(remotes_file, 0o600)
-SECRETS = [sftp.key_pem.split("\\n")[1], DAV_OBSCURED, dav.password]
-
-# A private bus for glassboxd's D-Bus API (glassboxctl session list).
-GLASSBOXCTL = os.path.join(gbdaemon.BUILD, "core", "ctl", "glassboxctl")
-BUS_SOCKET = os.path.join(work.name, "bus.socket")
-bus = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--nopidfile",
-                        "--address=unix:path=" + BUS_SOCKET], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
-atexit.register(bus.kill)
-check(wait_for(lambda: os.path.exists(BUS_SOCKET), 10), "a private D-Bus for glassboxctl")
-os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=" + BUS_SOCKET
-
-
-def make_daemon(mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2, conf_extra=""):
-    d = gbdaemon.Daemon(session_binary=session_binary, command=app,
-                        session_extra='idle_timeout_s = 1; user = "%s";' % account.name,
-                        server_extra='spawner = "direct";')
-    with open(d.config, "a") as f:
-        f.write(conf_extra)
-    for path in (d.root, d.runtime):
-        os.chmod(path, 0o711)
-    with open(os.path.join(d.dropins, "70-storage-rclone.ini"), "w") as f:
-        f.write("[plugin]\nkind = storage\nname = rclone\n\n[settings]\n"
-                "remotes_file = %s\nmounts = %s\nwrite_back_s = %d\ndir_cache_time_s = %d\n"
-                "cache_max_size_mb = 1024\n"
-                % (remotes_file, mounts, write_back_s, dir_cache_time_s))
-    os.chmod(d.dropins, 0o755)
-    for name in os.listdir(d.dropins):
-        os.chmod(os.path.join(d.dropins, name), 0o644)
-    os.chmod(d.config, 0o644)
-    for key, value in (extra_env or {}).items():
-        os.environ[key] = value
-    ok = d.start()
-    for key in (extra_env or {}):
-        del os.environ[key]
-    check(ok, "glassboxd starts with storage-rclone (%s)" % d.log_text()[-300:])
-    return d
-
-
-def scenario(text):
-    """The application's next actions; it touches ~/scenario.done at the end."""
-    for name in ("scenario.done", "scenario.log", "go", "listed"):
-        try:
-            os.unlink(os.path.join(account.home, name))
-        except FileNotFoundError:
-            pass
-    path = os.path.join(account.home, "scenario.sh")
-    with open(path, "w") as f:
-        f.write("#!/bin/sh\nset -e\n" + text + "\ntouch \"$HOME/scenario.done\"\n")
-    os.chmod(path, 0o755)
-    os.chown(path, account.uid, account.gid)
-
-
-def scenario_done(timeout=120):
-    done = wait_for(lambda: os.path.exists(os.path.join(account.home, "scenario.done")), timeout)
-    if not done:
-        try:
-            with open(os.path.join(account.home, "scenario.log")) as f:
-                print("scenario.log:", f.read()[-800:])
-        except OSError:
-            pass
-    return done
-
-
-def wait_new(d, pattern, mark, timeout):
-    """The first match of @pattern in the log written after @mark (len(log_text()))."""
-    regex = re.compile(pattern) if isinstance(pattern, str) else pattern
-    deadline = time.monotonic() + timeout
-    while True:
-        match = regex.search(d.log_text()[mark:])
-        if match or time.monotonic() > deadline:
-            return match
-        time.sleep(0.05)
-
-
-def start_session(d, what):
-    mark = len(d.log_text())
-    status, token, _, _ = d.login()
-    ws = d.websocket(cookie=token)
-    first = ws.recv_json(timeout=60) if ws.status == 101 else None
-    started = wait_new(d, SESSION_START, mark, 60)
-    ready = wait_new(d, r"session \S+ of user 'demo' is ready", mark, 60)
-    check(status == 200 and first is not None and started is not None and ready is not None,
-          "%s: the session starts after its mounts (%s)" % (what, d.log_text()[-3000:]))
-    if started is None:
-        finish()
-    return token, ws, started.group(1), int(started.group(2))
-
-
-def end_session(d, ws, session_id, what, timeout=120):
-    ws.close()
-    stopped = wait_new(d, r"storage: the mounts of session %s are all stopped" % session_id,
-                       0, timeout)
-    check(stopped is not None, "%s: the mounts flush and stop after the session (%s)"
-          % (what, d.log_text()[-600:]))
-
-
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sums():
-    result = {}
-    with open(os.path.join(account.home, "scenario.sums")) as f:
-        for line in f:
-            digest, name = line.split()
-            result[name] = digest
-    return result
-
-
-def mounted(target):
-    with open("/proc/self/mountinfo") as f:
-        return any(line.split()[4] == target for line in f)
-
-
-def sidecar_pids(target):
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % entry, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        if len(argv) > 3 and argv[1] == b"mount" and argv[3] == target.encode():
-            pids.append(int(entry))
-    return pids
-
-
-def status_api(d, token):
-    status, _, body = d.request("GET", "/api/storage/status", cookie=token)
-    try:
-        return status, json.loads(body)
-    except ValueError:
-        return status, None
-
+box = storage_box.Box()
+account, remote_account, sftp, dav = box.account, box.remote_account, box.sftp, box.dav
+SFTP_ROOT, DAV_ROOT, SECRETS = box.sftp_root, box.dav_root, box.secrets
+remotes_file, as_other = box.remotes_file, box.as_other
+make_daemon, scenario, scenario_done = box.make_daemon, box.scenario, box.scenario_done
+start_session, end_session, sums = box.start_session, box.end_session, box.sums
+GLASSBOXCTL, BUS_SOCKET = storage_box.GLASSBOXCTL, box.bus_address[len("unix:path="):]
 
 CLOUD = os.path.join(account.home, "Cloud")
 ORG, DAV = os.path.join(CLOUD, "org"), os.path.join(CLOUD, "dav")
