@@ -38,6 +38,7 @@
 #include "log.h"
 #include "remove-tree.h"
 #include "spawner.h"
+#include "text.h"
 
 #define READY_FD 3
 
@@ -109,22 +110,12 @@ static void direct_release(struct gb_daemon_session *session, bool ended)
 	session->spawner_data = NULL;
 }
 
-/* "exited with status 3", "was killed by signal 9 (Killed)" */
-static char *describe_exit(int status)
-{
-	if (WIFEXITED(status))
-		return g_strdup_printf("exited with status %d", WEXITSTATUS(status));
-	if (WIFSIGNALED(status))
-		return g_strdup_printf("was killed by signal %d (%s)", WTERMSIG(status),
-		                       strsignal(WTERMSIG(status)));
-	return g_strdup("ended");
-}
-
 static void child_exited(GPid pid, gint status, gpointer data)
 {
 	struct direct_session *direct = data;
-	g_autofree char *how = describe_exit(status);
+	char how[GB_EXIT_STATUS_TEXT_MAX];
 
+	gb_exit_status_text(status, how);
 	direct->child_watch = 0; /* removed by GLib after this call */
 	g_spawn_close_pid(pid);
 	stop_watching_ready(direct);

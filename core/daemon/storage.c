@@ -328,24 +328,15 @@ static gboolean kill_now(gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-static char *describe_exit(int status)
-{
-	if (WIFEXITED(status))
-		return g_strdup_printf("exited with status %d", WEXITSTATUS(status));
-	if (WIFSIGNALED(status))
-		return g_strdup_printf("was killed by signal %d (%s)", WTERMSIG(status),
-		                       strsignal(WTERMSIG(status)));
-	return g_strdup("ended");
-}
-
 static void sidecar_exited(GPid pid, gint status, gpointer data)
 {
 	struct sidecar *sidecar = data;
 	struct record *record = sidecar->record;
 	struct gb_sidecar_account account;
-	g_autofree char *how = describe_exit(status);
+	char how[GB_EXIT_STATUS_TEXT_MAX];
 	g_autofree char *shown = NULL;
 
+	gb_exit_status_text(status, how);
 	sidecar->child_watch = 0;
 	gb_sidecar_close(&sidecar->process);
 	if (sidecar->kill_timer)

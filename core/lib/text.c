@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "text.h"
 
@@ -23,4 +25,16 @@ void gb_printable(char *out, size_t out_size, const char *text)
 		kept += 3;
 	}
 	out[kept] = '\0';
+}
+
+void gb_exit_status_text(int status, char out[GB_EXIT_STATUS_TEXT_MAX])
+{
+	if (WIFEXITED(status))
+		snprintf(out, GB_EXIT_STATUS_TEXT_MAX, "exited with status %d",
+		         WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(out, GB_EXIT_STATUS_TEXT_MAX, "was killed by signal %d (%s)",
+		         WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(out, GB_EXIT_STATUS_TEXT_MAX, "ended");
 }

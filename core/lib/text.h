@@ -16,4 +16,13 @@
  */
 void gb_printable(char *out, size_t out_size, const char *text);
 
+/** Enough for any text of gb_exit_status_text(). */
+#define GB_EXIT_STATUS_TEXT_MAX 64
+
+/**
+ * What a wait() status says, to follow "the session ...": "exited with
+ * status 3", "was killed by signal 9 (Killed)", or "ended".
+ */
+void gb_exit_status_text(int status, char out[GB_EXIT_STATUS_TEXT_MAX]);
+
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* gb_printable(): text for one log line. */
+#include <signal.h>
 #include <string.h>
 
 #include <CUnit/Basic.h>
@@ -63,6 +64,18 @@ static void test_text__printable_tiny_buffers(void)
 	CU_ASSERT_STRING_EQUAL(out, "ab");
 }
 
+static void test_text__exit_status(void)
+{
+	char out[GB_EXIT_STATUS_TEXT_MAX];
+
+	gb_exit_status_text(3 << 8, out); /* as wait() says exit(3) */
+	CU_ASSERT_STRING_EQUAL(out, "exited with status 3");
+	gb_exit_status_text(SIGKILL, out);
+	CU_ASSERT_STRING_EQUAL(out, "was killed by signal 9 (Killed)");
+	gb_exit_status_text(0x137f, out); /* stopped by SIGSTOP: neither */
+	CU_ASSERT_STRING_EQUAL(out, "ended");
+}
+
 static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_text__printable_copies_plain_text),
 	GB_UNIT_TEST(test_text__printable_replaces_control_and_high_bytes),
@@ -70,6 +83,7 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_text__printable_cuts_with_dots),
 	GB_UNIT_TEST(test_text__printable_exact_fit_is_not_cut),
 	GB_UNIT_TEST(test_text__printable_tiny_buffers),
+	GB_UNIT_TEST(test_text__exit_status),
 };
 
 int main(void)
