@@ -37,11 +37,14 @@ PASSWORD_LINE = re.compile(r"created user 'demo' with password '([^']*)'")
 LISTEN_LINE = re.compile(r"listening on (https?)://([^/]+)/")
 
 
-def enter_network_namespace():
-    """Re-run this script in a network namespace that has only loopback, up."""
+def enter_network_namespace(mount=False):
+    """Re-run this script in a network namespace that has only loopback, up
+    (and, with mount, a private mount namespace too)."""
     if os.environ.get("GB_IN_NETNS") != "1":
         env = dict(os.environ, GB_IN_NETNS="1")
         unshare = ["unshare", "-n"] if os.geteuid() == 0 else ["unshare", "-r", "-n"]
+        if mount:
+            unshare.insert(-1, "-m")
         sys.stdout.flush()
         os.execvpe(unshare[0], unshare + ["--", sys.executable] + sys.argv, env)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)

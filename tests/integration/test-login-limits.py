@@ -30,25 +30,20 @@ fields are checked: login-failure, login-throttled (once per window),
 login-success, logout, session-start, session-stop, with MESSAGE_ID,
 PRIORITY and SYSLOG_IDENTIFIER."""
 
-import array
 import http.client
 import json
 import os
 import re
-import socket
-import struct
-import subprocess
-import sys
 import threading
 import time
 
 import gbdaemon
+import gbjournal
 import gbtest
 from gbtest import check, finish
 
 WINDOW_S = 8
 USER_CEILING = 8
-JOURNAL = "/run/systemd/journal"
 MESSAGE_IDS = {
     "login-success": "6ed9149468d14e7098d6674d18cd45f8",
     "login-failure": "da7f2424a3034e0c9ce7356b7a88d337",
@@ -57,108 +52,6 @@ MESSAGE_IDS = {
     "session-start": "3b52e342a0e941929ae89d72bdf6b8d3",
     "session-stop": "d0cc147dc339432e954e788f205f6019",
 }
-
-
-def enter_namespaces():
-    """Re-run in new network and mount namespaces, with lo up."""
-    if os.environ.get("GB_IN_NETNS") != "1":
-        env = dict(os.environ, GB_IN_NETNS="1")
-        unshare = ["unshare", "-m", "-n"] if os.geteuid() == 0 else \
-            ["unshare", "-r", "-m", "-n"]
-        sys.stdout.flush()
-        os.execvpe(unshare[0], unshare + ["--", sys.executable] + sys.argv, env)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-
-def private_journal_folder():
-    """A tmpfs over the deepest of /run/systemd/journal, /run/systemd, /run that
-    exists (only in this mount namespace), with the journal folder in it."""
-    for path in (JOURNAL, "/run/systemd", "/run"):
-        if os.path.isdir(path):
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "gb-test-journal",
-                            path], check=True)
-            break
-    os.makedirs(JOURNAL, exist_ok=True)
-
-
-class Journal:
-    """Stands in for journald's native socket; keeps every entry as a dict."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(os.path.join(JOURNAL, "socket"))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-        self.entries = []
-        self.errors = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self):
-        while True:
-            try:
-                data, ancillary, _, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
-            except OSError:
-                return
-            # A big entry comes as a memfd passed along (SCM_RIGHTS).
-            for level, kind, payload in ancillary:
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds = array.array("i")
-                    fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
-                    for fd in fds:
-                        with os.fdopen(fd, "rb") as f:
-                            f.seek(0)
-                            data = f.read(1 << 24)
-            try:
-                entry = parse_native(data)
-            except ValueError as error:
-                self.errors.append(str(error))
-                continue
-            with self.lock:
-                self.entries.append(entry)
-
-    def events(self, event):
-        with self.lock:
-            return [e for e in self.entries if e.get("GLASSBOX_EVENT") == event]
-
-    def wait(self, event, predicate=lambda e: True, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [e for e in self.events(event) if predicate(e)]
-            if found or time.monotonic() > deadline:
-                return found[0] if found else None
-            time.sleep(0.05)
-
-    def close(self):
-        self.sock.close()
-
-
-def parse_native(data):
-    """The journal's native protocol: KEY=VALUE\\n, or KEY\\n<le64 size><data>\\n."""
-    fields, i = {}, 0
-    for _ in range(1000):
-        if i >= len(data):
-            return fields
-        newline = data.find(b"\n", i)
-        if newline < 0:
-            raise ValueError("a field without its newline at %d" % i)
-        line = data[i:newline]
-        if b"=" in line:
-            key, value = line.split(b"=", 1)
-            i = newline + 1
-        else:
-            key = line
-            if newline + 9 > len(data):
-                raise ValueError("a binary field without its size")
-            size = struct.unpack("<Q", data[newline + 1:newline + 9])[0]
-            value = data[newline + 9:newline + 9 + size]
-            if len(value) != size or data[newline + 9 + size:newline + 10 + size] != b"\n":
-                raise ValueError("a binary field %r of the wrong size" % key)
-            i = newline + 10 + size
-        if not re.fullmatch(rb"[A-Z0-9_]+", key):
-            raise ValueError("a bad field name %r" % key)
-        fields[key.decode()] = value.decode("utf-8", "replace")
-    raise ValueError("too many fields")
 
 
 def request(d, method, path, body=None, source="127.0.0.1", cookie=None, headers=None):
@@ -280,7 +173,8 @@ def check_redirect_logins(d, journal):
     check(status == 302 and headers.get("Location") == "/?login_error=refused"
           and "glassbox_session" not in cookies(headers),
           "callback without the binding cookie: refused, 302 to /?login_error=refused")
-    refused = journal.wait("login-failure", lambda e: e.get("GLASSBOX_PLUGIN") == "redirect")
+    refused = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-failure"
+                            and e.get("GLASSBOX_PLUGIN") == "redirect")
     check(refused and "no login was begun" in refused.get("GLASSBOX_REASON", "")
           and refused.get("GLASSBOX_REMOTE_ADDR") == source,
           "and audited with the reason (%r)" % (refused and refused.get("GLASSBOX_REASON")))
@@ -296,8 +190,9 @@ def check_redirect_logins(d, journal):
     check(status == 302 and headers.get("Location") == "/?login_error=refused"
           and took >= 0.6, "the plugin refuses the code: 302 refused, after the failure "
           "delay (%.2f s)" % took)
-    check(journal.wait("login-failure", lambda e: e.get("GLASSBOX_REASON") ==
-                       "the provider refused the code") is not None,
+    check(journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-failure"
+                        and e.get("GLASSBOX_REASON") == "the provider refused the code")
+          is not None,
           "the plugin's why is audited")
     check(d.wait_log(r"redirect login through auth plugin redirect from 127\.0\.0\.50 "
                      r"refused: the provider refused the code", 5) is not None,
@@ -315,7 +210,8 @@ def check_redirect_logins(d, journal):
     status, _, body = request(d, "GET", "/api/whoami", cookie=session[0] if session else None)
     check(status == 200 and json.loads(body) == {"user": "oidc-user", "roles": ["user"]},
           "whoami: the plugin's user (%r)" % body)
-    success = journal.wait("login-success", lambda e: e.get("GLASSBOX_USER") == "oidc-user")
+    success = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-success"
+                            and e.get("GLASSBOX_USER") == "oidc-user")
     check(success and success.get("GLASSBOX_PLUGIN") == "redirect",
           "login-success audited with plugin redirect")
 
@@ -395,7 +291,7 @@ def run(d, journal):
     password = d.password()
     check_floods(d, password)
     check_redirect_logins(d, journal)
-    journal.entries.clear()
+    journal.clear()
 
     # --- per user, across addresses --------------------------------------------------
     # Eight failures for demo, each from its own address: no address is near
@@ -416,7 +312,8 @@ def run(d, journal):
     check(status == 401, "another user from that address: still 401 (got %d)" % status)
     check(len(re.findall(r"logins for user 'demo' refused", d.log_text())) == 1,
           "the user's throttling is logged once in the window")
-    throttled = journal.wait("login-throttled", lambda e: e.get("GLASSBOX_USER") == "demo")
+    throttled = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-throttled"
+                              and e.get("GLASSBOX_USER") == "demo")
     check_audit_fields(throttled, "login-throttled", 4)
     check(throttled and throttled.get("GLASSBOX_REMOTE_ADDR") == "127.0.0.20"
           and "user name" in throttled.get("GLASSBOX_REASON", ""),
@@ -424,7 +321,8 @@ def run(d, journal):
     check(len([e for e in journal.events("login-throttled")
                if e.get("GLASSBOX_USER", "").lower() == "demo"]) == 1,
           "login-throttled is audited once per window, not per refusal")
-    failure = journal.wait("login-failure", lambda e: e.get("GLASSBOX_USER") == "demo")
+    failure = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-failure"
+                            and e.get("GLASSBOX_USER") == "demo")
     check_audit_fields(failure, "login-failure", 4)
     check(failure and failure.get("GLASSBOX_REMOTE_ADDR", "").startswith("127.0.0.1")
           and failure.get("GLASSBOX_REASON") == "wrong user name or password"
@@ -436,12 +334,14 @@ def run(d, journal):
     wait_window(left)
     status, _, _, token = login(d, "demo", password, "127.0.0.20")
     check(status == 200 and token, "after the window: demo logs in (got %d)" % status)
-    success = journal.wait("login-success", lambda e: e.get("GLASSBOX_USER") == "demo")
+    success = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-success"
+                            and e.get("GLASSBOX_USER") == "demo")
     check_audit_fields(success, "login-success", 6)
     check(success and success.get("GLASSBOX_PLUGIN") == "local"
           and success.get("GLASSBOX_REMOTE_ADDR") == "127.0.0.20",
           "login-success: plugin local, address (%r)" % success)
-    started = journal.wait("session-start", lambda e: e.get("GLASSBOX_USER") == "demo")
+    started = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "session-start"
+                            and e.get("GLASSBOX_USER") == "demo")
     check_audit_fields(started, "session-start", 6)
     check(started and re.fullmatch(r"[0-9a-f]{16}", started.get("GLASSBOX_SESSION", "")),
           "session-start: the session id (%r)" % started)
@@ -478,8 +378,8 @@ def run(d, journal):
     # --- the binary-safe field form ---------------------------------------------------
     status, _, _, _ = login(d, "evil\nMESSAGE=forged", "x", "127.0.0.40")
     check(status == 401, "a user name with a newline: 401")
-    forged = journal.wait("login-failure",
-                          lambda e: e.get("GLASSBOX_REMOTE_ADDR") == "127.0.0.40")
+    forged = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "login-failure"
+                           and e.get("GLASSBOX_REMOTE_ADDR") == "127.0.0.40")
     check(forged and forged.get("GLASSBOX_USER") == "evil\nMESSAGE=forged"
           and "\n" not in forged.get("MESSAGE", "\n"),
           "a newline in a user name arrives in the binary-safe form, whole (%r)" % forged)
@@ -487,13 +387,14 @@ def run(d, journal):
     # --- logout, session end -----------------------------------------------------------
     status, _, _ = request(d, "POST", "/api/logout", source="127.0.0.20", cookie=token)
     check(status == 204, "logout: 204")
-    logout = journal.wait("logout", lambda e: e.get("GLASSBOX_USER") == "demo")
+    logout = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "logout"
+                           and e.get("GLASSBOX_USER") == "demo")
     check_audit_fields(logout, "logout", 6)
     check(logout and logout.get("GLASSBOX_REMOTE_ADDR") == "127.0.0.20",
           "logout: user and address (%r)" % logout)
-    stopped = journal.wait("session-stop",
-                           lambda e: e.get("GLASSBOX_SESSION") == started.get(
-                               "GLASSBOX_SESSION"), timeout=15)
+    stopped = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "session-stop"
+                            and e.get("GLASSBOX_SESSION") == started.get("GLASSBOX_SESSION"),
+                            timeout=15)
     check_audit_fields(stopped, "session-stop", 6)
     check(stopped and stopped.get("GLASSBOX_USER") == "demo"
           and "no viewer" in stopped.get("GLASSBOX_REASON", ""),
@@ -501,9 +402,9 @@ def run(d, journal):
     check(journal.errors == [], "every datagram parses (%r)" % journal.errors[:3])
 
 
-enter_namespaces()
-private_journal_folder()
-journal = Journal()
+gbdaemon.enter_network_namespace(mount=True)
+gbjournal.private_journal_folder()
+journal = gbjournal.Journal()
 os.environ["GB_TEST_LOGIN_FAILURE_WINDOW_S"] = str(WINDOW_S)
 os.environ["GB_TEST_LOGIN_FAILURES_PER_USER_TOTAL"] = str(USER_CEILING)
 # tests/plugins/auth-redirect.so: a redirect plugin without a provider behind it.

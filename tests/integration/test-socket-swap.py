@@ -22,18 +22,16 @@ import os
 import re
 import subprocess
 import sys
-import socket
 import tempfile
-import threading
 import time
 
 import gbdaemon
+import gbjournal
 from gbtest import check, finish
 
 GLASSBOXCTL = os.path.join(gbdaemon.BUILD, "core", "ctl", "glassboxctl")
 HELLO = {"type": "hello", "codecs": ["H264", "VP8"], "width": 320, "height": 240}
 BOB_PASSWORD = "bob-socket-swap-pw"
-JOURNAL = "/run/systemd/journal"
 SOCKET_REFUSED_ID = "8780e433c2194bf89410e3f765748a2e"
 
 # A private bus on which glassboxd may own org.glassbox.Manager1 (everyone is root here).
@@ -71,51 +69,6 @@ def enter_namespaces():
         os.execvpe("unshare", ["unshare", "-m", "-n", "--propagation", "private", "--",
                                sys.executable] + sys.argv, env)
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-
-
-class Journal:
-    """Stands in for journald's native socket (a tmpfs over /run/systemd/journal
-    in this mount namespace only); keeps the entries' plain KEY=VALUE fields,
-    which is all glassboxd's short audit entries use."""
-
-    def __init__(self):
-        for path in (JOURNAL, "/run/systemd", "/run"):
-            if os.path.isdir(path):
-                subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "gb-test-journal",
-                                path], check=True)
-                break
-        os.makedirs(JOURNAL, exist_ok=True)
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(os.path.join(JOURNAL, "socket"))
-        self.entries = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                data = self.sock.recv(1 << 20)
-            except OSError:
-                return
-            entry = {}
-            for line in data.split(b"\n"):
-                key, equals, value = line.partition(b"=")
-                if equals:
-                    entry[key.decode(errors="replace")] = value.decode(errors="replace")
-            with self.lock:
-                self.entries.append(entry)
-
-    def wait(self, predicate, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.lock:
-                found = [e for e in self.entries if predicate(e)]
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
-
-    def close(self):
-        self.sock.close()
 
 
 def start_bus(tmp):
@@ -177,7 +130,8 @@ def stats_up(text, session_id):
 
 def main():
     enter_namespaces()
-    journal = Journal()
+    gbjournal.private_journal_folder()
+    journal = gbjournal.Journal()
     holder = tempfile.TemporaryDirectory(prefix="gb-socket-swap-")
     tmp = holder.name
     bus, bus_log, address = start_bus(tmp)

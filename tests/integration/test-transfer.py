@@ -20,7 +20,6 @@ journal (a socket the test binds in place of journald's). Runs as root in a netw
 loopback and a private mount namespace (the small tmpfs of the full-disk
 case)."""
 
-import array
 import atexit
 import ctypes
 import hashlib
@@ -29,15 +28,14 @@ import os
 import pwd
 import re
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 
 import gbdaemon
+import gbjournal
 from gbtest import check, finish
 
 if os.geteuid() != 0:
@@ -56,77 +54,8 @@ subprocess.run(["mount", "--make-rprivate", "/"], check=True)
 
 # The audit trail: a folder of our own over /run/systemd/journal (in this
 # mount namespace only) and a socket there standing in for journald's.
-JOURNAL = "/run/systemd/journal"
-for folder in (JOURNAL, "/run/systemd", "/run"):
-    if os.path.isdir(folder):
-        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "gb-test-journal", folder],
-                       check=True)
-        break
-os.makedirs(JOURNAL, exist_ok=True)
-
-
-def parse_native(data):
-    """The journal's native protocol: KEY=VALUE\\n, or KEY\\n<le64 size><data>\\n."""
-    fields, i = {}, 0
-    for _ in range(1000):
-        if i >= len(data):
-            break
-        newline = data.index(b"\n", i)
-        line = data[i:newline]
-        if b"=" in line:
-            key, value = line.split(b"=", 1)
-            i = newline + 1
-        else:
-            key = line
-            size = struct.unpack("<Q", data[newline + 1:newline + 9])[0]
-            value = data[newline + 9:newline + 9 + size]
-            i = newline + 10 + size
-        fields[key.decode()] = value.decode("utf-8", "replace")
-    return fields
-
-
-class Journal:
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(os.path.join(JOURNAL, "socket"))
-        self.entries = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                data, ancillary, _, _ = self.sock.recvmsg(1 << 20, socket.CMSG_SPACE(16))
-            except OSError:
-                return
-            for level, kind, payload in ancillary:  # a big entry comes as a memfd
-                if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
-                    fds = array.array("i")
-                    fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
-                    for fd in fds:
-                        with os.fdopen(fd, "rb") as f:
-                            f.seek(0)
-                            data = f.read(1 << 24)
-            try:
-                entry = parse_native(data)
-            except (ValueError, struct.error):
-                continue
-            with self.lock:
-                self.entries.append(entry)
-
-    def wait(self, event, predicate, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                found = [e for e in self.entries
-                         if e.get("GLASSBOX_EVENT") == event and predicate(e)]
-            if found:
-                return found[0]
-            time.sleep(0.05)
-        return None
-
-
-journal = Journal()
+gbjournal.private_journal_folder()
+journal = gbjournal.Journal()
 
 ACCOUNT = "gbtest-xfer%d" % (os.getpid() % 100000)
 work = tempfile.TemporaryDirectory(prefix="gb-transfer-")
@@ -448,7 +377,8 @@ try:
     check(status == 429, "a fifth transfer while 4 are under way: 429 (%d %r)" % (status, answer))
     for sock in held:
         sock.close()
-    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "slow0")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-upload"
+                          and e.get("GLASSBOX_FILE") == "slow0")
     check(entry is not None and entry.get("GLASSBOX_RESULT", "").startswith("cut short"),
           "an upload cut short is audited so (%r)" % entry)
     deadline = time.monotonic() + 10
@@ -500,31 +430,37 @@ try:
     check(reply == b"" or reply.startswith(b"HTTP/1.1 401"),
           "the upload under way is cut at once (%r)" % reply[:40])
     sock.close()
-    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "held")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-upload"
+                          and e.get("GLASSBOX_FILE") == "held")
     check(entry is not None and entry.get("GLASSBOX_RESULT") == "cut short: the user logged out",
           "and audited so (%r)" % (entry or {}).get("GLASSBOX_RESULT"))
 
     # ---- the audit trail ----
-    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "hello wörld.bin"
-                         and e.get("GLASSBOX_RESULT") == "ok")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-upload"
+                          and e.get("GLASSBOX_FILE") == "hello wörld.bin"
+                          and e.get("GLASSBOX_RESULT") == "ok")
     check(entry is not None and entry.get("GLASSBOX_USER") == "demo"
           and entry.get("GLASSBOX_NAMESPACE") == "local"
           and entry.get("GLASSBOX_BYTES") == str(300 * 1024 + 7)
           and entry.get("MESSAGE_ID") == "2619aa7d78a94d5c8d7422eb401a51c9"
           and re.fullmatch(r"[0-9a-f]{16}", entry.get("GLASSBOX_SESSION", "")) is not None,
           "an upload is audited: identity, session, file, bytes, result (%r)" % entry)
-    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_FILE") == "big.bin")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-upload"
+                          and e.get("GLASSBOX_FILE") == "big.bin")
     check(entry is not None and "over the limit" in entry.get("GLASSBOX_RESULT", "")
           and entry.get("PRIORITY") == "4", "a refused upload is audited with why (%r)" % entry)
-    entry = journal.wait("file-download", lambda e: e.get("GLASSBOX_FILE") == "report.pdf")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-download"
+                          and e.get("GLASSBOX_FILE") == "report.pdf")
     check(entry is not None and entry.get("GLASSBOX_RESULT") == "ok"
           and entry.get("GLASSBOX_BYTES") == str(len(report))
           and entry.get("MESSAGE_ID") == "26a26c8e09f6425ea81e6d81045fdc93",
           "a download is audited with its bytes (%r)" % entry)
-    entry = journal.wait("file-download", lambda e: e.get("GLASSBOX_FILE") == "leak")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-download"
+                          and e.get("GLASSBOX_FILE") == "leak")
     check(entry is not None and entry.get("GLASSBOX_RESULT", "").startswith("there is no file"),
           "a refused download is audited (%r)" % entry)
-    entry = journal.wait("file-upload", lambda e: e.get("GLASSBOX_USER") == "alice")
+    entry = journal.first(lambda e: e.get("GLASSBOX_EVENT") == "file-upload"
+                          and e.get("GLASSBOX_USER") == "alice")
     check(entry is not None and entry.get("GLASSBOX_RESULT") == "you have no session running",
           "another user's refused upload is audited (%r)" % entry)
 

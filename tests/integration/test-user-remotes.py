@@ -22,18 +22,13 @@ import json
 import os
 import re
 import signal
-import socket
 import stat
-import struct
 import subprocess
-import sys
-import threading
-import time
 
 import gbdaemon
+import gbjournal
 from gbtest import check, finish
 
-JOURNAL = "/run/systemd/journal"
 ALICE_PW = "alice-remotes-Pw-1"
 BOB_PW = "bob-remotes-Pw-2"
 CHANGES_PER_MINUTE = 40
@@ -44,76 +39,6 @@ SFTP_KEY = ("-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXktdjEKEYSECRET9
             "\\n-----END OPENSSH PRIVATE KEY-----")
 SFTP_HOST = "sftp-host.alice-example.test"
 SECRETS = [DAV_PASS, "b3BlbnNzaC1rZXktdjEKEYSECRET9d1e", "sftp-PASS-7781"]
-
-
-def enter_namespaces():
-    """Re-run in new network and mount namespaces, with lo up."""
-    if os.environ.get("GB_IN_NETNS") != "1":
-        env = dict(os.environ, GB_IN_NETNS="1")
-        unshare = ["unshare", "-m", "-n"] if os.geteuid() == 0 else \
-            ["unshare", "-r", "-m", "-n"]
-        sys.stdout.flush()
-        os.execvpe(unshare[0], unshare + ["--", sys.executable] + sys.argv, env)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
-    for path in (JOURNAL, "/run/systemd", "/run"):
-        if os.path.isdir(path):
-            subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "gb-test-journal",
-                            path], check=True)
-            break
-    os.makedirs(JOURNAL, exist_ok=True)
-
-
-class Journal:
-    """Stands in for journald's native socket: the raw datagrams and their fields."""
-
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(os.path.join(JOURNAL, "socket"))
-        self.raw = []
-        self.entries = []
-        self.lock = threading.Lock()
-        threading.Thread(target=self._run, daemon=True).start()
-
-    def _run(self):
-        while True:
-            try:
-                data = self.sock.recv(1 << 20)
-            except OSError:
-                return
-            with self.lock:
-                self.raw.append(data)
-                self.entries.append(parse_native(data))
-
-    def wait(self, predicate, timeout=10.0):
-        deadline = time.monotonic() + timeout
-        while True:
-            with self.lock:
-                found = [e for e in self.entries if predicate(e)]
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
-
-
-def parse_native(data):
-    """KEY=VALUE\\n, or KEY\\n<le64 size><data>\\n (the journal's native protocol)."""
-    fields, i = {}, 0
-    for _ in range(200):
-        if i >= len(data):
-            break
-        newline = data.find(b"\n", i)
-        if newline < 0:
-            break
-        line = data[i:newline]
-        if b"=" in line:
-            key, value = line.split(b"=", 1)
-            i = newline + 1
-        else:
-            key = line
-            size = struct.unpack("<Q", data[newline + 1:newline + 9])[0]
-            value = data[newline + 9:newline + 9 + size]
-            i = newline + 10 + size
-        fields[key.decode()] = value.decode("utf-8", "replace")
-    return fields
 
 
 def make_hash(password):
@@ -429,7 +354,7 @@ def check_reload_disallows(d, alice):
 def check_audit_and_log(d, journal):
     found = journal.wait(lambda e: e.get("GLASSBOX_EVENT") == "user-remote"
                          and e.get("GLASSBOX_ACTION") == "delete")
-    entries = [e for e in journal.entries if e.get("GLASSBOX_EVENT") == "user-remote"]
+    entries = journal.events("user-remote")
     actions = [(e.get("GLASSBOX_USER"), e.get("GLASSBOX_ACTION"), e.get("GLASSBOX_REMOTE"))
                for e in entries]
     check(found and ("alice", "add", "nextcloud") in actions
@@ -446,9 +371,10 @@ def check_audit_and_log(d, journal):
 
 
 def main():
-    enter_namespaces()
+    gbdaemon.enter_network_namespace(mount=True)
+    gbjournal.private_journal_folder()
     os.environ["GB_TEST_REMOTE_CHANGES_PER_MINUTE"] = str(CHANGES_PER_MINUTE)
-    journal = Journal()
+    journal = gbjournal.Journal()
     d = make_daemon()
     try:
         if not check(d.start(), "glassboxd starts with storage.user_remote_types"):
