@@ -4,7 +4,9 @@
 // (Content-Range), and one dropped onto the stream (a synthetic drop with
 // a DataTransfer), each with the
 // progress bar at 100 % and the file in ~/Uploads byte-identical; a name
-// with '../' refused with nothing written outside; a file the application
+// with '../' refused with nothing written outside; links the application
+// planted in ~/Uploads (at the upload's name, and ~/Uploads itself) never
+// written through; a file the application
 // saved into ~/Downloads listed and downloaded byte-identical
 // (page.waitForEvent('download')), a link there neither listed nor served.
 //
@@ -145,6 +147,28 @@ async function run() {
 		JSON.stringify(after) === JSON.stringify(before.filter((p) =>
 			!p.startsWith(path.join(daemon.tmp, 'run')) && p !== daemon.logPath)),
 	'nothing was written anywhere');
+
+	// ---- links the application planted in ~/Uploads ----
+	// A link of the same name as the upload, pointing outside: never written through.
+	fs.writeFileSync(path.join(outside, 'target.txt'), 'untouched\n');
+	fs.symlinkSync(path.join(outside, 'target.txt'), path.join(uploads, 'target.txt'));
+	await page.setInputFiles('#upload-input', { name: 'target.txt',
+		mimeType: 'text/plain', buffer: Buffer.from('uploaded\n') });
+	status = await uploadStatus(page, status);
+	check(fs.readFileSync(path.join(outside, 'target.txt'), 'utf8') === 'untouched\n' &&
+		fs.lstatSync(path.join(uploads, 'target.txt')).isSymbolicLink(),
+	`a link planted at the upload's name is not written through ("${status}")`);
+	// ~/Uploads itself a link to a folder outside: refused, nothing lands there.
+	fs.renameSync(uploads, uploads + '.real');
+	fs.symlinkSync(outside, uploads);
+	await page.setInputFiles('#upload-input', { name: 'through the link.txt',
+		mimeType: 'text/plain', buffer: Buffer.from('evil\n') });
+	status = await uploadStatus(page, status);
+	check(/^Upload refused: /.test(status ?? '') &&
+		JSON.stringify(fs.readdirSync(outside)) === JSON.stringify(['target.txt']),
+	`~/Uploads as a link to elsewhere is refused, nothing written there ("${status}")`);
+	fs.unlinkSync(uploads);
+	fs.renameSync(uploads + '.real', uploads);
 
 	// ---- downloads ----
 	fs.mkdirSync(downloads);
