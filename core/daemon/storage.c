@@ -290,23 +290,46 @@ static void sidecar_account(const struct record *record, struct gb_sidecar_accou
 	account->home = record->home;
 }
 
+/*
+ * The part of a sidecar's line that can say why it failed: without the
+ * "YYYY/MM/DD HH:MM:SS " of Go's log (rclone's), and NULL for a line at
+ * level INFO, NOTICE or DEBUG, which never does.
+ */
+static const char *reason_part(const char *line)
+{
+	static const char *const chatter[] = { "INFO", "NOTICE", "DEBUG" };
+
+	if (strlen(line) > 20 && g_ascii_isdigit(line[0]) && line[4] == '/' && line[7] == '/' &&
+	    line[10] == ' ' && line[13] == ':' && line[16] == ':' && line[19] == ' ')
+		line += 20;
+	for (size_t i = 0; i < G_N_ELEMENTS(chatter); i++)
+		if (g_str_has_prefix(line, chatter[i]))
+			return NULL;
+	return line;
+}
+
 static void sidecar_line(void *data, const char *line)
 {
 	struct sidecar *sidecar = data;
 	char printable[512];
+	const char *reason;
 
 	if (!line)
 		return;
 	gb_printable(printable, sizeof(printable), line);
+	gb_info("storage: mount '%s' of %s (session %s): %s", sidecar->mount->name,
+	        sidecar->record->identity, sidecar->record->id, printable);
+	reason = reason_part(printable);
+	if (!reason)
+		return;
+	/* The last two such lines: rclone's cause often precedes its "Fatal error". */
 	sidecar->last_line[0] = '\0';
 	if (sidecar->previous_line[0]) {
 		g_strlcat(sidecar->last_line, sidecar->previous_line, sizeof(sidecar->last_line));
 		g_strlcat(sidecar->last_line, " / ", sizeof(sidecar->last_line));
 	}
-	g_strlcat(sidecar->last_line, printable, sizeof(sidecar->last_line));
-	g_strlcpy(sidecar->previous_line, printable, sizeof(sidecar->previous_line));
-	gb_info("storage: mount '%s' of %s (session %s): %s", sidecar->mount->name,
-	        sidecar->record->identity, sidecar->record->id, printable);
+	g_strlcat(sidecar->last_line, reason, sizeof(sidecar->last_line));
+	g_strlcpy(sidecar->previous_line, reason, sizeof(sidecar->previous_line));
 }
 
 static void sidecar_stop(struct sidecar *sidecar);
