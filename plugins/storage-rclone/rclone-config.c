@@ -43,6 +43,36 @@ static bool section_name_valid(const char *name, size_t length)
 	return true;
 }
 
+#define CREDENTIAL_PREFIX "credential:"
+
+char *gb_rclone_remotes_path(const char *setting, const char *credentials_dir, char *error,
+                             size_t error_size)
+{
+	const char *name;
+	char *path = NULL;
+
+	if (strncmp(setting, CREDENTIAL_PREFIX, strlen(CREDENTIAL_PREFIX)) != 0)
+		return strdup(setting);
+	name = setting + strlen(CREDENTIAL_PREFIX);
+	if (!name[0] || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		gb_error_set(error, error_size,
+		             "remotes_file: '%s' does not name a credential (credential:NAME)",
+		             setting);
+		return NULL;
+	}
+	if (!credentials_dir || credentials_dir[0] != '/') {
+		gb_error_set(error, error_size,
+		             "remotes_file: '%s' names a systemd credential, but there is no "
+		             "$CREDENTIALS_DIRECTORY (LoadCredentialEncrypted=%s:... in "
+		             "glassbox.service)",
+		             setting, name);
+		return NULL;
+	}
+	if (asprintf(&path, "%s/%s", credentials_dir, name) < 0)
+		return NULL;
+	return path;
+}
+
 static char *trim(char *text)
 {
 	char *end;

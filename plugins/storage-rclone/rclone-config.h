@@ -43,6 +43,17 @@ struct gb_rclone_mount_specs {
 bool gb_rclone_name_valid(const char *name);
 
 /**
+ * The file the remotes_file setting names: a path as it is, or
+ * "credential:NAME" for NAME in @credentials_dir (systemd's
+ * $CREDENTIALS_DIRECTORY: a LoadCredentialEncrypted= of glassbox.service,
+ * decrypted by systemd when the service starts, so that the file is
+ * encrypted at rest). NULL with @error when it names a credential and there
+ * is no such folder, or NAME is not a plain file name.
+ */
+char *gb_rclone_remotes_path(const char *setting, const char *credentials_dir, char *error,
+                             size_t error_size);
+
+/**
  * Parse the text of an rclone config file. 0, or -EINVAL with
  * "FILE:LINE: why" in @error (a line outside a section, a bad section name,
  * a section twice).

@@ -69,7 +69,8 @@ static const struct gb_option rclone_options[] = {
 	  .type = GB_VALUE_STRING,
 	  .default_value = "",
 	  .help = "rclone config file with the remotes that 'mounts' names (mode 0600, owned by "
-	          "root); empty: none" },
+	          "root), or credential:NAME for a systemd credential of glassbox.service; empty: "
+	          "none" },
 	{ .key = "mounts",
 	  .type = GB_VALUE_STRING,
 	  .default_value = "",
@@ -234,8 +235,20 @@ static int rclone_init(const struct gb_host *host, const struct gb_settings *set
 		return r;
 	}
 	r = check_settings(rclone);
-	if (r == 0 && rclone->remotes_file[0])
-		r = load_remotes_file(rclone);
+	if (r == 0 && rclone->remotes_file[0]) {
+		char *path = gb_rclone_remotes_path(rclone->remotes_file,
+		                                    getenv("CREDENTIALS_DIRECTORY"), error,
+		                                    sizeof(error));
+
+		if (!path) {
+			gb_plugin_log(host, GB_LOG_ERROR, "%s", error);
+			r = -EINVAL;
+		} else {
+			free(rclone->remotes_file);
+			rclone->remotes_file = path;
+			r = load_remotes_file(rclone);
+		}
+	}
 	for (size_t i = 0; r == 0 && i < rclone->specs.count; i++) {
 		const struct gb_rclone_mount_spec *spec = &rclone->specs.items[i];
 

@@ -143,7 +143,7 @@ class Box:
                               capture_output=True, text=True, timeout=30)
 
     def make_daemon(self, mounts, extra_env=None, write_back_s=1, dir_cache_time_s=2,
-                    conf_extra=""):
+                    conf_extra="", remotes_setting=None):
         d = gbdaemon.Daemon(session_binary=self.session_binary, command=self.app,
                             session_extra='idle_timeout_s = 1; user = "%s";'
                             % self.account.name,
@@ -156,7 +156,8 @@ class Box:
             f.write("[plugin]\nkind = storage\nname = rclone\n\n[settings]\n"
                     "remotes_file = %s\nmounts = %s\nwrite_back_s = %d\n"
                     "dir_cache_time_s = %d\ncache_max_size_mb = 4096\n"
-                    % (self.remotes_file, mounts, write_back_s, dir_cache_time_s))
+                    % (remotes_setting or self.remotes_file, mounts, write_back_s,
+                       dir_cache_time_s))
         os.chmod(d.dropins, 0o755)
         for name in os.listdir(d.dropins):
             os.chmod(os.path.join(d.dropins, name), 0o644)

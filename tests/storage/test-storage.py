@@ -306,12 +306,21 @@ finally:
     d.close()
 
 # ---- 7. bad settings: the session starts without those mounts, and says why ----
+# The operator's remotes as a systemd credential this time (what
+# LoadCredentialEncrypted= of glassbox.service decrypts into
+# $CREDENTIALS_DIRECTORY, mode 0400): remotes_file = credential:NAME.
+credentials = os.path.join(box.work.name, "credentials")
+os.mkdir(credentials, 0o700)
+shutil.copy(remotes_file, os.path.join(credentials, "storage-remotes"))
+os.chmod(os.path.join(credentials, "storage-remotes"), 0o400)
 d = make_daemon("org=org:users/%u, bad=bad:x, down=down:x, nocreds=nocreds:x",
-                extra_env={"GB_TEST_STORAGE_READY_TIMEOUT_S": "15"})
+                extra_env={"GB_TEST_STORAGE_READY_TIMEOUT_S": "15",
+                           "CREDENTIALS_DIRECTORY": credentials},
+                remotes_setting="credential:storage-remotes")
 try:
     scenario("true\n")
     token, ws, sid, pid = start_session(d, "bad settings")
-    check(mounted(ORG), "the good mount is there")
+    check(mounted(ORG), "the good mount is there (its remote from the systemd credential)")
     log = d.log_text()
     for name, why in (("bad", r"didn't find backend called \"nosuchbackend\""),
                       ("down", r"connection refused|couldn't connect"),

@@ -72,6 +72,28 @@ static void test_storage_rclone__remotes_file_errors_name_the_line(void)
 	check_remotes_refused("[a]\njust words\n", "r.conf:2: expected 'key = value'");
 }
 
+static void test_storage_rclone__remotes_path(void)
+{
+	char error[256] = "";
+	char *path;
+
+	path = gb_rclone_remotes_path("/etc/glassbox/remotes.conf", NULL, error, sizeof(error));
+	CU_ASSERT_STRING_EQUAL(path, "/etc/glassbox/remotes.conf");
+	free(path);
+	path = gb_rclone_remotes_path("credential:storage-remotes",
+	                              "/run/credentials/glassbox.service", error, sizeof(error));
+	CU_ASSERT_STRING_EQUAL(path, "/run/credentials/glassbox.service/storage-remotes");
+	free(path);
+
+	CU_ASSERT_PTR_NULL(
+	        gb_rclone_remotes_path("credential:storage-remotes", NULL, error, sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "there is no $CREDENTIALS_DIRECTORY"));
+	CU_ASSERT_PTR_NULL(gb_rclone_remotes_path("credential:../etc/shadow", "/run/c", error,
+	                                          sizeof(error)));
+	CU_ASSERT_PTR_NOT_NULL(strstr(error, "does not name a credential"));
+	CU_ASSERT_PTR_NULL(gb_rclone_remotes_path("credential:", "/run/c", error, sizeof(error)));
+}
+
 static void test_storage_rclone__mount_specs(void)
 {
 	struct gb_rclone_mount_specs specs;
@@ -225,6 +247,7 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_storage_rclone__names),
 	GB_UNIT_TEST(test_storage_rclone__remotes_file),
 	GB_UNIT_TEST(test_storage_rclone__remotes_file_errors_name_the_line),
+	GB_UNIT_TEST(test_storage_rclone__remotes_path),
 	GB_UNIT_TEST(test_storage_rclone__mount_specs),
 	GB_UNIT_TEST(test_storage_rclone__substitution),
 	GB_UNIT_TEST(test_storage_rclone__user_sections),
