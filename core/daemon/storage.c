@@ -727,6 +727,33 @@ static void mounts_in_thread(GTask *task, gpointer source, gpointer data, GCance
 	g_task_return_boolean(task, TRUE);
 }
 
+/*
+ * Another sidecar serves @target, or something is mounted there: two
+ * identities sharing one account (the direct spawner's session.user) share
+ * its home, and a second mount on the same folder would hide the first
+ * user's files behind the second's.
+ */
+static bool target_in_use(struct gb_storage *storage, const char *target,
+                          const struct sidecar *self)
+{
+	GHashTableIter iter;
+	gpointer value;
+
+	g_hash_table_iter_init(&iter, storage->records);
+	while (g_hash_table_iter_next(&iter, NULL, &value)) {
+		struct record *record = value;
+
+		for (guint i = 0; i < record->sidecars->len; i++) {
+			const struct sidecar *other = record->sidecars->pdata[i];
+
+			if (other != self && !other->gone && other->process.pid &&
+			    strcmp(other->mount->target, target) == 0)
+				return true;
+		}
+	}
+	return gb_sidecar_mounted(target);
+}
+
 static void add_sidecars(struct record *record, const struct plugin_mounts *result)
 {
 	for (size_t m = 0; m < result->count; m++) {
@@ -741,6 +768,16 @@ static void add_sidecars(struct record *record, const struct plugin_mounts *resu
 			                    sidecar->mount->problem
 			                            ? sidecar->mount->problem
 			                            : "the plugin gave no command");
+			sidecar_fail(sidecar);
+			continue;
+		}
+		if (target_in_use(record->storage, sidecar->mount->target, sidecar)) {
+			sidecar_set_problem(
+			        sidecar,
+			        "%s is mounted already, for another session: every user of "
+			        "this box runs as the same account (session.user of the "
+			        "direct spawner) and shares its home",
+			        sidecar->mount->target);
 			sidecar_fail(sidecar);
 			continue;
 		}

@@ -329,6 +329,20 @@ try:
         check(re.search(r"mount '%s' of local:demo \(session \S+\) is not available: .*(%s)"
                         % (name, why), log) is not None,
               "the log says why mount '%s' is missing" % name)
+    # A second user of this box: the direct spawner runs every user as the same
+    # account, so their ~/Cloud/org would be demo's folder. Refused, never
+    # mounted over demo's.
+    added = subprocess.run([GLASSBOXCTL, "--bus", box.bus_address, "user", "add", "eve"],
+                           input="eve-password-1\n", capture_output=True, text=True, timeout=30)
+    mark = len(d.log_text())
+    status, eve, _, _ = d.login("eve", "eve-password-1")
+    refused = wait_new(d, r"mount 'org' of local:eve \(session \S+\) is not available: \S+ is "
+                       r"mounted already, for another session", mark, 30)
+    check(added.returncode == 0 and status == 200 and refused is not None,
+          "a second user's mount on the same folder of the shared account is refused (%s)"
+          % (added.stderr.strip() or d.log_text()[mark:][-400:]))
+    check(len(sidecar_pids(ORG)) == 1, "demo's mount is the only one on ~/Cloud/org")
+
     status, body = status_api(d, token)
     failed = {m["name"]: m.get("problem", "") for m in (body or {}).get("mounts", [])
               if m["state"] == "failed"}
