@@ -24,6 +24,7 @@
 #include <glassbox/auth.h>
 #include <glassbox/capture.h>
 #include <glassbox/encoder.h>
+#include <glassbox/storage.h>
 
 #include "log.h"
 #include "plugin-loader.h"
@@ -498,6 +499,47 @@ static void test_plugin_loader__refuses_option_declared_twice(void)
 	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
 	ASSERT_REFUSED(&dropin, -EBADMSG, plugin_file(path, "storage-dupoption.so"),
 	               "option 'fps' is declared twice");
+}
+
+/* ABI 1.3: a storage plugin with its vtable loads, and its ops answer as documented. */
+static void test_plugin_loader__loads_storage_plugin(void)
+{
+	struct gb_dropin dropin = make_dropin(GB_PLUGIN_KIND_STORAGE, "good");
+	const struct gb_storage_user user = {
+		.struct_size = sizeof(user),
+		.identity_namespace = "local",
+		.user = "alice",
+		.identity = "local:alice",
+		.home = "/home/alice",
+		.uid = 1000,
+		.gid = 1000,
+	};
+	const struct gb_storage_ops *ops;
+	struct gb_storage_status status = { .struct_size = sizeof(status) };
+	struct gb_storage_mount *mounts = NULL;
+	struct gb_plugin *plugin;
+	char error[64] = "";
+	size_t n_mounts = 0;
+
+	CU_ASSERT_EQUAL_FATAL(init_registry(), 0);
+	CU_ASSERT_EQUAL_FATAL(load_captured(&dropin), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(captured, "loaded storage-good 1.0.0 (ABI 1.3)"));
+	plugin = gb_plugin_registry_find(&registry, GB_PLUGIN_KIND_STORAGE, "good");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(plugin);
+	ops = plugin->descriptor->ops;
+	CU_ASSERT_EQUAL_FATAL(
+	        ops->mounts(plugin->state, &user, &mounts, &n_mounts, error, sizeof(error)), 0);
+	CU_ASSERT_EQUAL_FATAL(n_mounts, 1);
+	CU_ASSERT_STRING_EQUAL(mounts[0].name, "notes");
+	CU_ASSERT_STRING_EQUAL(mounts[0].target, "/home/alice/Cloud/notes");
+	CU_ASSERT_STRING_EQUAL(mounts[0].argv[0], "/bin/sh");
+	CU_ASSERT_STRING_EQUAL(mounts[0].argv[4], "alice@files.example.com");
+	CU_ASSERT_PTR_NULL(mounts[0].argv[5]);
+	CU_ASSERT_EQUAL(mounts[0].n_secrets, 1);
+	CU_ASSERT_PTR_NULL(mounts[0].problem);
+	CU_ASSERT_EQUAL(ops->status(plugin->state, &mounts[0], &status), -ECONNREFUSED);
+	CU_ASSERT_EQUAL(status.state, GB_STORAGE_STARTING);
+	ops->free_mounts(plugin->state, mounts, n_mounts);
 }
 
 static void test_plugin_loader__refuses_storage_without_vtable(void)
@@ -1086,6 +1128,7 @@ static const struct {
 	TEST(test_plugin_loader__loads_redirect_only_auth_plugin),
 	TEST(test_plugin_loader__refuses_begin_login_without_finish_login),
 	TEST(test_plugin_loader__refuses_option_declared_twice),
+	TEST(test_plugin_loader__loads_storage_plugin),
 	TEST(test_plugin_loader__refuses_storage_without_vtable),
 	TEST(test_plugin_loader__accepts_other_kinds_without_ops),
 	TEST(test_plugin_loader__loads_capture_and_encoder_plugins),
