@@ -72,8 +72,8 @@ static int good_mounts(void *state, const struct gb_storage_user *user,
 		mount->argv[0] = strdup("/bin/sh");
 		mount->argv[1] = strdup("-c");
 		/* The user's name goes in as $1, never into the script's text. */
-		mount->argv[2] =
-		        strdup("exec sshfs -f -o password_stdin \"$1\" \"$HOME/Cloud/notes\" <&3");
+		mount->argv[2] = strdup(
+		        "exec sshfs -f -o password_stdin \"$1:\" \"$HOME/Cloud/notes\" <&3");
 		mount->argv[3] = strdup("sh");
 		mount->argv[4] = join(user->user, "@", good->host);
 	}
