@@ -2,9 +2,9 @@
 /*
  * The smallest storage plugin of ABI 1.3, the worked example of
  * docs/plugin-abi.md ("Storage plugins"): one mount, ~/Cloud/notes, served
- * by `sshfs` from the server its "host" setting names, the password on fd
- * 3 (sshfs -o password_stdin reads it there once dup'ed onto stdin by a
- * shell), and a status() that only says whether the folder is mounted.
+ * by `sshfs` from the server its "host" setting names, with the password on
+ * fd 3 (a shell puts it on sshfs's stdin for -o password_stdin), and a
+ * status() with no sidecar to ask.
  * The loader test loads it and calls its ops; nothing runs its sidecar.
  */
 #include <errno.h>
