@@ -469,12 +469,12 @@ static void sidecar_stop(struct sidecar *sidecar)
 static void sidecar_fail(struct sidecar *sidecar)
 {
 	struct record *record = sidecar->record;
+	g_autofree char *shown = shown_path(record, sidecar->mount);
 
 	sidecar->state = GB_MOUNT_FAILED;
 	gb_error("storage: mount '%s' of %s (session %s) is not available: %s",
 	         sidecar->mount->name, record->identity, record->id,
 	         sidecar->problem ? sidecar->problem : "unknown");
-	g_autofree char *shown = shown_path(record, sidecar->mount);
 
 	add_notice(record->storage, record->identity, "%s is not available: %s", shown,
 	           sidecar->problem ? sidecar->problem : "unknown");
@@ -595,21 +595,18 @@ static void flush_check(struct sidecar *sidecar, const struct poll_job *job)
 	if (g_get_monotonic_time() <= sidecar->deadline_us)
 		return;
 	if (job->result == 0) {
-		gb_error("storage: mount '%s' of %s: %llu file(s) not yet uploaded after %u s "
-		         "(%llu "
-		         "of them failed to upload); they are kept in the cache under %s and "
-		         "upload at the "
-		         "user's next session",
+		g_autofree char *shown = shown_path(record, sidecar->mount);
+
+		gb_error("storage: mount '%s' of %s: %llu file(s) not yet uploaded "
+		         "after %u s (%llu failed to upload); kept in the cache "
+		         "under %s, they upload at the user's next session",
 		         sidecar->mount->name, record->identity, (unsigned long long)waiting,
 		         record->storage->flush_timeout_s,
 		         (unsigned long long)job->status.upload_errors, record->home);
-		g_autofree char *shown = shown_path(record, sidecar->mount);
-
-		add_notice(
-		        record->storage, record->identity,
-		        "%llu file(s) of %s not yet uploaded, kept in the cache; they upload at "
-		        "your next session",
-		        (unsigned long long)waiting, shown);
+		add_notice(record->storage, record->identity,
+		           "%llu file(s) of %s not yet uploaded, kept in the cache; "
+		           "they upload at your next session",
+		           (unsigned long long)waiting, shown);
 	} else {
 		gb_error("storage: mount '%s' of %s: its sidecar has not answered for %u s; "
 		         "stopping it; what it had not uploaded stays in the cache",
