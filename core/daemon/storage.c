@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -134,38 +135,101 @@ const char *gb_mount_state_name(enum gb_mount_state state)
 	return state < GB_MOUNT_STATES ? names[state] : "unknown";
 }
 
-/* ---- notices: what the user hears at their next login ---- */
+/*
+ * ---- notices: what the user hears at their next login ----
+ *
+ * Kept in memory and in state_dir/storage-notices/<SHA-256 of the
+ * identity> (one per line, 0600), so that what a flush at glassboxd's stop
+ * could not upload is still told after the restart.
+ */
+
+static char *notices_path(struct gb_storage *storage, const char *identity)
+{
+	g_autofree char *hash = g_compute_checksum_for_string(G_CHECKSUM_SHA256, identity, -1);
+
+	return g_build_filename(storage->daemon->config->server.state_dir, "storage-notices", hash,
+	                        NULL);
+}
+
+/* The identity's notices: from memory, else from its file (then remembered). */
+static GPtrArray *notices_of(struct gb_storage *storage, const char *identity)
+{
+	GPtrArray *list = g_hash_table_lookup(storage->notices, identity);
+	g_autofree char *path = NULL;
+	g_autofree char *text = NULL;
+	g_auto(GStrv) lines = NULL;
+
+	if (list)
+		return list;
+	list = g_ptr_array_new_with_free_func(g_free);
+	path = notices_path(storage, identity);
+	if (g_file_get_contents(path, &text, NULL, NULL)) {
+		lines = g_strsplit(text, "\n", GB_STORAGE_NOTICES_MAX + 1);
+		for (size_t i = 0; lines[i] && i < GB_STORAGE_NOTICES_MAX; i++)
+			if (lines[i][0])
+				g_ptr_array_add(list, g_strdup(lines[i]));
+	}
+	g_hash_table_insert(storage->notices, g_strdup(identity), list);
+	return list;
+}
+
+static void save_notices(struct gb_storage *storage, const char *identity, GPtrArray *list)
+{
+	g_autofree char *path = notices_path(storage, identity);
+	g_autofree char *folder = g_path_get_dirname(path);
+	g_autoptr(GString) text = g_string_new(NULL);
+	g_autoptr(GError) error = NULL;
+
+	if (list->len == 0) {
+		unlink(path);
+		return;
+	}
+	for (guint i = 0; i < list->len; i++)
+		g_string_append_printf(text, "%s\n", (const char *)list->pdata[i]);
+	if ((mkdir(folder, 0700) < 0 && errno != EEXIST) ||
+	    !g_file_set_contents_full(path, text->str, (gssize)text->len,
+	                              G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+		gb_warning("storage: cannot keep the notices of %s in %s: %s; they are told only "
+		           "until glassboxd stops",
+		           identity, path, error ? error->message : strerror(errno));
+}
 
 static void add_notice(struct gb_storage *storage, const char *identity, const char *format, ...)
         __attribute__((format(printf, 3, 4)));
 
 static void add_notice(struct gb_storage *storage, const char *identity, const char *format, ...)
 {
-	GPtrArray *list = g_hash_table_lookup(storage->notices, identity);
+	GPtrArray *list = notices_of(storage, identity);
+	char *text, *printable;
 	va_list args;
 
-	if (!list) {
-		list = g_ptr_array_new_with_free_func(g_free);
-		g_hash_table_insert(storage->notices, g_strdup(identity), list);
-	}
 	if (list->len >= GB_STORAGE_NOTICES_MAX)
 		g_ptr_array_remove_index(list, 0);
 	va_start(args, format);
-	g_ptr_array_add(list, g_strdup_vprintf(format, args));
+	text = g_strdup_vprintf(format, args);
 	va_end(args);
+	/* One line each: no byte that could start another. */
+	printable = g_malloc(strlen(text) + 4);
+	gb_printable(printable, strlen(text) + 4, text);
+	g_free(text);
+	g_ptr_array_add(list, printable);
+	save_notices(storage, identity, list);
 }
 
 char **gb_storage_take_notices(struct gb_daemon *daemon, const char *identity)
 {
 	struct gb_storage *storage = storage_of(daemon);
-	GPtrArray *list = storage ? g_hash_table_lookup(storage->notices, identity) : NULL;
+	GPtrArray *list = storage ? notices_of(storage, identity) : NULL;
 	GPtrArray *copy = g_ptr_array_new();
 
 	for (guint i = 0; list && i < list->len; i++)
 		g_ptr_array_add(copy, g_strdup(list->pdata[i]));
 	g_ptr_array_add(copy, NULL);
-	if (list)
+	if (list) {
+		g_ptr_array_set_size(list, 0);
+		save_notices(storage, identity, list);
 		g_hash_table_remove(storage->notices, identity);
+	}
 	return (char **)g_ptr_array_free(copy, FALSE);
 }
 

@@ -229,10 +229,13 @@ try:
     end_session(d, ws, sid, "remote down at the end", timeout=60)
     check(wait_new(d, r"mount 'org' of \S+: 1 file\(s\) not yet uploaded after 4 s", 0, 5)
           is not None, "the log says how many files stayed in the cache")
+    # glassboxd restarts before the user comes back: the notice is kept.
+    check(d.stop() == 0 and d.start(), "glassboxd stops and starts again")
+    status, token, _, _ = d.login()
     status, body = status_api(d, token)
     check(status == 200 and body and any("1 file(s) of ~/Cloud/org not yet uploaded" in n
                                          for n in body["notices"]),
-          "the user's page hears of it (%r)" % body)
+          "the user's page hears of it, after a restart of glassboxd too (%r)" % body)
     status, body = status_api(d, token)
     check(status == 200 and body and body["notices"] == [], "and hears of it once (%r)" % body)
     check(sftp.start(), "the remote comes back")
