@@ -440,7 +440,9 @@ static int spawn(struct gb_daemon_session *session, struct direct_session *direc
 		return -ENOEXEC;
 	}
 	close(pipe_fds[1]);
-	/* The uid its sockets and its process have: session.user, or ours. */
+	/* The uid its sockets and its process have: session.user, or ours. Set
+	 * again after direct_account(): a reload while its mounts were prepared
+	 * may have changed session.user, and the checks must match the process. */
 	session->uid = account->switch_user ? account->uid : geteuid();
 	session->gid = account->switch_user ? account->gid : getegid();
 	g_free(session->home);

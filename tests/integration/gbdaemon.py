@@ -50,6 +50,30 @@ def enter_network_namespace(mount=False):
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
 
 
+class Account:
+    """A system account made for a test (useradd), its home @home made 0700 and
+    its own; removed (userdel) at exit. @unlocked gives it the password field
+    "*" (no password, but not locked: sshd without PAM refuses a locked one)."""
+
+    def __init__(self, name, home, shell="/usr/sbin/nologin", unlocked=False):
+        import atexit
+        import pwd
+        self.name = name
+        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
+                        "--home-dir", home, "--shell", shell, name], check=True)
+        atexit.register(self.remove)
+        if unlocked:
+            subprocess.run(["usermod", "-p", "*", name], check=True)
+        entry = pwd.getpwnam(name)
+        self.uid, self.gid, self.home = entry.pw_uid, entry.pw_gid, home
+        os.makedirs(home, 0o700, exist_ok=True)
+        os.chown(home, self.uid, self.gid)
+
+    def remove(self):
+        subprocess.run(["userdel", self.name], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
 def copy_for_account(folder):
     """Copy what a session needs (the session program, the test client, the
     plugin modules) out of the build tree, which may sit where only root can

@@ -9,11 +9,9 @@ environment is in neither), the account's home as working folder and a
 session folder of its own, and glassboxd still relays to the session's
 socket. Runs as root, in a network namespace with only loopback."""
 
-import atexit
 import os
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -38,17 +36,7 @@ work = tempfile.TemporaryDirectory(prefix="gb-root-sessions-")
 HOME = os.path.join(work.name, "home")
 
 
-def remove_account():
-    subprocess.run(["userdel", ACCOUNT], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                "--home-dir", HOME, "--shell", "/usr/sbin/nologin", ACCOUNT], check=True)
-atexit.register(remove_account)
-import pwd  # noqa: E402  (after useradd: the account exists now)
-account = pwd.getpwnam(ACCOUNT)
-os.mkdir(HOME, 0o700)
-os.chown(HOME, account.pw_uid, account.pw_gid)
+account = gbdaemon.Account(ACCOUNT, HOME)
 
 # What the account needs to run a session: the session program, the test
 # client and the plugin modules, copied out of the build tree (which may sit
@@ -133,7 +121,7 @@ def running(program):
 
 def check_runs_as_account(what, pid):
     status = proc_status(pid)
-    uid, gid = str(account.pw_uid), str(account.pw_gid)
+    uid, gid = str(account.uid), str(account.gid)
     check(status["Uid"] == [uid] * 4, "%s runs as %s: real, effective, saved and fs uid %s "
           "(got %r)" % (what, ACCOUNT, uid, status["Uid"]))
     check(status["Gid"] == [gid] * 4, "%s: every gid is %s (got %r)" % (what, gid, status["Gid"]))
@@ -154,7 +142,7 @@ try:
     if not check(d.start(), "glassboxd starts as root with session.user = %s (%s)"
                  % (ACCOUNT, d.log_text()[-400:])):
         finish()
-    check(re.search(r"sessions run as '%s' \(uid %d, session.user\)" % (ACCOUNT, account.pw_uid),
+    check(re.search(r"sessions run as '%s' \(uid %d, session.user\)" % (ACCOUNT, account.uid),
                     d.log_text()) is not None, "glassboxd says who sessions run as")
     with open("/proc/%d/environ" % d.proc.pid, "rb") as f:
         check(MARKER.encode() in f.read(), "the marker is in glassboxd's own environment")
@@ -182,7 +170,7 @@ try:
           "glassbox-session: XDG_RUNTIME_DIR is its session folder")
     check(os.readlink("/proc/%d/cwd" % pid) == HOME, "glassbox-session works in the account's home")
     info = os.stat(session_dir)
-    check(info.st_uid == account.pw_uid and info.st_mode & 0o777 == 0o700,
+    check(info.st_uid == account.uid and info.st_mode & 0o777 == 0o700,
           "the session folder is the account's, 0700 (uid %d, %o)"
           % (info.st_uid, info.st_mode & 0o777))
     sessions_mode = os.stat(os.path.join(d.runtime, "sessions")).st_mode & 0o777

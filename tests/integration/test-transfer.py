@@ -20,12 +20,10 @@ journal (a socket the test binds in place of journald's). Runs as root in a netw
 loopback and a private mount namespace (the small tmpfs of the full-disk
 case)."""
 
-import atexit
 import ctypes
 import hashlib
 import json
 import os
-import pwd
 import re
 import socket
 import subprocess
@@ -64,17 +62,8 @@ OUTSIDE = os.path.join(work.name, "outside")
 MAX_UPLOAD = 8 * 1024 * 1024
 
 
-def remove_account():
-    subprocess.run(["userdel", ACCOUNT], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                "--home-dir", HOME, "--shell", "/usr/sbin/nologin", ACCOUNT], check=True)
-atexit.register(remove_account)
-account = pwd.getpwnam(ACCOUNT)
-UID, GID = account.pw_uid, account.pw_gid
-os.mkdir(HOME, 0o700)
-os.chown(HOME, UID, GID)
+account = gbdaemon.Account(ACCOUNT, HOME)
+UID, GID = account.uid, account.gid
 # A folder outside the home that the account could write to: a link that
 # were followed would land there.
 os.mkdir(OUTSIDE, 0o777)

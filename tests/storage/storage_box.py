@@ -89,11 +89,12 @@ class Box:
         self.work = tempfile.TemporaryDirectory(prefix=prefix)
         work = self.work.name
         os.chmod(work, 0o711)
-        self.account = servers.Account("gbstore%d" % suffix, os.path.join(work, "home"),
-                                       shell="/usr/sbin/nologin")
-        self.remote_account = servers.Account("gbremote%d" % suffix,
-                                              os.path.join(work, "remote"))
-        self.other = servers.Account("gbother%d" % suffix, os.path.join(work, "other"))
+        self.account = gbdaemon.Account("gbstore%d" % suffix, os.path.join(work, "home"))
+        self.remote_account = gbdaemon.Account("gbremote%d" % suffix,
+                                               os.path.join(work, "remote"), shell="/bin/sh",
+                                               unlocked=True)
+        self.other = gbdaemon.Account("gbother%d" % suffix, os.path.join(work, "other"),
+                                      shell="/bin/sh")
         self.sftp = servers.Sftp(work, self.remote_account)
         self.dav = servers.WebDav(work, self.remote_account)
         check(self.sftp.start(), "sshd serves SFTP on 127.0.0.1:%d" % self.sftp.port)

@@ -6,7 +6,6 @@ server. Only the Python standard library; every wait is bounded."""
 
 import atexit
 import os
-import pwd
 import shutil
 import signal
 import socket
@@ -76,26 +75,6 @@ def descendants(root):
             found.append(child)
             queue.append(child)
     return found
-
-
-class Account:
-    """A system account for the remote side (or the session), removed at exit."""
-
-    def __init__(self, name, home, shell="/bin/sh"):
-        self.name = name
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                        "--home-dir", home, "--shell", shell, name], check=True)
-        atexit.register(self.remove)
-        # No password, but not locked: sshd without PAM refuses a locked ("!") account.
-        subprocess.run(["usermod", "-p", "*", name], check=True)
-        entry = pwd.getpwnam(name)
-        self.uid, self.gid, self.home = entry.pw_uid, entry.pw_gid, home
-        os.makedirs(home, 0o700, exist_ok=True)
-        os.chown(home, self.uid, self.gid)
-
-    def remove(self):
-        subprocess.run(["userdel", self.name], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL)
 
 
 class Sftp:
