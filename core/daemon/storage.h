@@ -32,6 +32,8 @@ struct gb_daemon_session;
 #define GB_STORAGE_POLL_MS         250 /* readiness and flush checks */
 #define GB_STORAGE_HEALTH_MS       5000
 #define GB_STORAGE_NOTICES_MAX     16 /* kept per user for their next login */
+/* The folder of the home whose mounts a session unit sees (systemd spawner). */
+#define GB_STORAGE_CLOUD_FOLDER "Cloud"
 
 /* What a mount is doing, for /metrics, D-Bus and the page. */
 enum gb_mount_state {
