@@ -20,17 +20,18 @@
 #include "log.h"
 #include "storage-unit.h"
 
-#define SYSTEMD_SERVICE  "org.freedesktop.systemd1"
-#define SYSTEMD_PATH     "/org/freedesktop/systemd1"
-#define MANAGER_IFACE    "org.freedesktop.systemd1.Manager"
-#define UNIT_IFACE       "org.freedesktop.systemd1.Unit"
-#define SERVICE_IFACE    "org.freedesktop.systemd1.Service"
-#define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
-#define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
-#define UNIT_PREFIX      "glassbox-storage@"
-#define UNIT_PATTERN     UNIT_PREFIX "*.service"
-#define LEFTOVERS_MAX    10000
-#define STOP_TIMEOUT_US  (10ULL * 1000 * 1000)
+#define SYSTEMD_SERVICE   "org.freedesktop.systemd1"
+#define SYSTEMD_PATH      "/org/freedesktop/systemd1"
+#define MANAGER_IFACE     "org.freedesktop.systemd1.Manager"
+#define UNIT_IFACE        "org.freedesktop.systemd1.Unit"
+#define SERVICE_IFACE     "org.freedesktop.systemd1.Service"
+#define PROPERTIES_IFACE  "org.freedesktop.DBus.Properties"
+#define UNIT_PATH_PREFIX  "/org/freedesktop/systemd1/unit"
+#define UNIT_PREFIX       "glassbox-storage@"
+#define UNIT_PATTERN      UNIT_PREFIX "*.service"
+#define LEFTOVERS_MAX     10000
+#define STOP_TIMEOUT_US   (10ULL * 1000 * 1000)
+#define LEFTOVERS_WAIT_US (15 * G_USEC_PER_SEC)
 
 struct gb_sidecar_units {
 	sd_bus *bus;
@@ -550,15 +551,20 @@ void gb_sidecar_unit_kill(struct gb_sidecar_unit *unit)
 
 /* ---- the connection ---- */
 
-/* What an earlier glassboxd left: its records are gone, so are the units. */
-static void stop_leftovers(struct gb_sidecar_units *units)
+/*
+ * Call @func for each glassbox-storage@*.service loaded (any state); the
+ * number seen, or a negative errno.
+ */
+static int foreach_unit(struct gb_sidecar_units *units,
+                        void (*func)(struct gb_sidecar_units *units, const char *name,
+                                     const char *active_state))
 {
 	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
 	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *call = NULL;
 	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
 	const char *states[] = { NULL };
 	const char *patterns[] = { UNIT_PATTERN, NULL };
-	unsigned count = 0;
+	int count = 0;
 	int r;
 
 	r = sd_bus_message_new_method_call(units->bus, &call, SYSTEMD_SERVICE, SYSTEMD_PATH,
@@ -570,9 +576,9 @@ static void stop_leftovers(struct gb_sidecar_units *units)
 	if (r >= 0)
 		r = sd_bus_call(units->bus, call, 0, &error, &reply);
 	if (r < 0) {
-		gb_warning("storage: cannot list leftover sidecar units: %s",
+		gb_warning("storage: cannot list the sidecar units: %s",
 		           error.message ? error.message : strerror(-r));
-		return;
+		return r;
 	}
 	r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
 	while (r >= 0 && count < LEFTOVERS_MAX &&
@@ -581,28 +587,51 @@ static void stop_leftovers(struct gb_sidecar_units *units)
 		const char *following, *unit_path, *job_type, *job_path;
 		uint32_t job_id;
 
-		count++;
 		r = sd_bus_message_read(reply, "ssssssouso", &name, &description, &load_state,
 		                        &active_state, &sub_state, &following, &unit_path, &job_id,
 		                        &job_type, &job_path);
 		if (r < 0)
 			break;
 		r = sd_bus_message_exit_container(reply);
-		if (strcmp(active_state, "failed") == 0) {
-			sd_bus_call_method(units->bus, SYSTEMD_SERVICE, SYSTEMD_PATH,
-			                   MANAGER_IFACE, "ResetFailedUnit", NULL, NULL, "s",
-			                   name);
-			continue;
-		}
 		if (strcmp(active_state, "inactive") == 0)
 			continue;
-		gb_warning(
-		        "storage: stopping %s, which an earlier glassboxd left %s; what it had "
-		        "not uploaded stays in its cache and uploads at the user's next session",
-		        name, active_state);
-		sd_bus_call_method(units->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, MANAGER_IFACE,
-		                   "StopUnit", NULL, NULL, "ss", name, "replace");
+		count++;
+		if (func)
+			func(units, name, active_state);
 	}
+	return r < 0 ? r : count;
+}
+
+static void stop_leftover(struct gb_sidecar_units *units, const char *name,
+                          const char *active_state)
+{
+	if (strcmp(active_state, "failed") == 0) {
+		sd_bus_call_method(units->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, MANAGER_IFACE,
+		                   "ResetFailedUnit", NULL, NULL, "s", name);
+		return;
+	}
+	gb_warning("storage: stopping %s, which an earlier glassboxd left %s; what it had not "
+	           "uploaded stays in its cache and uploads when the mount runs again",
+	           name, active_state);
+	sd_bus_call_method(units->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, MANAGER_IFACE, "StopUnit",
+	                   NULL, NULL, "ss", name, "replace");
+}
+
+/*
+ * What an earlier glassboxd left: its records are gone, so go the units,
+ * before a session it left running is given its mounts again under the same
+ * unit names (bounded wait: rclone unmounts on SIGTERM, systemd kills it
+ * after the unit's TimeoutStopSec=).
+ */
+static void stop_leftovers(struct gb_sidecar_units *units)
+{
+	gint64 deadline = g_get_monotonic_time() + LEFTOVERS_WAIT_US;
+
+	if (foreach_unit(units, stop_leftover) <= 0)
+		return;
+	while (g_get_monotonic_time() < deadline && foreach_unit(units, NULL) > 0)
+		g_usleep(200 * 1000);
+	foreach_unit(units, stop_leftover); /* the failed ones, reset */
 }
 
 /* <runtime_dir>/storage/: 0700, root's, and empty. */

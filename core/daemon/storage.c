@@ -1057,13 +1057,11 @@ static void start_waiting(struct gb_storage *storage, const char *identity)
 	}
 }
 
-bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
+/* A record for @session and its mounts; false: none (said why). */
+static bool attach(struct gb_storage *storage, struct gb_daemon_session *session, bool preparing)
 {
-	struct gb_daemon *daemon = data;
-	struct gb_storage *storage = storage_of(daemon);
-	struct record *record;
-
 	char instance[GB_INSTANCE_NAME_MAX + 1] = "";
+	struct record *record;
 
 	if (!storage || !has_mount_plugins(storage->plugins))
 		return false;
@@ -1109,7 +1107,7 @@ bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
 		record->gid = session->gid;
 	}
 	record->session = session;
-	record->preparing = true;
+	record->preparing = preparing;
 	record->sidecars = g_ptr_array_new_with_free_func((GDestroyNotify)sidecar_free);
 	g_hash_table_insert(storage->records, record->id, record);
 
@@ -1123,6 +1121,27 @@ bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
 	}
 	start_mounts(record);
 	return true;
+}
+
+bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
+{
+	struct gb_daemon *daemon = data;
+
+	return attach(storage_of(daemon), session, true);
+}
+
+void gb_storage_adopted(void *data, struct gb_daemon_session *session)
+{
+	struct gb_daemon *daemon = data;
+	struct gb_storage *storage = storage_of(daemon);
+
+	if (!storage || !storage->units_wanted ||
+	    g_hash_table_contains(storage->records, session->id))
+		return;
+	if (attach(storage, session, false))
+		gb_info("session %s of %s: mounting its storage again (adopted from the previous "
+		        "glassboxd)",
+		        session->id, session->identity);
 }
 
 /* ---- readers ---- */
