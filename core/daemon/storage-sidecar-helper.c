@@ -62,6 +62,7 @@ struct options {
 	const char *user;
 	const char *target;
 	const char *unmount;
+	const char *mount_namespace;
 	unsigned secrets;
 	char **argv; /* the sidecar's command, after "--" */
 };
@@ -86,6 +87,9 @@ static void usage(FILE *out)
 	        "  --target=FOLDER   the mount point, below %s/INSTANCE\n"
 	        "  --secrets=N       how many credentials to hand over (0..%d)\n"
 	        "  --unmount=FOLDER  unmount FOLDER, below %s/INSTANCE\n"
+	        "  --mount-namespace=FILE\n"
+	        "                    the mount namespace to enter (default /proc/1/ns/mnt;\n"
+	        "                    tests name their own, where PID 1's is out of reach)\n"
 	        "  --help            this text\n",
 	        GB_STORAGE_ROOT_DIR, GB_STORAGE_ROOT_DIR, GB_STORAGE_SECRETS_MAX,
 	        GB_STORAGE_ROOT_DIR);
@@ -112,6 +116,7 @@ static int parse_options(int argc, char **argv, struct options *options)
 		{ "target", required_argument, NULL, 't' },
 		{ "secrets", required_argument, NULL, 's' },
 		{ "unmount", required_argument, NULL, 'm' },
+		{ "mount-namespace", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -137,6 +142,9 @@ static int parse_options(int argc, char **argv, struct options *options)
 			break;
 		case 'm':
 			options->unmount = optarg;
+			break;
+		case 'n':
+			options->mount_namespace = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -165,15 +173,15 @@ static void user_folder(const char *user, char *out, size_t size)
 }
 
 /* Enter PID 1's mount namespace (where the session unit's bind comes from). */
-static int enter_host_mounts(void)
+static int enter_host_mounts(const char *path)
 {
-	int fd = open("/proc/1/ns/mnt", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	int r = 0;
 
 	if (fd < 0)
-		return fail("cannot open /proc/1/ns/mnt: %s", strerror(errno));
+		return fail("cannot open %s: %s", path, strerror(errno));
 	if (setns(fd, CLONE_NEWNS) < 0)
-		r = fail("cannot enter PID 1's mount namespace: %s", strerror(errno));
+		r = fail("cannot enter the mount namespace %s: %s", path, strerror(errno));
 	close(fd);
 	return r;
 }
@@ -184,8 +192,13 @@ static int enter_host_mounts(void)
  * folders systemd manages (StateDirectory=) are chowned for it. Never follows
  * a link (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW); bounded in depth and entries.
  */
+struct tree_count {
+	unsigned long seen;
+	unsigned long given;
+};
+
 static int chown_tree(int fd, uid_t old_uid, uid_t uid, gid_t gid, unsigned depth,
-                      unsigned long *entries)
+                      struct tree_count *count)
 {
 	struct dirent *entry;
 	DIR *dir;
@@ -204,16 +217,19 @@ static int chown_tree(int fd, uid_t old_uid, uid_t uid, gid_t gid, unsigned dept
 
 		if (strcmp(entry->d_name, ".") == 0 || strcmp(entry->d_name, "..") == 0)
 			continue;
-		if (++*entries > CHOWN_ENTRIES_MAX) {
+		if (++count->seen > CHOWN_ENTRIES_MAX) {
 			r = -E2BIG;
 			break;
 		}
 		if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue; /* gone meanwhile */
-		if (st.st_uid == old_uid &&
-		    fchownat(dirfd(dir), entry->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0) {
-			r = -errno;
-			break;
+		if (st.st_uid == old_uid) {
+			if (fchownat(dirfd(dir), entry->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) <
+			    0) {
+				r = -errno;
+				break;
+			}
+			count->given++;
 		}
 		if (!S_ISDIR(st.st_mode))
 			continue;
@@ -221,7 +237,7 @@ static int chown_tree(int fd, uid_t old_uid, uid_t uid, gid_t gid, unsigned dept
 		               O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (child < 0)
 			continue;
-		r = chown_tree(child, old_uid, uid, gid, depth + 1, entries);
+		r = chown_tree(child, old_uid, uid, gid, depth + 1, count);
 	}
 	closedir(dir);
 	return r;
@@ -265,7 +281,7 @@ static int open_user_folder(const char *user, uid_t uid, gid_t gid)
 		return -1;
 	}
 	if (st.st_uid != uid || st.st_gid != gid) {
-		unsigned long entries = 0;
+		struct tree_count count = { 0 };
 		uid_t old_uid = st.st_uid;
 		int r;
 
@@ -278,7 +294,7 @@ static int open_user_folder(const char *user, uid_t uid, gid_t gid)
 		/* A fresh folder was root's: nothing in it to hand over. */
 		r = old_uid == 0 ? 0
 		                 : chown_tree(openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC),
-		                              old_uid, uid, gid, 0, &entries);
+		                              old_uid, uid, gid, 0, &count);
 		if (r < 0) {
 			fail("cannot give the files of %s from uid %u to uid %u: %s", folder,
 			     (unsigned)old_uid, (unsigned)uid, strerror(-r));
@@ -287,9 +303,11 @@ static int open_user_folder(const char *user, uid_t uid, gid_t gid)
 		}
 		if (old_uid != 0)
 			fprintf(stderr,
-			        "glassbox-storage-sidecar: %s was uid %u's; it and %lu entries in "
-			        "it are uid %u's now (a dynamic user's uid changed)\n",
-			        folder, (unsigned)old_uid, entries, (unsigned)uid);
+			        "glassbox-storage-sidecar: %s was uid %u's; it and the %lu "
+			        "entries "
+			        "of that uid in it are uid %u's now (a dynamic user's uid "
+			        "changed)\n",
+			        folder, (unsigned)old_uid, count.given, (unsigned)uid);
 	}
 	if (fchmod(fd, 0700) < 0) {
 		fail("cannot set the mode of %s: %s", folder, strerror(errno));
@@ -521,7 +539,9 @@ int main(int argc, char **argv)
 		return r;
 	if (geteuid() != 0)
 		return fail("must run as root (the unit's ExecStart=+)");
-	if (lookup(options.user, &uid, &gid) || enter_host_mounts())
+	if (lookup(options.user, &uid, &gid) ||
+	    enter_host_mounts(options.mount_namespace ? options.mount_namespace
+	                                              : "/proc/1/ns/mnt"))
 		return 1;
 	user_folder(options.user, folder, sizeof(folder));
 
@@ -544,11 +564,11 @@ int main(int argc, char **argv)
 	fd = open_user_folder(options.user, uid, gid);
 	if (fd < 0)
 		return 1;
-	if (hand_over_secrets(options.secrets, uid, gid))
-		return 1;
 	if (fchdir(fd) < 0)
 		return fail("cannot enter %s: %s", folder, strerror(errno));
-	close(fd);
+	close(fd); /* before the secrets take fds 3 and up */
+	if (hand_over_secrets(options.secrets, uid, gid))
+		return 1;
 	if (drop_to(uid, gid))
 		return 1;
 	umask(0077);
