@@ -376,7 +376,7 @@ static int hand_over_secrets(unsigned count, uid_t uid, gid_t gid)
 	if (dir < 0)
 		return fail("cannot open %s: %s", folder, strerror(errno));
 	for (unsigned i = 0; i < count; i++) {
-		char name[16];
+		char name[32];
 
 		snprintf(name, sizeof(name), "secret%u", i);
 		fds[i] = secret_file(dir, name, uid, gid);

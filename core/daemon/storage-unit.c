@@ -362,7 +362,7 @@ static int append_credentials(sd_bus_message *call, const struct gb_sidecar_unit
 	if (r >= 0)
 		r = sd_bus_message_open_container(call, 'a', "(ss)");
 	for (size_t i = 0; r >= 0 && i < unit->n_secrets; i++) {
-		char id[16];
+		char id[32];
 
 		snprintf(id, sizeof(id), "secret%zu", i);
 		r = sd_bus_message_append(call, "(ss)", id, unit->secret_paths[i]);
