@@ -592,8 +592,9 @@ static int copy_start(const struct gb_conflicts_mount *mount, const char *name, 
 	return 0;
 }
 
-static void check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_mount *mount,
-                      int root, const char *name, GDateTime *now)
+/* 0, or -ETIMEDOUT when the remote (or the sidecar) does not answer: stop for now. */
+static int check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_mount *mount,
+                     int root, const char *name, GDateTime *now)
 {
 	struct gb_vfs_meta meta, again;
 	struct gb_remote_object object, taken;
@@ -602,25 +603,28 @@ static void check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_
 	char error[256];
 	int64_t jobid = 0;
 	unsigned attempt;
+	int r;
 
 	if (read_meta(root, name, mount->uid, &meta) < 0 || !meta.dirty)
-		return;
+		return 0;
 	/* The remote unreachable: asked again at the next check. */
-	if (stat_remote(mount, name, strchr(meta.fingerprint, ',') != NULL, &object) < 0 ||
-	    !gb_conflict_remote_changed(&meta, &object))
-		return;
+	r = stat_remote(mount, name, strchr(meta.fingerprint, ',') != NULL, &object);
+	if (r < 0)
+		return r == -ETIMEDOUT ? r : 0;
+	if (!gb_conflict_remote_changed(&meta, &object))
+		return 0;
 	key = remembered_key(name, &object);
 	if (remembered(conflicts, key) || conflicts->n_jobs == GB_CONFLICTS_JOBS_MAX)
-		return;
+		return 0;
 	/* Not rclone's own upload ending as we looked: still waiting, same origin. */
 	if (read_meta(root, name, mount->uid, &again) < 0 || !again.dirty ||
 	    strcmp(again.fingerprint, meta.fingerprint) != 0 || transferring_now(mount, name))
-		return;
+		return 0;
 	for (attempt = 0; attempt < GB_CONFLICTS_NAME_TRIES; attempt++) {
 		g_free(copy);
 		copy = gb_conflict_name(name, now, attempt);
 		if (stat_remote(mount, copy, false, &taken) < 0)
-			return;
+			return 0;
 		if (!taken.exists)
 			break;
 	}
@@ -632,7 +636,7 @@ static void check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_
 		        "mount '%s' of %s: conflict: '%s' changed on the remote while it was "
 		        "edited here, and no free name for its copy",
 		        mount->mount_name, mount->identity, logged);
-		return;
+		return 0;
 	}
 	if (copy_start(mount, name, copy, &jobid, error, sizeof(error)) < 0) {
 		conflicts->failed++;
@@ -640,7 +644,7 @@ static void check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_
 		              "mount '%s' of %s: conflict: could not start saving the remote's "
 		              "version of '%s' as '%s': %s",
 		              mount->mount_name, mount->identity, logged, logged_copy, error);
-		return;
+		return 0;
 	}
 	gb_plugin_log(mount->host, GB_LOG_INFO,
 	              "mount '%s' of %s: '%s' changed on the remote while an edit made here "
@@ -653,6 +657,7 @@ static void check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_
 	job->copy = g_steal_pointer(&copy);
 	job->object = object;
 	job_wait(conflicts, mount);
+	return 0;
 }
 
 void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflicts_mount *mount,
@@ -664,8 +669,11 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	JsonObject *vfs = parse_object(parser, vfs_stats), *disk;
 	JsonNode *node;
 	struct scan scan = { .uid = mount->uid };
+	gint64 deadline = g_get_monotonic_time() + GB_CONFLICTS_BUDGET_MS * 1000;
 	int root;
 
+	if (g_get_monotonic_time() < conflicts->quiet_until_us)
+		return;
 	jobs_poll(conflicts, mount);
 	node = vfs ? json_object_get_member(vfs, "diskCache") : NULL;
 	disk = node && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;
@@ -682,9 +690,15 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	scan_folder(&scan, fcntl(root, F_DUPFD_CLOEXEC, 3), "", 0);
 	transferring = transferring_names(core_stats);
 	now = g_date_time_new_now_utc();
-	for (guint i = 0; i < scan.dirty->len; i++)
-		if (!g_hash_table_contains(transferring, scan.dirty->pdata[i]))
-			check_one(conflicts, mount, root, scan.dirty->pdata[i], now);
+	for (guint i = 0; i < scan.dirty->len && g_get_monotonic_time() < deadline; i++) {
+		if (g_hash_table_contains(transferring, scan.dirty->pdata[i]))
+			continue;
+		if (check_one(conflicts, mount, root, scan.dirty->pdata[i], now) == -ETIMEDOUT) {
+			conflicts->quiet_until_us =
+			        g_get_monotonic_time() + GB_CONFLICTS_QUIET_S * G_USEC_PER_SEC;
+			break;
+		}
+	}
 	g_ptr_array_unref(scan.dirty);
 	close(root);
 }

@@ -34,6 +34,8 @@
 #define GB_CONFLICTS_REMEMBERED      64 /* conflicts already saved, not saved twice */
 #define GB_CONFLICTS_JOBS_MAX        8  /* copies under way */
 #define GB_CONFLICTS_NAME_TRIES      10
+#define GB_CONFLICTS_BUDGET_MS       3000 /* time one check may take, besides a copy's wait */
+#define GB_CONFLICTS_QUIET_S         10   /* no check this long after the remote timed out */
 #define GB_CONFLICTS_FINGERPRINT_MAX 512
 
 /** What rclone's cache says of one file (vfsMeta/<remote>/<name>, JSON). */
@@ -111,6 +113,7 @@ struct gb_conflicts {
 	size_t next_remembered;
 	struct gb_conflict_job jobs[GB_CONFLICTS_JOBS_MAX];
 	size_t n_jobs;
+	gint64 quiet_until_us; /* the remote did not answer: do not block status() on it */
 };
 
 /**

@@ -17,11 +17,15 @@ SHA-256:
     user's next page say what stayed in the cache, and the next session
     uploads it;
   - a file changed on the remote: the remote's version is what the next open reads;
+  - a conflict (edited in the session while another party changed the remote's
+    copy, before the upload): both versions end up on the remote, the edit at
+    the file's name, the other party's as "NAME (conflict YYYY-MM-DD HHMMSS).EXT";
   - bad settings (unknown backend, unreachable remote, missing credentials):
     the session starts without those mounts and the log and the page say why;
   - no credential in a sidecar's command line or environment, nor in the session's.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -352,6 +356,58 @@ try:
     check(sorted(failed) == ["bad", "down", "nocreds"] and all(failed.values()),
           "/api/storage/status names each failed mount with its reason (%r)" % failed)
     end_session(d, ws, sid, "bad settings")
+finally:
+    d.close()
+
+# ---- 8. a conflict: edited here while another party changed the remote's copy ----
+# rclone 1.60 uploads the edit made here over the remote's newer copy; the
+# plugin sees it first (write_back_s 15 > glassboxd's 5 s status interval)
+# and keeps the remote's version as "NAME (conflict YYYY-MM-DD HHMMSS).EXT".
+# The other party writes straight into the servers' folders after the
+# application's edit, well inside the write-back delay: a fixed order.
+d = make_daemon("org=org:users/%u, dav=dav:%u", write_back_s=15)
+try:
+    ORIGINAL, MINE, THEIRS = (b"the first version\n", b"edited in the session\n",
+                              b"changed on the server by another party\n")
+    for root in (SFTP_ROOT, DAV_ROOT):
+        os.makedirs(root, exist_ok=True)
+        os.chown(root, remote_account.uid, remote_account.gid)
+        path = os.path.join(root, "conflict.txt")
+        with open(path, "wb") as f:
+            f.write(ORIGINAL)
+        os.chown(path, remote_account.uid, remote_account.gid)
+        os.utime(path, (time.time() - 600, time.time() - 600))
+    scenario("".join("printf 'edited in the session\\n' > \"$HOME/Cloud/%s/conflict.txt\"\n" % m
+                     for m in ("org", "dav")))
+    token, ws, sid, pid = start_session(d, "a conflict")
+    mark = len(d.log_text())
+    check(scenario_done(), "the application edited conflict.txt on both mounts")
+    for root in (SFTP_ROOT, DAV_ROOT):
+        with open(os.path.join(root, "conflict.txt"), "wb") as f:
+            f.write(THEIRS)
+    copies = {}
+    for mount in ("org", "dav"):
+        kept = wait_new(d, r"mount '%s' of local:demo: conflict: 'conflict\.txt' changed on the "
+                        r"remote while it was edited here; the remote's version is kept as "
+                        r"'(conflict \(conflict \d{4}-\d\d-\d\d \d{6}\)\.txt)', the edit made "
+                        r"here uploads to 'conflict\.txt'" % mount, mark, 30)
+        check(kept is not None, "the log says which file of mount '%s' got a conflict copy%s"
+              % (mount, "" if kept else " (%s)" % d.log_text()[mark:][-1500:]))
+        copies[mount] = kept.group(1) if kept else None
+    end_session(d, ws, sid, "a conflict")
+    for mount, root in (("org", SFTP_ROOT), ("dav", DAV_ROOT)):
+        path = os.path.join(root, "conflict.txt")
+        check(os.path.exists(path) and sha256(path) == hashlib.sha256(MINE).hexdigest(),
+              "%s: the edit made in the session is at conflict.txt (SHA-256)" % mount)
+        copy = os.path.join(root, copies[mount] or "missing")
+        check(os.path.exists(copy) and sha256(copy) == hashlib.sha256(THEIRS).hexdigest(),
+              "%s: the other party's version is kept as %r (SHA-256)" % (mount, copies[mount]))
+        others = [n for n in os.listdir(root) if n.startswith("conflict")]
+        check(sorted(others) == sorted(["conflict.txt", copies[mount] or "missing"]),
+              "%s: one conflict copy, no other (%r)" % (mount, others))
+    log = d.log_text()
+    check(not any(text.decode().strip() in log for text in (MINE, THEIRS)),
+          "the log names the files, never their contents")
 finally:
     d.close()
 
