@@ -156,7 +156,13 @@ bool gb_conflict_remote_changed(const struct gb_vfs_meta *meta,
 		return true;
 	for (size_t i = 1; parts[i]; i++) {
 		if (parse_fingerprint_time(parts[i], &when)) {
-			if (object->has_modtime && difference_us(when, object->modtime_us) >= 1000)
+			/*
+			 * Within a second is the same time: a fingerprint taken
+			 * right after an upload may hold the time sent, finer
+			 * than what the remote keeps and lists.
+			 */
+			if (object->has_modtime &&
+			    difference_us(when, object->modtime_us) >= G_USEC_PER_SEC)
 				return true;
 			continue;
 		}

@@ -54,6 +54,7 @@ struct rclone {
 	int64_t cache_max_size_mb;
 	int64_t write_back_s;
 	int64_t dir_cache_time_s;
+	int64_t low_level_retries;
 	struct gb_rclone_remotes remotes;
 	struct gb_rclone_mount_specs specs;
 };
@@ -125,6 +126,14 @@ static const struct gb_option rclone_options[] = {
 	  .min = 1,
 	  .max = 86400,
 	  .help = "how long a listing is trusted before the remote is asked again" },
+	{ .key = "low_level_retries",
+	  .type = GB_VALUE_INT,
+	  .default_value = "3",
+	  .min = 1,
+	  .max = 100,
+	  .help = "tries of one request to the remote (rclone --low-level-retries, 10 in rclone): "
+	          "few, so that an upload to a remote that is down fails and waits for its retry, "
+	          "which gives conflict copies their time when the remote is back" },
 	{ .key = NULL },
 };
 
@@ -242,6 +251,7 @@ static int rclone_init(const struct gb_host *host, const struct gb_settings *set
 	rclone->conflict_copies = gb_settings_get_bool(settings, "conflict_copies", true);
 	rclone->write_back_s = gb_settings_get_int(settings, "write_back_s", 10);
 	rclone->dir_cache_time_s = gb_settings_get_int(settings, "dir_cache_time_s", 10);
+	rclone->low_level_retries = gb_settings_get_int(settings, "low_level_retries", 3);
 	if (!rclone->rclone || !rclone->remotes_file || !rclone->mount_folder ||
 	    !rclone->cache_folder) {
 		rclone_fini(rclone);
@@ -388,6 +398,8 @@ static char **sidecar_argv(const struct rclone *rclone, const struct gb_storage_
 	                                      (long long)rclone->dir_cache_time_s));
 	g_ptr_array_add(argv, g_strdup_printf("--poll-interval=%llds",
 	                                      (long long)rclone->dir_cache_time_s));
+	g_ptr_array_add(argv, g_strdup_printf("--low-level-retries=%lld",
+	                                      (long long)rclone->low_level_retries));
 	g_ptr_array_add(argv, g_strdup("--log-level=NOTICE"));
 	g_ptr_array_add(argv, NULL);
 	return (char **)g_ptr_array_free(argv, FALSE);

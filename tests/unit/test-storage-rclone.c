@@ -299,6 +299,9 @@ static void test_storage_rclone__conflict_decision(void)
 	CU_ASSERT_TRUE(gb_conflict_remote_changed(&meta, &object));
 	gb_remote_object_parse(STAT("8", "2026-12-07T16:20:00Z"), &object);
 	CU_ASSERT_TRUE(gb_conflict_remote_changed(&meta, &object));
+	/* The same time to the remote's precision (it keeps seconds): unchanged. */
+	gb_remote_object_parse(STAT("8", "2026-12-07T16:00:00.6Z"), &object);
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
 	/* The local file itself (rclone's upload just ended): no copy. */
 	gb_remote_object_parse(STAT("5", "2026-12-07T16:30:05Z"), &object);
 	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
