@@ -696,10 +696,13 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	scan_folder(&scan, fcntl(root, F_DUPFD_CLOEXEC, 3), "", 0);
 	transferring = transferring_names(core_stats);
 	now = g_date_time_new_now_utc();
-	for (guint i = 0; i < scan.dirty->len && g_get_monotonic_time() < deadline; i++) {
-		if (g_hash_table_contains(transferring, scan.dirty->pdata[i]))
+	/* More than 3 s of requests: the rest in the next checks, from where this one stops. */
+	for (guint n = 0; n < scan.dirty->len && g_get_monotonic_time() < deadline; n++) {
+		const char *name = scan.dirty->pdata[conflicts->cursor++ % scan.dirty->len];
+
+		if (g_hash_table_contains(transferring, name))
 			continue;
-		if (check_one(conflicts, mount, root, scan.dirty->pdata[i], now) == -ETIMEDOUT) {
+		if (check_one(conflicts, mount, root, name, now) == -ETIMEDOUT) {
 			conflicts->quiet_until_us =
 			        g_get_monotonic_time() + GB_CONFLICTS_QUIET_S * G_USEC_PER_SEC;
 			break;

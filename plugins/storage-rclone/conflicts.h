@@ -30,9 +30,9 @@
 #define GB_CONFLICTS_META_MAX        (64 * 1024) /* bytes of one vfsMeta file */
 #define GB_CONFLICTS_DEPTH_MAX       32          /* folders below the cache's root */
 #define GB_CONFLICTS_ENTRIES_MAX     20000       /* entries looked at in one check */
-#define GB_CONFLICTS_DIRTY_MAX       32 /* files waiting for upload looked at in one check */
-#define GB_CONFLICTS_REMEMBERED      64 /* conflicts already saved, not saved twice */
-#define GB_CONFLICTS_JOBS_MAX        8  /* copies under way */
+#define GB_CONFLICTS_DIRTY_MAX       1024        /* files waiting for upload found in one walk */
+#define GB_CONFLICTS_REMEMBERED      64          /* conflicts already saved, not saved twice */
+#define GB_CONFLICTS_JOBS_MAX        8           /* copies under way */
 #define GB_CONFLICTS_NAME_TRIES      10
 #define GB_CONFLICTS_BUDGET_MS       3000 /* time one check may take, besides a copy's wait */
 #define GB_CONFLICTS_QUIET_S         10   /* no check this long after the remote timed out */
@@ -114,6 +114,8 @@ struct gb_conflicts {
 	struct gb_conflict_job jobs[GB_CONFLICTS_JOBS_MAX];
 	size_t n_jobs;
 	gint64 quiet_until_us; /* the remote did not answer: do not block status() on it */
+	size_t cursor; /* where the next check starts among the waiting files: each gets its turn
+	                */
 };
 
 /**
