@@ -271,12 +271,17 @@ static int read_meta(int root, const char *name, uid_t uid, struct gb_vfs_meta *
 /*
  * The folder of the mount's metadata, which vfs/stats names (pathMeta); it
  * must lie in home/cache_folder/vfsMeta, and is opened from the home down.
+ * *owner: the uid the metadata files must have: the home's owner, which is
+ * the session's account (direct spawner) or the sidecar's dynamic user
+ * (systemd spawner: mount->uid is -1 there), never root.
  */
-static int open_meta_root(const struct gb_conflicts_mount *mount, const char *path_meta)
+static int open_meta_root(const struct gb_conflicts_mount *mount, const char *path_meta,
+                          uid_t *owner)
 {
 	g_autofree char *expected =
 	        g_strdup_printf("%s/%s/vfsMeta/", mount->home, mount->cache_folder);
 	g_autofree char *below = NULL;
+	struct stat st;
 	int home, fd;
 
 	if (!path_meta || !g_str_has_prefix(path_meta, expected)) {
@@ -288,6 +293,13 @@ static int open_meta_root(const struct gb_conflicts_mount *mount, const char *pa
 	home = open(mount->home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (home < 0)
 		return -1;
+	if (fstat(home, &st) < 0 || st.st_uid == 0 ||
+	    (mount->uid != (uid_t)-1 && st.st_uid != mount->uid)) {
+		close(home);
+		errno = EPERM;
+		return -1;
+	}
+	*owner = st.st_uid;
 	fd = open_folder_beneath(home, below);
 	close(home);
 	return fd;
@@ -600,7 +612,7 @@ static int copy_start(const struct gb_conflicts_mount *mount, const char *name, 
 
 /* 0, or -ETIMEDOUT when the remote (or the sidecar) does not answer: stop for now. */
 static int check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_mount *mount,
-                     int root, const char *name, GDateTime *now)
+                     int root, uid_t owner, const char *name, GDateTime *now)
 {
 	struct gb_vfs_meta meta, again;
 	struct gb_remote_object object, taken;
@@ -611,7 +623,7 @@ static int check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_m
 	unsigned attempt;
 	int r;
 
-	if (read_meta(root, name, mount->uid, &meta) < 0 || !meta.dirty)
+	if (read_meta(root, name, owner, &meta) < 0 || !meta.dirty)
 		return 0;
 	/* The remote unreachable: asked again at the next check. */
 	r = stat_remote(mount, name, strchr(meta.fingerprint, ',') != NULL, &object);
@@ -623,7 +635,7 @@ static int check_one(struct gb_conflicts *conflicts, const struct gb_conflicts_m
 	if (remembered(conflicts, key) || conflicts->n_jobs == GB_CONFLICTS_JOBS_MAX)
 		return 0;
 	/* Not rclone's own upload ending as we looked: still waiting, same origin. */
-	if (read_meta(root, name, mount->uid, &again) < 0 || !again.dirty ||
+	if (read_meta(root, name, owner, &again) < 0 || !again.dirty ||
 	    strcmp(again.fingerprint, meta.fingerprint) != 0 || transferring_now(mount, name))
 		return 0;
 	for (attempt = 0; attempt < GB_CONFLICTS_NAME_TRIES; attempt++) {
@@ -674,7 +686,7 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	g_autoptr(GDateTime) now = NULL;
 	JsonObject *vfs = parse_object(parser, vfs_stats), *disk;
 	JsonNode *node;
-	struct scan scan = { .uid = mount->uid };
+	struct scan scan = { 0 };
 	gint64 deadline = g_get_monotonic_time() + GB_CONFLICTS_BUDGET_MS * 1000;
 	int root;
 
@@ -689,7 +701,7 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	                    json_object_get_int_member_with_default(disk, "erroredFiles", 0) <=
 	            0)
 		return;
-	root = open_meta_root(mount, string_member(disk, "pathMeta"));
+	root = open_meta_root(mount, string_member(disk, "pathMeta"), &scan.uid);
 	if (root < 0)
 		return;
 	scan.dirty = g_ptr_array_new_with_free_func(g_free);
@@ -702,7 +714,7 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 
 		if (g_hash_table_contains(transferring, name))
 			continue;
-		if (check_one(conflicts, mount, root, name, now) == -ETIMEDOUT) {
+		if (check_one(conflicts, mount, root, scan.uid, name, now) == -ETIMEDOUT) {
 			conflicts->quiet_until_us =
 			        g_get_monotonic_time() + GB_CONFLICTS_QUIET_S * G_USEC_PER_SEC;
 			break;

@@ -93,7 +93,7 @@ struct gb_conflicts_mount {
 	const char *remote;       /* "section:path", the sidecar's remote */
 	const char *home;         /* absolute */
 	const char *cache_folder; /* relative to home */
-	uid_t uid;                /* the cache's owner */
+	uid_t uid;                /* the session's account; (uid_t)-1 when not known (systemd) */
 	const char *mount_name;
 	const char *identity;
 };
