@@ -275,8 +275,8 @@ static int read_meta(int root, const char *name, uid_t uid, struct gb_vfs_meta *
  * the session's account (direct spawner) or the sidecar's dynamic user
  * (systemd spawner: mount->uid is -1 there), never root.
  */
-static int open_meta_root(const struct gb_conflicts_mount *mount, const char *path_meta,
-                          uid_t *owner)
+int gb_conflicts_open_meta(const struct gb_conflicts_mount *mount, const char *path_meta,
+                           uid_t *owner)
 {
 	g_autofree char *expected =
 	        g_strdup_printf("%s/%s/vfsMeta/", mount->home, mount->cache_folder);
@@ -312,6 +312,15 @@ struct scan {
 };
 
 /* Walk the folder @fd (taken) for files waiting for upload. */
+static void scan_folder(struct scan *scan, int fd, const char *prefix, unsigned depth);
+
+void gb_conflicts_waiting(int root, uid_t owner, GPtrArray *names)
+{
+	struct scan scan = { .uid = owner, .dirty = names };
+
+	scan_folder(&scan, fcntl(root, F_DUPFD_CLOEXEC, 3), "", 0);
+}
+
 static void scan_folder(struct scan *scan, int fd, const char *prefix, unsigned depth)
 {
 	DIR *dir = fdopendir(fd);
@@ -686,7 +695,8 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	g_autoptr(GDateTime) now = NULL;
 	JsonObject *vfs = parse_object(parser, vfs_stats), *disk;
 	JsonNode *node;
-	struct scan scan = { 0 };
+	g_autoptr(GPtrArray) waiting = NULL;
+	uid_t owner = 0;
 	gint64 deadline = g_get_monotonic_time() + GB_CONFLICTS_BUDGET_MS * 1000;
 	int root;
 
@@ -701,26 +711,25 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	                    json_object_get_int_member_with_default(disk, "erroredFiles", 0) <=
 	            0)
 		return;
-	root = open_meta_root(mount, string_member(disk, "pathMeta"), &scan.uid);
+	root = gb_conflicts_open_meta(mount, string_member(disk, "pathMeta"), &owner);
 	if (root < 0)
 		return;
-	scan.dirty = g_ptr_array_new_with_free_func(g_free);
-	scan_folder(&scan, fcntl(root, F_DUPFD_CLOEXEC, 3), "", 0);
+	waiting = g_ptr_array_new_with_free_func(g_free);
+	gb_conflicts_waiting(root, owner, waiting);
 	transferring = transferring_names(core_stats);
 	now = g_date_time_new_now_utc();
 	/* More than 3 s of requests: the rest in the next checks, from where this one stops. */
-	for (guint n = 0; n < scan.dirty->len && g_get_monotonic_time() < deadline; n++) {
-		const char *name = scan.dirty->pdata[conflicts->cursor++ % scan.dirty->len];
+	for (guint n = 0; n < waiting->len && g_get_monotonic_time() < deadline; n++) {
+		const char *name = waiting->pdata[conflicts->cursor++ % waiting->len];
 
 		if (g_hash_table_contains(transferring, name))
 			continue;
-		if (check_one(conflicts, mount, root, scan.uid, name, now) == -ETIMEDOUT) {
+		if (check_one(conflicts, mount, root, owner, name, now) == -ETIMEDOUT) {
 			conflicts->quiet_until_us =
 			        g_get_monotonic_time() + GB_CONFLICTS_QUIET_S * G_USEC_PER_SEC;
 			break;
 		}
 	}
-	g_ptr_array_unref(scan.dirty);
 	close(root);
 }
 

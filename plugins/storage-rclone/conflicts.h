@@ -105,6 +105,22 @@ struct gb_conflict_job {
 	struct gb_remote_object object; /* what the remote held when the copy started */
 };
 
+/**
+ * Open the folder of @mount's cache metadata, @path_meta (what vfs/stats
+ * says), from the home down without following a link; it must lie in
+ * home/cache_folder/vfsMeta. The fd, with the uid its files must have in
+ * *owner (the home's, never root, @mount->uid when known); or -1 with errno.
+ */
+int gb_conflicts_open_meta(const struct gb_conflicts_mount *mount, const char *path_meta,
+                           uid_t *owner);
+
+/**
+ * Add to @names (g_free()d strings) the files of the metadata folder @root
+ * that wait for upload, relative to it: links are not followed, files not
+ * @owner's, not regular or too large are skipped, and the walk is bounded.
+ */
+void gb_conflicts_waiting(int root, uid_t owner, GPtrArray *names);
+
 /** One mount's conflict state, kept from one status() to the next. */
 struct gb_conflicts {
 	uint64_t saved;

@@ -8,9 +8,12 @@
  * operations/stat, decide, and name the copy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
@@ -346,6 +349,107 @@ static void test_storage_rclone__conflict_names(void)
 	g_date_time_unref(when);
 }
 
+/* A file of the test's tree under @root/@folder; a link when @link. */
+static void tree_add(const char *root, const char *folder, const char *name, const char *text,
+                     bool link)
+{
+	g_autofree char *path = g_build_filename(root, folder, name, NULL);
+	g_autofree char *parent = g_path_get_dirname(path);
+
+	CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(parent, 0700), 0);
+	if (link) {
+		CU_ASSERT_EQUAL_FATAL(symlink(text, path), 0);
+	} else {
+		CU_ASSERT_TRUE_FATAL(g_file_set_contents(path, text, -1, NULL));
+	}
+}
+
+static int compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void run(char *command)
+{
+	CU_ASSERT_EQUAL(system(command), 0);
+	g_free(command);
+}
+
+/* Root walks a folder its user can write: no link is followed, only that user's files count. */
+static void test_storage_rclone__conflict_walk_follows_no_link(void)
+{
+	g_autofree char *tmp = g_dir_make_tmp("gb-conflict-XXXXXX", NULL);
+	g_autofree char *home = g_build_filename(tmp, "home", NULL);
+	g_autofree char *home2 = g_build_filename(tmp, "home2", NULL);
+	g_autofree char *meta = g_build_filename(home, ".cache/gs/vfsMeta/org/users/demo", NULL);
+	g_autofree char *meta2 = g_build_filename(home2, ".cache/gs/vfsMeta/org/users/demo", NULL);
+	g_autofree char *dotdot = g_build_filename(home, ".cache/gs/vfsMeta/../../../../x", NULL);
+	g_autofree char *big =
+	        g_strdup_printf("{\"Dirty\": true, \"Pad\": \"%0*d\"}", GB_CONFLICTS_META_MAX, 0);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *dirty = "{\"Dirty\": true, \"Fingerprint\": \"1\"}";
+	const char *folder = "home/.cache/gs/vfsMeta/org/users/demo";
+	uid_t owner = geteuid() == 0 ? 65534 : geteuid(), found_owner = 0;
+	struct gb_conflicts_mount mount = { .home = home,
+		                            .cache_folder = ".cache/gs",
+		                            .uid = owner };
+	int fd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+	tree_add(tmp, "outside", "x.txt", dirty, false);
+	tree_add(tmp, folder, "a.txt", dirty, false);
+	tree_add(tmp, folder, "sub/b.txt", dirty, false);
+	tree_add(tmp, folder, "clean.txt", "{\"Dirty\": false}", false);
+	tree_add(tmp, folder, "big.txt", big, false);
+	tree_add(tmp, folder, "half.txt", "{\"Dirty\": tr", false);
+	tree_add(tmp, folder, "link.txt", "../../../../../../outside/x.txt", true);
+	tree_add(tmp, folder, "linkdir", "../../../../../../outside", true);
+	tree_add(tmp, folder, "other.txt", dirty, false);
+	/* The user made .cache of another home a link to elsewhere. */
+	tree_add(tmp, "elsewhere/gs/vfsMeta/org/users/demo", "a.txt", dirty, false);
+	tree_add(tmp, "home2", ".cache", "../elsewhere", true);
+	if (geteuid() == 0) {
+		run(g_strdup_printf("chown -hR 65534:65534 '%s/home' '%s/home2' '%s/elsewhere' "
+		                    "'%s/outside'",
+		                    tmp, tmp, tmp, tmp));
+		/* Another account's file, which root could otherwise be handed: left out. */
+		run(g_strdup_printf("chown 65533 '%s/other.txt'", meta));
+	} else {
+		/* Not root: no other account's file to make; other.txt stands for the user's own.
+		 */
+		g_autofree char *other = g_build_filename(meta, "other.txt", NULL);
+
+		CU_ASSERT_EQUAL(unlink(other), 0);
+	}
+
+	fd = gb_conflicts_open_meta(&mount, meta, &found_owner);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(found_owner, owner);
+	gb_conflicts_waiting(fd, found_owner, names);
+	close(fd);
+	g_ptr_array_sort(names, compare_names);
+	CU_ASSERT_EQUAL_FATAL(names->len, 2);
+	CU_ASSERT_STRING_EQUAL(names->pdata[0], "a.txt");
+	CU_ASSERT_STRING_EQUAL(names->pdata[1], "sub/b.txt");
+
+	/* Not the mount's metadata folder, or a way out of it: refused. */
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, "/etc", &found_owner), -1);
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, dotdot, &found_owner), -1);
+	/* The session's account is not the home's owner: refused. */
+	mount.uid = owner + 1;
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, meta, &found_owner), -1);
+	/* The systemd spawner (uid not known): the home's owner counts. */
+	mount.uid = (uid_t)-1;
+	fd = gb_conflicts_open_meta(&mount, meta, &found_owner);
+	CU_ASSERT_TRUE(fd >= 0 && found_owner == owner);
+	if (fd >= 0)
+		close(fd);
+	/* A link on the way down (home2/.cache): not followed. */
+	mount.home = home2;
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, meta2, &found_owner), -1);
+	run(g_strdup_printf("rm -rf '%s'", tmp));
+}
+
 static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_storage_rclone__names),
 	GB_UNIT_TEST(test_storage_rclone__remotes_file),
@@ -359,6 +463,7 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_storage_rclone__conflict_meta_and_stat),
 	GB_UNIT_TEST(test_storage_rclone__conflict_decision),
 	GB_UNIT_TEST(test_storage_rclone__conflict_names),
+	GB_UNIT_TEST(test_storage_rclone__conflict_walk_follows_no_link),
 };
 
 int main(void)
