@@ -700,8 +700,10 @@ void gb_conflicts_check(struct gb_conflicts *conflicts, const struct gb_conflict
 	gint64 deadline = g_get_monotonic_time() + GB_CONFLICTS_BUDGET_MS * 1000;
 	int root;
 
-	if (g_get_monotonic_time() < conflicts->quiet_until_us)
+	if (g_get_monotonic_time() < conflicts->quiet_until_us ||
+	    g_get_monotonic_time() - conflicts->last_check_us < GB_CONFLICTS_INTERVAL_MS * 1000)
 		return;
+	conflicts->last_check_us = g_get_monotonic_time();
 	jobs_poll(conflicts, mount);
 	node = vfs ? json_object_get_member(vfs, "diskCache") : NULL;
 	disk = node && JSON_NODE_HOLDS_OBJECT(node) ? json_node_get_object(node) : NULL;

@@ -36,6 +36,7 @@
 #define GB_CONFLICTS_NAME_TRIES      10
 #define GB_CONFLICTS_BUDGET_MS       3000 /* time one check may take, besides a copy's wait */
 #define GB_CONFLICTS_QUIET_S         10   /* no check this long after the remote timed out */
+#define GB_CONFLICTS_INTERVAL_MS     1000 /* between checks: the flush asks every 250 ms */
 #define GB_CONFLICTS_FINGERPRINT_MAX 512
 
 /** What rclone's cache says of one file (vfsMeta/<remote>/<name>, JSON). */
@@ -130,8 +131,8 @@ struct gb_conflicts {
 	struct gb_conflict_job jobs[GB_CONFLICTS_JOBS_MAX];
 	size_t n_jobs;
 	gint64 quiet_until_us; /* the remote did not answer: do not block status() on it */
-	size_t cursor; /* where the next check starts among the waiting files: each gets its turn
-	                */
+	size_t cursor;         /* where the next check starts among the waiting files */
+	gint64 last_check_us;
 };
 
 /**
