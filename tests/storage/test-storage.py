@@ -424,6 +424,13 @@ try:
     log = d.log_text()
     check(not any(text.decode().strip() in log for text in (MINE, THEIRS)),
           "the log names the files, never their contents")
+    status, token, _, _ = d.login()
+    status, body = status_api(d, token)
+    notices = body["notices"] if status == 200 and body else []
+    for mount in ("org", "dav"):
+        check(any(n.startswith("1 file(s) in ~/Cloud/%s changed on the remote while they "
+                               "were edited here" % mount) for n in notices),
+              "the user's page hears of the conflict copy of mount '%s' (%r)" % (mount, notices))
 finally:
     d.close()
 
