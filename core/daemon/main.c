@@ -301,9 +301,8 @@ static int start_objects(struct gb_daemon *daemon, enum gb_dbus_mode dbus_mode)
 	gb_auth_restore_logins(daemon);
 	if (gb_storage_init(daemon) < 0)
 		return -1;
-	if (gb_sessions_init(daemon, spawner_of(daemon->config)) < 0)
+	if (gb_sessions_init(daemon, spawner_of(daemon->config), &session_hooks, daemon) < 0)
 		return -1;
-	gb_sessions_set_hooks(daemon, &session_hooks, daemon);
 	if (gb_http_init(daemon) < 0)
 		return -1;
 	gb_static_add_routes(daemon);

@@ -292,13 +292,6 @@ static void log_starting(struct gb_daemon_session *session)
 		        gb_sessions_count(daemon), daemon->config->server.max_sessions);
 }
 
-void gb_sessions_set_hooks(struct gb_daemon *daemon, const struct gb_session_hooks *hooks,
-                           void *data)
-{
-	daemon->sessions->hooks = hooks;
-	daemon->sessions->hooks_data = data;
-}
-
 void gb_session_prepared(struct gb_daemon_session *session)
 {
 	struct gb_login *login = session->login;
@@ -474,10 +467,14 @@ static const struct gb_spawner_events spawner_events = {
 	.discard = session_discard,
 };
 
-int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner)
+int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner,
+                     const struct gb_session_hooks *hooks, void *data)
 {
 	daemon->sessions = g_new0(struct gb_sessions, 1);
 	daemon->sessions->spawner = spawner;
+	/* Before the spawner's init: the sessions it adopts are announced. */
+	daemon->sessions->hooks = hooks;
+	daemon->sessions->hooks_data = data;
 	daemon->sessions->events = &spawner_events;
 	daemon->sessions->table = g_hash_table_new(g_str_hash, g_str_equal);
 	gb_sessions_clean_stale(daemon);

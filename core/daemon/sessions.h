@@ -83,9 +83,6 @@ struct gb_session_hooks {
 	void (*adopted)(void *data, struct gb_daemon_session *session);
 };
 
-/** Set the hooks (before the first session). */
-void gb_sessions_set_hooks(struct gb_daemon *daemon, const struct gb_session_hooks *hooks,
-                           void *data);
 /** What prepare() started is done: the spawner starts @session now. */
 void gb_session_prepared(struct gb_daemon_session *session);
 
@@ -128,9 +125,13 @@ void gb_sessions_clean_stale(struct gb_daemon *daemon);
 /** After the main loop: kill and reap whatever session is left (direct), or
  * leave the units running for the next glassboxd (systemd). */
 void gb_sessions_destroy_all(struct gb_daemon *daemon);
-/** Sessions through @spawner (main.c picks server.spawner's): connect, adopt
- * the sessions a previous glassboxd left running. 0 or a negative errno, logged. */
-int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner);
+/**
+ * Sessions through @spawner (main.c picks server.spawner's), with @hooks
+ * (may be NULL) given @data: connect, adopt the sessions a previous
+ * glassboxd left running (the hooks hear of them). 0 or a negative errno, logged.
+ */
+int gb_sessions_init(struct gb_daemon *daemon, const struct gb_spawner_ops *spawner,
+                     const struct gb_session_hooks *hooks, void *data);
 /** True when sessions outlive glassboxd (systemd): stopping glassboxd then
  * leaves them running and only closes the WebSockets. */
 bool gb_sessions_survive_restart(struct gb_daemon *daemon);

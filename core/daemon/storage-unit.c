@@ -634,6 +634,19 @@ static void stop_leftovers(struct gb_sidecar_units *units)
 	foreach_unit(units, stop_leftover); /* the failed ones, reset */
 }
 
+/* A slot needs a callback: sd-bus calls it, NULL or not, when the answer comes. */
+static int subscribed(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
+{
+	struct gb_sidecar_units *units = data;
+
+	units->subscribe = sd_bus_slot_unref(units->subscribe);
+	if (sd_bus_message_is_method_error(reply, NULL))
+		gb_warning("storage: systemd refused to send unit changes (Subscribe): %s; a "
+		           "sidecar's end may go unseen",
+		           bus_error_text(reply, EIO));
+	return 0;
+}
+
 /* <runtime_dir>/storage/: 0700, root's, and empty. */
 static int prepare_secrets_dir(const char *path)
 {
@@ -697,8 +710,8 @@ struct gb_sidecar_units *gb_sidecar_units_new(const char *runtime_dir)
 		                           unit_properties_changed, NULL, units);
 	if (r >= 0)
 		r = sd_bus_call_method_async(units->bus, &units->subscribe, SYSTEMD_SERVICE,
-		                             SYSTEMD_PATH, MANAGER_IFACE, "Subscribe", NULL, NULL,
-		                             "");
+		                             SYSTEMD_PATH, MANAGER_IFACE, "Subscribe", subscribed,
+		                             units, "");
 	if (r < 0) {
 		gb_error("storage: cannot follow systemd's units: %s", strerror(-r));
 		goto fail;
