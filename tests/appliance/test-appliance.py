@@ -626,6 +626,284 @@ def check_ctl(g):
     report(rc == 0, "glassboxctl status", "exit %d" % rc)
 
 
+STORAGE_REMOTE = "/srv/remote"
+STORAGE_REMOTES_FILE = "/etc/glassbox/storage-remotes.conf"
+STORAGE_DROPIN = "/etc/glassbox/plugins.d/70-storage-rclone.ini"
+STORAGE_ROOT = "/var/lib/glassbox-storage"
+# One rclone remote of type local, a folder per user below /srv/remote.
+STORAGE_REMOTES = """# written by tests/appliance/test-appliance.py (check_storage)
+[gbtest]
+type = local
+"""
+STORAGE_INI = """; written by tests/appliance/test-appliance.py (check_storage)
+[plugin]
+kind = storage
+name = rclone
+enabled = true
+
+[settings]
+remotes_file = %s
+mounts = work=gbtest:%s/%%u
+user_remotes = false
+write_back_s = 1
+""" % (STORAGE_REMOTES_FILE, STORAGE_REMOTE)
+
+
+def sidecar_unit(instance, mount="work"):
+    return "glassbox-storage@%s:%s.service" % (instance, mount)
+
+
+def instance_of(unit):
+    return unit[len("glassbox-session@"):-len(".service")]
+
+
+def session_list(g):
+    """glassboxctl session list --json: the sessions, or []."""
+    rc, out = g.sh("glassboxctl --json session list", 60)
+    try:
+        return json.loads(out) if rc == 0 else []
+    except ValueError:
+        return []
+
+
+def as_uid(g, uid, command, pid=None, timeout=60):
+    """Run command (sh) as uid:uid without supplementary groups, in the
+    mount namespace of pid when given (nsenter -t pid -m), else in the
+    host's. (rc, output)."""
+    cmd = "setpriv --reuid %s --regid %s --clear-groups -- sh -c %s" % (
+        uid, uid, shlex.quote("umask 077; " + command))
+    if pid:
+        cmd = "nsenter -t %s -m -- %s" % (pid, cmd)
+    return g.sh(cmd, timeout)
+
+
+def refused(g, uid, pid, op, path, errnos, what):
+    """As uid (in pid's mount namespace, or the host's), `op path` must fail
+    with one of errnos (their strerror texts, e.g. "Permission denied");
+    reported."""
+    probe = 'e=$(%s -- "$1" 2>&1 >/dev/null </dev/null); rc=$?; echo "$e"; echo "rc=$rc"' % op
+    rc, out = as_uid(g, uid, "p=%s; set -- \"$p\"; %s" % (shlex.quote(path), probe), pid)
+    last = out.splitlines()[-1] if out else ""
+    text = " ".join(out.splitlines()[:-1])
+    ok = last.startswith("rc=") and last != "rc=0" and any(text.endswith(": " + e)
+                                                              for e in errnos)
+    where = "in B's session namespace" if pid else "in the host namespace"
+    report(ok, "as B's uid %s %s: %s %s -> %s" % (uid, where, op, what, " or ".join(errnos)),
+           "%s: %s (%s)" % (path, text or "no error", last or "exit %d" % rc))
+    return ok
+
+
+def proc_uids(g, pid):
+    """Real, effective, saved and fs uid of pid, as strings."""
+    return g.out("awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/%s/status" % pid).split()
+
+
+def check_storage(g, password):
+    """Issue 10 under the systemd spawner: storage-rclone sidecar units.
+    Two users (demo and gbstore) log in after storage-rclone is enabled with
+    a local remote; each gets a glassbox-storage@INSTANCE:work.service, its
+    ~/Cloud/work is a fuse.rclone mount in the session unit's namespace, a
+    file written there as the session's uid is on the remote after the
+    session stopped, and user B's uid reaches nothing of A's."""
+    if not password:
+        report(False, "storage", "no demo password")
+        return
+    for tool in ("rclone", "fusermount3", "glassboxctl"):
+        rc, out = g.sh("command -v %s" % tool)
+        if not report(rc == 0, "storage: %s is installed in the guest" % tool, out):
+            return
+    nss = g.out("grep -E '^(passwd|group):' /etc/nsswitch.conf")
+    report(len(re.findall(r"^(?:passwd|group):[^#\n]*\bsystemd\b", nss, re.M)) == 2,
+           "storage: nsswitch.conf resolves dynamic users (systemd on passwd and group)", nss)
+
+    # Start from no session: the ones before the reload have no mounts.
+    for s in session_list(g):
+        g.sh("glassboxctl session terminate %s" % shlex.quote(s["id"]), 60)
+    g.wait(lambda: not g.session_units(), 60)
+
+    # The remote: root's folder, where each user's uid makes its own folder
+    # (rclone, umask 077, makes it 0700 at the first upload) and cannot
+    # list, rename or remove another's (1733: -wx for others, sticky).
+    setup = ("install -d -m 1733 -o root -g root %s && umask 077 && "
+             "printf '%%s' %s >%s && printf '%%s' %s >%s && chmod 0600 %s %s && "
+             "chown root:root %s %s && stat -c '%%a %%U %%n' %s %s %s"
+             % (STORAGE_REMOTE, shlex.quote(STORAGE_REMOTES), STORAGE_REMOTES_FILE,
+                shlex.quote(STORAGE_INI), STORAGE_DROPIN, STORAGE_REMOTES_FILE, STORAGE_DROPIN,
+                STORAGE_REMOTES_FILE, STORAGE_DROPIN, STORAGE_REMOTE, STORAGE_REMOTES_FILE,
+                STORAGE_DROPIN))
+    rc, out = g.sh(setup)
+    if not report(rc == 0, "storage: remote %s, remotes file and drop-in written" % STORAGE_REMOTE,
+                  out):
+        return
+    since = g.now()
+    start = time.monotonic()
+    rc, out = g.sh("systemctl reload glassbox", 120)
+    timed("storage: systemctl reload", start)
+    journal = g.wait(lambda: (lambda j: j if re.search(r"storage: \d+ plugin", j) else "")(
+        g.journal(since, lines=40)), 30) or g.journal(since, lines=40)
+    print(journal, flush=True)
+    report(rc == 0 and re.search(r"storage: \d+ plugin", journal) is not None
+           and g.out("systemctl is-active glassbox") == "active",
+           "storage: the reload loads storage-rclone", "reload exit %d %s" % (rc, out))
+
+    # User B: a second auth-local user (not an administrator).
+    password_b = "store-b-" + os.urandom(6).hex()
+    rc, out = g.sh("glassboxctl user remove gbstore >/dev/null 2>&1; "
+                   "printf '%%s\\n' %s | glassboxctl user add gbstore" % shlex.quote(password_b))
+    if not report(rc == 0, "storage: user B (gbstore) added", out):
+        return
+
+    users = {}
+    for name, pw in (("demo", password), ("gbstore", password_b)):
+        start = time.monotonic()
+        status, token, body = g.login(pw, user=name)
+        hello, error = g.session_hello(token, timeout=180) if token else (None, "no cookie")
+        timed("storage: login %s to session" % name, start)
+        session_id = (hello or {}).get("id")
+        unit = session_unit_of(g, session_id) if session_id else None
+        if not report(status == 200 and unit is not None,
+                      "storage: %s logged in and has a session unit" % name,
+                      "login %s, hello %s, unit %s" % (status, json.dumps(hello) if hello else error,
+                                                        unit)):
+            return
+        instance = instance_of(unit)
+        pid = g.show(unit, "MainPID")
+        uid = (proc_uids(g, pid) or [""])[0]
+        users[name] = {"token": token, "id": session_id, "unit": unit, "instance": instance,
+                       "pid": pid, "uid": uid, "sidecar": sidecar_unit(instance),
+                       "home": "/var/lib/glassbox-homes/" + instance}
+        info("storage: %s: session %s, %s, MainPID %s, uid %s" % (name, session_id, unit, pid, uid))
+    a, b = users["demo"], users["gbstore"]
+    report(a["uid"].isdigit() and b["uid"].isdigit() and a["uid"] != b["uid"]
+           and "0" not in (a["uid"], b["uid"]),
+           "storage: A and B run as two different non-root uids",
+           "A %s, B %s" % (a["uid"], b["uid"]))
+
+    # a. Each sidecar: active, the session's uid, the mount in the session.
+    for name, u in users.items():
+        state = g.wait(lambda: (lambda s: s if s == "active" else None)(
+            g.out("systemctl is-active %s" % shlex.quote(u["sidecar"]))), 60) \
+            or g.out("systemctl is-active %s" % shlex.quote(u["sidecar"]))
+        u["rclone"] = g.show(u["sidecar"], "MainPID")
+        comm = g.out("cat /proc/%s/comm" % u["rclone"]) if u["rclone"] not in ("", "0") else ""
+        uids = proc_uids(g, u["rclone"]) if comm else []
+        report(state == "active" and comm == "rclone" and uids == [u["uid"]] * 4,
+               "storage: %s's sidecar %s is active, rclone as the session's uid" % (name, u["sidecar"]),
+               "%s, MainPID %s (%s), uids %s, session uid %s"
+               % (state, u["rclone"], comm, " ".join(uids), u["uid"]))
+        print(g.out("systemctl status --no-pager --lines=8 %s" % shlex.quote(u["sidecar"])),
+              flush=True)
+        host = g.out("grep -F ' %s/%s/Cloud/work ' /proc/1/mountinfo"
+                     % (STORAGE_ROOT, u["instance"]))
+        report("fuse.rclone" in host, "storage: %s's mount is in PID 1's namespace at %s/%s/"
+               "Cloud/work" % (name, STORAGE_ROOT, u["instance"]), host or "not in /proc/1/mountinfo")
+        rc, out = g.sh("nsenter -t %s -m -- findmnt -n -o FSTYPE,SOURCE,TARGET,OPTIONS -T %s"
+                       % (u["pid"], shlex.quote(u["home"] + "/Cloud/work")))
+        report(rc == 0 and out.split()[:1] == ["fuse.rclone"],
+               "storage: in %s's session unit, ~/Cloud/work is a fuse.rclone mount" % name,
+               "findmnt: %s (exit %d)" % (out, rc))
+        # A file written as the session's uid, in the session's namespace.
+        u["file"] = "from-%s.bin" % name
+        path = shlex.quote(u["home"] + "/Cloud/work/" + u["file"])
+        rc, out = as_uid(g, u["uid"], "head -c 1048576 /dev/urandom >%s && sha256sum <%s"
+                         % (path, path), u["pid"])
+        u["sha256"] = out.split()[0] if rc == 0 and out else None
+        report(u["sha256"] is not None and len(u["sha256"]) == 64,
+               "storage: as %s's uid, 1 MiB written to ~/Cloud/work/%s" % (name, u["file"]),
+               "exit %d %s" % (rc, out[-300:]))
+
+    # c. glassboxctl session list: the MOUNTS column.
+    listing = g.wait(lambda: (lambda t: t if all(
+        re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), t, re.M)
+        for u in users.values()) else None)(g.out("glassboxctl session list")), 30) \
+        or g.out("glassboxctl session list")
+    print(listing, flush=True)
+    header = listing.splitlines()[0] if listing else ""
+    report("MOUNTS" in header.split() and all(
+        re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), listing, re.M)
+        for u in users.values()),
+        "storage: glassboxctl session list shows 'work ready' in the MOUNTS column of both sessions")
+
+    # b. Isolation: B's uid, in B's session namespace and in the host's.
+    cred = "/run/credentials/%s" % a["sidecar"]
+    print(g.out("ls -la %s/%s %s /run/glassbox/storage; ls -l /proc/%s/fd; "
+                "tr '\\0' ' ' </proc/%s/cmdline"
+                % (STORAGE_ROOT, a["instance"], shlex.quote(cred), a["rclone"], a["rclone"])),
+          flush=True)
+    EACCES, ENOENT = "Permission denied", "No such file or directory"
+    targets = [
+        ("ls", "%s/%s/Cloud/work" % (STORAGE_ROOT, a["instance"]), "A's mount"),
+        ("ls", "%s/%s" % (STORAGE_ROOT, a["instance"]), "A's storage folder"),
+        ("ls", "%s/%s/.cache/glassbox-storage" % (STORAGE_ROOT, a["instance"]), "A's rclone cache"),
+        ("ls", cred, "A's sidecar credentials"),
+        ("ls", "/run/glassbox/storage", "the storage secrets of glassboxd"),
+        ("cat", "/proc/%s/environ" % a["rclone"], "A's rclone's environ"),
+        ("cat", "/proc/%s/fd/3" % a["rclone"], "A's rclone's fd 3"),
+        ("ls", a["home"], "A's home"),
+        ("ls", "/var/lib/private/glassbox-homes/%s" % a["instance"], "A's home (private)"),
+        ("ls", "/proc/%s/root%s" % (a["pid"], a["home"]), "A's home through A's session's /proc root"),
+    ]
+    # In B's session namespace /proc hides other users' processes
+    # (ProtectProc=invisible) and /var/lib/private holds B's home only.
+    in_session = {"A's rclone's environ": (ENOENT,), "A's rclone's fd 3": (ENOENT,),
+                  "A's home": (ENOENT,), "A's home (private)": (ENOENT,),
+                  "A's home through A's session's /proc root": (ENOENT,)}
+    for op, path, what in targets:
+        refused(g, b["uid"], b["pid"], op, path, in_session.get(what, (EACCES,)), what)
+    for op, path, what in targets:
+        refused(g, b["uid"], None, op, path, (EACCES,), what)
+    rc, out = g.sh("ls %s/%s/Cloud/work 2>&1; echo rc=$?" % (STORAGE_ROOT, a["instance"]))
+    report(out.endswith("rc=2") and EACCES in out,
+           "storage: even root is refused A's mount (FUSE without allow_other)", out)
+    # Nothing secret in A's rclone's argv (readable by every user) or environ.
+    rc, argv = as_uid(g, b["uid"], "tr '\\0' '\\n' </proc/%s/cmdline" % a["rclone"])
+    secrets = [line.strip() for line in g.out(
+        "cat %s/* /run/glassbox/storage/* 2>/dev/null" % shlex.quote(cred)).splitlines()
+        if len(line.strip()) >= 12 and not line.strip().startswith(("[", "#", "type"))]
+    environ = g.out("tr '\\0' '\\n' </proc/%s/environ" % a["rclone"])
+    leaked = [x for x in secrets if x in argv or x in environ]
+    flags = [arg for arg in argv.splitlines()
+             if re.match(r"--(rc-pass|rc-user|password|pass|key|token|client-secret)\b", arg)]
+    rclone_env = [line.split("=", 1)[0] for line in environ.splitlines()
+                  if line.startswith("RCLONE_") and re.search(r"PASS|KEY|TOKEN|SECRET", line)]
+    report(rc == 0 and "mount" in argv.split() and not leaked and not flags and not rclone_env,
+           "storage: no secret in A's rclone's argv (readable by B) or environ",
+           "argv %r; %d secret line(s) checked; leaked %r, flags %r, env %r"
+           % (" ".join(argv.split()), len(secrets), leaked[:2], flags, rclone_env))
+
+    # a. (end) Stop the sessions: everything uploaded, sidecars gone, no mount left.
+    since = g.now()
+    start = time.monotonic()
+    for u in users.values():
+        g.sh("glassboxctl session terminate %s" % shlex.quote(u["id"]), 60)
+    for name, u in users.items():
+        gone = g.wait(lambda: g.out("systemctl show -P ActiveState %s" % shlex.quote(u["unit"]))
+                      != "active" and g.out("systemctl show -P LoadState %s"
+                                            % shlex.quote(u["sidecar"])) == "not-found"
+                      and g.out("systemctl show -P ActiveState %s"
+                                % shlex.quote(u["sidecar"])) == "inactive", 300, interval=2)
+        timed("storage: %s's session stop to sidecar gone" % name, start)
+        report(bool(gone), "storage: after %s's session stopped, its sidecar unit is gone" % name,
+               "session %s; sidecar %s/%s" % (
+                   g.show(u["unit"], "ActiveState"), g.show(u["sidecar"], "LoadState"),
+                   g.show(u["sidecar"], "ActiveState")))
+        mounts = g.out("grep -F ' %s/%s/' /proc/1/mountinfo" % (STORAGE_ROOT, u["instance"]))
+        report(mounts == "", "storage: no mount left under %s/%s after %s's session"
+               % (STORAGE_ROOT, u["instance"], name), mounts)
+        remote = "%s/%s/%s" % (STORAGE_REMOTE, name, u["file"])
+        got = g.out("sha256sum %s 2>&1" % shlex.quote(remote)).split()
+        report(u["sha256"] is not None and got[:1] == [u["sha256"]],
+               "storage: %s's file is on the remote, byte-identical (sha256)" % name,
+               "%s: %s, written %s" % (remote, " ".join(got[:1] or ["?"]), u["sha256"]))
+    fuse = g.out("grep -F fuse.rclone /proc/1/mountinfo")
+    report(fuse == "", "storage: no fuse.rclone mount left in PID 1's namespace", fuse)
+    print(g.out("journalctl --no-pager -o cat -u glassbox --since @%s | grep -F storage: | "
+                "tail -n 20" % since), flush=True)
+    refused(g, b["uid"], None, "ls", "%s/demo" % STORAGE_REMOTE, (EACCES,),
+            "A's folder on the remote")
+    g.sh("glassboxctl user remove gbstore")
+
+
 def print_security(g, unit):
     """The exposure figures of glassbox.service and of a session unit."""
     for name in ["glassbox.service"] + ([unit] if unit else []):
@@ -643,6 +921,8 @@ def dump_guest(g):
                 "systemctl --no-pager list-units --all 'glassbox*'",
                 "journalctl --no-pager -b -o short-monotonic -u glassbox | tail -n 80",
                 "journalctl --no-pager -b -o short-monotonic -u 'glassbox-session@*' "
+                "| tail -n 60",
+                "journalctl --no-pager -b -o short-monotonic -u 'glassbox-storage@*' "
                 "| tail -n 60"):
         try:
             print("--- guest: %s\n%s" % (cmd, g.out(cmd, 60)), flush=True)
@@ -690,6 +970,9 @@ def in_guest():
             timed("socket swap check", step)
             check_ctl(g)
             print_security(g, unit)
+            step = time.monotonic()
+            check_storage(g, password)
+            timed("storage check", step)
             if failures:
                 dump_guest(g)
         except VMError as e:
