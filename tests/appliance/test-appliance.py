@@ -30,6 +30,14 @@ guest's port 443 forwarded to 127.0.0.1, and checks, in the booted system:
     has the refusal (the session-socket-refused audit entry);
   - glassboxctl status works (when glassboxctl is installed);
   - `systemd-analyze security glassbox.service` (printed, not judged).
+  - storage (issue 10): with storage-rclone enabled (a local remote, a
+    reload), two users' sessions each get an active sidecar unit
+    glassbox-storage@INSTANCE:work.service whose fuse.rclone mount is
+    ~/Cloud/work in the session unit; a file written there as the session's
+    uid is on the remote (same SHA-256) once the session is stopped, the
+    sidecar unit is gone and no mount is left; user B's uid reaches nothing
+    of A's (mount, cache, credentials, rclone's /proc entries, home), and
+    `glassboxctl session list` shows the mounts.
 
 Every check prints PASS or FAIL with its details; timings are printed at
 the end. The build runs outside any network namespace (mmdebstrap needs the
