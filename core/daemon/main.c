@@ -194,6 +194,7 @@ static const struct gb_events_listener stop_events = {
 /* sessions.c's hooks: a session's mounts before its process (storage.h). */
 static const struct gb_session_hooks session_hooks = {
 	.prepare = gb_storage_prepare,
+	.adopted = gb_storage_adopted,
 };
 
 static void audit_session_added(void *data, const struct gb_daemon_session *session)

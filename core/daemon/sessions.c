@@ -393,6 +393,8 @@ static void session_adopted(struct gb_daemon_session *session, bool running)
 		session->viewed = true;
 		mark_ready(session);
 	}
+	if (daemon->sessions->hooks && daemon->sessions->hooks->adopted)
+		daemon->sessions->hooks->adopted(daemon->sessions->hooks_data, session);
 }
 
 void gb_session_add_relay(struct gb_daemon_session *session, struct gb_session_relay *relay)

@@ -79,6 +79,8 @@ struct gb_daemon_session {
  */
 struct gb_session_hooks {
 	bool (*prepare)(void *data, struct gb_daemon_session *session);
+	/* A session an earlier glassboxd left running is in the table now. May be NULL. */
+	void (*adopted)(void *data, struct gb_daemon_session *session);
 };
 
 /** Set the hooks (before the first session). */

@@ -25,11 +25,13 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -43,6 +45,7 @@
 #include "log.h"
 #include "session-params.h"
 #include "spawner.h"
+#include "storage.h"
 
 #define SYSTEMD_SERVICE  "org.freedesktop.systemd1"
 #define SYSTEMD_PATH     "/org/freedesktop/systemd1"
@@ -58,6 +61,9 @@
 /* Sessions never run as root or a system service's account. */
 #define SESSION_UID_MIN 1000
 #define NOBODY_UID      65534
+
+/* The units' StateDirectory=glassbox-homes/%i (DynamicUser=: under private/). */
+#define HOMES_DIR "/var/lib/private/glassbox-homes"
 
 #define STATE_VERSION  1
 #define STATE_SIZE_MAX 65536
@@ -578,6 +584,7 @@ static void set_paths(struct gb_daemon_session *session, struct systemd_session 
 	const char *runtime_dir = session->daemon->config->server.runtime_dir;
 	g_autofree char *base = NULL;
 
+	g_free(session->unit); /* systemd_account() may have set it */
 	session->unit = g_strdup_printf("glassbox-session@%s.service", ss->instance);
 	base = g_build_filename(GB_SESSION_UNIT_RUNTIME_DIR, ss->instance, NULL);
 	if (!session->socket_path)
@@ -643,8 +650,9 @@ static void query_active_state(struct systemd_session *ss)
 		           strerror(-r));
 }
 
-/* The session (any state) that has @unit, or NULL. */
-static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char *unit)
+/* The session (any state) other than @except that has @unit, or NULL. */
+static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char *unit,
+                                            const struct gb_daemon_session *except)
 {
 	GHashTableIter iter;
 	gpointer value;
@@ -653,7 +661,7 @@ static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char
 	while (g_hash_table_iter_next(&iter, NULL, &value)) {
 		struct gb_daemon_session *session = value;
 
-		if (session->unit && strcmp(session->unit, unit) == 0)
+		if (session != except && session->unit && strcmp(session->unit, unit) == 0)
 			return session;
 	}
 	return NULL;
@@ -661,13 +669,16 @@ static struct gb_daemon_session *unit_owner(struct gb_daemon *daemon, const char
 
 static bool instance_in_use(struct gb_daemon *daemon, const char *unit)
 {
-	return unit_owner(daemon, unit) != NULL;
+	return unit_owner(daemon, unit, NULL) != NULL;
 }
 
-/* 0 when no other session has @session's unit, else -EBUSY after logging whose it is. */
+/*
+ * 0 when no other session has @session's unit, else -EBUSY after logging
+ * whose it is. A session that waited for its storage is in the table already.
+ */
 static int unit_free_for(struct gb_daemon *daemon, const struct gb_daemon_session *session)
 {
-	struct gb_daemon_session *owner = unit_owner(daemon, session->unit);
+	struct gb_daemon_session *owner = unit_owner(daemon, session->unit, session);
 
 	if (!owner)
 		return 0;
@@ -690,6 +701,73 @@ static int unit_free_for(struct gb_daemon *daemon, const struct gb_daemon_sessio
 	return -EBUSY;
 }
 
+/* The unit instance of @login's session; 0, or a negative errno after logging why not. */
+static int instance_of(const struct gb_login *login, char instance[GB_INSTANCE_NAME_MAX + 1])
+{
+	char error[256];
+	int r;
+
+	r = gb_spawner_instance_name(login->identity_namespace, login->user, login->system_account,
+	                             instance, error, sizeof(error));
+	if (r == 0 && login->system_account)
+		r = check_system_account(login->user, error, sizeof(error));
+	if (r < 0)
+		gb_error("user '%s': refusing to start a session unit: %s", login->user, error);
+	return r;
+}
+
+/* Storage mounts its sidecars before the session starts: it needs the unit's name. */
+static int systemd_account(struct gb_daemon_session *session, const struct gb_login *login)
+{
+	char instance[GB_INSTANCE_NAME_MAX + 1];
+	int r = instance_of(login, instance);
+
+	if (r < 0)
+		return r;
+	g_free(session->unit);
+	session->unit = g_strdup_printf("glassbox-session@%s.service", instance);
+	return 0;
+}
+
+/*
+ * systemd binds the storage mounts onto ~/Cloud (BindPaths=) as root and
+ * follows a link there: one the user left in their home would take the bind
+ * elsewhere in their sandbox. Before the unit starts (no process of the user
+ * runs; the home's parent is root's), anything at ~/Cloud that is not a
+ * folder is moved aside, never followed.
+ */
+static void make_cloud_a_folder(const struct gb_daemon_session *session, const char *instance)
+{
+	g_autofree char *aside = NULL;
+	struct stat st;
+	int homes, home;
+
+	homes = open(HOMES_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (homes < 0)
+		return; /* no home yet: systemd makes it */
+	home = openat(homes, instance, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(homes);
+	if (home < 0)
+		return;
+	if (fstatat(home, GB_STORAGE_CLOUD_FOLDER, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    !S_ISDIR(st.st_mode)) {
+		aside = g_strdup_printf(GB_STORAGE_CLOUD_FOLDER ".not-a-folder-%" G_GINT64_FORMAT,
+		                        g_get_real_time() / G_USEC_PER_SEC);
+		if (renameat(home, GB_STORAGE_CLOUD_FOLDER, home, aside) == 0)
+			gb_warning(
+			        "session %s of user '%s': ~/" GB_STORAGE_CLOUD_FOLDER
+			        " was not a folder (mode %o); moved to ~/%s so that the storage "
+			        "mounts can be bound there",
+			        session->id, session->user, (unsigned)(st.st_mode & S_IFMT),
+			        aside);
+		else
+			gb_warning("session %s of user '%s': ~/" GB_STORAGE_CLOUD_FOLDER
+			           " is not a folder and cannot be moved aside: %s",
+			           session->id, session->user, strerror(errno));
+	}
+	close(home);
+}
+
 static int systemd_start(struct gb_daemon_session *session, const struct gb_login *login)
 {
 	struct gb_daemon *daemon = session->daemon;
@@ -700,7 +778,6 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 	g_autofree char *state = NULL;
 	struct systemd_session *ss;
 	struct sockaddr_un address;
-	char error[256];
 	int r;
 
 	if (!spawner || !spawner->bus) {
@@ -708,14 +785,9 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 		         session->user);
 		return -ENOTCONN;
 	}
-	r = gb_spawner_instance_name(login->identity_namespace, login->user, login->system_account,
-	                             instance, error, sizeof(error));
-	if (r == 0 && login->system_account)
-		r = check_system_account(login->user, error, sizeof(error));
-	if (r < 0) {
-		gb_error("user '%s': refusing to start a session unit: %s", login->user, error);
+	r = instance_of(login, instance);
+	if (r < 0)
 		return r;
-	}
 	if (g_hash_table_contains(spawner->foreign, instance)) {
 		gb_error("user '%s': glassbox-session@%s.service is running but glassboxd has no "
 		         "record of it (no %s/sessions/%s.json); stop it (systemctl stop "
@@ -749,6 +821,7 @@ static int systemd_start(struct gb_daemon_session *session, const struct gb_logi
 		         strerror(-r));
 		goto err;
 	}
+	make_cloud_a_folder(session, instance);
 	state = state_json(session, instance);
 	ss->start_pending = true;
 	ss->wrote_files = true;
@@ -1148,6 +1221,7 @@ const struct gb_spawner_ops gb_spawner_systemd = {
 	.keeps_sessions = true,
 	.init = systemd_init,
 	.fini = systemd_fini,
+	.account = systemd_account,
 	.start = systemd_start,
 	.stop = systemd_stop,
 	.release = systemd_release,

@@ -7,6 +7,10 @@
  * uploaded, or the wait runs out and the user is told what stayed in the
  * cache), then their sidecars stop, and only then does the record go.
  *
+ * A sidecar is a child of glassboxd under the direct spawner
+ * (storage-sidecar.c) and a transient unit under the systemd spawner
+ * (storage-unit.c); the rest of this file does not tell them apart.
+ *
  * The plugins' calls (mounts(), status()) run on GLib's task threads, one
  * at a time per plugin set, never on the main loop: status() is a request to
  * the sidecar, which may be slow. Their answers come back to the main loop.
@@ -25,10 +29,13 @@
 #include <glassbox/storage.h>
 
 #include "daemon.h"
+#include "gb-build-config.h"
 #include "log.h"
 #include "remotes.h"
 #include "sessions.h"
+#include "spawner-names.h"
 #include "storage-sidecar.h"
+#include "storage-unit.h"
 #include "storage.h"
 #include "text.h"
 
@@ -44,6 +51,9 @@ struct gb_storage {
 	struct plugin_set *plugins;
 	GHashTable *records; /* session id -> struct record */
 	GHashTable *notices; /* identity -> GPtrArray of char * */
+	/* The systemd spawner's sidecar units; NULL: children (direct spawner). */
+	struct gb_sidecar_units *units;
+	bool units_wanted; /* the systemd spawner, whether or not units could be had */
 	unsigned ready_timeout_s;
 	unsigned flush_timeout_s;
 };
@@ -64,7 +74,8 @@ struct sidecar {
 	enum gb_mount_state state;
 	bool gone; /* stopped, or never started */
 	char *problem;
-	struct gb_sidecar_process process;
+	struct gb_sidecar_process process; /* a child of ours, or */
+	struct gb_sidecar_unit *unit;      /* a unit of systemd's */
 	guint child_watch;
 	guint poll_timer;
 	guint kill_timer;
@@ -86,8 +97,9 @@ struct record {
 	char *identity;
 	char *identity_namespace;
 	char *user;
-	char *home;
-	uid_t uid;
+	char *home; /* the session's, or GB_STORAGE_ROOT_DIR/<instance> for units */
+	char instance[GB_INSTANCE_NAME_MAX + 1]; /* the session unit's, for sidecar units */
+	uid_t uid; /* (uid_t)-1 for units: systemd gives the uid when they start */
 	gid_t gid;
 	struct gb_daemon_session *session; /* NULL once it left the table */
 	bool preparing;                    /* gb_session_prepared() is due */
@@ -246,6 +258,11 @@ static char *shown_path(const struct record *record, const struct gb_storage_mou
 
 /* ---- records ---- */
 
+static bool sidecar_running(const struct sidecar *sidecar)
+{
+	return sidecar->process.pid || sidecar->unit;
+}
+
 static struct record *record_ref(struct record *record)
 {
 	record->refs++;
@@ -261,6 +278,7 @@ static void sidecar_free(struct sidecar *sidecar)
 	if (sidecar->kill_timer)
 		g_source_remove(sidecar->kill_timer);
 	gb_sidecar_close(&sidecar->process);
+	gb_sidecar_unit_free(sidecar->unit);
 	g_free(sidecar->problem);
 	g_free(sidecar);
 }
@@ -406,30 +424,38 @@ static gboolean kill_now(gpointer data)
 	struct sidecar *sidecar = data;
 
 	sidecar->kill_timer = 0;
-	if (sidecar->process.pid) {
+	if (sidecar_running(sidecar)) {
 		gb_warning("storage: mount '%s' of %s did not stop within %d s; SIGKILL",
 		           sidecar->mount->name, sidecar->record->identity,
 		           GB_STORAGE_STOP_GRACE_S);
-		kill(sidecar->process.pid, SIGKILL);
+		if (sidecar->process.pid)
+			kill(sidecar->process.pid, SIGKILL);
+		else
+			gb_sidecar_unit_kill(sidecar->unit);
 	}
 	return G_SOURCE_REMOVE;
 }
 
-static void sidecar_exited(GPid pid, gint status, gpointer data)
+/* What a killed sidecar left: under units, the unit's ExecStopPost= removed it already. */
+static void unmount_stale(const struct sidecar *sidecar)
 {
-	struct sidecar *sidecar = data;
-	struct record *record = sidecar->record;
 	struct gb_sidecar_account account;
-	char how[GB_EXIT_STATUS_TEXT_MAX];
+
+	if (sidecar->record->storage->units_wanted)
+		return;
+	sidecar_account(sidecar->record, &account);
+	gb_sidecar_unmount_stale(sidecar->mount->target, &account);
+}
+
+/* The sidecar's process or unit is gone; @how completes "its sidecar ...". */
+static void sidecar_ended(struct sidecar *sidecar, const char *how)
+{
+	struct record *record = sidecar->record;
 	g_autofree char *shown = NULL;
 
-	gb_exit_status_text(status, how);
-	sidecar->child_watch = 0;
-	gb_sidecar_close(&sidecar->process);
 	if (sidecar->kill_timer)
 		g_source_remove(sidecar->kill_timer);
 	sidecar->kill_timer = 0;
-	sidecar_account(record, &account);
 
 	switch (sidecar->state) {
 	case GB_MOUNT_READY:
@@ -440,7 +466,7 @@ static void sidecar_exited(GPid pid, gint status, gpointer data)
 			           "once it runs",
 			           sidecar->mount->name, record->identity, how, sidecar->restarts,
 			           GB_STORAGE_RESTARTS_MAX);
-			gb_sidecar_unmount_stale(sidecar->mount->target, &account);
+			unmount_stale(sidecar);
 			if (sidecar_start(sidecar) == 0)
 				return;
 		}
@@ -474,13 +500,55 @@ static void sidecar_exited(GPid pid, gint status, gpointer data)
 		        record->identity, how);
 		break;
 	}
-	gb_sidecar_unmount_stale(sidecar->mount->target, &account);
+	unmount_stale(sidecar);
 	sidecar->gone = true;
 	if (sidecar->poll_timer)
 		g_source_remove(sidecar->poll_timer);
 	sidecar->poll_timer = 0;
 	maybe_prepared(record);
 	record_maybe_done(record);
+}
+
+static void sidecar_exited(GPid pid, gint status, gpointer data)
+{
+	struct sidecar *sidecar = data;
+	char how[GB_EXIT_STATUS_TEXT_MAX];
+
+	gb_exit_status_text(status, how);
+	sidecar->child_watch = 0;
+	gb_sidecar_close(&sidecar->process);
+	sidecar_ended(sidecar, how);
+}
+
+static void unit_ended(void *data, const char *how)
+{
+	struct sidecar *sidecar = data;
+
+	gb_sidecar_unit_free(sidecar->unit);
+	sidecar->unit = NULL;
+	sidecar_ended(sidecar, how);
+}
+
+static int sidecar_start_unit(struct sidecar *sidecar)
+{
+	struct record *record = sidecar->record;
+	struct gb_storage *storage = record->storage;
+	char error[512];
+
+	sidecar->unit = gb_sidecar_unit_start(storage->units, record->instance, sidecar->mount,
+	                                      storage->ready_timeout_s, unit_ended, sidecar, error,
+	                                      sizeof(error));
+	if (!sidecar->unit) {
+		sidecar_set_problem(sidecar, "%s", error);
+		return -EIO;
+	}
+	sidecar->deadline_us =
+	        g_get_monotonic_time() + (gint64)storage->ready_timeout_s * G_USEC_PER_SEC;
+	gb_info("storage: mount '%s' of %s (session %s): unit %s started for %s",
+	        sidecar->mount->name, record->identity, record->id,
+	        gb_sidecar_unit_name(sidecar->unit), sidecar->mount->target);
+	start_polling(sidecar, GB_STORAGE_POLL_MS);
+	return 0;
 }
 
 static int sidecar_start(struct sidecar *sidecar)
@@ -495,6 +563,8 @@ static int sidecar_start(struct sidecar *sidecar)
 	sidecar->last_line[0] = '\0';
 	sidecar->previous_line[0] = '\0';
 	sidecar->status_known = false;
+	if (record->storage->units_wanted)
+		return sidecar_start_unit(sidecar);
 	r = gb_sidecar_spawn(&sidecar->process, sidecar->mount, &account, sidecar_line, sidecar,
 	                     error, sizeof(error));
 	if (r < 0) {
@@ -517,12 +587,17 @@ static void sidecar_stop(struct sidecar *sidecar)
 	if (sidecar->poll_timer)
 		g_source_remove(sidecar->poll_timer);
 	sidecar->poll_timer = 0;
-	if (!sidecar->process.pid) {
+	if (!sidecar_running(sidecar)) {
 		sidecar->gone = true;
 		return;
 	}
 	if (sidecar->state != GB_MOUNT_FAILED)
 		sidecar->state = GB_MOUNT_STOPPING;
+	if (sidecar->unit) {
+		/* systemd sends SIGKILL after the unit's TimeoutStopSec= (the same grace). */
+		gb_sidecar_unit_stop(sidecar->unit);
+		return;
+	}
 	kill(sidecar->process.pid, SIGTERM);
 	if (!sidecar->kill_timer)
 		sidecar->kill_timer =
@@ -582,7 +657,7 @@ static void poll_done(GObject *source, GAsyncResult *result, gpointer data)
 		sidecar->status = job->status;
 		sidecar->status_known = true;
 	}
-	if (!sidecar->gone && sidecar->process.pid) {
+	if (!sidecar->gone && sidecar_running(sidecar)) {
 		if (sidecar->state == GB_MOUNT_STARTING)
 			ready_check(sidecar, job);
 		else if (sidecar->state == GB_MOUNT_FLUSHING)
@@ -597,7 +672,7 @@ static gboolean poll_now(gpointer data)
 	struct poll_job *job;
 	g_autoptr(GTask) task = NULL;
 
-	if (sidecar->polling || sidecar->gone || !sidecar->process.pid)
+	if (sidecar->polling || sidecar->gone || !sidecar_running(sidecar))
 		return G_SOURCE_CONTINUE;
 	sidecar->polling = true;
 	job = g_new0(struct poll_job, 1);
@@ -807,12 +882,26 @@ static bool target_in_use(struct gb_storage *storage, const char *target,
 		for (guint i = 0; i < record->sidecars->len; i++) {
 			const struct sidecar *other = record->sidecars->pdata[i];
 
-			if (other != self && !other->gone && other->process.pid &&
+			if (other != self && !other->gone && sidecar_running(other) &&
 			    strcmp(other->mount->target, target) == 0)
 				return true;
 		}
 	}
 	return gb_sidecar_mounted(target);
+}
+
+/*
+ * Under the systemd spawner the session unit binds <home>/Cloud onto its
+ * ~/Cloud (glassbox-session@.service's BindPaths=): only mounts inside it
+ * reach the session.
+ */
+static bool below_cloud(const struct record *record, const char *target)
+{
+	g_autofree char *cloud = g_build_filename(record->home, GB_STORAGE_CLOUD_FOLDER, NULL);
+	size_t length = strlen(cloud);
+
+	return strncmp(target, cloud, length) == 0 && target[length] == '/' &&
+	       !strchr(target + length + 1, '/');
 }
 
 static void add_sidecars(struct record *record, const struct plugin_mounts *result)
@@ -829,6 +918,18 @@ static void add_sidecars(struct record *record, const struct plugin_mounts *resu
 			                    sidecar->mount->problem
 			                            ? sidecar->mount->problem
 			                            : "the plugin gave no command");
+			sidecar_fail(sidecar);
+			continue;
+		}
+		if (record->storage->units_wanted &&
+		    !below_cloud(record, sidecar->mount->target)) {
+			sidecar_set_problem(
+			        sidecar,
+			        "its folder %s is not in ~/" GB_STORAGE_CLOUD_FOLDER
+			        ": with the systemd spawner a session sees only that folder's "
+			        "mounts (storage-rclone: mount_folder = " GB_STORAGE_CLOUD_FOLDER
+			        ")",
+			        sidecar->mount->target);
 			sidecar_fail(sidecar);
 			continue;
 		}
@@ -956,21 +1057,34 @@ static void start_waiting(struct gb_storage *storage, const char *identity)
 	}
 }
 
-bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
+/* A record for @session and its mounts; false: none (said why). */
+static bool attach(struct gb_storage *storage, struct gb_daemon_session *session, bool preparing)
 {
-	struct gb_daemon *daemon = data;
-	struct gb_storage *storage = storage_of(daemon);
+	char instance[GB_INSTANCE_NAME_MAX + 1] = "";
 	struct record *record;
 
 	if (!storage || !has_mount_plugins(storage->plugins))
 		return false;
-	if (session->uid == (uid_t)-1 || !session->home) {
-		gb_warning("session %s of %s: storage mounts need the direct spawner in this "
-		           "version; it starts without them",
+	if (storage->units_wanted &&
+	    (!storage->units || !session->unit ||
+	     gb_spawner_instance_from_unit(session->unit, instance) < 0)) {
+		gb_warning("session %s of %s starts without storage mounts: %s", session->id,
+		           session->identity,
+		           storage->units ? "its unit has no instance name"
+		                          : "glassboxd has no connection to systemd for sidecar "
+		                            "units (the log at its start says why)");
+		add_notice(storage, session->identity,
+		           "your cloud storage is not mounted: this box cannot start its "
+		           "sidecars (its log says why)");
+		return false;
+	}
+	if (!storage->units_wanted && (session->uid == (uid_t)-1 || !session->home)) {
+		gb_warning("session %s of %s: the spawner did not say who the session runs as; "
+		           "it starts without storage mounts",
 		           session->id, session->identity);
 		add_notice(storage, session->identity,
-		           "your cloud storage is not mounted: this box's spawner does not "
-		           "support storage mounts yet");
+		           "your cloud storage is not mounted: this box could not tell which "
+		           "account your session runs as");
 		return false;
 	}
 	record = g_new0(struct record, 1);
@@ -981,11 +1095,19 @@ bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
 	record->identity = g_strdup(session->identity);
 	record->identity_namespace = g_strdup(session->identity_namespace);
 	record->user = g_strdup(session->user);
-	record->home = g_strdup(session->home);
-	record->uid = session->uid;
-	record->gid = session->gid;
+	if (storage->units_wanted) {
+		/* The sidecar's side of the session's ~/Cloud; systemd gives the uid. */
+		g_strlcpy(record->instance, instance, sizeof(record->instance));
+		record->home = g_build_filename(GB_STORAGE_ROOT_DIR, instance, NULL);
+		record->uid = (uid_t)-1;
+		record->gid = (gid_t)-1;
+	} else {
+		record->home = g_strdup(session->home);
+		record->uid = session->uid;
+		record->gid = session->gid;
+	}
 	record->session = session;
-	record->preparing = true;
+	record->preparing = preparing;
 	record->sidecars = g_ptr_array_new_with_free_func((GDestroyNotify)sidecar_free);
 	g_hash_table_insert(storage->records, record->id, record);
 
@@ -999,6 +1121,27 @@ bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
 	}
 	start_mounts(record);
 	return true;
+}
+
+bool gb_storage_prepare(void *data, struct gb_daemon_session *session)
+{
+	struct gb_daemon *daemon = data;
+
+	return attach(storage_of(daemon), session, true);
+}
+
+void gb_storage_adopted(void *data, struct gb_daemon_session *session)
+{
+	struct gb_daemon *daemon = data;
+	struct gb_storage *storage = storage_of(daemon);
+
+	if (!storage || !storage->units_wanted ||
+	    g_hash_table_contains(storage->records, session->id))
+		return;
+	if (attach(storage, session, false))
+		gb_info("session %s of %s: mounting its storage again (adopted from the previous "
+		        "glassboxd)",
+		        session->id, session->identity);
 }
 
 /* ---- readers ---- */
@@ -1103,6 +1246,11 @@ int gb_storage_init(struct gb_daemon *daemon)
 	storage->flush_timeout_s = gb_daemon_limit_from_environment(
 	        "GB_TEST_STORAGE_FLUSH_TIMEOUT_S", GB_STORAGE_FLUSH_TIMEOUT_S, 86400);
 	daemon->storage = storage;
+	if (daemon->config->server.spawner == GB_SPAWNER_SYSTEMD) {
+		storage->units_wanted = true;
+		/* Without it sessions start without mounts, and say why; glassboxd runs on. */
+		storage->units = gb_sidecar_units_new(daemon->config->server.runtime_dir);
+	}
 	storage->plugins = load_plugins(daemon);
 	if (!storage->plugins) {
 		gb_error("a storage plugin failed to load; the line before says why");
@@ -1134,6 +1282,13 @@ void gb_storage_fini(struct gb_daemon *daemon)
 		for (guint i = 0; i < record->sidecars->len; i++) {
 			struct sidecar *sidecar = record->sidecars->pdata[i];
 
+			if (sidecar->unit) {
+				gb_warning("storage: stopping unit %s at exit; what it had not "
+				           "uploaded stays in its cache",
+				           gb_sidecar_unit_name(sidecar->unit));
+				gb_sidecar_unit_stop(sidecar->unit);
+				continue;
+			}
 			if (!sidecar->process.pid)
 				continue;
 			gb_warning("storage: stopping mount '%s' of %s at exit; what it had not "
@@ -1150,6 +1305,7 @@ void gb_storage_fini(struct gb_daemon *daemon)
 		}
 	}
 	g_hash_table_destroy(storage->records);
+	gb_sidecar_units_free(storage->units); /* sends the StopUnit calls */
 	g_hash_table_destroy(storage->notices);
 	plugin_set_unref(storage->plugins);
 	g_free(storage);

@@ -32,6 +32,8 @@ struct gb_daemon_session;
 #define GB_STORAGE_POLL_MS         250 /* readiness and flush checks */
 #define GB_STORAGE_HEALTH_MS       5000
 #define GB_STORAGE_NOTICES_MAX     16 /* kept per user for their next login */
+/* The folder of the home whose mounts a session unit sees (systemd spawner). */
+#define GB_STORAGE_CLOUD_FOLDER "Cloud"
 
 /* What a mount is doing, for /metrics, D-Bus and the page. */
 enum gb_mount_state {
@@ -69,6 +71,12 @@ void gb_storage_fini(struct gb_daemon *daemon);
 extern const struct gb_events_listener gb_storage_events;
 /** sessions.c's prepare hook (struct gb_session_hooks). */
 bool gb_storage_prepare(void *data, struct gb_daemon_session *session);
+/**
+ * sessions.c's adopted hook: a session that outlived the previous glassboxd
+ * (systemd spawner) gets its mounts again, while it runs; its bind of ~/Cloud
+ * shows them as they come.
+ */
+void gb_storage_adopted(void *data, struct gb_daemon_session *session);
 
 const char *gb_mount_state_name(enum gb_mount_state state);
 /** Call @func for every mount (of @session_id only, when not NULL). */

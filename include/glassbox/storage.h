@@ -40,8 +40,16 @@ struct gb_storage_user {
 	const char *identity_namespace; /* the auth plugin's namespace */
 	const char *user;               /* the user name it gave */
 	const char *identity;           /* "namespace:user", for %u-style paths and logs */
-	const char *home;               /* the session's HOME, absolute */
-	uint32_t uid;                   /* the account the session and its sidecars run as */
+	/*
+	 * Where the mounts and caches go, absolute: the session's HOME under
+	 * the direct spawner; under the systemd spawner the sidecar's folder
+	 * /var/lib/glassbox-storage/<instance>, whose Cloud/ the session sees
+	 * as ~/Cloud (only mounts at <home>/Cloud/<name> reach it there).
+	 */
+	const char *home;
+	/* The account the session and its sidecars run as; (uint32_t)-1 under
+	 * the systemd spawner, where systemd allocates it when the unit starts. */
+	uint32_t uid;
 	uint32_t gid;
 	size_t n_remotes; /* the user's own remotes, decrypted for this call */
 	const struct gb_storage_remote *remotes;

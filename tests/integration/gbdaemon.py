@@ -53,14 +53,16 @@ def enter_network_namespace(mount=False):
 class Account:
     """A system account made for a test (useradd), its home @home made 0700 and
     its own; removed (userdel) at exit. @unlocked gives it the password field
-    "*" (no password, but not locked: sshd without PAM refuses a locked one)."""
+    "*" (no password, but not locked: sshd without PAM refuses a locked one);
+    system=False a person's uid (1000 and above) rather than a service's."""
 
-    def __init__(self, name, home, shell="/usr/sbin/nologin", unlocked=False):
+    def __init__(self, name, home, shell="/usr/sbin/nologin", unlocked=False, system=True):
         import atexit
         import pwd
         self.name = name
-        subprocess.run(["useradd", "--system", "--user-group", "--no-create-home",
-                        "--home-dir", home, "--shell", shell, name], check=True)
+        subprocess.run(["useradd"] + (["--system"] if system else []) +
+                       ["--user-group", "--no-create-home", "--home-dir", home,
+                        "--shell", shell, name], check=True)
         atexit.register(self.remove)
         if unlocked:
             subprocess.run(["usermod", "-p", "*", name], check=True)
