@@ -732,8 +732,12 @@ def check_storage(g, password):
     # The remote: root's folder, where each user's uid makes its own folder
     # (rclone, umask 077, makes it 0700 at the first upload) and cannot
     # list, rename or remove another's (1733: -wx for others, sticky).
+    # The remotes file holds the secrets: 0600 root (the plugin checks).
+    # The drop-in holds none and stays 0644 like the others: every
+    # glassbox-session reads the drop-ins as its user (one it cannot read
+    # fails the session: "cannot open: Permission denied").
     setup = ("install -d -m 1733 -o root -g root %s && umask 077 && "
-             "printf '%%s' %s >%s && printf '%%s' %s >%s && chmod 0600 %s %s && "
+             "printf '%%s' %s >%s && printf '%%s' %s >%s && chmod 0600 %s && chmod 0644 %s && "
              "chown root:root %s %s && stat -c '%%a %%U %%n' %s %s %s"
              % (STORAGE_REMOTE, shlex.quote(STORAGE_REMOTES), STORAGE_REMOTES_FILE,
                 shlex.quote(STORAGE_INI), STORAGE_DROPIN, STORAGE_REMOTES_FILE, STORAGE_DROPIN,
@@ -775,7 +779,19 @@ def check_storage(g, password):
                                                         unit)):
             return
         instance = instance_of(unit)
+        # The unit starts once the mounts are ready (or failed); then it is
+        # active once the session is ready.
+        active = g.wait(lambda: g.show(unit, "ActiveState") == "active", 180, interval=2)
+        timed("storage: login %s to active session unit" % name, start)
         pid = g.show(unit, "MainPID")
+        if not report(active and pid not in ("", "0"),
+                      "storage: %s's session unit %s is active" % (name, unit),
+                      "%s/%s, MainPID %s, Result %s" % (
+                          g.show(unit, "ActiveState"), g.show(unit, "SubState"), pid,
+                          g.show(unit, "Result"))):
+            print(g.out("journalctl --no-pager -o short-monotonic -u %s | tail -n 20"
+                        % shlex.quote(unit)), flush=True)
+            return
         uid = (proc_uids(g, pid) or [""])[0]
         users[name] = {"token": token, "id": session_id, "unit": unit, "instance": instance,
                        "pid": pid, "uid": uid, "sidecar": sidecar_unit(instance),
