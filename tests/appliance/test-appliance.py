@@ -420,6 +420,11 @@ def check_watchdog(g, unit):
         return
     watchdog_s = int(match.group(1) or 0) * 60 + float(match.group(2) or 0)
     pid = g.show("glassbox", "MainPID")
+    if pid in ("", "0"):
+        # `kill -STOP 0` would stop the test agent's own process group.
+        report(False, "kill -STOP glassboxd", "glassbox.service has no MainPID (%r): %s"
+               % (pid, g.out("systemctl is-active glassbox")))
+        return
     restarts = g.show("glassbox", "NRestarts")
     session = {p: g.show(unit, p) for p in ("InvocationID", "MainPID")} if unit else None
     since = g.now()
