@@ -777,7 +777,10 @@ def check_storage(g, password):
         hello, error = g.session_hello(token, timeout=180) if token else (None, "no cookie")
         timed("storage: login %s to session" % name, start)
         session_id = (hello or {}).get("id")
-        unit = session_unit_of(g, session_id) if session_id else None
+        # The session unit starts once the mounts are ready (or failed), so
+        # glassboxd names it a few seconds after the hello.
+        unit = g.wait(lambda: session_unit_of(g, session_id), 120, interval=2) \
+            if session_id else None
         if not report(status == 200 and unit is not None,
                       "storage: %s logged in and has a session unit" % name,
                       "login %s, hello %s, unit %s" % (status, json.dumps(hello) if hello else error,
