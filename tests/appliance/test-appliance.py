@@ -694,7 +694,10 @@ def refused(g, uid, pid, op, path, errnos, what):
     """As uid (in pid's mount namespace, or the host's), `op path` must fail
     with one of errnos (their strerror texts, e.g. "Permission denied");
     reported."""
-    probe = 'e=$(%s -- "$1" 2>&1 >/dev/null </dev/null); rc=$?; echo "$e"; echo "rc=$rc"' % op
+    # ls of a folder: with a trailing slash, so that a link whose target is
+    # out of sight fails (ls lists a dangling link itself, exit 0).
+    arg = '"$1/"' if op == "ls" else '"$1"'
+    probe = 'e=$(%s -- %s 2>&1 >/dev/null </dev/null); rc=$?; echo "$e"; echo "rc=$rc"' % (op, arg)
     rc, out = as_uid(g, uid, "p=%s; set -- \"$p\"; %s" % (shlex.quote(path), probe), pid)
     last = out.splitlines()[-1] if out else ""
     text = " ".join(out.splitlines()[:-1])
@@ -877,7 +880,9 @@ def check_storage(g, password):
     ]
     # In B's session namespace /proc hides other users' processes
     # (ProtectProc=invisible) and /var/lib/private holds B's home only.
-    in_session = {"A's rclone's environ": (ENOENT,), "A's rclone's fd 3": (ENOENT,),
+    # systemd shows a unit only its own /run/credentials entry.
+    in_session = {"A's sidecar credentials": (ENOENT,),
+                  "A's rclone's environ": (ENOENT,), "A's rclone's fd 3": (ENOENT,),
                   "A's home": (ENOENT,), "A's home (private)": (ENOENT,),
                   "A's home through A's session's /proc root": (ENOENT,)}
     for op, path, what in targets:
@@ -903,6 +908,17 @@ def check_storage(g, password):
            "argv %r; %d secret line(s) checked; leaked %r, flags %r, env %r"
            % (" ".join(argv.split()), len(secrets), leaked[:2], flags, rclone_env))
 
+    # A's rclone's remote control listens on 127.0.0.1, which B reaches:
+    # without the password it answers 401.
+    port = re.search(r"--rc-addr=127\.0\.0\.1:(\d+)", argv)
+    if report(port is not None, "storage: A's rclone's remote control is on 127.0.0.1",
+              "argv %r" % " ".join(argv.split())[:300]):
+        rc, out = as_uid(g, b["uid"], "exec bash -c %s" % shlex.quote(
+            "exec 3<>/dev/tcp/127.0.0.1/%s && printf 'POST /vfs/stats HTTP/1.0\\r\\n"
+            "Content-Length: 0\\r\\n\\r\\n' >&3 && head -n 1 <&3" % port.group(1)))
+        report(re.match(r"HTTP/1\.[01] 401\b", out) is not None,
+               "storage: as B's uid, A's rclone's remote control answers 401", out[:200])
+
     # a. (end) Stop the sessions: everything uploaded, sidecars gone, no mount left.
     since = g.now()
     start = time.monotonic()
@@ -927,6 +943,8 @@ def check_storage(g, password):
         report(u["sha256"] is not None and got[:1] == [u["sha256"]],
                "storage: %s's file is on the remote, byte-identical (sha256)" % name,
                "%s: %s, written %s" % (remote, " ".join(got[:1] or ["?"]), u["sha256"]))
+    left = g.out("ls -A /run/glassbox/storage")
+    report(left == "", "storage: the mounts' secrets are gone from /run/glassbox/storage", left)
     fuse = g.out("grep -F fuse.rclone /proc/1/mountinfo")
     report(fuse == "", "storage: no fuse.rclone mount left in PID 1's namespace", fuse)
     print(g.out("journalctl --no-pager -o cat -u glassbox --since @%s | grep -F storage: | "
