@@ -733,9 +733,15 @@ def check_storage(g, password):
            "storage: nsswitch.conf resolves dynamic users (systemd on passwd and group)", nss)
 
     # Start from no session: the ones before the reload have no mounts.
+    # Wait until no session unit is still starting or stopping either: a
+    # unit of the same user stopping late would meet the new one.
     for s in session_list(g):
         g.sh("glassboxctl session terminate %s" % shlex.quote(s["id"]), 60)
-    g.wait(lambda: not g.session_units(), 60)
+    busy = lambda: g.out("systemctl list-units --no-legend --plain "  # noqa: E731
+                         "--state=active,activating,deactivating,reloading 'glassbox-session@*'")
+    g.wait(lambda: not busy(), 120, interval=2)
+    left = busy()
+    report(left == "", "storage: no session unit left before the storage sessions", left)
 
     # The remote: root's folder, where each user's uid makes its own folder
     # (rclone, umask 077, makes it 0700 at the first upload) and cannot
