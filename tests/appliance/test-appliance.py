@@ -865,6 +865,13 @@ def check_storage(g, password):
         for u in users.values()),
         "storage: glassboxctl session list shows 'work ready' in the MOUNTS column of both sessions")
 
+    # The sidecar's exposure, printed, not judged: its ExecStart=+ runs
+    # outside the unit's sandbox; the helper's drop to the uid protects.
+    rc, out = g.sh("systemd-analyze security --no-pager %s" % shlex.quote(a["sidecar"]), 120)
+    overall = [line.strip() for line in out.splitlines() if "Overall exposure level" in line]
+    info("systemd-analyze security %s: %s" % (a["sidecar"], overall[0] if overall
+                                                else "no overall figure (exit %d)" % rc))
+
     # b. Isolation: B's uid, in B's session namespace and in the host's.
     cred = "/run/credentials/%s" % a["sidecar"]
     print(g.out("ls -la %s/%s %s /run/glassbox/storage; ls -l /proc/%s/fd; "
