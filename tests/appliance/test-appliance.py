@@ -891,6 +891,15 @@ def check_storage(g, password):
         ("ls", "/var/lib/private/glassbox-homes/%s" % a["instance"], "A's home (private)"),
         ("ls", "/proc/%s/root%s" % (a["pid"], a["home"]), "A's home through A's session's /proc root"),
     ]
+    # The controls: B's uid reaches B's own mount from both namespaces (so
+    # that a refusal below is about A's files, not a probe that cannot work).
+    for pid, where, path in ((b["pid"], "in B's session namespace", b["home"] + "/Cloud/work"),
+                             (None, "in the host namespace", "%s/%s/Cloud/work"
+                              % (STORAGE_ROOT, b["instance"]))):
+        rc, out = as_uid(g, b["uid"], "ls -- %s/" % shlex.quote(path), pid)
+        report(rc == 0 and b["file"] in out.split(),
+               "as B's uid %s %s: B's own mount lists %s" % (b["uid"], where, b["file"]),
+               "%s: exit %d %s" % (path, rc, out[:200]))
     # In B's session namespace /proc hides other users' processes
     # (ProtectProc=invisible) and /var/lib/private holds B's home only.
     # systemd shows a unit only its own /run/credentials entry.
