@@ -714,6 +714,26 @@ def proc_uids(g, pid):
     return g.out("awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/%s/status" % pid).split()
 
 
+def storage_write(g, name, u, file_name):
+    """As the session's uid, in its namespace: 1 MiB of random bytes to
+    ~/Cloud/work/FILE; its SHA-256 is kept in u["files"]; reported."""
+    path = shlex.quote(u["home"] + "/Cloud/work/" + file_name)
+    rc, out = as_uid(g, u["uid"], "head -c 1048576 /dev/urandom >%s && sha256sum <%s"
+                     % (path, path), u["pid"])
+    digest = out.split()[0] if rc == 0 and out else None
+    u.setdefault("files", {})[file_name] = digest
+    return report(digest is not None and len(digest) == 64,
+                  "storage: as %s's uid, 1 MiB written to ~/Cloud/work/%s" % (name, file_name),
+                  "exit %d %s" % (rc, out[-300:]))
+
+
+def session_mount(g, u):
+    """findmnt of ~/Cloud/work in the session unit's namespace: (ok, text)."""
+    rc, out = g.sh("nsenter -t %s -m -- findmnt -n -o FSTYPE,SOURCE,TARGET,OPTIONS -T %s"
+                   % (u["pid"], shlex.quote(u["home"] + "/Cloud/work")))
+    return rc == 0 and out.split()[:1] == ["fuse.rclone"], "findmnt: %s (exit %d)" % (out, rc)
+
+
 def check_storage(g, password):
     """Issue 10 under the systemd spawner: storage-rclone sidecar units.
     Two users (demo and gbstore) log in after storage-rclone is enabled with
@@ -838,20 +858,12 @@ def check_storage(g, password):
                      % (STORAGE_ROOT, u["instance"]))
         report("fuse.rclone" in host, "storage: %s's mount is in PID 1's namespace at %s/%s/"
                "Cloud/work" % (name, STORAGE_ROOT, u["instance"]), host or "not in /proc/1/mountinfo")
-        rc, out = g.sh("nsenter -t %s -m -- findmnt -n -o FSTYPE,SOURCE,TARGET,OPTIONS -T %s"
-                       % (u["pid"], shlex.quote(u["home"] + "/Cloud/work")))
-        report(rc == 0 and out.split()[:1] == ["fuse.rclone"],
-               "storage: in %s's session unit, ~/Cloud/work is a fuse.rclone mount" % name,
-               "findmnt: %s (exit %d)" % (out, rc))
+        ok, text = session_mount(g, u)
+        report(ok, "storage: in %s's session unit, ~/Cloud/work is a fuse.rclone mount" % name,
+               text)
         # A file written as the session's uid, in the session's namespace.
         u["file"] = "from-%s.bin" % name
-        path = shlex.quote(u["home"] + "/Cloud/work/" + u["file"])
-        rc, out = as_uid(g, u["uid"], "head -c 1048576 /dev/urandom >%s && sha256sum <%s"
-                         % (path, path), u["pid"])
-        u["sha256"] = out.split()[0] if rc == 0 and out else None
-        report(u["sha256"] is not None and len(u["sha256"]) == 64,
-               "storage: as %s's uid, 1 MiB written to ~/Cloud/work/%s" % (name, u["file"]),
-               "exit %d %s" % (rc, out[-300:]))
+        storage_write(g, name, u, u["file"])
 
     # c. glassboxctl session list: the MOUNTS column.
     listing = g.wait(lambda: (lambda t: t if all(
@@ -941,6 +953,44 @@ def check_storage(g, password):
         report(re.match(r"HTTP/1\.[01] 401\b", out) is not None,
                "storage: as B's uid, A's rclone's remote control answers 401", out[:200])
 
+    # glassboxd restarted while the storage sessions run: the sessions go on
+    # and get their mounts again (the new glassboxd adopts them).
+    before = {n: g.show(u["sidecar"], "InvocationID") for n, u in users.items()}
+    start = time.monotonic()
+    rc, out = g.sh("systemctl restart glassbox", 180)
+    active = g.wait_active(timeout=120)
+    report(rc == 0 and active, "storage: systemctl restart glassbox with both storage sessions",
+           "exit %d %s" % (rc, out))
+    deadline = time.monotonic() + 90
+    for name, u in users.items():
+        back = g.wait(lambda: g.show(u["sidecar"], "ActiveState") == "active"
+                      and session_mount(g, u)[0], max(5, deadline - time.monotonic()),
+                      interval=2)
+        timed("storage: restart to %s's mount back" % name, start)
+        ok, text = session_mount(g, u)
+        same = g.show(u["unit"], "MainPID") == u["pid"] and \
+            g.show(u["unit"], "ActiveState") == "active"
+        report(bool(back) and same, "storage: after the restart, %s's session goes on and "
+               "~/Cloud/work is a fuse.rclone mount again" % name,
+               "session MainPID %s (was %s); sidecar %s, InvocationID %s (was %s); %s"
+               % (g.show(u["unit"], "MainPID"), u["pid"], g.show(u["sidecar"], "ActiveState"),
+                  g.show(u["sidecar"], "InvocationID"), before[name], text))
+        if not ok:
+            continue  # what the session would write now stays on the box's disk
+        rc, out = as_uid(g, u["uid"], "ls -- %s/" % shlex.quote(u["home"] + "/Cloud/work"),
+                         u["pid"])
+        report(rc == 0 and u["file"] in out.split(), "storage: after the restart, %s's "
+               "session lists its file written before" % name, "exit %d %s" % (rc, out[:200]))
+        storage_write(g, name, u, "after-restart-%s.bin" % name)
+    listing = g.wait(lambda: (lambda t: t if all(
+        re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), t, re.M)
+        for u in users.values()) else None)(g.out("glassboxctl session list")), 20) \
+        or g.out("glassboxctl session list")
+    report(all(re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), listing, re.M)
+               for u in users.values()),
+           "storage: after the restart, glassboxctl session list shows 'work ready' for both",
+           listing.replace("\n", " | ")[:600])
+
     # a. (end) Stop the sessions: everything uploaded, sidecars gone, no mount left.
     since = g.now()
     start = time.monotonic()
@@ -960,11 +1010,13 @@ def check_storage(g, password):
         mounts = g.out("grep -F ' %s/%s/' /proc/1/mountinfo" % (STORAGE_ROOT, u["instance"]))
         report(mounts == "", "storage: no mount left under %s/%s after %s's session"
                % (STORAGE_ROOT, u["instance"], name), mounts)
-        remote = "%s/%s/%s" % (STORAGE_REMOTE, name, u["file"])
-        got = g.out("sha256sum %s 2>&1" % shlex.quote(remote)).split()
-        report(u["sha256"] is not None and got[:1] == [u["sha256"]],
-               "storage: %s's file is on the remote, byte-identical (sha256)" % name,
-               "%s: %s, written %s" % (remote, " ".join(got[:1] or ["?"]), u["sha256"]))
+        for file_name, digest in u["files"].items():
+            remote = "%s/%s/%s" % (STORAGE_REMOTE, name, file_name)
+            got = g.out("sha256sum %s 2>&1" % shlex.quote(remote)).split()
+            report(digest is not None and got[:1] == [digest],
+                   "storage: %s's %s is on the remote, byte-identical (sha256)"
+                   % (name, file_name),
+                   "%s: %s, written %s" % (remote, " ".join(got[:1] or ["?"]), digest))
     left = g.out("ls -A /run/glassbox/storage")
     report(left == "", "storage: the mounts' secrets are gone from /run/glassbox/storage", left)
     fuse = g.out("grep -F fuse.rclone /proc/1/mountinfo")
