@@ -87,6 +87,7 @@ struct sidecar {
 	char previous_line[256];
 	struct gb_storage_status status;
 	bool status_known;
+	unsigned long long conflicts_told; /* conflict copies the user has heard of */
 };
 
 struct record {
@@ -646,6 +647,32 @@ static void poll_in_thread(GTask *task, gpointer source, gpointer data, GCancell
 static void flush_check(struct sidecar *sidecar, const struct poll_job *job);
 static void ready_check(struct sidecar *sidecar, const struct poll_job *job);
 
+/*
+ * A plugin that keeps both versions of a file changed on both sides says
+ * "conflict copies: N saved, M failed" in a ready mount's message
+ * (storage-rclone); the user hears of each new one, the names are in the
+ * journal.
+ */
+static void tell_conflicts(struct sidecar *sidecar, const struct gb_storage_status *status)
+{
+	unsigned long long saved = 0, failed = 0;
+	g_autofree char *shown = NULL;
+
+	if (status->state == GB_STORAGE_FAILED ||
+	    sscanf(status->message, "conflict copies: %llu saved, %llu failed", &saved, &failed) !=
+	            2 ||
+	    saved + failed <= sidecar->conflicts_told)
+		return;
+	shown = shown_path(sidecar->record, sidecar->mount);
+	add_notice(sidecar->record->storage, sidecar->record->identity,
+	           "%llu file(s) in %s changed on the remote while they were edited here: "
+	           "the remote's versions are kept beside them as \"NAME (conflict DATE "
+	           "TIME)\"%s",
+	           saved + failed - sidecar->conflicts_told, shown,
+	           failed ? "; some could not be saved (the journal names them)" : "");
+	sidecar->conflicts_told = saved + failed;
+}
+
 static void poll_done(GObject *source, GAsyncResult *result, gpointer data)
 {
 	struct poll_job *job = g_task_get_task_data(G_TASK(result));
@@ -656,6 +683,7 @@ static void poll_done(GObject *source, GAsyncResult *result, gpointer data)
 	if (job->result == 0) {
 		sidecar->status = job->status;
 		sidecar->status_known = true;
+		tell_conflicts(sidecar, &job->status);
 	}
 	if (!sidecar->gone && sidecar_running(sidecar)) {
 		if (sidecar->state == GB_MOUNT_STARTING)

@@ -101,7 +101,8 @@ struct gb_storage_status {
 /*
  * The host never calls two ops of one plugin at the same time, but it
  * calls them from a worker thread, not the one that called init: status()
- * may block briefly (a request to the sidecar on loopback, 2 s at most).
+ * may block for a few seconds (requests to the sidecar on loopback; keep it
+ * under 5 s: the host asks every 5 s, and one call at a time per plugin).
  */
 struct gb_storage_ops {
 	uint32_t struct_size;

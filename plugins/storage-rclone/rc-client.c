@@ -151,6 +151,12 @@ static int receive_all(int fd, char **out, int64_t deadline)
 int gb_rc_call(uint16_t port, const char *user, const char *password, const char *method,
                char **body, char *error, size_t error_size)
 {
+	return gb_rc_request(port, user, password, method, "{}", body, error, error_size);
+}
+
+int gb_rc_request(uint16_t port, const char *user, const char *password, const char *method,
+                  const char *params, char **body, char *error, size_t error_size)
+{
 	int64_t deadline = now_ms() + GB_RC_TIMEOUT_MS;
 	g_autofree char *credentials = g_strdup_printf("%s:%s", user, password);
 	g_autofree char *basic = g_base64_encode((const guchar *)credentials, strlen(credentials));
@@ -161,8 +167,8 @@ int gb_rc_call(uint16_t port, const char *user, const char *password, const char
 	*body = NULL;
 	request = g_strdup_printf("POST /%s HTTP/1.0\r\nHost: 127.0.0.1:%u\r\nAuthorization: "
 	                          "Basic %s\r\nContent-Type: application/json\r\n"
-	                          "Content-Length: 2\r\nConnection: close\r\n\r\n{}",
-	                          method, (unsigned)port, basic);
+	                          "Content-Length: %zu\r\nConnection: close\r\n\r\n%s",
+	                          method, (unsigned)port, basic, strlen(params), params);
 	explicit_bzero(credentials, strlen(credentials));
 	fd = connect_loopback(port, deadline);
 	if (fd < 0) {

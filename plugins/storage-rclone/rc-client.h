@@ -24,6 +24,13 @@ int gb_rc_call(uint16_t port, const char *user, const char *password, const char
                char **body, char *error, size_t error_size);
 
 /**
+ * Like gb_rc_call(), with @params (a JSON object, such as {"fs": ...}) as
+ * the request's body instead of {}.
+ */
+int gb_rc_request(uint16_t port, const char *user, const char *password, const char *method,
+                  const char *params, char **body, char *error, size_t error_size);
+
+/**
  * Fill @status from the bodies of vfs/stats and core/stats. 0, or -EIO
  * with @error when they are not what rclone answers.
  */

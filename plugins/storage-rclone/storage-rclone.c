@@ -31,6 +31,7 @@
 
 #include <glassbox/storage.h>
 
+#include "conflicts.h"
 #include "error.h"
 #include "rc-client.h"
 #include "rclone-config.h"
@@ -39,6 +40,8 @@
 #define RC_USER         "glassbox"
 #define BCRYPT_COST     5 /* checked on every rc request; the password is random */
 #define OBSCURE_TIMEOUT 10
+/* How often glassboxd calls status() while a mount is ready (GB_STORAGE_HEALTH_MS). */
+#define GB_RCLONE_STATUS_INTERVAL_S 5
 
 struct rclone {
 	const struct gb_host *host;
@@ -47,9 +50,11 @@ struct rclone {
 	char *mount_folder;
 	char *cache_folder;
 	bool user_remotes;
+	bool conflict_copies;
 	int64_t cache_max_size_mb;
 	int64_t write_back_s;
 	int64_t dir_cache_time_s;
+	int64_t low_level_retries;
 	struct gb_rclone_remotes remotes;
 	struct gb_rclone_mount_specs specs;
 };
@@ -58,6 +63,14 @@ struct rclone {
 struct rclone_mount {
 	uint16_t port;
 	char password[GB_RANDOM_TOKEN_SIZE];
+	bool conflict_copies;
+	char *remote; /* "section:path" */
+	char *home;
+	char *cache_folder;
+	char *identity;
+	char *name;
+	uid_t uid;
+	struct gb_conflicts conflicts; /* kept across status() calls */
 };
 
 static const struct gb_option rclone_options[] = {
@@ -96,16 +109,31 @@ static const struct gb_option rclone_options[] = {
 	  .help = "cap on the cache of one mount (rclone --vfs-cache-max-size)" },
 	{ .key = "write_back_s",
 	  .type = GB_VALUE_INT,
-	  .default_value = "1",
+	  .default_value = "10",
 	  .min = 0,
 	  .max = 3600,
-	  .help = "upload a file this long after it was closed (rclone --vfs-write-back)" },
+	  .help = "upload a file this long after it was closed (rclone --vfs-write-back); the "
+	          "time conflict copies have to be made, so above 5 s (glassboxd asks every 5 "
+	          "s)" },
+	{ .key = "conflict_copies",
+	  .type = GB_VALUE_BOOL,
+	  .default_value = "true",
+	  .help = "before a file edited here is uploaded over a newer version on the remote, "
+	          "keep that version as 'NAME (conflict YYYY-MM-DD HHMMSS).EXT'" },
 	{ .key = "dir_cache_time_s",
 	  .type = GB_VALUE_INT,
 	  .default_value = "10",
 	  .min = 1,
 	  .max = 86400,
 	  .help = "how long a listing is trusted before the remote is asked again" },
+	{ .key = "low_level_retries",
+	  .type = GB_VALUE_INT,
+	  .default_value = "3",
+	  .min = 1,
+	  .max = 100,
+	  .help = "tries of one request to the remote (rclone --low-level-retries, 10 in rclone): "
+	          "few, so that an upload to a remote that is down fails and waits for its retry, "
+	          "which gives conflict copies their time when the remote is back" },
 	{ .key = NULL },
 };
 
@@ -220,8 +248,10 @@ static int rclone_init(const struct gb_host *host, const struct gb_settings *set
 	rclone->cache_folder = strdup(gb_settings_get_string(settings, "cache_folder"));
 	rclone->user_remotes = gb_settings_get_bool(settings, "user_remotes", true);
 	rclone->cache_max_size_mb = gb_settings_get_int(settings, "cache_max_size_mb", 2048);
-	rclone->write_back_s = gb_settings_get_int(settings, "write_back_s", 1);
+	rclone->conflict_copies = gb_settings_get_bool(settings, "conflict_copies", true);
+	rclone->write_back_s = gb_settings_get_int(settings, "write_back_s", 10);
 	rclone->dir_cache_time_s = gb_settings_get_int(settings, "dir_cache_time_s", 10);
+	rclone->low_level_retries = gb_settings_get_int(settings, "low_level_retries", 3);
 	if (!rclone->rclone || !rclone->remotes_file || !rclone->mount_folder ||
 	    !rclone->cache_folder) {
 		rclone_fini(rclone);
@@ -270,6 +300,14 @@ static int rclone_init(const struct gb_host *host, const struct gb_settings *set
 	gb_plugin_log(host, GB_LOG_INFO, "%zu mount%s for every user%s", rclone->specs.count,
 	              rclone->specs.count == 1 ? "" : "s",
 	              rclone->user_remotes ? ", and the remotes users add" : "");
+	if (rclone->conflict_copies && rclone->write_back_s <= GB_RCLONE_STATUS_INTERVAL_S)
+		gb_plugin_log(
+		        host, GB_LOG_WARNING,
+		        "write_back_s = %lld: a file edited here may be uploaded before its "
+		        "conflict with the remote is seen (checked every %d s); set it above %d "
+		        "so that the remote's version is kept as a conflict copy",
+		        (long long)rclone->write_back_s, GB_RCLONE_STATUS_INTERVAL_S,
+		        GB_RCLONE_STATUS_INTERVAL_S);
 	*state = rclone;
 	return 0;
 }
@@ -360,6 +398,8 @@ static char **sidecar_argv(const struct rclone *rclone, const struct gb_storage_
 	                                      (long long)rclone->dir_cache_time_s));
 	g_ptr_array_add(argv, g_strdup_printf("--poll-interval=%llds",
 	                                      (long long)rclone->dir_cache_time_s));
+	g_ptr_array_add(argv, g_strdup_printf("--low-level-retries=%lld",
+	                                      (long long)rclone->low_level_retries));
 	g_ptr_array_add(argv, g_strdup("--log-level=NOTICE"));
 	g_ptr_array_add(argv, NULL);
 	return (char **)g_ptr_array_free(argv, FALSE);
@@ -376,6 +416,13 @@ static void fill_mount(struct rclone *rclone, const struct gb_storage_user *user
 	int r;
 
 	mount->data = data;
+	data->conflict_copies = rclone->conflict_copies;
+	data->remote = g_strdup(remote);
+	data->home = g_strdup(user->home);
+	data->cache_folder = g_strdup(rclone->cache_folder);
+	data->identity = g_strdup(user->identity ? user->identity : user->user);
+	data->name = g_strdup(mount->name);
+	data->uid = user->uid;
 	r = pick_port(&data->port);
 	if (r == 0)
 		r = gb_random_token(data->password, sizeof(data->password));
@@ -485,15 +532,43 @@ static int rclone_mounts(void *state, const struct gb_storage_user *user,
 	return 0;
 }
 
+/*
+ * Conflict copies (conflicts.h), while files wait for upload; their count
+ * goes in the message of a mount that is otherwise fine.
+ */
+static void check_conflicts(struct rclone *rclone, struct rclone_mount *data, const char *vfs,
+                            const char *core, struct gb_storage_status *status)
+{
+	const struct gb_conflicts_mount target = {
+		.host = rclone->host,
+		.port = data->port,
+		.rc_user = RC_USER,
+		.password = data->password,
+		.remote = data->remote,
+		.home = data->home,
+		.cache_folder = data->cache_folder,
+		.uid = data->uid,
+		.mount_name = data->name,
+		.identity = data->identity,
+	};
+
+	gb_conflicts_check(&data->conflicts, &target, vfs, core);
+	if (status->message[0] || data->conflicts.saved + data->conflicts.failed == 0)
+		return;
+	snprintf(status->message, sizeof(status->message),
+	         "conflict copies: %llu saved, %llu failed",
+	         (unsigned long long)data->conflicts.saved,
+	         (unsigned long long)data->conflicts.failed);
+}
+
 static int rclone_status(void *state, const struct gb_storage_mount *mount,
                          struct gb_storage_status *status)
 {
-	const struct rclone_mount *data = mount->data;
+	struct rclone_mount *data = mount->data;
 	g_autofree char *vfs = NULL, *core = NULL;
 	char error[256];
 	int r;
 
-	(void)state;
 	memset(status, 0, sizeof(*status));
 	status->struct_size = sizeof(*status);
 	status->state = GB_STORAGE_STARTING;
@@ -506,6 +581,8 @@ static int rclone_status(void *state, const struct gb_storage_mount *mount,
 		               sizeof(error));
 	if (r == 0)
 		r = gb_rc_parse_status(vfs, core, status, error, sizeof(error));
+	if (r == 0 && data->conflict_copies && status->state == GB_STORAGE_READY)
+		check_conflicts(state, data, vfs, core, status);
 	if (r < 0)
 		snprintf(status->message, sizeof(status->message), "%s", error);
 	return r;
@@ -522,8 +599,17 @@ static void rclone_free_mounts(void *state, struct gb_storage_mount *mounts, siz
 				explicit_bzero(mount->secrets[s], strlen(mount->secrets[s]));
 			g_free(mount->secrets[s]);
 		}
-		if (mount->data)
-			explicit_bzero(mount->data, sizeof(struct rclone_mount));
+		if (mount->data) {
+			struct rclone_mount *data = mount->data;
+
+			gb_conflicts_clear(&data->conflicts);
+			g_free(data->remote);
+			g_free(data->home);
+			g_free(data->cache_folder);
+			g_free(data->identity);
+			g_free(data->name);
+			explicit_bzero(data, sizeof(*data));
+		}
 		g_free(mount->data);
 		g_free(mount->problem);
 		g_free(mount->target);

@@ -17,11 +17,16 @@ SHA-256:
     user's next page say what stayed in the cache, and the next session
     uploads it;
   - a file changed on the remote: the remote's version is what the next open reads;
+  - a conflict (edited in the session while another party changed the remote's
+    copy, before the upload; and again with the remote down during the edit):
+    both versions end up on the remote, the edit at the file's name, the other
+    party's as "NAME (conflict YYYY-MM-DD HHMMSS).EXT";
   - bad settings (unknown backend, unreachable remote, missing credentials):
     the session starts without those mounts and the log and the page say why;
   - no credential in a sidecar's command line or environment, nor in the session's.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -352,6 +357,129 @@ try:
     check(sorted(failed) == ["bad", "down", "nocreds"] and all(failed.values()),
           "/api/storage/status names each failed mount with its reason (%r)" % failed)
     end_session(d, ws, sid, "bad settings")
+finally:
+    d.close()
+
+# ---- 8. a conflict: edited here while another party changed the remote's copy ----
+# rclone 1.60 uploads the edit made here over the remote's newer copy; the
+# plugin sees it first (write_back_s 15 > glassboxd's 5 s status interval)
+# and keeps the remote's version as "NAME (conflict YYYY-MM-DD HHMMSS).EXT".
+# The other party writes straight into the servers' folders after the
+# application's edit, well inside the write-back delay: a fixed order.
+d = make_daemon("org=org:users/%u, dav=dav:%u", write_back_s=15)
+try:
+    ORIGINAL, MINE, THEIRS = (b"the first version\n", b"edited in the session\n",
+                              b"changed on the server by another party\n")
+    for root in (SFTP_ROOT, DAV_ROOT):
+        os.makedirs(root, exist_ok=True)
+        os.chown(root, remote_account.uid, remote_account.gid)
+        path = os.path.join(root, "conflict.txt")
+        with open(path, "wb") as f:
+            f.write(ORIGINAL)
+        os.chown(path, remote_account.uid, remote_account.gid)
+        os.utime(path, (time.time() - 600, time.time() - 600))
+    # twice.txt, edited again after its upload, is no conflict.
+    scenario("".join("printf 'edited in the session\\n' > \"$HOME/Cloud/%s/conflict.txt\"\n"
+                     "printf 'first edit\\n' > \"$HOME/Cloud/%s/twice.txt\"\n" % (m, m)
+                     for m in ("org", "dav"))
+             + "touch \"$HOME/listed\"\nwhile [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
+             + "".join("printf 'the second edit\\n' > \"$HOME/Cloud/%s/twice.txt\"\n" % m
+                       for m in ("org", "dav")))
+    token, ws, sid, pid = start_session(d, "a conflict")
+    mark = len(d.log_text())
+    check(wait_for(lambda: os.path.exists(os.path.join(account.home, "listed")), 60),
+          "the application edited conflict.txt on both mounts")
+    for root in (SFTP_ROOT, DAV_ROOT):
+        with open(os.path.join(root, "conflict.txt"), "wb") as f:
+            f.write(THEIRS)
+    copies = {}
+    for mount in ("org", "dav"):
+        kept = wait_new(d, r"mount '%s' of local:demo: conflict: 'conflict\.txt' changed on the "
+                        r"remote while it was edited here; the remote's version is kept as "
+                        r"'(conflict \(conflict \d{4}-\d\d-\d\d \d{6}\)\.txt)', the edit made "
+                        r"here uploads to 'conflict\.txt'" % mount, mark, 30)
+        check(kept is not None, "the log says which file of mount '%s' got a conflict copy%s"
+              % (mount, "" if kept else " (%s)" % d.log_text()[mark:][-1500:]))
+        copies[mount] = kept.group(1) if kept else None
+    twice = [os.path.join(root, "twice.txt") for root in (SFTP_ROOT, DAV_ROOT)]
+    check(wait_for(lambda: all(os.path.exists(p) and open(p).read() == "first edit\n"
+                               for p in twice), 40), "twice.txt is uploaded once")
+    open(os.path.join(account.home, "go"), "w").close()
+    check(scenario_done(), "the application edited twice.txt again")
+    end_session(d, ws, sid, "a conflict")
+    check(all(open(p).read() == "the second edit\n" for p in twice),
+          "the second edit of twice.txt is uploaded over the first: no conflict")
+    for mount, root in (("org", SFTP_ROOT), ("dav", DAV_ROOT)):
+        path = os.path.join(root, "conflict.txt")
+        check(os.path.exists(path) and sha256(path) == hashlib.sha256(MINE).hexdigest(),
+              "%s: the edit made in the session is at conflict.txt (SHA-256)" % mount)
+        copy = os.path.join(root, copies[mount] or "missing")
+        check(os.path.exists(copy) and sha256(copy) == hashlib.sha256(THEIRS).hexdigest(),
+              "%s: the other party's version is kept as %r (SHA-256)" % (mount, copies[mount]))
+        # Every case before this one left its files here too: none got a copy.
+        others = [os.path.relpath(os.path.join(top, n), root)
+                  for top, _, names in os.walk(root) for n in names if "(conflict " in n]
+        check(others == [copies[mount]], "%s: this conflict's copy is the only one on the "
+              "remote, after every case of the suite (%r)" % (mount, others))
+    log = d.log_text()
+    check(not any(text.decode().strip() in log for text in (MINE, THEIRS)),
+          "the log names the files, never their contents")
+    status, token, _, _ = d.login()
+    status, body = status_api(d, token)
+    notices = body["notices"] if status == 200 and body else []
+    for mount in ("org", "dav"):
+        check(any(n.startswith("1 file(s) in ~/Cloud/%s changed on the remote while they "
+                               "were edited here" % mount) for n in notices),
+              "the user's page hears of the conflict copy of mount '%s' (%r)" % (mount, notices))
+finally:
+    d.close()
+
+# ---- 9. a conflict while the remote is down: rclone's upload fails, then retries ----
+# The edit is made with the remote down; rclone's first upload (15 s after the
+# close) fails within seconds (low_level_retries 3) and is retried 30 s later.
+# The other party changes the file meanwhile and the remote comes back right
+# after that failure: the plugin's check (every 5 s, paused 10 s at most after
+# a remote that timed out) comes well before the retry. Listings are kept 5
+# minutes, as in case 4.
+d = make_daemon("org=org:users/%u", write_back_s=15, dir_cache_time_s=300)
+try:
+    MINE, THEIRS = b"edited while the remote was down\n", b"the other party's version, longer\n"
+    os.makedirs(SFTP_ROOT, exist_ok=True)
+    os.chown(SFTP_ROOT, remote_account.uid, remote_account.gid)
+    path = os.path.join(SFTP_ROOT, "down.txt")
+    with open(path, "wb") as f:
+        f.write(b"before\n")
+    os.chown(path, remote_account.uid, remote_account.gid)
+    os.utime(path, (time.time() - 600, time.time() - 600))
+    scenario("ls \"$HOME/Cloud/org\" > /dev/null\ntouch \"$HOME/listed\"\n"
+             "while [ ! -e \"$HOME/go\" ]; do sleep 0.2; done\n"
+             "printf 'edited while the remote was down\\n' > \"$HOME/Cloud/org/down.txt\"\n")
+    token, ws, sid, pid = start_session(d, "a conflict while the remote is down")
+    check(wait_for(lambda: os.path.exists(os.path.join(account.home, "listed")), 30),
+          "the application has listed its folder")
+    sftp.stop()
+    mark = len(d.log_text())
+    open(os.path.join(account.home, "go"), "w").close()
+    check(scenario_done(60), "the application edited down.txt with the remote down")
+    failed = wait_new(d, r"down\.txt: vfs cache: failed to upload try #1", mark, 40)
+    check(failed is not None, "rclone's first upload of down.txt fails")
+    with open(path, "wb") as f:
+        f.write(THEIRS)
+    check(sftp.start(), "the remote comes back")
+    kept = wait_new(d, r"mount 'org' of local:demo: conflict: 'down\.txt' changed on the remote "
+                    r"while it was edited here; the remote's version is kept as "
+                    r"'(down \(conflict [-0-9 ]+\)\.txt)'", mark, 25)
+    check(kept is not None, "the conflict is seen before rclone's retry%s"
+          % ("" if kept else " (%s)" % d.log_text()[mark:][-1500:]))
+    check(wait_for(lambda: sha256(path) == hashlib.sha256(MINE).hexdigest(), 60),
+          "rclone's retry uploads the edit made here to down.txt (SHA-256)")
+    end_session(d, ws, sid, "a conflict while the remote is down")
+    copy = os.path.join(SFTP_ROOT, kept.group(1) if kept else "missing")
+    check(os.path.exists(copy) and sha256(copy) == hashlib.sha256(THEIRS).hexdigest(),
+          "the other party's version is kept as %r (SHA-256)" % os.path.basename(copy))
+    others = sorted(n for n in os.listdir(SFTP_ROOT) if n.startswith("down"))
+    check(others == sorted(["down.txt", os.path.basename(copy)]),
+          "down.txt has one conflict copy (%r)" % others)
 finally:
     d.close()
 

@@ -3,15 +3,21 @@
  * storage-rclone's text work (plugins/storage-rclone/rclone-config.c) and
  * its reading of the sidecar's remote control (rc-client.c): the operator's
  * remotes file, the mounts setting, %u substitution, the sections written
- * for a user's own remotes (no injection), and vfs/stats.
+ * for a user's own remotes (no injection), and vfs/stats; and the parts of
+ * conflict copies (conflicts.c) that read rclone's cache metadata and
+ * operations/stat, decide, and name the copy.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <CUnit/Basic.h>
 
+#include "conflicts.h"
 #include "rc-client.h"
 #include "rclone-config.h"
 #include "unit-test.h"
@@ -243,6 +249,207 @@ static void test_storage_rclone__rc_call_refused_without_server(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(error, "rc on 127.0.0.1:1"));
 }
 
+/* What rclone 1.60 writes in vfsMeta (item.go, _save) and answers to operations/stat. */
+#define META_DIRTY                                                                                \
+	"{\n\t\"ModTime\": \"2026-12-07T17:30:05.5+01:00\",\n\t\"ATime\": "                       \
+	"\"2026-12-07T16:30:05Z\",\n\t\"Size\": 5,\n\t\"Rs\": [{\"Pos\": 0, \"Size\": 5}],\n"     \
+	"\t\"Fingerprint\": \"8,2026-12-07 16:00:00 +0000 UTC\",\n\t\"Dirty\": true\n}\n"
+#define STAT(size, time)                                                                          \
+	"{\"item\":{\"Path\":\"a.txt\",\"Name\":\"a.txt\",\"Size\":" size ",\"ModTime\":\"" time  \
+	"\",\"IsDir\":false}}"
+
+static void test_storage_rclone__conflict_meta_and_stat(void)
+{
+	struct gb_vfs_meta meta;
+	struct gb_remote_object object;
+
+	CU_ASSERT_EQUAL_FATAL(gb_vfs_meta_parse(META_DIRTY, &meta), 0);
+	CU_ASSERT_TRUE(meta.dirty);
+	CU_ASSERT_EQUAL(meta.size, 5);
+	CU_ASSERT_TRUE(meta.has_modtime);
+	CU_ASSERT_EQUAL(meta.modtime_us, 1796661005500000LL); /* 16:30:05.5 UTC */
+	CU_ASSERT_STRING_EQUAL(meta.fingerprint, "8,2026-12-07 16:00:00 +0000 UTC");
+	CU_ASSERT_EQUAL(gb_vfs_meta_parse("{\"Dirty\": tr", &meta), -EINVAL);
+	CU_ASSERT_EQUAL(gb_vfs_meta_parse("[]", &meta), -EINVAL);
+
+	CU_ASSERT_EQUAL_FATAL(gb_remote_object_parse(STAT("8", "2026-12-07T16:00:00Z"), &object),
+	                      0);
+	CU_ASSERT_TRUE(object.exists);
+	CU_ASSERT_FALSE(object.is_dir);
+	CU_ASSERT_EQUAL(object.size, 8);
+	CU_ASSERT_EQUAL(object.modtime_us, 1796659200000000LL);
+	CU_ASSERT_EQUAL(gb_remote_object_parse("{\n\t\"item\": null\n}\n", &object), 0);
+	CU_ASSERT_FALSE(object.exists);
+	CU_ASSERT_EQUAL(gb_remote_object_parse("{}", &object), -EINVAL);
+	CU_ASSERT_EQUAL(gb_remote_object_parse(
+	                        "{\"item\":{\"Size\":1,\"Hashes\":{\"md5\":\"ab\"}}}", &object),
+	                0);
+	CU_ASSERT_EQUAL(object.n_hashes, 1);
+	CU_ASSERT_STRING_EQUAL(object.hashes[0], "ab");
+}
+
+static void test_storage_rclone__conflict_decision(void)
+{
+	struct gb_vfs_meta meta;
+	struct gb_remote_object object;
+
+	CU_ASSERT_EQUAL_FATAL(gb_vfs_meta_parse(META_DIRTY, &meta), 0);
+	/* The remote still holds what was cached: the upload loses nothing. */
+	gb_remote_object_parse(STAT("8", "2026-12-07T16:00:00Z"), &object);
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
+	/* Changed since: other size, or same size and another time. */
+	gb_remote_object_parse(STAT("21", "2026-12-07T16:00:00Z"), &object);
+	CU_ASSERT_TRUE(gb_conflict_remote_changed(&meta, &object));
+	gb_remote_object_parse(STAT("8", "2026-12-07T16:20:00Z"), &object);
+	CU_ASSERT_TRUE(gb_conflict_remote_changed(&meta, &object));
+	/* The same time to the remote's precision (it keeps seconds): unchanged. */
+	gb_remote_object_parse(STAT("8", "2026-12-07T16:00:00.6Z"), &object);
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
+	/* The local file itself (rclone's upload just ended): no copy. */
+	gb_remote_object_parse(STAT("5", "2026-12-07T16:30:05Z"), &object);
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
+	/* Gone from the remote: the upload brings the edit back. */
+	gb_remote_object_parse("{\"item\":null}", &object);
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
+	/* Made here (no fingerprint) while someone made it there too. */
+	meta.fingerprint[0] = '\0';
+	gb_remote_object_parse(STAT("21", "2026-12-07T16:20:00Z"), &object);
+	CU_ASSERT_TRUE(gb_conflict_remote_changed(&meta, &object));
+	/* A fingerprint with a hash (size, no modtime: WebDAV, or a hash remote). */
+	snprintf(meta.fingerprint, sizeof(meta.fingerprint), "8,0123abcd");
+	gb_remote_object_parse("{\"item\":{\"Size\":8,\"Hashes\":{\"md5\":\"0123ABCD\"}}}",
+	                       &object);
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
+	gb_remote_object_parse("{\"item\":{\"Size\":8,\"Hashes\":{\"md5\":\"ffff\"}}}", &object);
+	CU_ASSERT_TRUE(gb_conflict_remote_changed(&meta, &object));
+	/* Not rclone's format: cannot tell, no copy. */
+	snprintf(meta.fingerprint, sizeof(meta.fingerprint), "x,y");
+	CU_ASSERT_FALSE(gb_conflict_remote_changed(&meta, &object));
+}
+
+static void test_storage_rclone__conflict_names(void)
+{
+	GDateTime *when = g_date_time_new_utc(2026, 12, 7, 17, 3, 9);
+	const char *cases[][3] = {
+		{ "report.txt", "report (conflict 2026-12-07 170309).txt", NULL },
+		{ "sub/dir/a.tar.gz", "sub/dir/a.tar (conflict 2026-12-07 170309).gz", NULL },
+		{ ".bashrc", ".bashrc (conflict 2026-12-07 170309)", NULL },
+		{ "v1.0/README", "v1.0/README (conflict 2026-12-07 170309)", NULL },
+	};
+	char *name;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		name = gb_conflict_name(cases[i][0], when, 0);
+		CU_ASSERT_STRING_EQUAL(name, cases[i][1]);
+		g_free(name);
+	}
+	name = gb_conflict_name("report.txt", when, 1);
+	CU_ASSERT_STRING_EQUAL(name, "report (conflict 2026-12-07 170309 2).txt");
+	g_free(name);
+	g_date_time_unref(when);
+}
+
+/* A file of the test's tree under @root/@folder; a link when @link. */
+static void tree_add(const char *root, const char *folder, const char *name, const char *text,
+                     bool link)
+{
+	g_autofree char *path = g_build_filename(root, folder, name, NULL);
+	g_autofree char *parent = g_path_get_dirname(path);
+
+	CU_ASSERT_EQUAL_FATAL(g_mkdir_with_parents(parent, 0700), 0);
+	if (link) {
+		CU_ASSERT_EQUAL_FATAL(symlink(text, path), 0);
+	} else {
+		CU_ASSERT_TRUE_FATAL(g_file_set_contents(path, text, -1, NULL));
+	}
+}
+
+static int compare_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void run(char *command)
+{
+	CU_ASSERT_EQUAL(system(command), 0);
+	g_free(command);
+}
+
+/* Root walks a folder its user can write: no link is followed, only that user's files count. */
+static void test_storage_rclone__conflict_walk_follows_no_link(void)
+{
+	g_autofree char *tmp = g_dir_make_tmp("gb-conflict-XXXXXX", NULL);
+	g_autofree char *home = g_build_filename(tmp, "home", NULL);
+	g_autofree char *home2 = g_build_filename(tmp, "home2", NULL);
+	g_autofree char *meta = g_build_filename(home, ".cache/gs/vfsMeta/org/users/demo", NULL);
+	g_autofree char *meta2 = g_build_filename(home2, ".cache/gs/vfsMeta/org/users/demo", NULL);
+	g_autofree char *dotdot = g_build_filename(home, ".cache/gs/vfsMeta/../../../../x", NULL);
+	g_autofree char *big =
+	        g_strdup_printf("{\"Dirty\": true, \"Pad\": \"%0*d\"}", GB_CONFLICTS_META_MAX, 0);
+	g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
+	const char *dirty = "{\"Dirty\": true, \"Fingerprint\": \"1\"}";
+	const char *folder = "home/.cache/gs/vfsMeta/org/users/demo";
+	uid_t owner = geteuid() == 0 ? 65534 : geteuid(), found_owner = 0;
+	struct gb_conflicts_mount mount = { .home = home,
+		                            .cache_folder = ".cache/gs",
+		                            .uid = owner };
+	int fd;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tmp);
+	tree_add(tmp, "outside", "x.txt", dirty, false);
+	tree_add(tmp, folder, "a.txt", dirty, false);
+	tree_add(tmp, folder, "sub/b.txt", dirty, false);
+	tree_add(tmp, folder, "clean.txt", "{\"Dirty\": false}", false);
+	tree_add(tmp, folder, "big.txt", big, false);
+	tree_add(tmp, folder, "half.txt", "{\"Dirty\": tr", false);
+	tree_add(tmp, folder, "link.txt", "../../../../../../outside/x.txt", true);
+	tree_add(tmp, folder, "linkdir", "../../../../../../outside", true);
+	tree_add(tmp, folder, "other.txt", dirty, false);
+	/* The user made .cache of another home a link to elsewhere. */
+	tree_add(tmp, "elsewhere/gs/vfsMeta/org/users/demo", "a.txt", dirty, false);
+	tree_add(tmp, "home2", ".cache", "../elsewhere", true);
+	if (geteuid() == 0) {
+		run(g_strdup_printf("chown -hR 65534:65534 '%s/home' '%s/home2' '%s/elsewhere' "
+		                    "'%s/outside'",
+		                    tmp, tmp, tmp, tmp));
+		/* Another account's file, which root could otherwise be handed: left out. */
+		run(g_strdup_printf("chown 65533 '%s/other.txt'", meta));
+	} else {
+		/* Not root: no other account's file to make; other.txt stands for the user's own.
+		 */
+		g_autofree char *other = g_build_filename(meta, "other.txt", NULL);
+
+		CU_ASSERT_EQUAL(unlink(other), 0);
+	}
+
+	fd = gb_conflicts_open_meta(&mount, meta, &found_owner);
+	CU_ASSERT_TRUE_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(found_owner, owner);
+	gb_conflicts_waiting(fd, found_owner, names);
+	close(fd);
+	g_ptr_array_sort(names, compare_names);
+	CU_ASSERT_EQUAL_FATAL(names->len, 2);
+	CU_ASSERT_STRING_EQUAL(names->pdata[0], "a.txt");
+	CU_ASSERT_STRING_EQUAL(names->pdata[1], "sub/b.txt");
+
+	/* Not the mount's metadata folder, or a way out of it: refused. */
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, "/etc", &found_owner), -1);
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, dotdot, &found_owner), -1);
+	/* The session's account is not the home's owner: refused. */
+	mount.uid = owner + 1;
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, meta, &found_owner), -1);
+	/* The systemd spawner (uid not known): the home's owner counts. */
+	mount.uid = (uid_t)-1;
+	fd = gb_conflicts_open_meta(&mount, meta, &found_owner);
+	CU_ASSERT_TRUE(fd >= 0 && found_owner == owner);
+	if (fd >= 0)
+		close(fd);
+	/* A link on the way down (home2/.cache): not followed. */
+	mount.home = home2;
+	CU_ASSERT_EQUAL(gb_conflicts_open_meta(&mount, meta2, &found_owner), -1);
+	run(g_strdup_printf("rm -rf '%s'", tmp));
+}
+
 static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_storage_rclone__names),
 	GB_UNIT_TEST(test_storage_rclone__remotes_file),
@@ -253,6 +460,10 @@ static const struct gb_unit_test tests[] = {
 	GB_UNIT_TEST(test_storage_rclone__user_sections),
 	GB_UNIT_TEST(test_storage_rclone__status_from_rc),
 	GB_UNIT_TEST(test_storage_rclone__rc_call_refused_without_server),
+	GB_UNIT_TEST(test_storage_rclone__conflict_meta_and_stat),
+	GB_UNIT_TEST(test_storage_rclone__conflict_decision),
+	GB_UNIT_TEST(test_storage_rclone__conflict_names),
+	GB_UNIT_TEST(test_storage_rclone__conflict_walk_follows_no_link),
 };
 
 int main(void)
