@@ -36,8 +36,9 @@ guest's port 443 forwarded to 127.0.0.1, and checks, in the booted system:
     ~/Cloud/work in the session unit; a file written there as the session's
     uid is on the remote (same SHA-256) once the session is stopped, the
     sidecar unit is gone and no mount is left; user B's uid reaches nothing
-    of A's (mount, cache, credentials, rclone's /proc entries, home), and
-    `glassboxctl session list` shows the mounts.
+    of A's (mount, cache, credentials, rclone's /proc entries and remote
+    control, home), `glassboxctl session list` shows the mounts, and after
+    `systemctl restart glassbox` the sessions have their mounts again.
 
 Every check prints PASS or FAIL with its details; timings are printed at
 the end. The build runs outside any network namespace (mmdebstrap needs the
