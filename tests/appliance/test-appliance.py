@@ -30,6 +30,15 @@ guest's port 443 forwarded to 127.0.0.1, and checks, in the booted system:
     has the refusal (the session-socket-refused audit entry);
   - glassboxctl status works (when glassboxctl is installed);
   - `systemd-analyze security glassbox.service` (printed, not judged).
+  - storage (issue 10): with storage-rclone enabled (a local remote, a
+    reload), two users' sessions each get an active sidecar unit
+    glassbox-storage@INSTANCE:work.service whose fuse.rclone mount is
+    ~/Cloud/work in the session unit; a file written there as the session's
+    uid is on the remote (same SHA-256) once the session is stopped, the
+    sidecar unit is gone and no mount is left; user B's uid reaches nothing
+    of A's (mount, cache, credentials, rclone's /proc entries and remote
+    control, home), `glassboxctl session list` shows the mounts, and after
+    `systemctl restart glassbox` the sessions have their mounts again.
 
 Every check prints PASS or FAIL with its details; timings are printed at
 the end. The build runs outside any network namespace (mmdebstrap needs the
@@ -412,6 +421,11 @@ def check_watchdog(g, unit):
         return
     watchdog_s = int(match.group(1) or 0) * 60 + float(match.group(2) or 0)
     pid = g.show("glassbox", "MainPID")
+    if pid in ("", "0"):
+        # `kill -STOP 0` would stop the test agent's own process group.
+        report(False, "kill -STOP glassboxd", "glassbox.service has no MainPID (%r): %s"
+               % (pid, g.out("systemctl is-active glassbox")))
+        return
     restarts = g.show("glassbox", "NRestarts")
     session = {p: g.show(unit, p) for p in ("InvocationID", "MainPID")} if unit else None
     since = g.now()
@@ -626,6 +640,395 @@ def check_ctl(g):
     report(rc == 0, "glassboxctl status", "exit %d" % rc)
 
 
+STORAGE_REMOTE = "/srv/remote"
+STORAGE_REMOTES_FILE = "/etc/glassbox/storage-remotes.conf"
+STORAGE_DROPIN = "/etc/glassbox/plugins.d/70-storage-rclone.ini"
+STORAGE_ROOT = "/var/lib/glassbox-storage"
+# One rclone remote of type local, a folder per user below /srv/remote.
+STORAGE_REMOTES = """# written by tests/appliance/test-appliance.py (check_storage)
+[gbtest]
+type = local
+"""
+STORAGE_INI = """; written by tests/appliance/test-appliance.py (check_storage)
+[plugin]
+kind = storage
+name = rclone
+enabled = true
+
+[settings]
+remotes_file = %s
+mounts = work=gbtest:%s/%%u
+user_remotes = false
+write_back_s = 1
+""" % (STORAGE_REMOTES_FILE, STORAGE_REMOTE)
+
+
+def sidecar_unit(instance, mount="work"):
+    return "glassbox-storage@%s:%s.service" % (instance, mount)
+
+
+def instance_of(unit):
+    return unit[len("glassbox-session@"):-len(".service")]
+
+
+def session_list(g):
+    """glassboxctl session list --json: the sessions, or []."""
+    rc, out = g.sh("glassboxctl --json session list", 60)
+    try:
+        return json.loads(out) if rc == 0 else []
+    except ValueError:
+        return []
+
+
+def as_uid(g, uid, command, pid=None, timeout=60):
+    """Run command (sh) as uid:uid without supplementary groups, in the
+    mount namespace of pid when given (nsenter -t pid -m), else in the
+    host's. (rc, output)."""
+    cmd = "setpriv --reuid %s --regid %s --clear-groups -- sh -c %s" % (
+        uid, uid, shlex.quote("umask 077; " + command))
+    if pid:
+        cmd = "nsenter -t %s -m -- %s" % (pid, cmd)
+    return g.sh(cmd, timeout)
+
+
+def refused(g, uid, pid, op, path, errnos, what):
+    """As uid (in pid's mount namespace, or the host's), `op path` must fail
+    with one of errnos (their strerror texts, e.g. "Permission denied");
+    reported."""
+    # ls of a folder: with a trailing slash, so that a link whose target is
+    # out of sight fails (ls lists a dangling link itself, exit 0).
+    arg = '"$1/"' if op == "ls" else '"$1"'
+    probe = 'e=$(%s -- %s 2>&1 >/dev/null </dev/null); rc=$?; echo "$e"; echo "rc=$rc"' % (op, arg)
+    rc, out = as_uid(g, uid, "p=%s; set -- \"$p\"; %s" % (shlex.quote(path), probe), pid)
+    last = out.splitlines()[-1] if out else ""
+    text = " ".join(out.splitlines()[:-1])
+    ok = last.startswith("rc=") and last != "rc=0" and any(text.endswith(": " + e)
+                                                              for e in errnos)
+    where = "in B's session namespace" if pid else "in the host namespace"
+    report(ok, "as B's uid %s %s: %s %s -> %s" % (uid, where, op, what, " or ".join(errnos)),
+           "%s: %s (%s)" % (path, text or "no error", last or "exit %d" % rc))
+    return ok
+
+
+def proc_uids(g, pid):
+    """Real, effective, saved and fs uid of pid, as strings."""
+    return g.out("awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/%s/status" % pid).split()
+
+
+def storage_write(g, name, u, file_name):
+    """As the session's uid, in its namespace: 1 MiB of random bytes to
+    ~/Cloud/work/FILE; its SHA-256 is kept in u["files"]; reported."""
+    path = shlex.quote(u["home"] + "/Cloud/work/" + file_name)
+    rc, out = as_uid(g, u["uid"], "head -c 1048576 /dev/urandom >%s && sha256sum <%s"
+                     % (path, path), u["pid"])
+    digest = out.split()[0] if rc == 0 and out else None
+    u.setdefault("files", {})[file_name] = digest
+    return report(digest is not None and len(digest) == 64,
+                  "storage: as %s's uid, 1 MiB written to ~/Cloud/work/%s" % (name, file_name),
+                  "exit %d %s" % (rc, out[-300:]))
+
+
+def session_mount(g, u):
+    """findmnt of ~/Cloud/work in the session unit's namespace: (ok, text)."""
+    rc, out = g.sh("nsenter -t %s -m -- findmnt -n -o FSTYPE,SOURCE,TARGET,OPTIONS -T %s"
+                   % (u["pid"], shlex.quote(u["home"] + "/Cloud/work")))
+    return rc == 0 and out.split()[:1] == ["fuse.rclone"], "findmnt: %s (exit %d)" % (out, rc)
+
+
+def check_storage(g, password):
+    """Issue 10 under the systemd spawner: storage-rclone sidecar units.
+    Two users (demo and gbstore) log in after storage-rclone is enabled with
+    a local remote; each gets a glassbox-storage@INSTANCE:work.service, its
+    ~/Cloud/work is a fuse.rclone mount in the session unit's namespace, a
+    file written there as the session's uid is on the remote after the
+    session stopped, and user B's uid reaches nothing of A's."""
+    if not password:
+        report(False, "storage", "no demo password")
+        return
+    for tool in ("rclone", "fusermount3", "glassboxctl"):
+        rc, out = g.sh("command -v %s" % tool)
+        if not report(rc == 0, "storage: %s is installed in the guest" % tool, out):
+            return
+    nss = g.out("grep -E '^(passwd|group):' /etc/nsswitch.conf")
+    report(len(re.findall(r"^(?:passwd|group):[^#\n]*\bsystemd\b", nss, re.M)) == 2,
+           "storage: nsswitch.conf resolves dynamic users (systemd on passwd and group)", nss)
+
+    # Start from no session: the ones before the reload have no mounts.
+    # Wait until no session unit is still starting or stopping either: a
+    # unit of the same user stopping late would meet the new one.
+    for s in session_list(g):
+        g.sh("glassboxctl session terminate %s" % shlex.quote(s["id"]), 60)
+    busy = lambda: g.out("systemctl list-units --no-legend --plain "  # noqa: E731
+                         "--state=active,activating,deactivating,reloading 'glassbox-session@*'")
+    g.wait(lambda: not busy(), 120, interval=2)
+    left = busy()
+    report(left == "", "storage: no session unit left before the storage sessions", left)
+
+    # The remote: root's folder, where each user's uid makes its own folder
+    # (rclone, umask 077, makes it 0700 at the first upload) and cannot
+    # list, rename or remove another's (1733: -wx for others, sticky).
+    # The remotes file holds the secrets: 0600 root (the plugin checks).
+    # The drop-in holds none and stays 0644 like the others: every
+    # glassbox-session reads the drop-ins as its user (one it cannot read
+    # fails the session: "cannot open: Permission denied").
+    setup = ("install -d -m 1733 -o root -g root %s && umask 077 && "
+             "printf '%%s' %s >%s && printf '%%s' %s >%s && chmod 0600 %s && chmod 0644 %s && "
+             "chown root:root %s %s && stat -c '%%a %%U %%n' %s %s %s"
+             % (STORAGE_REMOTE, shlex.quote(STORAGE_REMOTES), STORAGE_REMOTES_FILE,
+                shlex.quote(STORAGE_INI), STORAGE_DROPIN, STORAGE_REMOTES_FILE, STORAGE_DROPIN,
+                STORAGE_REMOTES_FILE, STORAGE_DROPIN, STORAGE_REMOTE, STORAGE_REMOTES_FILE,
+                STORAGE_DROPIN))
+    rc, out = g.sh(setup)
+    if not report(rc == 0, "storage: remote %s, remotes file and drop-in written" % STORAGE_REMOTE,
+                  out):
+        return
+    since = g.now()
+    start = time.monotonic()
+    rc, out = g.sh("systemctl reload glassbox", 120)
+    timed("storage: systemctl reload", start)
+    journal = g.wait(lambda: (lambda j: j if re.search(r"storage: \d+ plugin", j) else "")(
+        g.journal(since, lines=40)), 30) or g.journal(since, lines=40)
+    print(journal, flush=True)
+    report(rc == 0 and re.search(r"storage: \d+ plugin", journal) is not None
+           and g.out("systemctl is-active glassbox") == "active",
+           "storage: the reload loads storage-rclone", "reload exit %d %s" % (rc, out))
+
+    # User B: a second auth-local user (not an administrator).
+    password_b = "store-b-" + os.urandom(6).hex()
+    rc, out = g.sh("glassboxctl user remove gbstore >/dev/null 2>&1; "
+                   "printf '%%s\\n' %s | glassboxctl user add gbstore" % shlex.quote(password_b))
+    if not report(rc == 0, "storage: user B (gbstore) added", out):
+        return
+
+    users = {}
+    for name, pw in (("demo", password), ("gbstore", password_b)):
+        start = time.monotonic()
+        status, token, body = g.login(pw, user=name)
+        hello, error = g.session_hello(token, timeout=180) if token else (None, "no cookie")
+        timed("storage: login %s to session" % name, start)
+        session_id = (hello or {}).get("id")
+        # The session unit starts once the mounts are ready (or failed), so
+        # glassboxd names it a few seconds after the hello.
+        unit = g.wait(lambda: session_unit_of(g, session_id), 120, interval=2) \
+            if session_id else None
+        if not report(status == 200 and unit is not None,
+                      "storage: %s logged in and has a session unit" % name,
+                      "login %s, hello %s, unit %s" % (status, json.dumps(hello) if hello else error,
+                                                        unit)):
+            return
+        instance = instance_of(unit)
+        # The unit starts once the mounts are ready (or failed); then it is
+        # active once the session is ready.
+        active = g.wait(lambda: g.show(unit, "ActiveState") == "active", 180, interval=2)
+        timed("storage: login %s to active session unit" % name, start)
+        pid = g.show(unit, "MainPID")
+        if not report(active and pid not in ("", "0"),
+                      "storage: %s's session unit %s is active" % (name, unit),
+                      "%s/%s, MainPID %s, Result %s" % (
+                          g.show(unit, "ActiveState"), g.show(unit, "SubState"), pid,
+                          g.show(unit, "Result"))):
+            print(g.out("journalctl --no-pager -o short-monotonic -u %s | tail -n 20"
+                        % shlex.quote(unit)), flush=True)
+            return
+        uid = (proc_uids(g, pid) or [""])[0]
+        users[name] = {"token": token, "id": session_id, "unit": unit, "instance": instance,
+                       "pid": pid, "uid": uid, "sidecar": sidecar_unit(instance),
+                       "home": "/var/lib/glassbox-homes/" + instance}
+        info("storage: %s: session %s, %s, MainPID %s, uid %s" % (name, session_id, unit, pid, uid))
+    a, b = users["demo"], users["gbstore"]
+    report(a["uid"].isdigit() and b["uid"].isdigit() and a["uid"] != b["uid"]
+           and "0" not in (a["uid"], b["uid"]),
+           "storage: A and B run as two different non-root uids",
+           "A %s, B %s" % (a["uid"], b["uid"]))
+
+    # a. Each sidecar: active, the session's uid, the mount in the session.
+    for name, u in users.items():
+        state = g.wait(lambda: (lambda s: s if s == "active" else None)(
+            g.out("systemctl is-active %s" % shlex.quote(u["sidecar"]))), 60) \
+            or g.out("systemctl is-active %s" % shlex.quote(u["sidecar"]))
+        u["rclone"] = g.show(u["sidecar"], "MainPID")
+        comm = g.out("cat /proc/%s/comm" % u["rclone"]) if u["rclone"] not in ("", "0") else ""
+        uids = proc_uids(g, u["rclone"]) if comm else []
+        report(state == "active" and comm == "rclone" and uids == [u["uid"]] * 4,
+               "storage: %s's sidecar %s is active, rclone as the session's uid" % (name, u["sidecar"]),
+               "%s, MainPID %s (%s), uids %s, session uid %s"
+               % (state, u["rclone"], comm, " ".join(uids), u["uid"]))
+        print(g.out("systemctl status --no-pager --lines=8 %s" % shlex.quote(u["sidecar"])),
+              flush=True)
+        host = g.out("grep -F ' %s/%s/Cloud/work ' /proc/1/mountinfo"
+                     % (STORAGE_ROOT, u["instance"]))
+        report("fuse.rclone" in host, "storage: %s's mount is in PID 1's namespace at %s/%s/"
+               "Cloud/work" % (name, STORAGE_ROOT, u["instance"]), host or "not in /proc/1/mountinfo")
+        ok, text = session_mount(g, u)
+        report(ok, "storage: in %s's session unit, ~/Cloud/work is a fuse.rclone mount" % name,
+               text)
+        # A file written as the session's uid, in the session's namespace.
+        u["file"] = "from-%s.bin" % name
+        storage_write(g, name, u, u["file"])
+
+    # c. glassboxctl session list: the MOUNTS column.
+    listing = g.wait(lambda: (lambda t: t if all(
+        re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), t, re.M)
+        for u in users.values()) else None)(g.out("glassboxctl session list")), 30) \
+        or g.out("glassboxctl session list")
+    print(listing, flush=True)
+    header = listing.splitlines()[0] if listing else ""
+    report("MOUNTS" in header.split() and all(
+        re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), listing, re.M)
+        for u in users.values()),
+        "storage: glassboxctl session list shows 'work ready' in the MOUNTS column of both sessions")
+
+    # The sidecar's exposure, printed, not judged: its ExecStart=+ runs
+    # outside the unit's sandbox; the helper's drop to the uid protects.
+    rc, out = g.sh("systemd-analyze security --no-pager %s" % shlex.quote(a["sidecar"]), 120)
+    overall = [line.strip() for line in out.splitlines() if "Overall exposure level" in line]
+    info("systemd-analyze security %s: %s" % (a["sidecar"], overall[0] if overall
+                                                else "no overall figure (exit %d)" % rc))
+
+    # b. Isolation: B's uid, in B's session namespace and in the host's.
+    cred = "/run/credentials/%s" % a["sidecar"]
+    print(g.out("ls -la %s/%s %s /run/glassbox/storage; ls -l /proc/%s/fd; "
+                "tr '\\0' ' ' </proc/%s/cmdline"
+                % (STORAGE_ROOT, a["instance"], shlex.quote(cred), a["rclone"], a["rclone"])),
+          flush=True)
+    EACCES, ENOENT = "Permission denied", "No such file or directory"
+    targets = [
+        ("ls", "%s/%s/Cloud/work" % (STORAGE_ROOT, a["instance"]), "A's mount"),
+        ("ls", "%s/%s" % (STORAGE_ROOT, a["instance"]), "A's storage folder"),
+        ("ls", "%s/%s/.cache/glassbox-storage" % (STORAGE_ROOT, a["instance"]), "A's rclone cache"),
+        ("ls", cred, "A's sidecar credentials"),
+        ("ls", "/run/glassbox/storage", "the storage secrets of glassboxd"),
+        ("cat", "/proc/%s/environ" % a["rclone"], "A's rclone's environ"),
+        ("cat", "/proc/%s/fd/3" % a["rclone"], "A's rclone's fd 3"),
+        ("ls", a["home"], "A's home"),
+        ("ls", "/var/lib/private/glassbox-homes/%s" % a["instance"], "A's home (private)"),
+        ("ls", "/proc/%s/root%s" % (a["pid"], a["home"]), "A's home through A's session's /proc root"),
+    ]
+    # The controls: B's uid reaches B's own mount from both namespaces (so
+    # that a refusal below is about A's files, not a probe that cannot work).
+    for pid, where, path in ((b["pid"], "in B's session namespace", b["home"] + "/Cloud/work"),
+                             (None, "in the host namespace", "%s/%s/Cloud/work"
+                              % (STORAGE_ROOT, b["instance"]))):
+        rc, out = as_uid(g, b["uid"], "ls -- %s/" % shlex.quote(path), pid)
+        report(rc == 0 and b["file"] in out.split(),
+               "as B's uid %s %s: B's own mount lists %s" % (b["uid"], where, b["file"]),
+               "%s: exit %d %s" % (path, rc, out[:200]))
+    # In B's session namespace /proc hides other users' processes
+    # (ProtectProc=invisible) and /var/lib/private holds B's home only.
+    # systemd shows a unit only its own /run/credentials entry.
+    in_session = {"A's sidecar credentials": (ENOENT,),
+                  "A's rclone's environ": (ENOENT,), "A's rclone's fd 3": (ENOENT,),
+                  "A's home": (ENOENT,), "A's home (private)": (ENOENT,),
+                  "A's home through A's session's /proc root": (ENOENT,)}
+    for op, path, what in targets:
+        refused(g, b["uid"], b["pid"], op, path, in_session.get(what, (EACCES,)), what)
+    for op, path, what in targets:
+        refused(g, b["uid"], None, op, path, (EACCES,), what)
+    rc, out = g.sh("ls %s/%s/Cloud/work 2>&1; echo rc=$?" % (STORAGE_ROOT, a["instance"]))
+    report(out.endswith("rc=2") and EACCES in out,
+           "storage: even root is refused A's mount (FUSE without allow_other)", out)
+    # Nothing secret in A's rclone's argv (readable by every user) or environ.
+    rc, argv = as_uid(g, b["uid"], "tr '\\0' '\\n' </proc/%s/cmdline" % a["rclone"])
+    secrets = [line.strip() for line in g.out(
+        "cat %s/* /run/glassbox/storage/* 2>/dev/null" % shlex.quote(cred)).splitlines()
+        if len(line.strip()) >= 12 and not line.strip().startswith(("[", "#", "type"))]
+    environ = g.out("tr '\\0' '\\n' </proc/%s/environ" % a["rclone"])
+    leaked = [x for x in secrets if x in argv or x in environ]
+    flags = [arg for arg in argv.splitlines()
+             if re.match(r"--(rc-pass|rc-user|password|pass|key|token|client-secret)\b", arg)]
+    rclone_env = [line.split("=", 1)[0] for line in environ.splitlines()
+                  if line.startswith("RCLONE_") and re.search(r"PASS|KEY|TOKEN|SECRET", line)]
+    report(rc == 0 and "mount" in argv.split() and not leaked and not flags and not rclone_env,
+           "storage: no secret in A's rclone's argv (readable by B) or environ",
+           "argv %r; %d secret line(s) checked; leaked %r, flags %r, env %r"
+           % (" ".join(argv.split()), len(secrets), leaked[:2], flags, rclone_env))
+
+    # A's rclone's remote control listens on 127.0.0.1, which B reaches:
+    # without the password it answers 401.
+    port = re.search(r"--rc-addr=127\.0\.0\.1:(\d+)", argv)
+    if report(port is not None, "storage: A's rclone's remote control is on 127.0.0.1",
+              "argv %r" % " ".join(argv.split())[:300]):
+        rc, out = as_uid(g, b["uid"], "exec bash -c %s" % shlex.quote(
+            "exec 3<>/dev/tcp/127.0.0.1/%s && printf 'POST /vfs/stats HTTP/1.0\\r\\n"
+            "Content-Length: 0\\r\\n\\r\\n' >&3 && head -n 1 <&3" % port.group(1)))
+        report(re.match(r"HTTP/1\.[01] 401\b", out) is not None,
+               "storage: as B's uid, A's rclone's remote control answers 401", out[:200])
+
+    # glassboxd restarted while the storage sessions run: the sessions go on
+    # and get their mounts again (the new glassboxd adopts them).
+    before = {n: g.show(u["sidecar"], "InvocationID") for n, u in users.items()}
+    start = time.monotonic()
+    rc, out = g.sh("systemctl restart glassbox", 180)
+    active = g.wait_active(timeout=120)
+    report(rc == 0 and active, "storage: systemctl restart glassbox with both storage sessions",
+           "exit %d %s" % (rc, out))
+    deadline = time.monotonic() + 90
+    for name, u in users.items():
+        back = g.wait(lambda: g.show(u["sidecar"], "ActiveState") == "active"
+                      and session_mount(g, u)[0], max(5, deadline - time.monotonic()),
+                      interval=2)
+        timed("storage: restart to %s's mount back" % name, start)
+        ok, text = session_mount(g, u)
+        same = g.show(u["unit"], "MainPID") == u["pid"] and \
+            g.show(u["unit"], "ActiveState") == "active"
+        report(bool(back) and same, "storage: after the restart, %s's session goes on and "
+               "~/Cloud/work is a fuse.rclone mount again" % name,
+               "session MainPID %s (was %s); sidecar %s, InvocationID %s (was %s); %s"
+               % (g.show(u["unit"], "MainPID"), u["pid"], g.show(u["sidecar"], "ActiveState"),
+                  g.show(u["sidecar"], "InvocationID"), before[name], text))
+        if not ok:
+            continue  # what the session would write now stays on the box's disk
+        rc, out = as_uid(g, u["uid"], "ls -- %s/" % shlex.quote(u["home"] + "/Cloud/work"),
+                         u["pid"])
+        report(rc == 0 and u["file"] in out.split(), "storage: after the restart, %s's "
+               "session lists its file written before" % name, "exit %d %s" % (rc, out[:200]))
+        storage_write(g, name, u, "after-restart-%s.bin" % name)
+    listing = g.wait(lambda: (lambda t: t if all(
+        re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), t, re.M)
+        for u in users.values()) else None)(g.out("glassboxctl session list")), 20) \
+        or g.out("glassboxctl session list")
+    report(all(re.search(r"^%s\s.*\bwork ready\b" % re.escape(u["id"]), listing, re.M)
+               for u in users.values()),
+           "storage: after the restart, glassboxctl session list shows 'work ready' for both",
+           listing.replace("\n", " | ")[:600])
+
+    # a. (end) Stop the sessions: everything uploaded, sidecars gone, no mount left.
+    since = g.now()
+    start = time.monotonic()
+    for u in users.values():
+        g.sh("glassboxctl session terminate %s" % shlex.quote(u["id"]), 60)
+    for name, u in users.items():
+        gone = g.wait(lambda: g.out("systemctl show -P ActiveState %s" % shlex.quote(u["unit"]))
+                      != "active" and g.out("systemctl show -P LoadState %s"
+                                            % shlex.quote(u["sidecar"])) == "not-found"
+                      and g.out("systemctl show -P ActiveState %s"
+                                % shlex.quote(u["sidecar"])) == "inactive", 300, interval=2)
+        timed("storage: %s's session stop to sidecar gone" % name, start)
+        report(bool(gone), "storage: after %s's session stopped, its sidecar unit is gone" % name,
+               "session %s; sidecar %s/%s" % (
+                   g.show(u["unit"], "ActiveState"), g.show(u["sidecar"], "LoadState"),
+                   g.show(u["sidecar"], "ActiveState")))
+        mounts = g.out("grep -F ' %s/%s/' /proc/1/mountinfo" % (STORAGE_ROOT, u["instance"]))
+        report(mounts == "", "storage: no mount left under %s/%s after %s's session"
+               % (STORAGE_ROOT, u["instance"], name), mounts)
+        for file_name, digest in u["files"].items():
+            remote = "%s/%s/%s" % (STORAGE_REMOTE, name, file_name)
+            got = g.out("sha256sum %s 2>&1" % shlex.quote(remote)).split()
+            report(digest is not None and got[:1] == [digest],
+                   "storage: %s's %s is on the remote, byte-identical (sha256)"
+                   % (name, file_name),
+                   "%s: %s, written %s" % (remote, " ".join(got[:1] or ["?"]), digest))
+    left = g.out("ls -A /run/glassbox/storage")
+    report(left == "", "storage: the mounts' secrets are gone from /run/glassbox/storage", left)
+    fuse = g.out("grep -F fuse.rclone /proc/1/mountinfo")
+    report(fuse == "", "storage: no fuse.rclone mount left in PID 1's namespace", fuse)
+    print(g.out("journalctl --no-pager -o cat -u glassbox --since @%s | grep -F storage: | "
+                "tail -n 20" % since), flush=True)
+    refused(g, b["uid"], None, "ls", "%s/demo" % STORAGE_REMOTE, (EACCES,),
+            "A's folder on the remote")
+    g.sh("glassboxctl user remove gbstore")
+
+
 def print_security(g, unit):
     """The exposure figures of glassbox.service and of a session unit."""
     for name in ["glassbox.service"] + ([unit] if unit else []):
@@ -643,6 +1046,8 @@ def dump_guest(g):
                 "systemctl --no-pager list-units --all 'glassbox*'",
                 "journalctl --no-pager -b -o short-monotonic -u glassbox | tail -n 80",
                 "journalctl --no-pager -b -o short-monotonic -u 'glassbox-session@*' "
+                "| tail -n 60",
+                "journalctl --no-pager -b -o short-monotonic -u 'glassbox-storage@*' "
                 "| tail -n 60"):
         try:
             print("--- guest: %s\n%s" % (cmd, g.out(cmd, 60)), flush=True)
@@ -690,6 +1095,9 @@ def in_guest():
             timed("socket swap check", step)
             check_ctl(g)
             print_security(g, unit)
+            step = time.monotonic()
+            check_storage(g, password)
+            timed("storage check", step)
             if failures:
                 dump_guest(g)
         except VMError as e:
