@@ -992,6 +992,35 @@ def check_storage(g, password):
            "storage: after the restart, glassboxctl session list shows 'work ready' for both",
            listing.replace("\n", " | ")[:600])
 
+    # kill -9 of a sidecar: its unit fails, ExecStopPost= removes the dead
+    # mount, glassboxd resets the unit and starts it again; the session goes
+    # on, sees its files again, and what it writes next reaches the remote.
+    u = users["demo"]
+    old_pid, old_id = g.show(u["sidecar"], "MainPID"), g.show(u["sidecar"], "InvocationID")
+    since = g.now()
+    start = time.monotonic()
+    rc, out = g.sh("kill -9 %s" % shlex.quote(old_pid))
+    back = g.wait(lambda: g.show(u["sidecar"], "ActiveState") == "active"
+                  and g.show(u["sidecar"], "InvocationID") not in ("", old_id)
+                  and session_mount(g, u)[0], 60, interval=1)
+    timed("storage: kill -9 of demo's rclone to its mount back", start)
+    restarted = g.out("journalctl --no-pager -o cat -u glassbox --since @%s | grep -F "
+                      "'restarting it (1 of 3)'" % since)
+    report(rc == 0 and bool(back) and bool(restarted) and
+           g.show(u["unit"], "MainPID") == u["pid"],
+           "storage: kill -9 of demo's rclone: the sidecar unit runs again and ~/Cloud/work "
+           "is mounted again, the session goes on",
+           "killed %s (exit %d); sidecar %s, InvocationID %s (was %s); journal %r; %s"
+           % (old_pid, rc, g.show(u["sidecar"], "ActiveState"),
+              g.show(u["sidecar"], "InvocationID"), old_id, restarted[-300:],
+              session_mount(g, u)[1]))
+    if back:
+        rc, out = as_uid(g, u["uid"], "ls -- %s/" % shlex.quote(u["home"] + "/Cloud/work"),
+                         u["pid"])
+        report(rc == 0 and u["file"] in out.split(), "storage: after the kill -9, demo's "
+               "session lists its file written before", "exit %d %s" % (rc, out[:200]))
+        storage_write(g, "demo", u, "after-kill-demo.bin")
+
     # a. (end) Stop the sessions: everything uploaded, sidecars gone, no mount left.
     since = g.now()
     start = time.monotonic()
