@@ -46,15 +46,9 @@
 #include "session-params.h"
 #include "spawner.h"
 #include "storage.h"
+#include "systemd-bus.h"
 
-#define SYSTEMD_SERVICE  "org.freedesktop.systemd1"
-#define SYSTEMD_PATH     "/org/freedesktop/systemd1"
-#define MANAGER_IFACE    "org.freedesktop.systemd1.Manager"
-#define UNIT_IFACE       "org.freedesktop.systemd1.Unit"
-#define SERVICE_IFACE    "org.freedesktop.systemd1.Service"
-#define PROPERTIES_IFACE "org.freedesktop.DBus.Properties"
-#define UNIT_PATH_PREFIX "/org/freedesktop/systemd1/unit"
-#define UNIT_PATTERN     "glassbox-session@*.service"
+#define UNIT_PATTERN "glassbox-session@*.service"
 
 /* The unit file reads its parameters from here (LoadCredential=). */
 #define REQUIRED_RUNTIME_DIR "/run/glassbox"
@@ -108,30 +102,16 @@ static struct systemd_session *systemd_of(struct gb_daemon_session *session)
 	return session->spawner_data;
 }
 
-static const char *bus_error_text(sd_bus_message *reply, int fallback)
-{
-	const sd_bus_error *error = sd_bus_message_get_error(reply);
-
-	if (error && error->message)
-		return error->message;
-	if (error && error->name)
-		return error->name;
-	return strerror(fallback > 0 ? fallback : -fallback);
-}
-
 /* ---- ending ---- */
 
 /* "failed (unit glassbox-session@alice.service, Result=exit-code, status 3)" */
-static char *describe_end(struct systemd_session *ss, const char *active_state, const char *result,
-                          int code, int status)
+static char *describe_end(struct systemd_session *ss, const char *active_state,
+                          const struct gb_service_end *end)
 {
 	const char *unit = ss->session->unit;
-	g_autofree char *detail = NULL;
+	const char *result = end->result;
+	g_autofree char *detail = gb_service_end_detail(end);
 
-	if (code == CLD_EXITED && status)
-		detail = g_strdup_printf(", status %d", status);
-	else if ((code == CLD_KILLED || code == CLD_DUMPED) && status > 0)
-		detail = g_strdup_printf(", signal %d (%s)", status, strsignal(status));
 	if (ss->job_result && (!result || strcmp(result, "success") == 0))
 		return g_strdup_printf("failed to start (unit %s, job result %s)", unit,
 		                       ss->job_result);
@@ -150,81 +130,24 @@ static void finish(struct systemd_session *ss, const char *how)
 	        ->ended(ss->session, how); /* frees ss through release() */
 }
 
-/* Read (or skip) the variant of the property @name; < 0 stops the walk. */
-typedef int (*property_reader)(sd_bus_message *message, const char *name, void *data);
-
-/*
- * Walk the a{sv} at @message's position, handing each property to @read:
- * 0, or the first error. Bounded by the message: every round consumes one
- * entry.
- */
-static int read_properties(sd_bus_message *message, property_reader read, void *data)
-{
-	int r = sd_bus_message_enter_container(message, 'a', "{sv}");
-
-	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-		const char *name;
-
-		r = sd_bus_message_read(message, "s", &name);
-		if (r < 0)
-			break;
-		r = read(message, name, data);
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(message);
-	}
-	return r < 0 ? r : 0;
-}
-
-/* A string property into *@out (g_malloc'd). */
-static int read_string(sd_bus_message *message, char **out)
-{
-	const char *value;
-	int r = sd_bus_message_read(message, "v", "s", &value);
-
-	if (r >= 0)
-		*out = g_strdup(value);
-	return r;
-}
-
-/* How the service's main process ended. */
-struct service_end {
-	char *result;
-	int code, status;
-};
-
-static int read_service_end(sd_bus_message *message, const char *name, void *data)
-{
-	struct service_end *end = data;
-
-	if (strcmp(name, "Result") == 0)
-		return read_string(message, &end->result);
-	if (strcmp(name, "ExecMainCode") == 0)
-		return sd_bus_message_read(message, "v", "i", &end->code);
-	if (strcmp(name, "ExecMainStatus") == 0)
-		return sd_bus_message_read(message, "v", "i", &end->status);
-	return sd_bus_message_skip(message, "v");
-}
-
 static int got_service_properties(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 {
 	struct systemd_session *ss = data;
-	struct service_end end = { 0 };
+	struct gb_service_end end = { 0 };
 	g_autofree char *how = NULL;
 	int r;
 
 	ss->call = sd_bus_slot_unref(ss->call);
 	if (sd_bus_message_is_method_error(reply, NULL)) {
 		gb_debug("unit %s: cannot read its Result: %s", ss->session->unit,
-		         bus_error_text(reply, EIO));
+		         gb_bus_error_text(reply, EIO));
 	} else {
-		r = read_properties(reply, read_service_end, &end);
+		r = gb_bus_read_properties(reply, gb_service_end_read, &end);
 		if (r < 0)
 			gb_debug("unit %s: cannot parse its properties: %s", ss->session->unit,
 			         strerror(-r));
 	}
-	how = describe_end(ss, ss->failed ? "failed" : "inactive", end.result, end.code,
-	                   end.status);
+	how = describe_end(ss, ss->failed ? "failed" : "inactive", &end);
 	g_free(end.result);
 	finish(ss, how);
 	return 0;
@@ -240,12 +163,13 @@ static void begin_end(struct systemd_session *ss, const char *active_state)
 	ss->ending = true;
 	ss->failed = ss->failed || (active_state && strcmp(active_state, "failed") == 0);
 	ss->call = sd_bus_slot_unref(ss->call);
-	r = sd_bus_call_method_async(ss->spawner->bus, &ss->call, SYSTEMD_SERVICE, ss->unit_path,
-	                             PROPERTIES_IFACE, "GetAll", got_service_properties, ss, "s",
-	                             SERVICE_IFACE);
+	r = sd_bus_call_method_async(ss->spawner->bus, &ss->call, GB_SYSTEMD_SERVICE,
+	                             ss->unit_path, GB_DBUS_PROPERTIES, "GetAll",
+	                             got_service_properties, ss, "s", GB_SYSTEMD_SERVICE_IF);
 	if (r < 0) {
+		struct gb_service_end none = { 0 };
 		g_autofree char *how =
-		        describe_end(ss, active_state ? active_state : "inactive", NULL, 0, 0);
+		        describe_end(ss, active_state ? active_state : "inactive", &none);
 
 		finish(ss, how);
 	}
@@ -268,7 +192,7 @@ static int got_main_pid(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 	ss->pid_call = sd_bus_slot_unref(ss->pid_call);
 	if (sd_bus_message_is_method_error(reply, NULL)) {
 		gb_warning("unit %s: cannot read its MainPID: %s", session->unit,
-		           bus_error_text(reply, EIO));
+		           gb_bus_error_text(reply, EIO));
 	} else {
 		r = sd_bus_message_enter_container(reply, 'a', "{sv}");
 		/* Bounded by the message: every round consumes one entry. */
@@ -319,9 +243,9 @@ static void ready_with_main_pid(struct systemd_session *ss)
 		gb_spawner_events(session->daemon)->ready(session);
 		return;
 	}
-	r = sd_bus_call_method_async(ss->spawner->bus, &ss->pid_call, SYSTEMD_SERVICE,
-	                             ss->unit_path, PROPERTIES_IFACE, "GetAll", got_main_pid, ss,
-	                             "s", SERVICE_IFACE);
+	r = sd_bus_call_method_async(ss->spawner->bus, &ss->pid_call, GB_SYSTEMD_SERVICE,
+	                             ss->unit_path, GB_DBUS_PROPERTIES, "GetAll", got_main_pid, ss,
+	                             "s", GB_SYSTEMD_SERVICE_IF);
 	if (r < 0) {
 		gb_warning("session %s of user '%s': cannot ask systemd for the MainPID of %s: "
 		           "%s; stopping it",
@@ -348,13 +272,6 @@ static void active_state_changed(struct systemd_session *ss, const char *state)
 	}
 }
 
-static int read_active_state(sd_bus_message *message, const char *name, void *data)
-{
-	if (strcmp(name, "ActiveState") == 0)
-		return read_string(message, data);
-	return sd_bus_message_skip(message, "v");
-}
-
 static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_error *ret_error)
 {
 	struct systemd_spawner *spawner = data;
@@ -367,9 +284,9 @@ static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_e
 	if (!ss)
 		return 0;
 	r = sd_bus_message_read(message, "s", &iface);
-	if (r < 0 || strcmp(iface, UNIT_IFACE) != 0)
+	if (r < 0 || strcmp(iface, GB_SYSTEMD_UNIT) != 0)
 		return 0;
-	read_properties(message, read_active_state, &active_state);
+	gb_bus_read_properties(message, gb_bus_read_active_state, &active_state);
 	if (active_state && !ss->ending)
 		active_state_changed(ss, active_state);
 	return 0;
@@ -427,11 +344,12 @@ static int unit_started(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 
 	ss->call = sd_bus_slot_unref(ss->call);
 	if (sd_bus_message_is_method_error(reply, NULL)) {
-		g_autofree char *how = g_strdup_printf("was refused by systemd (StartUnit %s: %s)",
-		                                       session->unit, bus_error_text(reply, EIO));
+		g_autofree char *how =
+		        g_strdup_printf("was refused by systemd (StartUnit %s: %s)", session->unit,
+		                        gb_bus_error_text(reply, EIO));
 
 		gb_error("session %s of user '%s': cannot start %s: %s", session->id,
-		         session->user, session->unit, bus_error_text(reply, EIO));
+		         session->user, session->unit, gb_bus_error_text(reply, EIO));
 		ss->ending = true;
 		finish(ss, how);
 		return 0;
@@ -445,9 +363,9 @@ static int unit_started(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 
 static int start_unit(struct systemd_session *ss)
 {
-	return sd_bus_call_method_async(ss->spawner->bus, &ss->call, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                                MANAGER_IFACE, "StartUnit", unit_started, ss, "ss",
-	                                ss->session->unit, "replace");
+	return sd_bus_call_method_async(ss->spawner->bus, &ss->call, GB_SYSTEMD_SERVICE,
+	                                GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER, "StartUnit",
+	                                unit_started, ss, "ss", ss->session->unit, "replace");
 }
 
 static int properties_set(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
@@ -461,11 +379,11 @@ static int properties_set(sd_bus_message *reply, void *data, sd_bus_error *ret_e
 		/* The limits the operator asked for must hold: do not start without. */
 		g_autofree char *how =
 		        g_strdup_printf("was refused by systemd (SetUnitProperties %s: %s)",
-		                        session->unit, bus_error_text(reply, EIO));
+		                        session->unit, gb_bus_error_text(reply, EIO));
 
 		gb_error("session %s of user '%s': cannot set the resource limits of %s "
 		         "(session.memory_max, cpu_quota_percent, tasks_max): %s",
-		         session->id, session->user, session->unit, bus_error_text(reply, EIO));
+		         session->id, session->user, session->unit, gb_bus_error_text(reply, EIO));
 		ss->ending = true;
 		finish(ss, how);
 		return 0;
@@ -496,8 +414,9 @@ static int set_limits(struct systemd_session *ss)
 	uint64_t tasks = config->tasks_max ? (uint64_t)config->tasks_max : UINT64_MAX;
 	int r;
 
-	r = sd_bus_message_new_method_call(ss->spawner->bus, &call, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                                   MANAGER_IFACE, "SetUnitProperties");
+	r = sd_bus_message_new_method_call(ss->spawner->bus, &call, GB_SYSTEMD_SERVICE,
+	                                   GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER,
+	                                   "SetUnitProperties");
 	if (r < 0)
 		return r;
 	r = sd_bus_message_append(call, "sb", ss->session->unit, 1 /* runtime */);
@@ -614,7 +533,7 @@ static struct systemd_session *systemd_session_new(struct gb_daemon_session *ses
 /* Follow the unit's changes (the one match on every unit's was installed at init). */
 static int watch_unit(struct systemd_session *ss)
 {
-	int r = sd_bus_path_encode(UNIT_PATH_PREFIX, ss->session->unit, &ss->unit_path);
+	int r = sd_bus_path_encode(GB_SYSTEMD_UNIT_PATH, ss->session->unit, &ss->unit_path);
 
 	if (r < 0)
 		return r;
@@ -630,7 +549,7 @@ static int got_active_state(sd_bus_message *reply, void *data, sd_bus_error *ret
 	ss->call = sd_bus_slot_unref(ss->call);
 	if (sd_bus_message_is_method_error(reply, NULL)) {
 		gb_warning("unit %s: cannot read its ActiveState: %s", ss->session->unit,
-		           bus_error_text(reply, EIO));
+		           gb_bus_error_text(reply, EIO));
 		return 0;
 	}
 	if (sd_bus_message_read(reply, "v", "s", &state) >= 0 && !ss->ending)
@@ -641,9 +560,9 @@ static int got_active_state(sd_bus_message *reply, void *data, sd_bus_error *ret
 /* An adopted unit may have changed between the listing and the match: ask once. */
 static void query_active_state(struct systemd_session *ss)
 {
-	int r = sd_bus_call_method_async(ss->spawner->bus, &ss->call, SYSTEMD_SERVICE,
-	                                 ss->unit_path, PROPERTIES_IFACE, "Get", got_active_state,
-	                                 ss, "ss", UNIT_IFACE, "ActiveState");
+	int r = sd_bus_call_method_async(
+	        ss->spawner->bus, &ss->call, GB_SYSTEMD_SERVICE, ss->unit_path, GB_DBUS_PROPERTIES,
+	        "Get", got_active_state, ss, "ss", GB_SYSTEMD_UNIT, "ActiveState");
 
 	if (r < 0)
 		gb_warning("unit %s: cannot ask for its ActiveState: %s", ss->session->unit,
@@ -859,7 +778,7 @@ static int unit_stop_answered(sd_bus_message *reply, void *data, sd_bus_error *r
 	if (!sd_bus_message_is_method_error(reply, NULL))
 		return 0;
 	gb_warning("session %s of user '%s': StopUnit %s: %s", ss->session->id, ss->session->user,
-	           ss->session->unit, bus_error_text(reply, EIO));
+	           ss->session->unit, gb_bus_error_text(reply, EIO));
 	/* Not loaded (never started, or gone already): nothing will change. */
 	if (sd_bus_message_is_method_error(reply, "org.freedesktop.systemd1.NoSuchUnit"))
 		begin_end(ss, "inactive");
@@ -874,9 +793,9 @@ static void systemd_stop(struct gb_daemon_session *session)
 	if (!ss || ss->ending)
 		return;
 	ss->stop_call = sd_bus_slot_unref(ss->stop_call);
-	r = sd_bus_call_method_async(ss->spawner->bus, &ss->stop_call, SYSTEMD_SERVICE,
-	                             SYSTEMD_PATH, MANAGER_IFACE, "StopUnit", unit_stop_answered,
-	                             ss, "ss", session->unit, "replace");
+	r = sd_bus_call_method_async(ss->spawner->bus, &ss->stop_call, GB_SYSTEMD_SERVICE,
+	                             GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER, "StopUnit",
+	                             unit_stop_answered, ss, "ss", session->unit, "replace");
 	if (r < 0)
 		gb_error("session %s of user '%s': cannot ask systemd to stop %s: %s", session->id,
 		         session->user, session->unit, strerror(-r));
@@ -895,9 +814,10 @@ static void systemd_release(struct gb_daemon_session *session, bool ended)
 			unlink(ss->state_path);
 		/* A failed unit stays "failed" in systemctl until reset. */
 		if (ss->failed && ss->spawner->bus)
-			sd_bus_call_method_async(ss->spawner->bus, NULL, SYSTEMD_SERVICE,
-			                         SYSTEMD_PATH, MANAGER_IFACE, "ResetFailedUnit",
-			                         NULL, NULL, "s", session->unit);
+			sd_bus_call_method_async(ss->spawner->bus, NULL, GB_SYSTEMD_SERVICE,
+			                         GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER,
+			                         "ResetFailedUnit", NULL, NULL, "s",
+			                         session->unit);
 	}
 	if (ss->unit_path)
 		g_hash_table_remove(ss->spawner->by_path, ss->unit_path);
@@ -1040,12 +960,12 @@ static bool adopt_main_pid(struct systemd_spawner *spawner, struct gb_daemon_ses
 	uint32_t pid = 0, uid = UINT32_MAX;
 	int r;
 
-	r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE, path, SERVICE_IFACE,
-	                                "MainPID", &error, 'u', &pid);
+	r = sd_bus_get_property_trivial(spawner->bus, GB_SYSTEMD_SERVICE, path,
+	                                GB_SYSTEMD_SERVICE_IF, "MainPID", &error, 'u', &pid);
 	if (r >= 0 && pid != 0) {
 		sd_bus_error_free(&error);
-		r = sd_bus_get_property_trivial(spawner->bus, SYSTEMD_SERVICE, path, SERVICE_IFACE,
-		                                "UID", &error, 'u', &uid);
+		r = sd_bus_get_property_trivial(spawner->bus, GB_SYSTEMD_SERVICE, path,
+		                                GB_SYSTEMD_SERVICE_IF, "UID", &error, 'u', &uid);
 	}
 	if (r < 0 || pid == 0) {
 		gb_warning("unit %s: cannot read its MainPID and UID: %s", session->unit,
@@ -1057,73 +977,47 @@ static bool adopt_main_pid(struct systemd_spawner *spawner, struct gb_daemon_ses
 	return true;
 }
 
+/* One unit ListUnitsByPatterns gave: adopt it when it is ours. */
+static void adopt_unit(void *data, const char *name, const char *active_state)
+{
+	struct systemd_spawner *spawner = data;
+	struct gb_daemon *daemon = spawner->daemon;
+	char instance[GB_INSTANCE_NAME_MAX + 1];
+	struct gb_daemon_session *session;
+
+	if (gb_spawner_instance_from_unit(name, instance) < 0) {
+		gb_warning("unit %s is not a name glassboxd gives; leaving it alone", name);
+		return;
+	}
+	session = read_state(spawner, instance, name);
+	if (!session) {
+		gb_warning(
+		        "unit %s is %s but glassboxd has no record of it (%s/sessions/%s.json); "
+		        "leaving it alone",
+		        name, active_state, daemon->config->server.runtime_dir, instance);
+		g_hash_table_add(spawner->foreign, g_strdup(instance));
+		return;
+	}
+	if (watch_unit(systemd_of(session)) < 0) {
+		gb_warning("cannot follow unit %s; leaving it alone", name);
+		gb_spawner_events(session->daemon)->discard(session);
+		g_hash_table_add(spawner->foreign, g_strdup(instance));
+		return;
+	}
+	gb_spawner_events(session->daemon)
+	        ->adopted(session,
+	                  strcmp(active_state, "active") == 0 && adopt_main_pid(spawner, session));
+	query_active_state(systemd_of(session));
+}
+
 static int adopt_running_units(struct systemd_spawner *spawner)
 {
-	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *call = NULL;
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
-	struct gb_daemon *daemon = spawner->daemon;
 	const char *states[] = { "active", "activating", "reloading", NULL };
-	const char *patterns[] = { UNIT_PATTERN, NULL };
-	unsigned count = 0;
-	int r;
+	int r = gb_systemd_list_units(spawner->bus, states, UNIT_PATTERN, ADOPT_MAX,
+	                              "the running session units", adopt_unit, spawner);
 
-	r = sd_bus_message_new_method_call(spawner->bus, &call, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                                   MANAGER_IFACE, "ListUnitsByPatterns");
-	if (r >= 0)
-		r = sd_bus_message_append_strv(call, (char **)states);
-	if (r >= 0)
-		r = sd_bus_message_append_strv(call, (char **)patterns);
-	if (r >= 0)
-		r = sd_bus_call(spawner->bus, call, 0, &error, &reply);
-	if (r < 0) {
-		gb_error("cannot list the running session units (ListUnitsByPatterns): %s",
-		         error.message ? error.message : strerror(-r));
-		return r;
-	}
-	r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
-	while (r >= 0 && count < ADOPT_MAX &&
-	       (r = sd_bus_message_enter_container(reply, 'r', "ssssssouso")) > 0) {
-		const char *name, *description, *load_state, *active_state, *sub_state;
-		const char *following, *unit_path, *job_type, *job_path;
-		char instance[GB_INSTANCE_NAME_MAX + 1];
-		struct gb_daemon_session *session;
-		uint32_t job_id;
-
-		count++;
-		r = sd_bus_message_read(reply, "ssssssouso", &name, &description, &load_state,
-		                        &active_state, &sub_state, &following, &unit_path, &job_id,
-		                        &job_type, &job_path);
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(reply);
-		if (gb_spawner_instance_from_unit(name, instance) < 0) {
-			gb_warning("unit %s is not a name glassboxd gives; leaving it alone",
-			           name);
-			continue;
-		}
-		session = read_state(spawner, instance, name);
-		if (!session) {
-			gb_warning("unit %s is %s but glassboxd has no record of it (%s/sessions/"
-			           "%s.json); leaving it alone",
-			           name, active_state, daemon->config->server.runtime_dir,
-			           instance);
-			g_hash_table_add(spawner->foreign, g_strdup(instance));
-			continue;
-		}
-		if (watch_unit(systemd_of(session)) < 0) {
-			gb_warning("cannot follow unit %s; leaving it alone", name);
-			gb_spawner_events(session->daemon)->discard(session);
-			g_hash_table_add(spawner->foreign, g_strdup(instance));
-			continue;
-		}
-		gb_spawner_events(session->daemon)
-		        ->adopted(session, strcmp(active_state, "active") == 0 &&
-		                                   adopt_main_pid(spawner, session));
-		query_active_state(systemd_of(session));
-	}
 	if (r < 0)
-		gb_warning("cannot read the list of session units: %s", strerror(-r));
+		return r;
 	remove_stale_state_files(spawner);
 	return 0;
 }
@@ -1136,7 +1030,7 @@ static int subscribed(sd_bus_message *reply, void *data, sd_bus_error *ret_error
 	if (sd_bus_message_is_method_error(reply, NULL))
 		gb_warning("systemd refused to send us unit changes (Subscribe): %s; sessions may "
 		           "not be seen to start or end",
-		           bus_error_text(reply, EIO));
+		           gb_bus_error_text(reply, EIO));
 	return 0;
 }
 
@@ -1175,21 +1069,9 @@ static int systemd_init(struct gb_daemon *daemon)
 	 * so no change can slip between. A match that fails to install closes
 	 * the connection (sd-bus's default).
 	 */
-	r = sd_bus_match_signal_async(spawner->bus, &spawner->job_removed, SYSTEMD_SERVICE,
-	                              SYSTEMD_PATH, MANAGER_IFACE, "JobRemoved", job_removed, NULL,
-	                              spawner);
-	if (r >= 0)
-		r = sd_bus_add_match_async(spawner->bus, &spawner->unit_changes,
-		                           "type='signal',sender='" SYSTEMD_SERVICE "',"
-		                           "interface='" PROPERTIES_IFACE "',"
-		                           "member='PropertiesChanged',"
-		                           "path_namespace='" UNIT_PATH_PREFIX "',"
-		                           "arg0='" UNIT_IFACE "'",
-		                           unit_properties_changed, NULL, spawner);
-	if (r >= 0)
-		r = sd_bus_call_method_async(spawner->bus, &spawner->subscribe, SYSTEMD_SERVICE,
-		                             SYSTEMD_PATH, MANAGER_IFACE, "Subscribe", subscribed,
-		                             spawner, "");
+	r = gb_systemd_follow(spawner->bus, &spawner->job_removed, job_removed,
+	                      &spawner->unit_changes, unit_properties_changed, &spawner->subscribe,
+	                      subscribed, spawner);
 	if (r < 0) {
 		gb_error("cannot follow systemd's jobs: %s", strerror(-r));
 		return r;

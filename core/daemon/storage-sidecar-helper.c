@@ -48,6 +48,7 @@
 #include <glassbox/storage.h>
 
 #include "gb-build-config.h"
+#include "mountinfo.h"
 #include "spawner-names.h"
 
 #define FIRST_SECRET_FD   3
@@ -405,47 +406,6 @@ static int hand_over_secrets(unsigned count, uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \\ooo. */
-static void unescape(char *text)
-{
-	char *out = text;
-
-	for (char *p = text; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else {
-			*out++ = *p;
-		}
-	}
-	*out = '\0';
-}
-
-/* Is @path a FUSE mount point in this (PID 1's) mount namespace? */
-static bool fuse_mounted(const char *path)
-{
-	FILE *file = fopen("/proc/self/mountinfo", "re");
-	char *line = NULL;
-	size_t size = 0;
-	bool found = false;
-
-	if (!file)
-		return true; /* cannot tell: let fusermount3 decide */
-	while (!found && getline(&line, &size, file) > 0) {
-		char point[PATH_MAX] = "";
-		const char *separator = strstr(line, " - ");
-
-		if (sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 || !separator)
-			continue;
-		unescape(point);
-		found = strcmp(point, path) == 0 && strncmp(separator + 3, "fuse", 4) == 0;
-	}
-	free(line);
-	fclose(file);
-	return found;
-}
-
 /* Become @uid:@gid for good. */
 static int drop_to(uid_t uid, gid_t gid)
 {
@@ -551,7 +511,7 @@ int main(int argc, char **argv)
 		if (!below(options.unmount, folder))
 			return fail("--unmount=%s is not below %s", options.unmount, folder);
 		/* A clean stop unmounted it already: nothing left to do, no failure. */
-		if (!fuse_mounted(options.unmount))
+		if (!gb_mountinfo_fuse_at(options.unmount, true))
 			return 0;
 		if (drop_to(uid, gid))
 			return 1;

@@ -16,6 +16,7 @@
 #include <glib-unix.h>
 
 #include "error.h"
+#include "mountinfo.h"
 #include "storage-sidecar.h"
 
 #define FIRST_SECRET_FD 3
@@ -258,42 +259,9 @@ void gb_sidecar_close(struct gb_sidecar_process *process)
 	process->pid = 0;
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \ooo. */
-static void unescape(char *text)
-{
-	char *out = text;
-
-	for (char *p = text; *p; p++) {
-		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
-		    p[3] >= '0' && p[3] <= '7') {
-			*out++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
-			p += 3;
-		} else {
-			*out++ = *p;
-		}
-	}
-	*out = '\0';
-}
-
 bool gb_sidecar_mounted(const char *target)
 {
-	g_autofree char *text = NULL;
-	g_auto(GStrv) lines = NULL;
-
-	if (!g_file_get_contents("/proc/self/mountinfo", &text, NULL, NULL))
-		return false;
-	lines = g_strsplit(text, "\n", -1);
-	for (size_t i = 0; lines[i]; i++) {
-		g_auto(GStrv) fields = g_strsplit(lines[i], " ", -1);
-		const char *separator = strstr(lines[i], " - ");
-
-		if (g_strv_length(fields) < 5 || !separator)
-			continue;
-		unescape(fields[4]);
-		if (strcmp(fields[4], target) == 0 && g_str_has_prefix(separator + 3, "fuse"))
-			return true;
-	}
-	return false;
+	return gb_mountinfo_fuse_at(target, false);
 }
 
 void gb_sidecar_unmount_stale(const char *target, const struct gb_sidecar_account *account)

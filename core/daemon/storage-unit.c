@@ -19,14 +19,8 @@
 #include "gb-build-config.h"
 #include "log.h"
 #include "storage-unit.h"
+#include "systemd-bus.h"
 
-#define SYSTEMD_SERVICE   "org.freedesktop.systemd1"
-#define SYSTEMD_PATH      "/org/freedesktop/systemd1"
-#define MANAGER_IFACE     "org.freedesktop.systemd1.Manager"
-#define UNIT_IFACE        "org.freedesktop.systemd1.Unit"
-#define SERVICE_IFACE     "org.freedesktop.systemd1.Service"
-#define PROPERTIES_IFACE  "org.freedesktop.DBus.Properties"
-#define UNIT_PATH_PREFIX  "/org/freedesktop/systemd1/unit"
 #define UNIT_PREFIX       "glassbox-storage@"
 #define UNIT_PATTERN      UNIT_PREFIX "*.service"
 #define LEFTOVERS_MAX     10000
@@ -59,17 +53,6 @@ struct gb_sidecar_unit {
 	gb_sidecar_unit_ended_func ended;
 	void *data;
 };
-
-static const char *bus_error_text(sd_bus_message *reply, int fallback)
-{
-	const sd_bus_error *error = sd_bus_message_get_error(reply);
-
-	if (error && error->message)
-		return error->message;
-	if (error && error->name)
-		return error->name;
-	return strerror(fallback > 0 ? fallback : -fallback);
-}
 
 const char *gb_sidecar_unit_name(const struct gb_sidecar_unit *unit)
 {
@@ -115,48 +98,9 @@ static void finish(struct gb_sidecar_unit *unit, const char *how)
 		ended(unit->data, how); /* may free unit */
 }
 
-struct service_end {
-	char *result;
-	int code, status;
-};
-
-static int read_service_end(sd_bus_message *message, struct service_end *end)
+static char *describe_end(const struct gb_sidecar_unit *unit, const struct gb_service_end *end)
 {
-	int r = sd_bus_message_enter_container(message, 'a', "{sv}");
-
-	/* Bounded by the message: every round consumes one entry. */
-	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-		const char *name, *value;
-
-		r = sd_bus_message_read(message, "s", &name);
-		if (r < 0)
-			break;
-		if (strcmp(name, "Result") == 0) {
-			r = sd_bus_message_read(message, "v", "s", &value);
-			if (r >= 0)
-				end->result = g_strdup(value);
-		} else if (strcmp(name, "ExecMainCode") == 0) {
-			r = sd_bus_message_read(message, "v", "i", &end->code);
-		} else if (strcmp(name, "ExecMainStatus") == 0) {
-			r = sd_bus_message_read(message, "v", "i", &end->status);
-		} else {
-			r = sd_bus_message_skip(message, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(message);
-	}
-	return r < 0 ? r : 0;
-}
-
-static char *describe_end(const struct gb_sidecar_unit *unit, const struct service_end *end)
-{
-	g_autofree char *detail = NULL;
-
-	if (end->code == CLD_EXITED && end->status)
-		detail = g_strdup_printf(", status %d", end->status);
-	else if ((end->code == CLD_KILLED || end->code == CLD_DUMPED) && end->status > 0)
-		detail = g_strdup_printf(", signal %d (%s)", end->status, strsignal(end->status));
+	g_autofree char *detail = gb_service_end_detail(end);
 	if (unit->job_result && (!end->result || strcmp(end->result, "success") == 0))
 		return g_strdup_printf("failed to start (unit %s, job result %s; journalctl -u "
 		                       "'%s' says why)",
@@ -181,13 +125,13 @@ static int failure_reset(sd_bus_message *reply, void *data, sd_bus_error *ret_er
 static int got_end(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 {
 	struct gb_sidecar_unit *unit = data;
-	struct service_end end = { 0 };
+	struct gb_service_end end = { 0 };
 	g_autofree char *how = NULL;
 	int r;
 
 	unit->call = sd_bus_slot_unref(unit->call);
 	if (!sd_bus_message_is_method_error(reply, NULL))
-		read_service_end(reply, &end);
+		gb_bus_read_properties(reply, gb_service_end_read, &end);
 	how = describe_end(unit, &end);
 	g_free(end.result);
 	if (!unit->failed) {
@@ -197,9 +141,9 @@ static int got_end(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 	/* A failed unit stays loaded (and its name taken) until reset. */
 	g_free(unit->job_result);
 	unit->job_result = g_steal_pointer(&how);
-	r = sd_bus_call_method_async(unit->units->bus, &unit->call, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                             MANAGER_IFACE, "ResetFailedUnit", failure_reset, unit, "s",
-	                             unit->name);
+	r = sd_bus_call_method_async(unit->units->bus, &unit->call, GB_SYSTEMD_SERVICE,
+	                             GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER, "ResetFailedUnit",
+	                             failure_reset, unit, "s", unit->name);
 	if (r < 0) {
 		how = g_strdup(unit->job_result);
 		finish(unit, how);
@@ -216,11 +160,11 @@ static void begin_end(struct gb_sidecar_unit *unit, const char *active_state)
 	unit->ending = true;
 	unit->failed = unit->failed || (active_state && strcmp(active_state, "failed") == 0);
 	unit->call = sd_bus_slot_unref(unit->call);
-	r = sd_bus_call_method_async(unit->units->bus, &unit->call, SYSTEMD_SERVICE, unit->path,
-	                             PROPERTIES_IFACE, "GetAll", got_end, unit, "s",
-	                             SERVICE_IFACE);
+	r = sd_bus_call_method_async(unit->units->bus, &unit->call, GB_SYSTEMD_SERVICE, unit->path,
+	                             GB_DBUS_PROPERTIES, "GetAll", got_end, unit, "s",
+	                             GB_SYSTEMD_SERVICE_IF);
 	if (r < 0) {
-		struct service_end end = { 0 };
+		struct gb_service_end end = { 0 };
 		g_autofree char *how = describe_end(unit, &end);
 
 		finish(unit, how);
@@ -241,26 +185,9 @@ static int unit_properties_changed(sd_bus_message *message, void *data, sd_bus_e
 	if (!unit || unit->ending)
 		return 0;
 	r = sd_bus_message_read(message, "s", &iface);
-	if (r < 0 || strcmp(iface, UNIT_IFACE) != 0)
+	if (r < 0 || strcmp(iface, GB_SYSTEMD_UNIT) != 0)
 		return 0;
-	r = sd_bus_message_enter_container(message, 'a', "{sv}");
-	while (r >= 0 && (r = sd_bus_message_enter_container(message, 'e', "sv")) > 0) {
-		const char *name, *value;
-
-		r = sd_bus_message_read(message, "s", &name);
-		if (r < 0)
-			break;
-		if (strcmp(name, "ActiveState") == 0) {
-			r = sd_bus_message_read(message, "v", "s", &value);
-			if (r >= 0)
-				state = g_strdup(value);
-		} else {
-			r = sd_bus_message_skip(message, "v");
-		}
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(message);
-	}
+	gb_bus_read_properties(message, gb_bus_read_active_state, &state);
 	if (!state)
 		return 0;
 	gb_debug("unit %s: ActiveState=%s%s", unit->name, state,
@@ -312,7 +239,7 @@ static int unit_started(sd_bus_message *reply, void *data, sd_bus_error *ret_err
 		g_autofree char *how =
 		        g_strdup_printf("was refused by systemd (StartTransientUnit "
 		                        "%s: %s)",
-		                        unit->name, bus_error_text(reply, EIO));
+		                        unit->name, gb_bus_error_text(reply, EIO));
 
 		unit->ending = true;
 		finish(unit, how);
@@ -441,8 +368,9 @@ static int call_start(struct gb_sidecar_unit *unit, const char *instance,
 	stop[2] = unmount_option;
 	description = g_strdup_printf("Glassbox storage mount '%s' of %s", mount->name, instance);
 
-	r = sd_bus_message_new_method_call(unit->units->bus, &call, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                                   MANAGER_IFACE, "StartTransientUnit");
+	r = sd_bus_message_new_method_call(unit->units->bus, &call, GB_SYSTEMD_SERVICE,
+	                                   GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER,
+	                                   "StartTransientUnit");
 	if (r >= 0)
 		r = sd_bus_message_append(call, "ss", unit->name, "fail");
 	if (r >= 0)
@@ -482,7 +410,7 @@ struct gb_sidecar_unit *gb_sidecar_unit_start(struct gb_sidecar_units *units, co
 
 	unit->units = units;
 	unit->name = g_strdup_printf(UNIT_PREFIX "%s:%s.service", instance, mount->name);
-	r = sd_bus_path_encode(UNIT_PATH_PREFIX, unit->name, &unit->path);
+	r = sd_bus_path_encode(GB_SYSTEMD_UNIT_PATH, unit->name, &unit->path);
 	if (r < 0) {
 		gb_error_set(error, error_size, "cannot name its unit: %s", strerror(-r));
 		goto fail;
@@ -518,7 +446,7 @@ static int stop_answered(sd_bus_message *reply, void *data, sd_bus_error *ret_er
 	unit->stop_call = sd_bus_slot_unref(unit->stop_call);
 	if (!sd_bus_message_is_method_error(reply, NULL))
 		return 0;
-	gb_warning("storage: cannot stop unit %s: %s", unit->name, bus_error_text(reply, EIO));
+	gb_warning("storage: cannot stop unit %s: %s", unit->name, gb_bus_error_text(reply, EIO));
 	/* Not loaded (gone already): nothing will change any more. */
 	if (sd_bus_message_is_method_error(reply, "org.freedesktop.systemd1.NoSuchUnit"))
 		begin_end(unit, "inactive");
@@ -532,18 +460,18 @@ void gb_sidecar_unit_stop(struct gb_sidecar_unit *unit)
 	if (unit->ending)
 		return;
 	unit->stop_call = sd_bus_slot_unref(unit->stop_call);
-	r = sd_bus_call_method_async(unit->units->bus, &unit->stop_call, SYSTEMD_SERVICE,
-	                             SYSTEMD_PATH, MANAGER_IFACE, "StopUnit", stop_answered, unit,
-	                             "ss", unit->name, "replace");
+	r = sd_bus_call_method_async(unit->units->bus, &unit->stop_call, GB_SYSTEMD_SERVICE,
+	                             GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER, "StopUnit",
+	                             stop_answered, unit, "ss", unit->name, "replace");
 	if (r < 0)
 		gb_error("storage: cannot ask systemd to stop %s: %s", unit->name, strerror(-r));
 }
 
 void gb_sidecar_unit_kill(struct gb_sidecar_unit *unit)
 {
-	int r = sd_bus_call_method_async(unit->units->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                                 MANAGER_IFACE, "KillUnit", NULL, NULL, "ssi", unit->name,
-	                                 "all", SIGKILL);
+	int r = sd_bus_call_method_async(unit->units->bus, NULL, GB_SYSTEMD_SERVICE,
+	                                 GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER, "KillUnit", NULL,
+	                                 NULL, "ssi", unit->name, "all", SIGKILL);
 
 	if (r < 0)
 		gb_error("storage: cannot ask systemd to kill %s: %s", unit->name, strerror(-r));
@@ -551,70 +479,24 @@ void gb_sidecar_unit_kill(struct gb_sidecar_unit *unit)
 
 /* ---- the connection ---- */
 
-/*
- * Call @func for each glassbox-storage@*.service loaded (any state); the
- * number seen, or a negative errno.
- */
-static int foreach_unit(struct gb_sidecar_units *units,
-                        void (*func)(struct gb_sidecar_units *units, const char *name,
-                                     const char *active_state))
+/* Loaded, not inactive: what an earlier glassboxd left (any state but "inactive"). */
+static const char *const LEFT_STATES[] = { "active",    "activating", "deactivating",
+	                                   "reloading", "failed",     NULL };
+
+static void stop_leftover(void *data, const char *name, const char *active_state)
 {
-	__attribute__((cleanup(sd_bus_error_free))) sd_bus_error error = SD_BUS_ERROR_NULL;
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *call = NULL;
-	__attribute__((cleanup(sd_bus_message_unrefp))) sd_bus_message *reply = NULL;
-	const char *states[] = { NULL };
-	const char *patterns[] = { UNIT_PATTERN, NULL };
-	int count = 0;
-	int r;
+	struct gb_sidecar_units *units = data;
 
-	r = sd_bus_message_new_method_call(units->bus, &call, SYSTEMD_SERVICE, SYSTEMD_PATH,
-	                                   MANAGER_IFACE, "ListUnitsByPatterns");
-	if (r >= 0)
-		r = sd_bus_message_append_strv(call, (char **)states);
-	if (r >= 0)
-		r = sd_bus_message_append_strv(call, (char **)patterns);
-	if (r >= 0)
-		r = sd_bus_call(units->bus, call, 0, &error, &reply);
-	if (r < 0) {
-		gb_warning("storage: cannot list the sidecar units: %s",
-		           error.message ? error.message : strerror(-r));
-		return r;
-	}
-	r = sd_bus_message_enter_container(reply, 'a', "(ssssssouso)");
-	while (r >= 0 && count < LEFTOVERS_MAX &&
-	       (r = sd_bus_message_enter_container(reply, 'r', "ssssssouso")) > 0) {
-		const char *name, *description, *load_state, *active_state, *sub_state;
-		const char *following, *unit_path, *job_type, *job_path;
-		uint32_t job_id;
-
-		r = sd_bus_message_read(reply, "ssssssouso", &name, &description, &load_state,
-		                        &active_state, &sub_state, &following, &unit_path, &job_id,
-		                        &job_type, &job_path);
-		if (r < 0)
-			break;
-		r = sd_bus_message_exit_container(reply);
-		if (strcmp(active_state, "inactive") == 0)
-			continue;
-		count++;
-		if (func)
-			func(units, name, active_state);
-	}
-	return r < 0 ? r : count;
-}
-
-static void stop_leftover(struct gb_sidecar_units *units, const char *name,
-                          const char *active_state)
-{
 	if (strcmp(active_state, "failed") == 0) {
-		sd_bus_call_method(units->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, MANAGER_IFACE,
-		                   "ResetFailedUnit", NULL, NULL, "s", name);
+		sd_bus_call_method(units->bus, GB_SYSTEMD_SERVICE, GB_SYSTEMD_PATH,
+		                   GB_SYSTEMD_MANAGER, "ResetFailedUnit", NULL, NULL, "s", name);
 		return;
 	}
 	gb_warning("storage: stopping %s, which an earlier glassboxd left %s; what it had not "
 	           "uploaded stays in its cache and uploads when the mount runs again",
 	           name, active_state);
-	sd_bus_call_method(units->bus, SYSTEMD_SERVICE, SYSTEMD_PATH, MANAGER_IFACE, "StopUnit",
-	                   NULL, NULL, "ss", name, "replace");
+	sd_bus_call_method(units->bus, GB_SYSTEMD_SERVICE, GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER,
+	                   "StopUnit", NULL, NULL, "ss", name, "replace");
 }
 
 /*
@@ -627,11 +509,16 @@ static void stop_leftovers(struct gb_sidecar_units *units)
 {
 	gint64 deadline = g_get_monotonic_time() + LEFTOVERS_WAIT_US;
 
-	if (foreach_unit(units, stop_leftover) <= 0)
+	if (gb_systemd_list_units(units->bus, LEFT_STATES, UNIT_PATTERN, LEFTOVERS_MAX,
+	                          "the storage sidecar units", stop_leftover, units) <= 0)
 		return;
-	while (g_get_monotonic_time() < deadline && foreach_unit(units, NULL) > 0)
+	while (g_get_monotonic_time() < deadline &&
+	       gb_systemd_list_units(units->bus, LEFT_STATES, UNIT_PATTERN, LEFTOVERS_MAX,
+	                             "the storage sidecar units", NULL, NULL) > 0)
 		g_usleep(200 * 1000);
-	foreach_unit(units, stop_leftover); /* the failed ones, reset */
+	/* The failed ones, reset; any still there, asked again. */
+	gb_systemd_list_units(units->bus, LEFT_STATES, UNIT_PATTERN, LEFTOVERS_MAX,
+	                      "the storage sidecar units", stop_leftover, units);
 }
 
 /* A slot needs a callback: sd-bus calls it, NULL or not, when the answer comes. */
@@ -643,7 +530,7 @@ static int subscribed(sd_bus_message *reply, void *data, sd_bus_error *ret_error
 	if (sd_bus_message_is_method_error(reply, NULL))
 		gb_warning("storage: systemd refused to send unit changes (Subscribe): %s; a "
 		           "sidecar's end may go unseen",
-		           bus_error_text(reply, EIO));
+		           gb_bus_error_text(reply, EIO));
 	return 0;
 }
 
@@ -697,21 +584,9 @@ struct gb_sidecar_units *gb_sidecar_units_new(const char *runtime_dir)
 	}
 	r = gb_sd_bus_attach(units->bus, NULL, &units->source);
 	if (r >= 0)
-		r = sd_bus_match_signal_async(units->bus, &units->job_removed, SYSTEMD_SERVICE,
-		                              SYSTEMD_PATH, MANAGER_IFACE, "JobRemoved",
-		                              job_removed, NULL, units);
-	if (r >= 0)
-		r = sd_bus_add_match_async(units->bus, &units->unit_changes,
-		                           "type='signal',sender='" SYSTEMD_SERVICE "',"
-		                           "interface='" PROPERTIES_IFACE "',"
-		                           "member='PropertiesChanged',"
-		                           "path_namespace='" UNIT_PATH_PREFIX "',"
-		                           "arg0='" UNIT_IFACE "'",
-		                           unit_properties_changed, NULL, units);
-	if (r >= 0)
-		r = sd_bus_call_method_async(units->bus, &units->subscribe, SYSTEMD_SERVICE,
-		                             SYSTEMD_PATH, MANAGER_IFACE, "Subscribe", subscribed,
-		                             units, "");
+		r = gb_systemd_follow(units->bus, &units->job_removed, job_removed,
+		                      &units->unit_changes, unit_properties_changed,
+		                      &units->subscribe, subscribed, units);
 	if (r < 0) {
 		gb_error("storage: cannot follow systemd's units: %s", strerror(-r));
 		goto fail;
@@ -738,9 +613,9 @@ void gb_sidecar_units_free(struct gb_sidecar_units *units)
 		gb_warning("storage: stopping %s at exit; what it had not uploaded stays in its "
 		           "cache",
 		           unit->name);
-		sd_bus_call_method_async(units->bus, NULL, SYSTEMD_SERVICE, SYSTEMD_PATH,
-		                         MANAGER_IFACE, "StopUnit", NULL, NULL, "ss", unit->name,
-		                         "replace");
+		sd_bus_call_method_async(units->bus, NULL, GB_SYSTEMD_SERVICE, GB_SYSTEMD_PATH,
+		                         GB_SYSTEMD_MANAGER, "StopUnit", NULL, NULL, "ss",
+		                         unit->name, "replace");
 	}
 	sd_bus_slot_unref(units->job_removed);
 	sd_bus_slot_unref(units->unit_changes);
