@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -42,7 +41,8 @@ struct gb_sidecar_unit {
 	char *name;
 	char *path;
 	char *job;
-	char *job_result;
+	char *job_result; /* a start job's result other than "done" */
+	char *how;        /* how a failed unit ended, told once it is reset */
 	char *secret_paths[GB_STORAGE_SECRETS_MAX];
 	size_t n_secrets;
 	sd_bus_slot *call;
@@ -83,6 +83,7 @@ void gb_sidecar_unit_free(struct gb_sidecar_unit *unit)
 	g_free(unit->path);
 	g_free(unit->job);
 	g_free(unit->job_result);
+	g_free(unit->how);
 	g_free(unit);
 }
 
@@ -101,6 +102,7 @@ static void finish(struct gb_sidecar_unit *unit, const char *how)
 static char *describe_end(const struct gb_sidecar_unit *unit, const struct gb_service_end *end)
 {
 	g_autofree char *detail = gb_service_end_detail(end);
+
 	if (unit->job_result && (!end->result || strcmp(end->result, "success") == 0))
 		return g_strdup_printf("failed to start (unit %s, job result %s; journalctl -u "
 		                       "'%s' says why)",
@@ -114,10 +116,9 @@ static char *describe_end(const struct gb_sidecar_unit *unit, const struct gb_se
 static int failure_reset(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 {
 	struct gb_sidecar_unit *unit = data;
-	g_autofree char *how = NULL;
+	g_autofree char *how = g_steal_pointer(&unit->how);
 
 	unit->call = sd_bus_slot_unref(unit->call);
-	how = g_strdup(unit->job_result); /* the text got_end() kept there */
 	finish(unit, how);
 	return 0;
 }
@@ -139,13 +140,13 @@ static int got_end(sd_bus_message *reply, void *data, sd_bus_error *ret_error)
 		return 0;
 	}
 	/* A failed unit stays loaded (and its name taken) until reset. */
-	g_free(unit->job_result);
-	unit->job_result = g_steal_pointer(&how);
+	g_free(unit->how);
+	unit->how = g_steal_pointer(&how);
 	r = sd_bus_call_method_async(unit->units->bus, &unit->call, GB_SYSTEMD_SERVICE,
 	                             GB_SYSTEMD_PATH, GB_SYSTEMD_MANAGER, "ResetFailedUnit",
 	                             failure_reset, unit, "s", unit->name);
 	if (r < 0) {
-		how = g_strdup(unit->job_result);
+		how = g_steal_pointer(&unit->how);
 		finish(unit, how);
 	}
 	return 0;
