@@ -673,12 +673,14 @@ static void make_cloud_a_folder(const struct gb_daemon_session *session, const c
 		aside = g_strdup_printf(GB_STORAGE_CLOUD_FOLDER ".not-a-folder-%" G_GINT64_FORMAT,
 		                        g_get_real_time() / G_USEC_PER_SEC);
 		if (renameat(home, GB_STORAGE_CLOUD_FOLDER, home, aside) == 0)
-			gb_warning(
-			        "session %s of user '%s': ~/" GB_STORAGE_CLOUD_FOLDER
-			        " was not a folder (mode %o); moved to ~/%s so that the storage "
-			        "mounts can be bound there",
-			        session->id, session->user, (unsigned)(st.st_mode & S_IFMT),
-			        aside);
+			gb_warning("session %s of user '%s': ~/" GB_STORAGE_CLOUD_FOLDER
+			           " was not a folder (%s); moved to ~/%s so that the storage "
+			           "mounts can be bound there",
+			           session->id, session->user,
+			           S_ISLNK(st.st_mode)   ? "a symbolic link"
+			           : S_ISREG(st.st_mode) ? "a file"
+			                                 : "a special file",
+			           aside);
 		else
 			gb_warning("session %s of user '%s': ~/" GB_STORAGE_CLOUD_FOLDER
 			           " is not a folder and cannot be moved aside: %s",

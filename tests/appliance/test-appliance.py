@@ -46,6 +46,7 @@ Debian mirror); qemu and everything that talks to the guest run in a network
 namespace that has only loopback. Exit 77 (skip) only when a tool is missing
 or the test is not run as root."""
 
+import hashlib
 import http.client
 import json
 import os
@@ -800,6 +801,16 @@ def check_storage(g, password):
     if not report(rc == 0, "storage: user B (gbstore) added", out):
         return
 
+    # A link at demo's ~/Cloud (demo has a home from the checks before):
+    # systemd would follow it with BindPaths=, so glassboxd moves it aside
+    # before the session unit starts; the bind lands on a real ~/Cloud.
+    demo_home = "/var/lib/private/glassbox-homes/gb-" + \
+        hashlib.sha256(b"local:demo").hexdigest()[:16]
+    rc, out = g.sh("cd %s && { [ -L Cloud ] || rmdir Cloud 2>/dev/null || true; } && "
+                   "ln -s /tmp Cloud && ls -ld Cloud" % shlex.quote(demo_home))
+    report(rc == 0, "storage: a link ~/Cloud -> /tmp planted in demo's home", out)
+    since_link = g.now()
+
     users = {}
     for name, pw in (("demo", password), ("gbstore", password_b)):
         start = time.monotonic()
@@ -835,6 +846,14 @@ def check_storage(g, password):
                        "pid": pid, "uid": uid, "sidecar": sidecar_unit(instance),
                        "home": "/var/lib/glassbox-homes/" + instance}
         info("storage: %s: session %s, %s, MainPID %s, uid %s" % (name, session_id, unit, pid, uid))
+    aside = g.out("cd %s && ls -ld Cloud Cloud.not-a-folder-* 2>&1" % shlex.quote(demo_home))
+    moved = g.out("journalctl --no-pager -o cat -u glassbox --since @%s | grep -F "
+                  "'was not a folder'" % since_link)
+    report(re.search(r"^l\S+ .* Cloud\.not-a-folder-\d+ -> /tmp$", aside, re.M) is not None
+           and re.search(r"^d\S+ .* Cloud$", aside, re.M) is not None and bool(moved),
+           "storage: the link at demo's ~/Cloud was moved aside before the session unit "
+           "started (not followed), ~/Cloud is a folder", "%r; journal %r" % (aside, moved[-200:]))
+
     a, b = users["demo"], users["gbstore"]
     report(a["uid"].isdigit() and b["uid"].isdigit() and a["uid"] != b["uid"]
            and "0" not in (a["uid"], b["uid"]),
