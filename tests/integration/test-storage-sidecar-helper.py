@@ -22,7 +22,6 @@ Runs as root in a private mount namespace with a tmpfs over /var/lib, so
 nothing is left on the machine; the helper enters that namespace
 (--mount-namespace=/proc/self/ns/mnt) instead of PID 1's."""
 
-import ctypes
 import os
 import pwd
 import stat
@@ -41,12 +40,9 @@ HELPER = os.path.join(os.environ.get("GB_BUILD_ROOT", "build"), "core", "daemon"
                       "glassbox-storage-sidecar")
 ROOT = "/var/lib/glassbox-storage"
 
-CLONE_NEWNS = 0x00020000
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.unshare(CLONE_NEWNS) != 0:
-    print("SKIP: cannot unshare the mount namespace")
-    sys.exit(77)
-subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+# A private mount namespace (and network namespace: the fixture's way) with
+# a tmpfs over /var/lib: nothing the helper makes is left on the machine.
+gbdaemon.enter_network_namespace(mount=True)
 subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0755", "tmpfs", "/var/lib"], check=True)
 
 suffix = os.getpid() % 100000

@@ -20,7 +20,6 @@ journal (a socket the test binds in place of journald's). Runs as root in a netw
 loopback and a private mount namespace (the small tmpfs of the full-disk
 case)."""
 
-import ctypes
 import hashlib
 import json
 import os
@@ -40,15 +39,8 @@ if os.geteuid() != 0:
     print("SKIP: needs root (useradd, and glassboxd switching to the session's user)")
     sys.exit(77)
 
-gbdaemon.enter_network_namespace()
-
-# A private mount namespace: the tmpfs below is nobody else's.
-CLONE_NEWNS = 0x00020000
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.unshare(CLONE_NEWNS) != 0:
-    print("SKIP: cannot unshare the mount namespace")
-    sys.exit(77)
-subprocess.run(["mount", "--make-rprivate", "/"], check=True)
+# And a private mount namespace: the tmpfs below is nobody else's.
+gbdaemon.enter_network_namespace(mount=True)
 
 # The audit trail: a folder of our own over /run/systemd/journal (in this
 # mount namespace only) and a socket there standing in for journald's.
